@@ -1,0 +1,278 @@
+//! Result columns shared by the methods, and the parallel row/group driver.
+
+use rayon::prelude::*;
+
+use crate::confidence::ConfidenceLevel;
+use crate::error::StatsError;
+
+/// The most confidence levels one call computes (they share a fixed-size buffer so
+/// that no row or group allocates).
+pub const MAX_LEVELS: usize = 8;
+
+/// Rows or groups per parallel task.
+pub(crate) const CHUNK: usize = 16 * 1024;
+
+/// Why a value (or its limits) is blank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// An input the value needs is missing.
+    MissingInput,
+    /// DSR suppressed: the group's total count is under 10.
+    DsrCountBelow10,
+    /// Fewer than two values: no standard deviation, so no interval.
+    FewerThanTwoValues,
+    /// Indirect standardisation with no expected events.
+    NoExpectedEvents,
+    /// Life table refused: a negative death count.
+    LifeTableNegativeDeaths,
+    /// Life table refused: a population of zero or below.
+    LifeTableNonPositivePopulation,
+    /// Life table refused: deaths above population in a band.
+    LifeTableDeathsAbovePopulation,
+    /// Life table refused: a band of the layout is absent (or given twice).
+    LifeTableBandsIncomplete,
+    /// Life table refused: total population 5,000 or less.
+    LifeTableSmallPopulation,
+    /// Life expectancy suppressed: the 95 % interval is wider than 20 years.
+    LifeExpectancyIntervalTooWide,
+    /// Life expectancy undefined: no deaths in the final (open) band.
+    LifeTableNoFinalDeaths,
+    /// Quantiles: the group has fewer values than quantiles.
+    TooFewForQuantiles,
+    /// SII: the group lacks one of the quantiles.
+    SiiMissingQuantile,
+    /// Funnel: fewer than 10 events for a DSR.
+    FunnelDsrBelow10,
+}
+
+impl Note {
+    /// The text written in a `note` column.
+    pub fn text(self) -> &'static str {
+        match self {
+            Note::MissingInput => "missing input",
+            Note::DsrCountBelow10 => "dsr NA for total count < 10",
+            Note::FewerThanTwoValues => "fewer than two values: no confidence interval",
+            Note::NoExpectedEvents => "no expected events",
+            Note::LifeTableNegativeDeaths => "life table: negative deaths",
+            Note::LifeTableNonPositivePopulation => "life table: population zero or below",
+            Note::LifeTableDeathsAbovePopulation => "life table: deaths above population",
+            Note::LifeTableBandsIncomplete => "life table: age bands missing or repeated",
+            Note::LifeTableSmallPopulation => "life table: total population 5000 or less",
+            Note::LifeExpectancyIntervalTooWide => "95% confidence interval wider than 20 years",
+            Note::LifeTableNoFinalDeaths => "life table: no deaths in the final age band",
+            Note::TooFewForQuantiles => "fewer values in group than quantiles",
+            Note::SiiMissingQuantile => "group lacks one or more quantiles",
+            Note::FunnelDsrBelow10 => "not applicable for events less than 10 for dsrs",
+        }
+    }
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// A value with its confidence limits at each requested level, as columns.
+///
+/// `lower[l][i]` and `upper[l][i]` are the limits at `levels[l]` of row (or group) `i`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Estimates {
+    pub levels: Vec<ConfidenceLevel>,
+    pub value: Vec<Option<f64>>,
+    pub lower: Vec<Vec<Option<f64>>>,
+    pub upper: Vec<Vec<Option<f64>>>,
+    pub note: Vec<Option<Note>>,
+}
+
+impl Estimates {
+    pub(crate) fn with_capacity(levels: &[ConfidenceLevel], n: usize) -> Self {
+        Estimates {
+            levels: levels.to_vec(),
+            value: Vec::with_capacity(n),
+            lower: levels.iter().map(|_| Vec::with_capacity(n)).collect(),
+            upper: levels.iter().map(|_| Vec::with_capacity(n)).collect(),
+            note: Vec::with_capacity(n),
+        }
+    }
+
+    /// Number of rows (or groups).
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+
+    pub(crate) fn push(&mut self, row: &Row) {
+        self.value.push(row.value);
+        for l in 0..self.levels.len() {
+            self.lower[l].push(row.limits[l].0);
+            self.upper[l].push(row.limits[l].1);
+        }
+        self.note.push(row.note);
+    }
+
+    pub(crate) fn append(&mut self, mut other: Estimates) {
+        self.value.append(&mut other.value);
+        for (mine, theirs) in self.lower.iter_mut().zip(other.lower.iter_mut()) {
+            mine.append(theirs);
+        }
+        for (mine, theirs) in self.upper.iter_mut().zip(other.upper.iter_mut()) {
+            mine.append(theirs);
+        }
+        self.note.append(&mut other.note);
+    }
+}
+
+/// One row's result, filled in by a method's kernel.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Row {
+    pub value: Option<f64>,
+    pub limits: [(Option<f64>, Option<f64>); MAX_LEVELS],
+    pub note: Option<Note>,
+}
+
+impl Row {
+    /// A blank result with a reason.
+    pub fn blank(note: Note) -> Row {
+        Row {
+            note: Some(note),
+            ..Row::default()
+        }
+    }
+}
+
+/// Checks the level list: one or more, at most [`MAX_LEVELS`].
+pub fn check_levels(levels: &[ConfidenceLevel]) -> Result<(), StatsError> {
+    if levels.is_empty() {
+        return Err(StatsError::NoConfidenceLevel);
+    }
+    if levels.len() > MAX_LEVELS {
+        return Err(StatsError::Parameter(format!(
+            "{} confidence levels given; at most {MAX_LEVELS} can be computed in one call",
+            levels.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Runs `kernel` for every index `0..n` in parallel chunks and gathers the results in
+/// order. The first error in index order is returned.
+pub(crate) fn par_rows<F>(
+    n: usize,
+    levels: &[ConfidenceLevel],
+    kernel: F,
+) -> Result<Estimates, StatsError>
+where
+    F: Fn(usize) -> Result<Row, StatsError> + Sync,
+{
+    check_levels(levels)?;
+    let chunks: Vec<Result<Estimates, StatsError>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let range = c * CHUNK..((c + 1) * CHUNK).min(n);
+            let mut out = Estimates::with_capacity(levels, range.len());
+            for i in range {
+                out.push(&kernel(i)?);
+            }
+            Ok(out)
+        })
+        .collect();
+    let mut all = Estimates::with_capacity(levels, n);
+    for chunk in chunks {
+        all.append(chunk?);
+    }
+    Ok(all)
+}
+
+/// Checks that columns have the same length.
+pub(crate) fn same_len(a: usize, b: usize) -> Result<(), StatsError> {
+    if a == b {
+        Ok(())
+    } else {
+        Err(StatsError::LengthMismatch(a, b))
+    }
+}
+
+/// Checks group ids against `n_groups`.
+pub(crate) fn check_groups(groups: &[u32], n_groups: usize) -> Result<(), StatsError> {
+    match groups.iter().position(|&g| g as usize >= n_groups) {
+        Some(row) => Err(StatsError::GroupOutOfRange {
+            row,
+            id: groups[row],
+            n_groups,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Splits the rows into one contiguous range per worker thread, for per-thread
+/// accumulation followed by a merge.
+pub(crate) fn thread_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
+    let parts = rayon::current_num_threads().max(1).min(n.div_ceil(CHUNK).max(1));
+    let size = n.div_ceil(parts).max(1);
+    (0..parts)
+        .map(|p| (p * size).min(n)..((p + 1) * size).min(n))
+        .collect()
+}
+
+/// Sums `f(row)` per group for every row, in parallel blocks merged at the end.
+/// `f` returns `None` for a row that is skipped and an error to stop.
+pub(crate) fn group_sums<const K: usize, F>(
+    groups: &[u32],
+    n_groups: usize,
+    f: F,
+) -> Result<Vec<[f64; K]>, StatsError>
+where
+    F: Fn(usize) -> Result<[f64; K], StatsError> + Sync,
+{
+    check_groups(groups, n_groups)?;
+    let partials: Vec<Result<Vec<[f64; K]>, StatsError>> = thread_ranges(groups.len())
+        .into_par_iter()
+        .map(|range| {
+            let mut acc = vec![[0.0; K]; n_groups];
+            for i in range {
+                let add = f(i)?;
+                let slot = &mut acc[groups[i] as usize];
+                for k in 0..K {
+                    slot[k] += add[k];
+                }
+            }
+            Ok(acc)
+        })
+        .collect();
+    let mut total: Option<Vec<[f64; K]>> = None;
+    for part in partials {
+        let part = part?;
+        match total.as_mut() {
+            None => total = Some(part),
+            Some(t) => {
+                for (a, b) in t.iter_mut().zip(part) {
+                    for k in 0..K {
+                        a[k] += b[k];
+                    }
+                }
+            }
+        }
+    }
+    Ok(total.unwrap_or_else(|| vec![[0.0; K]; n_groups]))
+}
+
+/// Reads an optional input, refusing non-finite numbers.
+pub(crate) fn finite(
+    v: Option<f64>,
+    row: usize,
+    field: crate::Field,
+) -> Result<Option<f64>, StatsError> {
+    match v {
+        Some(x) if !x.is_finite() => Err(StatsError::invalid(
+            row,
+            field,
+            crate::Problem::NotFinite,
+        )),
+        other => Ok(other),
+    }
+}

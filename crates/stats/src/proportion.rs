@@ -1,0 +1,137 @@
+//! Proportions with the Wilson score interval.
+
+use crate::confidence::ConfidenceLevel;
+use crate::error::{Field, Problem, StatsError};
+use crate::estimate::{finite, group_sums, par_rows, same_len, Estimates, Note, Row};
+
+/// Wilson score limits for `x` events out of `n`, at normal quantile `z`:
+///
+/// `(2x + z² ∓ z·√(z² + 4x(1 − x/n))) / (2(n + z²))`
+///
+/// Source: Wilson EB (1927), *Probable inference, the law of succession, and
+/// statistical inference*, JASA 22:209–212; as `wilsonscore` in PHEindicatormethods.
+pub fn wilson(x: f64, n: f64, z: f64) -> (f64, f64) {
+    let z2 = z * z;
+    let root = z * (z2 + 4.0 * x * (1.0 - x / n)).max(0.0).sqrt();
+    let denom = 2.0 * (n + z2);
+    ((2.0 * x + z2 - root) / denom, (2.0 * x + z2 + root) / denom)
+}
+
+/// Checks one row as `phe_proportion` does: numerator ≥ 0, denominator > 0, numerator ≤
+/// denominator. Missing values pass (they give a blank result).
+fn check(row: usize, x: Option<f64>, n: Option<f64>) -> Result<(), StatsError> {
+    let x = finite(x, row, Field::Numerator)?;
+    let n = finite(n, row, Field::Denominator)?;
+    if let Some(x) = x.filter(|&x| x < 0.0) {
+        return Err(StatsError::invalid(row, Field::Numerator, Problem::Negative(x)));
+    }
+    if let Some(n) = n.filter(|&n| n <= 0.0) {
+        return Err(StatsError::invalid(row, Field::Denominator, Problem::NotPositive(n)));
+    }
+    if let (Some(x), Some(n)) = (x, n) {
+        if x > n {
+            return Err(StatsError::invalid(
+                row,
+                Field::Numerator,
+                Problem::AboveDenominator {
+                    numerator: x,
+                    denominator: n,
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn estimate(x: f64, n: f64, multiplier: f64, levels: &[ConfidenceLevel]) -> Row {
+    let mut row = Row {
+        value: Some(x / n * multiplier),
+        ..Row::default()
+    };
+    for (slot, level) in row.limits.iter_mut().zip(levels) {
+        let (lo, hi) = wilson(x, n, level.z());
+        *slot = (Some(lo * multiplier), Some(hi * multiplier));
+    }
+    row
+}
+
+/// Proportion `x/n × multiplier` with Wilson limits, one result per row.
+///
+/// A missing numerator or denominator gives a blank row (note "missing input"); the
+/// other rows still compute. Errors, as `phe_proportion`: numerator below zero,
+/// denominator zero or below, numerator above denominator.
+pub fn proportion(
+    x: &[Option<f64>],
+    n: &[Option<f64>],
+    multiplier: f64,
+    levels: &[ConfidenceLevel],
+) -> Result<Estimates, StatsError> {
+    same_len(x.len(), n.len())?;
+    par_rows(x.len(), levels, |i| {
+        check(i, x[i], n[i])?;
+        Ok(match (x[i], n[i]) {
+            (Some(x), Some(n)) => estimate(x, n, multiplier, levels),
+            _ => Row::blank(Note::MissingInput),
+        })
+    })
+}
+
+/// Per-group totals of numerator and denominator (`None` where a row of the group is
+/// missing one, as R's `sum` without `na.rm`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Totals {
+    pub numerator: Vec<Option<f64>>,
+    pub denominator: Vec<Option<f64>>,
+}
+
+/// Sums numerator and denominator per group, checking each row as the method does.
+pub(crate) fn totals(
+    groups: &[u32],
+    n_groups: usize,
+    x: &[Option<f64>],
+    n: &[Option<f64>],
+    check_row: impl Fn(usize, Option<f64>, Option<f64>) -> Result<(), StatsError> + Sync,
+) -> Result<Totals, StatsError> {
+    same_len(groups.len(), x.len())?;
+    same_len(x.len(), n.len())?;
+    let sums = group_sums::<4, _>(groups, n_groups, |i| {
+        check_row(i, x[i], n[i])?;
+        Ok([
+            x[i].unwrap_or(0.0),
+            n[i].unwrap_or(0.0),
+            f64::from(u8::from(x[i].is_none())),
+            f64::from(u8::from(n[i].is_none())),
+        ])
+    })?;
+    Ok(Totals {
+        numerator: sums
+            .iter()
+            .map(|s| (s[2] == 0.0).then_some(s[0]))
+            .collect(),
+        denominator: sums
+            .iter()
+            .map(|s| (s[3] == 0.0).then_some(s[1]))
+            .collect(),
+    })
+}
+
+/// Proportion per group: numerators and denominators are summed within each group,
+/// then [`proportion`] is applied to the totals. `groups[i]` is row `i`'s group id in
+/// `0..n_groups`.
+pub fn proportion_grouped(
+    groups: &[u32],
+    n_groups: usize,
+    x: &[Option<f64>],
+    n: &[Option<f64>],
+    multiplier: f64,
+    levels: &[ConfidenceLevel],
+) -> Result<(Totals, Estimates), StatsError> {
+    let totals = totals(groups, n_groups, x, n, check)?;
+    let est = par_rows(n_groups, levels, |g| {
+        Ok(match (totals.numerator[g], totals.denominator[g]) {
+            (Some(x), Some(n)) => estimate(x, n, multiplier, levels),
+            _ => Row::blank(Note::MissingInput),
+        })
+    })?;
+    Ok((totals, est))
+}

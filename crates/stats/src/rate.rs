@@ -1,0 +1,140 @@
+//! Crude rates with exact Poisson (below 10 events) or Byar's limits, and the Poisson
+//! limit helpers other methods share.
+
+use crate::confidence::ConfidenceLevel;
+use crate::dist::gamma_quantile;
+use crate::error::{Field, Problem, StatsError};
+use crate::estimate::{finite, par_rows, same_len, Estimates, Note, Row};
+use crate::proportion::{totals, Totals};
+
+/// Byar's approximation to the Poisson limits of an observed count `o`:
+///
+/// `lower = o·(1 − 1/(9o) − z/(3√o))³`, `upper = (o+1)·(1 − 1/(9(o+1)) + z/(3√(o+1)))³`
+///
+/// Source: Breslow NE, Day NE (1987), *Statistical methods in cancer research, vol.
+/// II*, IARC, p. 69; as `byars_lower`/`byars_upper` in PHEindicatormethods. The lower
+/// limit is `None` where the formula goes below zero (as the reference's NA).
+pub fn byars(o: f64, z: f64) -> (Option<f64>, f64) {
+    let lower = if o > 0.0 {
+        let l = o * (1.0 - 1.0 / (9.0 * o) - z / (3.0 * o.sqrt())).powi(3);
+        (l >= 0.0).then_some(l)
+    } else {
+        None
+    };
+    let o1 = o + 1.0;
+    let upper = o1 * (1.0 - 1.0 / (9.0 * o1) + z / (3.0 * o1.sqrt())).powi(3);
+    (lower, upper)
+}
+
+/// Exact Poisson limits of an observed count `o` from the chi-square distribution:
+///
+/// `lower = χ²((1−c)/2; 2o)/2`, `upper = χ²(c + (1−c)/2; 2o + 2)/2`
+///
+/// Source: Ulm K (1990), *A simple method to calculate the confidence interval of a
+/// standardized mortality ratio*, Am J Epidemiol 131:373–375. For `o = 0` the lower
+/// limit is 0.
+pub fn exact_poisson(o: f64, level: ConfidenceLevel) -> (f64, f64) {
+    (
+        gamma_quantile(level.lower_tail(), o),
+        gamma_quantile(level.upper_tail(), o + 1.0),
+    )
+}
+
+/// Which Poisson limits were used for a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoissonMethod {
+    /// Exact chi-square limits (fewer than 10 events).
+    Exact,
+    /// Byar's approximation (10 or more events).
+    Byars,
+}
+
+impl PoissonMethod {
+    /// The reference's rule: exact below 10 events, Byar's from 10.
+    pub fn for_count(o: f64) -> Self {
+        if o < 10.0 {
+            PoissonMethod::Exact
+        } else {
+            PoissonMethod::Byars
+        }
+    }
+}
+
+/// Poisson limits of `o` by the reference's rule (exact below 10, Byar's from 10).
+pub fn poisson_limits(o: f64, level: ConfidenceLevel) -> (Option<f64>, Option<f64>) {
+    match PoissonMethod::for_count(o) {
+        PoissonMethod::Exact => {
+            let (l, u) = exact_poisson(o, level);
+            (Some(l), Some(u))
+        }
+        PoissonMethod::Byars => {
+            let (l, u) = byars(o, level.z());
+            (l, Some(u))
+        }
+    }
+}
+
+fn check(row: usize, x: Option<f64>, n: Option<f64>) -> Result<(), StatsError> {
+    let x = finite(x, row, Field::Numerator)?;
+    let n = finite(n, row, Field::Denominator)?;
+    if let Some(x) = x.filter(|&x| x < 0.0) {
+        return Err(StatsError::invalid(row, Field::Numerator, Problem::Negative(x)));
+    }
+    if let Some(n) = n.filter(|&n| n <= 0.0) {
+        return Err(StatsError::invalid(row, Field::Denominator, Problem::NotPositive(n)));
+    }
+    Ok(())
+}
+
+fn estimate(x: f64, n: f64, multiplier: f64, levels: &[ConfidenceLevel]) -> Row {
+    let scale = multiplier / n;
+    let mut row = Row {
+        value: Some(x * scale),
+        ..Row::default()
+    };
+    for (slot, &level) in row.limits.iter_mut().zip(levels) {
+        let (lo, hi) = poisson_limits(x, level);
+        *slot = (lo.map(|l| l * scale), hi.map(|u| u * scale));
+    }
+    row
+}
+
+/// Crude rate `x/n × multiplier`, one result per row, with exact Poisson limits when
+/// `x < 10` and Byar's otherwise, each divided by `n` and scaled (as `phe_rate`).
+///
+/// A missing numerator or denominator gives a blank row. Errors: numerator below zero,
+/// denominator zero or below. There is no check that `x ≤ n` (a rate may exceed 1).
+pub fn rate(
+    x: &[Option<f64>],
+    n: &[Option<f64>],
+    multiplier: f64,
+    levels: &[ConfidenceLevel],
+) -> Result<Estimates, StatsError> {
+    same_len(x.len(), n.len())?;
+    par_rows(x.len(), levels, |i| {
+        check(i, x[i], n[i])?;
+        Ok(match (x[i], n[i]) {
+            (Some(x), Some(n)) => estimate(x, n, multiplier, levels),
+            _ => Row::blank(Note::MissingInput),
+        })
+    })
+}
+
+/// Crude rate per group: numerators and denominators summed within each group first.
+pub fn rate_grouped(
+    groups: &[u32],
+    n_groups: usize,
+    x: &[Option<f64>],
+    n: &[Option<f64>],
+    multiplier: f64,
+    levels: &[ConfidenceLevel],
+) -> Result<(Totals, Estimates), StatsError> {
+    let totals = totals(groups, n_groups, x, n, check)?;
+    let est = par_rows(n_groups, levels, |g| {
+        Ok(match (totals.numerator[g], totals.denominator[g]) {
+            (Some(x), Some(n)) => estimate(x, n, multiplier, levels),
+            _ => Row::blank(Note::MissingInput),
+        })
+    })?;
+    Ok((totals, est))
+}

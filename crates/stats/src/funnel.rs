@@ -232,54 +232,63 @@ pub enum RateType {
     Crude,
 }
 
-/// Denominators of rates derived as `m·O/rate`, or taken from `den` where given
-/// (needed where `O = 0`).
+/// Denominators of rates: taken from `den` where given, otherwise derived as
+/// `m·O/rate`. A DSR with no events has no derivable denominator (`None`, left out of
+/// the average, as the reference's NA); a crude rate with no events needs `den`.
 pub fn derived_denominators(
     count: &[f64],
-    rate: &[f64],
+    rate: &[Option<f64>],
     den: Option<&[Option<f64>]>,
+    rate_type: RateType,
     multiplier: f64,
-) -> Result<Vec<f64>, StatsError> {
+) -> Result<Vec<Option<f64>>, StatsError> {
     crate::estimate::same_len(count.len(), rate.len())?;
     count
         .iter()
         .zip(rate)
         .enumerate()
         .map(|(i, (&o, &r))| {
-            if o < 0.0 || !o.is_finite() {
+            if !o.is_finite() {
+                return Err(StatsError::invalid(i, Field::Numerator, Problem::NotFinite));
+            }
+            if o < 0.0 {
                 return Err(StatsError::invalid(i, Field::Numerator, Problem::Negative(o)));
             }
-            match den.and_then(|d| d[i]) {
-                Some(d) if d > 0.0 => Ok(d),
-                Some(d) => Err(StatsError::invalid(i, Field::Denominator, Problem::NotPositive(d))),
-                None if o > 0.0 && r > 0.0 => Ok(multiplier * o / r),
-                None => Err(StatsError::invalid(i, Field::Denominator, Problem::Missing)),
+            match (den.and_then(|d| d[i]), r) {
+                (Some(d), _) if d > 0.0 => Ok(Some(d)),
+                (Some(d), _) => Err(StatsError::invalid(i, Field::Denominator, Problem::NotPositive(d))),
+                (None, Some(r)) if o > 0.0 && r > 0.0 => Ok(Some(multiplier * o / r)),
+                (None, _) if rate_type == RateType::Dsr && o == 0.0 => Ok(None),
+                (None, _) => Err(StatsError::invalid(i, Field::Denominator, Problem::Missing)),
             }
         })
         .collect()
 }
 
-/// Significance of rates against the funnel around the average rate `ΣO/Σden`: each
-/// area's events are compared with `average × den` by [`poisson_significance`]. DSRs
-/// of fewer than 10 events are not assessed.
+/// Significance of rates against the funnel around the average rate `ΣO/Σden` (rows
+/// without a denominator left out): each area's events are compared with `average ×
+/// den` by [`poisson_significance`]. DSRs of fewer than 10 events are not assessed.
 pub fn rate_significance(
     count: &[f64],
-    rate: &[f64],
+    rate: &[Option<f64>],
     den: Option<&[Option<f64>]>,
     rate_type: RateType,
     multiplier: f64,
 ) -> Result<Vec<Significance>, StatsError> {
-    let dens = derived_denominators(count, rate, den, multiplier)?;
-    let average = count.iter().sum::<f64>() / dens.iter().sum::<f64>();
+    let dens = derived_denominators(count, rate, den, rate_type, multiplier)?;
+    let (events, people) = count
+        .iter()
+        .zip(&dens)
+        .filter_map(|(&o, d)| d.map(|d| (o, d)))
+        .fold((0.0, 0.0), |(a, b), (o, d)| (a + o, b + d));
+    let average = events / people;
     Ok(count
         .iter()
         .zip(&dens)
-        .map(|(&o, &d)| {
-            if rate_type == RateType::Dsr && o < 10.0 {
-                Significance::NotApplicable
-            } else {
-                poisson_significance(o, average * d)
-            }
+        .map(|(&o, &d)| match d {
+            _ if rate_type == RateType::Dsr && o < 10.0 => Significance::NotApplicable,
+            Some(d) => poisson_significance(o, average * d),
+            None => Significance::NotApplicable,
         })
         .collect())
 }

@@ -22,6 +22,9 @@
 //! | funnel plot limits and significance | [`funnel`] |
 //! | benchmark comparison and recent trend | [`compare`] |
 
+// NaN-aware range checks are written `!(x > 0.0)` on purpose: they reject NaN too.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod compare;
 pub mod confidence;
 pub mod dist;

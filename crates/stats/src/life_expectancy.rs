@@ -163,8 +163,7 @@ pub fn life_expectancy(
         *s = if *s == EMPTY { i as u32 } else { REPEATED };
     }
     let n_out = report.len();
-    let chunks: Vec<(Vec<u32>, Vec<f64>, Vec<Option<f64>>, Vec<Option<f64>>, Estimates)> = (0
-        ..input.n_groups.div_ceil(CHUNK))
+    let chunks: Vec<ChunkOut> = (0..input.n_groups.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
             let groups = c * CHUNK..((c + 1) * CHUNK).min(input.n_groups);
@@ -209,6 +208,9 @@ pub fn life_expectancy(
     }
     Ok(result)
 }
+
+/// One parallel chunk's rows: group, start age, pops used, deaths used, estimates.
+type ChunkOut = (Vec<u32>, Vec<f64>, Vec<Option<f64>>, Vec<Option<f64>>, Estimates);
 
 fn list(starts: &[f64]) -> String {
     starts

@@ -62,6 +62,9 @@ impl Default for SiiOptions {
     }
 }
 
+/// Lower and upper 95 % limits, one per row.
+pub type Limits<'a> = (&'a [Option<f64>], &'a [Option<f64>]);
+
 /// Inputs of [`sii`]: one row per group × quantile.
 #[derive(Debug, Clone, Copy)]
 pub struct SiiInput<'a> {
@@ -75,7 +78,7 @@ pub struct SiiInput<'a> {
     /// Standard error on the transformed scale, or `None` to derive it from limits.
     pub se: Option<&'a [Option<f64>]>,
     /// 95 % limits of the value, used when `se` is absent.
-    pub limits: Option<(&'a [Option<f64>], &'a [Option<f64>])>,
+    pub limits: Option<Limits<'a>>,
 }
 
 /// SII and RII per group with simulated limits.

@@ -1,0 +1,88 @@
+//! Test support shared by the crates' integration tests: where the reference data
+//! lives, reading its CSV files, and comparing numbers to a tolerance.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The shared reference folder: `$SYNDEMIC_SHARED_DIR`, or `../shared` beside the
+/// repository. Returns `None` (after saying which test is skipped) when it is absent;
+/// panics instead when `SYNDEMIC_REQUIRE_SHARED=1`, so that CI cannot skip silently.
+pub fn shared_dir(test: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os("SYNDEMIC_SHARED_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    };
+    if dir.join("reference").is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("SYNDEMIC_REQUIRE_SHARED").as_deref() == Ok("1") {
+        panic!(
+            "{test}: the shared reference folder {} is missing and SYNDEMIC_REQUIRE_SHARED=1",
+            dir.display()
+        );
+    }
+    eprintln!("skipped: {test}: shared reference folder {} not found", dir.display());
+    None
+}
+
+/// One CSV row, by column name.
+pub type Record = HashMap<String, String>;
+
+/// Reads a CSV file (gzip not supported) into records.
+pub fn read_csv(path: &Path) -> Vec<Record> {
+    let mut reader = csv::Reader::from_path(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let headers: Vec<String> = reader
+        .headers()
+        .expect("header row")
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("CSV row");
+            headers
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+/// A cell as a number: `None` for empty or `NA`.
+pub fn num(record: &Record, column: &str) -> Option<f64> {
+    let text = record
+        .get(column)
+        .unwrap_or_else(|| panic!("no column {column} in {record:?}"));
+    let text = text.trim();
+    if text.is_empty() || text == "NA" {
+        None
+    } else {
+        Some(
+            text.replace(',', "")
+                .parse()
+                .unwrap_or_else(|_| panic!("column {column}: {text} is not a number")),
+        )
+    }
+}
+
+/// True when `actual` is within `rel` relative (or `abs` absolute) of `expected`;
+/// both missing also agree.
+pub fn agrees(actual: Option<f64>, expected: Option<f64>, rel: f64, abs: f64) -> bool {
+    match (actual, expected) {
+        (None, None) => true,
+        (Some(a), Some(e)) => (a - e).abs() <= abs.max(rel * e.abs()),
+        _ => false,
+    }
+}
+
+/// Asserts agreement with a message naming the case.
+#[track_caller]
+pub fn assert_agrees(what: &str, actual: Option<f64>, expected: Option<f64>, rel: f64) {
+    assert!(
+        agrees(actual, expected, rel, 0.0),
+        "{what}: got {actual:?}, expected {expected:?} (relative tolerance {rel})"
+    );
+}

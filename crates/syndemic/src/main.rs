@@ -1,1 +1,39 @@
-fn main(){}
+//! `syndemic`: the command line of the syndemic platform.
+
+mod bench;
+mod calc;
+mod progress;
+mod table;
+
+use clap::{Parser, Subcommand};
+
+/// syndemic — a place-based health equity platform.
+#[derive(Parser)]
+#[command(name = "syndemic", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compute a public-health statistic from a CSV file (CSV out).
+    Calc(Box<calc::CalcArgs>),
+    /// Generate the benchmark workloads and time `syndemic calc` on them.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Calc(args) => calc::run(&args),
+        Command::Bench(args) => bench::run(&args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! `syndemic bench`: writes the benchmark workloads (deterministic) and times
+//! `syndemic calc` on them as whole commands, best of three, beside the time to
+//! merely parse the same file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::table::{self, Wanted};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Folder for the generated workloads (kept between runs).
+    #[arg(long, default_value = "target/bench-workloads")]
+    pub dir: PathBuf,
+    /// Only write the workload files.
+    #[arg(long)]
+    pub generate_only: bool,
+    /// Runs per measurement; the best is reported.
+    #[arg(long, default_value = "3")]
+    pub runs: u32,
+}
+
+/// A small deterministic generator (SplitMix64), so workloads are the same everywhere.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+const ESP_BANDS: [&str; 19] = [
+    "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49",
+    "50-54", "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85-89", "90+",
+];
+
+/// Deaths per 1,000 by band for a plausible English population.
+const MORTALITY: [f64; 20] = [
+    4.0, 0.15, 0.08, 0.1, 0.25, 0.4, 0.5, 0.6, 0.8, 1.1, 1.7, 2.6, 4.0, 6.5, 10.0, 16.0, 27.0,
+    47.0, 85.0, 180.0,
+];
+
+fn area(a: u32) -> String {
+    format!("E01{a:06}")
+}
+
+fn write_dsr(path: &Path) -> anyhow::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(w, "area,sex,year,age_band,count,pop")?;
+    let mut rng = SplitMix(1);
+    for a in 0..7000 {
+        for sex in ["F", "M"] {
+            for year in 2005..2025 {
+                for (b, band) in ESP_BANDS.iter().enumerate() {
+                    let pop = 50 + rng.below(150);
+                    let rate = MORTALITY[b + 1] / 1000.0 * 10.0;
+                    let count = ((pop as f64) * rate) as u64 + rng.below(3);
+                    writeln!(w, "{},{sex},{year},{band},{},{pop}", area(a), count.min(pop))?;
+                }
+            }
+        }
+    }
+    Ok(w.flush()?)
+}
+
+fn write_le(path: &Path) -> anyhow::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(w, "area,year,start_age,deaths,pop")?;
+    let mut rng = SplitMix(2);
+    let starts: Vec<u32> = std::iter::once(0).chain(std::iter::once(1)).chain((1..=18).map(|k| k * 5)).collect();
+    for a in 0..7000 {
+        for year in 2005..2025 {
+            for (b, &s) in starts.iter().enumerate() {
+                let width = if b == 0 { 1 } else if b == 1 { 4 } else { 5 };
+                let pop = (400 + rng.below(400)) * width / 5 + 20;
+                let deaths = ((pop as f64) * MORTALITY[b] / 1000.0 * 3.0) as u64 + rng.below(3) + u64::from(b == 19);
+                writeln!(w, "{},{year},{s},{},{pop}", area(a), deaths.min(pop))?;
+            }
+        }
+    }
+    Ok(w.flush()?)
+}
+
+fn write_proportion(path: &Path) -> anyhow::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(w, "area,numerator,denominator")?;
+    let mut rng = SplitMix(3);
+    for a in 0..1_000_000 {
+        let n = 100 + rng.below(5000);
+        let x = rng.below(n + 1);
+        writeln!(w, "{},{x},{n}", area(a))?;
+    }
+    Ok(w.flush()?)
+}
+
+struct Workload {
+    name: &'static str,
+    file: &'static str,
+    write: fn(&Path) -> anyhow::Result<()>,
+    args: &'static [&'static str],
+    numeric: &'static [&'static str],
+    keys: &'static [&'static [&'static str]],
+    target: Duration,
+}
+
+const WORKLOADS: [Workload; 3] = [
+    Workload {
+        name: "DSR, 5.32 M rows -> 280,000 DSRs (95, 99.8)",
+        file: "dsr.csv",
+        write: write_dsr,
+        args: &["dsr", "--group-by", "area,sex,year", "--age-band", "age_band", "--count", "count", "--population", "pop", "--standard", "esp2013", "--confidence", "95,99.8"],
+        numeric: &["count", "pop"],
+        keys: &[&["area", "sex", "year"], &["age_band"]],
+        target: Duration::from_millis(650),
+    },
+    Workload {
+        name: "Life expectancy, 140,000 life tables at age 0 (95)",
+        file: "le.csv",
+        write: write_le,
+        args: &["life-expectancy", "--group-by", "area,year", "--age-band", "start_age", "--deaths", "deaths", "--population", "pop", "--at-ages", "0", "--confidence", "95"],
+        numeric: &["start_age", "deaths", "pop"],
+        keys: &[&["area", "year"]],
+        target: Duration::from_millis(1000),
+    },
+    Workload {
+        name: "Proportion, 1 M rows (95, 99.8)",
+        file: "proportion.csv",
+        write: write_proportion,
+        args: &["proportion", "--numerator", "numerator", "--denominator", "denominator", "--confidence", "95,99.8"],
+        numeric: &["numerator", "denominator"],
+        keys: &[],
+        target: Duration::from_millis(200),
+    },
+];
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    for w in &WORKLOADS {
+        let path = args.dir.join(w.file);
+        if !path.exists() {
+            eprintln!("writing {}", path.display());
+            let tmp = path.with_extension("tmp");
+            (w.write)(&tmp)?;
+            std::fs::rename(&tmp, &path)?;
+        }
+    }
+    if args.generate_only {
+        return Ok(());
+    }
+    let exe = std::env::current_exe().context("cannot find the syndemic executable")?;
+    println!("| workload | whole command (best of {}) | parse only | ratio | target |", args.runs);
+    println!("|---|---|---|---|---|");
+    for w in &WORKLOADS {
+        let input = args.dir.join(w.file);
+        let output = args.dir.join(format!("{}.out.csv", w.file));
+        // Warm the file cache.
+        std::fs::read(&input)?;
+        let mut best = Duration::MAX;
+        for _ in 0..args.runs {
+            let start = Instant::now();
+            let status = std::process::Command::new(&exe)
+                .arg("calc")
+                .args(w.args)
+                .arg("--input")
+                .arg(&input)
+                .arg("--output")
+                .arg(&output)
+                .arg("--quiet")
+                .status()?;
+            let took = start.elapsed();
+            anyhow::ensure!(status.success(), "syndemic calc failed on {}", input.display());
+            best = best.min(took);
+        }
+        let mut parse_best = Duration::MAX;
+        for _ in 0..args.runs {
+            let start = Instant::now();
+            let (data, source) = table::read_input(Some(&input))?;
+            let wanted = Wanted {
+                numeric: w.numeric.iter().map(|s| s.to_string()).collect(),
+                keys: w.keys.iter().map(|k| k.iter().map(|s| s.to_string()).collect()).collect(),
+                keep_rows: w.keys.is_empty(),
+            };
+            let parsed = table::parse(data, source, &wanted)?;
+            std::hint::black_box(&parsed.n_rows);
+            drop(parsed);
+            parse_best = parse_best.min(start.elapsed());
+        }
+        println!(
+            "| {} | {:.3} s | {:.3} s | {:.2}x | <= {:.2} s {} |",
+            w.name,
+            best.as_secs_f64(),
+            parse_best.as_secs_f64(),
+            best.as_secs_f64() / parse_best.as_secs_f64(),
+            w.target.as_secs_f64(),
+            if best <= w.target { "met" } else { "MISSED" }
+        );
+    }
+    Ok(())
+}

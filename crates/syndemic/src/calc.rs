@@ -13,7 +13,7 @@ use syndemic_stats::sii::{self, SiiInput, SiiOptions, ValueType};
 use syndemic_stats::{mean, proportion, rate, ConfidenceLevel, Estimates, Field, StatsError};
 
 use crate::progress::Progress;
-use crate::table::{self, format_rows, push_field, push_number, Parsed, Wanted};
+use crate::table::{self, format_rows, push_field, push_number, Input, Parsed, Wanted};
 
 /// The statistic to compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -354,14 +354,14 @@ impl Ctx<'_> {
         })
     }
 
-    fn parse(&self, data: Vec<u8>, source: String, wanted: &Wanted) -> anyhow::Result<Parsed> {
+    fn parse(&self, data: Input, source: String, wanted: &Wanted) -> anyhow::Result<Parsed> {
         self.progress.stage("parsing");
         let parsed = table::parse(data, source, wanted)?;
         self.progress.stage("computing");
         Ok(parsed)
     }
 
-    fn proportion_or_rate(&self, data: Vec<u8>, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
+    fn proportion_or_rate(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
         let name = if a.method == Method::Rate { "rate" } else { "proportion" };
         let x = need(&a.numerator, "--numerator", name)?;
@@ -423,7 +423,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn mean(&self, data: Vec<u8>, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
+    fn mean(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
         let v = need(&self.args.value, "--value", "mean")?;
         let wanted = Wanted {
             numeric: vec![v.clone()],
@@ -441,7 +441,7 @@ impl Ctx<'_> {
         }))
     }
 
-    fn dsr(&self, data: Vec<u8>, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
+    fn dsr(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
         let band = need(&a.age_band, "--age-band", "dsr")?;
         let count = need(&a.count, "--count", "dsr")?;
@@ -517,7 +517,7 @@ impl Ctx<'_> {
         }))
     }
 
-    fn life_expectancy(&self, data: Vec<u8>, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
+    fn life_expectancy(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
         let age = need(&a.age_band, "--age-band", "life-expectancy")?;
         let deaths = need(&a.deaths, "--deaths", "life-expectancy")?;
@@ -578,7 +578,7 @@ impl Ctx<'_> {
         }))
     }
 
-    fn isr(&self, data: Vec<u8>, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
+    fn isr(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
         let name = if a.method == Method::Israte { "israte" } else { "isratio" };
         let count = need(&a.count, "--count", name)?;
@@ -644,7 +644,7 @@ impl Ctx<'_> {
         }))
     }
 
-    fn quantile(&self, data: Vec<u8>, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
+    fn quantile(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
         let v = need(&a.value, "--value", "quantile")?;
         let nq = a
@@ -697,7 +697,7 @@ impl Ctx<'_> {
         }))
     }
 
-    fn sii(&self, data: Vec<u8>, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
+    fn sii(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
         let q = need(&a.quantile, "--quantile", "sii")?;
         let pop = need(&a.population, "--population", "sii")?;
@@ -788,7 +788,7 @@ impl Ctx<'_> {
         }))
     }
 
-    fn funnel(&self, data: Vec<u8>, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
+    fn funnel(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
         let (numeric, fields): (Vec<String>, Vec<(Field, String)>) = match a.statistic {
             FunnelStatistic::Proportion => {

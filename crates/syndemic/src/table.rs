@@ -54,6 +54,22 @@ impl Keys {
 
 const SEP: u8 = 0x1f;
 
+/// The bytes of an input: a memory-mapped file, or what standard input gave.
+pub enum Input {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Input {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Input::Mapped(m) => m,
+            Input::Owned(v) => v,
+        }
+    }
+}
+
 /// A parsed table.
 pub struct Parsed {
     pub headers: Vec<String>,
@@ -61,7 +77,9 @@ pub struct Parsed {
     pub keys: Vec<Keys>,
     /// Byte span of each row's text in `data` (when `keep_rows`).
     pub rows: Vec<(usize, usize)>,
-    pub data: Vec<u8>,
+    pub data: Input,
+    /// Where the table starts in `data` (after a byte-order mark).
+    start: usize,
     pub n_rows: usize,
     /// Where the input came from, for messages.
     pub source: String,
@@ -72,7 +90,7 @@ impl Parsed {
     /// The 1-based line of row `row` (0-based data row), for messages.
     pub fn line_of(&self, row: usize) -> u64 {
         if self.quoted {
-            let mut reader = csv::ReaderBuilder::new().from_reader(self.data.as_slice());
+            let mut reader = csv::ReaderBuilder::new().from_reader(&self.data[self.start..]);
             let mut record = csv::ByteRecord::new();
             let mut i = 0;
             while reader.read_byte_record(&mut record).unwrap_or(false) {
@@ -86,7 +104,8 @@ impl Parsed {
             // Count lines up to the row, skipping blank lines as the parser does.
             let mut line = 1u64;
             let mut seen = 0usize;
-            let mut rest = &self.data[first_line_end(&self.data)..];
+            let body = &self.data[self.start..];
+            let mut rest = &body[first_line_end(body)..];
             while !rest.is_empty() {
                 let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |e| e + 1);
                 line += 1;
@@ -131,13 +150,24 @@ fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// Reads all of `path` (or standard input for `None` or `-`).
-pub fn read_input(path: Option<&Path>) -> anyhow::Result<(Vec<u8>, String)> {
+/// Opens `path` (memory-mapped), or reads standard input for `None` or `-`.
+pub fn read_input(path: Option<&Path>) -> anyhow::Result<(Input, String)> {
     use std::io::Read;
     match path {
         Some(p) if p != Path::new("-") => {
-            let data =
-                std::fs::read(p).with_context(|| format!("cannot read input file {}", p.display()))?;
+            let file = std::fs::File::open(p)
+                .with_context(|| format!("cannot read input file {}", p.display()))?;
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let data = if len == 0 {
+                Input::Owned(Vec::new())
+            } else {
+                // SAFETY: the map is read-only and lives as long as the parse; a file
+                // changed by another process while we read it is the caller's error,
+                // as with any reader.
+                Input::Mapped(unsafe { memmap2::Mmap::map(&file) }.with_context(|| {
+                    format!("cannot read input file {}", p.display())
+                })?)
+            };
             Ok((data, p.display().to_string()))
         }
         _ => {
@@ -145,19 +175,17 @@ pub fn read_input(path: Option<&Path>) -> anyhow::Result<(Vec<u8>, String)> {
             std::io::stdin()
                 .read_to_end(&mut data)
                 .context("cannot read standard input")?;
-            Ok((data, "<stdin>".into()))
+            Ok((Input::Owned(data), "<stdin>".into()))
         }
     }
 }
 
 /// Parses `data` (a CSV file's bytes) for the wanted columns.
-pub fn parse(mut data: Vec<u8>, source: String, wanted: &Wanted) -> anyhow::Result<Parsed> {
-    if data.starts_with(b"\xef\xbb\xbf") {
-        data.drain(..3);
-    }
+pub fn parse(data: Input, source: String, wanted: &Wanted) -> anyhow::Result<Parsed> {
+    let start = if data.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
     let quoted = memchr::memchr(b'"', &data).is_some();
     let headers: Vec<String> = {
-        let mut reader = csv::ReaderBuilder::new().from_reader(data.as_slice());
+        let mut reader = csv::ReaderBuilder::new().from_reader(&data[start..]);
         reader
             .headers()
             .with_context(|| format!("{source}: cannot read the header row"))?
@@ -189,9 +217,9 @@ pub fn parse(mut data: Vec<u8>, source: String, wanted: &Wanted) -> anyhow::Resu
         keep_rows: wanted.keep_rows,
     };
     let blocks = if quoted {
-        vec![parse_quoted(&data, &spec)]
+        vec![parse_quoted(&data, start, &spec)]
     } else {
-        let body_start = first_line_end(&data);
+        let body_start = start + first_line_end(&data[start..]);
         let ranges = split_lines(&data, body_start, rayon::current_num_threads().max(1));
         ranges
             .into_par_iter()
@@ -204,7 +232,8 @@ pub fn parse(mut data: Vec<u8>, source: String, wanted: &Wanted) -> anyhow::Resu
         numeric: vec![Vec::new(); spec.numeric.len()],
         keys: (0..spec.keys.len()).map(|_| Keys::default()).collect(),
         rows: Vec::new(),
-        data: Vec::new(),
+        data: Input::Owned(Vec::new()),
+        start,
         n_rows: 0,
         source,
         quoted,
@@ -222,22 +251,41 @@ pub fn parse(mut data: Vec<u8>, source: String, wanted: &Wanted) -> anyhow::Resu
         for (k, (ids, values)) in block.keys.into_iter().enumerate() {
             let dict = &mut dicts[k];
             let global = &mut parsed.keys[k];
+            if global.values.is_empty() {
+                // The first block's ids are already in first-appearance order.
+                for (id, v) in values.iter().enumerate() {
+                    dict.insert(v.clone(), id as u32);
+                }
+                global.values = values;
+                global.ids = ids;
+                continue;
+            }
             let map: Vec<u32> = values
                 .into_iter()
-                .map(|v| {
-                    let next = global.values.len() as u32;
-                    *dict.entry(v.clone()).or_insert_with(|| {
+                .map(|v| match dict.get(&v) {
+                    Some(&id) => id,
+                    None => {
+                        let id = global.values.len() as u32;
+                        dict.insert(v.clone(), id);
                         global.values.push(v);
-                        next
-                    })
+                        id
+                    }
                 })
                 .collect();
             global.ids.extend(ids.into_iter().map(|i| map[i as usize]));
         }
         for (mine, mut theirs) in parsed.numeric.iter_mut().zip(block.numeric) {
-            mine.append(&mut theirs);
+            if mine.is_empty() {
+                *mine = theirs;
+            } else {
+                mine.append(&mut theirs);
+            }
         }
-        parsed.rows.extend(block.rows);
+        if parsed.rows.is_empty() {
+            parsed.rows = block.rows;
+        } else {
+            parsed.rows.extend(block.rows);
+        }
         parsed.n_rows += block.n_rows;
     }
     for keys in &mut parsed.keys {
@@ -322,8 +370,17 @@ impl KeyBuilder {
                 return;
             }
         }
-        let id = match self.index.get(self.scratch.as_slice()) {
-            Some(&id) => id,
+        // Small dictionaries (age bands, sexes) are faster to scan than to hash.
+        let found = if self.values.len() <= 32 {
+            self.values
+                .iter()
+                .position(|v| *v == self.scratch)
+                .map(|i| i as u32)
+        } else {
+            self.index.get(self.scratch.as_slice()).copied()
+        };
+        let id = match found {
+            Some(id) => id,
             None => {
                 let id = self.values.len() as u32;
                 self.values.push(self.scratch.clone());
@@ -406,7 +463,9 @@ fn parse_block(data: &[u8], range: std::ops::Range<usize>, spec: &Spec) -> Resul
     })
 }
 
-fn parse_quoted(data: &[u8], spec: &Spec) -> Result<Block, BlockError> {
+fn parse_quoted(data: &[u8], offset: usize, spec: &Spec) -> Result<Block, BlockError> {
+    let data_all = data;
+    let data = &data[offset..];
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(data);
@@ -460,7 +519,8 @@ fn parse_quoted(data: &[u8], spec: &Spec) -> Result<Block, BlockError> {
             let start = record.position().map_or(0, |p| p.byte() as usize);
             let end = reader.position().byte() as usize;
             let text = trim_cr(&data[start..end.min(data.len())]);
-            rows.push((start, start + text.len()));
+            rows.push((offset + start, offset + start + text.len()));
+            debug_assert!(offset + start + text.len() <= data_all.len());
         }
         n_rows += 1;
     }
@@ -548,7 +608,14 @@ pub fn write_output(path: Option<&Path>, chunks: &[Vec<u8>]) -> anyhow::Result<(
                 tmp.write_all(c)
                     .with_context(|| format!("cannot write {}", p.display()))?;
             }
-            tmp.as_file().sync_all().ok();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                // Readable like any file the user writes (a temporary file is 0600).
+                let _ = tmp
+                    .as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o644));
+            }
             tmp.persist(p)
                 .with_context(|| format!("cannot write {}", p.display()))?;
             Ok(())
@@ -633,8 +700,8 @@ mod tests {
             keys: vec![vec!["g".into()]],
             keep_rows: true,
         };
-        let p = parse(plain, "p".into(), &wanted).unwrap();
-        let q = parse(quoted, "q".into(), &wanted).unwrap();
+        let p = parse(Input::Owned(plain), "p".into(), &wanted).unwrap();
+        let q = parse(Input::Owned(quoted), "q".into(), &wanted).unwrap();
         assert_eq!(p.numeric, q.numeric);
         assert_eq!(p.keys[0].ids, vec![0, 1, 0]);
         assert_eq!(p.keys[0].ids, q.keys[0].ids);
@@ -649,7 +716,7 @@ mod tests {
             numeric: vec!["x".into()],
             ..Wanted::default()
         };
-        let err = parse(data, "in.csv".into(), &wanted).err().unwrap().to_string();
+        let err = parse(Input::Owned(data), "in.csv".into(), &wanted).err().unwrap().to_string();
         assert!(err.contains("in.csv: line 4, column 2 ('x')"), "{err}");
     }
 }

@@ -135,6 +135,7 @@ pub fn dsr(
         total_pop: sums.iter().map(|s| s[4]).collect(),
     };
     let m = input.multiplier;
+    let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
     let est = par_rows(input.n_groups, levels, |g| {
         let [o, weighted, var_num, sum_w, _] = sums[g];
         if o < 10.0 {
@@ -147,8 +148,8 @@ pub fn dsr(
             value: Some(value),
             ..Row::default()
         };
-        for (slot, level) in row.limits.iter_mut().zip(levels) {
-            let (lo, hi) = byars(o, level.z());
+        for (slot, &z) in row.limits.iter_mut().zip(&zs) {
+            let (lo, hi) = byars(o, z);
             *slot = (lo.map(|lo| value + spread * (lo - o)), Some(value + spread * (hi - o)));
         }
         Ok(row)

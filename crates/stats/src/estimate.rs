@@ -159,8 +159,17 @@ pub fn check_levels(levels: &[ConfidenceLevel]) -> Result<(), StatsError> {
     Ok(())
 }
 
-/// Runs `kernel` for every index `0..n` in parallel chunks and gathers the results in
-/// order. The first error in index order is returned.
+/// One chunk's slices of every output column.
+struct ChunkSlices<'a> {
+    start: usize,
+    value: &'a mut [Option<f64>],
+    lower: Vec<&'a mut [Option<f64>]>,
+    upper: Vec<&'a mut [Option<f64>]>,
+    note: &'a mut [Option<Note>],
+}
+
+/// Runs `kernel` for every index `0..n` in parallel chunks, writing straight into
+/// the output columns. The first error in index order is returned.
 pub(crate) fn par_rows<F>(
     n: usize,
     levels: &[ConfidenceLevel],
@@ -170,22 +179,57 @@ where
     F: Fn(usize) -> Result<Row, StatsError> + Sync,
 {
     check_levels(levels)?;
-    let chunks: Vec<Result<Estimates, StatsError>> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let range = c * CHUNK..((c + 1) * CHUNK).min(n);
-            let mut out = Estimates::with_capacity(levels, range.len());
-            for i in range {
-                out.push(&kernel(i)?);
-            }
-            Ok(out)
+    let mut out = Estimates {
+        levels: levels.to_vec(),
+        value: vec![None; n],
+        lower: levels.iter().map(|_| vec![None; n]).collect(),
+        upper: levels.iter().map(|_| vec![None; n]).collect(),
+        note: vec![None; n],
+    };
+    let mut chunks: Vec<ChunkSlices<'_>> = out
+        .value
+        .chunks_mut(CHUNK)
+        .zip(out.note.chunks_mut(CHUNK))
+        .enumerate()
+        .map(|(c, (value, note))| ChunkSlices {
+            start: c * CHUNK,
+            value,
+            lower: Vec::with_capacity(levels.len()),
+            upper: Vec::with_capacity(levels.len()),
+            note,
         })
         .collect();
-    let mut all = Estimates::with_capacity(levels, n);
-    for chunk in chunks {
-        all.append(chunk?);
+    for column in out.lower.iter_mut() {
+        for (chunk, slice) in chunks.iter_mut().zip(column.chunks_mut(CHUNK)) {
+            chunk.lower.push(slice);
+        }
     }
-    Ok(all)
+    for column in out.upper.iter_mut() {
+        for (chunk, slice) in chunks.iter_mut().zip(column.chunks_mut(CHUNK)) {
+            chunk.upper.push(slice);
+        }
+    }
+    let first_error = chunks
+        .into_par_iter()
+        .map(|mut chunk| {
+            for k in 0..chunk.value.len() {
+                let row = kernel(chunk.start + k)?;
+                chunk.value[k] = row.value;
+                for l in 0..chunk.lower.len() {
+                    chunk.lower[l][k] = row.limits[l].0;
+                    chunk.upper[l][k] = row.limits[l].1;
+                }
+                chunk.note[k] = row.note;
+            }
+            Ok(())
+        })
+        .collect::<Vec<Result<(), StatsError>>>()
+        .into_iter()
+        .find_map(Result::err);
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
 }
 
 /// Checks that columns have the same length.

@@ -3,7 +3,7 @@
 use crate::confidence::ConfidenceLevel;
 use crate::error::{Field, Problem, StatsError};
 use crate::estimate::{finite, group_sums, par_rows, same_len, Estimates, Note, Row};
-use crate::rate::poisson_limits;
+use crate::rate::poisson_limits_z;
 
 /// What to report: the ratio `O/E × reference value`, or the rate `O/E × reference rate`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,6 +125,7 @@ pub fn isr(
         expected: sums.iter().map(|s| s[1]).collect(),
         ref_rate,
     };
+    let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
     let est = par_rows(input.n_groups, levels, |g| {
         let Some(o) = totals.observed[g] else {
             return Ok(Row::blank(Note::MissingInput));
@@ -144,8 +145,8 @@ pub fn isr(
             value: Some(o * scale),
             ..Row::default()
         };
-        for (slot, &level) in row.limits.iter_mut().zip(levels) {
-            let (lo, hi) = poisson_limits(o, level);
+        for ((slot, &level), &z) in row.limits.iter_mut().zip(levels).zip(&zs) {
+            let (lo, hi) = poisson_limits_z(o, level, z);
             *slot = (lo.map(|l| l * scale), hi.map(|u| u * scale));
         }
         Ok(row)

@@ -163,6 +163,7 @@ pub fn life_expectancy(
         *s = if *s == EMPTY { i as u32 } else { REPEATED };
     }
     let n_out = report.len();
+    let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
     let chunks: Vec<ChunkOut> = (0..input.n_groups.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
@@ -178,11 +179,11 @@ pub fn life_expectancy(
             let mut table = Table::new(k);
             for g in groups {
                 let slots = &slot[g * k..(g + 1) * k];
-                let status = table.fill(slots, input, starts, levels);
+                let status = table.fill(slots, input, starts);
                 for &b in &report {
                     out.0.push(g as u32);
                     out.1.push(starts[b]);
-                    let (pops, deaths, row) = table.result(b, status, levels);
+                    let (pops, deaths, row) = table.result(b, status, &zs);
                     out.2.push(pops);
                     out.3.push(deaths);
                     out.4.push(&row);
@@ -263,7 +264,6 @@ impl Table {
         slots: &[u32],
         input: &LifeTableInput<'_>,
         starts: &[f64],
-        _levels: &[ConfidenceLevel],
     ) -> Status {
         let k = starts.len();
         let mut missing = false;
@@ -356,7 +356,7 @@ impl Table {
         &self,
         b: usize,
         status: Status,
-        levels: &[ConfidenceLevel],
+        zs: &[f64],
     ) -> (Option<f64>, Option<f64>, Row) {
         match status {
             Status::Blank(note) => {
@@ -374,8 +374,8 @@ impl Table {
                 let (e, se) = (self.e[b], self.se[b]);
                 let mut row = Row::default();
                 if e.is_finite() {
-                    for (slot, level) in row.limits.iter_mut().zip(levels) {
-                        let half = level.z() * se;
+                    for (slot, z) in row.limits.iter_mut().zip(zs) {
+                        let half = z * se;
                         if half.is_finite() {
                             *slot = (Some(e - half), Some(e + half));
                         }

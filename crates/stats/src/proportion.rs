@@ -43,13 +43,13 @@ fn check(row: usize, x: Option<f64>, n: Option<f64>) -> Result<(), StatsError> {
     Ok(())
 }
 
-fn estimate(x: f64, n: f64, multiplier: f64, levels: &[ConfidenceLevel]) -> Row {
+fn estimate(x: f64, n: f64, multiplier: f64, zs: &[f64]) -> Row {
     let mut row = Row {
         value: Some(x / n * multiplier),
         ..Row::default()
     };
-    for (slot, level) in row.limits.iter_mut().zip(levels) {
-        let (lo, hi) = wilson(x, n, level.z());
+    for (slot, &z) in row.limits.iter_mut().zip(zs) {
+        let (lo, hi) = wilson(x, n, z);
         *slot = (Some(lo * multiplier), Some(hi * multiplier));
     }
     row
@@ -67,10 +67,11 @@ pub fn proportion(
     levels: &[ConfidenceLevel],
 ) -> Result<Estimates, StatsError> {
     same_len(x.len(), n.len())?;
+    let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
     par_rows(x.len(), levels, |i| {
         check(i, x[i], n[i])?;
         Ok(match (x[i], n[i]) {
-            (Some(x), Some(n)) => estimate(x, n, multiplier, levels),
+            (Some(x), Some(n)) => estimate(x, n, multiplier, &zs),
             _ => Row::blank(Note::MissingInput),
         })
     })
@@ -127,9 +128,10 @@ pub fn proportion_grouped(
     levels: &[ConfidenceLevel],
 ) -> Result<(Totals, Estimates), StatsError> {
     let totals = totals(groups, n_groups, x, n, check)?;
+    let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
     let est = par_rows(n_groups, levels, |g| {
         Ok(match (totals.numerator[g], totals.denominator[g]) {
-            (Some(x), Some(n)) => estimate(x, n, multiplier, levels),
+            (Some(x), Some(n)) => estimate(x, n, multiplier, &zs),
             _ => Row::blank(Note::MissingInput),
         })
     })?;

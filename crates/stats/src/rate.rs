@@ -62,13 +62,18 @@ impl PoissonMethod {
 
 /// Poisson limits of `o` by the reference's rule (exact below 10, Byar's from 10).
 pub fn poisson_limits(o: f64, level: ConfidenceLevel) -> (Option<f64>, Option<f64>) {
+    poisson_limits_z(o, level, level.z())
+}
+
+/// [`poisson_limits`] with the level's `z` computed once by the caller.
+pub(crate) fn poisson_limits_z(o: f64, level: ConfidenceLevel, z: f64) -> (Option<f64>, Option<f64>) {
     match PoissonMethod::for_count(o) {
         PoissonMethod::Exact => {
             let (l, u) = exact_poisson(o, level);
             (Some(l), Some(u))
         }
         PoissonMethod::Byars => {
-            let (l, u) = byars(o, level.z());
+            let (l, u) = byars(o, z);
             (l, Some(u))
         }
     }
@@ -86,14 +91,14 @@ fn check(row: usize, x: Option<f64>, n: Option<f64>) -> Result<(), StatsError> {
     Ok(())
 }
 
-fn estimate(x: f64, n: f64, multiplier: f64, levels: &[ConfidenceLevel]) -> Row {
+fn estimate(x: f64, n: f64, multiplier: f64, levels: &[ConfidenceLevel], zs: &[f64]) -> Row {
     let scale = multiplier / n;
     let mut row = Row {
         value: Some(x * scale),
         ..Row::default()
     };
-    for (slot, &level) in row.limits.iter_mut().zip(levels) {
-        let (lo, hi) = poisson_limits(x, level);
+    for ((slot, &level), &z) in row.limits.iter_mut().zip(levels).zip(zs) {
+        let (lo, hi) = poisson_limits_z(x, level, z);
         *slot = (lo.map(|l| l * scale), hi.map(|u| u * scale));
     }
     row
@@ -111,10 +116,11 @@ pub fn rate(
     levels: &[ConfidenceLevel],
 ) -> Result<Estimates, StatsError> {
     same_len(x.len(), n.len())?;
+    let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
     par_rows(x.len(), levels, |i| {
         check(i, x[i], n[i])?;
         Ok(match (x[i], n[i]) {
-            (Some(x), Some(n)) => estimate(x, n, multiplier, levels),
+            (Some(x), Some(n)) => estimate(x, n, multiplier, levels, &zs),
             _ => Row::blank(Note::MissingInput),
         })
     })
@@ -130,9 +136,10 @@ pub fn rate_grouped(
     levels: &[ConfidenceLevel],
 ) -> Result<(Totals, Estimates), StatsError> {
     let totals = totals(groups, n_groups, x, n, check)?;
+    let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
     let est = par_rows(n_groups, levels, |g| {
         Ok(match (totals.numerator[g], totals.denominator[g]) {
-            (Some(x), Some(n)) => estimate(x, n, multiplier, levels),
+            (Some(x), Some(n)) => estimate(x, n, multiplier, levels, &zs),
             _ => Row::blank(Note::MissingInput),
         })
     })?;

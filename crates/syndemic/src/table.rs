@@ -335,7 +335,7 @@ fn split_lines(data: &[u8], start: usize, parts: usize) -> Vec<std::ops::Range<u
     ranges
 }
 
-/// Per-block accumulation of one key set.
+/// Keys of the quoted path, where fields are not spans of the input.
 struct KeyBuilder {
     ids: Vec<u32>,
     values: Vec<Vec<u8>>,
@@ -370,17 +370,8 @@ impl KeyBuilder {
                 return;
             }
         }
-        // Small dictionaries (age bands, sexes) are faster to scan than to hash.
-        let found = if self.values.len() <= 32 {
-            self.values
-                .iter()
-                .position(|v| *v == self.scratch)
-                .map(|i| i as u32)
-        } else {
-            self.index.get(self.scratch.as_slice()).copied()
-        };
-        let id = match found {
-            Some(id) => id,
+        let id = match self.index.get(self.scratch.as_slice()) {
+            Some(&id) => id,
             None => {
                 let id = self.values.len() as u32;
                 self.values.push(self.scratch.clone());
@@ -393,13 +384,94 @@ impl KeyBuilder {
     }
 }
 
+/// Keys of the fast path: fields are spans of the input, so a single-column key is
+/// looked up without copying and a repeat of the previous row's key without hashing.
+struct SpanKeys<'a> {
+    data: &'a [u8],
+    cols: Vec<usize>,
+    ids: Vec<u32>,
+    values: Vec<Vec<u8>>,
+    single: FxHashMap<&'a [u8], u32>,
+    joined: FxHashMap<Vec<u8>, u32>,
+    scratch: Vec<u8>,
+    /// The previous row's id and key field spans (reused, not reallocated).
+    last: Option<u32>,
+    last_spans: Vec<(usize, usize)>,
+}
+
+impl<'a> SpanKeys<'a> {
+    fn new(data: &'a [u8], cols: Vec<usize>, capacity: usize) -> Self {
+        SpanKeys {
+            data,
+            cols,
+            ids: Vec::with_capacity(capacity),
+            values: Vec::new(),
+            single: FxHashMap::default(),
+            joined: FxHashMap::default(),
+            scratch: Vec::new(),
+            last: None,
+            last_spans: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, fields: &[(usize, usize)]) {
+        let data = self.data;
+        if let Some(id) = self.last {
+            if self
+                .cols
+                .iter()
+                .zip(&self.last_spans)
+                .all(|(&c, &(s, e))| data[fields[c].0..fields[c].1] == data[s..e])
+            {
+                self.ids.push(id);
+                return;
+            }
+        }
+        let id = if self.cols.len() == 1 {
+            let (s, e) = fields[self.cols[0]];
+            let key = &data[s..e];
+            let next = self.values.len() as u32;
+            *self.single.entry(key).or_insert_with(|| {
+                self.values.push(key.to_vec());
+                next
+            })
+        } else {
+            self.scratch.clear();
+            for (i, &c) in self.cols.iter().enumerate() {
+                if i > 0 {
+                    self.scratch.push(SEP);
+                }
+                self.scratch.extend_from_slice(&data[fields[c].0..fields[c].1]);
+            }
+            match self.joined.get(self.scratch.as_slice()) {
+                Some(&id) => id,
+                None => {
+                    let id = self.values.len() as u32;
+                    self.values.push(self.scratch.clone());
+                    self.joined.insert(self.scratch.clone(), id);
+                    id
+                }
+            }
+        };
+        self.last_spans.clear();
+        self.last_spans.extend(self.cols.iter().map(|&c| fields[c]));
+        self.last = Some(id);
+        self.ids.push(id);
+    }
+}
+
 fn parse_block(data: &[u8], range: std::ops::Range<usize>, spec: &Spec) -> Result<Block, BlockError> {
-    let estimate = (range.len() / 32).max(16);
+    // Exact capacity: one row per line (blank lines are few).
+    let capacity = memchr::memchr_iter(b'\n', &data[range.clone()]).count() + 1;
     let mut numeric: Vec<Vec<Option<f64>>> =
-        spec.numeric.iter().map(|_| Vec::with_capacity(estimate)).collect();
-    let mut keys: Vec<KeyBuilder> = spec.keys.iter().map(|_| KeyBuilder::new(estimate)).collect();
-    let mut rows = Vec::new();
-    let mut fields: Vec<(usize, usize)> = Vec::with_capacity(spec.n_fields);
+        spec.numeric.iter().map(|_| Vec::with_capacity(capacity)).collect();
+    let mut keys: Vec<SpanKeys<'_>> = spec
+        .keys
+        .iter()
+        .map(|cols| SpanKeys::new(data, cols.clone(), capacity))
+        .collect();
+    let mut rows = Vec::with_capacity(if spec.keep_rows { capacity } else { 0 });
+    let mut fields: Vec<(usize, usize)> = Vec::with_capacity(spec.n_fields + 1);
     let mut pos = range.start;
     let mut n_rows = 0;
     while pos < range.end {
@@ -415,9 +487,11 @@ fn parse_block(data: &[u8], range: std::ops::Range<usize>, spec: &Spec) -> Resul
         }
         fields.clear();
         let mut f = line_start;
-        for c in memchr::memchr_iter(b',', &data[line_start..line_end]) {
-            fields.push((f, line_start + c));
-            f = line_start + c + 1;
+        for (k, &b) in data[line_start..line_end].iter().enumerate() {
+            if b == b',' {
+                fields.push((f, line_start + k));
+                f = line_start + k + 1;
+            }
         }
         fields.push((f, line_end));
         if fields.len() != spec.n_fields {
@@ -444,11 +518,8 @@ fn parse_block(data: &[u8], range: std::ops::Range<usize>, spec: &Spec) -> Resul
                 }
             }
         }
-        for (builder, cols) in keys.iter_mut().zip(&spec.keys) {
-            builder.push(cols.iter().map(|&c| {
-                let (s, e) = fields[c];
-                &data[s..e]
-            }));
+        for k in keys.iter_mut() {
+            k.push(&fields);
         }
         if spec.keep_rows {
             rows.push((line_start, line_end));
@@ -602,12 +673,10 @@ pub fn write_output(path: Option<&Path>, chunks: &[Vec<u8>]) -> anyhow::Result<(
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-            let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+            let tmp = tempfile::NamedTempFile::new_in(&dir)
                 .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-            for c in chunks {
-                tmp.write_all(c)
-                    .with_context(|| format!("cannot write {}", p.display()))?;
-            }
+            write_blocks(tmp.as_file(), chunks)
+                .with_context(|| format!("cannot write {}", p.display()))?;
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
@@ -629,6 +698,33 @@ pub fn write_output(path: Option<&Path>, chunks: &[Vec<u8>]) -> anyhow::Result<(
             lock.flush().context("cannot write to standard output")
         }
     }
+}
+
+/// Writes the blocks at their offsets from parallel threads, so that the kernel's
+/// copying into the page cache is shared between cores.
+#[cfg(unix)]
+fn write_blocks(file: &std::fs::File, chunks: &[Vec<u8>]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut offsets = Vec::with_capacity(chunks.len());
+    let mut total = 0u64;
+    for c in chunks {
+        offsets.push(total);
+        total += c.len() as u64;
+    }
+    file.set_len(total)?;
+    chunks
+        .par_iter()
+        .zip(offsets)
+        .try_for_each(|(c, at)| file.write_all_at(c, at))
+}
+
+#[cfg(not(unix))]
+fn write_blocks(mut file: &std::fs::File, chunks: &[Vec<u8>]) -> std::io::Result<()> {
+    use std::io::Write;
+    for c in chunks {
+        file.write_all(c)?;
+    }
+    Ok(())
 }
 
 /// Formats `n` output rows in parallel blocks; `row(i, buf)` appends row `i` (without

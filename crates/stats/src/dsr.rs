@@ -98,45 +98,126 @@ pub fn dsr(
     same_len(n, input.population.len())?;
     same_len(n, input.standard.len())?;
     check_groups(input.groups, input.n_groups)?;
-    let check_row = |i: usize| -> Result<(f64, f64, f64), StatsError> {
-        let count = finite(input.count[i], i, Field::Count)?.unwrap_or(0.0);
-        if count < 0.0 {
-            return Err(StatsError::invalid(i, Field::Count, Problem::Negative(count)));
-        }
-        let pop = finite(input.population[i], i, Field::Population)?
-            .ok_or(StatsError::invalid(i, Field::Population, Problem::Missing))?;
-        if pop <= 0.0 {
-            return Err(StatsError::invalid(i, Field::Population, Problem::NotPositive(pop)));
-        }
-        let w = finite(input.standard[i], i, Field::StandardPopulation)?
-            .ok_or(StatsError::invalid(i, Field::StandardPopulation, Problem::Missing))?;
-        if w < 0.0 {
-            return Err(StatsError::invalid(
-                i,
-                Field::StandardPopulation,
-                Problem::Negative(w),
-            ));
-        }
-        Ok((count, pop, w))
-    };
-
-    // Per group: [O, Σ O·w/n, var numerator Σ O·(w/n)², Σw, Σn]
+    let check_row = |i: usize| check_row(i, input.count[i], input.population[i], input.standard[i]);
     let sums: Vec<[f64; 5]> = match input.non_independent {
         None => group_sums::<5, _>(input.groups, input.n_groups, |i| {
-            let (o, n, w) = check_row(i)?;
-            let r = w / n;
-            Ok([o, o * r, o * r * r, w, n])
+            contribution(i, input.count[i], input.population[i], input.standard[i])
         })?,
         Some(ni) => non_independent_sums(input, &ni, &check_row)?,
     };
+    finish(&sums, input.multiplier, levels)
+}
 
+/// Checks a row as `calculate_dsr` does; returns `(count, population, weight)`.
+fn check_row(
+    i: usize,
+    count: Option<f64>,
+    population: Option<f64>,
+    standard: Option<f64>,
+) -> Result<(f64, f64, f64), StatsError> {
+    let count = finite(count, i, Field::Count)?.unwrap_or(0.0);
+    if count < 0.0 {
+        return Err(StatsError::invalid(i, Field::Count, Problem::Negative(count)));
+    }
+    let pop = finite(population, i, Field::Population)?
+        .ok_or(StatsError::invalid(i, Field::Population, Problem::Missing))?;
+    if pop <= 0.0 {
+        return Err(StatsError::invalid(i, Field::Population, Problem::NotPositive(pop)));
+    }
+    let w = finite(standard, i, Field::StandardPopulation)?
+        .ok_or(StatsError::invalid(i, Field::StandardPopulation, Problem::Missing))?;
+    if w < 0.0 {
+        return Err(StatsError::invalid(
+            i,
+            Field::StandardPopulation,
+            Problem::Negative(w),
+        ));
+    }
+    Ok((count, pop, w))
+}
+
+/// A row's part of its group's sums: `[O, O·w/n, O·(w/n)², w, n]`.
+fn contribution(
+    i: usize,
+    count: Option<f64>,
+    population: Option<f64>,
+    standard: Option<f64>,
+) -> Result<[f64; 5], StatsError> {
+    let (o, n, w) = check_row(i, count, population, standard)?;
+    let r = w / n;
+    Ok([o, o * r, o * r * r, w, n])
+}
+
+/// Running DSR sums per group, for callers that stream rows (independent events):
+/// the same checks and arithmetic as [`dsr`].
+#[derive(Debug, Clone, Default)]
+pub struct DsrAccumulator {
+    sums: Vec<[f64; 5]>,
+}
+
+impl DsrAccumulator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds row `i` of group `group` (ids may appear in any order).
+    pub fn add(
+        &mut self,
+        i: usize,
+        group: u32,
+        count: Option<f64>,
+        population: Option<f64>,
+        standard: Option<f64>,
+    ) -> Result<(), StatsError> {
+        let add = contribution(i, count, population, standard)?;
+        let g = group as usize;
+        if g >= self.sums.len() {
+            self.sums.resize(g + 1, [0.0; 5]);
+        }
+        for (s, a) in self.sums[g].iter_mut().zip(add) {
+            *s += a;
+        }
+        Ok(())
+    }
+
+    /// Adds another accumulator's groups; `map[g]` is the id here of its group `g`.
+    pub fn merge(&mut self, other: &DsrAccumulator, map: &[u32]) {
+        for (g, add) in other.sums.iter().enumerate() {
+            let to = map[g] as usize;
+            if to >= self.sums.len() {
+                self.sums.resize(to + 1, [0.0; 5]);
+            }
+            for (s, a) in self.sums[to].iter_mut().zip(add) {
+                *s += a;
+            }
+        }
+    }
+
+    /// The DSRs of groups `0..n_groups`.
+    pub fn finish(
+        mut self,
+        n_groups: usize,
+        multiplier: f64,
+        levels: &[ConfidenceLevel],
+    ) -> Result<(DsrTotals, Estimates), StatsError> {
+        self.sums.resize(n_groups, [0.0; 5]);
+        finish(&self.sums, multiplier, levels)
+    }
+}
+
+/// DSRs from per-group sums `[O, Σ O·w/n, Σ O·(w/n)², Σw, Σn]`.
+fn finish(
+    sums: &[[f64; 5]],
+    multiplier: f64,
+    levels: &[ConfidenceLevel],
+) -> Result<(DsrTotals, Estimates), StatsError> {
     let totals = DsrTotals {
         total_count: sums.iter().map(|s| s[0]).collect(),
         total_pop: sums.iter().map(|s| s[4]).collect(),
     };
-    let m = input.multiplier;
+    let m = multiplier;
     let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
-    let est = par_rows(input.n_groups, levels, |g| {
+    let est = par_rows(sums.len(), levels, |g| {
         let [o, weighted, var_num, sum_w, _] = sums[g];
         if o < 10.0 {
             return Ok(Row::blank(Note::DsrCountBelow10));

@@ -2,7 +2,7 @@
 
 use crate::confidence::ConfidenceLevel;
 use crate::error::{Field, Problem, StatsError};
-use crate::estimate::{finite, group_sums, par_rows, same_len, Estimates, Note, Row};
+use crate::estimate::{check_levels, finite, group_sums, par_rows, same_len, Estimates, Note, Row};
 
 /// Wilson score limits for `x` events out of `n`, at normal quantile `z`:
 ///
@@ -55,6 +55,33 @@ fn estimate(x: f64, n: f64, multiplier: f64, zs: &[f64]) -> Row {
     row
 }
 
+/// Row-at-a-time [`proportion`], for callers that stream rows: the same checks and
+/// arithmetic ([`proportion`] is built on it).
+#[derive(Debug, Clone)]
+pub struct ProportionKernel {
+    multiplier: f64,
+    zs: Vec<f64>,
+}
+
+impl ProportionKernel {
+    pub fn new(multiplier: f64, levels: &[ConfidenceLevel]) -> Result<Self, StatsError> {
+        check_levels(levels)?;
+        Ok(ProportionKernel {
+            multiplier,
+            zs: levels.iter().map(|l| l.z()).collect(),
+        })
+    }
+
+    /// The result of row `i` (its index is used in errors).
+    pub fn row(&self, i: usize, x: Option<f64>, n: Option<f64>) -> Result<Row, StatsError> {
+        check(i, x, n)?;
+        Ok(match (x, n) {
+            (Some(x), Some(n)) => estimate(x, n, self.multiplier, &self.zs),
+            _ => Row::blank(Note::MissingInput),
+        })
+    }
+}
+
 /// Proportion `x/n × multiplier` with Wilson limits, one result per row.
 ///
 /// A missing numerator or denominator gives a blank row (note "missing input"); the
@@ -67,14 +94,8 @@ pub fn proportion(
     levels: &[ConfidenceLevel],
 ) -> Result<Estimates, StatsError> {
     same_len(x.len(), n.len())?;
-    let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
-    par_rows(x.len(), levels, |i| {
-        check(i, x[i], n[i])?;
-        Ok(match (x[i], n[i]) {
-            (Some(x), Some(n)) => estimate(x, n, multiplier, &zs),
-            _ => Row::blank(Note::MissingInput),
-        })
-    })
+    let kernel = ProportionKernel::new(multiplier, levels)?;
+    par_rows(x.len(), levels, |i| kernel.row(i, x[i], n[i]))
 }
 
 /// Per-group totals of numerator and denominator (`None` where a row of the group is

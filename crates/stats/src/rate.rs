@@ -4,7 +4,7 @@
 use crate::confidence::ConfidenceLevel;
 use crate::dist::gamma_quantile;
 use crate::error::{Field, Problem, StatsError};
-use crate::estimate::{finite, par_rows, same_len, Estimates, Note, Row};
+use crate::estimate::{check_levels, finite, par_rows, same_len, Estimates, Note, Row};
 use crate::proportion::{totals, Totals};
 
 /// Byar's approximation to the Poisson limits of an observed count `o`:
@@ -104,6 +104,34 @@ fn estimate(x: f64, n: f64, multiplier: f64, levels: &[ConfidenceLevel], zs: &[f
     row
 }
 
+/// Row-at-a-time [`rate`], for callers that stream rows ([`rate`] is built on it).
+#[derive(Debug, Clone)]
+pub struct RateKernel {
+    multiplier: f64,
+    levels: Vec<ConfidenceLevel>,
+    zs: Vec<f64>,
+}
+
+impl RateKernel {
+    pub fn new(multiplier: f64, levels: &[ConfidenceLevel]) -> Result<Self, StatsError> {
+        check_levels(levels)?;
+        Ok(RateKernel {
+            multiplier,
+            levels: levels.to_vec(),
+            zs: levels.iter().map(|l| l.z()).collect(),
+        })
+    }
+
+    /// The result of row `i` (its index is used in errors).
+    pub fn row(&self, i: usize, x: Option<f64>, n: Option<f64>) -> Result<Row, StatsError> {
+        check(i, x, n)?;
+        Ok(match (x, n) {
+            (Some(x), Some(n)) => estimate(x, n, self.multiplier, &self.levels, &self.zs),
+            _ => Row::blank(Note::MissingInput),
+        })
+    }
+}
+
 /// Crude rate `x/n × multiplier`, one result per row, with exact Poisson limits when
 /// `x < 10` and Byar's otherwise, each divided by `n` and scaled (as `phe_rate`).
 ///
@@ -116,14 +144,8 @@ pub fn rate(
     levels: &[ConfidenceLevel],
 ) -> Result<Estimates, StatsError> {
     same_len(x.len(), n.len())?;
-    let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
-    par_rows(x.len(), levels, |i| {
-        check(i, x[i], n[i])?;
-        Ok(match (x[i], n[i]) {
-            (Some(x), Some(n)) => estimate(x, n, multiplier, levels, &zs),
-            _ => Row::blank(Note::MissingInput),
-        })
-    })
+    let kernel = RateKernel::new(multiplier, levels)?;
+    par_rows(x.len(), levels, |i| kernel.row(i, x[i], n[i]))
 }
 
 /// Crude rate per group: numerators and denominators summed within each group first.

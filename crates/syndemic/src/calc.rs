@@ -10,10 +10,18 @@ use syndemic_stats::isr::{self, IsrInput, IsrKind};
 use syndemic_stats::life_expectancy::{self, AgeBands, AtAges, LifeTableInput};
 use syndemic_stats::quantile::{self, Invert};
 use syndemic_stats::sii::{self, SiiInput, SiiOptions, ValueType};
+use rayon::prelude::*;
+use syndemic_stats::dsr::DsrAccumulator;
+use syndemic_stats::estimate::Row;
+use syndemic_stats::proportion::ProportionKernel;
+use syndemic_stats::rate::RateKernel;
 use syndemic_stats::{mean, proportion, rate, ConfidenceLevel, Estimates, Field, StatsError};
 
 use crate::progress::Progress;
-use crate::table::{self, format_rows, push_field, push_number, Input, Parsed, Wanted};
+use crate::table::{
+    self, format_rows, number_at, push_field, push_number, visit_rows, BlockError, Input, Parsed,
+    Prepared, SpanKeys, Wanted,
+};
 
 /// The statistic to compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -232,6 +240,55 @@ fn located(parsed: &Parsed, err: StatsError, fields: &[(Field, &str)]) -> anyhow
     anyhow!("{}: {err}", parsed.source)
 }
 
+/// A library error on a streamed row, as a block error naming the column.
+fn block_error(err: StatsError, fields: &[(Field, usize)]) -> BlockError {
+    match &err {
+        StatsError::Invalid { row, field, problem } => BlockError {
+            row: *row,
+            col: fields
+                .iter()
+                .find(|(f, _)| f == field)
+                .map_or(0, |(_, c)| *c),
+            message: format!("{field} {problem}"),
+        },
+        other => BlockError {
+            row: 0,
+            col: 0,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Runs one closure per block in parallel and returns the results in order, or the
+/// first error (in file order) located to its line and column.
+fn per_block<T: Send>(
+    prep: &Prepared,
+    f: impl Fn(std::ops::Range<usize>) -> Result<T, BlockError> + Sync,
+) -> anyhow::Result<Vec<T>> {
+    let results: Vec<Result<T, BlockError>> =
+        prep.blocks.par_iter().map(|r| f(r.clone())).collect();
+    let mut out = Vec::with_capacity(results.len());
+    for (b, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(t) => out.push(t),
+            Err(e) => return Err(prep.block_error(b, e).into()),
+        }
+    }
+    Ok(out)
+}
+
+fn push_row(out: &mut Vec<u8>, row: &Row, n_levels: usize) {
+    out.push(b',');
+    push_number(out, row.value);
+    for l in 0..n_levels {
+        out.push(b',');
+        push_number(out, row.limits[l].0);
+        out.push(b',');
+        push_number(out, row.limits[l].1);
+    }
+    push_note(out, row.note.map(|n| n.text()));
+}
+
 pub fn run(args: &CalcArgs) -> anyhow::Result<()> {
     if args.input.as_ref().is_some_and(|p| {
         p.extension().is_some_and(|e| e == "parquet")
@@ -320,16 +377,7 @@ impl Ctx<'_> {
 
     /// Writes the group columns of group `g` (without a leading comma).
     fn push_group(&self, parsed: &Parsed, g: usize, out: &mut Vec<u8>) -> bool {
-        if self.args.group_by.is_empty() {
-            return false;
-        }
-        for (k, f) in parsed.keys[0].fields(g).enumerate() {
-            if k > 0 {
-                out.push(b',');
-            }
-            push_field(out, f);
-        }
-        true
+        push_key(out, parsed.keys[0].value(g), !self.args.group_by.is_empty())
     }
 
     /// Output rows of a summary method: group columns, extra columns, estimate, note.
@@ -361,18 +409,67 @@ impl Ctx<'_> {
         Ok(parsed)
     }
 
+    fn parse_prepared(&self, prep: Prepared, wanted: &Wanted) -> anyhow::Result<Parsed> {
+        self.parse(prep.data, prep.source, wanted)
+    }
+
+    /// Proportion or rate per row, streamed: each block is parsed, computed and
+    /// formatted in one pass, with no intermediate columns.
+    fn stream_per_row(&self, prep: Prepared, x: &str, n: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+        let a = self.args;
+        let (xi, ni) = (prep.column(x)?, prep.column(n)?);
+        let is_rate = a.method == Method::Rate;
+        let m = a.multiplier.unwrap_or(if is_rate { 100_000.0 } else { 1.0 });
+        let kernel: Box<dyn Fn(usize, Option<f64>, Option<f64>) -> Result<Row, StatsError> + Sync> =
+            if is_rate {
+                let k = RateKernel::new(m, self.levels)?;
+                Box::new(move |i, x, n| k.row(i, x, n))
+            } else {
+                let k = ProportionKernel::new(m, self.levels)?;
+                Box::new(move |i, x, n| k.row(i, x, n))
+            };
+        let fields = [(Field::Numerator, xi), (Field::Denominator, ni)];
+        let mut header = prep.headers.clone();
+        header.extend(estimate_header(self.levels, ""));
+        header.push("note".into());
+        let mut head = Vec::new();
+        table::push_header(&mut head, &header);
+        self.progress.stage("computing");
+        let data = &prep.data;
+        let n_levels = self.levels.len();
+        let mut blocks = per_block(&prep, |range| {
+            let mut out = Vec::with_capacity(range.len() * 5);
+            visit_rows(data, range, prep.headers.len(), |row, f| {
+                let x = number_at(data, f, row, xi)?;
+                let n = number_at(data, f, row, ni)?;
+                let r = kernel(row, x, n).map_err(|e| block_error(e, &fields))?;
+                out.extend_from_slice(&data[f[0].0..f[f.len() - 1].1]);
+                push_row(&mut out, &r, n_levels);
+                out.push(b'\n');
+                Ok(())
+            })?;
+            Ok(out)
+        })?;
+        blocks.insert(0, head);
+        Ok(blocks)
+    }
+
     fn proportion_or_rate(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
         let name = if a.method == Method::Rate { "rate" } else { "proportion" };
         let x = need(&a.numerator, "--numerator", name)?;
         let n = need(&a.denominator, "--denominator", name)?;
         let grouped = !a.group_by.is_empty();
+        let prep = table::prepare(data, source)?;
+        if !grouped && !prep.quoted {
+            return self.stream_per_row(prep, x, n);
+        }
         let wanted = Wanted {
             numeric: vec![x.clone(), n.clone()],
             keys: if grouped { self.group_by() } else { vec![] },
             keep_rows: !grouped,
         };
-        let parsed = self.parse(data, source, &wanted)?;
+        let parsed = self.parse_prepared(prep, &wanted)?;
         let fields = [(Field::Numerator, x.as_str()), (Field::Denominator, n.as_str())];
         let (xs, ns) = (&parsed.numeric[0], &parsed.numeric[1]);
         let is_rate = a.method == Method::Rate;
@@ -446,6 +543,10 @@ impl Ctx<'_> {
         let band = need(&a.age_band, "--age-band", "dsr")?;
         let count = need(&a.count, "--count", "dsr")?;
         let pop = need(&a.population, "--population", "dsr")?;
+        let prep = table::prepare(data, source)?;
+        if !prep.quoted && a.event_frequency.is_none() {
+            return self.stream_dsr(prep, band, count, pop);
+        }
         let mut numeric = vec![count.clone(), pop.clone()];
         if let Some(c) = &a.standard_column {
             numeric.push(c.clone());
@@ -458,7 +559,7 @@ impl Ctx<'_> {
             keys: vec![a.group_by.clone(), vec![band.clone()]],
             keep_rows: false,
         };
-        let parsed = self.parse(data, source, &wanted)?;
+        let parsed = self.parse_prepared(prep, &wanted)?;
         let bands = &parsed.keys[1];
         let mut next = 2;
         let standard: Vec<Option<f64>> = if a.standard_column.is_some() {
@@ -468,20 +569,12 @@ impl Ctx<'_> {
             // One weight per distinct band label, then per row.
             let table = standard_population(&a.standard)?;
             let weights: Vec<Option<f64>> = (0..bands.len())
-                .map(|b| lookup_band(&table, &bands.values[b]))
+                .map(|b| lookup_band(&table, bands.value(b)))
                 .collect();
             if let Some(row) = bands.ids.iter().position(|&b| weights[b as usize].is_none()) {
-                let label = String::from_utf8_lossy(&bands.values[bands.ids[row] as usize]).into_owned();
+                let label = bands.value(bands.ids[row] as usize);
                 return Err(parsed
-                    .error_at(
-                        row,
-                        parsed.column(band),
-                        format!(
-                            "age band '{label}' is not in the standard population ({}); its bands are {}",
-                            a.standard,
-                            table.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
-                    )
+                    .error_at(row, parsed.column(band), band_not_in_standard(label, &a.standard, &table))
                     .into());
             }
             bands.ids.iter().map(|&b| weights[b as usize]).collect()
@@ -512,6 +605,88 @@ impl Ctx<'_> {
         let (totals, est) = dsr::dsr(&input, self.levels).map_err(|e| located(&parsed, e, &fields))?;
         Ok(self.summary_output(&parsed, &["total_count", "total_pop"], keys.len(), |g, out| {
             push_numbers(out, &[Some(totals.total_count[g]), Some(totals.total_pop[g])]);
+            push_estimate(out, &est, g);
+            push_note(out, est.note[g].map(|n| n.text()));
+        }))
+    }
+
+    /// DSR streamed: each block adds its rows to its own accumulator with block-local
+    /// group ids, which are then mapped to global ids (first appearance) and merged.
+    fn stream_dsr(
+        &self,
+        prep: Prepared,
+        band: &str,
+        count: &str,
+        pop: &str,
+    ) -> anyhow::Result<Vec<Vec<u8>>> {
+        let a = self.args;
+        let group_cols: Vec<usize> = a
+            .group_by
+            .iter()
+            .map(|g| prep.column(g))
+            .collect::<Result<_, _>>()?;
+        let (bi, ci, pi) = (prep.column(band)?, prep.column(count)?, prep.column(pop)?);
+        let si = a.standard_column.as_deref().map(|c| prep.column(c)).transpose()?;
+        let table = match si {
+            Some(_) => Vec::new(),
+            None => standard_population(&a.standard)?,
+        };
+        let fields = [
+            (Field::Count, ci),
+            (Field::Population, pi),
+            (Field::StandardPopulation, si.unwrap_or(bi)),
+        ];
+        self.progress.stage("computing");
+        let data = &prep.data;
+        let blocks = per_block(&prep, |range| {
+            let mut groups = SpanKeys::new(data, group_cols.clone(), 0);
+            let mut bands = SpanKeys::new(data, vec![bi], 0);
+            let mut weights: Vec<Option<f64>> = Vec::new();
+            let mut acc = DsrAccumulator::new();
+            visit_rows(data, range, prep.headers.len(), |row, f| {
+                let g = groups.key(f);
+                let w = match si {
+                    Some(si) => number_at(data, f, row, si)?,
+                    None => {
+                        let b = bands.key(f) as usize;
+                        if b == weights.len() {
+                            weights.push(lookup_band(&table, bands.table.get(b)));
+                        }
+                        if weights[b].is_none() {
+                            return Err(BlockError {
+                                row,
+                                col: bi,
+                                message: band_not_in_standard(bands.table.get(b), &a.standard, &table),
+                            });
+                        }
+                        weights[b]
+                    }
+                };
+                let c = number_at(data, f, row, ci)?;
+                let p = number_at(data, f, row, pi)?;
+                acc.add(row, g, c, p, w).map_err(|e| block_error(e, &fields))
+            })?;
+            Ok((groups.table, acc))
+        })?;
+        // Global ids in order of first appearance across blocks.
+        let mut keys = table::KeyTable::default();
+        let mut total = DsrAccumulator::new();
+        for (local, acc) in blocks {
+            let map: Vec<u32> = (0..local.len()).map(|id| keys.intern(local.get(id))).collect();
+            total.merge(&acc, &map);
+        }
+        let m = a.multiplier.unwrap_or(100_000.0);
+        let (totals, est) = total.finish(keys.len(), m, self.levels)?;
+        let mut header: Vec<String> = a.group_by.clone();
+        header.extend(["total_count", "total_pop"].map(String::from));
+        header.extend(estimate_header(self.levels, ""));
+        header.push("note".into());
+        Ok(format_rows(&header, keys.len(), |g, out| {
+            if push_key(out, keys.get(g), !a.group_by.is_empty()) {
+                out.push(b',');
+            }
+            push_number(out, Some(totals.total_count[g]));
+            push_numbers(out, &[Some(totals.total_pop[g])]);
             push_estimate(out, &est, g);
             push_note(out, est.note[g].map(|n| n.text()));
         }))
@@ -671,7 +846,8 @@ impl Ctx<'_> {
             None => {
                 let pk = &parsed.keys[1];
                 let mut flags = Vec::with_capacity(pk.len());
-                for (id, value) in pk.values.iter().enumerate() {
+                for id in 0..pk.len() {
+                    let value = pk.value(id);
                     flags.push(match value.to_ascii_uppercase().as_slice() {
                         b"TRUE" | b"T" | b"1" => true,
                         b"FALSE" | b"F" | b"0" => false,
@@ -929,6 +1105,29 @@ impl Ctx<'_> {
     }
 }
 
+fn band_not_in_standard(label: &[u8], standard: &str, table: &[(String, f64)]) -> String {
+    format!(
+        "age band '{}' is not in the standard population ({standard}); its bands are {}",
+        String::from_utf8_lossy(label),
+        table.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// Writes a group key's fields (joined by the key separator); false when there are
+/// no group columns.
+fn push_key(out: &mut Vec<u8>, key: &[u8], grouped: bool) -> bool {
+    if !grouped {
+        return false;
+    }
+    for (k, f) in key.split(|&b| b == table::SEP).enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        push_field(out, f);
+    }
+    true
+}
+
 fn parse_ages(list: &str, flag: &str) -> anyhow::Result<Vec<f64>> {
     list.split(',')
         .map(|s| {
@@ -996,8 +1195,8 @@ fn read_observed_totals(
     let keys = &parsed.keys[0];
     let mut out = vec![None; keys.len()];
     for (row, &id) in totals.keys[0].ids.iter().enumerate() {
-        let key = &totals.keys[0].values[id as usize];
-        if let Some(g) = keys.values.iter().position(|v| v == key) {
+        let key = totals.keys[0].value(id as usize);
+        if let Some(g) = (0..keys.len()).find(|&g| keys.value(g) == key) {
             out[g] = totals.numeric[0][row];
         }
     }

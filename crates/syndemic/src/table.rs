@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 
 /// A problem in the input, with where it is.
 #[derive(Debug, thiserror::Error)]
@@ -33,26 +32,79 @@ pub struct Wanted {
     pub keep_rows: bool,
 }
 
+/// Distinct keys in order of first appearance, their bytes kept in one arena so that
+/// a new key costs no allocation of its own.
+#[derive(Default)]
+pub struct KeyTable {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    table: hashbrown::HashTable<u32>,
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(bytes);
+    h.finish()
+}
+
+impl KeyTable {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The bytes of key `id`.
+    pub fn get(&self, id: usize) -> &[u8] {
+        let start = if id == 0 { 0 } else { self.ends[id - 1] };
+        &self.bytes[start..self.ends[id]]
+    }
+
+    /// The id of `key`, added at the end if new.
+    pub fn intern(&mut self, key: &[u8]) -> u32 {
+        let hash = hash_bytes(key);
+        let KeyTable { bytes, ends, table } = self;
+        let slice = |id: u32| {
+            let id = id as usize;
+            let start = if id == 0 { 0 } else { ends[id - 1] };
+            &bytes[start..ends[id]]
+        };
+        if let Some(&id) = table.find(hash, |&id| slice(id) == key) {
+            return id;
+        }
+        let id = ends.len() as u32;
+        bytes.extend_from_slice(key);
+        ends.push(bytes.len());
+        let (bytes, ends) = (&*bytes, &*ends);
+        table.insert_unique(hash, id, |&id| {
+            let id = id as usize;
+            let start = if id == 0 { 0 } else { ends[id - 1] };
+            hash_bytes(&bytes[start..ends[id]])
+        });
+        id
+    }
+}
+
 /// Dense ids for one key set, and each id's field values.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Keys {
     pub ids: Vec<u32>,
-    /// Per id, the raw values of the key's columns joined by `\x1f`.
-    pub values: Vec<Vec<u8>>,
+    /// Per id, the raw values of the key's columns joined by [`SEP`].
+    pub table: KeyTable,
 }
 
 impl Keys {
-    /// The values of key `id`, one per column.
-    pub fn fields(&self, id: usize) -> impl Iterator<Item = &[u8]> {
-        self.values[id].split(|&b| b == SEP)
+    /// The joined values of key `id`.
+    pub fn value(&self, id: usize) -> &[u8] {
+        self.table.get(id)
     }
 
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.table.len()
     }
 }
 
-const SEP: u8 = 0x1f;
+/// Separates the fields of a multi-column key.
+pub const SEP: u8 = 0x1f;
 
 /// The bytes of an input: a memory-mapped file, or what standard input gave.
 pub enum Input {
@@ -89,36 +141,7 @@ pub struct Parsed {
 impl Parsed {
     /// The 1-based line of row `row` (0-based data row), for messages.
     pub fn line_of(&self, row: usize) -> u64 {
-        if self.quoted {
-            let mut reader = csv::ReaderBuilder::new().from_reader(&self.data[self.start..]);
-            let mut record = csv::ByteRecord::new();
-            let mut i = 0;
-            while reader.read_byte_record(&mut record).unwrap_or(false) {
-                if i == row {
-                    return record.position().map_or(0, |p| p.line());
-                }
-                i += 1;
-            }
-            0
-        } else {
-            // Count lines up to the row, skipping blank lines as the parser does.
-            let mut line = 1u64;
-            let mut seen = 0usize;
-            let body = &self.data[self.start..];
-            let mut rest = &body[first_line_end(body)..];
-            while !rest.is_empty() {
-                let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |e| e + 1);
-                line += 1;
-                if !trim_cr(&rest[..end]).is_empty() {
-                    if seen == row {
-                        return line;
-                    }
-                    seen += 1;
-                }
-                rest = &rest[end..];
-            }
-            line
-        }
+        line_of_row(&self.data, self.start, self.quoted, row)
     }
 
     /// An error at row `row`, column `col` (header index).
@@ -138,6 +161,40 @@ impl Parsed {
             .iter()
             .position(|h| h == name)
             .expect("column resolved at parse time")
+    }
+}
+
+/// The 1-based line of data row `row` in a table starting at `data[start..]`.
+fn line_of_row(data: &[u8], start: usize, quoted: bool, row: usize) -> u64 {
+    let body = &data[start..];
+    if quoted {
+        let mut reader = csv::ReaderBuilder::new().from_reader(body);
+        let mut record = csv::ByteRecord::new();
+        let mut i = 0;
+        while reader.read_byte_record(&mut record).unwrap_or(false) {
+            if i == row {
+                return record.position().map_or(0, |p| p.line());
+            }
+            i += 1;
+        }
+        0
+    } else {
+        // Count lines up to the row, skipping blank lines as the parser does.
+        let mut line = 1u64;
+        let mut seen = 0usize;
+        let mut rest = &body[first_line_end(body)..];
+        while !rest.is_empty() {
+            let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |e| e + 1);
+            line += 1;
+            if !trim_cr(&rest[..end]).is_empty() {
+                if seen == row {
+                    return line;
+                }
+                seen += 1;
+            }
+            rest = &rest[end..];
+        }
+        line
     }
 }
 
@@ -180,8 +237,52 @@ pub fn read_input(path: Option<&Path>) -> anyhow::Result<(Input, String)> {
     }
 }
 
-/// Parses `data` (a CSV file's bytes) for the wanted columns.
-pub fn parse(data: Input, source: String, wanted: &Wanted) -> anyhow::Result<Parsed> {
+/// A file whose header has been read and whose body is split into one block per core,
+/// ready to be parsed into columns ([`parse`]) or streamed ([`visit_rows`]).
+pub struct Prepared {
+    pub data: Input,
+    pub source: String,
+    pub headers: Vec<String>,
+    /// Where the table starts (after a byte-order mark).
+    pub start: usize,
+    /// Whether the file has quote characters (then only [`parse`] may read it).
+    pub quoted: bool,
+    /// The body split at line boundaries, one range per worker.
+    pub blocks: Vec<std::ops::Range<usize>>,
+}
+
+impl Prepared {
+    /// Header index of a column, or an error listing the columns.
+    pub fn column(&self, name: &str) -> anyhow::Result<usize> {
+        self.headers.iter().position(|h| h == name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: line 1: there is no column '{name}'; the columns are: {}",
+                self.source,
+                self.headers.join(", ")
+            )
+        })
+    }
+
+    /// Turns an error in block `b` into one naming the file's line and column.
+    pub fn block_error(&self, b: usize, err: BlockError) -> InputError {
+        let before: usize = self.blocks[..b]
+            .iter()
+            .map(|r| {
+                visit_rows(&self.data, r.clone(), self.headers.len(), |_, _| Ok(())).unwrap_or(0)
+            })
+            .sum();
+        InputError {
+            file: self.source.clone(),
+            line: line_of_row(&self.data, self.start, self.quoted, before + err.row),
+            column: err.col + 1,
+            name: self.headers.get(err.col).cloned().unwrap_or_default(),
+            message: err.message,
+        }
+    }
+}
+
+/// Reads the header and splits the body; refuses an empty file.
+pub fn prepare(data: Input, source: String) -> anyhow::Result<Prepared> {
     let start = if data.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
     let quoted = memchr::memchr(b'"', &data).is_some();
     let headers: Vec<String> = {
@@ -196,31 +297,49 @@ pub fn parse(data: Input, source: String, wanted: &Wanted) -> anyhow::Result<Par
     if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
         anyhow::bail!("{source}: the file is empty; it needs a header row naming its columns");
     }
-    let find = |name: &String| -> anyhow::Result<usize> {
-        headers.iter().position(|h| h == name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "{source}: line 1: there is no column '{name}'; the columns are: {}",
-                headers.join(", ")
-            )
-        })
+    let blocks = if quoted {
+        Vec::new()
+    } else {
+        let body_start = start + first_line_end(&data[start..]);
+        split_lines(&data, body_start, rayon::current_num_threads().max(1))
     };
+    Ok(Prepared {
+        data,
+        source,
+        headers,
+        start,
+        quoted,
+        blocks,
+    })
+}
+
+/// Parses `data` (a CSV file's bytes) for the wanted columns.
+pub fn parse(data: Input, source: String, wanted: &Wanted) -> anyhow::Result<Parsed> {
+    let prepared = prepare(data, source)?;
+    let find = |name: &String| prepared.column(name);
     let numeric_idx: Vec<usize> = wanted.numeric.iter().map(find).collect::<Result<_, _>>()?;
     let key_idx: Vec<Vec<usize>> = wanted
         .keys
         .iter()
         .map(|set| set.iter().map(find).collect::<Result<Vec<_>, _>>())
         .collect::<Result<_, _>>()?;
+    let Prepared {
+        data,
+        source,
+        headers,
+        start,
+        quoted,
+        blocks: ranges,
+    } = prepared;
     let spec = Spec {
         n_fields: headers.len(),
         numeric: numeric_idx,
         keys: key_idx,
         keep_rows: wanted.keep_rows,
     };
-    let blocks = if quoted {
+    let blocks: Vec<Result<Block, BlockError>> = if quoted {
         vec![parse_quoted(&data, start, &spec)]
     } else {
-        let body_start = start + first_line_end(&data[start..]);
-        let ranges = split_lines(&data, body_start, rayon::current_num_threads().max(1));
         ranges
             .into_par_iter()
             .map(|r| parse_block(&data, r, &spec))
@@ -238,7 +357,6 @@ pub fn parse(data: Input, source: String, wanted: &Wanted) -> anyhow::Result<Par
         source,
         quoted,
     };
-    let mut dicts: Vec<FxHashMap<Vec<u8>, u32>> = vec![FxHashMap::default(); spec.keys.len()];
     for block in blocks {
         let block = match block {
             Ok(b) => b,
@@ -248,29 +366,16 @@ pub fn parse(data: Input, source: String, wanted: &Wanted) -> anyhow::Result<Par
                 return Err(parsed.error_at(row, col, message).into());
             }
         };
-        for (k, (ids, values)) in block.keys.into_iter().enumerate() {
-            let dict = &mut dicts[k];
+        for (k, (ids, table)) in block.keys.into_iter().enumerate() {
             let global = &mut parsed.keys[k];
-            if global.values.is_empty() {
+            if global.table.len() == 0 {
                 // The first block's ids are already in first-appearance order.
-                for (id, v) in values.iter().enumerate() {
-                    dict.insert(v.clone(), id as u32);
-                }
-                global.values = values;
+                global.table = table;
                 global.ids = ids;
                 continue;
             }
-            let map: Vec<u32> = values
-                .into_iter()
-                .map(|v| match dict.get(&v) {
-                    Some(&id) => id,
-                    None => {
-                        let id = global.values.len() as u32;
-                        dict.insert(v.clone(), id);
-                        global.values.push(v);
-                        id
-                    }
-                })
+            let map: Vec<u32> = (0..table.len())
+                .map(|id| global.table.intern(table.get(id)))
                 .collect();
             global.ids.extend(ids.into_iter().map(|i| map[i as usize]));
         }
@@ -289,8 +394,8 @@ pub fn parse(data: Input, source: String, wanted: &Wanted) -> anyhow::Result<Par
         parsed.n_rows += block.n_rows;
     }
     for keys in &mut parsed.keys {
-        if keys.values.is_empty() && parsed.n_rows > 0 {
-            keys.values.push(Vec::new());
+        if keys.table.len() == 0 && parsed.n_rows > 0 {
+            keys.table.intern(b"");
         }
     }
     parsed.data = data;
@@ -306,15 +411,17 @@ struct Spec {
 
 struct Block {
     numeric: Vec<Vec<Option<f64>>>,
-    keys: Vec<(Vec<u32>, Vec<Vec<u8>>)>,
+    keys: Vec<(Vec<u32>, KeyTable)>,
     rows: Vec<(usize, usize)>,
     n_rows: usize,
 }
 
-struct BlockError {
-    row: usize,
-    col: usize,
-    message: String,
+/// A problem found in a block: row within the block, header column, message.
+#[derive(Debug)]
+pub struct BlockError {
+    pub row: usize,
+    pub col: usize,
+    pub message: String,
 }
 
 /// Splits `data[start..]` into about `parts` ranges ending at line boundaries.
@@ -338,20 +445,16 @@ fn split_lines(data: &[u8], start: usize, parts: usize) -> Vec<std::ops::Range<u
 /// Keys of the quoted path, where fields are not spans of the input.
 struct KeyBuilder {
     ids: Vec<u32>,
-    values: Vec<Vec<u8>>,
-    index: FxHashMap<Vec<u8>, u32>,
+    table: KeyTable,
     scratch: Vec<u8>,
-    last: Option<u32>,
 }
 
 impl KeyBuilder {
-    fn new(capacity: usize) -> Self {
+    fn new() -> Self {
         KeyBuilder {
-            ids: Vec::with_capacity(capacity),
-            values: Vec::new(),
-            index: FxHashMap::default(),
+            ids: Vec::new(),
+            table: KeyTable::default(),
             scratch: Vec::new(),
-            last: None,
         }
     }
 
@@ -363,36 +466,18 @@ impl KeyBuilder {
             }
             self.scratch.extend_from_slice(f);
         }
-        // Rows of a group usually come together: try the previous key first.
-        if let Some(last) = self.last {
-            if self.values[last as usize] == self.scratch {
-                self.ids.push(last);
-                return;
-            }
-        }
-        let id = match self.index.get(self.scratch.as_slice()) {
-            Some(&id) => id,
-            None => {
-                let id = self.values.len() as u32;
-                self.values.push(self.scratch.clone());
-                self.index.insert(self.scratch.clone(), id);
-                id
-            }
-        };
-        self.last = Some(id);
+        let id = self.table.intern(&self.scratch);
         self.ids.push(id);
     }
 }
 
-/// Keys of the fast path: fields are spans of the input, so a single-column key is
-/// looked up without copying and a repeat of the previous row's key without hashing.
-struct SpanKeys<'a> {
+/// Keys of the fast path: fields are spans of the input, so a repeat of the previous
+/// row's key is recognised without hashing or copying.
+pub(crate) struct SpanKeys<'a> {
     data: &'a [u8],
     cols: Vec<usize>,
     ids: Vec<u32>,
-    values: Vec<Vec<u8>>,
-    single: FxHashMap<&'a [u8], u32>,
-    joined: FxHashMap<Vec<u8>, u32>,
+    pub(crate) table: KeyTable,
     scratch: Vec<u8>,
     /// The previous row's id and key field spans (reused, not reallocated).
     last: Option<u32>,
@@ -400,14 +485,12 @@ struct SpanKeys<'a> {
 }
 
 impl<'a> SpanKeys<'a> {
-    fn new(data: &'a [u8], cols: Vec<usize>, capacity: usize) -> Self {
+    pub(crate) fn new(data: &'a [u8], cols: Vec<usize>, capacity: usize) -> Self {
         SpanKeys {
             data,
             cols,
             ids: Vec::with_capacity(capacity),
-            values: Vec::new(),
-            single: FxHashMap::default(),
-            joined: FxHashMap::default(),
+            table: KeyTable::default(),
             scratch: Vec::new(),
             last: None,
             last_spans: Vec::new(),
@@ -415,6 +498,12 @@ impl<'a> SpanKeys<'a> {
     }
 
     fn push(&mut self, fields: &[(usize, usize)]) {
+        let id = self.key(fields);
+        self.ids.push(id);
+    }
+
+    /// The id of the row's key (new ids in order of first appearance).
+    pub(crate) fn key(&mut self, fields: &[(usize, usize)]) -> u32 {
         let data = self.data;
         if let Some(id) = self.last {
             if self
@@ -423,18 +512,12 @@ impl<'a> SpanKeys<'a> {
                 .zip(&self.last_spans)
                 .all(|(&c, &(s, e))| data[fields[c].0..fields[c].1] == data[s..e])
             {
-                self.ids.push(id);
-                return;
+                return id;
             }
         }
         let id = if self.cols.len() == 1 {
             let (s, e) = fields[self.cols[0]];
-            let key = &data[s..e];
-            let next = self.values.len() as u32;
-            *self.single.entry(key).or_insert_with(|| {
-                self.values.push(key.to_vec());
-                next
-            })
+            self.table.intern(&data[s..e])
         } else {
             self.scratch.clear();
             for (i, &c) in self.cols.iter().enumerate() {
@@ -443,35 +526,28 @@ impl<'a> SpanKeys<'a> {
                 }
                 self.scratch.extend_from_slice(&data[fields[c].0..fields[c].1]);
             }
-            match self.joined.get(self.scratch.as_slice()) {
-                Some(&id) => id,
-                None => {
-                    let id = self.values.len() as u32;
-                    self.values.push(self.scratch.clone());
-                    self.joined.insert(self.scratch.clone(), id);
-                    id
-                }
-            }
+            self.table.intern(&self.scratch)
         };
         self.last_spans.clear();
         self.last_spans.extend(self.cols.iter().map(|&c| fields[c]));
         self.last = Some(id);
-        self.ids.push(id);
+        id
     }
 }
 
-fn parse_block(data: &[u8], range: std::ops::Range<usize>, spec: &Spec) -> Result<Block, BlockError> {
-    // Exact capacity: one row per line (blank lines are few).
-    let capacity = memchr::memchr_iter(b'\n', &data[range.clone()]).count() + 1;
-    let mut numeric: Vec<Vec<Option<f64>>> =
-        spec.numeric.iter().map(|_| Vec::with_capacity(capacity)).collect();
-    let mut keys: Vec<SpanKeys<'_>> = spec
-        .keys
-        .iter()
-        .map(|cols| SpanKeys::new(data, cols.clone(), capacity))
-        .collect();
-    let mut rows = Vec::with_capacity(if spec.keep_rows { capacity } else { 0 });
-    let mut fields: Vec<(usize, usize)> = Vec::with_capacity(spec.n_fields + 1);
+/// Calls `f(row, fields)` for every non-blank line of `data[range]` (CSV without
+/// quotes), with each field's byte span; `row` counts from 0 within the range. Returns
+/// the number of rows.
+pub fn visit_rows<F>(
+    data: &[u8],
+    range: std::ops::Range<usize>,
+    n_fields: usize,
+    mut f: F,
+) -> Result<usize, BlockError>
+where
+    F: FnMut(usize, &[(usize, usize)]) -> Result<(), BlockError>,
+{
+    let mut fields: Vec<(usize, usize)> = Vec::with_capacity(n_fields + 1);
     let mut pos = range.start;
     let mut n_rows = 0;
     while pos < range.end {
@@ -486,49 +562,71 @@ fn parse_block(data: &[u8], range: std::ops::Range<usize>, spec: &Spec) -> Resul
             continue;
         }
         fields.clear();
-        let mut f = line_start;
+        let mut start = line_start;
         for (k, &b) in data[line_start..line_end].iter().enumerate() {
             if b == b',' {
-                fields.push((f, line_start + k));
-                f = line_start + k + 1;
+                fields.push((start, line_start + k));
+                start = line_start + k + 1;
             }
         }
-        fields.push((f, line_end));
-        if fields.len() != spec.n_fields {
+        fields.push((start, line_end));
+        if fields.len() != n_fields {
             return Err(BlockError {
                 row: n_rows,
-                col: fields.len().min(spec.n_fields).saturating_sub(1),
+                col: fields.len().min(n_fields).saturating_sub(1),
                 message: format!(
-                    "this row has {} fields but the header has {}; every row needs one value (or an empty cell) per column",
+                    "this row has {} fields but the header has {n_fields}; every row needs one value (or an empty cell) per column",
                     fields.len(),
-                    spec.n_fields
                 ),
             });
         }
-        for (out, &col) in numeric.iter_mut().zip(&spec.numeric) {
-            let (s, e) = fields[col];
-            match parse_number(&data[s..e]) {
-                Ok(v) => out.push(v),
-                Err(()) => {
-                    return Err(BlockError {
-                        row: n_rows,
-                        col,
-                        message: not_a_number(&data[s..e]),
-                    })
-                }
-            }
-        }
-        for k in keys.iter_mut() {
-            k.push(&fields);
-        }
-        if spec.keep_rows {
-            rows.push((line_start, line_end));
-        }
+        f(n_rows, &fields)?;
         n_rows += 1;
     }
+    Ok(n_rows)
+}
+
+/// A numeric field of a visited row, or the error naming it.
+pub fn number_at(
+    data: &[u8],
+    fields: &[(usize, usize)],
+    row: usize,
+    col: usize,
+) -> Result<Option<f64>, BlockError> {
+    let (s, e) = fields[col];
+    parse_number(&data[s..e]).map_err(|()| BlockError {
+        row,
+        col,
+        message: not_a_number(&data[s..e]),
+    })
+}
+
+fn parse_block(data: &[u8], range: std::ops::Range<usize>, spec: &Spec) -> Result<Block, BlockError> {
+    // Exact capacity: one row per line (blank lines are few).
+    let capacity = memchr::memchr_iter(b'\n', &data[range.clone()]).count() + 1;
+    let mut numeric: Vec<Vec<Option<f64>>> =
+        spec.numeric.iter().map(|_| Vec::with_capacity(capacity)).collect();
+    let mut keys: Vec<SpanKeys<'_>> = spec
+        .keys
+        .iter()
+        .map(|cols| SpanKeys::new(data, cols.clone(), capacity))
+        .collect();
+    let mut rows = Vec::with_capacity(if spec.keep_rows { capacity } else { 0 });
+    let n_rows = visit_rows(data, range, spec.n_fields, |row, fields| {
+        for (out, &col) in numeric.iter_mut().zip(&spec.numeric) {
+            out.push(number_at(data, fields, row, col)?);
+        }
+        for k in keys.iter_mut() {
+            k.push(fields);
+        }
+        if spec.keep_rows {
+            rows.push((fields[0].0, fields[fields.len() - 1].1));
+        }
+        Ok(())
+    })?;
     Ok(Block {
         numeric,
-        keys: keys.into_iter().map(|k| (k.ids, k.values)).collect(),
+        keys: keys.into_iter().map(|k| (k.ids, k.table)).collect(),
         rows,
         n_rows,
     })
@@ -541,7 +639,7 @@ fn parse_quoted(data: &[u8], offset: usize, spec: &Spec) -> Result<Block, BlockE
         .flexible(true)
         .from_reader(data);
     let mut numeric: Vec<Vec<Option<f64>>> = spec.numeric.iter().map(|_| Vec::new()).collect();
-    let mut keys: Vec<KeyBuilder> = spec.keys.iter().map(|_| KeyBuilder::new(0)).collect();
+    let mut keys: Vec<KeyBuilder> = spec.keys.iter().map(|_| KeyBuilder::new()).collect();
     let mut rows = Vec::new();
     let mut record = csv::ByteRecord::new();
     let mut n_rows = 0;
@@ -597,7 +695,7 @@ fn parse_quoted(data: &[u8], offset: usize, spec: &Spec) -> Result<Block, BlockE
     }
     Ok(Block {
         numeric,
-        keys: keys.into_iter().map(|k| (k.ids, k.values)).collect(),
+        keys: keys.into_iter().map(|k| (k.ids, k.table)).collect(),
         rows,
         n_rows,
     })
@@ -727,6 +825,17 @@ fn write_blocks(mut file: &std::fs::File, chunks: &[Vec<u8>]) -> std::io::Result
     Ok(())
 }
 
+/// Appends a header line.
+pub fn push_header(out: &mut Vec<u8>, header: &[String]) {
+    for (i, h) in header.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_field(out, h.as_bytes());
+    }
+    out.push(b'\n');
+}
+
 /// Formats `n` output rows in parallel blocks; `row(i, buf)` appends row `i` (without
 /// the newline).
 pub fn format_rows<F>(header: &[String], n: usize, row: F) -> Vec<Vec<u8>>
@@ -734,13 +843,7 @@ where
     F: Fn(usize, &mut Vec<u8>) + Sync,
 {
     let mut head = Vec::new();
-    for (i, h) in header.iter().enumerate() {
-        if i > 0 {
-            head.push(b',');
-        }
-        push_field(&mut head, h.as_bytes());
-    }
-    head.push(b'\n');
+    push_header(&mut head, header);
     const BLOCK: usize = 64 * 1024;
     let mut blocks: Vec<Vec<u8>> = (0..n.div_ceil(BLOCK))
         .into_par_iter()

@@ -253,10 +253,14 @@ pub(crate) fn check_groups(groups: &[u32], n_groups: usize) -> Result<(), StatsE
     }
 }
 
-/// Splits the rows into one contiguous range per worker thread, for per-thread
-/// accumulation followed by a merge.
-pub(crate) fn thread_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
-    let parts = rayon::current_num_threads().max(1).min(n.div_ceil(CHUNK).max(1));
+/// Rows per accumulation part.
+const PART_ROWS: usize = 1 << 20;
+
+/// Splits the rows into contiguous ranges for per-part accumulation followed by a
+/// merge in order. The split depends only on the number of rows, never on the number
+/// of cores, so sums are added in the same order (and give the same bits) everywhere.
+pub(crate) fn accumulation_parts(n: usize) -> Vec<std::ops::Range<usize>> {
+    let parts = n.div_ceil(PART_ROWS).clamp(1, 8);
     let size = n.div_ceil(parts).max(1);
     (0..parts)
         .map(|p| (p * size).min(n)..((p + 1) * size).min(n))
@@ -274,7 +278,7 @@ where
     F: Fn(usize) -> Result<[f64; K], StatsError> + Sync,
 {
     check_groups(groups, n_groups)?;
-    let partials: Vec<Result<Vec<[f64; K]>, StatsError>> = thread_ranges(groups.len())
+    let partials: Vec<Result<Vec<[f64; K]>, StatsError>> = accumulation_parts(groups.len())
         .into_par_iter()
         .map(|range| {
             let mut acc = vec![[0.0; K]; n_groups];

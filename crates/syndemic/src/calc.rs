@@ -438,7 +438,7 @@ impl Ctx<'_> {
         let data = &prep.data;
         let n_levels = self.levels.len();
         let mut blocks = per_block(&prep, |range| {
-            let mut out = Vec::with_capacity(range.len() * 5);
+            let mut out = Vec::with_capacity(range.len() * 8);
             visit_rows(data, range, prep.headers.len(), |row, f| {
                 let x = number_at(data, f, row, xi)?;
                 let n = number_at(data, f, row, ni)?;

@@ -41,6 +41,28 @@ pub struct KeyTable {
     table: hashbrown::HashTable<u32>,
 }
 
+/// Equality of short byte strings without a call into `memcmp`.
+#[inline]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    if n >= 8 {
+        let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+        let mut at = 0;
+        while at + 8 < n {
+            if word(a, at) != word(b, at) {
+                return false;
+            }
+            at += 8;
+        }
+        word(a, n - 8) == word(b, n - 8)
+    } else {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    }
+}
+
 fn hash_bytes(bytes: &[u8]) -> u64 {
     use std::hash::Hasher;
     let mut h = rustc_hash::FxHasher::default();
@@ -68,7 +90,7 @@ impl KeyTable {
             let start = if id == 0 { 0 } else { ends[id - 1] };
             &bytes[start..ends[id]]
         };
-        if let Some(&id) = table.find(hash, |&id| slice(id) == key) {
+        if let Some(&id) = table.find(hash, |&id| bytes_eq(slice(id), key)) {
             return id;
         }
         let id = ends.len() as u32;
@@ -237,6 +259,9 @@ pub fn read_input(path: Option<&Path>) -> anyhow::Result<(Input, String)> {
     }
 }
 
+/// Bytes of input per parallel block.
+const BLOCK_BYTES: usize = 1 << 20;
+
 /// A file whose header has been read and whose body is split into one block per core,
 /// ready to be parsed into columns ([`parse`]) or streamed ([`visit_rows`]).
 pub struct Prepared {
@@ -301,7 +326,10 @@ pub fn prepare(data: Input, source: String) -> anyhow::Result<Prepared> {
         Vec::new()
     } else {
         let body_start = start + first_line_end(&data[start..]);
-        split_lines(&data, body_start, rayon::current_num_threads().max(1))
+        // Blocks of a fixed size, not one per core: sums are then added in the same
+        // order on every machine, so results do not depend on the number of cores.
+        let parts = (data.len() - body_start).div_ceil(BLOCK_BYTES).max(1);
+        split_lines(&data, body_start, parts)
     };
     Ok(Prepared {
         data,
@@ -482,6 +510,9 @@ pub(crate) struct SpanKeys<'a> {
     /// The previous row's id and key field spans (reused, not reallocated).
     last: Option<u32>,
     last_spans: Vec<(usize, usize)>,
+    /// For each id, the id that followed it last time: keys that cycle (age bands)
+    /// are then recognised with one comparison.
+    next: Vec<u32>,
 }
 
 impl<'a> SpanKeys<'a> {
@@ -494,6 +525,7 @@ impl<'a> SpanKeys<'a> {
             scratch: Vec::new(),
             last: None,
             last_spans: Vec::new(),
+            next: Vec::new(),
         }
     }
 
@@ -510,14 +542,22 @@ impl<'a> SpanKeys<'a> {
                 .cols
                 .iter()
                 .zip(&self.last_spans)
-                .all(|(&c, &(s, e))| data[fields[c].0..fields[c].1] == data[s..e])
+                .all(|(&c, &(s, e))| bytes_eq(&data[fields[c].0..fields[c].1], &data[s..e]))
             {
                 return id;
             }
         }
         let id = if self.cols.len() == 1 {
             let (s, e) = fields[self.cols[0]];
-            self.table.intern(&data[s..e])
+            let key = &data[s..e];
+            let predicted = self
+                .last
+                .and_then(|l| self.next.get(l as usize).copied())
+                .filter(|&p| p != u32::MAX && bytes_eq(self.table.get(p as usize), key));
+            match predicted {
+                Some(p) => p,
+                None => self.table.intern(key),
+            }
         } else {
             self.scratch.clear();
             for (i, &c) in self.cols.iter().enumerate() {
@@ -528,6 +568,12 @@ impl<'a> SpanKeys<'a> {
             }
             self.table.intern(&self.scratch)
         };
+        if let Some(l) = self.last {
+            if self.next.len() <= l as usize {
+                self.next.resize(l as usize + 1, u32::MAX);
+            }
+            self.next[l as usize] = id;
+        }
         self.last_spans.clear();
         self.last_spans.extend(self.cols.iter().map(|&c| fields[c]));
         self.last = Some(id);
@@ -548,42 +594,73 @@ where
     F: FnMut(usize, &[(usize, usize)]) -> Result<(), BlockError>,
 {
     let mut fields: Vec<(usize, usize)> = Vec::with_capacity(n_fields + 1);
-    let mut pos = range.start;
     let mut n_rows = 0;
-    while pos < range.end {
-        let end = memchr::memchr(b'\n', &data[pos..range.end]).map_or(range.end, |e| pos + e);
-        let mut line_end = end;
-        if line_end > pos && data[line_end - 1] == b'\r' {
-            line_end -= 1;
-        }
-        let line_start = pos;
-        pos = end + 1;
-        if line_end == line_start {
+    let mut start = range.start;
+    let block = &data[range.clone()];
+    let base = range.start;
+    let mut line_start = base;
+    for hit in memchr::memchr2_iter(b',', b'\n', block) {
+        let at = base + hit;
+        if data[at] == b',' {
+            fields.push((start, at));
+            start = at + 1;
             continue;
         }
-        fields.clear();
-        let mut start = line_start;
-        for (k, &b) in data[line_start..line_end].iter().enumerate() {
-            if b == b',' {
-                fields.push((start, line_start + k));
-                start = line_start + k + 1;
-            }
+        // End of a line.
+        let mut end = at;
+        if end > start && data[end - 1] == b'\r' {
+            end -= 1;
         }
-        fields.push((start, line_end));
-        if fields.len() != n_fields {
-            return Err(BlockError {
-                row: n_rows,
-                col: fields.len().min(n_fields).saturating_sub(1),
-                message: format!(
-                    "this row has {} fields but the header has {n_fields}; every row needs one value (or an empty cell) per column",
-                    fields.len(),
-                ),
-            });
+        if fields.is_empty() && end == line_start {
+            // A blank line.
+            start = at + 1;
+            line_start = start;
+            continue;
         }
-        f(n_rows, &fields)?;
+        fields.push((start, end));
+        check_and_visit(&mut fields, n_fields, n_rows, &mut f)?;
         n_rows += 1;
+        start = at + 1;
+        line_start = start;
+    }
+    // A last line without a newline.
+    if start < range.end || !fields.is_empty() {
+        let mut end = range.end;
+        if end > start && data[end - 1] == b'\r' {
+            end -= 1;
+        }
+        if !(fields.is_empty() && end == line_start) {
+            fields.push((start, end));
+            check_and_visit(&mut fields, n_fields, n_rows, &mut f)?;
+            n_rows += 1;
+        }
     }
     Ok(n_rows)
+}
+
+/// Checks a line's field count, then visits it; clears the fields for the next line.
+fn check_and_visit<F>(
+    fields: &mut Vec<(usize, usize)>,
+    n_fields: usize,
+    row: usize,
+    f: &mut F,
+) -> Result<(), BlockError>
+where
+    F: FnMut(usize, &[(usize, usize)]) -> Result<(), BlockError>,
+{
+    if fields.len() != n_fields {
+        return Err(BlockError {
+            row,
+            col: fields.len().min(n_fields).saturating_sub(1),
+            message: format!(
+                "this row has {} fields but the header has {n_fields}; every row needs one value (or an empty cell) per column",
+                fields.len(),
+            ),
+        });
+    }
+    f(row, fields)?;
+    fields.clear();
+    Ok(())
 }
 
 /// A numeric field of a visited row, or the error naming it.
@@ -715,12 +792,17 @@ pub fn parse_number(text: &[u8]) -> Result<Option<f64>, ()> {
     if text.is_empty() || text == b"NA" {
         return Ok(None);
     }
-    if text.len() <= 15 && text.iter().all(u8::is_ascii_digit) {
+    if text.len() <= 15 {
         let mut v: u64 = 0;
+        let mut digits = true;
         for &b in text {
-            v = v * 10 + u64::from(b - b'0');
+            let d = b.wrapping_sub(b'0');
+            digits &= d < 10;
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
         }
-        return Ok(Some(v as f64));
+        if digits {
+            return Ok(Some(v as f64));
+        }
     }
     let s = std::str::from_utf8(text).map_err(|_| ())?;
     // Only plain decimal notation: refuse "inf", "NaN" and the like.
@@ -756,7 +838,7 @@ pub fn push_field(out: &mut Vec<u8>, text: &[u8]) {
 /// `f64`), or nothing for a missing value.
 pub fn push_number(out: &mut Vec<u8>, v: Option<f64>) {
     if let Some(v) = v {
-        let mut buf = ryu::Buffer::new();
+        let mut buf = zmij::Buffer::new();
         let text = buf.format_finite(v);
         out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
     }

@@ -240,6 +240,9 @@ fn located(parsed: &Parsed, err: StatsError, fields: &[(Field, &str)]) -> anyhow
     anyhow!("{}: {err}", parsed.source)
 }
 
+/// A row-at-a-time method: row index, numerator, denominator.
+type RowKernel = Box<dyn Fn(usize, Option<f64>, Option<f64>) -> Result<Row, StatsError> + Sync>;
+
 /// A library error on a streamed row, as a block error naming the column.
 fn block_error(err: StatsError, fields: &[(Field, usize)]) -> BlockError {
     match &err {
@@ -308,13 +311,14 @@ pub fn run(args: &CalcArgs) -> anyhow::Result<()> {
     let progress = Progress::new(args.quiet, size);
     progress.stage("reading");
     let (data, source) = table::read_input(args.input.as_deref())?;
+    let mut sink = table::Sink::open(args.output.as_deref())?;
     let ctx = Ctx {
         args,
         levels: &levels,
         progress: &progress,
     };
     let chunks = match args.method {
-        Method::Proportion | Method::Rate => ctx.proportion_or_rate(data, source)?,
+        Method::Proportion | Method::Rate => ctx.proportion_or_rate(data, source, &mut sink)?,
         Method::Mean => ctx.mean(data, source)?,
         Method::Dsr => ctx.dsr(data, source)?,
         Method::LifeExpectancy => ctx.life_expectancy(data, source)?,
@@ -324,7 +328,10 @@ pub fn run(args: &CalcArgs) -> anyhow::Result<()> {
         Method::Funnel => ctx.funnel(data, source)?,
     };
     progress.stage("writing");
-    table::write_output(args.output.as_deref(), &chunks)?;
+    for chunk in &chunks {
+        sink.write(chunk)?;
+    }
+    sink.commit()?;
     progress.finish();
     Ok(())
 }
@@ -414,47 +421,99 @@ impl Ctx<'_> {
     }
 
     /// Proportion or rate per row, streamed: each block is parsed, computed and
-    /// formatted in one pass, with no intermediate columns.
-    fn stream_per_row(&self, prep: Prepared, x: &str, n: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    /// formatted in one pass with no intermediate columns, a window of blocks at a
+    /// time; a writer thread writes one window while the next is computed, and hands
+    /// the buffers back for reuse.
+    fn stream_per_row(
+        &self,
+        prep: Prepared,
+        x: &str,
+        n: &str,
+        sink: &mut table::Sink,
+    ) -> anyhow::Result<()> {
         let a = self.args;
         let (xi, ni) = (prep.column(x)?, prep.column(n)?);
         let is_rate = a.method == Method::Rate;
         let m = a.multiplier.unwrap_or(if is_rate { 100_000.0 } else { 1.0 });
-        let kernel: Box<dyn Fn(usize, Option<f64>, Option<f64>) -> Result<Row, StatsError> + Sync> =
-            if is_rate {
-                let k = RateKernel::new(m, self.levels)?;
-                Box::new(move |i, x, n| k.row(i, x, n))
-            } else {
-                let k = ProportionKernel::new(m, self.levels)?;
-                Box::new(move |i, x, n| k.row(i, x, n))
-            };
+        let kernel: RowKernel = if is_rate {
+            let k = RateKernel::new(m, self.levels)?;
+            Box::new(move |i, x, n| k.row(i, x, n))
+        } else {
+            let k = ProportionKernel::new(m, self.levels)?;
+            Box::new(move |i, x, n| k.row(i, x, n))
+        };
         let fields = [(Field::Numerator, xi), (Field::Denominator, ni)];
         let mut header = prep.headers.clone();
         header.extend(estimate_header(self.levels, ""));
         header.push("note".into());
         let mut head = Vec::new();
         table::push_header(&mut head, &header);
+        sink.write(&head)?;
         self.progress.stage("computing");
         let data = &prep.data;
         let n_levels = self.levels.len();
-        let mut blocks = per_block(&prep, |range| {
-            let mut out = Vec::with_capacity(range.len() * 8);
+        let process = |range: std::ops::Range<usize>, out: &mut Vec<u8>| {
+            out.clear();
+            out.reserve(range.len() * 8);
             visit_rows(data, range, prep.headers.len(), |row, f| {
                 let x = number_at(data, f, row, xi)?;
                 let n = number_at(data, f, row, ni)?;
                 let r = kernel(row, x, n).map_err(|e| block_error(e, &fields))?;
                 out.extend_from_slice(&data[f[0].0..f[f.len() - 1].1]);
-                push_row(&mut out, &r, n_levels);
+                push_row(out, &r, n_levels);
                 out.push(b'\n');
                 Ok(())
-            })?;
-            Ok(out)
-        })?;
-        blocks.insert(0, head);
-        Ok(blocks)
+            })
+            .map(|_| ())
+        };
+        let window = 2 * rayon::current_num_threads().max(1);
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let (to_writer, batches) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+            let (to_pool, pool) = std::sync::mpsc::channel::<Vec<u8>>();
+            let writer = scope.spawn(move || -> anyhow::Result<()> {
+                for batch in batches {
+                    for buf in batch {
+                        sink.write(&buf)?;
+                        // The computing side may have finished; a lost buffer is fine.
+                        let _ = to_pool.send(buf);
+                    }
+                }
+                Ok(())
+            });
+            for (w, ranges) in prep.blocks.chunks(window).enumerate() {
+                let mut bufs: Vec<Vec<u8>> =
+                    ranges.iter().map(|_| pool.try_recv().unwrap_or_default()).collect();
+                let results: Vec<Result<(), BlockError>> = ranges
+                    .par_iter()
+                    .zip(bufs.par_iter_mut())
+                    .map(|(range, out)| process(range.clone(), out))
+                    .collect();
+                if let Some((i, err)) = results
+                    .into_iter()
+                    .enumerate()
+                    .find_map(|(i, r)| r.err().map(|e| (i, e)))
+                {
+                    drop(to_writer);
+                    let _ = writer.join();
+                    return Err(prep.block_error(w * window + i, err).into());
+                }
+                if to_writer.send(bufs).is_err() {
+                    break;
+                }
+            }
+            drop(to_writer);
+            writer
+                .join()
+                .map_err(|_| anyhow::anyhow!("the output writer stopped unexpectedly"))?
+        })
     }
 
-    fn proportion_or_rate(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
+    fn proportion_or_rate(
+        &self,
+        data: Input,
+        source: String,
+        sink: &mut table::Sink,
+    ) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
         let name = if a.method == Method::Rate { "rate" } else { "proportion" };
         let x = need(&a.numerator, "--numerator", name)?;
@@ -462,7 +521,8 @@ impl Ctx<'_> {
         let grouped = !a.group_by.is_empty();
         let prep = table::prepare(data, source)?;
         if !grouped && !prep.quoted {
-            return self.stream_per_row(prep, x, n);
+            self.stream_per_row(prep, x, n, sink)?;
+            return Ok(Vec::new());
         }
         let wanted = Wanted {
             numeric: vec![x.clone(), n.clone()],

@@ -844,67 +844,78 @@ pub fn push_number(out: &mut Vec<u8>, v: Option<f64>) {
     }
 }
 
-/// Where output goes: a file written whole or not at all, or standard output.
-pub fn write_output(path: Option<&Path>, chunks: &[Vec<u8>]) -> anyhow::Result<()> {
-    use std::io::Write;
-    match path {
-        Some(p) if p != Path::new("-") => {
-            let dir = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-            let tmp = tempfile::NamedTempFile::new_in(&dir)
-                .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-            write_blocks(tmp.as_file(), chunks)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                // Readable like any file the user writes (a temporary file is 0600).
-                let _ = tmp
-                    .as_file()
-                    .set_permissions(std::fs::Permissions::from_mode(0o644));
-            }
-            tmp.persist(p)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            Ok(())
-        }
-        _ => {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            for c in chunks {
-                lock.write_all(c).context("cannot write to standard output")?;
-            }
-            lock.flush().context("cannot write to standard output")
-        }
-    }
+/// Where output goes: a file written whole or not at all (a temporary file beside it,
+/// renamed over it on [`Sink::commit`] and removed if dropped before), or standard
+/// output (held until commit, so that a failed run prints no partial table).
+pub enum Sink {
+    File {
+        tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+        path: PathBuf,
+    },
+    Stdout(Vec<u8>),
 }
 
-/// Writes the blocks at their offsets from parallel threads, so that the kernel's
-/// copying into the page cache is shared between cores.
-#[cfg(unix)]
-fn write_blocks(file: &std::fs::File, chunks: &[Vec<u8>]) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    let mut offsets = Vec::with_capacity(chunks.len());
-    let mut total = 0u64;
-    for c in chunks {
-        offsets.push(total);
-        total += c.len() as u64;
+impl Sink {
+    /// A sink for `path`, or standard output for `None` or `-`.
+    pub fn open(path: Option<&Path>) -> anyhow::Result<Sink> {
+        match path {
+            Some(p) if p != Path::new("-") => {
+                let dir = p
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+                let tmp = tempfile::NamedTempFile::new_in(&dir)
+                    .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+                Ok(Sink::File {
+                    tmp: std::io::BufWriter::with_capacity(1 << 20, tmp),
+                    path: p.to_path_buf(),
+                })
+            }
+            _ => Ok(Sink::Stdout(Vec::new())),
+        }
     }
-    file.set_len(total)?;
-    chunks
-        .par_iter()
-        .zip(offsets)
-        .try_for_each(|(c, at)| file.write_all_at(c, at))
-}
 
-#[cfg(not(unix))]
-fn write_blocks(mut file: &std::fs::File, chunks: &[Vec<u8>]) -> std::io::Result<()> {
-    use std::io::Write;
-    for c in chunks {
-        file.write_all(c)?;
+    pub fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        use std::io::Write;
+        match self {
+            Sink::File { tmp, path } => tmp
+                .write_all(bytes)
+                .with_context(|| format!("cannot write {}", path.display())),
+            Sink::Stdout(held) => {
+                held.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
     }
-    Ok(())
+
+    /// Finishes the output: renames the file into place, or prints what was held.
+    pub fn commit(self) -> anyhow::Result<()> {
+        use std::io::Write;
+        match self {
+            Sink::File { tmp, path } => {
+                let tmp = tmp
+                    .into_inner()
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    // Readable like any file the user writes (a temporary file is 0600).
+                    let _ = tmp
+                        .as_file()
+                        .set_permissions(std::fs::Permissions::from_mode(0o644));
+                }
+                tmp.persist(&path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                Ok(())
+            }
+            Sink::Stdout(held) => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&held)
+                    .and_then(|()| out.flush())
+                    .context("cannot write to standard output")
+            }
+        }
+    }
 }
 
 /// Appends a header line.

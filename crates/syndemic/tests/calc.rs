@@ -240,7 +240,7 @@ fn sii_through_calc() {
         w.flush().unwrap();
         let f = file.to_str().unwrap().to_string();
         let mut args = vec!["sii", "--input", &f, "--group-by", "Area", "--quantile", "Quantile", "--population", "Population", "--value", "Value", "--se", "StandardError", "--repetitions", "20000"];
-        if !extra.iter().any(|e| *e == "--confidence") {
+        if !extra.contains(&"--confidence") {
             args.extend(["--confidence", "95"]);
         }
         args.extend(extra.iter().copied());

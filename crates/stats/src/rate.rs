@@ -91,17 +91,40 @@ fn check(row: usize, x: Option<f64>, n: Option<f64>) -> Result<(), StatsError> {
     Ok(())
 }
 
-fn estimate(x: f64, n: f64, multiplier: f64, levels: &[ConfidenceLevel], zs: &[f64]) -> Row {
+fn estimate(
+    x: f64,
+    n: f64,
+    multiplier: f64,
+    levels: &[ConfidenceLevel],
+    zs: &[f64],
+    rule: PoissonRule,
+) -> Row {
     let scale = multiplier / n;
     let mut row = Row {
         value: Some(x * scale),
         ..Row::default()
     };
     for ((slot, &level), &z) in row.limits.iter_mut().zip(levels).zip(zs) {
-        let (lo, hi) = poisson_limits_z(x, level, z);
+        let (lo, hi) = match rule {
+            PoissonRule::ExactBelow10 => poisson_limits_z(x, level, z),
+            PoissonRule::Byars => {
+                let (lo, hi) = byars(x, z);
+                (lo, Some(hi))
+            }
+        };
         *slot = (lo.map(|l| l * scale), hi.map(|u| u * scale));
     }
     row
+}
+
+/// Which Poisson limits a crude rate uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PoissonRule {
+    /// Exact below 10 events, Byar's from 10: PHEindicatormethods' `phe_rate`.
+    #[default]
+    ExactBelow10,
+    /// Byar's for every count: what OHID Fingertips publishes for crude rates.
+    Byars,
 }
 
 /// Row-at-a-time [`rate`], for callers that stream rows ([`rate`] is built on it).
@@ -110,15 +133,26 @@ pub struct RateKernel {
     multiplier: f64,
     levels: Vec<ConfidenceLevel>,
     zs: Vec<f64>,
+    rule: PoissonRule,
 }
 
 impl RateKernel {
     pub fn new(multiplier: f64, levels: &[ConfidenceLevel]) -> Result<Self, StatsError> {
+        Self::with_rule(multiplier, levels, PoissonRule::ExactBelow10)
+    }
+
+    /// A kernel with the given Poisson rule.
+    pub fn with_rule(
+        multiplier: f64,
+        levels: &[ConfidenceLevel],
+        rule: PoissonRule,
+    ) -> Result<Self, StatsError> {
         check_levels(levels)?;
         Ok(RateKernel {
             multiplier,
             levels: levels.to_vec(),
             zs: levels.iter().map(|l| l.z()).collect(),
+            rule,
         })
     }
 
@@ -126,7 +160,7 @@ impl RateKernel {
     pub fn row(&self, i: usize, x: Option<f64>, n: Option<f64>) -> Result<Row, StatsError> {
         check(i, x, n)?;
         Ok(match (x, n) {
-            (Some(x), Some(n)) => estimate(x, n, self.multiplier, &self.levels, &self.zs),
+            (Some(x), Some(n)) => estimate(x, n, self.multiplier, &self.levels, &self.zs, self.rule),
             _ => Row::blank(Note::MissingInput),
         })
     }
@@ -144,7 +178,20 @@ pub fn rate(
     levels: &[ConfidenceLevel],
 ) -> Result<Estimates, StatsError> {
     same_len(x.len(), n.len())?;
-    let kernel = RateKernel::new(multiplier, levels)?;
+    rate_with(x, n, multiplier, levels, PoissonRule::ExactBelow10)
+}
+
+/// [`rate`] with a chosen Poisson rule: `PoissonRule::Byars` reproduces the limits
+/// OHID Fingertips publishes for crude rates, which use Byar's method at every count.
+pub fn rate_with(
+    x: &[Option<f64>],
+    n: &[Option<f64>],
+    multiplier: f64,
+    levels: &[ConfidenceLevel],
+    rule: PoissonRule,
+) -> Result<Estimates, StatsError> {
+    same_len(x.len(), n.len())?;
+    let kernel = RateKernel::with_rule(multiplier, levels, rule)?;
     par_rows(x.len(), levels, |i| kernel.row(i, x[i], n[i]))
 }
 
@@ -157,11 +204,24 @@ pub fn rate_grouped(
     multiplier: f64,
     levels: &[ConfidenceLevel],
 ) -> Result<(Totals, Estimates), StatsError> {
+    rate_grouped_with(groups, n_groups, x, n, multiplier, levels, PoissonRule::ExactBelow10)
+}
+
+/// [`rate_grouped`] with a chosen Poisson rule.
+pub fn rate_grouped_with(
+    groups: &[u32],
+    n_groups: usize,
+    x: &[Option<f64>],
+    n: &[Option<f64>],
+    multiplier: f64,
+    levels: &[ConfidenceLevel],
+    rule: PoissonRule,
+) -> Result<(Totals, Estimates), StatsError> {
     let totals = totals(groups, n_groups, x, n, check)?;
     let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
     let est = par_rows(n_groups, levels, |g| {
         Ok(match (totals.numerator[g], totals.denominator[g]) {
-            (Some(x), Some(n)) => estimate(x, n, multiplier, levels, &zs),
+            (Some(x), Some(n)) => estimate(x, n, multiplier, levels, &zs, rule),
             _ => Row::blank(Note::MissingInput),
         })
     })?;

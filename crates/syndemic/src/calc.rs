@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use syndemic_stats::dsr::DsrAccumulator;
 use syndemic_stats::estimate::Row;
 use syndemic_stats::proportion::ProportionKernel;
-use syndemic_stats::rate::RateKernel;
+use syndemic_stats::rate::{PoissonRule, RateKernel};
 use syndemic_stats::{mean, proportion, rate, ConfidenceLevel, Estimates, Field, StatsError};
 
 use crate::progress::Progress;
@@ -46,6 +46,14 @@ pub enum Method {
     Sii,
     /// Funnel plot significance of each row, or the funnel's control limits.
     Funnel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Poisson {
+    /// Exact limits below 10 events, Byar's from 10 (PHEindicatormethods).
+    ExactBelow10,
+    /// Byar's limits at every count (what Fingertips publishes for crude rates).
+    Byars,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,6 +110,9 @@ pub struct CalcArgs {
     /// SII: scales the SII, negative inverts).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub multiplier: Option<f64>,
+    /// rate: which Poisson limits to use.
+    #[arg(long, value_enum, default_value = "exact-below10")]
+    pub poisson: Poisson,
     /// mean, quantile, sii: the value column.
     #[arg(long, value_name = "COL")]
     pub value: Option<String>,
@@ -378,6 +389,13 @@ fn push_numbers(out: &mut Vec<u8>, values: &[Option<f64>]) {
 }
 
 impl Ctx<'_> {
+    fn poisson_rule(&self) -> PoissonRule {
+        match self.args.poisson {
+            Poisson::ExactBelow10 => PoissonRule::ExactBelow10,
+            Poisson::Byars => PoissonRule::Byars,
+        }
+    }
+
     fn group_by(&self) -> Vec<Vec<String>> {
         vec![self.args.group_by.clone()]
     }
@@ -436,7 +454,7 @@ impl Ctx<'_> {
         let is_rate = a.method == Method::Rate;
         let m = a.multiplier.unwrap_or(if is_rate { 100_000.0 } else { 1.0 });
         let kernel: RowKernel = if is_rate {
-            let k = RateKernel::new(m, self.levels)?;
+            let k = RateKernel::with_rule(m, self.levels, self.poisson_rule())?;
             Box::new(move |i, x, n| k.row(i, x, n))
         } else {
             let k = ProportionKernel::new(m, self.levels)?;
@@ -537,7 +555,7 @@ impl Ctx<'_> {
         if grouped {
             let keys = &parsed.keys[0];
             let (totals, est) = if is_rate {
-                rate::rate_grouped(&keys.ids, keys.len(), xs, ns, m, self.levels)
+                rate::rate_grouped_with(&keys.ids, keys.len(), xs, ns, m, self.levels, self.poisson_rule())
             } else {
                 proportion::proportion_grouped(&keys.ids, keys.len(), xs, ns, m, self.levels)
             }
@@ -549,7 +567,7 @@ impl Ctx<'_> {
             }))
         } else {
             let est = if is_rate {
-                rate::rate(xs, ns, m, self.levels)
+                rate::rate_with(xs, ns, m, self.levels, self.poisson_rule())
             } else {
                 proportion::proportion(xs, ns, m, self.levels)
             }

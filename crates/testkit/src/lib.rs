@@ -30,7 +30,11 @@ pub type Record = HashMap<String, String>;
 
 /// Reads a CSV file (gzip not supported) into records.
 pub fn read_csv(path: &Path) -> Vec<Record> {
-    let mut reader = csv::Reader::from_path(path)
+    // Published exports sometimes drop trailing empty fields: read flexibly and treat
+    // a missing field as empty.
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let headers: Vec<String> = reader
         .headers()
@@ -44,8 +48,8 @@ pub fn read_csv(path: &Path) -> Vec<Record> {
             let r = r.expect("CSV row");
             headers
                 .iter()
-                .cloned()
-                .zip(r.iter().map(str::to_string))
+                .enumerate()
+                .map(|(i, h)| (h.clone(), r.get(i).unwrap_or("").to_string()))
                 .collect()
         })
         .collect()

@@ -565,7 +565,7 @@ fn funnel_rates() {
                 let (e, e_ref) = (lim[k].0 * years * average, pop_ref * years * average);
                 expected_events_agree(&format!("{file} {o} {name}"), e, e_ref);
                 // The limit at the reference's population, by our formula.
-                assert_agrees(&format!("{file} {o} {name} limit"), Some(lim[k].1 * lim[k].0 / pop_ref), num(r, &format!("{name}_limit")), 1e-5);
+                assert_agrees(&format!("{file} {o} {name} limit"), Some(lim[k].1 * lim[k].0 / pop_ref), num(r, &format!("{name}_limit")), REL);
             }
         }
         println!("{file}: {} rows checked", out.len());

@@ -1,7 +1,7 @@
 //! Comparison with a benchmark, and the recent-trend test, as Fingertips does them.
 
 use crate::confidence::ConfidenceLevel;
-use crate::dist::{chisq_quantile};
+use crate::dist::chisq_quantile;
 
 /// Which direction is good for an indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +140,9 @@ pub fn recent_trend(points: &[(f64, f64)], level: f64, polarity: Polarity) -> Tr
         };
     }
     let chi = t_stat * t_stat / v;
-    let level = ConfidenceLevel::new(level).map(|l| l.fraction()).unwrap_or(0.999);
+    let level = ConfidenceLevel::new(level)
+        .map(|l| l.fraction())
+        .unwrap_or(0.999);
     let trend = if chi > chisq_quantile(level, 1.0) {
         if t_stat > 0.0 {
             Trend::Increasing
@@ -150,15 +152,14 @@ pub fn recent_trend(points: &[(f64, f64)], level: f64, polarity: Polarity) -> Tr
     } else {
         Trend::NoSignificantChange
     };
-    let getting_better = match (trend, polarity) {
-        (Trend::Increasing, Polarity::HighIsGood) | (Trend::Decreasing, Polarity::LowIsGood) => {
-            Some(true)
-        }
-        (Trend::Increasing, Polarity::LowIsGood) | (Trend::Decreasing, Polarity::HighIsGood) => {
-            Some(false)
-        }
-        _ => None,
-    };
+    let getting_better =
+        match (trend, polarity) {
+            (Trend::Increasing, Polarity::HighIsGood)
+            | (Trend::Decreasing, Polarity::LowIsGood) => Some(true),
+            (Trend::Increasing, Polarity::LowIsGood)
+            | (Trend::Decreasing, Polarity::HighIsGood) => Some(false),
+            _ => None,
+        };
     TrendResult {
         trend,
         getting_better,
@@ -173,23 +174,53 @@ mod tests {
     #[test]
     fn comparison_follows_the_interval_and_polarity() {
         let b = Some(50.0);
-        assert_eq!(compare(Some(51.0), Some(53.0), b, Polarity::HighIsGood), Comparison::Better);
-        assert_eq!(compare(Some(51.0), Some(53.0), b, Polarity::LowIsGood), Comparison::Worse);
-        assert_eq!(compare(Some(51.0), Some(53.0), b, Polarity::NoJudgement), Comparison::Higher);
-        assert_eq!(compare(Some(45.0), Some(49.0), b, Polarity::HighIsGood), Comparison::Worse);
-        assert_eq!(compare(Some(45.0), Some(49.0), b, Polarity::NoJudgement), Comparison::Lower);
-        assert_eq!(compare(Some(49.0), Some(51.0), b, Polarity::HighIsGood), Comparison::Similar);
+        assert_eq!(
+            compare(Some(51.0), Some(53.0), b, Polarity::HighIsGood),
+            Comparison::Better
+        );
+        assert_eq!(
+            compare(Some(51.0), Some(53.0), b, Polarity::LowIsGood),
+            Comparison::Worse
+        );
+        assert_eq!(
+            compare(Some(51.0), Some(53.0), b, Polarity::NoJudgement),
+            Comparison::Higher
+        );
+        assert_eq!(
+            compare(Some(45.0), Some(49.0), b, Polarity::HighIsGood),
+            Comparison::Worse
+        );
+        assert_eq!(
+            compare(Some(45.0), Some(49.0), b, Polarity::NoJudgement),
+            Comparison::Lower
+        );
+        assert_eq!(
+            compare(Some(49.0), Some(51.0), b, Polarity::HighIsGood),
+            Comparison::Similar
+        );
         // An interval that touches the benchmark is similar.
-        assert_eq!(compare(Some(50.0), Some(51.0), b, Polarity::HighIsGood), Comparison::Similar);
-        assert_eq!(compare(None, Some(51.0), b, Polarity::HighIsGood), Comparison::NotCompared);
-        assert_eq!(compare(Some(1.0), Some(2.0), None, Polarity::HighIsGood), Comparison::NotCompared);
+        assert_eq!(
+            compare(Some(50.0), Some(51.0), b, Polarity::HighIsGood),
+            Comparison::Similar
+        );
+        assert_eq!(
+            compare(None, Some(51.0), b, Polarity::HighIsGood),
+            Comparison::NotCompared
+        );
+        assert_eq!(
+            compare(Some(1.0), Some(2.0), None, Polarity::HighIsGood),
+            Comparison::NotCompared
+        );
     }
 
     #[test]
     fn trend_statistic_matches_a_hand_computation() {
         // x = 10, 20, 30, 40, 50 of n = 100 each: p̄ = 0.3, Σxt = 550, Σnt = 1500,
         // T = 550 − 450 = 100, V = 0.21·(5500 − 1500²/500) = 0.21·1000 = 210, χ² = 47.619…
-        let points: Vec<(f64, f64)> = [10.0, 20.0, 30.0, 40.0, 50.0].iter().map(|&x| (x, 100.0)).collect();
+        let points: Vec<(f64, f64)> = [10.0, 20.0, 30.0, 40.0, 50.0]
+            .iter()
+            .map(|&x| (x, 100.0))
+            .collect();
         let t = recent_trend(&points, 99.9, Polarity::LowIsGood);
         assert!((t.chi_square.unwrap() - 10000.0 / 210.0).abs() < 1e-9);
         assert_eq!(t.trend, Trend::Increasing);
@@ -202,14 +233,32 @@ mod tests {
     #[test]
     fn trend_uses_the_last_five_points_and_needs_five() {
         let flat = vec![(30.0, 100.0); 5];
-        assert_eq!(recent_trend(&flat, 99.9, Polarity::HighIsGood).trend, Trend::NoSignificantChange);
-        assert_eq!(recent_trend(&flat[..4], 99.9, Polarity::HighIsGood).trend, Trend::CannotBeCalculated);
+        assert_eq!(
+            recent_trend(&flat, 99.9, Polarity::HighIsGood).trend,
+            Trend::NoSignificantChange
+        );
+        assert_eq!(
+            recent_trend(&flat[..4], 99.9, Polarity::HighIsGood).trend,
+            Trend::CannotBeCalculated
+        );
         // A steep early rise followed by five flat points is no significant change.
         let mut series = vec![(1.0, 100.0), (90.0, 100.0)];
         series.extend(flat);
-        assert_eq!(recent_trend(&series, 99.9, Polarity::HighIsGood).trend, Trend::NoSignificantChange);
+        assert_eq!(
+            recent_trend(&series, 99.9, Polarity::HighIsGood).trend,
+            Trend::NoSignificantChange
+        );
         // A small noisy change is not significant at 99.9 %.
-        let noisy = [(30.0, 100.0), (31.0, 100.0), (29.0, 100.0), (32.0, 100.0), (31.0, 100.0)];
-        assert_eq!(recent_trend(&noisy, 99.9, Polarity::HighIsGood).trend, Trend::NoSignificantChange);
+        let noisy = [
+            (30.0, 100.0),
+            (31.0, 100.0),
+            (29.0, 100.0),
+            (32.0, 100.0),
+            (31.0, 100.0),
+        ];
+        assert_eq!(
+            recent_trend(&noisy, 99.9, Polarity::HighIsGood).trend,
+            Trend::NoSignificantChange
+        );
     }
 }

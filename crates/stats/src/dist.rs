@@ -114,10 +114,22 @@ mod tests {
     #[test]
     fn chisq_quantiles_match_r() {
         // qchisq values, computed to 30 digits with mpmath.
-        assert!(close(chisq_quantile(0.025, 2.0), 0.05063561596857975, 1e-12));
+        assert!(close(
+            chisq_quantile(0.025, 2.0),
+            0.05063561596857975,
+            1e-12
+        ));
         assert!(close(chisq_quantile(0.975, 4.0), 11.14328678187779, 1e-12));
-        assert!(close(chisq_quantile(0.001, 2.0), 0.002_001_000_667_167_067, 1e-12));
-        assert!(close(chisq_quantile(0.999, 20.0), 45.314_746_618_125_86, 1e-12));
+        assert!(close(
+            chisq_quantile(0.001, 2.0),
+            0.002_001_000_667_167_067,
+            1e-12
+        ));
+        assert!(close(
+            chisq_quantile(0.999, 20.0),
+            45.314_746_618_125_86,
+            1e-12
+        ));
         assert_eq!(chisq_quantile(0.025, 0.0), 0.0);
     }
 
@@ -138,9 +150,7 @@ mod tests {
     fn poisson_cdf_sums_the_mass() {
         let mean: f64 = 3.5;
         let direct: f64 = (0..=4)
-            .map(|k| {
-                mean.powi(k) * (-mean).exp() / (1..=k).map(f64::from).product::<f64>()
-            })
+            .map(|k| mean.powi(k) * (-mean).exp() / (1..=k).map(f64::from).product::<f64>())
             .sum();
         assert!(close(poisson_cdf(4.0, mean), direct, 1e-12));
     }

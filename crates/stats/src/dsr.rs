@@ -117,15 +117,29 @@ fn check_row(
 ) -> Result<(f64, f64, f64), StatsError> {
     let count = finite(count, i, Field::Count)?.unwrap_or(0.0);
     if count < 0.0 {
-        return Err(StatsError::invalid(i, Field::Count, Problem::Negative(count)));
+        return Err(StatsError::invalid(
+            i,
+            Field::Count,
+            Problem::Negative(count),
+        ));
     }
-    let pop = finite(population, i, Field::Population)?
-        .ok_or(StatsError::invalid(i, Field::Population, Problem::Missing))?;
+    let pop = finite(population, i, Field::Population)?.ok_or(StatsError::invalid(
+        i,
+        Field::Population,
+        Problem::Missing,
+    ))?;
     if pop <= 0.0 {
-        return Err(StatsError::invalid(i, Field::Population, Problem::NotPositive(pop)));
+        return Err(StatsError::invalid(
+            i,
+            Field::Population,
+            Problem::NotPositive(pop),
+        ));
     }
-    let w = finite(standard, i, Field::StandardPopulation)?
-        .ok_or(StatsError::invalid(i, Field::StandardPopulation, Problem::Missing))?;
+    let w = finite(standard, i, Field::StandardPopulation)?.ok_or(StatsError::invalid(
+        i,
+        Field::StandardPopulation,
+        Problem::Missing,
+    ))?;
     if w < 0.0 {
         return Err(StatsError::invalid(
             i,
@@ -231,7 +245,10 @@ fn finish(
         };
         for (slot, &z) in row.limits.iter_mut().zip(&zs) {
             let (lo, hi) = byars(o, z);
-            *slot = (lo.map(|lo| value + spread * (lo - o)), Some(value + spread * (hi - o)));
+            *slot = (
+                lo.map(|lo| value + spread * (lo - o)),
+                Some(value + spread * (hi - o)),
+            );
         }
         Ok(row)
     })?;
@@ -254,10 +271,15 @@ fn non_independent_sums(
     let mut by_freq: BTreeMap<(u32, u64), (f64, f64, f64)> = BTreeMap::new();
     for i in 0..n {
         let (persons, pop, w) = check_row(i)?;
-        let f = finite(ni.event_frequency[i], i, Field::EventFrequency)?
-            .ok_or(StatsError::invalid(i, Field::EventFrequency, Problem::Missing))?;
+        let f = finite(ni.event_frequency[i], i, Field::EventFrequency)?.ok_or(
+            StatsError::invalid(i, Field::EventFrequency, Problem::Missing),
+        )?;
         if f < 0.0 {
-            return Err(StatsError::invalid(i, Field::EventFrequency, Problem::Negative(f)));
+            return Err(StatsError::invalid(
+                i,
+                Field::EventFrequency,
+                Problem::Negative(f),
+            ));
         }
         let g = input.groups[i];
         let band = bands.entry((g, ni.age_band[i])).or_insert((i, pop, w, 0.0));

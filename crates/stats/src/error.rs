@@ -115,7 +115,11 @@ pub enum StatsError {
     #[error("columns have different lengths ({0} and {1})")]
     LengthMismatch(usize, usize),
     #[error("group id {id} on row {} is not below the number of groups {n_groups}", row + 1)]
-    GroupOutOfRange { row: usize, id: u32, n_groups: usize },
+    GroupOutOfRange {
+        row: usize,
+        id: u32,
+        n_groups: usize,
+    },
     #[error("{0}")]
     Parameter(String),
 }

@@ -316,11 +316,9 @@ pub(crate) fn finite(
     field: crate::Field,
 ) -> Result<Option<f64>, StatsError> {
     match v {
-        Some(x) if !x.is_finite() => Err(StatsError::invalid(
-            row,
-            field,
-            crate::Problem::NotFinite,
-        )),
+        Some(x) if !x.is_finite() => {
+            Err(StatsError::invalid(row, field, crate::Problem::NotFinite))
+        }
         other => Ok(other),
     }
 }

@@ -62,7 +62,10 @@ pub fn proportion_limit(p: f64, n: f64, average: f64, upper: bool, multiplier: f
     let z2 = normal_quantile(p).powi(2);
     let b = average * (n / z2 + 1.0);
     let inner = (-8.0 * b).powi(2)
-        - 64.0 * (1.0 / z2 + 1.0 / n) * average * (n * (average * (n / z2 + 2.0) - 1.0) + z2 * (average - 1.0));
+        - 64.0
+            * (1.0 / z2 + 1.0 / n)
+            * average
+            * (n * (average * (n / z2 + 2.0) - 1.0) + z2 * (average - 1.0));
     let d = inner.max(0.0).sqrt();
     let centre = if upper { b + d / 8.0 } else { b - d / 8.0 };
     (centre / (1.0 / z2 + 1.0 / n) / n * multiplier).clamp(0.0, 100.0)
@@ -114,7 +117,11 @@ pub fn axis(min: f64, max: f64) -> Vec<f64> {
     for j in 2..=100 {
         let prev = xs[j - 2];
         let k = f64::from(101 - j as u32);
-        xs.push(((axis_max / prev).powf(1.0 / k) * prev).round().max(prev + 1.0));
+        xs.push(
+            ((axis_max / prev).powf(1.0 / k) * prev)
+                .round()
+                .max(prev + 1.0),
+        );
     }
     xs
 }
@@ -126,10 +133,18 @@ fn check_pairs(num: &[f64], den: &[f64], proportion: bool) -> Result<(), StatsEr
             return Err(StatsError::invalid(i, Field::Numerator, Problem::NotFinite));
         }
         if x < 0.0 {
-            return Err(StatsError::invalid(i, Field::Numerator, Problem::Negative(x)));
+            return Err(StatsError::invalid(
+                i,
+                Field::Numerator,
+                Problem::Negative(x),
+            ));
         }
         if !(n > 0.0) || !n.is_finite() {
-            return Err(StatsError::invalid(i, Field::Denominator, Problem::NotPositive(n)));
+            return Err(StatsError::invalid(
+                i,
+                Field::Denominator,
+                Problem::NotPositive(n),
+            ));
         }
         if proportion && x > n {
             return Err(StatsError::invalid(
@@ -216,7 +231,10 @@ pub fn poisson_significance(o: f64, e: f64) -> Significance {
 }
 
 /// Significance of ratios `observed / expected` (e.g. SMRs).
-pub fn ratio_significance(observed: &[f64], expected: &[f64]) -> Result<Vec<Significance>, StatsError> {
+pub fn ratio_significance(
+    observed: &[f64],
+    expected: &[f64],
+) -> Result<Vec<Significance>, StatsError> {
     check_pairs(observed, expected, false)?;
     Ok(observed
         .iter()
@@ -252,11 +270,19 @@ pub fn derived_denominators(
                 return Err(StatsError::invalid(i, Field::Numerator, Problem::NotFinite));
             }
             if o < 0.0 {
-                return Err(StatsError::invalid(i, Field::Numerator, Problem::Negative(o)));
+                return Err(StatsError::invalid(
+                    i,
+                    Field::Numerator,
+                    Problem::Negative(o),
+                ));
             }
             match (den.and_then(|d| d[i]), r) {
                 (Some(d), _) if d > 0.0 => Ok(Some(d)),
-                (Some(d), _) => Err(StatsError::invalid(i, Field::Denominator, Problem::NotPositive(d))),
+                (Some(d), _) => Err(StatsError::invalid(
+                    i,
+                    Field::Denominator,
+                    Problem::NotPositive(d),
+                )),
                 (None, Some(r)) if o > 0.0 && r > 0.0 => Ok(Some(multiplier * o / r)),
                 (None, _) if rate_type == RateType::Dsr && o == 0.0 => Ok(None),
                 (None, _) => Err(StatsError::invalid(i, Field::Denominator, Problem::Missing)),

@@ -211,7 +211,13 @@ pub fn life_expectancy(
 }
 
 /// One parallel chunk's rows: group, start age, pops used, deaths used, estimates.
-type ChunkOut = (Vec<u32>, Vec<f64>, Vec<Option<f64>>, Vec<Option<f64>>, Estimates);
+type ChunkOut = (
+    Vec<u32>,
+    Vec<f64>,
+    Vec<Option<f64>>,
+    Vec<Option<f64>>,
+    Estimates,
+);
 
 fn list(starts: &[f64]) -> String {
     starts
@@ -259,12 +265,7 @@ impl Table {
         }
     }
 
-    fn fill(
-        &mut self,
-        slots: &[u32],
-        input: &LifeTableInput<'_>,
-        starts: &[f64],
-    ) -> Status {
+    fn fill(&mut self, slots: &[u32], input: &LifeTableInput<'_>, starts: &[f64]) -> Status {
         let k = starts.len();
         let mut missing = false;
         for (b, &s) in slots.iter().enumerate() {
@@ -325,7 +326,11 @@ impl Table {
         self.l[k] = 0.0;
         // T and e, from the top.
         let mut t = self.l[k - 1] / m_k;
-        self.e[k - 1] = if self.l[k - 1] > 0.0 { t / self.l[k - 1] } else { 0.0 };
+        self.e[k - 1] = if self.l[k - 1] > 0.0 {
+            t / self.l[k - 1]
+        } else {
+            0.0
+        };
         for b in (0..k - 1).rev() {
             let n = starts[b + 1] - starts[b];
             let dl = self.l[b] - self.l[b + 1];
@@ -352,12 +357,7 @@ impl Table {
         Status::Computed
     }
 
-    fn result(
-        &self,
-        b: usize,
-        status: Status,
-        zs: &[f64],
-    ) -> (Option<f64>, Option<f64>, Row) {
+    fn result(&self, b: usize, status: Status, zs: &[f64]) -> (Option<f64>, Option<f64>, Row) {
         match status {
             Status::Blank(note) => {
                 let used = matches!(
@@ -388,11 +388,7 @@ impl Table {
                 } else {
                     row.note = Some(Note::LifeTableNoFinalDeaths);
                 }
-                (
-                    Some(self.pops_used[b]),
-                    Some(self.deaths_used[b]),
-                    row,
-                )
+                (Some(self.pops_used[b]), Some(self.deaths_used[b]), row)
             }
         }
     }

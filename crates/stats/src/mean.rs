@@ -46,10 +46,7 @@ pub fn mean_grouped(
         }])
     })?;
     let summary = MeanSummary {
-        sum: sums
-            .iter()
-            .map(|s| (s[2] == 0.0).then_some(s[0]))
-            .collect(),
+        sum: sums.iter().map(|s| (s[2] == 0.0).then_some(s[0])).collect(),
         count: sums.iter().map(|s| s[1]).collect(),
         stdev: sums
             .iter()

@@ -23,10 +23,18 @@ fn check(row: usize, x: Option<f64>, n: Option<f64>) -> Result<(), StatsError> {
     let x = finite(x, row, Field::Numerator)?;
     let n = finite(n, row, Field::Denominator)?;
     if let Some(x) = x.filter(|&x| x < 0.0) {
-        return Err(StatsError::invalid(row, Field::Numerator, Problem::Negative(x)));
+        return Err(StatsError::invalid(
+            row,
+            Field::Numerator,
+            Problem::Negative(x),
+        ));
     }
     if let Some(n) = n.filter(|&n| n <= 0.0) {
-        return Err(StatsError::invalid(row, Field::Denominator, Problem::NotPositive(n)));
+        return Err(StatsError::invalid(
+            row,
+            Field::Denominator,
+            Problem::NotPositive(n),
+        ));
     }
     if let (Some(x), Some(n)) = (x, n) {
         if x > n {
@@ -126,14 +134,8 @@ pub(crate) fn totals(
         ])
     })?;
     Ok(Totals {
-        numerator: sums
-            .iter()
-            .map(|s| (s[2] == 0.0).then_some(s[0]))
-            .collect(),
-        denominator: sums
-            .iter()
-            .map(|s| (s[3] == 0.0).then_some(s[1]))
-            .collect(),
+        numerator: sums.iter().map(|s| (s[2] == 0.0).then_some(s[0])).collect(),
+        denominator: sums.iter().map(|s| (s[3] == 0.0).then_some(s[1])).collect(),
     })
 }
 

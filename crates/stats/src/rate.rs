@@ -66,7 +66,11 @@ pub fn poisson_limits(o: f64, level: ConfidenceLevel) -> (Option<f64>, Option<f6
 }
 
 /// [`poisson_limits`] with the level's `z` computed once by the caller.
-pub(crate) fn poisson_limits_z(o: f64, level: ConfidenceLevel, z: f64) -> (Option<f64>, Option<f64>) {
+pub(crate) fn poisson_limits_z(
+    o: f64,
+    level: ConfidenceLevel,
+    z: f64,
+) -> (Option<f64>, Option<f64>) {
     match PoissonMethod::for_count(o) {
         PoissonMethod::Exact => {
             let (l, u) = exact_poisson(o, level);
@@ -83,10 +87,18 @@ fn check(row: usize, x: Option<f64>, n: Option<f64>) -> Result<(), StatsError> {
     let x = finite(x, row, Field::Numerator)?;
     let n = finite(n, row, Field::Denominator)?;
     if let Some(x) = x.filter(|&x| x < 0.0) {
-        return Err(StatsError::invalid(row, Field::Numerator, Problem::Negative(x)));
+        return Err(StatsError::invalid(
+            row,
+            Field::Numerator,
+            Problem::Negative(x),
+        ));
     }
     if let Some(n) = n.filter(|&n| n <= 0.0) {
-        return Err(StatsError::invalid(row, Field::Denominator, Problem::NotPositive(n)));
+        return Err(StatsError::invalid(
+            row,
+            Field::Denominator,
+            Problem::NotPositive(n),
+        ));
     }
     Ok(())
 }
@@ -160,7 +172,9 @@ impl RateKernel {
     pub fn row(&self, i: usize, x: Option<f64>, n: Option<f64>) -> Result<Row, StatsError> {
         check(i, x, n)?;
         Ok(match (x, n) {
-            (Some(x), Some(n)) => estimate(x, n, self.multiplier, &self.levels, &self.zs, self.rule),
+            (Some(x), Some(n)) => {
+                estimate(x, n, self.multiplier, &self.levels, &self.zs, self.rule)
+            }
             _ => Row::blank(Note::MissingInput),
         })
     }
@@ -204,7 +218,15 @@ pub fn rate_grouped(
     multiplier: f64,
     levels: &[ConfidenceLevel],
 ) -> Result<(Totals, Estimates), StatsError> {
-    rate_grouped_with(groups, n_groups, x, n, multiplier, levels, PoissonRule::ExactBelow10)
+    rate_grouped_with(
+        groups,
+        n_groups,
+        x,
+        n,
+        multiplier,
+        levels,
+        PoissonRule::ExactBelow10,
+    )
 }
 
 /// [`rate_grouped`] with a chosen Poisson rule.

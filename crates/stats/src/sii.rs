@@ -146,7 +146,11 @@ pub fn sii(
     for i in 0..n {
         if let Some(p) = finite(input.population[i], i, Field::Population)? {
             if p <= 0.0 {
-                return Err(StatsError::invalid(i, Field::Population, Problem::NotPositive(p)));
+                return Err(StatsError::invalid(
+                    i,
+                    Field::Population,
+                    Problem::NotPositive(p),
+                ));
             }
         }
         if let Some(v) = finite(input.value[i], i, Field::Value)? {
@@ -168,7 +172,11 @@ pub fn sii(
         if let Some(se) = input.se {
             if let Some(s) = finite(se[i], i, Field::StandardError)? {
                 if s < 0.0 {
-                    return Err(StatsError::invalid(i, Field::StandardError, Problem::Negative(s)));
+                    return Err(StatsError::invalid(
+                        i,
+                        Field::StandardError,
+                        Problem::Negative(s),
+                    ));
                 }
             }
         } else if let Some((lo, hi)) = input.limits {
@@ -277,9 +285,9 @@ fn group_sii(
         let s = match (input.se, input.limits) {
             (Some(col), _) => col[i],
             (None, Some((lo, hi))) => match (lo[i], hi[i]) {
-                (Some(l), Some(u)) => Some(
-                    (vt.forward(u) - vt.forward(l)) / (2.0 * ConfidenceLevel::P95.z()),
-                ),
+                (Some(l), Some(u)) => {
+                    Some((vt.forward(u) - vt.forward(l)) / (2.0 * ConfidenceLevel::P95.z()))
+                }
                 _ => None,
             },
             (None, None) => None,
@@ -307,7 +315,11 @@ fn group_sii(
             let (b0, b1) = fit(&a, &b, b_bar, s_bb, y);
             let (top, bottom) = (vt.back(b0 + b1), vt.back(b0));
             let rii = top / bottom;
-            (m * (top - bottom), if m < 0.0 { 1.0 / rii } else { rii }, bottom)
+            (
+                m * (top - bottom),
+                if m < 0.0 { 1.0 / rii } else { rii },
+                bottom,
+            )
         } else {
             for v in y.iter_mut() {
                 *v = vt.back(*v);

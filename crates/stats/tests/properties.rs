@@ -29,7 +29,10 @@ fn check_nested(est: &Estimates, i: usize) -> Result<(), TestCaseError> {
         prop_assert!(lo.is_finite() && hi.is_finite(), "level {l}: {lo} {hi}");
         prop_assert!(lo <= v && v <= hi, "level {l}: {lo} <= {v} <= {hi}");
         if let Some((plo, phi)) = prev {
-            prop_assert!(lo <= plo && hi >= phi, "level {l} not wider: ({lo}, {hi}) vs ({plo}, {phi})");
+            prop_assert!(
+                lo <= plo && hi >= phi,
+                "level {l} not wider: ({lo}, {hi}) vs ({plo}, {phi})"
+            );
         }
         prev = Some((lo, hi));
     }
@@ -148,8 +151,20 @@ fn sii_limits_are_reproducible_and_hold_the_estimate() {
     let value: Vec<_> = (1..=10).map(|q| Some(75.0 + f64::from(q) * 0.8)).collect();
     let se = vec![Some(0.5); 10];
     let groups = vec![0; 10];
-    let input = SiiInput { groups: &groups, n_groups: 1, quantile: &q, population: &pop, value: &value, se: Some(&se), limits: None };
-    let opts = SiiOptions { repetitions: 5_000, seed: 42, ..SiiOptions::default() };
+    let input = SiiInput {
+        groups: &groups,
+        n_groups: 1,
+        quantile: &q,
+        population: &pop,
+        value: &value,
+        se: Some(&se),
+        limits: None,
+    };
+    let opts = SiiOptions {
+        repetitions: 5_000,
+        seed: 42,
+        ..SiiOptions::default()
+    };
     let a = sii(&input, &opts, &levels()).unwrap();
     let b = sii(&input, &opts, &levels()).unwrap();
     assert_eq!(a, b, "the same seed gives the same limits");

@@ -46,16 +46,34 @@ fn group_ids(keys: impl Iterator<Item = String>) -> (Vec<u32>, Vec<String>) {
 fn check_estimate(what: &str, est: &Estimates, i: usize, r: &Record, cols: [&str; 5]) {
     assert_agrees(&format!("{what} value"), est.value[i], num(r, cols[0]), REL);
     for l in 0..2 {
-        assert_agrees(&format!("{what} lower {l}"), est.lower[l][i], num(r, cols[1 + 2 * l]), REL);
-        assert_agrees(&format!("{what} upper {l}"), est.upper[l][i], num(r, cols[2 + 2 * l]), REL);
+        assert_agrees(
+            &format!("{what} lower {l}"),
+            est.lower[l][i],
+            num(r, cols[1 + 2 * l]),
+            REL,
+        );
+        assert_agrees(
+            &format!("{what} upper {l}"),
+            est.upper[l][i],
+            num(r, cols[2 + 2 * l]),
+            REL,
+        );
     }
 }
 
-const WIDE: [&str; 5] = ["value", "lower95_0cl", "upper95_0cl", "lower99_8cl", "upper99_8cl"];
+const WIDE: [&str; 5] = [
+    "value",
+    "lower95_0cl",
+    "upper95_0cl",
+    "lower99_8cl",
+    "upper99_8cl",
+];
 
 #[test]
 fn byars_and_wilson_helpers() {
-    let Some(rows) = phe("byars_and_wilson_helpers", "byars_wilson.csv") else { return };
+    let Some(rows) = phe("byars_and_wilson_helpers", "byars_wilson.csv") else {
+        return;
+    };
     for r in &rows {
         let level = ConfidenceLevel::parse_list(&r["confidence"]).unwrap()[0];
         let x = num(r, "x").unwrap();
@@ -74,9 +92,17 @@ fn byars_and_wilson_helpers() {
 
 #[test]
 fn proportions() {
-    let Some(rows) = phe("proportions", "proportion.csv") else { return };
+    let Some(rows) = phe("proportions", "proportion.csv") else {
+        return;
+    };
     for r in &rows {
-        let est = proportion(&[num(r, "Numerator")], &[num(r, "Denominator")], num(r, "multiplier").unwrap(), &both()).unwrap();
+        let est = proportion(
+            &[num(r, "Numerator")],
+            &[num(r, "Denominator")],
+            num(r, "multiplier").unwrap(),
+            &both(),
+        )
+        .unwrap();
         check_estimate(&r["Area"], &est, 0, r, WIDE);
     }
     println!("proportion.csv: {} rows checked", rows.len());
@@ -85,7 +111,8 @@ fn proportions() {
     let (groups, names) = group_ids(rows.iter().map(|r| r["Area"].clone()));
     let x: Vec<_> = rows.iter().map(|r| num(r, "Numerator")).collect();
     let n: Vec<_> = rows.iter().map(|r| num(r, "Denominator")).collect();
-    let (totals, est) = proportion_grouped(&groups, names.len(), &x, &n, 1.0, &[ConfidenceLevel::P95]).unwrap();
+    let (totals, est) =
+        proportion_grouped(&groups, names.len(), &x, &n, 1.0, &[ConfidenceLevel::P95]).unwrap();
     for e in &expected {
         let g = names.iter().position(|a| *a == e["Area"]).unwrap();
         assert_agrees("numerator", totals.numerator[g], num(e, "Numerator"), REL);
@@ -93,7 +120,10 @@ fn proportions() {
         assert_agrees("lower", est.lower[0][g], num(e, "lowercl"), REL);
         assert_agrees("upper", est.upper[0][g], num(e, "uppercl"), REL);
     }
-    println!("proportion_grouped_expected.csv: {} rows checked", expected.len());
+    println!(
+        "proportion_grouped_expected.csv: {} rows checked",
+        expected.len()
+    );
 }
 
 #[test]
@@ -106,9 +136,17 @@ fn proportion_errors_name_the_rule() {
 
 #[test]
 fn crude_rates() {
-    let Some(rows) = phe("crude_rates", "rate.csv") else { return };
+    let Some(rows) = phe("crude_rates", "rate.csv") else {
+        return;
+    };
     for r in &rows {
-        let est = rate(&[num(r, "Numerator")], &[num(r, "Denominator")], num(r, "multiplier").unwrap(), &both()).unwrap();
+        let est = rate(
+            &[num(r, "Numerator")],
+            &[num(r, "Denominator")],
+            num(r, "multiplier").unwrap(),
+            &both(),
+        )
+        .unwrap();
         check_estimate(&r["Area"], &est, 0, r, WIDE);
     }
     println!("rate.csv: {} rows checked", rows.len());
@@ -120,7 +158,8 @@ fn crude_rates() {
     let (groups, names) = group_ids(doubled.iter().map(|r| r["Area"].clone()));
     let x: Vec<_> = doubled.iter().map(|r| num(r, "Numerator")).collect();
     let n: Vec<_> = doubled.iter().map(|r| num(r, "Denominator")).collect();
-    let (_, est) = rate_grouped(&groups, names.len(), &x, &n, 1e5, &[ConfidenceLevel::P95]).unwrap();
+    let (_, est) =
+        rate_grouped(&groups, names.len(), &x, &n, 1e5, &[ConfidenceLevel::P95]).unwrap();
     for e in &expected {
         let g = names.iter().position(|a| *a == e["Area"]).unwrap();
         assert_agrees(&e["Area"], est.value[g], num(e, "value"), REL);
@@ -132,7 +171,9 @@ fn crude_rates() {
 
 #[test]
 fn means() {
-    let Some(rows) = phe("means", "mean_inputs.csv") else { return };
+    let Some(rows) = phe("means", "mean_inputs.csv") else {
+        return;
+    };
     let expected = phe("means", "mean_expected.csv").unwrap();
     let x: Vec<_> = rows.iter().map(|r| num(r, "values")).collect();
     let (groups, names) = group_ids(rows.iter().map(|r| r["area"].clone()));
@@ -158,7 +199,9 @@ fn esp2013_weight(band: &str) -> Option<f64> {
 
 #[test]
 fn directly_standardised_rates() {
-    let Some(rows) = phe("directly_standardised_rates", "dsr_inputs.csv") else { return };
+    let Some(rows) = phe("directly_standardised_rates", "dsr_inputs.csv") else {
+        return;
+    };
     let expected = phe("directly_standardised_rates", "dsr_expected.csv").unwrap();
     let (groups, names) = group_ids(rows.iter().map(|r| r["area"].clone()));
     let count: Vec<_> = rows.iter().map(|r| num(r, "count")).collect();
@@ -173,8 +216,15 @@ fn directly_standardised_rates() {
             matched += 1;
         }
     }
-    assert!(matched >= 50, "only {matched} ESP2013 bands matched by label");
-    let ni = phe("directly_standardised_rates", "dsr_nonindependent_inputs.csv").unwrap();
+    assert!(
+        matched >= 50,
+        "only {matched} ESP2013 bands matched by label"
+    );
+    let ni = phe(
+        "directly_standardised_rates",
+        "dsr_nonindependent_inputs.csv",
+    )
+    .unwrap();
     let (ni_groups, ni_names) = group_ids(ni.iter().map(|r| r["area"].clone()));
     let (bands, _) = group_ids(ni.iter().map(|r| r["ageband"].clone()));
     let ni_count: Vec<_> = ni.iter().map(|r| num(r, "persons")).collect();
@@ -185,19 +235,49 @@ fn directly_standardised_rates() {
     for e in &expected {
         let m = num(e, "multiplier").unwrap();
         let (totals, est, g) = if e["events"] == "independent" {
-            let input = DsrInput { groups: &groups, n_groups: names.len(), count: &count, population: &pop, standard: &std, multiplier: m, non_independent: None };
+            let input = DsrInput {
+                groups: &groups,
+                n_groups: names.len(),
+                count: &count,
+                population: &pop,
+                standard: &std,
+                multiplier: m,
+                non_independent: None,
+            };
             let (t, est) = dsr(&input, &both()).unwrap();
             (t, est, names.iter().position(|a| *a == e["area"]).unwrap())
         } else {
             let input = DsrInput {
-                groups: &ni_groups, n_groups: ni_names.len(), count: &ni_count, population: &ni_pop, standard: &ni_std, multiplier: m,
-                non_independent: Some(NonIndependent { event_frequency: &ni_freq, age_band: &bands }),
+                groups: &ni_groups,
+                n_groups: ni_names.len(),
+                count: &ni_count,
+                population: &ni_pop,
+                standard: &ni_std,
+                multiplier: m,
+                non_independent: Some(NonIndependent {
+                    event_frequency: &ni_freq,
+                    age_band: &bands,
+                }),
             };
             let (t, est) = dsr(&input, &both()).unwrap();
-            (t, est, ni_names.iter().position(|a| *a == e["area"]).unwrap())
+            (
+                t,
+                est,
+                ni_names.iter().position(|a| *a == e["area"]).unwrap(),
+            )
         };
-        assert_eq!(Some(totals.total_count[g]), num(e, "total_count"), "{}", e["area"]);
-        assert_eq!(Some(totals.total_pop[g]), num(e, "total_pop"), "{}", e["area"]);
+        assert_eq!(
+            Some(totals.total_count[g]),
+            num(e, "total_count"),
+            "{}",
+            e["area"]
+        );
+        assert_eq!(
+            Some(totals.total_pop[g]),
+            num(e, "total_pop"),
+            "{}",
+            e["area"]
+        );
         let what = format!("{} x{m}", e["area"]);
         assert_agrees(&what, est.value[g], num(e, "value"), REL);
         assert_agrees(&what, est.lower[0][g], num(e, "lower95_0cl"), REL);
@@ -218,30 +298,65 @@ fn directly_standardised_rates() {
 
 #[test]
 fn indirectly_standardised_ratios_and_rates() {
-    let Some(rows) = phe("indirectly_standardised_ratios_and_rates", "isr_inputs.csv") else { return };
-    let expected = phe("indirectly_standardised_ratios_and_rates", "isr_expected.csv").unwrap();
-    let totals_file = phe("indirectly_standardised_ratios_and_rates", "isr_observed_totals.csv").unwrap();
+    let Some(rows) = phe("indirectly_standardised_ratios_and_rates", "isr_inputs.csv") else {
+        return;
+    };
+    let expected = phe(
+        "indirectly_standardised_ratios_and_rates",
+        "isr_expected.csv",
+    )
+    .unwrap();
+    let totals_file = phe(
+        "indirectly_standardised_ratios_and_rates",
+        "isr_observed_totals.csv",
+    )
+    .unwrap();
     let (groups, names) = group_ids(rows.iter().map(|r| r["area"].clone()));
     let col = |c: &str| rows.iter().map(|r| num(r, c)).collect::<Vec<_>>();
     let (count, pop, refc, refp) = (col("count"), col("pop"), col("refcount"), col("refpop"));
     let observed: Vec<Option<f64>> = names
         .iter()
-        .map(|n| totals_file.iter().find(|t| &t["area"] == n).and_then(|t| num(t, "total_count")))
+        .map(|n| {
+            totals_file
+                .iter()
+                .find(|t| &t["area"] == n)
+                .and_then(|t| num(t, "total_count"))
+        })
         .collect();
     let mut checked = 0;
     for e in &expected {
         let scale = num(e, "scale").unwrap();
         let kind = if e["function"] == "calculate_ISRate" {
-            IsrKind::Rate { multiplier: scale, ref_rate: None }
+            IsrKind::Rate {
+                multiplier: scale,
+                ref_rate: None,
+            }
         } else {
             IsrKind::Ratio { ref_value: scale }
         };
         let g = names.iter().position(|a| *a == e["area"]).unwrap();
         let with_totals = observed[g].is_some();
-        for totals in [None, Some(observed.as_slice())].into_iter().take(1 + usize::from(with_totals)) {
-            let input = IsrInput { groups: &groups, n_groups: names.len(), count: &count, population: &pop, ref_count: &refc, ref_population: &refp, observed_totals: totals, kind };
+        for totals in [None, Some(observed.as_slice())]
+            .into_iter()
+            .take(1 + usize::from(with_totals))
+        {
+            let input = IsrInput {
+                groups: &groups,
+                n_groups: names.len(),
+                count: &count,
+                population: &pop,
+                ref_count: &refc,
+                ref_population: &refp,
+                observed_totals: totals,
+                kind,
+            };
             let (t, est) = isr(&input, &both()).unwrap();
-            let what = format!("{} {} {scale} totals={}", e["function"], e["area"], totals.is_some());
+            let what = format!(
+                "{} {} {scale} totals={}",
+                e["function"],
+                e["area"],
+                totals.is_some()
+            );
             assert_agrees(&what, t.observed[g], num(e, "observed"), REL);
             assert_agrees(&what, Some(t.expected[g]), num(e, "expected"), REL);
             assert_agrees(&what, t.ref_rate[g], num(e, "ref_rate"), REL);
@@ -258,27 +373,59 @@ fn indirectly_standardised_ratios_and_rates() {
     println!("isr_expected.csv: {checked} rows checked (with observed totals where given)");
 }
 
-fn le_run(rows: &[&Record], age: &str, pop: &str, deaths: &str, key: &str, levels: &[ConfidenceLevel]) -> (Vec<String>, syndemic_stats::life_expectancy::LifeExpectancy) {
+fn le_run(
+    rows: &[&Record],
+    age: &str,
+    pop: &str,
+    deaths: &str,
+    key: &str,
+    levels: &[ConfidenceLevel],
+) -> (Vec<String>, syndemic_stats::life_expectancy::LifeExpectancy) {
     let (groups, names) = group_ids(rows.iter().map(|r| r[key].clone()));
     let start: Vec<f64> = rows.iter().map(|r| num(r, age).unwrap()).collect();
     let d: Vec<_> = rows.iter().map(|r| num(r, deaths)).collect();
     let p: Vec<_> = rows.iter().map(|r| num(r, pop)).collect();
     let bands = AgeBands::reference();
-    let input = LifeTableInput { groups: &groups, n_groups: names.len(), start_age: &start, deaths: &d, population: &p, bands: &bands };
-    (names, life_expectancy(&input, &AtAges::All, levels).unwrap())
+    let input = LifeTableInput {
+        groups: &groups,
+        n_groups: names.len(),
+        start_age: &start,
+        deaths: &d,
+        population: &p,
+        bands: &bands,
+    };
+    (
+        names,
+        life_expectancy(&input, &AtAges::All, levels).unwrap(),
+    )
 }
 
 /// Life expectancy is compared rounded to 4 decimal places, as the reference does.
 fn le_agrees(what: &str, a: Option<f64>, e: Option<f64>) {
     let round = |v: Option<f64>| v.map(|v| (v * 1e4).round() / 1e4);
-    assert!(syndemic_testkit::agrees(round(a), round(e), 0.0, 1.0001e-4), "{what}: got {a:?}, expected {e:?}");
+    assert!(
+        syndemic_testkit::agrees(round(a), round(e), 0.0, 1.0001e-4),
+        "{what}: got {a:?}, expected {e:?}"
+    );
 }
 
 #[test]
 fn life_expectancy_chiang_silcocks() {
-    let Some(rows) = phe("life_expectancy_chiang_silcocks", "life_expectancy_expected.csv") else { return };
+    let Some(rows) = phe(
+        "life_expectancy_chiang_silcocks",
+        "life_expectancy_expected.csv",
+    ) else {
+        return;
+    };
     let refs: Vec<&Record> = rows.iter().collect();
-    let (_, le) = le_run(&refs, "startage", "pops", "deaths", "case", &[ConfidenceLevel::P95]);
+    let (_, le) = le_run(
+        &refs,
+        "startage",
+        "pops",
+        "deaths",
+        "case",
+        &[ConfidenceLevel::P95],
+    );
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(le.start_age[i], num(r, "startage").unwrap());
         let what = format!("age {}", r["startage"]);
@@ -290,32 +437,60 @@ fn life_expectancy_chiang_silcocks() {
     }
     println!("life_expectancy_expected.csv: {} rows checked", rows.len());
 
-    let wide = phe("life_expectancy_chiang_silcocks", "life_expectancy_widecis_expected.csv").unwrap();
+    let wide = phe(
+        "life_expectancy_chiang_silcocks",
+        "life_expectancy_widecis_expected.csv",
+    )
+    .unwrap();
     let refs: Vec<&Record> = wide.iter().collect();
     let (names, le) = le_run(&refs, "startage", "pops", "deaths", "area", &both());
     for r in &wide {
         let g = names.iter().position(|n| *n == r["area"]).unwrap() as u32;
-        let i = (0..le.group.len()).find(|&i| le.group[i] == g && Some(le.start_age[i]) == num(r, "startage")).unwrap();
+        let i = (0..le.group.len())
+            .find(|&i| le.group[i] == g && Some(le.start_age[i]) == num(r, "startage"))
+            .unwrap();
         let what = format!("{} age {}", r["area"], r["startage"]);
         le_agrees(&what, le.estimates.value[i], num(r, "value"));
         le_agrees(&what, le.estimates.lower[0][i], num(r, "lower95_0cl"));
         le_agrees(&what, le.estimates.upper[0][i], num(r, "upper95_0cl"));
     }
-    println!("life_expectancy_widecis_expected.csv: {} rows checked", wide.len());
+    println!(
+        "life_expectancy_widecis_expected.csv: {} rows checked",
+        wide.len()
+    );
 }
 
 #[test]
 fn life_expectancy_suppression_cases() {
-    let Some(rows) = phe("life_expectancy_suppression_cases", "life_expectancy_edge_inputs.csv") else { return };
+    let Some(rows) = phe(
+        "life_expectancy_suppression_cases",
+        "life_expectancy_edge_inputs.csv",
+    ) else {
+        return;
+    };
     let refs: Vec<&Record> = rows.iter().collect();
-    let (names, le) = le_run(&refs, "age", "pop", "deaths", "case", &[ConfidenceLevel::P95]);
+    let (names, le) = le_run(
+        &refs,
+        "age",
+        "pop",
+        "deaths",
+        "case",
+        &[ConfidenceLevel::P95],
+    );
     for (g, name) in names.iter().enumerate() {
-        let values: Vec<Option<f64>> = (0..le.group.len()).filter(|&i| le.group[i] as usize == g).map(|i| le.estimates.value[i]).collect();
+        let values: Vec<Option<f64>> = (0..le.group.len())
+            .filter(|&i| le.group[i] as usize == g)
+            .map(|i| le.estimates.value[i])
+            .collect();
         let computed = values.iter().any(Option::is_some);
         let should = name.ends_with("Good data") || name.contains("Good data");
         assert_eq!(computed, should, "{name}: values {values:?}");
     }
-    println!("life_expectancy_edge_inputs.csv: {} rows in {} cases checked", rows.len(), names.len());
+    println!(
+        "life_expectancy_edge_inputs.csv: {} rows in {} cases checked",
+        rows.len(),
+        names.len()
+    );
 }
 
 fn quantile_groups(r: &Record) -> String {
@@ -339,11 +514,16 @@ fn n_quantiles(name: &str) -> u32 {
 
 #[test]
 fn quantile_assignment() {
-    let Some(rows) = phe("quantile_assignment", "quantiles.csv") else { return };
+    let Some(rows) = phe("quantile_assignment", "quantiles.csv") else {
+        return;
+    };
     // Each grouping set has its own number of quantiles: run them one at a time.
     let mut by_case: HashMap<(String, String), Vec<&Record>> = HashMap::new();
     for r in &rows {
-        by_case.entry((r["GroupSet"].clone(), r["QuantileNm"].clone())).or_default().push(r);
+        by_case
+            .entry((r["GroupSet"].clone(), r["QuantileNm"].clone()))
+            .or_default()
+            .push(r);
     }
     let mut checked = 0;
     for ((case, qname), rs) in &by_case {
@@ -351,10 +531,19 @@ fn quantile_assignment() {
         let values: Vec<_> = rs.iter().map(|r| num(r, "Value")).collect();
         let invert: Vec<bool> = rs.iter().map(|r| r["Polarity"] == "TRUE").collect();
         // Ungrouped cases use the default logical `invert = TRUE`; grouped ones the column.
-        let invert = if rs[0]["GroupSet"] == "None" { Invert::All(true) } else { Invert::PerRow(&invert) };
+        let invert = if rs[0]["GroupSet"] == "None" {
+            Invert::All(true)
+        } else {
+            Invert::PerRow(&invert)
+        };
         let q = quantiles(&groups, names.len(), &values, n_quantiles(qname), invert).unwrap();
         for (i, r) in rs.iter().enumerate() {
-            assert_eq!(q.quantile[i].map(f64::from), num(r, "QuantileInGrp"), "{case} {qname} {:?}", r);
+            assert_eq!(
+                q.quantile[i].map(f64::from),
+                num(r, "QuantileInGrp"),
+                "{case} {qname} {:?}",
+                r
+            );
             checked += 1;
         }
     }
@@ -366,13 +555,20 @@ fn quantile_assignment() {
     let err = quantiles(&groups, names.len(), &values, 7, Invert::PerRow(&invert)).unwrap_err();
     assert!(matches!(err, StatsError::Invalid { .. }), "{err}");
     assert!(err.to_string().contains("polarity"), "{err}");
-    println!("quantiles_bad_polarity.csv: {} rows checked (refused)", bad.len());
+    println!(
+        "quantiles_bad_polarity.csv: {} rows checked (refused)",
+        bad.len()
+    );
 }
 
 /// The parameters of an SII case, from its description (the reference's test names them).
 fn sii_case(desc: &str) -> (SiiOptions, Vec<ConfidenceLevel>, bool) {
     let mut opts = SiiOptions::default();
-    let lv = |v: &[f64]| v.iter().map(|&c| ConfidenceLevel::new(c).unwrap()).collect::<Vec<_>>();
+    let lv = |v: &[f64]| {
+        v.iter()
+            .map(|&c| ConfidenceLevel::new(c).unwrap())
+            .collect::<Vec<_>>()
+    };
     let mut levels = lv(&[95.0]);
     if desc.contains("99% confidence") {
         levels = lv(&[99.0]);
@@ -400,7 +596,9 @@ fn sii_case(desc: &str) -> (SiiOptions, Vec<ConfidenceLevel>, bool) {
 
 #[test]
 fn slope_and_relative_index_of_inequality() {
-    let Some(rows) = phe("slope_and_relative_index_of_inequality", "sii.csv") else { return };
+    let Some(rows) = phe("slope_and_relative_index_of_inequality", "sii.csv") else {
+        return;
+    };
     let mut cases: Vec<(String, Vec<&Record>)> = Vec::new();
     for r in rows.iter() {
         match cases.iter_mut().find(|(d, _)| *d == r["TestDescription"]) {
@@ -421,8 +619,21 @@ fn slope_and_relative_index_of_inequality() {
         };
         let (groups, names) = group_ids(rs.iter().map(|r| r["Area"].clone()));
         let col = |c: &str| rs.iter().map(|r| num(r, c)).collect::<Vec<_>>();
-        let (q, pop, value, se) = (col("Quantile"), col("Population"), col("Value"), col("StandardError"));
-        let input = SiiInput { groups: &groups, n_groups: names.len(), quantile: &q, population: &pop, value: &value, se: Some(&se), limits: None };
+        let (q, pop, value, se) = (
+            col("Quantile"),
+            col("Population"),
+            col("Value"),
+            col("StandardError"),
+        );
+        let input = SiiInput {
+            groups: &groups,
+            n_groups: names.len(),
+            quantile: &q,
+            population: &pop,
+            value: &value,
+            se: Some(&se),
+            limits: None,
+        };
         let out = sii(&input, &opts, &levels).unwrap();
         for r in rs.iter().filter(|r| num(r, "sii").is_some()) {
             let g = names.iter().position(|n| *n == r["Area"]).unwrap();
@@ -432,7 +643,12 @@ fn slope_and_relative_index_of_inequality() {
                 assert_agrees(&format!("{what} rii"), out.rii.value[g], num(r, "rii"), REL);
             }
             if num(r, "Intercept").is_some() {
-                assert_agrees(&format!("{what} intercept"), out.intercept[g], num(r, "Intercept"), REL);
+                assert_agrees(
+                    &format!("{what} intercept"),
+                    out.intercept[g],
+                    num(r, "Intercept"),
+                    REL,
+                );
             }
             if limits_expected {
                 for (l, suffix) in ["_1", "_2"].iter().enumerate().take(levels.len()) {
@@ -440,8 +656,18 @@ fn slope_and_relative_index_of_inequality() {
                         let lo = num(r, &format!("{name}_lowercl{suffix}"));
                         let hi = num(r, &format!("{name}_uppercl{suffix}"));
                         if lo.is_some() {
-                            assert_agrees(&format!("{what} {name} lower{suffix}"), est.lower[l][g], lo, 0.05);
-                            assert_agrees(&format!("{what} {name} upper{suffix}"), est.upper[l][g], hi, 0.05);
+                            assert_agrees(
+                                &format!("{what} {name} lower{suffix}"),
+                                est.lower[l][g],
+                                lo,
+                                0.05,
+                            );
+                            assert_agrees(
+                                &format!("{what} {name} upper{suffix}"),
+                                est.upper[l][g],
+                                hi,
+                                0.05,
+                            );
                         }
                     }
                 }
@@ -454,18 +680,52 @@ fn slope_and_relative_index_of_inequality() {
 
 #[test]
 fn sii_refuses_bad_input() {
-    let Some(rows) = phe("sii_refuses_bad_input", "sii.csv") else { return };
+    let Some(rows) = phe("sii_refuses_bad_input", "sii.csv") else {
+        return;
+    };
     let mut refused = 0;
-    for desc in ["error handling - negative populations", "error handling - invalid proportion in CLs", "error handling - negative counts/standard error"] {
-        let rs: Vec<&Record> = rows.iter().filter(|r| r["TestDescription"] == desc).collect();
+    for desc in [
+        "error handling - negative populations",
+        "error handling - invalid proportion in CLs",
+        "error handling - negative counts/standard error",
+    ] {
+        let rs: Vec<&Record> = rows
+            .iter()
+            .filter(|r| r["TestDescription"] == desc)
+            .collect();
         let col = |c: &str| rs.iter().map(|r| num(r, c)).collect::<Vec<_>>();
-        let (q, pop, value, se, lo, hi) = (col("Quantile"), col("Population"), col("Value"), col("StandardError"), col("LowerCL"), col("UpperCL"));
+        let (q, pop, value, se, lo, hi) = (
+            col("Quantile"),
+            col("Population"),
+            col("Value"),
+            col("StandardError"),
+            col("LowerCL"),
+            col("UpperCL"),
+        );
         let groups = vec![0; rs.len()];
-        let vt = if desc.contains("proportion") { ValueType::Proportion } else { ValueType::Normal };
+        let vt = if desc.contains("proportion") {
+            ValueType::Proportion
+        } else {
+            ValueType::Normal
+        };
         let use_se = !desc.contains("CLs");
-        let input = SiiInput { groups: &groups, n_groups: 1, quantile: &q, population: &pop, value: &value, se: use_se.then_some(se.as_slice()), limits: Some((&lo, &hi)) };
-        let opts = SiiOptions { value_type: vt, ..SiiOptions::default() };
-        assert!(sii(&input, &opts, &[ConfidenceLevel::P95]).is_err(), "{desc} was not refused");
+        let input = SiiInput {
+            groups: &groups,
+            n_groups: 1,
+            quantile: &q,
+            population: &pop,
+            value: &value,
+            se: use_se.then_some(se.as_slice()),
+            limits: Some((&lo, &hi)),
+        };
+        let opts = SiiOptions {
+            value_type: vt,
+            ..SiiOptions::default()
+        };
+        assert!(
+            sii(&input, &opts, &[ConfidenceLevel::P95]).is_err(),
+            "{desc} was not refused"
+        );
         refused += 1;
     }
     println!("sii.csv: {refused} error cases refused");
@@ -473,9 +733,14 @@ fn sii_refuses_bad_input() {
 
 #[test]
 fn funnel_proportions() {
-    let Some(rows) = phe("funnel_proportions", "funnel_prop_inputs.csv") else { return };
+    let Some(rows) = phe("funnel_proportions", "funnel_prop_inputs.csv") else {
+        return;
+    };
     let num_: Vec<f64> = rows.iter().map(|r| num(r, "numerator").unwrap()).collect();
-    let den: Vec<f64> = rows.iter().map(|r| num(r, "denominator").unwrap()).collect();
+    let den: Vec<f64> = rows
+        .iter()
+        .map(|r| num(r, "denominator").unwrap())
+        .collect();
     let sig = funnel::proportion_significance(&num_, &den, 100.0).unwrap();
     for (s, r) in sig.iter().zip(&rows) {
         assert_eq!(s.label(), r["significance"], "{}", r["Area"]);
@@ -486,10 +751,30 @@ fn funnel_proportions() {
     for (row, e) in limits.iter().zip(&out) {
         assert_eq!(Some(row.x), num(e, "Population"));
         assert_agrees("baseline", Some(baseline), num(e, "Baseline"), REL);
-        assert_agrees("lower 2s", Some(row.lower_2s), num(e, "Lower2s0025limit"), REL);
-        assert_agrees("upper 2s", Some(row.upper_2s), num(e, "Upper2s0025limit"), REL);
-        assert_agrees("lower 3s", Some(row.lower_3s), num(e, "Lower3s0001limit"), REL);
-        assert_agrees("upper 3s", Some(row.upper_3s), num(e, "Upper3s0001limit"), REL);
+        assert_agrees(
+            "lower 2s",
+            Some(row.lower_2s),
+            num(e, "Lower2s0025limit"),
+            REL,
+        );
+        assert_agrees(
+            "upper 2s",
+            Some(row.upper_2s),
+            num(e, "Upper2s0025limit"),
+            REL,
+        );
+        assert_agrees(
+            "lower 3s",
+            Some(row.lower_3s),
+            num(e, "Lower3s0001limit"),
+            REL,
+        );
+        assert_agrees(
+            "upper 3s",
+            Some(row.upper_3s),
+            num(e, "Upper3s0001limit"),
+            REL,
+        );
     }
     assert_eq!(limits.len(), out.len());
     println!("funnel_prop_outputs.csv: {} rows checked", out.len());
@@ -498,15 +783,24 @@ fn funnel_proportions() {
 /// The reference finds the expected events at a limit by bisection to 1e-7 (absolute
 /// on small values); ours are solved exactly, so they agree to that tolerance.
 fn expected_events_agree(what: &str, ours: f64, reference: f64) {
-    assert!(syndemic_testkit::agrees(Some(ours), Some(reference), REL, 1.5e-7), "{what}: E {ours} vs reference {reference}");
+    assert!(
+        syndemic_testkit::agrees(Some(ours), Some(reference), REL, 1.5e-7),
+        "{what}: E {ours} vs reference {reference}"
+    );
 }
 
 #[test]
 fn funnel_ratios() {
-    let Some(rows) = phe("funnel_ratios", "funnel_ratio_inputs.csv") else { return };
+    let Some(rows) = phe("funnel_ratios", "funnel_ratio_inputs.csv") else {
+        return;
+    };
     let o: Vec<f64> = rows.iter().map(|r| num(r, "obs").unwrap()).collect();
     let e: Vec<f64> = rows.iter().map(|r| num(r, "expected").unwrap()).collect();
-    for (s, r) in funnel::ratio_significance(&o, &e).unwrap().iter().zip(&rows) {
+    for (s, r) in funnel::ratio_significance(&o, &e)
+        .unwrap()
+        .iter()
+        .zip(&rows)
+    {
         assert_eq!(s.label(), r["significance"], "{r:?}");
     }
     println!("funnel_ratio_inputs.csv: {} rows checked", rows.len());
@@ -514,13 +808,26 @@ fn funnel_ratios() {
     for r in &out {
         let obs = num(r, "Observed_events").unwrap();
         let lim = funnel::ratio_limits(obs);
-        for (k, name) in ["lower_2s", "upper_2s", "lower_3s", "upper_3s"].iter().enumerate() {
+        for (k, name) in ["lower_2s", "upper_2s", "lower_3s", "upper_3s"]
+            .iter()
+            .enumerate()
+        {
             let (exp, ratio) = lim[k];
             let e_ref = num(r, &format!("{name}_exp_events")).unwrap();
             expected_events_agree(&format!("{obs} {name}"), exp, e_ref);
             // The ratio at the reference's E, by our formula, to the usual tolerance.
-            assert_agrees(&format!("{obs} {name} count"), Some(ratio * exp / e_ref - 1.0), num(r, &format!("{name}_count")), REL);
-            assert_agrees(&format!("{obs} {name} isr"), Some(ratio * exp / e_ref * 100.0), num(r, &format!("{name}_isr")), REL);
+            assert_agrees(
+                &format!("{obs} {name} count"),
+                Some(ratio * exp / e_ref - 1.0),
+                num(r, &format!("{name}_count")),
+                REL,
+            );
+            assert_agrees(
+                &format!("{obs} {name} isr"),
+                Some(ratio * exp / e_ref * 100.0),
+                num(r, &format!("{name}_isr")),
+                REL,
+            );
         }
     }
     println!("funnel_ratio_outputs.csv: {} rows checked", out.len());
@@ -528,21 +835,37 @@ fn funnel_ratios() {
 
 #[test]
 fn funnel_rates() {
-    let Some(rows) = phe("funnel_rates", "funnel_rate_dsr_inputs.csv") else { return };
+    let Some(rows) = phe("funnel_rates", "funnel_rate_dsr_inputs.csv") else {
+        return;
+    };
     let mut checked = 0;
     for (rate_type, tname) in [(RateType::Dsr, "dsr"), (RateType::Crude, "crude")] {
         for m in [100_000.0, 100.0] {
             for with_zero in [true, false] {
-                let col = format!("{tname}_per_{}_{}", m as u64, if with_zero { "with_0" } else { "without_0" });
-                let rs: Vec<&Record> = rows.iter().filter(|r| with_zero || num(r, "count") != Some(0.0)).collect();
+                let col = format!(
+                    "{tname}_per_{}_{}",
+                    m as u64,
+                    if with_zero { "with_0" } else { "without_0" }
+                );
+                let rs: Vec<&Record> = rows
+                    .iter()
+                    .filter(|r| with_zero || num(r, "count") != Some(0.0))
+                    .collect();
                 let count: Vec<f64> = rs.iter().map(|r| num(r, "count").unwrap()).collect();
                 let rate_col = match (rate_type, m as u64) {
                     (RateType::Dsr, _) => "rate_dsr",
                     (_, 100_000) => "rate_crude_per_100000",
                     _ => "rate_crude_per_100",
                 };
-                let scale = if rate_type == RateType::Dsr && m == 100.0 { 1e-3 } else { 1.0 };
-                let rate: Vec<Option<f64>> = rs.iter().map(|r| num(r, rate_col).map(|v| v * scale)).collect();
+                let scale = if rate_type == RateType::Dsr && m == 100.0 {
+                    1e-3
+                } else {
+                    1.0
+                };
+                let rate: Vec<Option<f64>> = rs
+                    .iter()
+                    .map(|r| num(r, rate_col).map(|v| v * scale))
+                    .collect();
                 let den: Vec<Option<f64>> = rs.iter().map(|r| num(r, "pop")).collect();
                 let den = (rate_type == RateType::Crude).then_some(den.as_slice());
                 let sig = funnel::rate_significance(&count, &rate, den, rate_type, m).unwrap();
@@ -554,18 +877,30 @@ fn funnel_rates() {
         }
     }
     println!("funnel_rate_dsr_inputs.csv: {checked} significance values checked");
-    for (file, years) in [("funnel_rate_outputs.csv", 3.0), ("funnel_rate_outputs_2.csv", 3.0), ("funnel_rate_outputs_3.csv", 3.0)] {
+    for (file, years) in [
+        ("funnel_rate_outputs.csv", 3.0),
+        ("funnel_rate_outputs_2.csv", 3.0),
+        ("funnel_rate_outputs_3.csv", 3.0),
+    ] {
         let out = phe("funnel_rates", file).unwrap();
         for r in &out {
             let o = num(r, "Events").unwrap();
             let average = num(r, "baseline").unwrap() / 1e5;
             let lim = funnel::rate_limits(o, average, 1e5, years);
-            for (k, name) in ["lower_2s", "upper_2s", "lower_3s", "upper_3s"].iter().enumerate() {
+            for (k, name) in ["lower_2s", "upper_2s", "lower_3s", "upper_3s"]
+                .iter()
+                .enumerate()
+            {
                 let pop_ref = num(r, &format!("{name}_population_1_year")).unwrap();
                 let (e, e_ref) = (lim[k].0 * years * average, pop_ref * years * average);
                 expected_events_agree(&format!("{file} {o} {name}"), e, e_ref);
                 // The limit at the reference's population, by our formula.
-                assert_agrees(&format!("{file} {o} {name} limit"), Some(lim[k].1 * lim[k].0 / pop_ref), num(r, &format!("{name}_limit")), REL);
+                assert_agrees(
+                    &format!("{file} {o} {name} limit"),
+                    Some(lim[k].1 * lim[k].0 / pop_ref),
+                    num(r, &format!("{name}_limit")),
+                    REL,
+                );
             }
         }
         println!("{file}: {} rows checked", out.len());

@@ -42,8 +42,8 @@ impl SplitMix {
 }
 
 const ESP_BANDS: [&str; 19] = [
-    "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49",
-    "50-54", "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85-89", "90+",
+    "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49", "50-54",
+    "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85-89", "90+",
 ];
 
 /// Deaths per 1,000 by band for a plausible English population.
@@ -67,7 +67,12 @@ fn write_dsr(path: &Path) -> anyhow::Result<()> {
                     let pop = 50 + rng.below(150);
                     let rate = MORTALITY[b + 1] / 1000.0 * 10.0;
                     let count = ((pop as f64) * rate) as u64 + rng.below(3);
-                    writeln!(w, "{},{sex},{year},{band},{},{pop}", area(a), count.min(pop))?;
+                    writeln!(
+                        w,
+                        "{},{sex},{year},{band},{},{pop}",
+                        area(a),
+                        count.min(pop)
+                    )?;
                 }
             }
         }
@@ -79,13 +84,24 @@ fn write_le(path: &Path) -> anyhow::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(w, "area,year,start_age,deaths,pop")?;
     let mut rng = SplitMix(2);
-    let starts: Vec<u32> = std::iter::once(0).chain(std::iter::once(1)).chain((1..=18).map(|k| k * 5)).collect();
+    let starts: Vec<u32> = std::iter::once(0)
+        .chain(std::iter::once(1))
+        .chain((1..=18).map(|k| k * 5))
+        .collect();
     for a in 0..7000 {
         for year in 2005..2025 {
             for (b, &s) in starts.iter().enumerate() {
-                let width = if b == 0 { 1 } else if b == 1 { 4 } else { 5 };
+                let width = if b == 0 {
+                    1
+                } else if b == 1 {
+                    4
+                } else {
+                    5
+                };
                 let pop = (400 + rng.below(400)) * width / 5 + 20;
-                let deaths = ((pop as f64) * MORTALITY[b] / 1000.0 * 3.0) as u64 + rng.below(3) + u64::from(b == 19);
+                let deaths = ((pop as f64) * MORTALITY[b] / 1000.0 * 3.0) as u64
+                    + rng.below(3)
+                    + u64::from(b == 19);
                 writeln!(w, "{},{year},{s},{},{pop}", area(a), deaths.min(pop))?;
             }
         }
@@ -120,7 +136,21 @@ const WORKLOADS: [Workload; 3] = [
         name: "DSR, 5.32 M rows -> 280,000 DSRs (95, 99.8)",
         file: "dsr.csv",
         write: write_dsr,
-        args: &["dsr", "--group-by", "area,sex,year", "--age-band", "age_band", "--count", "count", "--population", "pop", "--standard", "esp2013", "--confidence", "95,99.8"],
+        args: &[
+            "dsr",
+            "--group-by",
+            "area,sex,year",
+            "--age-band",
+            "age_band",
+            "--count",
+            "count",
+            "--population",
+            "pop",
+            "--standard",
+            "esp2013",
+            "--confidence",
+            "95,99.8",
+        ],
         numeric: &["count", "pop"],
         keys: &[&["area", "sex", "year"], &["age_band"]],
         target: Duration::from_millis(650),
@@ -129,7 +159,21 @@ const WORKLOADS: [Workload; 3] = [
         name: "Life expectancy, 140,000 life tables at age 0 (95)",
         file: "le.csv",
         write: write_le,
-        args: &["life-expectancy", "--group-by", "area,year", "--age-band", "start_age", "--deaths", "deaths", "--population", "pop", "--at-ages", "0", "--confidence", "95"],
+        args: &[
+            "life-expectancy",
+            "--group-by",
+            "area,year",
+            "--age-band",
+            "start_age",
+            "--deaths",
+            "deaths",
+            "--population",
+            "pop",
+            "--at-ages",
+            "0",
+            "--confidence",
+            "95",
+        ],
         numeric: &["start_age", "deaths", "pop"],
         keys: &[&["area", "year"]],
         target: Duration::from_millis(1000),
@@ -138,7 +182,15 @@ const WORKLOADS: [Workload; 3] = [
         name: "Proportion, 1 M rows (95, 99.8)",
         file: "proportion.csv",
         write: write_proportion,
-        args: &["proportion", "--numerator", "numerator", "--denominator", "denominator", "--confidence", "95,99.8"],
+        args: &[
+            "proportion",
+            "--numerator",
+            "numerator",
+            "--denominator",
+            "denominator",
+            "--confidence",
+            "95,99.8",
+        ],
         numeric: &["numerator", "denominator"],
         keys: &[],
         target: Duration::from_millis(200),
@@ -161,7 +213,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let exe = std::env::current_exe().context("cannot find the syndemic executable")?;
-    println!("| workload | whole command (best of {}) | parse only | ratio | target |", args.runs);
+    println!(
+        "| workload | whole command (best of {}) | parse only | ratio | target |",
+        args.runs
+    );
     println!("|---|---|---|---|---|");
     for w in &WORKLOADS {
         let input = args.dir.join(w.file);
@@ -185,7 +240,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 .arg("--quiet")
                 .status()?;
             let took = start.elapsed();
-            anyhow::ensure!(status.success(), "syndemic calc failed on {}", input.display());
+            anyhow::ensure!(
+                status.success(),
+                "syndemic calc failed on {}",
+                input.display()
+            );
             best = best.min(took);
         }
         let mut parse_best = Duration::MAX;
@@ -194,7 +253,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             let (data, source) = table::read_input(Some(&input))?;
             let wanted = Wanted {
                 numeric: w.numeric.iter().map(|s| s.to_string()).collect(),
-                keys: w.keys.iter().map(|k| k.iter().map(|s| s.to_string()).collect()).collect(),
+                keys: w
+                    .keys
+                    .iter()
+                    .map(|k| k.iter().map(|s| s.to_string()).collect())
+                    .collect(),
                 keep_rows: w.keys.is_empty(),
             };
             let parsed = table::parse(data, source, &wanted)?;

@@ -4,17 +4,17 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+use syndemic_stats::dsr::DsrAccumulator;
 use syndemic_stats::dsr::{self, DsrInput, NonIndependent, ESP2013};
+use syndemic_stats::estimate::Row;
 use syndemic_stats::funnel::{self, RateType};
 use syndemic_stats::isr::{self, IsrInput, IsrKind};
 use syndemic_stats::life_expectancy::{self, AgeBands, AtAges, LifeTableInput};
-use syndemic_stats::quantile::{self, Invert};
-use syndemic_stats::sii::{self, SiiInput, SiiOptions, ValueType};
-use rayon::prelude::*;
-use syndemic_stats::dsr::DsrAccumulator;
-use syndemic_stats::estimate::Row;
 use syndemic_stats::proportion::ProportionKernel;
+use syndemic_stats::quantile::{self, Invert};
 use syndemic_stats::rate::{PoissonRule, RateKernel};
+use syndemic_stats::sii::{self, SiiInput, SiiOptions, ValueType};
 use syndemic_stats::{mean, proportion, rate, ConfidenceLevel, Estimates, Field, StatsError};
 
 use crate::progress::Progress;
@@ -240,7 +240,12 @@ fn need<'a>(v: &'a Option<String>, flag: &str, method: &str) -> anyhow::Result<&
 
 /// Maps a library error to the input's file, line and column.
 fn located(parsed: &Parsed, err: StatsError, fields: &[(Field, &str)]) -> anyhow::Error {
-    if let StatsError::Invalid { row, field, problem } = &err {
+    if let StatsError::Invalid {
+        row,
+        field,
+        problem,
+    } = &err
+    {
         if let Some((_, col)) = fields.iter().find(|(f, _)| f == field) {
             let idx = parsed.column(col);
             return parsed
@@ -257,7 +262,11 @@ type RowKernel = Box<dyn Fn(usize, Option<f64>, Option<f64>) -> Result<Row, Stat
 /// A library error on a streamed row, as a block error naming the column.
 fn block_error(err: StatsError, fields: &[(Field, usize)]) -> BlockError {
     match &err {
-        StatsError::Invalid { row, field, problem } => BlockError {
+        StatsError::Invalid {
+            row,
+            field,
+            problem,
+        } => BlockError {
             row: *row,
             col: fields
                 .iter()
@@ -304,11 +313,15 @@ fn push_row(out: &mut Vec<u8>, row: &Row, n_levels: usize) {
 }
 
 pub fn run(args: &CalcArgs) -> anyhow::Result<()> {
-    if args.input.as_ref().is_some_and(|p| {
-        p.extension().is_some_and(|e| e == "parquet")
-    }) || args.output.as_ref().is_some_and(|p| {
-        p.extension().is_some_and(|e| e == "parquet")
-    }) {
+    if args
+        .input
+        .as_ref()
+        .is_some_and(|p| p.extension().is_some_and(|e| e == "parquet"))
+        || args
+            .output
+            .as_ref()
+            .is_some_and(|p| p.extension().is_some_and(|e| e == "parquet"))
+    {
         bail!("Parquet files are not supported yet; convert to CSV (this build reads and writes CSV only)");
     }
     let levels = ConfidenceLevel::parse_list(&args.confidence)
@@ -452,7 +465,9 @@ impl Ctx<'_> {
         let a = self.args;
         let (xi, ni) = (prep.column(x)?, prep.column(n)?);
         let is_rate = a.method == Method::Rate;
-        let m = a.multiplier.unwrap_or(if is_rate { 100_000.0 } else { 1.0 });
+        let m = a
+            .multiplier
+            .unwrap_or(if is_rate { 100_000.0 } else { 1.0 });
         let kernel: RowKernel = if is_rate {
             let k = RateKernel::with_rule(m, self.levels, self.poisson_rule())?;
             Box::new(move |i, x, n| k.row(i, x, n))
@@ -499,8 +514,10 @@ impl Ctx<'_> {
                 Ok(())
             });
             for (w, ranges) in prep.blocks.chunks(window).enumerate() {
-                let mut bufs: Vec<Vec<u8>> =
-                    ranges.iter().map(|_| pool.try_recv().unwrap_or_default()).collect();
+                let mut bufs: Vec<Vec<u8>> = ranges
+                    .iter()
+                    .map(|_| pool.try_recv().unwrap_or_default())
+                    .collect();
                 let results: Vec<Result<(), BlockError>> = ranges
                     .par_iter()
                     .zip(bufs.par_iter_mut())
@@ -533,7 +550,11 @@ impl Ctx<'_> {
         sink: &mut table::Sink,
     ) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
-        let name = if a.method == Method::Rate { "rate" } else { "proportion" };
+        let name = if a.method == Method::Rate {
+            "rate"
+        } else {
+            "proportion"
+        };
         let x = need(&a.numerator, "--numerator", name)?;
         let n = need(&a.denominator, "--denominator", name)?;
         let grouped = !a.group_by.is_empty();
@@ -548,14 +569,27 @@ impl Ctx<'_> {
             keep_rows: !grouped,
         };
         let parsed = self.parse_prepared(prep, &wanted)?;
-        let fields = [(Field::Numerator, x.as_str()), (Field::Denominator, n.as_str())];
+        let fields = [
+            (Field::Numerator, x.as_str()),
+            (Field::Denominator, n.as_str()),
+        ];
         let (xs, ns) = (&parsed.numeric[0], &parsed.numeric[1]);
         let is_rate = a.method == Method::Rate;
-        let m = a.multiplier.unwrap_or(if is_rate { 100_000.0 } else { 1.0 });
+        let m = a
+            .multiplier
+            .unwrap_or(if is_rate { 100_000.0 } else { 1.0 });
         if grouped {
             let keys = &parsed.keys[0];
             let (totals, est) = if is_rate {
-                rate::rate_grouped_with(&keys.ids, keys.len(), xs, ns, m, self.levels, self.poisson_rule())
+                rate::rate_grouped_with(
+                    &keys.ids,
+                    keys.len(),
+                    xs,
+                    ns,
+                    m,
+                    self.levels,
+                    self.poisson_rule(),
+                )
             } else {
                 proportion::proportion_grouped(&keys.ids, keys.len(), xs, ns, m, self.levels)
             }
@@ -572,10 +606,12 @@ impl Ctx<'_> {
                 proportion::proportion(xs, ns, m, self.levels)
             }
             .map_err(|e| located(&parsed, e, &fields))?;
-            Ok(self.per_row_output(&parsed, &estimate_header(self.levels, ""), |i, out| {
-                push_estimate(out, &est, i);
-                push_note(out, est.note[i].map(|n| n.text()));
-            }))
+            Ok(
+                self.per_row_output(&parsed, &estimate_header(self.levels, ""), |i, out| {
+                    push_estimate(out, &est, i);
+                    push_note(out, est.note[i].map(|n| n.text()));
+                }),
+            )
         }
     }
 
@@ -607,13 +643,22 @@ impl Ctx<'_> {
         };
         let parsed = self.parse(data, source, &wanted)?;
         let keys = &parsed.keys[0];
-        let (summary, est) = mean::mean_grouped(&keys.ids, keys.len(), &parsed.numeric[0], self.levels)
-            .map_err(|e| located(&parsed, e, &[(Field::Value, v)]))?;
-        Ok(self.summary_output(&parsed, &["value_sum", "value_count", "stdev"], keys.len(), |g, out| {
-            push_numbers(out, &[summary.sum[g], Some(summary.count[g]), summary.stdev[g]]);
-            push_estimate(out, &est, g);
-            push_note(out, est.note[g].map(|n| n.text()));
-        }))
+        let (summary, est) =
+            mean::mean_grouped(&keys.ids, keys.len(), &parsed.numeric[0], self.levels)
+                .map_err(|e| located(&parsed, e, &[(Field::Value, v)]))?;
+        Ok(self.summary_output(
+            &parsed,
+            &["value_sum", "value_count", "stdev"],
+            keys.len(),
+            |g, out| {
+                push_numbers(
+                    out,
+                    &[summary.sum[g], Some(summary.count[g]), summary.stdev[g]],
+                );
+                push_estimate(out, &est, g);
+                push_note(out, est.note[g].map(|n| n.text()));
+            },
+        ))
     }
 
     fn dsr(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
@@ -649,10 +694,18 @@ impl Ctx<'_> {
             let weights: Vec<Option<f64>> = (0..bands.len())
                 .map(|b| lookup_band(&table, bands.value(b)))
                 .collect();
-            if let Some(row) = bands.ids.iter().position(|&b| weights[b as usize].is_none()) {
+            if let Some(row) = bands
+                .ids
+                .iter()
+                .position(|&b| weights[b as usize].is_none())
+            {
                 let label = bands.value(bands.ids[row] as usize);
                 return Err(parsed
-                    .error_at(row, parsed.column(band), band_not_in_standard(label, &a.standard, &table))
+                    .error_at(
+                        row,
+                        parsed.column(band),
+                        band_not_in_standard(label, &a.standard, &table),
+                    )
                     .into());
             }
             bands.ids.iter().map(|&b| weights[b as usize]).collect()
@@ -680,12 +733,21 @@ impl Ctx<'_> {
             (Field::StandardPopulation, std_col.as_str()),
             (Field::EventFrequency, freq_col.as_str()),
         ];
-        let (totals, est) = dsr::dsr(&input, self.levels).map_err(|e| located(&parsed, e, &fields))?;
-        Ok(self.summary_output(&parsed, &["total_count", "total_pop"], keys.len(), |g, out| {
-            push_numbers(out, &[Some(totals.total_count[g]), Some(totals.total_pop[g])]);
-            push_estimate(out, &est, g);
-            push_note(out, est.note[g].map(|n| n.text()));
-        }))
+        let (totals, est) =
+            dsr::dsr(&input, self.levels).map_err(|e| located(&parsed, e, &fields))?;
+        Ok(self.summary_output(
+            &parsed,
+            &["total_count", "total_pop"],
+            keys.len(),
+            |g, out| {
+                push_numbers(
+                    out,
+                    &[Some(totals.total_count[g]), Some(totals.total_pop[g])],
+                );
+                push_estimate(out, &est, g);
+                push_note(out, est.note[g].map(|n| n.text()));
+            },
+        ))
     }
 
     /// DSR streamed: each block adds its rows to its own accumulator with block-local
@@ -704,7 +766,11 @@ impl Ctx<'_> {
             .map(|g| prep.column(g))
             .collect::<Result<_, _>>()?;
         let (bi, ci, pi) = (prep.column(band)?, prep.column(count)?, prep.column(pop)?);
-        let si = a.standard_column.as_deref().map(|c| prep.column(c)).transpose()?;
+        let si = a
+            .standard_column
+            .as_deref()
+            .map(|c| prep.column(c))
+            .transpose()?;
         let table = match si {
             Some(_) => Vec::new(),
             None => standard_population(&a.standard)?,
@@ -734,7 +800,11 @@ impl Ctx<'_> {
                             return Err(BlockError {
                                 row,
                                 col: bi,
-                                message: band_not_in_standard(bands.table.get(b), &a.standard, &table),
+                                message: band_not_in_standard(
+                                    bands.table.get(b),
+                                    &a.standard,
+                                    &table,
+                                ),
                             });
                         }
                         weights[b]
@@ -742,7 +812,8 @@ impl Ctx<'_> {
                 };
                 let c = number_at(data, f, row, ci)?;
                 let p = number_at(data, f, row, pi)?;
-                acc.add(row, g, c, p, w).map_err(|e| block_error(e, &fields))
+                acc.add(row, g, c, p, w)
+                    .map_err(|e| block_error(e, &fields))
             })?;
             Ok((groups.table, acc))
         })?;
@@ -750,7 +821,9 @@ impl Ctx<'_> {
         let mut keys = table::KeyTable::default();
         let mut total = DsrAccumulator::new();
         for (local, acc) in blocks {
-            let map: Vec<u32> = (0..local.len()).map(|id| keys.intern(local.get(id))).collect();
+            let map: Vec<u32> = (0..local.len())
+                .map(|id| keys.intern(local.get(id)))
+                .collect();
             total.merge(&acc, &map);
         }
         let m = a.multiplier.unwrap_or(100_000.0);
@@ -784,7 +857,9 @@ impl Ctx<'_> {
         let ages_col = parsed.column(age);
         let mut starts = Vec::with_capacity(parsed.n_rows);
         for (i, v) in parsed.numeric[0].iter().enumerate() {
-            starts.push(v.ok_or_else(|| parsed.error_at(i, ages_col, "the band's start age is missing"))?);
+            starts.push(
+                v.ok_or_else(|| parsed.error_at(i, ages_col, "the band's start age is missing"))?,
+            );
         }
         let bands = match a.age_bands.as_deref() {
             None => AgeBands::reference(),
@@ -833,7 +908,11 @@ impl Ctx<'_> {
 
     fn isr(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
-        let name = if a.method == Method::Israte { "israte" } else { "isratio" };
+        let name = if a.method == Method::Israte {
+            "israte"
+        } else {
+            "isratio"
+        };
         let count = need(&a.count, "--count", name)?;
         let pop = need(&a.population, "--population", name)?;
         let ref_count = need(&a.ref_count, "--ref-count", name)?;
@@ -867,7 +946,11 @@ impl Ctx<'_> {
         let input = IsrInput {
             groups: &keys.ids,
             n_groups: keys.len(),
-            count: if a.observed_totals.is_some() { &empty } else { &parsed.numeric[3] },
+            count: if a.observed_totals.is_some() {
+                &empty
+            } else {
+                &parsed.numeric[3]
+            },
             population: &parsed.numeric[0],
             ref_count: &parsed.numeric[1],
             ref_population: &parsed.numeric[2],
@@ -880,7 +963,8 @@ impl Ctx<'_> {
             (Field::ReferenceCount, ref_count.as_str()),
             (Field::ReferencePopulation, ref_pop.as_str()),
         ];
-        let (totals, est) = isr::isr(&input, self.levels).map_err(|e| located(&parsed, e, &fields))?;
+        let (totals, est) =
+            isr::isr(&input, self.levels).map_err(|e| located(&parsed, e, &fields))?;
         let is_rate = a.method == Method::Israte;
         let extra: &[&str] = if is_rate {
             &["observed", "expected", "ref_rate"]
@@ -900,9 +984,9 @@ impl Ctx<'_> {
     fn quantile(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
         let v = need(&a.value, "--value", "quantile")?;
-        let nq = a
-            .quantiles
-            .ok_or_else(|| anyhow!("calc quantile needs --quantiles N (10 for deciles, 5 for quintiles)"))?;
+        let nq = a.quantiles.ok_or_else(|| {
+            anyhow!("calc quantile needs --quantiles N (10 for deciles, 5 for quintiles)")
+        })?;
         let fixed = match a.invert.to_ascii_lowercase().as_str() {
             "true" => Some(true),
             "false" => Some(false),
@@ -932,7 +1016,11 @@ impl Ctx<'_> {
                         _ => {
                             let row = pk.ids.iter().position(|&i| i as usize == id).unwrap_or(0);
                             return Err(parsed
-                                .error_at(row, parsed.column(&a.invert), "polarity must be TRUE or FALSE")
+                                .error_at(
+                                    row,
+                                    parsed.column(&a.invert),
+                                    "polarity must be TRUE or FALSE",
+                                )
                                 .into());
                         }
                     });
@@ -942,13 +1030,25 @@ impl Ctx<'_> {
             }
         };
         let keys = &parsed.keys[0];
-        let polarity_col = if fixed.is_none() { a.invert.as_str() } else { v.as_str() };
+        let polarity_col = if fixed.is_none() {
+            a.invert.as_str()
+        } else {
+            v.as_str()
+        };
         let q = quantile::quantiles(&keys.ids, keys.len(), &parsed.numeric[0], nq, invert)
-            .map_err(|e| located(&parsed, e, &[(Field::Value, v), (Field::Polarity, polarity_col)]))?;
-        Ok(self.per_row_output(&parsed, &["quantile".into(), "note".into()], |i, out| {
-            push_numbers(out, &[q.quantile[i].map(f64::from)]);
-            push_note(out, q.note[i].map(|n| n.text()));
-        }))
+            .map_err(|e| {
+                located(
+                    &parsed,
+                    e,
+                    &[(Field::Value, v), (Field::Polarity, polarity_col)],
+                )
+            })?;
+        Ok(
+            self.per_row_output(&parsed, &["quantile".into(), "note".into()], |i, out| {
+                push_numbers(out, &[q.quantile[i].map(f64::from)]);
+                push_note(out, q.note[i].map(|n| n.text()));
+            }),
+        )
     }
 
     fn sii(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
@@ -958,7 +1058,9 @@ impl Ctx<'_> {
         let value_col = match (&a.value, &a.count) {
             (Some(v), _) => v.clone(),
             (None, Some(c)) => c.clone(),
-            (None, None) => bail!("calc sii needs --value COL (or --count COL, with value = count/population)"),
+            (None, None) => {
+                bail!("calc sii needs --value COL (or --count COL, with value = count/population)")
+            }
         };
         let mut numeric = vec![q.clone(), pop.clone(), value_col.clone()];
         let limits = match (&a.se, &a.lower, &a.upper) {
@@ -1020,7 +1122,8 @@ impl Ctx<'_> {
             (Field::LowerLimit, lo_col.as_str()),
             (Field::UpperLimit, hi_col.as_str()),
         ];
-        let out = sii::sii(&input, &options, self.levels).map_err(|e| located(&parsed, e, &fields))?;
+        let out =
+            sii::sii(&input, &options, self.levels).map_err(|e| located(&parsed, e, &fields))?;
         let mut header: Vec<String> = a.group_by.clone();
         header.extend(["quantiles", "intercept"].map(String::from));
         header.extend(estimate_header(self.levels, "sii_"));
@@ -1048,7 +1151,13 @@ impl Ctx<'_> {
             FunnelStatistic::Proportion => {
                 let x = need(&a.numerator, "--numerator", "funnel")?;
                 let n = need(&a.denominator, "--denominator", "funnel")?;
-                (vec![x.clone(), n.clone()], vec![(Field::Numerator, x.clone()), (Field::Denominator, n.clone())])
+                (
+                    vec![x.clone(), n.clone()],
+                    vec![
+                        (Field::Numerator, x.clone()),
+                        (Field::Denominator, n.clone()),
+                    ],
+                )
             }
             FunnelStatistic::Rate => {
                 let x = need(&a.numerator, "--numerator", "funnel")?;
@@ -1064,7 +1173,13 @@ impl Ctx<'_> {
             FunnelStatistic::Ratio => {
                 let o = need(&a.observed, "--observed", "funnel")?;
                 let e = need(&a.expected, "--expected", "funnel")?;
-                (vec![o.clone(), e.clone()], vec![(Field::Numerator, o.clone()), (Field::Denominator, e.clone())])
+                (
+                    vec![o.clone(), e.clone()],
+                    vec![
+                        (Field::Numerator, o.clone()),
+                        (Field::Denominator, e.clone()),
+                    ],
+                )
             }
         };
         let wanted = Wanted {
@@ -1081,7 +1196,11 @@ impl Ctx<'_> {
                 .map(|(i, v)| {
                     v.ok_or_else(|| {
                         parsed
-                            .error_at(i, parsed.column(&numeric[k]), "a funnel needs a value on every row")
+                            .error_at(
+                                i,
+                                parsed.column(&numeric[k]),
+                                "a funnel needs a value on every row",
+                            )
                             .into()
                     })
                 })
@@ -1100,7 +1219,9 @@ impl Ctx<'_> {
             return self.funnel_limits(&parsed, &required, m, rate_type);
         }
         let sig = match a.statistic {
-            FunnelStatistic::Proportion => funnel::proportion_significance(&required(0)?, &required(1)?, m),
+            FunnelStatistic::Proportion => {
+                funnel::proportion_significance(&required(0)?, &required(1)?, m)
+            }
             FunnelStatistic::Ratio => funnel::ratio_significance(&required(0)?, &required(1)?),
             FunnelStatistic::Rate => funnel::rate_significance(
                 &required(0)?,
@@ -1111,11 +1232,13 @@ impl Ctx<'_> {
             ),
         }
         .map_err(|e| located(&parsed, e, &field_refs))?;
-        Ok(self.per_row_output(&parsed, &["significance".into()], |i, out| {
-            out.push(b',');
-            push_field(out, sig[i].label().as_bytes());
-            push_note(out, None);
-        }))
+        Ok(
+            self.per_row_output(&parsed, &["significance".into()], |i, out| {
+                out.push(b',');
+                push_field(out, sig[i].label().as_bytes());
+                push_note(out, None);
+            }),
+        )
     }
 
     fn funnel_limits(
@@ -1126,14 +1249,20 @@ impl Ctx<'_> {
         rate_type: RateType,
     ) -> anyhow::Result<Vec<Vec<u8>>> {
         let a = self.args;
-        let header: Vec<String> = ["x", "lower_2s", "upper_2s", "lower_3s", "upper_3s", "baseline"]
-            .map(String::from)
-            .to_vec();
+        let header: Vec<String> = [
+            "x", "lower_2s", "upper_2s", "lower_3s", "upper_3s", "baseline",
+        ]
+        .map(String::from)
+        .to_vec();
         let rows: Vec<[f64; 6]> = match a.statistic {
             FunnelStatistic::Proportion => {
                 let (baseline, rows) = funnel::proportion_funnel(&required(0)?, &required(1)?, m)?;
                 rows.iter()
-                    .map(|r| [r.x, r.lower_2s, r.upper_2s, r.lower_3s, r.upper_3s, baseline])
+                    .map(|r| {
+                        [
+                            r.x, r.lower_2s, r.upper_2s, r.lower_3s, r.upper_3s, baseline,
+                        ]
+                    })
                     .collect()
             }
             FunnelStatistic::Ratio => {
@@ -1187,7 +1316,11 @@ fn band_not_in_standard(label: &[u8], standard: &str, table: &[(String, f64)]) -
     format!(
         "age band '{}' is not in the standard population ({standard}); its bands are {}",
         String::from_utf8_lossy(label),
-        table.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join(", ")
+        table
+            .iter()
+            .map(|(l, _)| l.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
@@ -1222,8 +1355,9 @@ fn standard_population(spec: &str) -> anyhow::Result<Vec<(String, f64)>> {
     if spec.eq_ignore_ascii_case("esp2013") {
         return Ok(ESP2013.iter().map(|(l, w)| (l.to_string(), *w)).collect());
     }
-    let mut reader = csv::Reader::from_path(spec)
-        .with_context(|| format!("--standard: cannot read '{spec}' (give esp2013 or a CSV file of band,population)"))?;
+    let mut reader = csv::Reader::from_path(spec).with_context(|| {
+        format!("--standard: cannot read '{spec}' (give esp2013 or a CSV file of band,population)")
+    })?;
     let mut out = Vec::new();
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.with_context(|| format!("{spec}: line {}", i + 2))?;
@@ -1231,7 +1365,12 @@ fn standard_population(spec: &str) -> anyhow::Result<Vec<(String, f64)>> {
         let weight = rec
             .get(1)
             .and_then(|w| table::parse_number(w.as_bytes()).ok().flatten())
-            .ok_or_else(|| anyhow!("{spec}: line {}, column 2: the standard population must be a number", i + 2))?;
+            .ok_or_else(|| {
+                anyhow!(
+                    "{spec}: line {}, column 2: the standard population must be a number",
+                    i + 2
+                )
+            })?;
         out.push((label, weight));
     }
     Ok(out)

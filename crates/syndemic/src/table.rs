@@ -49,7 +49,8 @@ fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     }
     let n = a.len();
     if n >= 8 {
-        let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+        let word =
+            |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
         let mut at = 0;
         while at + 8 < n {
             if word(a, at) != word(b, at) {
@@ -243,9 +244,10 @@ pub fn read_input(path: Option<&Path>) -> anyhow::Result<(Input, String)> {
                 // SAFETY: the map is read-only and lives as long as the parse; a file
                 // changed by another process while we read it is the caller's error,
                 // as with any reader.
-                Input::Mapped(unsafe { memmap2::Mmap::map(&file) }.with_context(|| {
-                    format!("cannot read input file {}", p.display())
-                })?)
+                Input::Mapped(
+                    unsafe { memmap2::Mmap::map(&file) }
+                        .with_context(|| format!("cannot read input file {}", p.display()))?,
+                )
             };
             Ok((data, p.display().to_string()))
         }
@@ -308,7 +310,11 @@ impl Prepared {
 
 /// Reads the header and splits the body; refuses an empty file.
 pub fn prepare(data: Input, source: String) -> anyhow::Result<Prepared> {
-    let start = if data.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+    let start = if data.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
     let quoted = memchr::memchr(b'"', &data).is_some();
     let headers: Vec<String> = {
         let mut reader = csv::ReaderBuilder::new().from_reader(&data[start..]);
@@ -564,7 +570,8 @@ impl<'a> SpanKeys<'a> {
                 if i > 0 {
                     self.scratch.push(SEP);
                 }
-                self.scratch.extend_from_slice(&data[fields[c].0..fields[c].1]);
+                self.scratch
+                    .extend_from_slice(&data[fields[c].0..fields[c].1]);
             }
             self.table.intern(&self.scratch)
         };
@@ -678,11 +685,18 @@ pub fn number_at(
     })
 }
 
-fn parse_block(data: &[u8], range: std::ops::Range<usize>, spec: &Spec) -> Result<Block, BlockError> {
+fn parse_block(
+    data: &[u8],
+    range: std::ops::Range<usize>,
+    spec: &Spec,
+) -> Result<Block, BlockError> {
     // Exact capacity: one row per line (blank lines are few).
     let capacity = memchr::memchr_iter(b'\n', &data[range.clone()]).count() + 1;
-    let mut numeric: Vec<Vec<Option<f64>>> =
-        spec.numeric.iter().map(|_| Vec::with_capacity(capacity)).collect();
+    let mut numeric: Vec<Vec<Option<f64>>> = spec
+        .numeric
+        .iter()
+        .map(|_| Vec::with_capacity(capacity))
+        .collect();
     let mut keys: Vec<SpanKeys<'_>> = spec
         .keys
         .iter()
@@ -712,9 +726,7 @@ fn parse_block(data: &[u8], range: std::ops::Range<usize>, spec: &Spec) -> Resul
 fn parse_quoted(data: &[u8], offset: usize, spec: &Spec) -> Result<Block, BlockError> {
     let data_all = data;
     let data = &data[offset..];
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(data);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(data);
     let mut numeric: Vec<Vec<Option<f64>>> = spec.numeric.iter().map(|_| Vec::new()).collect();
     let mut keys: Vec<KeyBuilder> = spec.keys.iter().map(|_| KeyBuilder::new()).collect();
     let mut rows = Vec::new();
@@ -820,7 +832,10 @@ pub fn parse_number(text: &[u8]) -> Result<Option<f64>, ()> {
 
 /// Appends a CSV field, quoting it if it needs it.
 pub fn push_field(out: &mut Vec<u8>, text: &[u8]) {
-    if text.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+    if text
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    {
         out.push(b'"');
         for &b in text {
             if b == b'"' {
@@ -893,9 +908,9 @@ impl Sink {
         use std::io::Write;
         match self {
             Sink::File { tmp, path } => {
-                let tmp = tmp
-                    .into_inner()
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error()))?;
+                let tmp = tmp.into_inner().map_err(|e| {
+                    anyhow::anyhow!("cannot write {}: {}", path.display(), e.error())
+                })?;
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::PermissionsExt;
@@ -1008,7 +1023,10 @@ mod tests {
             numeric: vec!["x".into()],
             ..Wanted::default()
         };
-        let err = parse(Input::Owned(data), "in.csv".into(), &wanted).err().unwrap().to_string();
+        let err = parse(Input::Owned(data), "in.csv".into(), &wanted)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("in.csv: line 4, column 2 ('x')"), "{err}");
     }
 }

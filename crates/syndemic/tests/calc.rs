@@ -25,7 +25,11 @@ fn calc_ok(args: &[&str]) -> Vec<Record> {
     let out_s = out.to_str().unwrap().to_string();
     all.extend(["--output", &out_s]);
     let o = calc(&all);
-    assert!(o.status.success(), "calc {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "calc {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     read_csv(&out)
 }
 
@@ -38,18 +42,31 @@ fn path(dir: &Path, file: &str) -> String {
 }
 
 fn check(what: &str, got: &Record, gcol: &str, exp: &Record, ecol: &str, rel: f64) {
-    assert!(agrees(num(got, gcol), num(exp, ecol), rel, 0.0), "{what}: {gcol} {:?} vs {ecol} {:?}", got[gcol], exp[ecol]);
+    assert!(
+        agrees(num(got, gcol), num(exp, ecol), rel, 0.0),
+        "{what}: {gcol} {:?} vs {ecol} {:?}",
+        got[gcol],
+        exp[ecol]
+    );
 }
 
 fn check_wide(what: &str, got: &Record, exp: &Record) {
-    for (g, e) in [("value", "value"), ("lower_95", "lower95_0cl"), ("upper_95", "upper95_0cl"), ("lower_99_8", "lower99_8cl"), ("upper_99_8", "upper99_8cl")] {
+    for (g, e) in [
+        ("value", "value"),
+        ("lower_95", "lower95_0cl"),
+        ("upper_95", "upper95_0cl"),
+        ("lower_99_8", "lower99_8cl"),
+        ("upper_99_8", "upper99_8cl"),
+    ] {
         check(what, got, g, exp, e, REL);
     }
 }
 
 #[test]
 fn proportion_and_rate_per_row_and_grouped() {
-    let Some(dir) = phe("proportion_and_rate_per_row_and_grouped") else { return };
+    let Some(dir) = phe("proportion_and_rate_per_row_and_grouped") else {
+        return;
+    };
     let mut checked = 0;
     for (method, file) in [("proportion", "proportion.csv"), ("rate", "rate.csv")] {
         let input = read_csv(&dir.join(file));
@@ -59,8 +76,20 @@ fn proportion_and_rate_per_row_and_grouped() {
                 continue;
             }
             let mult = num(rows[0], "multiplier").unwrap().to_string();
-            let out = calc_ok(&["proportion", "--input", &path(&dir, file), "--numerator", "Numerator", "--denominator", "Denominator", "--multiplier", &mult]
-                .map(|s| if s == "proportion" { method } else { s }));
+            let out = calc_ok(
+                &[
+                    "proportion",
+                    "--input",
+                    &path(&dir, file),
+                    "--numerator",
+                    "Numerator",
+                    "--denominator",
+                    "Denominator",
+                    "--multiplier",
+                    &mult,
+                ]
+                .map(|s| if s == "proportion" { method } else { s }),
+            );
             // Output keeps every input row and column, in order.
             assert_eq!(out.len(), input.len());
             for (o, e) in out.iter().zip(&input) {
@@ -73,7 +102,19 @@ fn proportion_and_rate_per_row_and_grouped() {
         }
     }
     println!("proportion.csv, rate.csv: {checked} rows checked through calc");
-    let out = calc_ok(&["proportion", "--input", &path(&dir, "proportion.csv"), "--numerator", "Numerator", "--denominator", "Denominator", "--group-by", "Area", "--confidence", "95"]);
+    let out = calc_ok(&[
+        "proportion",
+        "--input",
+        &path(&dir, "proportion.csv"),
+        "--numerator",
+        "Numerator",
+        "--denominator",
+        "Denominator",
+        "--group-by",
+        "Area",
+        "--confidence",
+        "95",
+    ]);
     let expected = read_csv(&dir.join("proportion_grouped_expected.csv"));
     for e in &expected {
         let o = out.iter().find(|o| o["Area"] == e["Area"]).unwrap();
@@ -82,33 +123,98 @@ fn proportion_and_rate_per_row_and_grouped() {
         check("grouped proportion", o, "upper_95", e, "uppercl", REL);
         assert_eq!(o["note"].is_empty(), num(e, "value").is_some());
     }
-    println!("proportion_grouped_expected.csv: {} rows checked through calc", expected.len());
+    println!(
+        "proportion_grouped_expected.csv: {} rows checked through calc",
+        expected.len()
+    );
 }
 
 #[test]
 fn mean_through_calc() {
-    let Some(dir) = phe("mean_through_calc") else { return };
+    let Some(dir) = phe("mean_through_calc") else {
+        return;
+    };
     let expected = read_csv(&dir.join("mean_expected.csv"));
-    let grouped = calc_ok(&["mean", "--input", &path(&dir, "mean_inputs.csv"), "--value", "values", "--group-by", "area"]);
-    let all = calc_ok(&["mean", "--input", &path(&dir, "mean_inputs.csv"), "--value", "values"]);
+    let grouped = calc_ok(&[
+        "mean",
+        "--input",
+        &path(&dir, "mean_inputs.csv"),
+        "--value",
+        "values",
+        "--group-by",
+        "area",
+    ]);
+    let all = calc_ok(&[
+        "mean",
+        "--input",
+        &path(&dir, "mean_inputs.csv"),
+        "--value",
+        "values",
+    ]);
     for e in &expected {
-        let o = grouped.iter().find(|o| o["area"] == e["area"]).unwrap_or(&all[0]);
+        let o = grouped
+            .iter()
+            .find(|o| o["area"] == e["area"])
+            .unwrap_or(&all[0]);
         check_wide(&e["area"], o, e);
         check(&e["area"], o, "stdev", e, "stdev", REL);
     }
-    println!("mean_expected.csv: {} rows checked through calc", expected.len());
+    println!(
+        "mean_expected.csv: {} rows checked through calc",
+        expected.len()
+    );
 }
 
 #[test]
 fn dsr_through_calc() {
-    let Some(dir) = phe("dsr_through_calc") else { return };
+    let Some(dir) = phe("dsr_through_calc") else {
+        return;
+    };
     let expected = read_csv(&dir.join("dsr_expected.csv"));
     let mut checked = 0;
     for m in ["10000", "100000"] {
-        let ind = calc_ok(&["dsr", "--input", &path(&dir, "dsr_inputs.csv"), "--group-by", "area", "--age-band", "ageband", "--count", "count", "--population", "pop", "--standard-column", "stdpop", "--multiplier", m]);
-        let non = calc_ok(&["dsr", "--input", &path(&dir, "dsr_nonindependent_inputs.csv"), "--group-by", "area", "--age-band", "ageband", "--count", "persons", "--population", "pop", "--standard-column", "stdpop", "--event-frequency", "eventfreq", "--multiplier", m]);
+        let ind = calc_ok(&[
+            "dsr",
+            "--input",
+            &path(&dir, "dsr_inputs.csv"),
+            "--group-by",
+            "area",
+            "--age-band",
+            "ageband",
+            "--count",
+            "count",
+            "--population",
+            "pop",
+            "--standard-column",
+            "stdpop",
+            "--multiplier",
+            m,
+        ]);
+        let non = calc_ok(&[
+            "dsr",
+            "--input",
+            &path(&dir, "dsr_nonindependent_inputs.csv"),
+            "--group-by",
+            "area",
+            "--age-band",
+            "ageband",
+            "--count",
+            "persons",
+            "--population",
+            "pop",
+            "--standard-column",
+            "stdpop",
+            "--event-frequency",
+            "eventfreq",
+            "--multiplier",
+            m,
+        ]);
         for e in expected.iter().filter(|e| e["multiplier"] == m) {
-            let o = ind.iter().chain(&non).find(|o| o["area"] == e["area"]).unwrap();
+            let o = ind
+                .iter()
+                .chain(&non)
+                .find(|o| o["area"] == e["area"])
+                .unwrap();
             check(&e["area"], o, "total_count", e, "total_count", REL);
             check(&e["area"], o, "value", e, "value", REL);
             check(&e["area"], o, "lower_95", e, "lower95_0cl", REL);
@@ -127,16 +233,35 @@ fn dsr_through_calc() {
 
 #[test]
 fn isr_through_calc() {
-    let Some(dir) = phe("isr_through_calc") else { return };
+    let Some(dir) = phe("isr_through_calc") else {
+        return;
+    };
     let expected = read_csv(&dir.join("isr_expected.csv"));
     let input = path(&dir, "isr_inputs.csv");
-    let base: [&str; 12] = ["--input", &input, "--group-by", "area", "--count", "count", "--population", "pop", "--ref-count", "refcount", "--ref-population", "refpop"];
+    let base: [&str; 12] = [
+        "--input",
+        &input,
+        "--group-by",
+        "area",
+        "--count",
+        "count",
+        "--population",
+        "pop",
+        "--ref-count",
+        "refcount",
+        "--ref-population",
+        "refpop",
+    ];
     let totals = path(&dir, "isr_observed_totals.csv");
     let mut checked = 0;
     for e in &expected {
         let scale = e["scale"].clone();
         let scale = num(e, "scale").map(|s| s.to_string()).unwrap_or(scale);
-        let (method, flag) = if e["function"] == "calculate_ISRate" { ("israte", "--multiplier") } else { ("isratio", "--ref-value") };
+        let (method, flag) = if e["function"] == "calculate_ISRate" {
+            ("israte", "--multiplier")
+        } else {
+            ("isratio", "--ref-value")
+        };
         let mut args: Vec<&str> = vec![method];
         args.extend(base);
         args.extend([flag, &scale]);
@@ -145,11 +270,22 @@ fn isr_through_calc() {
             let mut with_totals = args.clone();
             with_totals.extend(["--observed-totals", &totals]);
             // Totals are given per area with the column named like --count.
-            runs.push(calc_ok(&with_totals.iter().map(|s| if *s == "count" { "total_count" } else { s }).collect::<Vec<_>>()));
+            runs.push(calc_ok(
+                &with_totals
+                    .iter()
+                    .map(|s| if *s == "count" { "total_count" } else { s })
+                    .collect::<Vec<_>>(),
+            ));
         }
         for out in &runs {
             let o = out.iter().find(|o| o["area"] == e["area"]).unwrap();
-            for (g, c) in [("observed", "observed"), ("expected", "expected"), ("value", "value"), ("lower_95", "lower95_0cl"), ("upper_95", "upper95_0cl")] {
+            for (g, c) in [
+                ("observed", "observed"),
+                ("expected", "expected"),
+                ("value", "value"),
+                ("lower_95", "lower95_0cl"),
+                ("upper_95", "upper95_0cl"),
+            ] {
                 check(&format!("{method} {}", e["area"]), o, g, e, c, REL);
             }
         }
@@ -160,36 +296,114 @@ fn isr_through_calc() {
 
 #[test]
 fn life_expectancy_through_calc() {
-    let Some(dir) = phe("life_expectancy_through_calc") else { return };
+    let Some(dir) = phe("life_expectancy_through_calc") else {
+        return;
+    };
     let expected = read_csv(&dir.join("life_expectancy_expected.csv"));
-    let out = calc_ok(&["life-expectancy", "--input", &path(&dir, "life_expectancy_expected.csv"), "--group-by", "case", "--age-band", "startage", "--deaths", "deaths", "--population", "pops", "--confidence", "95"]);
+    let out = calc_ok(&[
+        "life-expectancy",
+        "--input",
+        &path(&dir, "life_expectancy_expected.csv"),
+        "--group-by",
+        "case",
+        "--age-band",
+        "startage",
+        "--deaths",
+        "deaths",
+        "--population",
+        "pops",
+        "--confidence",
+        "95",
+    ]);
     assert_eq!(out.len(), expected.len());
     for (o, e) in out.iter().zip(&expected) {
-        for (g, c) in [("value", "value"), ("lower_95", "lowercl"), ("upper_95", "uppercl")] {
-            assert!(agrees(num(o, g), num(e, c), 0.0, 1.0001e-4), "age {}: {g}", e["startage"]);
+        for (g, c) in [
+            ("value", "value"),
+            ("lower_95", "lowercl"),
+            ("upper_95", "uppercl"),
+        ] {
+            assert!(
+                agrees(num(o, g), num(e, c), 0.0, 1.0001e-4),
+                "age {}: {g}",
+                e["startage"]
+            );
         }
         assert_eq!(num(o, "pops_used"), num(e, "pops_used"));
     }
     let wide = read_csv(&dir.join("life_expectancy_widecis_expected.csv"));
-    let out = calc_ok(&["life-expectancy", "--input", &path(&dir, "life_expectancy_widecis_expected.csv"), "--group-by", "area", "--age-band", "startage", "--deaths", "deaths", "--population", "pops"]);
+    let out = calc_ok(&[
+        "life-expectancy",
+        "--input",
+        &path(&dir, "life_expectancy_widecis_expected.csv"),
+        "--group-by",
+        "area",
+        "--age-band",
+        "startage",
+        "--deaths",
+        "deaths",
+        "--population",
+        "pops",
+    ]);
     for e in &wide {
-        let o = out.iter().find(|o| o["area"] == e["area"] && o["start_age"] == e["startage"]).unwrap();
-        for (g, c) in [("value", "value"), ("lower_95", "lower95_0cl"), ("upper_95", "upper95_0cl")] {
-            assert!(agrees(num(o, g), num(e, c), 0.0, 1.0001e-4), "{} age {}: {g}", e["area"], e["startage"]);
+        let o = out
+            .iter()
+            .find(|o| o["area"] == e["area"] && o["start_age"] == e["startage"])
+            .unwrap();
+        for (g, c) in [
+            ("value", "value"),
+            ("lower_95", "lower95_0cl"),
+            ("upper_95", "upper95_0cl"),
+        ] {
+            assert!(
+                agrees(num(o, g), num(e, c), 0.0, 1.0001e-4),
+                "{} age {}: {g}",
+                e["area"],
+                e["startage"]
+            );
         }
     }
-    let at = calc_ok(&["life-expectancy", "--input", &path(&dir, "life_expectancy_expected.csv"), "--group-by", "case", "--age-band", "startage", "--deaths", "deaths", "--population", "pops", "--at-ages", "0,65"]);
-    assert_eq!(at.iter().map(|r| r["start_age"].as_str()).collect::<Vec<_>>(), ["0", "65"]);
-    println!("life expectancy: {} rows checked through calc", expected.len() + wide.len());
+    let at = calc_ok(&[
+        "life-expectancy",
+        "--input",
+        &path(&dir, "life_expectancy_expected.csv"),
+        "--group-by",
+        "case",
+        "--age-band",
+        "startage",
+        "--deaths",
+        "deaths",
+        "--population",
+        "pops",
+        "--at-ages",
+        "0,65",
+    ]);
+    assert_eq!(
+        at.iter()
+            .map(|r| r["start_age"].as_str())
+            .collect::<Vec<_>>(),
+        ["0", "65"]
+    );
+    println!(
+        "life expectancy: {} rows checked through calc",
+        expected.len() + wide.len()
+    );
 }
 
 #[test]
 fn quantile_through_calc() {
-    let Some(dir) = phe("quantile_through_calc") else { return };
+    let Some(dir) = phe("quantile_through_calc") else {
+        return;
+    };
     let input = read_csv(&dir.join("quantiles.csv"));
     let mut checked = 0;
     for (set, name, n, group, invert) in [
-        ("IndSexReg", "Decile", "10", "IndSexRef,ParentCode", "Polarity"),
+        (
+            "IndSexReg",
+            "Decile",
+            "10",
+            "IndSexRef,ParentCode",
+            "Polarity",
+        ),
         ("IndSex", "Septile", "7", "IndSexRef", "Polarity"),
         ("None", "Quartile", "4", "", "true"),
     ] {
@@ -197,14 +411,32 @@ fn quantile_through_calc() {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("q.csv");
         let mut w = csv::Writer::from_path(&file).unwrap();
-        let cols = ["IndSexRef", "ParentCode", "AreaCode", "Polarity", "Value", "QuantileInGrp"];
+        let cols = [
+            "IndSexRef",
+            "ParentCode",
+            "AreaCode",
+            "Polarity",
+            "Value",
+            "QuantileInGrp",
+        ];
         w.write_record(cols).unwrap();
-        let rows: Vec<&Record> = input.iter().filter(|r| r["GroupSet"] == set && r["QuantileNm"] == name).collect();
+        let rows: Vec<&Record> = input
+            .iter()
+            .filter(|r| r["GroupSet"] == set && r["QuantileNm"] == name)
+            .collect();
         for r in &rows {
             w.write_record(cols.map(|c| r[c].as_str())).unwrap();
         }
         w.flush().unwrap();
-        let mut args = vec!["quantile", "--value", "Value", "--quantiles", n, "--invert", invert];
+        let mut args = vec![
+            "quantile",
+            "--value",
+            "Value",
+            "--quantiles",
+            n,
+            "--invert",
+            invert,
+        ];
         let f = file.to_str().unwrap().to_string();
         args.extend(["--input", &f]);
         if !group.is_empty() {
@@ -220,26 +452,56 @@ fn quantile_through_calc() {
 
 #[test]
 fn sii_through_calc() {
-    let Some(dir) = phe("sii_through_calc") else { return };
+    let Some(dir) = phe("sii_through_calc") else {
+        return;
+    };
     let input = read_csv(&dir.join("sii.csv"));
     let mut checked = 0;
     for (desc, extra) in [
-        ("default (e.g. life expectancy) - default parameters", vec![]),
-        ("rate (e.g. infant mortality) - log transform with 98% CI", vec!["--value-type", "rate", "--transform", "--confidence", "98"]),
-        ("proportion - testing multiplier (x -100)", vec!["--value-type", "proportion", "--multiplier", "-100"]),
+        (
+            "default (e.g. life expectancy) - default parameters",
+            vec![],
+        ),
+        (
+            "rate (e.g. infant mortality) - log transform with 98% CI",
+            vec!["--value-type", "rate", "--transform", "--confidence", "98"],
+        ),
+        (
+            "proportion - testing multiplier (x -100)",
+            vec!["--value-type", "proportion", "--multiplier", "-100"],
+        ),
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("s.csv");
         let mut w = csv::Writer::from_path(&file).unwrap();
         let cols = ["Area", "Quantile", "Population", "Value", "StandardError"];
         w.write_record(cols).unwrap();
-        let rows: Vec<&Record> = input.iter().filter(|r| r["TestDescription"] == desc).collect();
+        let rows: Vec<&Record> = input
+            .iter()
+            .filter(|r| r["TestDescription"] == desc)
+            .collect();
         for r in &rows {
             w.write_record(cols.map(|c| r[c].as_str())).unwrap();
         }
         w.flush().unwrap();
         let f = file.to_str().unwrap().to_string();
-        let mut args = vec!["sii", "--input", &f, "--group-by", "Area", "--quantile", "Quantile", "--population", "Population", "--value", "Value", "--se", "StandardError", "--repetitions", "20000"];
+        let mut args = vec![
+            "sii",
+            "--input",
+            &f,
+            "--group-by",
+            "Area",
+            "--quantile",
+            "Quantile",
+            "--population",
+            "Population",
+            "--value",
+            "Value",
+            "--se",
+            "StandardError",
+            "--repetitions",
+            "20000",
+        ];
         if !extra.contains(&"--confidence") {
             args.extend(["--confidence", "95"]);
         }
@@ -250,8 +512,22 @@ fn sii_through_calc() {
             check(desc, o, "sii_value", e, "sii", REL);
             check(desc, o, "rii_value", e, "rii", REL);
             let label = if desc.contains("98%") { "98" } else { "95" };
-            check(desc, o, &format!("sii_lower_{label}"), e, "sii_lowercl_1", 0.05);
-            check(desc, o, &format!("sii_upper_{label}"), e, "sii_uppercl_1", 0.05);
+            check(
+                desc,
+                o,
+                &format!("sii_lower_{label}"),
+                e,
+                "sii_lowercl_1",
+                0.05,
+            );
+            check(
+                desc,
+                o,
+                &format!("sii_upper_{label}"),
+                e,
+                "sii_uppercl_1",
+                0.05,
+            );
             checked += 1;
         }
     }
@@ -260,27 +536,53 @@ fn sii_through_calc() {
 
 #[test]
 fn funnel_through_calc() {
-    let Some(dir) = phe("funnel_through_calc") else { return };
+    let Some(dir) = phe("funnel_through_calc") else {
+        return;
+    };
     let input = read_csv(&dir.join("funnel_prop_inputs.csv"));
     // The output keeps the input's own `significance` column first; ours is added after.
     let out_raw = Command::new(env!("CARGO_BIN_EXE_syndemic"))
-        .args(["calc", "funnel", "--input", &path(&dir, "funnel_prop_inputs.csv"), "--numerator", "numerator", "--denominator", "denominator"])
+        .args([
+            "calc",
+            "funnel",
+            "--input",
+            &path(&dir, "funnel_prop_inputs.csv"),
+            "--numerator",
+            "numerator",
+            "--denominator",
+            "denominator",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8(out_raw.stdout).unwrap();
     let mut checked = 0;
     for (line, e) in text.lines().skip(1).zip(&input) {
-        assert!(line.ends_with(&format!(",{},", e["significance"])), "{line}");
+        assert!(
+            line.ends_with(&format!(",{},", e["significance"])),
+            "{line}"
+        );
         checked += 1;
     }
-    let limits = calc_ok(&["funnel", "--input", &path(&dir, "funnel_prop_inputs.csv"), "--numerator", "numerator", "--denominator", "denominator", "--limits"]);
+    let limits = calc_ok(&[
+        "funnel",
+        "--input",
+        &path(&dir, "funnel_prop_inputs.csv"),
+        "--numerator",
+        "numerator",
+        "--denominator",
+        "denominator",
+        "--limits",
+    ]);
     let expected = read_csv(&dir.join("funnel_prop_outputs.csv"));
     for (o, e) in limits.iter().zip(&expected) {
         check("limits", o, "x", e, "Population", REL);
         check("limits", o, "lower_2s", e, "Lower2s0025limit", REL);
         check("limits", o, "upper_3s", e, "Upper3s0001limit", REL);
     }
-    println!("funnel: {checked} significances and {} limit rows checked through calc", expected.len());
+    println!(
+        "funnel: {checked} significances and {} limit rows checked through calc",
+        expected.len()
+    );
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
@@ -299,7 +601,10 @@ fn refused(args: &[&str]) -> String {
     let result = calc(&all);
     assert!(!result.status.success(), "calc {args:?} should have failed");
     assert!(!out.exists(), "a failed calc left an output file");
-    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "a failed calc left a temporary file");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "a failed calc left a temporary file"
+    );
     String::from_utf8(result.stderr).unwrap()
 }
 
@@ -308,42 +613,147 @@ fn bad_input_is_refused_with_file_line_column_and_rule() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let f = write(d, "p.csv", "area,x,n\nA,1,10\nB,12,10\n");
-    let err = refused(&["proportion", "--input", &f, "--numerator", "x", "--denominator", "n"]);
-    assert!(err.contains("p.csv: line 3, column 2 ('x')") && err.contains("above the denominator"), "{err}");
+    let err = refused(&[
+        "proportion",
+        "--input",
+        &f,
+        "--numerator",
+        "x",
+        "--denominator",
+        "n",
+    ]);
+    assert!(
+        err.contains("p.csv: line 3, column 2 ('x')") && err.contains("above the denominator"),
+        "{err}"
+    );
 
     let f = write(d, "neg.csv", "area,x,n\nA,-1,10\n");
-    let err = refused(&["rate", "--input", &f, "--numerator", "x", "--denominator", "n"]);
-    assert!(err.contains("line 2, column 2") && err.contains("below zero"), "{err}");
+    let err = refused(&[
+        "rate",
+        "--input",
+        &f,
+        "--numerator",
+        "x",
+        "--denominator",
+        "n",
+    ]);
+    assert!(
+        err.contains("line 2, column 2") && err.contains("below zero"),
+        "{err}"
+    );
 
     let f = write(d, "text.csv", "area,x,n\nA,1,10\nB,ten,10\n");
-    let err = refused(&["rate", "--input", &f, "--numerator", "x", "--denominator", "n"]);
-    assert!(err.contains("line 3, column 2 ('x')") && err.contains("'ten' is not a number"), "{err}");
+    let err = refused(&[
+        "rate",
+        "--input",
+        &f,
+        "--numerator",
+        "x",
+        "--denominator",
+        "n",
+    ]);
+    assert!(
+        err.contains("line 3, column 2 ('x')") && err.contains("'ten' is not a number"),
+        "{err}"
+    );
 
-    let err = refused(&["rate", "--input", &f, "--numerator", "events", "--denominator", "n"]);
+    let err = refused(&[
+        "rate",
+        "--input",
+        &f,
+        "--numerator",
+        "events",
+        "--denominator",
+        "n",
+    ]);
     assert!(err.contains("no column 'events'"), "{err}");
 
     let f = write(d, "ok.csv", "area,x,n\nA,1,10\n");
-    let err = refused(&["rate", "--input", &f, "--numerator", "x", "--denominator", "n", "--confidence", "80"]);
+    let err = refused(&[
+        "rate",
+        "--input",
+        &f,
+        "--numerator",
+        "x",
+        "--denominator",
+        "n",
+        "--confidence",
+        "80",
+    ]);
     assert!(err.contains("confidence level 80 is out of range"), "{err}");
 
-    let f = write(d, "dsr.csv", "area,band,count,pop\nA,0-4,5,100\nA,95+,5,100\n");
-    let err = refused(&["dsr", "--input", &f, "--group-by", "area", "--age-band", "band", "--count", "count", "--population", "pop"]);
-    assert!(err.contains("line 3, column 2 ('band')") && err.contains("'95+' is not in the standard population"), "{err}");
+    let f = write(
+        d,
+        "dsr.csv",
+        "area,band,count,pop\nA,0-4,5,100\nA,95+,5,100\n",
+    );
+    let err = refused(&[
+        "dsr",
+        "--input",
+        &f,
+        "--group-by",
+        "area",
+        "--age-band",
+        "band",
+        "--count",
+        "count",
+        "--population",
+        "pop",
+    ]);
+    assert!(
+        err.contains("line 3, column 2 ('band')")
+            && err.contains("'95+' is not in the standard population"),
+        "{err}"
+    );
 
     let f = write(d, "q.csv", "g,v,pol\nA,1,TRUE\nA,2,FALSE\n");
-    let err = refused(&["quantile", "--input", &f, "--group-by", "g", "--value", "v", "--quantiles", "2", "--invert", "pol"]);
-    assert!(err.contains("line 3, column 3 ('pol')") && err.contains("same throughout a group"), "{err}");
+    let err = refused(&[
+        "quantile",
+        "--input",
+        &f,
+        "--group-by",
+        "g",
+        "--value",
+        "v",
+        "--quantiles",
+        "2",
+        "--invert",
+        "pol",
+    ]);
+    assert!(
+        err.contains("line 3, column 3 ('pol')") && err.contains("same throughout a group"),
+        "{err}"
+    );
 
     let f = write(d, "short.csv", "area,x,n\nA,1\n");
-    let err = refused(&["rate", "--input", &f, "--numerator", "x", "--denominator", "n"]);
-    assert!(err.contains("line 2") && err.contains("2 fields but the header has 3"), "{err}");
+    let err = refused(&[
+        "rate",
+        "--input",
+        &f,
+        "--numerator",
+        "x",
+        "--denominator",
+        "n",
+    ]);
+    assert!(
+        err.contains("line 2") && err.contains("2 fields but the header has 3"),
+        "{err}"
+    );
 }
 
 #[test]
 fn blanks_carry_a_reason_and_missing_is_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let f = write(dir.path(), "m.csv", "area,x,n\nA,,10\nB,NA,10\nC,3,10\n");
-    let out = calc_ok(&["proportion", "--input", &f, "--numerator", "x", "--denominator", "n"]);
+    let out = calc_ok(&[
+        "proportion",
+        "--input",
+        &f,
+        "--numerator",
+        "x",
+        "--denominator",
+        "n",
+    ]);
     assert_eq!(out[0]["note"], "missing input");
     assert_eq!(out[1]["value"], "");
     assert_eq!(out[2]["value"], "0.3");
@@ -353,13 +763,29 @@ fn blanks_carry_a_reason_and_missing_is_not_an_error() {
 fn groups_need_not_be_adjacent_and_stdin_works() {
     let input = "g,x,n\nA,1,10\nB,2,10\nA,3,10\n";
     let mut child = Command::new(env!("CARGO_BIN_EXE_syndemic"))
-        .args(["calc", "proportion", "--numerator", "x", "--denominator", "n", "--group-by", "g", "--confidence", "95"])
+        .args([
+            "calc",
+            "proportion",
+            "--numerator",
+            "x",
+            "--denominator",
+            "n",
+            "--group-by",
+            "g",
+            "--confidence",
+            "95",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();

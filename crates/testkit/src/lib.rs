@@ -21,7 +21,10 @@ pub fn shared_dir(test: &str) -> Option<PathBuf> {
             dir.display()
         );
     }
-    eprintln!("skipped: {test}: shared reference folder {} not found", dir.display());
+    eprintln!(
+        "skipped: {test}: shared reference folder {} not found",
+        dir.display()
+    );
     None
 }
 

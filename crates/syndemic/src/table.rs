@@ -519,10 +519,13 @@ pub(crate) struct SpanKeys<'a> {
     /// For each id, the id that followed it last time: keys that cycle (age bands)
     /// are then recognised with one comparison.
     next: Vec<u32>,
+    /// The key columns are adjacent and in order: the whole key is one span of the line.
+    adjacent: bool,
 }
 
 impl<'a> SpanKeys<'a> {
     pub(crate) fn new(data: &'a [u8], cols: Vec<usize>, capacity: usize) -> Self {
+        let adjacent = !cols.is_empty() && cols.windows(2).all(|w| w[1] == w[0] + 1);
         SpanKeys {
             data,
             cols,
@@ -532,6 +535,7 @@ impl<'a> SpanKeys<'a> {
             last: None,
             last_spans: Vec::new(),
             next: Vec::new(),
+            adjacent,
         }
     }
 
@@ -544,12 +548,18 @@ impl<'a> SpanKeys<'a> {
     pub(crate) fn key(&mut self, fields: &[(usize, usize)]) -> u32 {
         let data = self.data;
         if let Some(id) = self.last {
-            if self
-                .cols
-                .iter()
-                .zip(&self.last_spans)
-                .all(|(&c, &(s, e))| bytes_eq(&data[fields[c].0..fields[c].1], &data[s..e]))
-            {
+            let same = if self.adjacent {
+                let (first, last) = (self.cols[0], self.cols[self.cols.len() - 1]);
+                let now = &data[fields[first].0..fields[last].1];
+                let then = &data[self.last_spans[0].0..self.last_spans[self.last_spans.len() - 1].1];
+                bytes_eq(now, then)
+            } else {
+                self.cols
+                    .iter()
+                    .zip(&self.last_spans)
+                    .all(|(&c, &(s, e))| bytes_eq(&data[fields[c].0..fields[c].1], &data[s..e]))
+            };
+            if same {
                 return id;
             }
         }
@@ -603,46 +613,73 @@ where
     let mut fields: Vec<(usize, usize)> = Vec::with_capacity(n_fields + 1);
     let mut n_rows = 0;
     let mut start = range.start;
-    let block = &data[range.clone()];
-    let base = range.start;
-    let mut line_start = base;
-    for hit in memchr::memchr2_iter(b',', b'\n', block) {
-        let at = base + hit;
-        if data[at] == b',' {
-            fields.push((start, at));
-            start = at + 1;
-            continue;
+    let mut line_start = range.start;
+    // Separators are found eight bytes at a time (SWAR): fields are short, so a
+    // search that starts afresh for each one costs more than it saves.
+    let mut at = range.start;
+    let end = range.end;
+    let mut handle = |pos: usize,
+                      fields: &mut Vec<(usize, usize)>,
+                      start: &mut usize,
+                      line_start: &mut usize|
+     -> Result<(), BlockError> {
+        if data[pos] == b',' {
+            fields.push((*start, pos));
+            *start = pos + 1;
+            return Ok(());
         }
-        // End of a line.
-        let mut end = at;
-        if end > start && data[end - 1] == b'\r' {
-            end -= 1;
+        let mut stop = pos;
+        if stop > *start && data[stop - 1] == b'\r' {
+            stop -= 1;
         }
-        if fields.is_empty() && end == line_start {
-            // A blank line.
-            start = at + 1;
-            line_start = start;
-            continue;
+        if !(fields.is_empty() && stop == *line_start) {
+            fields.push((*start, stop));
+            check_and_visit(fields, n_fields, n_rows, &mut f)?;
+            n_rows += 1;
         }
-        fields.push((start, end));
-        check_and_visit(&mut fields, n_fields, n_rows, &mut f)?;
-        n_rows += 1;
-        start = at + 1;
-        line_start = start;
+        *start = pos + 1;
+        *line_start = pos + 1;
+        Ok(())
+    };
+    while at + 8 <= end {
+        let word = u64::from_le_bytes(data[at..at + 8].try_into().unwrap_or([0; 8]));
+        let mut mask = zero_bytes(word ^ COMMAS) | zero_bytes(word ^ NEWLINES);
+        while mask != 0 {
+            let pos = at + (mask.trailing_zeros() / 8) as usize;
+            handle(pos, &mut fields, &mut start, &mut line_start)?;
+            mask &= mask - 1;
+        }
+        at += 8;
+    }
+    while at < end {
+        if matches!(data[at], b',' | b'\n') {
+            handle(at, &mut fields, &mut start, &mut line_start)?;
+        }
+        at += 1;
     }
     // A last line without a newline.
-    if start < range.end || !fields.is_empty() {
-        let mut end = range.end;
-        if end > start && data[end - 1] == b'\r' {
-            end -= 1;
+    if start < end || !fields.is_empty() {
+        let mut stop = end;
+        if stop > start && data[stop - 1] == b'\r' {
+            stop -= 1;
         }
-        if !(fields.is_empty() && end == line_start) {
-            fields.push((start, end));
+        if !(fields.is_empty() && stop == line_start) {
+            fields.push((start, stop));
             check_and_visit(&mut fields, n_fields, n_rows, &mut f)?;
             n_rows += 1;
         }
     }
     Ok(n_rows)
+}
+
+const COMMAS: u64 = 0x2c2c_2c2c_2c2c_2c2c;
+const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+
+/// The high bit of each byte of `x` that is zero, exactly (no carries between bytes).
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((x & LOW7) + LOW7) | x) & !LOW7
 }
 
 /// Checks a line's field count, then visits it; clears the fields for the next line.

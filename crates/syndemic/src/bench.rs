@@ -203,7 +203,11 @@ fn parse_only(input: &Path, w: &Workload) -> anyhow::Result<usize> {
     use rayon::prelude::*;
     let (data, source) = table::read_input(Some(input))?;
     let prep = table::prepare(data, source)?;
-    let numeric: Vec<usize> = w.numeric.iter().map(|c| prep.column(c)).collect::<Result<_, _>>()?;
+    let numeric: Vec<usize> = w
+        .numeric
+        .iter()
+        .map(|c| prep.column(c))
+        .collect::<Result<_, _>>()?;
     let keys: Vec<Vec<usize>> = w
         .keys
         .iter()
@@ -214,8 +218,10 @@ fn parse_only(input: &Path, w: &Workload) -> anyhow::Result<usize> {
         .blocks
         .par_iter()
         .map(|range| {
-            let mut sets: Vec<table::SpanKeys<'_>> =
-                keys.iter().map(|k| table::SpanKeys::new(data, k.clone(), 0)).collect();
+            let mut sets: Vec<table::SpanKeys<'_>> = keys
+                .iter()
+                .map(|k| table::SpanKeys::new(data, k.clone(), 0))
+                .collect();
             let mut sum = 0.0;
             let rows = table::visit_rows(data, range.clone(), prep.headers.len(), |row, f| {
                 for &c in &numeric {

@@ -551,7 +551,8 @@ impl<'a> SpanKeys<'a> {
             let same = if self.adjacent {
                 let (first, last) = (self.cols[0], self.cols[self.cols.len() - 1]);
                 let now = &data[fields[first].0..fields[last].1];
-                let then = &data[self.last_spans[0].0..self.last_spans[self.last_spans.len() - 1].1];
+                let then =
+                    &data[self.last_spans[0].0..self.last_spans[self.last_spans.len() - 1].1];
                 bytes_eq(now, then)
             } else {
                 self.cols

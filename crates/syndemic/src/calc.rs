@@ -313,17 +313,6 @@ fn push_row(out: &mut Vec<u8>, row: &Row, n_levels: usize) {
 }
 
 pub fn run(args: &CalcArgs) -> anyhow::Result<()> {
-    if args
-        .input
-        .as_ref()
-        .is_some_and(|p| p.extension().is_some_and(|e| e == "parquet"))
-        || args
-            .output
-            .as_ref()
-            .is_some_and(|p| p.extension().is_some_and(|e| e == "parquet"))
-    {
-        bail!("Parquet files are not supported yet; convert to CSV (this build reads and writes CSV only)");
-    }
     let levels = ConfidenceLevel::parse_list(&args.confidence)
         .with_context(|| "--confidence".to_string())?;
     syndemic_stats::estimate::check_levels(&levels)?;

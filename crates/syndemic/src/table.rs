@@ -230,10 +230,21 @@ fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// Opens `path` (memory-mapped), or reads standard input for `None` or `-`.
+/// True when `path` names a Parquet file (by its extension).
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
+/// Opens `path` (memory-mapped; a `.parquet` file is converted to CSV text), or reads
+/// standard input for `None` or `-`.
 pub fn read_input(path: Option<&Path>) -> anyhow::Result<(Input, String)> {
     use std::io::Read;
     match path {
+        Some(p) if is_parquet(p) => Ok((
+            Input::Owned(syndemic_parquet::parquet_to_csv(p)?),
+            p.display().to_string(),
+        )),
         Some(p) if p != Path::new("-") => {
             let file = std::fs::File::open(p)
                 .with_context(|| format!("cannot read input file {}", p.display()))?;
@@ -905,18 +916,40 @@ pub enum Sink {
         tmp: std::io::BufWriter<tempfile::NamedTempFile>,
         path: PathBuf,
     },
+    /// A `.parquet` output: the CSV text is held and converted on commit.
+    Parquet {
+        held: Vec<u8>,
+        path: PathBuf,
+    },
     Stdout(Vec<u8>),
+}
+
+/// The folder a file will be written in.
+fn folder_of(p: &Path) -> PathBuf {
+    p.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 impl Sink {
     /// A sink for `path`, or standard output for `None` or `-`.
     pub fn open(path: Option<&Path>) -> anyhow::Result<Sink> {
         match path {
+            Some(p) if is_parquet(p) => {
+                let dir = folder_of(p);
+                anyhow::ensure!(
+                    dir.is_dir(),
+                    "cannot write {}: no folder {}",
+                    p.display(),
+                    dir.display()
+                );
+                Ok(Sink::Parquet {
+                    held: Vec::new(),
+                    path: p.to_path_buf(),
+                })
+            }
             Some(p) if p != Path::new("-") => {
-                let dir = p
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+                let dir = folder_of(p);
                 let tmp = tempfile::NamedTempFile::new_in(&dir)
                     .with_context(|| format!("cannot create a file in {}", dir.display()))?;
                 Ok(Sink::File {
@@ -934,7 +967,7 @@ impl Sink {
             Sink::File { tmp, path } => tmp
                 .write_all(bytes)
                 .with_context(|| format!("cannot write {}", path.display())),
-            Sink::Stdout(held) => {
+            Sink::Stdout(held) | Sink::Parquet { held, .. } => {
                 held.extend_from_slice(bytes);
                 Ok(())
             }
@@ -949,14 +982,16 @@ impl Sink {
                 let tmp = tmp.into_inner().map_err(|e| {
                     anyhow::anyhow!("cannot write {}: {}", path.display(), e.error())
                 })?;
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    // Readable like any file the user writes (a temporary file is 0600).
-                    let _ = tmp
-                        .as_file()
-                        .set_permissions(std::fs::Permissions::from_mode(0o644));
-                }
+                set_readable(tmp.as_file());
+                tmp.persist(&path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                Ok(())
+            }
+            Sink::Parquet { held, path } => {
+                let tmp = tempfile::NamedTempFile::new_in(folder_of(&path))
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                syndemic_parquet::csv_to_parquet(&held, tmp.path())?;
+                set_readable(tmp.as_file());
                 tmp.persist(&path)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 Ok(())
@@ -969,6 +1004,18 @@ impl Sink {
             }
         }
     }
+}
+
+/// Makes a finished output readable like any file the user writes (a temporary file
+/// is created 0600).
+fn set_readable(file: &std::fs::File) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    #[cfg(not(unix))]
+    let _ = file;
 }
 
 /// Appends a header line.

@@ -793,3 +793,47 @@ fn groups_need_not_be_adjacent_and_stdin_works() {
     assert!(lines.next().unwrap().starts_with("A,4,20,0.2,"));
     assert!(lines.next().unwrap().starts_with("B,2,10,0.2,"));
 }
+
+#[test]
+fn parquet_in_and_out_give_the_csv_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/deaths_by_age.csv");
+    let parquet_in = dir.path().join("in.parquet");
+    syndemic_parquet::csv_to_parquet(&std::fs::read(&example).unwrap(), &parquet_in).unwrap();
+    let args = |input: &str, output: &str| {
+        vec![
+            "dsr".to_string(),
+            "--input".into(),
+            input.into(),
+            "--output".into(),
+            output.into(),
+            "--group-by".into(),
+            "area,sex".into(),
+            "--age-band".into(),
+            "age_band".into(),
+            "--count".into(),
+            "deaths".into(),
+            "--population".into(),
+            "population".into(),
+        ]
+    };
+    let csv_out = dir.path().join("out.csv");
+    let parquet_out = dir.path().join("out.parquet");
+    for (i, o) in [
+        (example.to_str().unwrap(), csv_out.to_str().unwrap()),
+        (parquet_in.to_str().unwrap(), parquet_out.to_str().unwrap()),
+    ] {
+        let a = args(i, o);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        let out = calc(&refs);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let from_parquet =
+        String::from_utf8(syndemic_parquet::parquet_to_csv(&parquet_out).unwrap()).unwrap();
+    let from_csv = std::fs::read_to_string(&csv_out).unwrap();
+    assert_eq!(from_parquet, from_csv);
+}

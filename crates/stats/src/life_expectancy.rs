@@ -401,3 +401,90 @@ fn se(sum_w: f64, l: f64) -> f64 {
         0.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deaths and population of the reference's one-area example (ages 0, 1, 5, …, 90).
+    const DEATHS: [f64; 20] = [
+        17.0, 9.0, 4.0, 8.0, 20.0, 15.0, 24.0, 33.0, 50.0, 71.0, 100.0, 163.0, 263.0, 304.0, 536.0,
+        872.0, 1390.0, 1605.0, 1936.0, 1937.0,
+    ];
+    const POPS: [f64; 20] = [
+        7060.0, 35059.0, 46974.0, 48489.0, 43219.0, 38561.0, 46009.0, 57208.0, 61435.0, 55601.0,
+        50209.0, 56416.0, 46411.0, 39820.0, 37978.0, 37039.0, 33288.0, 23306.0, 11936.0, 11936.0,
+    ];
+
+    fn at_birth(starts: Vec<f64>, deaths: &[f64], pops: &[f64]) -> f64 {
+        let bands = AgeBands::new(starts).unwrap();
+        let d: Vec<_> = deaths.iter().map(|&x| Some(x)).collect();
+        let p: Vec<_> = pops.iter().map(|&x| Some(x)).collect();
+        let groups = vec![0; d.len()];
+        let input = LifeTableInput {
+            groups: &groups,
+            n_groups: 1,
+            start_age: bands.starts(),
+            deaths: &d,
+            population: &p,
+            bands: &bands,
+        };
+        let le =
+            life_expectancy(&input, &AtAges::Ages(vec![0.0]), &[ConfidenceLevel::P95]).unwrap();
+        le.estimates.value[0].unwrap()
+    }
+
+    #[test]
+    fn other_layouts_with_an_open_last_band_agree_with_the_reference_layout() {
+        let reference = at_birth(AgeBands::reference().starts().to_vec(), &DEATHS, &POPS);
+        assert!((reference - 80.16960813).abs() < 5e-5, "{reference}");
+        // 0, 1, 5, …, 85+: the last two bands merged.
+        let mut d = DEATHS[..19].to_vec();
+        let mut p = POPS[..19].to_vec();
+        d[18] += DEATHS[19];
+        p[18] += POPS[19];
+        let starts: Vec<f64> = AgeBands::reference().starts()[..19].to_vec();
+        let e85 = at_birth(starts, &d, &p);
+        assert!((e85 - reference).abs() < 0.15, "85+: {e85} vs {reference}");
+        // 0, 5, …, 85+: the infant band merged too (a = 0.5 for a five-year first band).
+        let mut d5 = vec![d[0] + d[1]];
+        d5.extend_from_slice(&d[2..]);
+        let mut p5 = vec![p[0] + p[1]];
+        p5.extend_from_slice(&p[2..]);
+        let starts5: Vec<f64> = (0..18).map(|k| f64::from(k) * 5.0).collect();
+        let e5 = at_birth(starts5, &d5, &p5);
+        assert!(
+            (e5 - reference).abs() < 0.25,
+            "5-year bands: {e5} vs {reference}"
+        );
+    }
+
+    #[test]
+    fn layouts_and_ages_are_checked() {
+        assert!(AgeBands::new(vec![1.0, 5.0]).is_err());
+        assert!(AgeBands::new(vec![0.0, 5.0, 5.0]).is_err());
+        assert!(AgeBands::new(vec![0.0]).is_err());
+        let bands = AgeBands::reference();
+        let d = vec![Some(1.0); 20];
+        let p = vec![Some(1000.0); 20];
+        let mut starts = bands.starts().to_vec();
+        starts[3] = 11.0;
+        let input = LifeTableInput {
+            groups: &[0; 20],
+            n_groups: 1,
+            start_age: &starts,
+            deaths: &d,
+            population: &p,
+            bands: &bands,
+        };
+        let e = life_expectancy(&input, &AtAges::All, &[ConfidenceLevel::P95]).unwrap_err();
+        assert!(e.to_string().contains("row 4"), "{e}");
+        let input = LifeTableInput {
+            start_age: bands.starts(),
+            ..input
+        };
+        assert!(
+            life_expectancy(&input, &AtAges::Ages(vec![3.0]), &[ConfidenceLevel::P95]).is_err()
+        );
+    }
+}

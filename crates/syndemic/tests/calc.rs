@@ -837,3 +837,129 @@ fn parquet_in_and_out_give_the_csv_results() {
     let from_csv = std::fs::read_to_string(&csv_out).unwrap();
     assert_eq!(from_parquet, from_csv);
 }
+
+#[test]
+fn a_standard_population_file_gives_the_built_in_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/deaths_by_age.csv");
+    let ex = example.to_str().unwrap();
+    let bands = [
+        "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49",
+        "50-54", "55-59", "60-64", "65-69", "70-74", "75-79", "80-84", "85-89", "90+",
+    ];
+    let weights = [
+        5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000,
+        4000, 2500, 1500, 1000,
+    ];
+    let mut text = String::from("band,population\n");
+    for (b, w) in bands.iter().zip(weights) {
+        text.push_str(&format!("{b},{w}\n"));
+    }
+    let std_file = write(dir.path(), "std.csv", &text);
+    let base = [
+        "dsr",
+        "--input",
+        ex,
+        "--group-by",
+        "area,sex",
+        "--age-band",
+        "age_band",
+        "--count",
+        "deaths",
+        "--population",
+        "population",
+    ];
+    let built_in = calc_ok(&base);
+    let mut with_file = base.to_vec();
+    with_file.extend(["--standard", &std_file]);
+    assert_eq!(calc_ok(&with_file), built_in);
+    assert_eq!(built_in.len(), 6);
+}
+
+#[test]
+fn life_expectancy_takes_any_open_ended_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    // Five-year bands to 85+, one area: the layout is given, or found from the data.
+    let mut text = String::from("area,age,deaths,pop\n");
+    let rates = [
+        1.0, 0.1, 0.1, 0.3, 0.4, 0.5, 0.6, 0.8, 1.1, 1.7, 2.6, 4.0, 6.5, 10.0, 16.0, 27.0, 47.0,
+        120.0,
+    ];
+    for (k, r) in rates.iter().enumerate() {
+        let pop = 20_000.0;
+        text.push_str(&format!(
+            "A,{},{},{}\n",
+            k * 5,
+            (pop * r / 1000.0_f64).round().max(1.0),
+            pop
+        ));
+    }
+    let f = write(dir.path(), "le.csv", &text);
+    let layout = (0..18)
+        .map(|k| (k * 5).to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let given = calc_ok(&[
+        "life-expectancy",
+        "--input",
+        &f,
+        "--group-by",
+        "area",
+        "--age-band",
+        "age",
+        "--deaths",
+        "deaths",
+        "--population",
+        "pop",
+        "--age-bands",
+        &layout,
+        "--at-ages",
+        "0,65",
+    ]);
+    let auto = calc_ok(&[
+        "life-expectancy",
+        "--input",
+        &f,
+        "--group-by",
+        "area",
+        "--age-band",
+        "age",
+        "--deaths",
+        "deaths",
+        "--population",
+        "pop",
+        "--age-bands",
+        "auto",
+        "--at-ages",
+        "0,65",
+    ]);
+    assert_eq!(given, auto);
+    let e0 = num(&given[0], "value").unwrap();
+    let e65 = num(&given[1], "value").unwrap();
+    assert!(
+        (70.0..90.0).contains(&e0) && (10.0..30.0).contains(&e65),
+        "{e0} {e65}"
+    );
+    // With the default (reference) layout the same data lacks bands: blank, with the reason.
+    let default = calc_ok(&[
+        "life-expectancy",
+        "--input",
+        &f,
+        "--group-by",
+        "area",
+        "--age-band",
+        "age",
+        "--deaths",
+        "deaths",
+        "--population",
+        "pop",
+        "--at-ages",
+        "0",
+    ]);
+    assert_eq!(default.len(), 1);
+    assert!(
+        default[0]["value"].is_empty() && !default[0]["note"].is_empty(),
+        "{:?}",
+        default[0]
+    );
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
+use syndemic_stats::compare::{self, Polarity, Trend};
 use syndemic_stats::dsr::DsrAccumulator;
 use syndemic_stats::dsr::{self, DsrInput, NonIndependent, ESP2013};
 use syndemic_stats::estimate::Row;
@@ -46,6 +47,20 @@ pub enum Method {
     Sii,
     /// Funnel plot significance of each row, or the funnel's control limits.
     Funnel,
+    /// Comparison of each row's interval with a benchmark (better / similar / worse).
+    Compare,
+    /// Fingertips recent trend of each group over its last five periods.
+    Trend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolarityArg {
+    /// Higher values are better.
+    HighIsGood,
+    /// Lower values are better.
+    LowIsGood,
+    /// Higher or lower, without judgement.
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -215,6 +230,19 @@ pub struct CalcArgs {
     /// funnel (rate limits): years of data pooled in each rate.
     #[arg(long, default_value = "1", value_name = "N")]
     pub years: f64,
+    /// compare: the benchmark, a column or a number (e.g. England's value).
+    #[arg(long, value_name = "COL|N", allow_hyphen_values = true)]
+    pub benchmark: Option<String>,
+    /// compare, trend: which direction is good.
+    #[arg(long, value_enum, default_value = "none")]
+    pub polarity: PolarityArg,
+    /// trend: the period column; periods are ordered as text, so give sortable labels
+    /// (2019, 2019/20, or Fingertips' "Time period Sortable").
+    #[arg(long, value_name = "COL")]
+    pub period: Option<String>,
+    /// trend: significance level of the chi-square test for trend.
+    #[arg(long, default_value = "99.9", value_name = "LEVEL")]
+    pub trend_level: f64,
 }
 
 const AFTER_HELP: &str = "\
@@ -339,6 +367,8 @@ pub fn run(args: &CalcArgs) -> anyhow::Result<()> {
         Method::Quantile => ctx.quantile(data, source)?,
         Method::Sii => ctx.sii(data, source)?,
         Method::Funnel => ctx.funnel(data, source)?,
+        Method::Compare => ctx.compare(data, source)?,
+        Method::Trend => ctx.trend(data, source)?,
     };
     progress.stage("writing");
     for chunk in &chunks {
@@ -1131,6 +1161,113 @@ impl Ctx<'_> {
                 push_estimate(out_buf, &out.rii, g);
             }
             push_note(out_buf, out.sii.note[g].map(|n| n.text()));
+        }))
+    }
+
+    fn polarity(&self) -> Polarity {
+        match self.args.polarity {
+            PolarityArg::HighIsGood => Polarity::HighIsGood,
+            PolarityArg::LowIsGood => Polarity::LowIsGood,
+            PolarityArg::None => Polarity::NoJudgement,
+        }
+    }
+
+    fn compare(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
+        let a = self.args;
+        let lo = need(&a.lower, "--lower", "compare")?;
+        let hi = need(&a.upper, "--upper", "compare")?;
+        let bench = need(&a.benchmark, "--benchmark", "compare")?;
+        let fixed = bench.parse::<f64>().ok().filter(|b| b.is_finite());
+        let mut numeric = vec![lo.clone(), hi.clone()];
+        if fixed.is_none() {
+            numeric.push(bench.clone());
+        }
+        let wanted = Wanted {
+            numeric,
+            keys: vec![],
+            keep_rows: true,
+        };
+        let parsed = self.parse(data, source, &wanted)?;
+        let polarity = self.polarity();
+        Ok(
+            self.per_row_output(&parsed, &["comparison".into()], |i, out| {
+                let b = fixed.or(parsed.numeric.get(2).and_then(|c| c[i]));
+                let c = compare::compare(parsed.numeric[0][i], parsed.numeric[1][i], b, polarity);
+                out.push(b',');
+                out.extend_from_slice(c.label().as_bytes());
+                push_note(out, None);
+            }),
+        )
+    }
+
+    fn trend(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
+        let a = self.args;
+        let x = need(&a.numerator, "--numerator", "trend")?;
+        let n = need(&a.denominator, "--denominator", "trend")?;
+        let period = need(&a.period, "--period", "trend")?;
+        let wanted = Wanted {
+            numeric: vec![x.clone(), n.clone()],
+            keys: vec![a.group_by.clone(), vec![period.clone()]],
+            keep_rows: false,
+        };
+        let parsed = self.parse(data, source, &wanted)?;
+        let (groups, periods) = (&parsed.keys[0], &parsed.keys[1]);
+        // Rows of each group in period order.
+        let mut order: Vec<usize> = (0..parsed.n_rows).collect();
+        order.sort_by(|&i, &j| {
+            groups.ids[i].cmp(&groups.ids[j]).then_with(|| {
+                periods
+                    .value(periods.ids[i] as usize)
+                    .cmp(periods.value(periods.ids[j] as usize))
+            })
+        });
+        let polarity = self.polarity();
+        // Per group, its last five periods; a period without counts makes the trend
+        // impossible to calculate, as in Fingertips.
+        let mut results = vec![None; groups.len()];
+        let mut k = 0;
+        while k < order.len() {
+            let g = groups.ids[order[k]];
+            let start = k;
+            while k < order.len() && groups.ids[order[k]] == g {
+                k += 1;
+            }
+            let last = &order[start.max(k.saturating_sub(5))..k];
+            let points: Option<Vec<(f64, f64)>> = last
+                .iter()
+                .map(|&i| parsed.numeric[0][i].zip(parsed.numeric[1][i]))
+                .collect();
+            let trend = compare::recent_trend(&points.unwrap_or_default(), a.trend_level, polarity);
+            results[g as usize] = Some((trend, last.len()));
+        }
+        let mut header: Vec<String> = a.group_by.clone();
+        header.extend(["points", "chi_square", "trend", "direction", "note"].map(String::from));
+        Ok(format_rows(&header, groups.len(), |g, out| {
+            if self.push_group(&parsed, g, out) {
+                out.push(b',');
+            }
+            let Some((t, used)) = results[g] else {
+                return;
+            };
+            push_number(out, Some(used as f64));
+            push_numbers(out, &[t.chi_square]);
+            let trend = match t.trend {
+                Trend::Increasing => "increasing",
+                Trend::Decreasing => "decreasing",
+                Trend::NoSignificantChange => "no significant change",
+                Trend::CannotBeCalculated => "cannot be calculated",
+            };
+            out.push(b',');
+            out.extend_from_slice(trend.as_bytes());
+            out.push(b',');
+            out.extend_from_slice(match t.getting_better {
+                Some(true) => b"getting better".as_slice(),
+                Some(false) => b"getting worse".as_slice(),
+                None => b"".as_slice(),
+            });
+            let note = (t.trend == Trend::CannotBeCalculated)
+                .then_some("fewer than five periods with counts and denominators");
+            push_note(out, note);
         }))
     }
 

@@ -963,3 +963,67 @@ fn life_expectancy_takes_any_open_ended_layout() {
         default[0]
     );
 }
+
+#[test]
+fn compare_and_trend_through_calc() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "c.csv",
+        "area,lo,hi,eng\nA,4,6,3\nB,4,6,5\nC,,6,5\nD,1,2,3\n",
+    );
+    let out = calc_ok(&[
+        "compare",
+        "--input",
+        &f,
+        "--lower",
+        "lo",
+        "--upper",
+        "hi",
+        "--benchmark",
+        "eng",
+        "--polarity",
+        "high-is-good",
+    ]);
+    let got: Vec<&str> = out.iter().map(|r| r["comparison"].as_str()).collect();
+    assert_eq!(got, ["better", "similar", "not compared", "worse"]);
+    let out = calc_ok(&[
+        "compare",
+        "--input",
+        &f,
+        "--lower",
+        "lo",
+        "--upper",
+        "hi",
+        "--benchmark",
+        "5",
+    ]);
+    let got: Vec<&str> = out.iter().map(|r| r["comparison"].as_str()).collect();
+    assert_eq!(got, ["similar", "similar", "not compared", "lower"]);
+
+    // Periods out of order and groups interleaved; B lacks counts in its last period.
+    let f = write(dir.path(), "t.csv", "area,period,x,n\nA,2019,10,100\nA,2020,20,100\nB,2019,30,100\nA,2021,30,100\nA,2022,40,100\nA,2023,50,100\nB,2020,30,100\nB,2021,31,100\nB,2022,29,100\nB,2023,,100\nA,2018,90,100\n");
+    let out = calc_ok(&[
+        "trend",
+        "--input",
+        &f,
+        "--group-by",
+        "area",
+        "--period",
+        "period",
+        "--numerator",
+        "x",
+        "--denominator",
+        "n",
+        "--polarity",
+        "low-is-good",
+    ]);
+    assert_eq!(out[0]["trend"], "increasing");
+    assert_eq!(out[0]["direction"], "getting worse");
+    assert!(
+        (num(&out[0], "chi_square").unwrap() - 10000.0 / 210.0).abs() < 1e-9,
+        "only the last five periods count"
+    );
+    assert_eq!(out[1]["trend"], "cannot be calculated");
+    assert!(!out[1]["note"].is_empty());
+}

@@ -102,6 +102,24 @@ pub struct FunnelRow {
 /// otherwise at `0.95 × min` rounded down to its leading digit; it ends at `1.05 ×
 /// max` rounded up to two significant figures (Fingertips funnel plot tool).
 pub fn axis(min: f64, max: f64) -> Vec<f64> {
+    axis_points(min, max, AxisSteps::Standard)
+}
+
+/// The 100 x values of a ratio funnel: like [`axis`], over the expected events, with
+/// the reference's step exponent `1/(101 − (j − 1))` for ratios.
+pub fn ratio_axis(min_expected: f64, max_expected: f64) -> Vec<f64> {
+    axis_points(min_expected, max_expected, AxisSteps::Ratio)
+}
+
+/// The step exponent of an axis: the reference uses one for proportions and rates
+/// and another for ratios.
+#[derive(Clone, Copy, PartialEq)]
+enum AxisSteps {
+    Standard,
+    Ratio,
+}
+
+fn axis_points(min: f64, max: f64, steps: AxisSteps) -> Vec<f64> {
     let axis_min = if max > 2.0 * min {
         0.0
     } else {
@@ -116,7 +134,10 @@ pub fn axis(min: f64, max: f64) -> Vec<f64> {
     xs.push(axis_min.max(1.0));
     for j in 2..=100 {
         let prev = xs[j - 2];
-        let k = f64::from(101 - j as u32);
+        let k = f64::from(match steps {
+            AxisSteps::Standard => 101 - j as u32,
+            AxisSteps::Ratio => 102 - j as u32,
+        });
         xs.push(
             ((axis_max / prev).powf(1.0 / k) * prev)
                 .round()

@@ -805,6 +805,16 @@ fn funnel_ratios() {
     }
     println!("funnel_ratio_inputs.csv: {} rows checked", rows.len());
     let out = phe("funnel_ratios", "funnel_ratio_outputs.csv").unwrap();
+    // The x axis runs over the expected events.
+    let (min_e, max_e) = e.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &v| {
+        (lo.min(v), hi.max(v))
+    });
+    let axis = funnel::ratio_axis(min_e, max_e);
+    let xs: Vec<f64> = out
+        .iter()
+        .map(|r| num(r, "Observed_events").unwrap())
+        .collect();
+    assert_eq!(axis, xs);
     for r in &out {
         let obs = num(r, "Observed_events").unwrap();
         let lim = funnel::ratio_limits(obs);

@@ -1392,9 +1392,10 @@ impl Ctx<'_> {
                     .collect()
             }
             FunnelStatistic::Ratio => {
-                let o = required(0)?;
-                let max = o.iter().copied().fold(0.0, f64::max);
-                funnel::axis(0.0, max.max(1.0))
+                let e = required(1)?;
+                let min = e.iter().copied().fold(f64::INFINITY, f64::min);
+                let max = e.iter().copied().fold(0.0, f64::max);
+                funnel::ratio_axis(min, max.max(1.0))
                     .into_iter()
                     .map(|x| {
                         let l = funnel::ratio_limits(x);

@@ -224,7 +224,10 @@ pub struct CalcArgs {
     /// funnel (ratio): expected events column.
     #[arg(long, value_name = "COL")]
     pub expected: Option<String>,
-    /// funnel: write the 100 rows of control limits instead of each row's significance.
+    /// funnel: write the 100 rows of control limits instead of each row's significance
+    /// (x: denominators for proportions, events for ratios (on an axis scaled by the
+    /// expected events) and rates; the rate axis runs from 1 to the largest count, not
+    /// yet the reference's axis).
     #[arg(long)]
     pub limits: bool,
     /// funnel (rate limits): years of data pooled in each rate.

@@ -579,9 +579,32 @@ fn funnel_through_calc() {
         check("limits", o, "lower_2s", e, "Lower2s0025limit", REL);
         check("limits", o, "upper_3s", e, "Upper3s0001limit", REL);
     }
+    assert_eq!(limits.len(), 100);
+    let ratio = calc_ok(&[
+        "funnel",
+        "--input",
+        &path(&dir, "funnel_ratio_inputs.csv"),
+        "--statistic",
+        "ratio",
+        "--observed",
+        "obs",
+        "--expected",
+        "expected",
+        "--limits",
+    ]);
+    let ratio_expected = read_csv(&dir.join("funnel_ratio_outputs.csv"));
+    assert_eq!(ratio.len(), ratio_expected.len());
+    for (o, e) in ratio.iter().zip(&ratio_expected) {
+        assert_eq!(num(o, "x"), num(e, "Observed_events"));
+        // Ratio limits are O/E; the reference's "count" form is O/E − 1, its E found by
+        // bisection to 1e-7 (hence the looser tolerance at the smallest E).
+        let lower = num(e, "lower_2s_count").map(|c| c + 1.0);
+        assert!(agrees(num(o, "lower_2s"), lower, 1e-4, 0.0), "{o:?}");
+    }
     println!(
-        "funnel: {checked} significances and {} limit rows checked through calc",
-        expected.len()
+        "funnel: {checked} significances and {} + {} limit rows checked through calc",
+        expected.len(),
+        ratio_expected.len()
     );
 }
 

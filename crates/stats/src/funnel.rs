@@ -312,6 +312,17 @@ pub fn derived_denominators(
         .collect()
 }
 
+/// The funnel's centre line for rates, per person: `ΣO / Σden` over the rows that
+/// have a denominator.
+pub fn average_rate(count: &[f64], dens: &[Option<f64>]) -> f64 {
+    let (events, people) = count
+        .iter()
+        .zip(dens)
+        .filter_map(|(&o, d)| d.map(|d| (o, d)))
+        .fold((0.0, 0.0), |(a, b), (o, d)| (a + o, b + d));
+    events / people
+}
+
 /// Significance of rates against the funnel around the average rate `ΣO/Σden` (rows
 /// without a denominator left out): each area's events are compared with `average ×
 /// den` by [`poisson_significance`]. DSRs of fewer than 10 events are not assessed.
@@ -323,12 +334,7 @@ pub fn rate_significance(
     multiplier: f64,
 ) -> Result<Vec<Significance>, StatsError> {
     let dens = derived_denominators(count, rate, den, rate_type, multiplier)?;
-    let (events, people) = count
-        .iter()
-        .zip(&dens)
-        .filter_map(|(&o, d)| d.map(|d| (o, d)))
-        .fold((0.0, 0.0), |(a, b), (o, d)| (a + o, b + d));
-    let average = events / people;
+    let average = average_rate(count, &dens);
     Ok(count
         .iter()
         .zip(&dens)

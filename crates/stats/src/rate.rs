@@ -191,7 +191,6 @@ pub fn rate(
     multiplier: f64,
     levels: &[ConfidenceLevel],
 ) -> Result<Estimates, StatsError> {
-    same_len(x.len(), n.len())?;
     rate_with(x, n, multiplier, levels, PoissonRule::ExactBelow10)
 }
 

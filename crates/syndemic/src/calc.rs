@@ -1415,12 +1415,7 @@ impl Ctx<'_> {
                     rate_type,
                     m,
                 )?;
-                let (events, people) = o
-                    .iter()
-                    .zip(&dens)
-                    .filter_map(|(&o, d)| d.map(|d| (o, d)))
-                    .fold((0.0, 0.0), |(a, b), (o, d)| (a + o, b + d));
-                let average = events / people;
+                let average = funnel::average_rate(&o, &dens);
                 let max = o.iter().copied().fold(0.0, f64::max);
                 funnel::axis(0.0, max.max(1.0))
                     .into_iter()

@@ -253,6 +253,7 @@ Output columns: methods with one result per input row (proportion and rate witho
 --group-by, quantile, funnel) keep every input column; the others keep the group
 columns. Then `value`, `lower_95,upper_95,lower_99_8,upper_99_8` (one pair per level)
 and `note`, saying why a value is blank. An empty cell or NA in the input is missing.
+An input column already named like an added one is kept; the added one comes after it.
 
 Examples:
   syndemic calc proportion --input a.csv --numerator x --denominator n --multiplier 100
@@ -453,6 +454,8 @@ impl Ctx<'_> {
         header.extend(estimate_header(self.levels, ""));
         header.push("note".into());
         format_rows(&header, n, |g, out| {
+            // `row` writes each field after a comma; without group columns (one
+            // group, one row) the first comma goes.
             let wrote = self.push_group(parsed, g, out);
             let start = out.len();
             row(g, out);

@@ -773,7 +773,6 @@ fn parse_block(
 }
 
 fn parse_quoted(data: &[u8], offset: usize, spec: &Spec) -> Result<Block, BlockError> {
-    let data_all = data;
     let data = &data[offset..];
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(data);
     let mut numeric: Vec<Vec<Option<f64>>> = spec.numeric.iter().map(|_| Vec::new()).collect();
@@ -827,7 +826,6 @@ fn parse_quoted(data: &[u8], offset: usize, spec: &Spec) -> Result<Block, BlockE
             let end = reader.position().byte() as usize;
             let text = trim_cr(&data[start..end.min(data.len())]);
             rows.push((offset + start, offset + start + text.len()));
-            debug_assert!(offset + start + text.len() <= data_all.len());
         }
         n_rows += 1;
     }

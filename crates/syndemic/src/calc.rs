@@ -66,6 +66,7 @@ pub enum PolarityArg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Poisson {
     /// Exact limits below 10 events, Byar's from 10 (PHEindicatormethods).
+    #[value(name = "exact-below-10")]
     ExactBelow10,
     /// Byar's limits at every count (what Fingertips publishes for crude rates).
     Byars,
@@ -126,7 +127,7 @@ pub struct CalcArgs {
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub multiplier: Option<f64>,
     /// rate: which Poisson limits to use.
-    #[arg(long, value_enum, default_value = "exact-below10")]
+    #[arg(long, value_enum, default_value = "exact-below-10")]
     pub poisson: Poisson,
     /// mean, quantile, sii: the value column.
     #[arg(long, value_name = "COL")]

@@ -1542,7 +1542,7 @@ fn read_observed_totals(
     let mut out = vec![None; keys.len()];
     for (row, &id) in totals.keys[0].ids.iter().enumerate() {
         let key = totals.keys[0].value(id as usize);
-        if let Some(g) = (0..keys.len()).find(|&g| keys.value(g) == key) {
+        if let Some(g) = keys.table.find(key).map(|g| g as usize) {
             out[g] = totals.numeric[0][row];
         }
     }

@@ -82,6 +82,13 @@ impl KeyTable {
         &self.bytes[start..self.ends[id]]
     }
 
+    /// The id of `key`, if it is in the table.
+    pub fn find(&self, key: &[u8]) -> Option<u32> {
+        self.table
+            .find(hash_bytes(key), |&id| bytes_eq(self.get(id as usize), key))
+            .copied()
+    }
+
     /// The id of `key`, added at the end if new.
     pub fn intern(&mut self, key: &[u8]) -> u32 {
         let hash = hash_bytes(key);

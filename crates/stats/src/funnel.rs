@@ -346,6 +346,41 @@ pub fn rate_significance(
         .collect())
 }
 
+/// A rate funnel's plotted point: the rate to chart (blank for a DSR of fewer than 10
+/// events, or without a count) and the denominator per year of data, as
+/// `calculate_funnel_points`: the given denominator, or `m·O/rate`, divided by
+/// `years`.
+pub fn funnel_points(
+    count: &[Option<f64>],
+    rate: &[Option<f64>],
+    den: Option<&[Option<f64>]>,
+    rate_type: RateType,
+    multiplier: f64,
+    years: f64,
+) -> Vec<(Option<f64>, Option<f64>)> {
+    count
+        .iter()
+        .zip(rate)
+        .enumerate()
+        .map(|(i, (&o, &r))| {
+            let chartable = match (rate_type, o) {
+                (_, None) => false,
+                (RateType::Dsr, Some(o)) => o >= 10.0,
+                (RateType::Crude, Some(_)) => true,
+            };
+            let derived = match (den.and_then(|d| d[i]), o, r) {
+                (Some(d), _, _) => Some(d),
+                (None, Some(o), Some(r)) if r > 0.0 => Some(multiplier * o / r),
+                _ => None,
+            };
+            (
+                r.filter(|_| chartable),
+                derived.filter(|_| chartable).map(|d| d / years),
+            )
+        })
+        .collect()
+}
+
 /// Ratio funnel limits at observed events `o`: the ratio `o/E` at each limit's
 /// expected events `E` ([`poisson_expected`]). Returns `(E, ratio)` per limit in the
 /// order lower 2s, upper 2s, lower 3s, upper 3s.

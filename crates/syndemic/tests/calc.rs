@@ -1050,3 +1050,113 @@ fn compare_and_trend_through_calc() {
     assert_eq!(out[1]["trend"], "cannot be calculated");
     assert!(!out[1]["note"].is_empty());
 }
+
+#[test]
+fn grouped_rates_life_table_suppression_and_rate_funnels_through_calc() {
+    let Some(dir) = phe("grouped_rates_life_table_suppression_and_rate_funnels_through_calc")
+    else {
+        return;
+    };
+    // Grouped rates: the reference sums each area over the per-100,000 inputs and a
+    // second copy of them (Area12 once), as the library test does.
+    let rate = read_csv(&dir.join("rate.csv"));
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("r.csv");
+    let mut w = csv::Writer::from_path(&file).unwrap();
+    w.write_record(["Area", "Numerator", "Denominator"])
+        .unwrap();
+    let inputs: Vec<&Record> = rate.iter().filter(|r| r["multiplier"] != "100").collect();
+    for r in inputs
+        .iter()
+        .chain(inputs.iter().filter(|r| r["Area"] != "Area12"))
+    {
+        w.write_record([&r["Area"], &r["Numerator"], &r["Denominator"]])
+            .unwrap();
+    }
+    w.flush().unwrap();
+    let out = calc_ok(&[
+        "rate",
+        "--input",
+        file.to_str().unwrap(),
+        "--group-by",
+        "Area",
+        "--numerator",
+        "Numerator",
+        "--denominator",
+        "Denominator",
+        "--confidence",
+        "95",
+    ]);
+    let expected = read_csv(&dir.join("rate_grouped_expected.csv"));
+    for e in &expected {
+        let o = out.iter().find(|o| o["Area"] == e["Area"]).unwrap();
+        check("grouped rate", o, "value", e, "value", REL);
+        check("grouped rate", o, "lower_95", e, "lowercl", REL);
+        check("grouped rate", o, "upper_95", e, "uppercl", REL);
+    }
+    // Life tables the reference refuses: every case but "Good data" is blank, with a reason.
+    let le = calc_ok(&[
+        "life-expectancy",
+        "--input",
+        &path(&dir, "life_expectancy_edge_inputs.csv"),
+        "--group-by",
+        "case",
+        "--age-band",
+        "age",
+        "--deaths",
+        "deaths",
+        "--population",
+        "pop",
+    ]);
+    for o in &le {
+        let good = o["case"].contains("Good data");
+        if o["start_age"] == "0" {
+            assert_eq!(!o["value"].is_empty(), good, "{o:?}");
+        }
+        if !good {
+            assert!(o["value"].is_empty() && !o["note"].is_empty(), "{o:?}");
+        }
+    }
+    // Rate funnels: each row's significance, DSRs and crude rates.
+    let funnel_in = read_csv(&dir.join("funnel_rate_dsr_inputs.csv"));
+    let f = path(&dir, "funnel_rate_dsr_inputs.csv");
+    let dsr = calc_ok(&[
+        "funnel",
+        "--input",
+        &f,
+        "--statistic",
+        "rate",
+        "--numerator",
+        "count",
+        "--rate",
+        "rate_dsr",
+        "--rate-type",
+        "dsr",
+    ]);
+    let crude = calc_ok(&[
+        "funnel",
+        "--input",
+        &f,
+        "--statistic",
+        "rate",
+        "--numerator",
+        "count",
+        "--rate",
+        "rate_crude_per_100000",
+        "--denominator",
+        "pop",
+        "--rate-type",
+        "crude",
+    ]);
+    for ((d, c), e) in dsr.iter().zip(&crude).zip(&funnel_in) {
+        // The output keeps the input's own columns; ours is the last "significance".
+        assert_eq!(d["significance"], e["dsr_per_100000_with_0"], "{e:?}");
+        assert_eq!(c["significance"], e["crude_per_100000_with_0"], "{e:?}");
+    }
+    println!(
+        "rate_grouped_expected.csv: {} rows, life_expectancy_edge_inputs.csv: {} rows, funnel_rate_dsr_inputs.csv: {} rows checked through calc",
+        expected.len(),
+        le.len(),
+        funnel_in.len() * 2
+    );
+}

@@ -151,12 +151,9 @@ pub fn proportion_grouped(
     levels: &[ConfidenceLevel],
 ) -> Result<(Totals, Estimates), StatsError> {
     let totals = totals(groups, n_groups, x, n, check)?;
-    let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
+    let kernel = ProportionKernel::new(multiplier, levels)?;
     let est = par_rows(n_groups, levels, |g| {
-        Ok(match (totals.numerator[g], totals.denominator[g]) {
-            (Some(x), Some(n)) => estimate(x, n, multiplier, &zs),
-            _ => Row::blank(Note::MissingInput),
-        })
+        kernel.row(g, totals.numerator[g], totals.denominator[g])
     })?;
     Ok((totals, est))
 }

@@ -239,12 +239,9 @@ pub fn rate_grouped_with(
     rule: PoissonRule,
 ) -> Result<(Totals, Estimates), StatsError> {
     let totals = totals(groups, n_groups, x, n, check)?;
-    let zs: Vec<f64> = levels.iter().map(|l| l.z()).collect();
+    let kernel = RateKernel::with_rule(multiplier, levels, rule)?;
     let est = par_rows(n_groups, levels, |g| {
-        Ok(match (totals.numerator[g], totals.denominator[g]) {
-            (Some(x), Some(n)) => estimate(x, n, multiplier, levels, &zs, rule),
-            _ => Row::blank(Note::MissingInput),
-        })
+        kernel.row(g, totals.numerator[g], totals.denominator[g])
     })?;
     Ok((totals, est))
 }

@@ -93,3 +93,31 @@ pub fn assert_agrees(what: &str, actual: Option<f64>, expected: Option<f64>, rel
         "{what}: got {actual:?}, expected {expected:?} (relative tolerance {rel})"
     );
 }
+
+/// The stores a storage test runs against: always a fresh SQLite file in `dir`, and
+/// PostgreSQL in a schema of its own (named after the test, dropped first) when
+/// `SYNDEMIC_TEST_POSTGRES_URL` is set. Without the variable the PostgreSQL run says
+/// it was skipped, by name.
+pub async fn stores(test: &str, dir: &Path) -> Vec<syndemic_store::SqlStore> {
+    use syndemic_store::{SqlStore, StoreUrl};
+    let sqlite = StoreUrl::Sqlite(dir.join(format!("{test}.db")).display().to_string());
+    let mut out = vec![SqlStore::connect(&sqlite)
+        .await
+        .unwrap_or_else(|e| panic!("{test}: {e}"))];
+    match std::env::var("SYNDEMIC_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => {
+            let url = StoreUrl::parse(&url).expect("SYNDEMIC_TEST_POSTGRES_URL");
+            let schema: String = format!("test_{test}")
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+                .collect();
+            out.push(
+                SqlStore::connect_fresh_schema(&url, &schema)
+                    .await
+                    .unwrap_or_else(|e| panic!("{test} on PostgreSQL: {e}")),
+            );
+        }
+        _ => eprintln!("skipped: {test} on PostgreSQL: SYNDEMIC_TEST_POSTGRES_URL is not set"),
+    }
+    out
+}

@@ -1,0 +1,83 @@
+-- Evidence store, SQLite dialect. Keep in step with ../postgres/0001_evidence.sql:
+-- the same tables, columns and keys; only the types differ.
+CREATE TABLE area (
+    code TEXT PRIMARY KEY NOT NULL CHECK (length(code) = 9),
+    area_type TEXT NOT NULL,
+    name TEXT,
+    no_known_parent INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE area_vintage (
+    code TEXT NOT NULL REFERENCES area (code),
+    vintage TEXT NOT NULL,
+    PRIMARY KEY (code, vintage)
+);
+CREATE INDEX area_vintage_by_vintage ON area_vintage (vintage);
+CREATE TABLE area_link (
+    child TEXT NOT NULL REFERENCES area (code),
+    parent TEXT NOT NULL REFERENCES area (code),
+    level TEXT NOT NULL,
+    vintage TEXT NOT NULL,
+    PRIMARY KEY (child, level, vintage)
+);
+CREATE INDEX area_link_by_parent ON area_link (parent);
+CREATE TABLE deprivation (
+    area TEXT NOT NULL REFERENCES area (code),
+    edition TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    rank INTEGER NOT NULL CHECK (rank >= 1),
+    decile INTEGER NOT NULL CHECK (decile BETWEEN 1 AND 10),
+    score REAL,
+    PRIMARY KEY (area, edition, domain)
+);
+CREATE TABLE population (
+    area TEXT NOT NULL REFERENCES area (code),
+    period TEXT NOT NULL,
+    period_sort INTEGER NOT NULL,
+    sex TEXT NOT NULL,
+    age TEXT NOT NULL,
+    source TEXT NOT NULL,
+    population REAL NOT NULL CHECK (population >= 0),
+    PRIMARY KEY (area, period, sex, age, source)
+);
+CREATE TABLE indicator (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    definition TEXT,
+    measure_type TEXT,
+    multiplier REAL,
+    polarity TEXT,
+    unit TEXT,
+    source TEXT,
+    licence TEXT,
+    disclosure_min REAL,
+    disclosure_max REAL
+);
+CREATE TABLE observation (
+    indicator TEXT NOT NULL REFERENCES indicator (id),
+    area TEXT NOT NULL REFERENCES area (code),
+    period TEXT NOT NULL,
+    period_sort INTEGER NOT NULL,
+    sex TEXT NOT NULL,
+    age TEXT NOT NULL,
+    category_type TEXT NOT NULL,
+    category TEXT NOT NULL,
+    count REAL,
+    denominator REAL,
+    value REAL,
+    lower95 REAL,
+    upper95 REAL,
+    lower998 REAL,
+    upper998 REAL,
+    note TEXT,
+    PRIMARY KEY (indicator, area, period, sex, age, category_type, category)
+);
+CREATE INDEX observation_by_area ON observation (area, indicator, period_sort);
+CREATE TABLE import_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    file TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    created_without_parent INTEGER NOT NULL,
+    imported_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);

@@ -1,0 +1,100 @@
+//! The evidence store: areas and their parents, deprivation, populations,
+//! indicators and observations, and the record of every import.
+//!
+//! The API is the [`Store`] trait (reads) and [`StoreTx`] (writes, always inside one
+//! transaction, so that an import either lands whole or not at all). One
+//! implementation, [`SqlStore`], serves both embedded SQLite (the default: one file,
+//! WAL) and PostgreSQL, chosen at run time from the URL. Only this crate knows SQL.
+
+mod model;
+mod sql;
+
+pub use model::*;
+pub use sql::{SqlStore, StoreUrl};
+
+use async_trait::async_trait;
+use syndemic_model::{AreaCode, Level};
+
+/// What went wrong in the store. Messages name the database and the operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {url}: {source}")]
+    Open {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("`{0}` is not a database syndemic can use: give a SQLite file path, sqlite:FILE or postgres://…")]
+    BadUrl(String),
+    #[error("database migration {version} ({name}) failed: {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("the database holds {found} where syndemic expects {expected}: it was written by another program or version")]
+    Corrupt { found: String, expected: &'static str },
+    #[error("database error while {doing}: {source}")]
+    Sql {
+        doing: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Reads from the store. Every method sees committed data only.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Starts a transaction; nothing it writes is visible until [`StoreTx::commit`],
+    /// and dropping it undoes everything.
+    async fn begin(&self) -> Result<Box<dyn StoreTx>>;
+
+    async fn area(&self, code: AreaCode) -> Result<Option<AreaInfo>>;
+    /// The area's parents, each with its level and the lookup vintage it came from.
+    async fn parents(&self, code: AreaCode) -> Result<Vec<ParentInfo>>;
+    /// Areas whose parent at `level` (of any vintage, or of `vintage`) is `parent`.
+    async fn children(&self, parent: AreaCode, vintage: Option<&str>) -> Result<Vec<AreaLink>>;
+    /// Every link at a level, of one vintage.
+    async fn links(&self, level: Level, vintage: &str) -> Result<Vec<AreaLink>>;
+    /// How many areas belong to a geography vintage (e.g. `LSOA11`).
+    async fn count_in_vintage(&self, vintage: &str) -> Result<i64>;
+    /// How many areas of each type the store holds, with those flagged as having no
+    /// known parent.
+    async fn area_counts(&self) -> Result<Vec<AreaCount>>;
+
+    async fn deprivation(&self, code: AreaCode) -> Result<Vec<Deprivation>>;
+    /// All areas' values of one domain of one edition (e.g. `IoD2019`, `imd`).
+    async fn deprivation_table(&self, edition: &str, domain: &str) -> Result<Vec<Deprivation>>;
+    async fn populations(&self, source: &str) -> Result<Vec<Population>>;
+
+    async fn indicators(&self) -> Result<Vec<Indicator>>;
+    async fn indicator(&self, id: &str) -> Result<Option<Indicator>>;
+    /// Observations of one indicator (or all), ordered by indicator, area and period.
+    async fn observations(&self, indicator: Option<&str>) -> Result<Vec<Observation>>;
+    /// For each indicator, the area's observations of its latest period.
+    async fn latest_observations(&self, code: AreaCode) -> Result<Vec<Observation>>;
+    async fn imports(&self) -> Result<Vec<ImportRecord>>;
+}
+
+/// Writes, all inside one transaction. Writing the same key twice replaces the
+/// earlier row, so re-importing a corrected file is allowed.
+#[async_trait]
+pub trait StoreTx: Send {
+    /// Creates areas, or fills in names and clears the no-known-parent flag of areas
+    /// already known.
+    async fn put_areas(&mut self, areas: &[Area]) -> Result<()>;
+    /// Records that areas belong to a geography vintage (`LSOA11`, `WD19`, …).
+    async fn put_vintages(&mut self, members: &[(AreaCode, String)]) -> Result<()>;
+    async fn put_links(&mut self, links: &[AreaLink]) -> Result<()>;
+    async fn put_deprivation(&mut self, rows: &[Deprivation]) -> Result<()>;
+    async fn put_populations(&mut self, rows: &[Population]) -> Result<()>;
+    async fn put_indicator(&mut self, indicator: &Indicator) -> Result<()>;
+    async fn put_observations(&mut self, rows: &[Observation]) -> Result<()>;
+    /// Areas of `codes` the store does not hold yet.
+    async fn missing_areas(&mut self, codes: &[AreaCode]) -> Result<Vec<AreaCode>>;
+    async fn record_import(&mut self, record: &ImportRecord) -> Result<()>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+}

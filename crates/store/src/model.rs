@@ -1,0 +1,175 @@
+//! The records the store keeps. Codes and periods are parsed values, never raw text.
+
+use syndemic_model::{AreaCode, AreaType, Level, Period};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Area {
+    pub code: AreaCode,
+    pub name: Option<String>,
+    /// Created from a code met in data (e.g. an abolished county in an old export)
+    /// rather than from a lookup: its parents are unknown.
+    pub no_known_parent: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaInfo {
+    pub area: Area,
+    pub area_type: AreaType,
+    /// The geography vintages the area belongs to (`LSOA11`, `LSOA21`, `WD19`, …).
+    pub vintages: Vec<String>,
+}
+
+/// A best-fit parent link from a lookup: `child` lies in `parent`, which is at
+/// `level` in the lookup of `vintage` (e.g. ward, `2019`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AreaLink {
+    pub child: AreaCode,
+    pub parent: AreaCode,
+    pub level: Level,
+    pub vintage: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParentInfo {
+    pub link: AreaLink,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaCount {
+    pub area_type: AreaType,
+    pub areas: i64,
+    pub no_known_parent: i64,
+}
+
+/// One area's rank, decile and (where published) score in one domain of one edition
+/// of the Indices of Deprivation. Rank 1 is the most deprived; ranks may tie.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deprivation {
+    pub area: AreaCode,
+    /// `IoD2019` or `IoD2025`.
+    pub edition: String,
+    /// `imd`, `income`, `employment`, `education`, `health`, `crime`,
+    /// `housing`, `environment`, `idaci`, `idaopi`, ….
+    pub domain: String,
+    pub rank: i64,
+    pub decile: i64,
+    pub score: Option<f64>,
+}
+
+/// A population count of an area for a period, sex and age band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Population {
+    pub area: AreaCode,
+    pub period: Period,
+    /// `Persons`, `Male` or `Female`.
+    pub sex: String,
+    /// An age band as published (`All ages`, `0-4`, `90+`, `Aged 4 years and under`).
+    pub age: String,
+    pub population: f64,
+    /// Where it came from (e.g. `IoD2019 File 6`, `Census 2021`).
+    pub source: String,
+}
+
+/// Which way is better for an indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Polarity {
+    HigherIsBetter,
+    LowerIsBetter,
+    /// Neither direction is better (e.g. a population count).
+    NoJudgement,
+}
+
+impl Polarity {
+    pub fn key(self) -> &'static str {
+        match self {
+            Polarity::HigherIsBetter => "higher-is-better",
+            Polarity::LowerIsBetter => "lower-is-better",
+            Polarity::NoJudgement => "no-judgement",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Polarity> {
+        [
+            Polarity::HigherIsBetter,
+            Polarity::LowerIsBetter,
+            Polarity::NoJudgement,
+        ]
+        .into_iter()
+        .find(|p| p.key() == key)
+    }
+}
+
+/// Small-number disclosure control: counts from `min` to `max` (e.g. 1–4) are not
+/// published, and neither is any cell from which a suppressed one could be derived.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Disclosure {
+    pub min: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Indicator {
+    pub id: String,
+    pub name: String,
+    pub definition: Option<String>,
+    /// `proportion`, `crude-rate`, `dsr`, `life-expectancy`, `ratio`, `mean`, `count`.
+    pub measure_type: Option<String>,
+    pub multiplier: Option<f64>,
+    pub polarity: Option<Polarity>,
+    pub unit: Option<String>,
+    pub source: Option<String>,
+    pub licence: Option<String>,
+    pub disclosure: Option<Disclosure>,
+}
+
+impl Indicator {
+    pub fn named(id: impl Into<String>, name: impl Into<String>) -> Indicator {
+        Indicator {
+            id: id.into(),
+            name: name.into(),
+            definition: None,
+            measure_type: None,
+            multiplier: None,
+            polarity: None,
+            unit: None,
+            source: None,
+            licence: None,
+            disclosure: None,
+        }
+    }
+}
+
+/// One published or computed value of an indicator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub indicator: String,
+    pub area: AreaCode,
+    pub period: Period,
+    pub sex: String,
+    pub age: String,
+    /// Empty when the value is for the whole population of the area.
+    pub category_type: String,
+    pub category: String,
+    pub count: Option<f64>,
+    pub denominator: Option<f64>,
+    pub value: Option<f64>,
+    pub lower95: Option<f64>,
+    pub upper95: Option<f64>,
+    pub lower998: Option<f64>,
+    pub upper998: Option<f64>,
+    pub note: Option<String>,
+}
+
+/// The summary of one import, kept in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRecord {
+    /// `lookups`, `imd`, `fingertips`, `counts`, `population`, `boundaries`.
+    pub kind: String,
+    pub file: String,
+    pub rows: i64,
+    /// Rows about areas outside England, skipped.
+    pub skipped: i64,
+    /// Areas created from codes met for the first time without a known parent.
+    pub created_without_parent: i64,
+}

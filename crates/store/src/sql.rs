@@ -1,0 +1,948 @@
+//! [`SqlStore`]: the store on SQLite or PostgreSQL through sqlx's `Any` driver.
+//!
+//! The queries are written once, in the SQL both databases share (`$n`
+//! placeholders, `ON CONFLICT … DO UPDATE`); what differs — column types, identity
+//! columns, connection settings — lives in each backend's migrations and in
+//! [`SqlStore::connect`].
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use syndemic_model::{AreaCode, AreaType, Level, Period};
+
+use crate::{
+    Area, AreaCount, AreaInfo, AreaLink, Deprivation, Disclosure, ImportRecord, Indicator,
+    Observation, ParentInfo, Polarity, Population, Result, Store, StoreError, StoreTx,
+};
+
+/// Where the store lives, as given to `--db`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl std::fmt::Debug for StoreUrl {
+    // A PostgreSQL URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl StoreUrl {
+    /// `sqlite:FILE`, `sqlite://FILE`, `postgres://…`, `postgresql://…`, or a bare
+    /// file path (SQLite).
+    pub fn parse(text: &str) -> Result<StoreUrl> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(StoreError::BadUrl(text.to_owned()));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(StoreUrl::Postgres(text.to_owned()));
+        }
+        if let Some(rest) = text.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(StoreError::BadUrl(text.to_owned()));
+            }
+            return Ok(StoreUrl::Sqlite(path.to_owned()));
+        }
+        if text.contains("://") {
+            return Err(StoreError::BadUrl(text.to_owned()));
+        }
+        Ok(StoreUrl::Sqlite(text.to_owned()))
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        match self {
+            StoreUrl::Sqlite(path) => format!("sqlite:{path}"),
+            StoreUrl::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => {
+                    let userinfo = &url[scheme + 3..at];
+                    match userinfo.split_once(':') {
+                        Some((user, _)) => {
+                            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+                        }
+                        None => url.clone(),
+                    }
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+/// The store on a pool of database connections.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "evidence",
+    sqlite: include_str!("../migrations/sqlite/0001_evidence.sql"),
+    postgres: include_str!("../migrations/postgres/0001_evidence.sql"),
+}];
+
+fn sql_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Sql { doing, source }
+}
+
+impl SqlStore {
+    /// Opens (creating if need be) the store and brings its schema up to date.
+    pub async fn connect(url: &StoreUrl) -> Result<SqlStore> {
+        SqlStore::connect_in_schema(url, None).await
+    }
+
+    /// As [`SqlStore::connect`], but on PostgreSQL every connection works in the
+    /// given schema, created if absent: tests use one schema each so that they can
+    /// run in parallel against one database. Ignored on SQLite.
+    pub async fn connect_in_schema(url: &StoreUrl, schema: Option<&str>) -> Result<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let open_error = |source| StoreError::Open {
+            url: url.redacted(),
+            source,
+        };
+        let (pool, backend) = match url {
+            StoreUrl::Sqlite(path) => {
+                if let Some(parent) = Path::new(path).parent() {
+                    if !parent.as_os_str().is_empty() && !parent.is_dir() {
+                        return Err(StoreError::Open {
+                            url: url.redacted(),
+                            source: sqlx::Error::Configuration(
+                                format!("the folder {} does not exist", parent.display()).into(),
+                            ),
+                        });
+                    }
+                }
+                let pool = AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers work while an import writes; FULL makes a
+                            // commit durable before it is acknowledged.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&format!("sqlite://{path}?mode=rwc"))
+                    .await
+                    .map_err(open_error)?;
+                (pool, Backend::Sqlite)
+            }
+            StoreUrl::Postgres(pg) => {
+                if let Some(schema) = schema {
+                    valid_schema(schema)?;
+                    let setup = AnyPoolOptions::new()
+                        .max_connections(1)
+                        .connect(pg)
+                        .await
+                        .map_err(open_error)?;
+                    setup
+                        .execute(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"").as_str())
+                        .await
+                        .map_err(open_error)?;
+                    setup.close().await;
+                }
+                let search_path = schema.map(|s| format!("SET search_path TO \"{s}\""));
+                let pool = AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(move |conn, _| {
+                        let search_path = search_path.clone();
+                        Box::pin(async move {
+                            if let Some(set) = search_path {
+                                conn.execute(set.as_str()).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect(pg)
+                    .await
+                    .map_err(open_error)?;
+                (pool, Backend::Postgres)
+            }
+        };
+        let store = SqlStore { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// As [`SqlStore::connect_in_schema`] on PostgreSQL, after dropping the schema
+    /// and everything in it: for tests, which each own one schema.
+    pub async fn connect_fresh_schema(url: &StoreUrl, schema: &str) -> Result<SqlStore> {
+        if let StoreUrl::Postgres(pg) = url {
+            sqlx::any::install_default_drivers();
+            let open_error = |source| StoreError::Open {
+                url: url.redacted(),
+                source,
+            };
+            valid_schema(schema)?;
+            let setup = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect(pg)
+                .await
+                .map_err(open_error)?;
+            setup
+                .execute(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE").as_str())
+                .await
+                .map_err(open_error)?;
+            setup.close().await;
+        }
+        SqlStore::connect_in_schema(url, Some(schema)).await
+    }
+
+    /// Whether this is the embedded SQLite backend (`"sqlite"`) or PostgreSQL.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(sql_error("migrating"))?;
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migration (version BIGINT PRIMARY KEY NOT NULL, name TEXT NOT NULL)",
+        )
+        .await
+        .map_err(sql_error("creating the migration table"))?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migration")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(sql_error("reading the migration table"))?;
+        for migration in MIGRATIONS {
+            if applied.contains(&migration.version) {
+                continue;
+            }
+            let fail = |source| StoreError::Migration {
+                version: migration.version,
+                name: migration.name,
+                source,
+            };
+            let script = match self.backend {
+                Backend::Sqlite => migration.sqlite,
+                Backend::Postgres => migration.postgres,
+            };
+            let mut tx = self.pool.begin().await.map_err(fail)?;
+            for statement in statements(script) {
+                tx.execute(statement.as_str()).await.map_err(fail)?;
+            }
+            sqlx::query("INSERT INTO schema_migration (version, name) VALUES ($1, $2)")
+                .bind(migration.version)
+                .bind(migration.name)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            tx.commit().await.map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn valid_schema(schema: &str) -> Result<()> {
+    if !schema.is_empty()
+        && schema
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        Ok(())
+    } else {
+        Err(StoreError::BadUrl(format!(
+            "schema `{schema}`: use letters, digits and _"
+        )))
+    }
+}
+
+/// The statements of a migration script: split on `;` at line ends, comments
+/// removed. The scripts hold no procedural code, so this is enough.
+fn statements(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in script.lines() {
+        let line = line.split("--").next().unwrap_or_default().trim_end();
+        if line.trim().is_empty() {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if line.ends_with(';') {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+fn code_of(row: &AnyRow, column: &str) -> Result<AreaCode> {
+    let text: String = row.try_get(column).map_err(sql_error("reading a code"))?;
+    AreaCode::parse(&text).map_err(|_| StoreError::Corrupt {
+        found: format!("`{text}` in {column}"),
+        expected: "a GSS area code",
+    })
+}
+
+fn period_of(row: &AnyRow) -> Result<Period> {
+    let text: String = row.try_get("period").map_err(sql_error("reading a period"))?;
+    Period::parse(&text).map_err(|_| StoreError::Corrupt {
+        found: format!("`{text}` in period"),
+        expected: "a period",
+    })
+}
+
+fn level_of(row: &AnyRow) -> Result<Level> {
+    let text: String = row.try_get("level").map_err(sql_error("reading a level"))?;
+    Level::from_key(&text).ok_or(StoreError::Corrupt {
+        found: format!("`{text}` in level"),
+        expected: "a geography level",
+    })
+}
+
+fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T>
+where
+    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    row.try_get(column).map_err(sql_error("reading a row"))
+}
+
+fn link_of(row: &AnyRow) -> Result<AreaLink> {
+    Ok(AreaLink {
+        child: code_of(row, "child")?,
+        parent: code_of(row, "parent")?,
+        level: level_of(row)?,
+        vintage: get(row, "vintage")?,
+    })
+}
+
+fn deprivation_of(row: &AnyRow) -> Result<Deprivation> {
+    Ok(Deprivation {
+        area: code_of(row, "area")?,
+        edition: get(row, "edition")?,
+        domain: get(row, "domain")?,
+        rank: get(row, "rank")?,
+        decile: get(row, "decile")?,
+        score: get(row, "score")?,
+    })
+}
+
+fn indicator_of(row: &AnyRow) -> Result<Indicator> {
+    let polarity: Option<String> = get(row, "polarity")?;
+    let disclosure_min: Option<f64> = get(row, "disclosure_min")?;
+    let disclosure_max: Option<f64> = get(row, "disclosure_max")?;
+    Ok(Indicator {
+        id: get(row, "id")?,
+        name: get(row, "name")?,
+        definition: get(row, "definition")?,
+        measure_type: get(row, "measure_type")?,
+        multiplier: get(row, "multiplier")?,
+        polarity: match polarity {
+            Some(text) => Some(Polarity::from_key(&text).ok_or(StoreError::Corrupt {
+                found: format!("`{text}` in polarity"),
+                expected: "a polarity",
+            })?),
+            None => None,
+        },
+        unit: get(row, "unit")?,
+        source: get(row, "source")?,
+        licence: get(row, "licence")?,
+        disclosure: match (disclosure_min, disclosure_max) {
+            (Some(min), Some(max)) => Some(Disclosure { min, max }),
+            _ => None,
+        },
+    })
+}
+
+const OBSERVATION_COLUMNS: &str = "o.indicator, o.area, o.period, o.sex, o.age, o.category_type, o.category, o.count, o.denominator, o.value, o.lower95, o.upper95, o.lower998, o.upper998, o.note";
+
+fn observation_of(row: &AnyRow) -> Result<Observation> {
+    Ok(Observation {
+        indicator: get(row, "indicator")?,
+        area: code_of(row, "area")?,
+        period: period_of(row)?,
+        sex: get(row, "sex")?,
+        age: get(row, "age")?,
+        category_type: get(row, "category_type")?,
+        category: get(row, "category")?,
+        count: get(row, "count")?,
+        denominator: get(row, "denominator")?,
+        value: get(row, "value")?,
+        lower95: get(row, "lower95")?,
+        upper95: get(row, "upper95")?,
+        lower998: get(row, "lower998")?,
+        upper998: get(row, "upper998")?,
+        note: get(row, "note")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn begin(&self) -> Result<Box<dyn StoreTx>> {
+        let tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(sql_error("starting a transaction"))?;
+        Ok(Box::new(SqlTx { tx }))
+    }
+
+    async fn area(&self, code: AreaCode) -> Result<Option<AreaInfo>> {
+        let row = sqlx::query("SELECT code, name, no_known_parent FROM area WHERE code = $1")
+            .bind(code.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sql_error("reading an area"))?;
+        let Some(row) = row else { return Ok(None) };
+        let vintages: Vec<String> = sqlx::query_scalar(
+            "SELECT vintage FROM area_vintage WHERE code = $1 ORDER BY vintage",
+        )
+        .bind(code.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading an area's vintages"))?;
+        let no_known_parent: i64 = get(&row, "no_known_parent")?;
+        Ok(Some(AreaInfo {
+            area: Area {
+                code,
+                name: get(&row, "name")?,
+                no_known_parent: no_known_parent != 0,
+            },
+            area_type: code.area_type(),
+            vintages,
+        }))
+    }
+
+    async fn parents(&self, code: AreaCode) -> Result<Vec<ParentInfo>> {
+        let rows = sqlx::query(
+            "SELECT l.child, l.parent, l.level, l.vintage, a.name FROM area_link l \
+             JOIN area a ON a.code = l.parent WHERE l.child = $1 ORDER BY l.level, l.vintage",
+        )
+        .bind(code.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading an area's parents"))?;
+        let mut out: Vec<ParentInfo> = rows
+            .iter()
+            .map(|row| {
+                Ok(ParentInfo {
+                    link: link_of(row)?,
+                    name: get(row, "name")?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        out.sort_by_key(|p| (p.link.level, p.link.vintage.clone()));
+        Ok(out)
+    }
+
+    async fn children(&self, parent: AreaCode, vintage: Option<&str>) -> Result<Vec<AreaLink>> {
+        let rows = sqlx::query(
+            "SELECT child, parent, level, vintage FROM area_link \
+             WHERE parent = $1 AND ($2 IS NULL OR vintage = $2) ORDER BY child",
+        )
+        .bind(parent.as_str())
+        .bind(vintage)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading an area's children"))?;
+        rows.iter().map(link_of).collect()
+    }
+
+    async fn links(&self, level: Level, vintage: &str) -> Result<Vec<AreaLink>> {
+        let rows = sqlx::query(
+            "SELECT child, parent, level, vintage FROM area_link \
+             WHERE level = $1 AND vintage = $2 ORDER BY child",
+        )
+        .bind(level.key())
+        .bind(vintage)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading links"))?;
+        rows.iter().map(link_of).collect()
+    }
+
+    async fn count_in_vintage(&self, vintage: &str) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM area_vintage WHERE vintage = $1")
+            .bind(vintage)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(sql_error("counting areas"))
+    }
+
+    async fn area_counts(&self) -> Result<Vec<AreaCount>> {
+        let rows = sqlx::query(
+            "SELECT area_type, COUNT(*) AS areas, SUM(no_known_parent) AS orphans \
+             FROM area GROUP BY area_type",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("counting areas"))?;
+        let mut out = rows
+            .iter()
+            .map(|row| {
+                let key: String = get(row, "area_type")?;
+                Ok(AreaCount {
+                    area_type: AreaType::from_key(&key).ok_or(StoreError::Corrupt {
+                        found: format!("`{key}` in area_type"),
+                        expected: "an area type",
+                    })?,
+                    areas: get(row, "areas")?,
+                    no_known_parent: get::<Option<i64>>(row, "orphans")?.unwrap_or(0),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|c| c.area_type);
+        Ok(out)
+    }
+
+    async fn deprivation(&self, code: AreaCode) -> Result<Vec<Deprivation>> {
+        let rows = sqlx::query(
+            "SELECT area, edition, domain, rank, decile, score FROM deprivation \
+             WHERE area = $1 ORDER BY edition, domain",
+        )
+        .bind(code.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading deprivation"))?;
+        rows.iter().map(deprivation_of).collect()
+    }
+
+    async fn deprivation_table(&self, edition: &str, domain: &str) -> Result<Vec<Deprivation>> {
+        let rows = sqlx::query(
+            "SELECT area, edition, domain, rank, decile, score FROM deprivation \
+             WHERE edition = $1 AND domain = $2 ORDER BY area",
+        )
+        .bind(edition)
+        .bind(domain)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading deprivation"))?;
+        rows.iter().map(deprivation_of).collect()
+    }
+
+    async fn populations(&self, source: &str) -> Result<Vec<Population>> {
+        let rows = sqlx::query(
+            "SELECT area, period, sex, age, source, population FROM population \
+             WHERE source = $1 ORDER BY area, period_sort, sex, age",
+        )
+        .bind(source)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading populations"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(Population {
+                    area: code_of(row, "area")?,
+                    period: period_of(row)?,
+                    sex: get(row, "sex")?,
+                    age: get(row, "age")?,
+                    population: get(row, "population")?,
+                    source: get(row, "source")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn indicators(&self) -> Result<Vec<Indicator>> {
+        let rows = sqlx::query("SELECT * FROM indicator ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sql_error("reading indicators"))?;
+        rows.iter().map(indicator_of).collect()
+    }
+
+    async fn indicator(&self, id: &str) -> Result<Option<Indicator>> {
+        let row = sqlx::query("SELECT * FROM indicator WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sql_error("reading an indicator"))?;
+        row.as_ref().map(indicator_of).transpose()
+    }
+
+    async fn observations(&self, indicator: Option<&str>) -> Result<Vec<Observation>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OBSERVATION_COLUMNS} FROM observation o WHERE ($1 IS NULL OR o.indicator = $1) \
+             ORDER BY o.indicator, o.area, o.period_sort, o.sex, o.age, o.category_type, o.category"
+        ))
+        .bind(indicator)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading observations"))?;
+        rows.iter().map(observation_of).collect()
+    }
+
+    async fn latest_observations(&self, code: AreaCode) -> Result<Vec<Observation>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OBSERVATION_COLUMNS} FROM observation o WHERE o.area = $1 AND o.period_sort = \
+             (SELECT MAX(p.period_sort) FROM observation p WHERE p.area = o.area AND p.indicator = o.indicator) \
+             ORDER BY o.indicator, o.sex, o.age, o.category_type, o.category"
+        ))
+        .bind(code.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading an area's latest values"))?;
+        rows.iter().map(observation_of).collect()
+    }
+
+    async fn imports(&self) -> Result<Vec<ImportRecord>> {
+        let rows = sqlx::query(
+            "SELECT kind, file, rows, skipped, created_without_parent FROM import_log ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading the import log"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(ImportRecord {
+                    kind: get(row, "kind")?,
+                    file: get(row, "file")?,
+                    rows: get(row, "rows")?,
+                    skipped: get(row, "skipped")?,
+                    created_without_parent: get(row, "created_without_parent")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One open transaction.
+struct SqlTx {
+    tx: Transaction<'static, Any>,
+}
+
+/// Most parameters one statement may carry (SQLite allows 32,766, PostgreSQL 65,535).
+const MAX_PARAMETERS: usize = 30_000;
+
+impl SqlTx {
+    /// Inserts `rows` with as few statements as the parameter limit allows:
+    /// `INSERT INTO {table} ({columns}) VALUES (…), (…) {tail}`.
+    async fn insert<T>(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        tail: &str,
+        rows: &[T],
+        bind: impl for<'q> Fn(Query<'q, Any, AnyArguments<'q>>, &'q T) -> Query<'q, Any, AnyArguments<'q>>,
+        doing: &'static str,
+    ) -> Result<()> {
+        let per_statement = (MAX_PARAMETERS / columns.len()).max(1);
+        for chunk in rows.chunks(per_statement) {
+            let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+            let mut n = 0;
+            for (i, _) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for c in 0..columns.len() {
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    n += 1;
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+                sql.push(')');
+            }
+            sql.push(' ');
+            sql.push_str(tail);
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                query = bind(query, row);
+            }
+            query
+                .execute(&mut *self.tx)
+                .await
+                .map_err(sql_error(doing))?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl StoreTx for SqlTx {
+    async fn put_areas(&mut self, areas: &[Area]) -> Result<()> {
+        self.insert(
+            "area",
+            &["code", "area_type", "name", "no_known_parent"],
+            "ON CONFLICT (code) DO UPDATE SET name = COALESCE(excluded.name, area.name), \
+             no_known_parent = CASE WHEN excluded.no_known_parent = 0 THEN 0 ELSE area.no_known_parent END",
+            areas,
+            |q, a| {
+                q.bind(a.code.as_str())
+                    .bind(a.code.area_type().key())
+                    .bind(a.name.as_deref())
+                    .bind(i64::from(a.no_known_parent))
+            },
+            "writing areas",
+        )
+        .await
+    }
+
+    async fn put_vintages(&mut self, members: &[(AreaCode, String)]) -> Result<()> {
+        self.insert(
+            "area_vintage",
+            &["code", "vintage"],
+            "ON CONFLICT (code, vintage) DO NOTHING",
+            members,
+            |q, (code, vintage)| q.bind(code.as_str()).bind(vintage.as_str()),
+            "writing area vintages",
+        )
+        .await
+    }
+
+    async fn put_links(&mut self, links: &[AreaLink]) -> Result<()> {
+        self.insert(
+            "area_link",
+            &["child", "parent", "level", "vintage"],
+            "ON CONFLICT (child, level, vintage) DO UPDATE SET parent = excluded.parent",
+            links,
+            |q, l| {
+                q.bind(l.child.as_str())
+                    .bind(l.parent.as_str())
+                    .bind(l.level.key())
+                    .bind(l.vintage.as_str())
+            },
+            "writing parent links",
+        )
+        .await
+    }
+
+    async fn put_deprivation(&mut self, rows: &[Deprivation]) -> Result<()> {
+        self.insert(
+            "deprivation",
+            &["area", "edition", "domain", "rank", "decile", "score"],
+            "ON CONFLICT (area, edition, domain) DO UPDATE SET rank = excluded.rank, \
+             decile = excluded.decile, score = excluded.score",
+            rows,
+            |q, d| {
+                q.bind(d.area.as_str())
+                    .bind(d.edition.as_str())
+                    .bind(d.domain.as_str())
+                    .bind(d.rank)
+                    .bind(d.decile)
+                    .bind(d.score)
+            },
+            "writing deprivation",
+        )
+        .await
+    }
+
+    async fn put_populations(&mut self, rows: &[Population]) -> Result<()> {
+        self.insert(
+            "population",
+            &["area", "period", "period_sort", "sex", "age", "source", "population"],
+            "ON CONFLICT (area, period, sex, age, source) DO UPDATE SET population = excluded.population",
+            rows,
+            |q, p| {
+                q.bind(p.area.as_str())
+                    .bind(p.period.to_string())
+                    .bind(p.period.sort_key())
+                    .bind(p.sex.as_str())
+                    .bind(p.age.as_str())
+                    .bind(p.source.as_str())
+                    .bind(p.population)
+            },
+            "writing populations",
+        )
+        .await
+    }
+
+    async fn put_indicator(&mut self, i: &Indicator) -> Result<()> {
+        self.insert(
+            "indicator",
+            &[
+                "id",
+                "name",
+                "definition",
+                "measure_type",
+                "multiplier",
+                "polarity",
+                "unit",
+                "source",
+                "licence",
+                "disclosure_min",
+                "disclosure_max",
+            ],
+            "ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+             definition = COALESCE(excluded.definition, indicator.definition), \
+             measure_type = COALESCE(excluded.measure_type, indicator.measure_type), \
+             multiplier = COALESCE(excluded.multiplier, indicator.multiplier), \
+             polarity = COALESCE(excluded.polarity, indicator.polarity), \
+             unit = COALESCE(excluded.unit, indicator.unit), \
+             source = COALESCE(excluded.source, indicator.source), \
+             licence = COALESCE(excluded.licence, indicator.licence), \
+             disclosure_min = COALESCE(excluded.disclosure_min, indicator.disclosure_min), \
+             disclosure_max = COALESCE(excluded.disclosure_max, indicator.disclosure_max)",
+            std::slice::from_ref(i),
+            |q, i| {
+                q.bind(i.id.as_str())
+                    .bind(i.name.as_str())
+                    .bind(i.definition.as_deref())
+                    .bind(i.measure_type.as_deref())
+                    .bind(i.multiplier)
+                    .bind(i.polarity.map(Polarity::key))
+                    .bind(i.unit.as_deref())
+                    .bind(i.source.as_deref())
+                    .bind(i.licence.as_deref())
+                    .bind(i.disclosure.map(|d| d.min))
+                    .bind(i.disclosure.map(|d| d.max))
+            },
+            "writing an indicator",
+        )
+        .await
+    }
+
+    async fn put_observations(&mut self, rows: &[Observation]) -> Result<()> {
+        self.insert(
+            "observation",
+            &[
+                "indicator",
+                "area",
+                "period",
+                "period_sort",
+                "sex",
+                "age",
+                "category_type",
+                "category",
+                "count",
+                "denominator",
+                "value",
+                "lower95",
+                "upper95",
+                "lower998",
+                "upper998",
+                "note",
+            ],
+            "ON CONFLICT (indicator, area, period, sex, age, category_type, category) DO UPDATE SET \
+             period_sort = excluded.period_sort, count = excluded.count, denominator = excluded.denominator, \
+             value = excluded.value, lower95 = excluded.lower95, upper95 = excluded.upper95, \
+             lower998 = excluded.lower998, upper998 = excluded.upper998, note = excluded.note",
+            rows,
+            |q, o| {
+                q.bind(o.indicator.as_str())
+                    .bind(o.area.as_str())
+                    .bind(o.period.to_string())
+                    .bind(o.period.sort_key())
+                    .bind(o.sex.as_str())
+                    .bind(o.age.as_str())
+                    .bind(o.category_type.as_str())
+                    .bind(o.category.as_str())
+                    .bind(o.count)
+                    .bind(o.denominator)
+                    .bind(o.value)
+                    .bind(o.lower95)
+                    .bind(o.upper95)
+                    .bind(o.lower998)
+                    .bind(o.upper998)
+                    .bind(o.note.as_deref())
+            },
+            "writing observations",
+        )
+        .await
+    }
+
+    async fn missing_areas(&mut self, codes: &[AreaCode]) -> Result<Vec<AreaCode>> {
+        let mut missing = Vec::new();
+        for chunk in codes.chunks(1000) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT code FROM area WHERE code IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_scalar::<_, String>(&sql);
+            for code in chunk {
+                query = query.bind(code.as_str());
+            }
+            let found: Vec<String> = query
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(sql_error("looking areas up"))?;
+            missing.extend(chunk.iter().filter(|c| !found.iter().any(|f| f == c.as_str())));
+        }
+        missing.sort();
+        missing.dedup();
+        Ok(missing)
+    }
+
+    async fn record_import(&mut self, r: &ImportRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO import_log (kind, file, rows, skipped, created_without_parent) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(r.kind.as_str())
+        .bind(r.file.as_str())
+        .bind(r.rows)
+        .bind(r.skipped)
+        .bind(r.created_without_parent)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(sql_error("recording the import"))?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.tx.commit().await.map_err(sql_error("committing"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            StoreUrl::parse("syndemic.db").unwrap(),
+            StoreUrl::Sqlite("syndemic.db".into())
+        );
+        assert_eq!(
+            StoreUrl::parse("sqlite:///tmp/x.db").unwrap(),
+            StoreUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            StoreUrl::parse("sqlite:x.db?mode=rwc").unwrap(),
+            StoreUrl::Sqlite("x.db".into())
+        );
+        let pg = StoreUrl::parse("postgres://me:secret@host/db").unwrap();
+        assert_eq!(pg.redacted(), "postgres://me:***@host/db");
+        assert!(!format!("{pg:?}").contains("secret"));
+        assert!(StoreUrl::parse("mysql://x").is_err());
+        assert!(StoreUrl::parse("").is_err());
+    }
+
+    #[test]
+    fn migration_statements_split() {
+        let parts = statements("-- c\nCREATE TABLE a (x INT);\n\nCREATE INDEX i ON a (x); -- t\n");
+        assert_eq!(parts.len(), 2);
+        assert!(parts[0].starts_with("CREATE TABLE a"));
+    }
+}

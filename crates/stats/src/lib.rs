@@ -28,6 +28,7 @@
 pub mod compare;
 pub mod confidence;
 pub mod dist;
+pub mod deprivation;
 pub mod dsr;
 pub mod error;
 pub mod estimate;

@@ -498,7 +498,7 @@ impl Store for SqlStore {
 
     async fn area_counts(&self) -> Result<Vec<AreaCount>> {
         let rows = sqlx::query(
-            "SELECT area_type, COUNT(*) AS areas, SUM(no_known_parent) AS orphans \
+            "SELECT area_type, COUNT(*) AS areas, CAST(SUM(no_known_parent) AS BIGINT) AS orphans \
              FROM area GROUP BY area_type",
         )
         .fetch_all(&self.pool)
@@ -674,7 +674,10 @@ impl SqlTx {
             }
             sql.push(' ');
             sql.push_str(tail);
-            let mut query = sqlx::query(&sql);
+            // Not kept as a prepared statement: sqlx 0.8's `Any` driver binds a NULL
+            // `f64` as a `float4`, and a statement prepared with that type rejects a
+            // later non-NULL `f64` in the same place on PostgreSQL.
+            let mut query = sqlx::query(&sql).persistent(false);
             for row in chunk {
                 query = bind(query, row);
             }

@@ -104,6 +104,24 @@ async fn areas_links_and_values_round_trip() {
 }
 
 #[tokio::test]
+async fn a_missing_number_then_a_number_in_the_same_place() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in syndemic_testkit::stores("a_missing_number_then_a_number", dir.path()).await {
+        let mut tx = store.begin().await.unwrap();
+        tx.put_areas(&[area("E01006074", "Trafford 025A")]).await.unwrap();
+        tx.put_indicator(&Indicator::named("93356", "Campylobacter")).await.unwrap();
+        let mut first = observation("E01006074", "2019", 5.0);
+        first.count = None;
+        tx.put_observations(&[first]).await.unwrap();
+        let second = observation("E01006074", "2020", 6.0);
+        tx.put_observations(&[second.clone()]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.observations(None).await.unwrap()[1], second);
+        store.close().await;
+    }
+}
+
+#[tokio::test]
 async fn an_uncommitted_transaction_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     for store in syndemic_testkit::stores("an_uncommitted_transaction_leaves_nothing", dir.path()).await {

@@ -1,0 +1,271 @@
+//! Exports of observations in the Fingertips CSV layout, with each indicator's
+//! small-number disclosure rule applied: nothing leaves the store that the rule
+//! forbids.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use rustc_hash::FxHashMap;
+use syndemic_model::AreaCode;
+use syndemic_store::{Disclosure, Observation, Store};
+
+use crate::ImportError;
+
+/// The columns of a Fingertips export, in its order.
+pub const FINGERTIPS_HEADER: [&str; 24] = [
+    "Indicator ID",
+    "Indicator Name",
+    "Parent Code",
+    "Parent Name",
+    "Area Code",
+    "Area Name",
+    "Area Type",
+    "Sex",
+    "Age",
+    "Category Type",
+    "Category",
+    "Time period",
+    "Value",
+    "Lower CI 95.0 limit",
+    "Upper CI 95.0 limit",
+    "Lower CI 99.8 limit",
+    "Upper CI 99.8 limit",
+    "Count",
+    "Denominator",
+    "Value note",
+    "Recent Trend",
+    "Compared to England value or percentiles",
+    "Compared to parent value or percentiles",
+    "Time period Sortable",
+];
+
+/// The note on a cell withheld by disclosure control.
+pub const SUPPRESSED: &str = "Value suppressed for disclosure control due to small count";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub rows: u64,
+    /// Cells withheld because their count is small (primary suppression).
+    pub primary: u64,
+    /// Cells withheld so that a small count cannot be derived from a total.
+    pub secondary: u64,
+}
+
+/// Writes every observation of `indicator` (or of all indicators) as a Fingertips
+/// CSV to `out`.
+pub async fn export_fingertips(
+    store: &dyn Store,
+    indicator: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<ExportSummary, ImportError> {
+    let target = "export";
+    let fail = |e: syndemic_store::StoreError| ImportError::file(target, e.to_string());
+    let mut observations = store.observations(indicator).await.map_err(fail)?;
+    if observations.is_empty() {
+        return Err(ImportError::file(
+            target,
+            match indicator {
+                Some(id) => format!("no observations of indicator {id} in the store"),
+                None => "the store holds no observations: import some first".into(),
+            },
+        ));
+    }
+    let mut summary = ExportSummary::default();
+    let indicators = store.indicators().await.map_err(fail)?;
+    let mut names = FxHashMap::default();
+    for i in &indicators {
+        names.insert(i.id.clone(), i.name.clone());
+        if let Some(rule) = i.disclosure {
+            let (primary, secondary) = suppress(&mut observations, &i.id, rule);
+            summary.primary += primary;
+            summary.secondary += secondary;
+        }
+    }
+    let mut areas: FxHashMap<AreaCode, (String, String)> = FxHashMap::default();
+    let mut writer = csv::Writer::from_writer(out);
+    let io = |e: csv::Error| ImportError::file(target, format!("cannot write: {e}"));
+    writer.write_record(FINGERTIPS_HEADER).map_err(io)?;
+    for o in &observations {
+        if !areas.contains_key(&o.area) {
+            let info = store.area(o.area).await.map_err(fail)?;
+            let name = info
+                .as_ref()
+                .and_then(|i| i.area.name.clone())
+                .unwrap_or_default();
+            areas.insert(o.area, (name, o.area.area_type().label().to_owned()));
+        }
+        let (area_name, area_type) = &areas[&o.area];
+        let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        let (year, month, day) = o.period.start();
+        writer
+            .write_record([
+                o.indicator.as_str(),
+                names.get(&o.indicator).map(String::as_str).unwrap_or(""),
+                "",
+                "",
+                o.area.as_str(),
+                area_name,
+                area_type,
+                &o.sex,
+                &o.age,
+                &o.category_type,
+                &o.category,
+                &o.period.to_string(),
+                &num(o.value),
+                &num(o.lower95),
+                &num(o.upper95),
+                &num(o.lower998),
+                &num(o.upper998),
+                &num(o.count),
+                &num(o.denominator),
+                o.note.as_deref().unwrap_or(""),
+                "",
+                "",
+                "",
+                &format!("{year:04}{month:02}{day:02}"),
+            ])
+            .map_err(io)?;
+        summary.rows += 1;
+    }
+    writer.flush().map_err(|e| ImportError::file(target, format!("cannot write: {e}")))?;
+    Ok(summary)
+}
+
+fn withhold(o: &mut Observation) {
+    o.value = None;
+    o.count = None;
+    o.denominator = None;
+    o.lower95 = None;
+    o.upper95 = None;
+    o.lower998 = None;
+    o.upper998 = None;
+    o.note = Some(SUPPRESSED.into());
+}
+
+/// Applies `rule` to the observations of `indicator`: first every cell whose count
+/// lies within the rule's range (primary suppression); then, wherever a published
+/// total is the sum of a set of cells — the categories of one category type, or
+/// males and females making persons — and exactly one cell of the set is withheld,
+/// the smallest other cell of the set too (secondary suppression), repeated until
+/// nothing changes. Returns (primary, secondary) counts.
+pub fn suppress(observations: &mut [Observation], indicator: &str, rule: Disclosure) -> (u64, u64) {
+    let mut withheld = vec![false; observations.len()];
+    let mut primary = 0;
+    for (i, o) in observations.iter().enumerate() {
+        if o.indicator == indicator && o.count.is_some_and(|c| c >= rule.min && c <= rule.max) {
+            withheld[i] = true;
+            primary += 1;
+        }
+    }
+    // Sets of cells that add up to a total.
+    let mut sets: BTreeMap<(String, String, i64, String, String, u8), Vec<usize>> = BTreeMap::new();
+    for (i, o) in observations.iter().enumerate() {
+        if o.indicator != indicator {
+            continue;
+        }
+        let base = (
+            o.area.as_str().to_owned(),
+            o.age.clone(),
+            o.period.sort_key(),
+        );
+        if !o.category_type.is_empty() {
+            sets.entry((base.0.clone(), format!("{}|{}", o.sex, o.category_type), base.2, base.1.clone(), String::new(), 0))
+                .or_default()
+                .push(i);
+        }
+        if o.sex == "Male" || o.sex == "Female" {
+            sets.entry((base.0, format!("{}|{}", o.category_type, o.category), base.2, base.1, String::new(), 1))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut secondary = 0;
+    loop {
+        let mut changed = false;
+        for members in sets.values() {
+            let hidden = members.iter().filter(|&&i| withheld[i]).count();
+            if hidden != 1 || members.len() < 2 {
+                continue;
+            }
+            let smallest = members
+                .iter()
+                .filter(|&&i| !withheld[i])
+                .min_by(|&&a, &&b| {
+                    let count = |i: usize| observations[i].count.unwrap_or(f64::INFINITY);
+                    count(a).total_cmp(&count(b))
+                })
+                .copied();
+            if let Some(i) = smallest {
+                withheld[i] = true;
+                secondary += 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for (o, hide) in observations.iter_mut().zip(&withheld) {
+        if *hide {
+            withhold(o);
+        }
+    }
+    (primary, secondary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syndemic_model::Period;
+
+    fn cell(sex: &str, category: &str, count: f64) -> Observation {
+        Observation {
+            indicator: "1".into(),
+            area: AreaCode::parse("E08000009").unwrap(),
+            period: Period::Year(2020),
+            sex: sex.into(),
+            age: "All ages".into(),
+            category_type: if category.is_empty() { String::new() } else { "Ethnic groups".into() },
+            category: category.into(),
+            count: Some(count),
+            denominator: Some(1000.0),
+            value: Some(count / 10.0),
+            lower95: None,
+            upper95: None,
+            lower998: None,
+            upper998: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn a_lone_small_cell_takes_its_smallest_sibling_with_it() {
+        let mut cells = vec![
+            cell("Persons", "", 60.0),
+            cell("Persons", "A", 3.0),
+            cell("Persons", "B", 20.0),
+            cell("Persons", "C", 37.0),
+        ];
+        let (primary, secondary) = suppress(&mut cells, "1", Disclosure { min: 1.0, max: 4.0 });
+        assert_eq!((primary, secondary), (1, 1));
+        assert!(cells[1].value.is_none() && cells[2].value.is_none());
+        assert_eq!(cells[2].note.as_deref(), Some(SUPPRESSED));
+        assert_eq!(cells[3].count, Some(37.0));
+        assert_eq!(cells[0].count, Some(60.0));
+    }
+
+    #[test]
+    fn male_and_female_make_persons() {
+        let mut cells = vec![cell("Persons", "", 12.0), cell("Male", "", 2.0), cell("Female", "", 10.0)];
+        let (primary, secondary) = suppress(&mut cells, "1", Disclosure { min: 1.0, max: 4.0 });
+        assert_eq!((primary, secondary), (1, 1));
+        assert!(cells[2].count.is_none());
+    }
+
+    #[test]
+    fn two_small_cells_need_no_more() {
+        let mut cells = vec![cell("Persons", "A", 3.0), cell("Persons", "B", 2.0), cell("Persons", "C", 50.0)];
+        assert_eq!(suppress(&mut cells, "1", Disclosure { min: 1.0, max: 4.0 }), (2, 0));
+        assert_eq!(cells[2].count, Some(50.0));
+    }
+}

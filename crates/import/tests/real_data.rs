@@ -1,0 +1,194 @@
+//! Acceptance on the real published files in `../shared/data`, on SQLite and on
+//! PostgreSQL: the geography hierarchy, the IoD2019 deciles, the district summaries
+//! against MHCLG's published ones, and the Fingertips round trip.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use syndemic_import::*;
+use syndemic_model::{AreaCode, AreaType, Level};
+use syndemic_store::{SqlStore, Store};
+use syndemic_testkit::{num, read_csv, shared_dir, stores};
+
+fn data(shared: &Path, file: &str) -> PathBuf {
+    shared.join("data").join(file)
+}
+
+async fn import_geography(store: &SqlStore, shared: &Path) {
+    for file in [
+        "ons-lookups-jtrim/LSOA11_to_WD19_LAD19_lookup_EW.csv",
+        "ons-lookups-jtrim/LSOA11_to_UTLA19_lookup_EW.csv",
+        "ons-lookups-jtrim/LTLA19_to_UTLA19_lookup_EW.csv",
+        "boundaries-geo-lookups/lookups/rgn_all_codes.csv",
+        "boundaries-geo-lookups/lookups/la_all_codes.csv",
+    ] {
+        let summary = import_lookups(store, &data(shared, file), &LookupOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        println!("{} [{}] {summary}", store.backend_name(), file);
+    }
+    for file in [
+        "iod2019-energy_flex/File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz",
+        "iod2019-energy_flex/File_2_-_IoD2019_Domains_of_Deprivation.csv.gz",
+        "iod2019-energy_flex/File_6_-_IoD2019_Population_Denominators.csv.gz",
+    ] {
+        let summary = import_imd(store, &data(shared, file))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        println!("{} [{}] {summary}", store.backend_name(), file);
+    }
+}
+
+#[tokio::test]
+async fn england_geography_and_deprivation_from_published_files() {
+    let Some(shared) = shared_dir("england_geography_and_deprivation_from_published_files") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores("england_geography_and_deprivation", dir.path()).await {
+        let backend = store.backend_name();
+        import_geography(&store, &shared).await;
+
+        // 32,844 LSOAs (2011) → 7,180 wards (2019) → 317 districts → 9 regions.
+        assert_eq!(store.count_in_vintage("LSOA11").await.unwrap(), 32_844, "{backend}");
+        assert_eq!(store.count_in_vintage("WD19").await.unwrap(), 7_180, "{backend}");
+        assert_eq!(store.count_in_vintage("LAD19").await.unwrap(), 317, "{backend}");
+        let lsoa_ward = store.links(Level::Ward, "2019").await.unwrap();
+        assert_eq!(lsoa_ward.iter().filter(|l| l.child.area_type() == AreaType::Lsoa).count(), 32_844);
+        let districts: Vec<AreaCode> = store
+            .links(Level::LowerTierAuthority, "2019")
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.child.area_type() == AreaType::Ward)
+            .map(|l| l.parent)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(districts.len(), 317);
+        let region_of: BTreeMap<AreaCode, AreaCode> = store
+            .links(Level::Region, "")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.child, l.parent))
+            .collect();
+        let regions: std::collections::BTreeSet<AreaCode> =
+            districts.iter().map(|d| region_of[d]).collect();
+        assert_eq!(regions.len(), 9, "{backend}: {regions:?}");
+        println!("{backend}: 32,844 LSOAs → 7,180 wards → 317 districts → 9 regions");
+
+        // IMD 2019 deciles: 3,284 or 3,285 LSOAs each.
+        let imd = store.deprivation_table("IoD2019", "imd").await.unwrap();
+        assert_eq!(imd.len(), 32_844);
+        let mut per_decile = [0usize; 11];
+        for d in &imd {
+            per_decile[d.decile as usize] += 1;
+        }
+        for (decile, &n) in per_decile.iter().enumerate().skip(1) {
+            assert!(n == 3_284 || n == 3_285, "{backend}: decile {decile} has {n}");
+        }
+        assert_eq!(store.deprivation_table("IoD2019", "income").await.unwrap().len(), 32_844);
+
+        // District summaries against MHCLG's published File 10 figures.
+        let published: BTreeMap<String, (f64, f64)> = read_csv(&data(&shared, "trafford-open-data/IoD2019_lad_summary.csv"))
+            .into_iter()
+            .filter(|r| r["index_domain"] == "Index of Multiple Deprivation")
+            .map(|r| {
+                (
+                    r["lad19cd"].clone(),
+                    (num(&r, "proportion_bottom_decile").unwrap(), num(&r, "average_rank").unwrap()),
+                )
+            })
+            .collect();
+        let summaries = summarise_districts(&store, "IoD2019", "imd", "IoD2019 File 6", "2019")
+            .await
+            .unwrap();
+        assert_eq!(summaries.len(), 317);
+        let mut worst_rank: f64 = 0.0;
+        for s in &summaries {
+            let (proportion, average_rank) = published[s.district.as_str()];
+            // Published to four places: the same figure exactly at that precision.
+            let ours = (s.summary.proportion_most_deprived_10 * 10_000.0).round() as i64;
+            let theirs = (proportion * 10_000.0).round() as i64;
+            assert_eq!(ours, theirs, "{backend}: proportion in the most deprived 10 % of {}", s.district);
+            let gap = (s.summary.average_rank - average_rank).abs();
+            assert!(gap <= 0.15, "{backend}: average rank of {} is {} not {average_rank}", s.district, s.summary.average_rank);
+            worst_rank = worst_rank.max(gap);
+        }
+        println!("{backend}: 317 district summaries: proportion exact, average rank within {worst_rank:.3}");
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn fingertips_round_trip_preserves_every_value() {
+    let Some(shared) = shared_dir("fingertips_round_trip_preserves_every_value") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = std::iter::once(data(&shared, "fingertips-data-dev/indicators-CountyUA.data.csv"))
+        .chain(
+            std::fs::read_dir(shared.join("data/fingertips-lambeth"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "csv")),
+        )
+        .collect();
+    for store in stores("fingertips_round_trip", dir.path()).await {
+        let backend = store.backend_name();
+        let key = |r: &syndemic_testkit::Record| {
+            (
+                r["Indicator ID"].clone(),
+                r["Area Code"].clone(),
+                syndemic_model::Period::parse(&r["Time period"]).unwrap(),
+                r["Sex"].clone(),
+                r["Age"].clone(),
+                r["Category Type"].clone(),
+                r["Category"].clone(),
+            )
+        };
+        let mut source_rows: BTreeMap<_, syndemic_testkit::Record> = BTreeMap::new();
+        for file in &files {
+            let summary = import_fingertips(&store, file).await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(summary.values + summary.skipped_outside_england + summary.repeated, summary.rows);
+            for r in read_csv(file) {
+                // Repeated rows (England as its own parent) may carry the note once.
+                let kept = source_rows.entry(key(&r)).or_insert_with(|| r.clone());
+                if kept["Value note"].is_empty() {
+                    kept.insert("Value note".into(), r["Value note"].clone());
+                }
+            }
+        }
+        // Export everything and compare every cell of every row.
+        let mut out = Vec::new();
+        export_fingertips(&store, None, &mut out).await.unwrap();
+        let export_path = dir.path().join("export.csv");
+        std::fs::write(&export_path, &out).unwrap();
+        let exported = read_csv(&export_path);
+        let by_key: BTreeMap<_, _> = exported.iter().map(|r| (key(r), r)).collect();
+        assert_eq!(by_key.len(), exported.len(), "{backend}: one exported row per key");
+        assert_eq!(exported.len(), source_rows.len(), "{backend}: the export holds exactly the imported rows");
+        for (k, r) in &source_rows {
+            let e = by_key.get(k).unwrap_or_else(|| panic!("{backend}: {k:?} missing"));
+            for column in [
+                "Value",
+                "Lower CI 95.0 limit",
+                "Upper CI 95.0 limit",
+                "Lower CI 99.8 limit",
+                "Upper CI 99.8 limit",
+                "Count",
+                "Denominator",
+            ] {
+                assert_eq!(num(r, column), num(e, column), "{backend}: {column} of {k:?}");
+            }
+            assert_eq!(r["Value note"], e["Value note"], "{backend}: note of {k:?}");
+        }
+        let checked = source_rows.len();
+        println!("{backend}: {checked} Fingertips rows from {} files round-tripped", files.len());
+        // An area first met in an export is created and flagged.
+        let counts = store.area_counts().await.unwrap();
+        assert!(counts.iter().all(|c| c.no_known_parent == c.areas), "{counts:?}");
+        store.close().await;
+    }
+}

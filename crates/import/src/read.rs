@@ -150,7 +150,11 @@ impl Table {
                 }
                 Ok(Some(Row { line, table: self }))
             }
-            Err(e) => Err(csv_error(&self.file, &self.headers, e)),
+            Err(e) => {
+                let mut error = csv_error(&self.file, &self.headers, e);
+                error.line = error.line.map(|l| l + self.line_offset);
+                Err(error)
+            }
         }
     }
 }

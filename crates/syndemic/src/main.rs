@@ -2,6 +2,7 @@
 
 mod bench;
 mod calc;
+mod evidence;
 mod progress;
 mod table;
 
@@ -19,6 +20,12 @@ struct Cli {
 enum Command {
     /// Compute a public-health statistic from a CSV file (CSV out).
     Calc(Box<calc::CalcArgs>),
+    /// Import published files into the evidence store.
+    Import(evidence::ImportArgs),
+    /// Look areas up in the evidence store.
+    Areas(evidence::AreasArgs),
+    /// Export observations from the evidence store.
+    Export(evidence::ExportArgs),
     /// Generate the benchmark workloads and time `syndemic calc` on them.
     Bench(bench::BenchArgs),
 }
@@ -28,6 +35,9 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Calc(args) => calc::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Import(args) => evidence::import(&args),
+        Command::Areas(args) => evidence::areas(&args),
+        Command::Export(args) => evidence::export(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

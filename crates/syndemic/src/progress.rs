@@ -24,6 +24,27 @@ impl Progress {
         Progress(Some(bar))
     }
 
+    /// A spinner for work whose size is not known in advance (an import), unless
+    /// `quiet`.
+    pub fn spinner(quiet: bool) -> Self {
+        Progress::new(quiet, LARGE_INPUT)
+    }
+
+    /// Names the current step.
+    pub fn say(&self, message: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message);
+        }
+    }
+
+    /// Prints a line above the spinner (or plainly when there is none).
+    pub fn println(&self, line: String) {
+        match &self.0 {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
     pub fn stage(&self, message: &'static str) {
         if let Some(bar) = &self.0 {
             bar.set_message(message);

@@ -305,15 +305,18 @@ fn print_profile(p: &Profile, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     for d in &p.deprivation {
-        let mut line = format!("{} {} decile: {}", domain_label(&d.domain), d.year, d.decile);
+        // Other tools read this line: keep it exactly `IMD 2019 decile: 5`.
+        writeln!(out, "{} {} decile: {}", domain_label(&d.domain), d.year, d.decile)?;
         if d.domain == "imd" {
-            line.push_str(&format!(" (rank {} of {}; 1 = most deprived", d.rank, p.national_count));
+            writeln!(
+                out,
+                "IMD {} rank: {} of {} (1 = most deprived)",
+                d.year, d.rank, p.national_count
+            )?;
             if let Some(score) = d.score {
-                line.push_str(&format!("; score {score}"));
+                writeln!(out, "IMD {} score: {score}", d.year)?;
             }
-            line.push(')');
         }
-        writeln!(out, "{line}")?;
         if let Some((q, _, name)) = &d.local_quintile {
             writeln!(
                 out,

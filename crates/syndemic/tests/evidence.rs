@@ -1,0 +1,108 @@
+//! The evidence-store commands end to end: `syndemic import`, `areas show`,
+//! `export`, on the real published files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use syndemic_testkit::{read_csv, shared_dir};
+
+fn syndemic(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_syndemic"))
+        .args(args)
+        .output()
+        .expect("run syndemic")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = syndemic(args);
+    assert!(
+        out.status.success(),
+        "syndemic {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn data(shared: &Path, file: &str) -> String {
+    shared.join("data").join(file).display().to_string()
+}
+
+#[test]
+fn areas_show_summarises_an_lsoa_from_the_published_files() {
+    let Some(shared) = shared_dir("areas_show_summarises_an_lsoa_from_the_published_files") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db").display().to_string();
+    ok(&[
+        "import",
+        "lookups",
+        "--quiet",
+        "--db",
+        &db,
+        &data(&shared, "ons-lookups-jtrim/LSOA11_to_WD19_LAD19_lookup_EW.csv"),
+        &data(&shared, "ons-lookups-jtrim/LSOA11_to_UTLA19_lookup_EW.csv"),
+        &data(&shared, "boundaries-geo-lookups/lookups/la_all_codes.csv"),
+    ]);
+    ok(&[
+        "import",
+        "imd",
+        "--quiet",
+        "--db",
+        &db,
+        &data(&shared, "iod2019-energy_flex/File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"),
+    ]);
+    ok(&[
+        "import",
+        "fingertips",
+        "--quiet",
+        "--db",
+        &db,
+        &data(&shared, "fingertips-data-dev/indicators-CountyUA.data.csv"),
+    ]);
+    let text = ok(&["areas", "show", "E01006074", "--db", &db]);
+    println!("{text}");
+    for line in [
+        "E01006074 Trafford 025A",
+        "Ward 2019: Altrincham E05000819",
+        "District 2019: Trafford E08000009",
+        "Region: North West E12000002",
+        "IMD 2019 decile: 5",
+        "Campylobacter incidence rate/100,000 [Trafford], 2017: 29.8 (95% CI 23.3 to 37.7)",
+    ] {
+        assert!(text.lines().any(|l| l.trim() == line), "missing `{line}` in\n{text}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["areas", "show", "E01006074", "--json", "--db", &db])).unwrap();
+    assert_eq!(json["name"], "Trafford 025A");
+    assert_eq!(json["deprivation"][0]["decile"], 5);
+    assert_eq!(json["parents"][0]["name"], "Altrincham");
+
+    // Export in the Fingertips layout, to a file.
+    let export = dir.path().join("export.csv");
+    ok(&["export", "--indicator", "93356", "--output", &export.display().to_string(), "--db", &db]);
+    let rows = read_csv(&export);
+    let source = read_csv(&shared.join("data/fingertips-data-dev/indicators-CountyUA.data.csv"));
+    assert_eq!(rows.len(), source.len());
+}
+
+#[test]
+fn commands_refuse_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db").display().to_string();
+    let unknown = syndemic(&["areas", "show", "E01006074", "--db", &db]);
+    assert!(!unknown.status.success());
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(message.contains("E01006074 (LSOA) is not in the store"), "{message}");
+    let malformed = syndemic(&["areas", "show", "E0100607", "--db", &db]);
+    assert!(String::from_utf8_lossy(&malformed.stderr).contains("not a GSS area code"));
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "LSOA11CD,LAD19CD\nE01006074,E0800009\n").unwrap();
+    let failed = syndemic(&["import", "lookups", "--quiet", "--db", &db, &bad.display().to_string()]);
+    assert!(!failed.status.success());
+    let message = String::from_utf8_lossy(&failed.stderr);
+    assert!(message.contains("bad.csv, line 2, column `LAD19CD`"), "{message}");
+    assert!(message.contains("nothing from this file was imported"), "{message}");
+    let db_url = syndemic(&["areas", "show", "E01006074", "--db", "mysql://x"]);
+    assert!(String::from_utf8_lossy(&db_url.stderr).contains("not a database syndemic can use"));
+}

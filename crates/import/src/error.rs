@@ -21,7 +21,12 @@ impl ImportError {
         }
     }
 
-    pub fn at(file: &str, line: u64, column: Option<&str>, problem: impl Into<String>) -> ImportError {
+    pub fn at(
+        file: &str,
+        line: u64,
+        column: Option<&str>,
+        problem: impl Into<String>,
+    ) -> ImportError {
         ImportError {
             file: file.to_owned(),
             line: Some(line),
@@ -31,10 +36,7 @@ impl ImportError {
     }
 
     pub(crate) fn store(file: &str, error: syndemic_store::StoreError) -> ImportError {
-        ImportError::file(
-            file,
-            format!("{error}; nothing from this file was kept"),
-        )
+        ImportError::file(file, format!("{error}; nothing from this file was kept"))
     }
 }
 

@@ -86,13 +86,13 @@ pub async fn export_fingertips(
     let io = |e: csv::Error| ImportError::file(target, format!("cannot write: {e}"));
     writer.write_record(FINGERTIPS_HEADER).map_err(io)?;
     for o in &observations {
-        if !areas.contains_key(&o.area) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = areas.entry(o.area) {
             let info = store.area(o.area).await.map_err(fail)?;
             let name = info
                 .as_ref()
                 .and_then(|i| i.area.name.clone())
                 .unwrap_or_default();
-            areas.insert(o.area, (name, o.area.area_type().label().to_owned()));
+            slot.insert((name, o.area.area_type().label().to_owned()));
         }
         let (area_name, area_type) = &areas[&o.area];
         let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -127,7 +127,9 @@ pub async fn export_fingertips(
             .map_err(io)?;
         summary.rows += 1;
     }
-    writer.flush().map_err(|e| ImportError::file(target, format!("cannot write: {e}")))?;
+    writer
+        .flush()
+        .map_err(|e| ImportError::file(target, format!("cannot write: {e}")))?;
     Ok(summary)
 }
 
@@ -158,7 +160,9 @@ pub fn suppress(observations: &mut [Observation], indicator: &str, rule: Disclos
         }
     }
     // Sets of cells that add up to a total.
-    let mut sets: BTreeMap<(String, String, i64, String, String, u8), Vec<usize>> = BTreeMap::new();
+    // (area, what varies within the set, period, age, kind of set) → members.
+    type SetKey = (String, String, i64, String, u8);
+    let mut sets: BTreeMap<SetKey, Vec<usize>> = BTreeMap::new();
     for (i, o) in observations.iter().enumerate() {
         if o.indicator != indicator {
             continue;
@@ -169,14 +173,26 @@ pub fn suppress(observations: &mut [Observation], indicator: &str, rule: Disclos
             o.period.sort_key(),
         );
         if !o.category_type.is_empty() {
-            sets.entry((base.0.clone(), format!("{}|{}", o.sex, o.category_type), base.2, base.1.clone(), String::new(), 0))
-                .or_default()
-                .push(i);
+            sets.entry((
+                base.0.clone(),
+                format!("{}|{}", o.sex, o.category_type),
+                base.2,
+                base.1.clone(),
+                0,
+            ))
+            .or_default()
+            .push(i);
         }
         if o.sex == "Male" || o.sex == "Female" {
-            sets.entry((base.0, format!("{}|{}", o.category_type, o.category), base.2, base.1, String::new(), 1))
-                .or_default()
-                .push(i);
+            sets.entry((
+                base.0,
+                format!("{}|{}", o.category_type, o.category),
+                base.2,
+                base.1,
+                1,
+            ))
+            .or_default()
+            .push(i);
         }
     }
     let mut secondary = 0;
@@ -225,7 +241,11 @@ mod tests {
             period: Period::Year(2020),
             sex: sex.into(),
             age: "All ages".into(),
-            category_type: if category.is_empty() { String::new() } else { "Ethnic groups".into() },
+            category_type: if category.is_empty() {
+                String::new()
+            } else {
+                "Ethnic groups".into()
+            },
             category: category.into(),
             count: Some(count),
             denominator: Some(1000.0),
@@ -256,7 +276,11 @@ mod tests {
 
     #[test]
     fn male_and_female_make_persons() {
-        let mut cells = vec![cell("Persons", "", 12.0), cell("Male", "", 2.0), cell("Female", "", 10.0)];
+        let mut cells = vec![
+            cell("Persons", "", 12.0),
+            cell("Male", "", 2.0),
+            cell("Female", "", 10.0),
+        ];
         let (primary, secondary) = suppress(&mut cells, "1", Disclosure { min: 1.0, max: 4.0 });
         assert_eq!((primary, secondary), (1, 1));
         assert!(cells[2].count.is_none());
@@ -264,8 +288,15 @@ mod tests {
 
     #[test]
     fn two_small_cells_need_no_more() {
-        let mut cells = vec![cell("Persons", "A", 3.0), cell("Persons", "B", 2.0), cell("Persons", "C", 50.0)];
-        assert_eq!(suppress(&mut cells, "1", Disclosure { min: 1.0, max: 4.0 }), (2, 0));
+        let mut cells = vec![
+            cell("Persons", "A", 3.0),
+            cell("Persons", "B", 2.0),
+            cell("Persons", "C", 50.0),
+        ];
+        assert_eq!(
+            suppress(&mut cells, "1", Disclosure { min: 1.0, max: 4.0 }),
+            (2, 0)
+        );
         assert_eq!(cells[2].count, Some(50.0));
     }
 }

@@ -17,7 +17,10 @@ use crate::{ImportError, ImportSummary};
 /// (say, a county abolished since) are created with their type from the code's
 /// prefix and flagged as having no known parent; rows for areas outside England
 /// are skipped and counted.
-pub async fn import_fingertips(store: &dyn Store, path: &Path) -> Result<ImportSummary, ImportError> {
+pub async fn import_fingertips(
+    store: &dyn Store,
+    path: &Path,
+) -> Result<ImportSummary, ImportError> {
     let mut table = Table::open(path)?;
     let file = table.file.clone();
     let id = table.require(&["Indicator ID"], "indicator ID")?;
@@ -43,12 +46,16 @@ pub async fn import_fingertips(store: &dyn Store, path: &Path) -> Result<ImportS
         file: file.clone(),
         ..ImportSummary::default()
     };
-    let mut tx = store.begin().await.map_err(|e| ImportError::store(&file, e))?;
+    let mut tx = store
+        .begin()
+        .await
+        .map_err(|e| ImportError::store(&file, e))?;
     let mut indicators: FxHashSet<String> = FxHashSet::default();
     // Key → (line, the values): a real export repeats England as its own parent,
     // identically; a repeat that differs is an error.
     type Key = (String, AreaCode, Period, String, String, String, String);
-    let mut keys: FxHashMap<Key, (u64, [Option<f64>; 7], Option<String>)> = FxHashMap::default();
+    type Seen = (u64, [Option<f64>; 7], Option<String>);
+    let mut keys: FxHashMap<Key, Seen> = FxHashMap::default();
     let mut rows: Vec<Observation> = Vec::new();
     let mut names: FxHashMap<AreaCode, Option<String>> = FxHashMap::default();
     let mut checked: FxHashSet<AreaCode> = FxHashSet::default();
@@ -78,8 +85,10 @@ pub async fn import_fingertips(store: &dyn Store, path: &Path) -> Result<ImportS
                     .await
                     .map_err(|e| ImportError::store(&file, e))?;
             }
-            let when = Period::parse(row.required(period)?).map_err(|e| row.error(period, e.to_string()))?;
-            let text = |column: Option<usize>| column.map(|i| row.get(i).to_owned()).unwrap_or_default();
+            let when = Period::parse(row.required(period)?)
+                .map_err(|e| row.error(period, e.to_string()))?;
+            let text =
+                |column: Option<usize>| column.map(|i| row.get(i).to_owned()).unwrap_or_default();
             let observation = Observation {
                 indicator,
                 area: code,
@@ -95,7 +104,9 @@ pub async fn import_fingertips(store: &dyn Store, path: &Path) -> Result<ImportS
                 upper998: number(&row, number_columns[3])?,
                 count: number(&row, number_columns[4])?,
                 denominator: number(&row, number_columns[5])?,
-                note: note.map(|i| row.get(i).to_owned()).filter(|n| !n.is_empty()),
+                note: note
+                    .map(|i| row.get(i).to_owned())
+                    .filter(|n| !n.is_empty()),
             };
             let key = (
                 observation.indicator.clone(),
@@ -141,7 +152,12 @@ pub async fn import_fingertips(store: &dyn Store, path: &Path) -> Result<ImportS
                 }
             }
             if !checked.contains(&code) {
-                names.insert(code, area_name.map(|i| row.get(i).to_owned()).filter(|n| !n.is_empty()));
+                names.insert(
+                    code,
+                    area_name
+                        .map(|i| row.get(i).to_owned())
+                        .filter(|n| !n.is_empty()),
+                );
             }
             rows.push(observation);
             summary.values += 1;
@@ -170,7 +186,10 @@ pub async fn import_fingertips(store: &dyn Store, path: &Path) -> Result<ImportS
         }
     }
     if summary.rows == 0 {
-        return Err(ImportError::file(&file, "the file has a header but no data rows"));
+        return Err(ImportError::file(
+            &file,
+            "the file has a header but no data rows",
+        ));
     }
     finish(tx, &summary, "fingertips").await?;
     Ok(summary)

@@ -23,15 +23,44 @@ use crate::{ImportError, ImportSummary};
 
 /// Domain keys and the header stems that name them, most specific first.
 const DOMAINS: &[(&str, &[&str])] = &[
-    ("imd", &["index of multiple deprivation (imd)", "index of multiple deprivation", "imd"]),
-    ("idaci", &["income deprivation affecting children index (idaci)", "idaci"]),
-    ("idaopi", &["income deprivation affecting older people (idaopi)", "idaopi"]),
+    (
+        "imd",
+        &[
+            "index of multiple deprivation (imd)",
+            "index of multiple deprivation",
+            "imd",
+        ],
+    ),
+    (
+        "idaci",
+        &[
+            "income deprivation affecting children index (idaci)",
+            "idaci",
+        ],
+    ),
+    (
+        "idaopi",
+        &[
+            "income deprivation affecting older people (idaopi)",
+            "idaopi",
+        ],
+    ),
     ("income", &["income"]),
     ("employment", &["employment"]),
-    ("education", &["education, skills and training", "education"]),
+    (
+        "education",
+        &["education, skills and training", "education"],
+    ),
     ("health", &["health deprivation and disability", "health"]),
     ("crime", &["crime"]),
-    ("housing", &["barriers to housing and services", "housing_and_services", "housing and services"]),
+    (
+        "housing",
+        &[
+            "barriers to housing and services",
+            "housing_and_services",
+            "housing and services",
+        ],
+    ),
     ("environment", &["living environment", "environment"]),
 ];
 
@@ -48,7 +77,12 @@ fn domain_column(header: &str) -> Option<(&'static str, Measure)> {
     let lower = header.trim().to_lowercase();
     let stem_end = ["rank", "decile", "score"]
         .iter()
-        .filter_map(|m| lower.find(&format!(" {m}")).or_else(|| lower.find(&format!("_{m}"))).map(|i| (i, *m)))
+        .filter_map(|m| {
+            lower
+                .find(&format!(" {m}"))
+                .or_else(|| lower.find(&format!("_{m}")))
+                .map(|i| (i, *m))
+        })
         .min_by_key(|(i, _)| *i)?;
     let (at, measure) = stem_end;
     let rest = &lower[at + 1 + measure.len()..];
@@ -101,7 +135,12 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
             ))
         }
     };
-    let lsoa_name = table.find(&["LSOA name (2011)", "LSOA name (2021)", "lsoa11_name", "lsoa21_name"]);
+    let lsoa_name = table.find(&[
+        "LSOA name (2011)",
+        "LSOA name (2021)",
+        "lsoa11_name",
+        "lsoa21_name",
+    ]);
     let district = table
         .headers()
         .iter()
@@ -152,7 +191,9 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
         .enumerate()
         .filter_map(|(i, h)| {
             let lower = h.to_lowercase();
-            let (_, age) = POPULATION_COLUMNS.iter().find(|(stem, _)| lower.starts_with(stem))?;
+            let (_, age) = POPULATION_COLUMNS
+                .iter()
+                .find(|(stem, _)| lower.starts_with(stem))?;
             // "… mid 2015 (excluding prisoners)".
             let year = lower
                 .split("mid ")
@@ -179,7 +220,10 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
         .iter()
         .enumerate()
         .filter(|(i, h)| {
-            !used.contains(h) && Some(*i) != lsoa_name && Some(*i) != district && Some(*i) != district_name
+            !used.contains(h)
+                && Some(*i) != lsoa_name
+                && Some(*i) != district
+                && Some(*i) != district_name
         })
         .map(|(_, h)| h.clone())
         .collect();
@@ -191,7 +235,10 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
     };
     let population_source = format!("{edition} File 6");
 
-    let mut tx = store.begin().await.map_err(|e| ImportError::store(&file, e))?;
+    let mut tx = store
+        .begin()
+        .await
+        .map_err(|e| ImportError::store(&file, e))?;
     let mut seen: FxHashMap<AreaCode, u64> = FxHashMap::default();
     let mut written: FxHashSet<AreaCode> = FxHashSet::default();
     let mut areas: Vec<Area> = Vec::new();
@@ -218,7 +265,9 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
             if let Some(first) = seen.insert(code, row.line) {
                 return Err(row.error(
                     lsoa,
-                    format!("duplicate key: {code} is also on line {first}; each LSOA appears once"),
+                    format!(
+                        "duplicate key: {code} is also on line {first}; each LSOA appears once"
+                    ),
                 ));
             }
             let parent = match district {
@@ -227,7 +276,9 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
             };
             areas.push(Area {
                 code,
-                name: lsoa_name.map(|i| row.get(i).to_owned()).filter(|n| !n.is_empty()),
+                name: lsoa_name
+                    .map(|i| row.get(i).to_owned())
+                    .filter(|n| !n.is_empty()),
                 no_known_parent: false,
             });
             vintages.push((code, lsoa_vintage.to_owned()));
@@ -238,10 +289,15 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
                     if written.insert(parent) {
                         areas.push(Area {
                             code: parent,
-                            name: district_name.map(|i| row.get(i).to_owned()).filter(|n| !n.is_empty()),
+                            name: district_name
+                                .map(|i| row.get(i).to_owned())
+                                .filter(|n| !n.is_empty()),
                             no_known_parent: false,
                         });
-                        vintages.push((parent, format!("LAD{}", &year[year.len().saturating_sub(2)..])));
+                        vintages.push((
+                            parent,
+                            format!("LAD{}", &year[year.len().saturating_sub(2)..]),
+                        ));
                         summary.areas += 1;
                     }
                     links.push(AreaLink {
@@ -258,7 +314,9 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
                 let rank = row.positive_integer(d.rank)?;
                 let decile = row.positive_integer(d.decile)?;
                 if decile > 10 {
-                    return Err(row.error(d.decile, format!("decile {decile} is not between 1 and 10")));
+                    return Err(
+                        row.error(d.decile, format!("decile {decile} is not between 1 and 10"))
+                    );
                 }
                 let score = match d.score {
                     Some(i) => row.number(i)?,
@@ -298,7 +356,10 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
             // already knows them; new ones are flagged as having no known parent.
             if !pending_orphans.is_empty() {
                 let missing = tx.missing_areas(&pending_orphans).await.map_err(to_store)?;
-                for a in areas.iter_mut().filter(|a| missing.binary_search(&a.code).is_ok()) {
+                for a in areas
+                    .iter_mut()
+                    .filter(|a| missing.binary_search(&a.code).is_ok())
+                {
                     a.no_known_parent = true;
                 }
                 summary.created_without_parent += missing.len() as u64;
@@ -320,7 +381,10 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
         }
     }
     if summary.rows == 0 {
-        return Err(ImportError::file(&file, "the file has a header but no data rows"));
+        return Err(ImportError::file(
+            &file,
+            "the file has a header but no data rows",
+        ));
     }
     finish(tx, &summary, "imd").await?;
     Ok(summary)
@@ -366,7 +430,9 @@ pub async fn summarise_districts(
         .await
         .map_err(|e| e.to_string())?;
     if table.is_empty() {
-        return Err(format!("no {edition} {domain} ranks in the store: import the IoD files first"));
+        return Err(format!(
+            "no {edition} {domain} ranks in the store: import the IoD files first"
+        ));
     }
     let population: FxHashMap<AreaCode, f64> = store
         .populations(population_source)
@@ -386,7 +452,9 @@ pub async fn summarise_districts(
         .collect();
     let mut by_district: FxHashMap<AreaCode, Vec<SmallArea>> = FxHashMap::default();
     for d in &table {
-        let Some(district) = district_of.get(&d.area) else { continue };
+        let Some(district) = district_of.get(&d.area) else {
+            continue;
+        };
         let Some(&population) = population.get(&d.area) else {
             return Err(format!("no {population_source} population for {}", d.area));
         };
@@ -424,11 +492,16 @@ mod tests {
             Some(("imd", Measure::Decile))
         );
         assert_eq!(
-            domain_column("Education, Skills and Training Decile (where 1 is most deprived 10% of LSOAs)"),
+            domain_column(
+                "Education, Skills and Training Decile (where 1 is most deprived 10% of LSOAs)"
+            ),
             Some(("education", Measure::Decile))
         );
         assert_eq!(domain_column("IMD_score"), Some(("imd", Measure::Score)));
-        assert_eq!(domain_column("Housing_and_Services_rank"), Some(("housing", Measure::Rank)));
+        assert_eq!(
+            domain_column("Housing_and_Services_rank"),
+            Some(("housing", Measure::Rank))
+        );
         assert_eq!(
             domain_column("Income Deprivation Affecting Children Index (IDACI) Rank (where 1 is most deprived)"),
             Some(("idaci", Measure::Rank))

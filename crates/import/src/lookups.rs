@@ -48,9 +48,19 @@ const UPPER_TIER: &[AreaType] = &[
     AreaType::County,
 ];
 
+/// A recognised geography header: its level, the area types its codes may have,
+/// what to call them, the member vintage (`LSOA11`) and the year (`2011`).
+type Recognised = (
+    Level,
+    &'static [AreaType],
+    &'static str,
+    String,
+    Option<String>,
+);
+
 /// Recognises `LSOA11CD`, `WD19CD`, `LADCD`, `UTLA19CD`, `CTYUA21CD`, `RGN19CD`,
 /// `ICB23CD`, `CTRY19CD` (any case).
-fn geo_column(header: &str) -> Option<(Level, &'static [AreaType], &'static str, String, Option<String>)> {
+fn geo_column(header: &str) -> Option<Recognised> {
     let upper = header.trim().to_ascii_uppercase();
     let stem = upper.strip_suffix("CD")?;
     let digits = stem.bytes().rev().take_while(u8::is_ascii_digit).count();
@@ -68,7 +78,11 @@ fn geo_column(header: &str) -> Option<(Level, &'static [AreaType], &'static str,
         "MSOA" => (Level::Msoa, &[AreaType::Msoa], "MSOA"),
         "WD" => (Level::Ward, &[AreaType::Ward], "ward"),
         "LAD" | "LTLA" => (Level::LowerTierAuthority, DISTRICTS, "district"),
-        "UTLA" | "CTYUA" => (Level::UpperTierAuthority, UPPER_TIER, "upper-tier authority"),
+        "UTLA" | "CTYUA" => (
+            Level::UpperTierAuthority,
+            UPPER_TIER,
+            "upper-tier authority",
+        ),
         "CTY" => (Level::UpperTierAuthority, &[AreaType::County], "county"),
         "RGN" | "GOR" => (Level::Region, &[AreaType::Region], "region"),
         "ICB" => (Level::Icb, &[AreaType::Icb], "ICB"),
@@ -105,8 +119,8 @@ fn columns(table: &Table, options: &LookupOptions) -> (Vec<GeoColumn>, Vec<Strin
                 });
             }
             None => {
-                let is_name = normalise(header).ends_with("nm")
-                    || normalise(header).ends_with("nmw");
+                let is_name =
+                    normalise(header).ends_with("nm") || normalise(header).ends_with("nmw");
                 if !is_name && normalise(header) != "fid" && normalise(header) != "objectid" {
                     ignored.push(header.clone());
                 }
@@ -186,7 +200,10 @@ pub async fn import_lookups(
         ignored_columns: ignored,
         ..ImportSummary::default()
     };
-    let mut tx = store.begin().await.map_err(|e| ImportError::store(&file, e))?;
+    let mut tx = store
+        .begin()
+        .await
+        .map_err(|e| ImportError::store(&file, e))?;
     let mut batch = Batch {
         areas: Vec::new(),
         vintages: Vec::new(),
@@ -195,7 +212,8 @@ pub async fn import_lookups(
     };
     // Child code → line first seen; (child, level, vintage) → (parent, line).
     let mut seen_children: FxHashMap<AreaCode, u64> = FxHashMap::default();
-    let mut seen_links: FxHashMap<(AreaCode, Level, String), (AreaCode, u64)> = FxHashMap::default();
+    let mut seen_links: FxHashMap<(AreaCode, Level, String), (AreaCode, u64)> =
+        FxHashMap::default();
     let child = geo[0].clone();
     let mut cells: Vec<Option<AreaCode>> = Vec::with_capacity(geo.len());
     while let Some(row) = table.next_row()? {
@@ -220,7 +238,10 @@ pub async fn import_lookups(
         let Some(child_code) = cells[0] else {
             return Err(row.error(
                 child.index,
-                format!("blank {} code: every row of a lookup needs its {}", child.what, child.header),
+                format!(
+                    "blank {} code: every row of a lookup needs its {}",
+                    child.what, child.header
+                ),
             ));
         };
         if let Some(first) = seen_children.insert(child_code, line) {
@@ -285,7 +306,10 @@ pub async fn import_lookups(
     }
     batch.flush(tx.as_mut(), &file).await?;
     if summary.rows == 0 {
-        return Err(ImportError::file(&file, "the file has a header but no data rows"));
+        return Err(ImportError::file(
+            &file,
+            "the file has a header but no data rows",
+        ));
     }
     finish(tx, &summary, "lookups").await?;
     Ok(summary)
@@ -318,9 +342,15 @@ mod tests {
     #[test]
     fn recognises_published_headers() {
         let (level, _, _, member, year) = geo_column("LSOA11CD").unwrap();
-        assert_eq!((level, member.as_str(), year.as_deref()), (Level::Lsoa, "LSOA11", Some("2011")));
+        assert_eq!(
+            (level, member.as_str(), year.as_deref()),
+            (Level::Lsoa, "LSOA11", Some("2011"))
+        );
         let (level, _, _, member, year) = geo_column("lad19cd").unwrap();
-        assert_eq!((level, member.as_str(), year.as_deref()), (Level::LowerTierAuthority, "LAD19", Some("2019")));
+        assert_eq!(
+            (level, member.as_str(), year.as_deref()),
+            (Level::LowerTierAuthority, "LAD19", Some("2019"))
+        );
         let (level, _, _, member, year) = geo_column("RGNCD").unwrap();
         assert_eq!((level, member.as_str(), year), (Level::Region, "RGN", None));
         assert!(geo_column("LADCD_ACTIVE").is_none());

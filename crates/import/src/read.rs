@@ -51,7 +51,10 @@ impl Table {
         let mut text = BufReader::with_capacity(1 << 16, inner);
         let head = text.fill_buf().map_err(|e| read_error(&file, &e))?;
         if head.is_empty() {
-            return Err(ImportError::file(&file, "the file is empty: expected a header row and data"));
+            return Err(ImportError::file(
+                &file,
+                "the file is empty: expected a header row and data",
+            ));
         }
         if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
             return Err(ImportError::file(
@@ -66,7 +69,10 @@ impl Table {
             ));
         }
         if head.iter().take_while(|b| b.is_ascii_whitespace()).count() < head.len()
-            && matches!(head.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{') | Some(b'['))
+            && matches!(
+                head.iter().find(|b| !b.is_ascii_whitespace()),
+                Some(b'{') | Some(b'[')
+            )
         {
             return Err(ImportError::file(
                 &file,
@@ -305,7 +311,8 @@ mod line_tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         for ending in ["\n", "\r\n"] {
-            let text = format!("\u{feff}a,b{ending}1,2{ending}\"3{ending}more\",4{ending}5,6{ending}");
+            let text =
+                format!("\u{feff}a,b{ending}1,2{ending}\"3{ending}more\",4{ending}5,6{ending}");
             std::fs::write(&path, text).unwrap();
             let mut table = Table::open(&path).unwrap();
             assert_eq!(table.headers(), ["a", "b"]);

@@ -50,11 +50,29 @@ async fn england_geography_and_deprivation_from_published_files() {
         import_geography(&store, &shared).await;
 
         // 32,844 LSOAs (2011) → 7,180 wards (2019) → 317 districts → 9 regions.
-        assert_eq!(store.count_in_vintage("LSOA11").await.unwrap(), 32_844, "{backend}");
-        assert_eq!(store.count_in_vintage("WD19").await.unwrap(), 7_180, "{backend}");
-        assert_eq!(store.count_in_vintage("LAD19").await.unwrap(), 317, "{backend}");
+        assert_eq!(
+            store.count_in_vintage("LSOA11").await.unwrap(),
+            32_844,
+            "{backend}"
+        );
+        assert_eq!(
+            store.count_in_vintage("WD19").await.unwrap(),
+            7_180,
+            "{backend}"
+        );
+        assert_eq!(
+            store.count_in_vintage("LAD19").await.unwrap(),
+            317,
+            "{backend}"
+        );
         let lsoa_ward = store.links(Level::Ward, "2019").await.unwrap();
-        assert_eq!(lsoa_ward.iter().filter(|l| l.child.area_type() == AreaType::Lsoa).count(), 32_844);
+        assert_eq!(
+            lsoa_ward
+                .iter()
+                .filter(|l| l.child.area_type() == AreaType::Lsoa)
+                .count(),
+            32_844
+        );
         let districts: Vec<AreaCode> = store
             .links(Level::LowerTierAuthority, "2019")
             .await
@@ -86,21 +104,35 @@ async fn england_geography_and_deprivation_from_published_files() {
             per_decile[d.decile as usize] += 1;
         }
         for (decile, &n) in per_decile.iter().enumerate().skip(1) {
-            assert!(n == 3_284 || n == 3_285, "{backend}: decile {decile} has {n}");
+            assert!(
+                n == 3_284 || n == 3_285,
+                "{backend}: decile {decile} has {n}"
+            );
         }
-        assert_eq!(store.deprivation_table("IoD2019", "income").await.unwrap().len(), 32_844);
+        assert_eq!(
+            store
+                .deprivation_table("IoD2019", "income")
+                .await
+                .unwrap()
+                .len(),
+            32_844
+        );
 
         // District summaries against MHCLG's published File 10 figures.
-        let published: BTreeMap<String, (f64, f64)> = read_csv(&data(&shared, "trafford-open-data/IoD2019_lad_summary.csv"))
-            .into_iter()
-            .filter(|r| r["index_domain"] == "Index of Multiple Deprivation")
-            .map(|r| {
-                (
-                    r["lad19cd"].clone(),
-                    (num(&r, "proportion_bottom_decile").unwrap(), num(&r, "average_rank").unwrap()),
-                )
-            })
-            .collect();
+        let published: BTreeMap<String, (f64, f64)> =
+            read_csv(&data(&shared, "trafford-open-data/IoD2019_lad_summary.csv"))
+                .into_iter()
+                .filter(|r| r["index_domain"] == "Index of Multiple Deprivation")
+                .map(|r| {
+                    (
+                        r["lad19cd"].clone(),
+                        (
+                            num(&r, "proportion_bottom_decile").unwrap(),
+                            num(&r, "average_rank").unwrap(),
+                        ),
+                    )
+                })
+                .collect();
         let summaries = summarise_districts(&store, "IoD2019", "imd", "IoD2019 File 6", "2019")
             .await
             .unwrap();
@@ -111,9 +143,18 @@ async fn england_geography_and_deprivation_from_published_files() {
             // Published to four places: the same figure exactly at that precision.
             let ours = (s.summary.proportion_most_deprived_10 * 10_000.0).round() as i64;
             let theirs = (proportion * 10_000.0).round() as i64;
-            assert_eq!(ours, theirs, "{backend}: proportion in the most deprived 10 % of {}", s.district);
+            assert_eq!(
+                ours, theirs,
+                "{backend}: proportion in the most deprived 10 % of {}",
+                s.district
+            );
             let gap = (s.summary.average_rank - average_rank).abs();
-            assert!(gap <= 0.15, "{backend}: average rank of {} is {} not {average_rank}", s.district, s.summary.average_rank);
+            assert!(
+                gap <= 0.15,
+                "{backend}: average rank of {} is {} not {average_rank}",
+                s.district,
+                s.summary.average_rank
+            );
             worst_rank = worst_rank.max(gap);
         }
         println!("{backend}: 317 district summaries: proportion exact, average rank within {worst_rank:.3}");
@@ -127,14 +168,17 @@ async fn fingertips_round_trip_preserves_every_value() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let files: Vec<PathBuf> = std::iter::once(data(&shared, "fingertips-data-dev/indicators-CountyUA.data.csv"))
-        .chain(
-            std::fs::read_dir(shared.join("data/fingertips-lambeth"))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|e| e == "csv")),
-        )
-        .collect();
+    let files: Vec<PathBuf> = std::iter::once(data(
+        &shared,
+        "fingertips-data-dev/indicators-CountyUA.data.csv",
+    ))
+    .chain(
+        std::fs::read_dir(shared.join("data/fingertips-lambeth"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "csv")),
+    )
+    .collect();
     for store in stores("fingertips_round_trip", dir.path()).await {
         let backend = store.backend_name();
         let key = |r: &syndemic_testkit::Record| {
@@ -150,8 +194,13 @@ async fn fingertips_round_trip_preserves_every_value() {
         };
         let mut source_rows: BTreeMap<_, syndemic_testkit::Record> = BTreeMap::new();
         for file in &files {
-            let summary = import_fingertips(&store, file).await.unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(summary.values + summary.skipped_outside_england + summary.repeated, summary.rows);
+            let summary = import_fingertips(&store, file)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                summary.values + summary.skipped_outside_england + summary.repeated,
+                summary.rows
+            );
             for r in read_csv(file) {
                 // Repeated rows (England as its own parent) may carry the note once.
                 let kept = source_rows.entry(key(&r)).or_insert_with(|| r.clone());
@@ -167,10 +216,20 @@ async fn fingertips_round_trip_preserves_every_value() {
         std::fs::write(&export_path, &out).unwrap();
         let exported = read_csv(&export_path);
         let by_key: BTreeMap<_, _> = exported.iter().map(|r| (key(r), r)).collect();
-        assert_eq!(by_key.len(), exported.len(), "{backend}: one exported row per key");
-        assert_eq!(exported.len(), source_rows.len(), "{backend}: the export holds exactly the imported rows");
+        assert_eq!(
+            by_key.len(),
+            exported.len(),
+            "{backend}: one exported row per key"
+        );
+        assert_eq!(
+            exported.len(),
+            source_rows.len(),
+            "{backend}: the export holds exactly the imported rows"
+        );
         for (k, r) in &source_rows {
-            let e = by_key.get(k).unwrap_or_else(|| panic!("{backend}: {k:?} missing"));
+            let e = by_key
+                .get(k)
+                .unwrap_or_else(|| panic!("{backend}: {k:?} missing"));
             for column in [
                 "Value",
                 "Lower CI 95.0 limit",
@@ -180,15 +239,76 @@ async fn fingertips_round_trip_preserves_every_value() {
                 "Count",
                 "Denominator",
             ] {
-                assert_eq!(num(r, column), num(e, column), "{backend}: {column} of {k:?}");
+                assert_eq!(
+                    num(r, column),
+                    num(e, column),
+                    "{backend}: {column} of {k:?}"
+                );
             }
             assert_eq!(r["Value note"], e["Value note"], "{backend}: note of {k:?}");
         }
         let checked = source_rows.len();
-        println!("{backend}: {checked} Fingertips rows from {} files round-tripped", files.len());
+        println!(
+            "{backend}: {checked} Fingertips rows from {} files round-tripped",
+            files.len()
+        );
         // An area first met in an export is created and flagged.
         let counts = store.area_counts().await.unwrap();
-        assert!(counts.iter().all(|c| c.no_known_parent == c.areas), "{counts:?}");
+        assert!(
+            counts.iter().all(|c| c.no_known_parent == c.areas),
+            "{counts:?}"
+        );
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn iod2025_at_lsoa_2021() {
+    let Some(shared) = shared_dir("iod2025_at_lsoa_2021") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores("iod2025_at_lsoa_2021", dir.path()).await {
+        let backend = store.backend_name();
+        let summary = import_imd(
+            &store,
+            &data(&shared, "iod-humaniverse-IMD/imd2025_england_lsoa21.csv"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        println!("{backend}: {summary}");
+        // The file carries no districts: the LSOAs are new and have no known parent.
+        assert_eq!(summary.created_without_parent, 33_755);
+        assert_eq!(store.count_in_vintage("LSOA21").await.unwrap(), 33_755);
+        let imd = store.deprivation_table("IoD2025", "imd").await.unwrap();
+        assert_eq!(imd.len(), 33_755);
+        assert!(imd
+            .iter()
+            .all(|d| d.score.is_some() && (1..=10).contains(&d.decile)));
+        let first = imd.iter().find(|d| d.area.as_str() == "E01000001").unwrap();
+        assert_eq!(
+            (first.rank, first.decile, first.score),
+            (26_525, 8, Some(8.742))
+        );
+        for domain in [
+            "income",
+            "employment",
+            "education",
+            "health",
+            "crime",
+            "housing",
+            "environment",
+        ] {
+            assert_eq!(
+                store
+                    .deprivation_table("IoD2025", domain)
+                    .await
+                    .unwrap()
+                    .len(),
+                33_755,
+                "{domain}"
+            );
+        }
         store.close().await;
     }
 }

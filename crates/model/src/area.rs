@@ -359,13 +359,22 @@ mod tests {
 
     #[test]
     fn types_follow_prefixes() {
-        assert_eq!(AreaCode::parse("E01006074").unwrap().area_type(), AreaType::Lsoa);
-        assert_eq!(AreaCode::parse(" e05000829 ").unwrap().as_str(), "E05000829");
+        assert_eq!(
+            AreaCode::parse("E01006074").unwrap().area_type(),
+            AreaType::Lsoa
+        );
+        assert_eq!(
+            AreaCode::parse(" e05000829 ").unwrap().as_str(),
+            "E05000829"
+        );
         assert_eq!(
             AreaCode::parse("E08000009").unwrap().area_type(),
             AreaType::MetropolitanDistrict
         );
-        assert_eq!(AreaCode::parse("E92000001").unwrap().area_type(), AreaType::England);
+        assert_eq!(
+            AreaCode::parse("E92000001").unwrap().area_type(),
+            AreaType::England
+        );
         for t in AreaType::ALL {
             assert_eq!(AreaType::from_key(t.key()), Some(t));
         }
@@ -390,10 +399,10 @@ mod tests {
     #[test]
     fn malformed_and_unknown_codes_are_errors() {
         for bad in ["", "E0100607", "E01006074X", "E0100607A", "95AA01S1"] {
-            assert!(matches!(
-                AreaCode::classify(bad),
-                Err(AreaCodeError::Malformed(_))
-            ), "{bad}");
+            assert!(
+                matches!(AreaCode::classify(bad), Err(AreaCodeError::Malformed(_))),
+                "{bad}"
+            );
         }
         assert!(matches!(
             AreaCode::classify("E99000001"),

@@ -15,15 +15,34 @@ pub enum Period {
     /// Financial year starting in April of the given year.
     FinancialYear(i32),
     /// Calendar years `first` to `last` inclusive.
-    Pooled { first: i32, last: i32 },
+    Pooled {
+        first: i32,
+        last: i32,
+    },
     /// Financial years starting in `first` to starting in `last`, inclusive.
-    PooledFinancial { first: i32, last: i32 },
+    PooledFinancial {
+        first: i32,
+        last: i32,
+    },
     /// Calendar quarter 1–4 of a year.
-    Quarter { year: i32, quarter: u8 },
+    Quarter {
+        year: i32,
+        quarter: u8,
+    },
     /// Quarter 1–4 of the financial year starting in `year` (Q1 = April–June).
-    FinancialQuarter { year: i32, quarter: u8 },
-    Month { year: i32, month: u8 },
-    Date { year: i32, month: u8, day: u8 },
+    FinancialQuarter {
+        year: i32,
+        quarter: u8,
+    },
+    Month {
+        year: i32,
+        month: u8,
+    },
+    Date {
+        year: i32,
+        month: u8,
+        day: u8,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -198,7 +217,9 @@ impl Period {
             Period::FinancialYear(y) => y + 1,
             Period::Pooled { last, .. } => last,
             Period::PooledFinancial { last, .. } => last + 1,
-            Period::Quarter { year, .. } | Period::Month { year, .. } | Period::Date { year, .. } => year,
+            Period::Quarter { year, .. }
+            | Period::Month { year, .. }
+            | Period::Date { year, .. } => year,
             Period::FinancialQuarter { year, quarter } => year + i32::from(quarter == 4),
         }
     }
@@ -274,19 +295,50 @@ mod tests {
             let period = Period::parse(text).unwrap();
             assert_eq!(period.to_string(), text, "{period:?}");
         }
-        assert_eq!(Period::parse("March 2020").unwrap(), Period::Month { year: 2020, month: 3 });
-        assert_eq!(Period::parse("Sep 2020").unwrap(), Period::Month { year: 2020, month: 9 });
+        assert_eq!(
+            Period::parse("March 2020").unwrap(),
+            Period::Month {
+                year: 2020,
+                month: 3
+            }
+        );
+        assert_eq!(
+            Period::parse("Sep 2020").unwrap(),
+            Period::Month {
+                year: 2020,
+                month: 9
+            }
+        );
         assert_eq!(
             Period::parse("2017 - 2019").unwrap(),
-            Period::Pooled { first: 2017, last: 2019 }
+            Period::Pooled {
+                first: 2017,
+                last: 2019
+            }
         );
         // Without spaces, YYYY-MM is a month: "2010-12" is December 2010.
-        assert_eq!(Period::parse("2010-12").unwrap(), Period::Month { year: 2010, month: 12 });
+        assert_eq!(
+            Period::parse("2010-12").unwrap(),
+            Period::Month {
+                year: 2010,
+                month: 12
+            }
+        );
     }
 
     #[test]
     fn unknown_shapes_are_errors() {
-        for bad in ["", "19", "2019/21", "2019 Q5", "2019-13", "2019-02-30", "2019 - 18", "FY2019", "Smarch 2020"] {
+        for bad in [
+            "",
+            "19",
+            "2019/21",
+            "2019 Q5",
+            "2019-13",
+            "2019-02-30",
+            "2019 - 18",
+            "FY2019",
+            "Smarch 2020",
+        ] {
             assert!(Period::parse(bad).is_err(), "{bad}");
         }
         assert!(Period::parse("20x9")
@@ -297,13 +349,17 @@ mod tests {
 
     #[test]
     fn periods_sort_in_time_order() {
-        let mut periods: Vec<Period> = ["2019/20", "2019", "2018 - 20", "2019 Q2", "2019-04", "2020"]
-            .iter()
-            .map(|t| Period::parse(t).unwrap())
-            .collect();
+        let mut periods: Vec<Period> =
+            ["2019/20", "2019", "2018 - 20", "2019 Q2", "2019-04", "2020"]
+                .iter()
+                .map(|t| Period::parse(t).unwrap())
+                .collect();
         periods.sort();
         let text: Vec<String> = periods.iter().map(Period::to_string).collect();
-        assert_eq!(text, ["2018 - 20", "2019", "2019-04", "2019 Q2", "2019/20", "2020"]);
+        assert_eq!(
+            text,
+            ["2018 - 20", "2019", "2019-04", "2019 Q2", "2019/20", "2020"]
+        );
     }
 
     proptest::proptest! {

@@ -27,8 +27,8 @@
 
 pub mod compare;
 pub mod confidence;
-pub mod dist;
 pub mod deprivation;
+pub mod dist;
 pub mod dsr;
 pub mod error;
 pub mod estimate;

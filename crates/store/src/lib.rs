@@ -34,7 +34,10 @@ pub enum StoreError {
         source: sqlx::Error,
     },
     #[error("the database holds {found} where syndemic expects {expected}: it was written by another program or version")]
-    Corrupt { found: String, expected: &'static str },
+    Corrupt {
+        found: String,
+        expected: &'static str,
+    },
     #[error("database error while {doing}: {source}")]
     Sql {
         doing: &'static str,

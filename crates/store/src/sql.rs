@@ -312,7 +312,9 @@ fn code_of(row: &AnyRow, column: &str) -> Result<AreaCode> {
 }
 
 fn period_of(row: &AnyRow) -> Result<Period> {
-    let text: String = row.try_get("period").map_err(sql_error("reading a period"))?;
+    let text: String = row
+        .try_get("period")
+        .map_err(sql_error("reading a period"))?;
     Period::parse(&text).map_err(|_| StoreError::Corrupt {
         found: format!("`{text}` in period"),
         expected: "a period",
@@ -421,13 +423,12 @@ impl Store for SqlStore {
             .await
             .map_err(sql_error("reading an area"))?;
         let Some(row) = row else { return Ok(None) };
-        let vintages: Vec<String> = sqlx::query_scalar(
-            "SELECT vintage FROM area_vintage WHERE code = $1 ORDER BY vintage",
-        )
-        .bind(code.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(sql_error("reading an area's vintages"))?;
+        let vintages: Vec<String> =
+            sqlx::query_scalar("SELECT vintage FROM area_vintage WHERE code = $1 ORDER BY vintage")
+                .bind(code.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(sql_error("reading an area's vintages"))?;
         let no_known_parent: i64 = get(&row, "no_known_parent")?;
         Ok(Some(AreaInfo {
             area: Area {
@@ -652,7 +653,10 @@ impl SqlTx {
         columns: &[&str],
         tail: &str,
         rows: &[T],
-        bind: impl for<'q> Fn(Query<'q, Any, AnyArguments<'q>>, &'q T) -> Query<'q, Any, AnyArguments<'q>>,
+        bind: impl for<'q> Fn(
+            Query<'q, Any, AnyArguments<'q>>,
+            &'q T,
+        ) -> Query<'q, Any, AnyArguments<'q>>,
         doing: &'static str,
     ) -> Result<()> {
         let per_statement = (MAX_PARAMETERS / columns.len()).max(1);

@@ -47,7 +47,9 @@ async fn areas_links_and_values_round_trip() {
         ])
         .await
         .unwrap();
-        tx.put_vintages(&[(code("E01006074"), "LSOA11".into())]).await.unwrap();
+        tx.put_vintages(&[(code("E01006074"), "LSOA11".into())])
+            .await
+            .unwrap();
         tx.put_links(&[
             AreaLink {
                 child: code("E01006074"),
@@ -93,7 +95,10 @@ async fn areas_links_and_values_round_trip() {
         assert_eq!(parents.len(), 2);
         assert_eq!(parents[0].name.as_deref(), Some("Altrincham"));
         assert_eq!(store.count_in_vintage("LSOA11").await.unwrap(), 1);
-        assert_eq!(store.deprivation(code("E01006074")).await.unwrap()[0].decile, 5);
+        assert_eq!(
+            store.deprivation(code("E01006074")).await.unwrap()[0].decile,
+            5
+        );
         assert_eq!(store.indicator("93356").await.unwrap(), Some(indicator));
         let latest = store.latest_observations(code("E01006074")).await.unwrap();
         assert_eq!(latest, [observation("E01006074", "2020/21", 6.0)]);
@@ -108,13 +113,19 @@ async fn a_missing_number_then_a_number_in_the_same_place() {
     let dir = tempfile::tempdir().unwrap();
     for store in syndemic_testkit::stores("a_missing_number_then_a_number", dir.path()).await {
         let mut tx = store.begin().await.unwrap();
-        tx.put_areas(&[area("E01006074", "Trafford 025A")]).await.unwrap();
-        tx.put_indicator(&Indicator::named("93356", "Campylobacter")).await.unwrap();
+        tx.put_areas(&[area("E01006074", "Trafford 025A")])
+            .await
+            .unwrap();
+        tx.put_indicator(&Indicator::named("93356", "Campylobacter"))
+            .await
+            .unwrap();
         let mut first = observation("E01006074", "2019", 5.0);
         first.count = None;
         tx.put_observations(&[first]).await.unwrap();
         let second = observation("E01006074", "2020", 6.0);
-        tx.put_observations(&[second.clone()]).await.unwrap();
+        tx.put_observations(std::slice::from_ref(&second))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(store.observations(None).await.unwrap()[1], second);
         store.close().await;
@@ -124,16 +135,22 @@ async fn a_missing_number_then_a_number_in_the_same_place() {
 #[tokio::test]
 async fn an_uncommitted_transaction_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    for store in syndemic_testkit::stores("an_uncommitted_transaction_leaves_nothing", dir.path()).await {
+    for store in
+        syndemic_testkit::stores("an_uncommitted_transaction_leaves_nothing", dir.path()).await
+    {
         {
             let mut tx = store.begin().await.unwrap();
-            tx.put_areas(&[area("E08000009", "Trafford")]).await.unwrap();
+            tx.put_areas(&[area("E08000009", "Trafford")])
+                .await
+                .unwrap();
             // Dropped without commit: an import that failed half way.
         }
         assert!(store.area(code("E08000009")).await.unwrap().is_none());
         // A constraint violation fails the statement and the transaction with it.
         let mut tx = store.begin().await.unwrap();
-        tx.put_areas(&[area("E08000009", "Trafford")]).await.unwrap();
+        tx.put_areas(&[area("E08000009", "Trafford")])
+            .await
+            .unwrap();
         let orphan = observation("E01006074", "2019", 1.0); // no such indicator or area
         assert!(tx.put_observations(&[orphan]).await.is_err());
         drop(tx);

@@ -188,7 +188,12 @@ async fn profile(store: &SqlStore, code: AreaCode) -> Result<Profile> {
             if p.link.parent == code || parents.iter().any(|(level, ..)| *level == p.link.level) {
                 continue;
             }
-            parents.push((p.link.level, p.link.vintage.clone(), p.link.parent, p.name.clone()));
+            parents.push((
+                p.link.level,
+                p.link.vintage.clone(),
+                p.link.parent,
+                p.name.clone(),
+            ));
             frontier.insert(0, p.link.parent);
         }
     }
@@ -277,7 +282,12 @@ fn number(v: f64) -> String {
 }
 
 fn print_profile(p: &Profile, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "{} {}", p.code, p.name.as_deref().unwrap_or("(no name)"))?;
+    writeln!(
+        out,
+        "{} {}",
+        p.code,
+        p.name.as_deref().unwrap_or("(no name)")
+    )?;
     writeln!(
         out,
         "Type: {}{}",
@@ -289,7 +299,10 @@ fn print_profile(p: &Profile, out: &mut dyn Write) -> std::io::Result<()> {
         }
     )?;
     if p.no_known_parent {
-        writeln!(out, "No known parent: this area was met in data, not in a lookup")?;
+        writeln!(
+            out,
+            "No known parent: this area was met in data, not in a lookup"
+        )?;
     }
     for (level, vintage, code, name) in &p.parents {
         let vintage = if vintage.is_empty() {
@@ -306,7 +319,13 @@ fn print_profile(p: &Profile, out: &mut dyn Write) -> std::io::Result<()> {
     }
     for d in &p.deprivation {
         // Other tools read this line: keep it exactly `IMD 2019 decile: 5`.
-        writeln!(out, "{} {} decile: {}", domain_label(&d.domain), d.year, d.decile)?;
+        writeln!(
+            out,
+            "{} {} decile: {}",
+            domain_label(&d.domain),
+            d.year,
+            d.decile
+        )?;
         if d.domain == "imd" {
             writeln!(
                 out,

@@ -40,7 +40,10 @@ fn areas_show_summarises_an_lsoa_from_the_published_files() {
         "--quiet",
         "--db",
         &db,
-        &data(&shared, "ons-lookups-jtrim/LSOA11_to_WD19_LAD19_lookup_EW.csv"),
+        &data(
+            &shared,
+            "ons-lookups-jtrim/LSOA11_to_WD19_LAD19_lookup_EW.csv",
+        ),
         &data(&shared, "ons-lookups-jtrim/LSOA11_to_UTLA19_lookup_EW.csv"),
         &data(&shared, "boundaries-geo-lookups/lookups/la_all_codes.csv"),
     ]);
@@ -50,7 +53,10 @@ fn areas_show_summarises_an_lsoa_from_the_published_files() {
         "--quiet",
         "--db",
         &db,
-        &data(&shared, "iod2019-energy_flex/File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"),
+        &data(
+            &shared,
+            "iod2019-energy_flex/File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz",
+        ),
     ]);
     ok(&[
         "import",
@@ -70,7 +76,10 @@ fn areas_show_summarises_an_lsoa_from_the_published_files() {
         "IMD 2019 decile: 5",
         "Campylobacter incidence rate/100,000 [Trafford], 2017: 29.8 (95% CI 23.3 to 37.7)",
     ] {
-        assert!(text.lines().any(|l| l.trim() == line), "missing `{line}` in\n{text}");
+        assert!(
+            text.lines().any(|l| l.trim() == line),
+            "missing `{line}` in\n{text}"
+        );
     }
     let json: serde_json::Value =
         serde_json::from_str(&ok(&["areas", "show", "E01006074", "--json", "--db", &db])).unwrap();
@@ -80,7 +89,15 @@ fn areas_show_summarises_an_lsoa_from_the_published_files() {
 
     // Export in the Fingertips layout, to a file.
     let export = dir.path().join("export.csv");
-    ok(&["export", "--indicator", "93356", "--output", &export.display().to_string(), "--db", &db]);
+    ok(&[
+        "export",
+        "--indicator",
+        "93356",
+        "--output",
+        &export.display().to_string(),
+        "--db",
+        &db,
+    ]);
     let rows = read_csv(&export);
     let source = read_csv(&shared.join("data/fingertips-data-dev/indicators-CountyUA.data.csv"));
     assert_eq!(rows.len(), source.len());
@@ -93,16 +110,32 @@ fn commands_refuse_clearly() {
     let unknown = syndemic(&["areas", "show", "E01006074", "--db", &db]);
     assert!(!unknown.status.success());
     let message = String::from_utf8_lossy(&unknown.stderr);
-    assert!(message.contains("E01006074 (LSOA) is not in the store"), "{message}");
+    assert!(
+        message.contains("E01006074 (LSOA) is not in the store"),
+        "{message}"
+    );
     let malformed = syndemic(&["areas", "show", "E0100607", "--db", &db]);
     assert!(String::from_utf8_lossy(&malformed.stderr).contains("not a GSS area code"));
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "LSOA11CD,LAD19CD\nE01006074,E0800009\n").unwrap();
-    let failed = syndemic(&["import", "lookups", "--quiet", "--db", &db, &bad.display().to_string()]);
+    let failed = syndemic(&[
+        "import",
+        "lookups",
+        "--quiet",
+        "--db",
+        &db,
+        &bad.display().to_string(),
+    ]);
     assert!(!failed.status.success());
     let message = String::from_utf8_lossy(&failed.stderr);
-    assert!(message.contains("bad.csv, line 2, column `LAD19CD`"), "{message}");
-    assert!(message.contains("nothing from this file was imported"), "{message}");
+    assert!(
+        message.contains("bad.csv, line 2, column `LAD19CD`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("nothing from this file was imported"),
+        "{message}"
+    );
     let db_url = syndemic(&["areas", "show", "E01006074", "--db", "mysql://x"]);
     assert!(String::from_utf8_lossy(&db_url.stderr).contains("not a database syndemic can use"));
 }

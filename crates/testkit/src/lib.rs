@@ -109,7 +109,13 @@ pub async fn stores(test: &str, dir: &Path) -> Vec<syndemic_store::SqlStore> {
             let url = StoreUrl::parse(&url).expect("SYNDEMIC_TEST_POSTGRES_URL");
             let schema: String = format!("test_{test}")
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             out.push(
                 SqlStore::connect_fresh_schema(&url, &schema)

@@ -80,6 +80,8 @@ pub trait Store: Send + Sync {
     /// For each indicator, the area's observations of its latest period.
     async fn latest_observations(&self, code: AreaCode) -> Result<Vec<Observation>>;
     async fn imports(&self) -> Result<Vec<ImportRecord>>;
+    /// The compute runs that produced an indicator's results, oldest first.
+    async fn compute_runs(&self, indicator: &str) -> Result<Vec<ComputeRun>>;
 }
 
 /// Writes, all inside one transaction. Writing the same key twice replaces the
@@ -99,5 +101,10 @@ pub trait StoreTx: Send {
     /// Areas of `codes` the store does not hold yet.
     async fn missing_areas(&mut self, codes: &[AreaCode]) -> Result<Vec<AreaCode>>;
     async fn record_import(&mut self, record: &ImportRecord) -> Result<()>;
+    /// Removes every observation of an indicator (before a recomputation replaces them).
+    async fn delete_observations(&mut self, indicator: &str) -> Result<()>;
+    async fn record_compute(&mut self, run: &ComputeRun) -> Result<()>;
+    /// Forgets the compute runs of an indicator, so that the next run recomputes.
+    async fn forget_compute_runs(&mut self, indicator: &str) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }

@@ -173,3 +173,16 @@ pub struct ImportRecord {
     /// Areas created from codes met for the first time without a known parent.
     pub created_without_parent: i64,
 }
+
+/// One run of the compute engine: what it computed, by which method, from which
+/// inputs, and the key of those inputs (a run with the same key is not repeated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComputeRun {
+    pub input_key: String,
+    pub indicator: String,
+    /// E.g. `dsr (Dobson limits, ESP2013)`.
+    pub method: String,
+    /// A description of the inputs: files and their fingerprints, editions, vintages.
+    pub inputs: String,
+    pub observations: i64,
+}

@@ -14,8 +14,8 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use syndemic_model::{AreaCode, AreaType, Level, Period};
 
 use crate::{
-    Area, AreaCount, AreaInfo, AreaLink, Deprivation, Disclosure, ImportRecord, Indicator,
-    Observation, ParentInfo, Polarity, Population, Result, Store, StoreError, StoreTx,
+    Area, AreaCount, AreaInfo, AreaLink, ComputeRun, Deprivation, Disclosure, ImportRecord,
+    Indicator, Observation, ParentInfo, Polarity, Population, Result, Store, StoreError, StoreTx,
 };
 
 /// Where the store lives, as given to `--db`.
@@ -97,12 +97,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "evidence",
-    sqlite: include_str!("../migrations/sqlite/0001_evidence.sql"),
-    postgres: include_str!("../migrations/postgres/0001_evidence.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "evidence",
+        sqlite: include_str!("../migrations/sqlite/0001_evidence.sql"),
+        postgres: include_str!("../migrations/postgres/0001_evidence.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "compute",
+        sqlite: include_str!("../migrations/sqlite/0002_compute.sql"),
+        postgres: include_str!("../migrations/postgres/0002_compute.sql"),
+    },
+];
 
 fn sql_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Sql { doing, source }
@@ -616,6 +624,28 @@ impl Store for SqlStore {
         rows.iter().map(observation_of).collect()
     }
 
+    async fn compute_runs(&self, indicator: &str) -> Result<Vec<ComputeRun>> {
+        let rows = sqlx::query(
+            "SELECT input_key, indicator, method, inputs, observations FROM compute_run \
+             WHERE indicator = $1 ORDER BY id",
+        )
+        .bind(indicator)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading compute runs"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(ComputeRun {
+                    input_key: get(row, "input_key")?,
+                    indicator: get(row, "indicator")?,
+                    method: get(row, "method")?,
+                    inputs: get(row, "inputs")?,
+                    observations: get(row, "observations")?,
+                })
+            })
+            .collect()
+    }
+
     async fn imports(&self) -> Result<Vec<ImportRecord>> {
         let rows = sqlx::query(
             "SELECT kind, file, rows, skipped, created_without_parent FROM import_log ORDER BY id",
@@ -911,6 +941,40 @@ impl StoreTx for SqlTx {
         missing.sort();
         missing.dedup();
         Ok(missing)
+    }
+
+    async fn delete_observations(&mut self, indicator: &str) -> Result<()> {
+        sqlx::query("DELETE FROM observation WHERE indicator = $1")
+            .bind(indicator)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(sql_error("removing earlier results"))?;
+        Ok(())
+    }
+
+    async fn record_compute(&mut self, run: &ComputeRun) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO compute_run (input_key, indicator, method, inputs, observations) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(run.input_key.as_str())
+        .bind(run.indicator.as_str())
+        .bind(run.method.as_str())
+        .bind(run.inputs.as_str())
+        .bind(run.observations)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(sql_error("recording the compute run"))?;
+        Ok(())
+    }
+
+    async fn forget_compute_runs(&mut self, indicator: &str) -> Result<()> {
+        sqlx::query("DELETE FROM compute_run WHERE indicator = $1")
+            .bind(indicator)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(sql_error("forgetting compute runs"))?;
+        Ok(())
     }
 
     async fn record_import(&mut self, r: &ImportRecord) -> Result<()> {

@@ -22,13 +22,20 @@ pub struct BenchArgs {
     /// Runs per measurement; the best is reported.
     #[arg(long, default_value = "3")]
     pub runs: u32,
+    /// Instead: the compute engine's scale benchmark on England's LSOAs (needs the
+    /// shared data folder).
+    #[arg(long)]
+    pub evidence: bool,
+    /// The shared data folder, for `--evidence`.
+    #[arg(long, default_value = "../shared")]
+    pub shared: PathBuf,
 }
 
 /// A small deterministic generator (SplitMix64), so workloads are the same everywhere.
-struct SplitMix(u64);
+pub struct SplitMix(pub u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -36,7 +43,7 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 }
@@ -244,6 +251,9 @@ fn parse_only(input: &Path, w: &Workload) -> anyhow::Result<usize> {
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if args.evidence {
+        return crate::bench_evidence::run(&args.dir, &args.shared, args.runs);
+    }
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     for w in &WORKLOADS {

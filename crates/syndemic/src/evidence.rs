@@ -7,12 +7,13 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use syndemic_engine::{compute, ComputeSpec, CountColumns};
 use syndemic_import::{
     export_fingertips, import_fingertips, import_imd, import_lookups, LookupOptions,
 };
 use syndemic_model::{AreaCode, Level};
 use syndemic_stats::deprivation::local_quantiles;
-use syndemic_store::{Observation, SqlStore, Store, StoreUrl};
+use syndemic_store::{Indicator, Observation, Polarity, SqlStore, Store, StoreUrl};
 
 use crate::progress::Progress;
 
@@ -475,4 +476,152 @@ pub fn export(args: &ExportArgs) -> Result<()> {
         );
         Ok(())
     })
+}
+
+#[derive(Args)]
+pub struct ComputeArgs {
+    /// LSOA-level counts (Parquet or CSV, the tidy layout: area, period, sex,
+    /// age_band, count, population).
+    #[arg(long)]
+    counts: PathBuf,
+    /// The indicator the results are stored under.
+    #[arg(long)]
+    indicator: String,
+    /// The indicator's name.
+    #[arg(long)]
+    name: String,
+    /// Rates per this many people.
+    #[arg(long, default_value = "100000")]
+    multiplier: f64,
+    /// Which way is better: lower-is-better, higher-is-better or no-judgement.
+    #[arg(long, default_value = "lower-is-better")]
+    polarity: String,
+    /// Lookup vintage of the LSOA → ward → district links.
+    #[arg(long, default_value = "2019")]
+    vintage: String,
+    /// Edition of the Indices of Deprivation for deciles and quintiles.
+    #[arg(long, default_value = "IoD2019")]
+    edition: String,
+    /// SII simulation repetitions (at least 1000).
+    #[arg(long, default_value = "1000")]
+    repetitions: u32,
+    /// Seed of the SII simulation.
+    #[arg(long, default_value = "1")]
+    seed: u64,
+    /// Column names of the counts file, if not the defaults.
+    #[arg(long, default_value = "area")]
+    area_column: String,
+    #[arg(long, default_value = "period")]
+    period_column: String,
+    /// The sex column; `none` when the file has none (every row is Persons).
+    #[arg(long, default_value = "sex")]
+    sex_column: String,
+    #[arg(long, default_value = "age_band")]
+    age_band_column: String,
+    #[arg(long, default_value = "count")]
+    count_column: String,
+    #[arg(long, default_value = "population")]
+    population_column: String,
+    /// Recompute even when the inputs are those of the last run.
+    #[arg(long)]
+    force: bool,
+    /// Print how long each stage took and the peak memory.
+    #[arg(long)]
+    timings: bool,
+    #[command(flatten)]
+    db: DbArgs,
+    /// No progress spinner.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Peak resident memory of this process, from /proc (Linux), in bytes.
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+pub fn run_compute(args: &ComputeArgs) -> Result<()> {
+    let polarity = Polarity::from_key(&args.polarity).with_context(|| {
+        format!(
+            "--polarity {}: write lower-is-better, higher-is-better or no-judgement",
+            args.polarity
+        )
+    })?;
+    if !(args.multiplier.is_finite() && args.multiplier > 0.0) {
+        bail!("--multiplier must be a number above 0");
+    }
+    let mut indicator = Indicator::named(args.indicator.clone(), args.name.clone());
+    indicator.multiplier = Some(args.multiplier);
+    indicator.polarity = Some(polarity);
+    let spec = ComputeSpec {
+        indicator,
+        counts: args.counts.clone(),
+        columns: CountColumns {
+            area: args.area_column.clone(),
+            period: args.period_column.clone(),
+            sex: (args.sex_column != "none").then(|| args.sex_column.clone()),
+            age_band: args.age_band_column.clone(),
+            count: args.count_column.clone(),
+            population: args.population_column.clone(),
+        },
+        vintage: args.vintage.clone(),
+        edition: args.edition.clone(),
+        repetitions: args.repetitions,
+        seed: args.seed,
+    };
+    let started = std::time::Instant::now();
+    // DataFusion runs its partitions on the runtime's threads.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let store = open(&args.db).await?;
+        if args.force {
+            forget_runs(&store, &spec.indicator.id).await?;
+        }
+        let progress = Progress::spinner(args.quiet);
+        let mut say = |stage: &str| progress.say(stage.to_owned());
+        let result = compute(&store, &spec, &mut say).await;
+        progress.finish();
+        store.close().await;
+        let summary = result?;
+        if summary.up_to_date {
+            eprintln!(
+                "{}: up to date (the inputs are those of the last run); nothing to do",
+                spec.indicator.id
+            );
+            return Ok(());
+        }
+        eprintln!(
+            "{}: {} input rows → {} results stored in {:.1} s",
+            spec.indicator.id,
+            summary.input_rows,
+            summary.observations,
+            started.elapsed().as_secs_f64()
+        );
+        if args.timings {
+            for (stage, took) in &summary.stages {
+                eprintln!("  {stage:<12} {:>8.2} s", took.as_secs_f64());
+            }
+            if let Some(peak) = peak_memory() {
+                eprintln!(
+                    "  peak memory  {:>8.2} GiB",
+                    peak as f64 / (1u64 << 30) as f64
+                );
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `--force`: the next run does not match an earlier one.
+async fn forget_runs(store: &SqlStore, indicator: &str) -> Result<()> {
+    let mut tx = store.begin().await?;
+    tx.forget_compute_runs(indicator).await?;
+    tx.commit().await?;
+    Ok(())
 }

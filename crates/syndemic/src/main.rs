@@ -1,6 +1,7 @@
 //! `syndemic`: the command line of the syndemic platform.
 
 mod bench;
+mod bench_evidence;
 mod calc;
 mod evidence;
 mod progress;
@@ -24,6 +25,8 @@ enum Command {
     Import(evidence::ImportArgs),
     /// Look areas up in the evidence store.
     Areas(evidence::AreasArgs),
+    /// Compute every area's and every deprivation group's rates from LSOA counts.
+    Compute(Box<evidence::ComputeArgs>),
     /// Export observations from the evidence store.
     Export(evidence::ExportArgs),
     /// Generate the benchmark workloads and time `syndemic calc` on them.
@@ -38,6 +41,7 @@ fn main() -> std::process::ExitCode {
         Command::Import(args) => evidence::import(&args),
         Command::Areas(args) => evidence::areas(&args),
         Command::Export(args) => evidence::export(&args),
+        Command::Compute(args) => evidence::run_compute(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,747 @@
+//! One `syndemic compute` run: directly standardised rates (ESP2013, Dobson limits)
+//! for every LSOA, ward, district, region and England, for England by national IMD
+//! decile and for each district by local IMD quintile; then, per district (local
+//! quintiles) and for England (national deciles), the slope and relative index of
+//! inequality and the gap and ratio between the most and least deprived groups.
+
+use std::hash::Hasher;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::common::JoinType;
+use datafusion::functions_aggregate::expr_fn::sum;
+use datafusion::logical_expr::{cast, col, lit, Expr, GroupingSet};
+use datafusion::prelude::{
+    CsvReadOptions, DataFrame, ParquetReadOptions, SessionConfig, SessionContext,
+};
+use futures::StreamExt;
+use rustc_hash::{FxHashMap, FxHasher};
+use syndemic_model::{AreaCode, Period};
+use syndemic_stats::dsr::{DsrAccumulator, ESP2013};
+use syndemic_stats::sii::{sii, SiiInput, SiiOptions, ValueType};
+use syndemic_stats::ConfidenceLevel;
+use syndemic_store::{Area, ComputeRun, Indicator, Observation, Polarity, Store};
+
+use crate::{EngineError, Geography};
+
+/// Column names of the counts file.
+#[derive(Debug, Clone)]
+pub struct CountColumns {
+    pub area: String,
+    pub period: String,
+    /// Optional: without it every row is `Persons`.
+    pub sex: Option<String>,
+    pub age_band: String,
+    pub count: String,
+    pub population: String,
+}
+
+impl Default for CountColumns {
+    fn default() -> Self {
+        CountColumns {
+            area: "area".into(),
+            period: "period".into(),
+            sex: Some("sex".into()),
+            age_band: "age_band".into(),
+            count: "count".into(),
+            population: "population".into(),
+        }
+    }
+}
+
+/// What to compute.
+#[derive(Debug, Clone)]
+pub struct ComputeSpec {
+    /// The indicator the results belong to (its multiplier defaults to 100,000).
+    pub indicator: Indicator,
+    /// LSOA-level counts by period, sex and ESP2013 age band: Parquet or CSV.
+    pub counts: PathBuf,
+    pub columns: CountColumns,
+    /// Lookup vintage of the LSOA → ward → district links (e.g. `2019`).
+    pub vintage: String,
+    /// Edition of the Indices of Deprivation for the deciles and quintiles.
+    pub edition: String,
+    /// SII simulation repetitions (at least 1,000) and seed.
+    pub repetitions: u32,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ComputeSummary {
+    /// The inputs were those of the last run: nothing was done.
+    pub up_to_date: bool,
+    pub input_rows: u64,
+    pub observations: u64,
+    /// Stage names and how long each took.
+    pub stages: Vec<(&'static str, Duration)>,
+}
+
+/// The groupings of one query; a row's grouping is read from which of its grouping
+/// columns are null (DataFusion nulls the columns a grouping set leaves out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Grouping {
+    Lsoa,
+    Ward,
+    District,
+    Region,
+    England,
+    NationalDecile,
+    LocalQuintile,
+}
+
+const ENGLAND: &str = "E92000001";
+
+fn input(message: impl Into<String>) -> EngineError {
+    EngineError::Input(message.into())
+}
+
+/// A fingerprint of the file's bytes (FxHash over 64-bit words), to tell whether
+/// the inputs changed since the last run. Not cryptographic: it detects change,
+/// it does not defend against a forger.
+fn fingerprint(path: &std::path::Path) -> Result<String, EngineError> {
+    let mut file = std::fs::File::open(path).map_err(|e| {
+        input(format!(
+            "{}: cannot open the counts file: {e}",
+            path.display()
+        ))
+    })?;
+    let mut hasher = FxHasher::default();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file
+            .read(&mut buffer)
+            .map_err(|e| input(format!("{}: cannot read: {e}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        for chunk in buffer[..n].chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            hasher.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    Ok(format!("{total}:{:016x}", hasher.finish()))
+}
+
+async fn read_counts(ctx: &SessionContext, spec: &ComputeSpec) -> Result<DataFrame, EngineError> {
+    let path = spec.counts.display().to_string();
+    let name = path.to_ascii_lowercase();
+    let df = if name.ends_with(".parquet") {
+        ctx.read_parquet(path.as_str(), ParquetReadOptions::default())
+            .await?
+    } else if name.ends_with(".csv") {
+        ctx.read_csv(path.as_str(), CsvReadOptions::new().has_header(true))
+            .await?
+    } else {
+        return Err(input(format!(
+            "{path}: counts must be a .parquet or .csv file (the tidy layout: area, period, sex, age_band, count, population)"
+        )));
+    };
+    let present: Vec<String> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let c = &spec.columns;
+    let mut wanted = vec![&c.area, &c.period, &c.age_band, &c.count, &c.population];
+    if let Some(sex) = &c.sex {
+        wanted.push(sex);
+    }
+    for w in wanted {
+        if !present.contains(w) {
+            return Err(input(format!(
+                "{path}: no column `{w}` (the file has: {})",
+                present.join(", ")
+            )));
+        }
+    }
+    let sex = match &c.sex {
+        Some(s) => cast(col(format!("\"{s}\"")), DataType::Utf8),
+        None => lit("Persons"),
+    };
+    let quoted = |n: &str| col(format!("\"{n}\""));
+    Ok(df.select(vec![
+        cast(quoted(&c.area), DataType::Utf8).alias("area"),
+        cast(quoted(&c.period), DataType::Utf8).alias("period"),
+        sex.alias("sex"),
+        cast(quoted(&c.age_band), DataType::Utf8).alias("age_band"),
+        cast(quoted(&c.count), DataType::Float64).alias("count"),
+        cast(quoted(&c.population), DataType::Float64).alias("population"),
+    ])?)
+}
+
+/// The ESP2013 weight of an age band written `0-4`, `5-9`, …, `90+` (spaces and
+/// leading zeros allowed).
+fn esp2013_weight(band: &str) -> Option<f64> {
+    let compact: String = band.chars().filter(|c| !c.is_whitespace()).collect();
+    let norm = |s: &str| s.trim_start_matches('0').to_owned();
+    let key = match compact.split_once('-') {
+        Some((a, b)) => format!(
+            "{}-{}",
+            if norm(a).is_empty() {
+                "0".into()
+            } else {
+                norm(a)
+            },
+            norm(b)
+        ),
+        None => compact.replace("andover", "+"),
+    };
+    ESP2013
+        .iter()
+        .find(|(label, _)| *label == key)
+        .map(|(_, w)| *w)
+}
+
+struct Group {
+    grouping: Grouping,
+    area: AreaCode,
+    category: u8,
+    period: Period,
+    sex: String,
+}
+
+/// Computes and stores; does nothing when the inputs are those of the last run.
+pub async fn compute(
+    store: &dyn Store,
+    spec: &ComputeSpec,
+    progress: &mut (dyn FnMut(&str) + Send),
+) -> Result<ComputeSummary, EngineError> {
+    let mut summary = ComputeSummary::default();
+    let mut clock = Instant::now();
+    let mut stage = |summary: &mut ComputeSummary, name: &'static str| {
+        summary.stages.push((name, clock.elapsed()));
+        clock = Instant::now();
+    };
+    let id = spec.indicator.id.clone();
+    let multiplier = spec.indicator.multiplier.unwrap_or(100_000.0);
+    let method = format!("dsr (Dobson limits, ESP2013, per {multiplier}); SII/RII (rate, {} simulations, seed {}); gap and ratio of most/least deprived", spec.repetitions, spec.seed);
+    progress("fingerprinting the inputs");
+    let imports = store.imports().await?.len();
+    let inputs = format!(
+        "counts {} [{}]; columns {:?}; lookups {}; deprivation {}; store imports {imports}",
+        spec.counts.display(),
+        fingerprint(&spec.counts)?,
+        spec.columns,
+        spec.vintage,
+        spec.edition
+    );
+    let key = format!("{:016x}", {
+        let mut h = FxHasher::default();
+        h.write(inputs.as_bytes());
+        h.write(method.as_bytes());
+        h.write(spec.indicator.name.as_bytes());
+        h.finish()
+    });
+    if store
+        .compute_runs(&id)
+        .await?
+        .last()
+        .is_some_and(|r| r.input_key == key)
+    {
+        summary.up_to_date = true;
+        return Ok(summary);
+    }
+    stage(&mut summary, "fingerprint");
+
+    progress("reading the geography");
+    let geography = Geography::load(store, &spec.vintage, &spec.edition).await?;
+    let config = SessionConfig::new()
+        .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let ctx = SessionContext::new_with_config(config);
+    let (batch, codes) = geography.to_batch()?;
+    let map = ctx.read_batch(batch)?;
+    let counts = read_counts(&ctx, spec).await?;
+    stage(&mut summary, "geography");
+
+    progress("checking the counts");
+    let unknown = counts
+        .clone()
+        .join(map.clone(), JoinType::LeftAnti, &["area"], &["lsoa"], None)?
+        .select(vec![col("area")])?
+        .limit(0, Some(5))?
+        .collect()
+        .await?;
+    let unknown: Vec<String> = strings(&unknown, "area");
+    if !unknown.is_empty() {
+        return Err(input(format!(
+            "{}: areas that are not LSOAs of the {} lookups in the store: {} (counts must be at LSOA level, and the lookups imported)",
+            spec.counts.display(),
+            spec.vintage,
+            unknown.join(", ")
+        )));
+    }
+    let bad = counts
+        .clone()
+        .filter(
+            col("count")
+                .is_null()
+                .or(col("population").is_null())
+                .or(col("count").lt(lit(0.0)))
+                .or(col("population").lt(lit(0.0)))
+                .or(col("period").is_null())
+                .or(col("age_band").is_null()),
+        )?
+        .limit(0, Some(1))?
+        .collect()
+        .await?;
+    if let Some(row) = first_row(&bad) {
+        return Err(input(format!(
+            "{}: a row with a missing or negative count or population, or no period or age band: {row}",
+            spec.counts.display()
+        )));
+    }
+    stage(&mut summary, "checks");
+
+    progress("aggregating every level and deprivation group");
+    let joined = counts.join(map, JoinType::Inner, &["area"], &["lsoa"], None)?;
+    let tail = || vec![col("period"), col("sex"), col("age_band")];
+    let with = |mut head: Vec<Expr>| {
+        head.extend(tail());
+        head
+    };
+    let sets = vec![
+        with(vec![col("lsoa_id")]),
+        with(vec![col("ward")]),
+        with(vec![col("district")]),
+        with(vec![col("region")]),
+        tail(),
+        with(vec![col("decile")]),
+        with(vec![col("district"), col("quintile")]),
+    ];
+    let aggregated = joined.aggregate(
+        vec![Expr::GroupingSet(GroupingSet::GroupingSets(sets))],
+        vec![
+            sum(col("count")).alias("count"),
+            sum(col("population")).alias("population"),
+            datafusion::functions_aggregate::expr_fn::count(lit(1)).alias("rows"),
+        ],
+    )?;
+    let mut stream = aggregated.execute_stream().await?;
+    let mut groups: Vec<Group> = Vec::new();
+    // (grouping, area id, category, period id, sex id) → group id; texts interned.
+    let mut ids: FxHashMap<(Grouping, i64, i64, u32, u32), u32> = FxHashMap::default();
+    let mut periods: FxHashMap<String, (u32, Period)> = FxHashMap::default();
+    let mut sexes: FxHashMap<String, u32> = FxHashMap::default();
+    let mut sex_names: Vec<String> = Vec::new();
+    let mut weights: FxHashMap<String, f64> = FxHashMap::default();
+    let england = AreaCode::parse(ENGLAND).map_err(|e| input(e.to_string()))?;
+    let mut accumulator = DsrAccumulator::new();
+    let mut row_index = 0usize;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let column = |name: &str| {
+            batch.column_by_name(name).cloned().ok_or_else(|| {
+                input(format!(
+                    "the aggregation lost the column {name}: this is a bug"
+                ))
+            })
+        };
+        let (lsoa, ward, district, region) = (
+            column("lsoa_id")?,
+            column("ward")?,
+            column("district")?,
+            column("region")?,
+        );
+        let (decile, quintile, rows) = (column("decile")?, column("quintile")?, column("rows")?);
+        let (period, sex, band) = (column("period")?, column("sex")?, column("age_band")?);
+        let (count, population) = (column("count")?, column("population")?);
+        let (lsoa, ward, district, region) = (
+            lsoa.as_primitive::<Int64Type>(),
+            ward.as_primitive::<Int64Type>(),
+            district.as_primitive::<Int64Type>(),
+            region.as_primitive::<Int64Type>(),
+        );
+        let (decile, quintile, rows) = (
+            decile.as_primitive::<Int64Type>(),
+            quintile.as_primitive::<Int64Type>(),
+            rows.as_primitive::<Int64Type>(),
+        );
+        let (period, sex, band) = (
+            period.as_string::<i32>(),
+            sex.as_string::<i32>(),
+            band.as_string::<i32>(),
+        );
+        let (count, population) = (
+            count.as_primitive::<Float64Type>(),
+            population.as_primitive::<Float64Type>(),
+        );
+        for r in 0..batch.num_rows() {
+            let (grouping, area, category) = if lsoa.is_valid(r) {
+                summary.input_rows += rows.value(r) as u64;
+                (Grouping::Lsoa, lsoa.value(r), 0)
+            } else if ward.is_valid(r) {
+                (Grouping::Ward, ward.value(r), 0)
+            } else if quintile.is_valid(r) {
+                (
+                    Grouping::LocalQuintile,
+                    district.value(r),
+                    quintile.value(r),
+                )
+            } else if district.is_valid(r) {
+                (Grouping::District, district.value(r), 0)
+            } else if region.is_valid(r) {
+                (Grouping::Region, region.value(r), 0)
+            } else if decile.is_valid(r) {
+                (Grouping::NationalDecile, -2, decile.value(r))
+            } else {
+                (Grouping::England, -2, 0)
+            };
+            // Unknown parents and groups (id -1, group 0) are not areas.
+            if area == -1
+                || (matches!(grouping, Grouping::NationalDecile | Grouping::LocalQuintile)
+                    && category == 0)
+            {
+                continue;
+            }
+            let band_text = band.value(r);
+            let weight = match weights.get(band_text) {
+                Some(w) => *w,
+                None => {
+                    let w = esp2013_weight(band_text).ok_or_else(|| {
+                        input(format!(
+                            "{}: age band `{band_text}` is not an ESP2013 band (0-4, 5-9, …, 85-89, 90+)",
+                            spec.counts.display()
+                        ))
+                    })?;
+                    weights.insert(band_text.to_owned(), w);
+                    w
+                }
+            };
+            let (period_id, when) = match periods.get(period.value(r)) {
+                Some(p) => *p,
+                None => {
+                    let p = Period::parse(period.value(r))
+                        .map_err(|e| input(format!("{}: {e}", spec.counts.display())))?;
+                    let entry = (periods.len() as u32, p);
+                    periods.insert(period.value(r).to_owned(), entry);
+                    entry
+                }
+            };
+            let sex_id = match sexes.get(sex.value(r)) {
+                Some(s) => *s,
+                None => {
+                    let s = sexes.len() as u32;
+                    sexes.insert(sex.value(r).to_owned(), s);
+                    sex_names.push(sex.value(r).to_owned());
+                    s
+                }
+            };
+            let key = (grouping, area, category, period_id, sex_id);
+            let next = ids.len() as u32;
+            let gid = *ids.entry(key).or_insert_with(|| {
+                groups.push(Group {
+                    grouping,
+                    area: if area < 0 {
+                        england
+                    } else {
+                        codes[area as usize]
+                    },
+                    category: category as u8,
+                    period: when,
+                    sex: sex_names[sex_id as usize].clone(),
+                });
+                next
+            });
+            accumulator.add(
+                row_index,
+                gid,
+                Some(count.value(r)),
+                Some(population.value(r)),
+                Some(weight),
+            )?;
+            row_index += 1;
+        }
+    }
+    stage(&mut summary, "aggregate");
+
+    progress("computing rates and limits");
+    let levels = [ConfidenceLevel::new(95.0)?, ConfidenceLevel::new(99.8)?];
+    let (totals, estimates) = accumulator.finish(groups.len(), multiplier, &levels)?;
+    let edition_year = spec.edition.trim_start_matches("IoD");
+    let national = format!("IMD {edition_year} national decile");
+    let local = format!("IMD {edition_year} local quintile");
+    let mut observations: Vec<Observation> = Vec::with_capacity(groups.len());
+    for (g, group) in groups.iter().enumerate() {
+        let (category_type, category) = match group.grouping {
+            Grouping::NationalDecile => (national.clone(), group.category.to_string()),
+            Grouping::LocalQuintile => (local.clone(), group.category.to_string()),
+            _ => (String::new(), String::new()),
+        };
+        observations.push(Observation {
+            indicator: id.clone(),
+            area: group.area,
+            period: group.period,
+            sex: group.sex.clone(),
+            age: "All ages".into(),
+            category_type,
+            category,
+            count: Some(totals.total_count[g]),
+            denominator: Some(totals.total_pop[g]),
+            value: estimates.value[g],
+            lower95: estimates.lower[0][g],
+            upper95: estimates.upper[0][g],
+            lower998: estimates.lower[1][g],
+            upper998: estimates.upper[1][g],
+            note: estimates.note[g].map(|n| n.text().to_owned()),
+        });
+    }
+    stage(&mut summary, "rates");
+
+    progress("computing the inequality measures");
+    let inequality = inequality(spec, &groups, &observations, &levels, &national, &local)?;
+    stage(&mut summary, "inequality");
+
+    progress("storing the results");
+    let mut tx = store.begin().await?;
+    tx.put_areas(&[Area {
+        code: AreaCode::parse(ENGLAND).map_err(|e| input(e.to_string()))?,
+        name: Some("England".into()),
+        no_known_parent: false,
+    }])
+    .await?;
+    let mut indicator = spec.indicator.clone();
+    indicator.measure_type = Some("dsr".into());
+    indicator.multiplier = Some(multiplier);
+    tx.put_indicator(&indicator).await?;
+    tx.delete_observations(&id).await?;
+    for (suffix, name, _) in DERIVED {
+        let mut derived = Indicator::named(
+            format!("{id}.{suffix}"),
+            format!("{}: {name}", spec.indicator.name),
+        );
+        derived.measure_type = Some(suffix.to_string());
+        derived.source = Some(format!("computed from {id}"));
+        derived.polarity = Some(Polarity::NoJudgement);
+        tx.put_indicator(&derived).await?;
+        tx.delete_observations(&derived.id).await?;
+    }
+    for chunk in observations.chunks(20_000).chain(inequality.chunks(20_000)) {
+        tx.put_observations(chunk).await?;
+    }
+    summary.observations = (observations.len() + inequality.len()) as u64;
+    tx.record_compute(&ComputeRun {
+        input_key: key,
+        indicator: id.clone(),
+        method,
+        inputs,
+        observations: summary.observations as i64,
+    })
+    .await?;
+    tx.commit().await?;
+    stage(&mut summary, "store");
+    Ok(summary)
+}
+
+/// Derived indicators: id suffix, name, and which measure.
+const DERIVED: [(&str, &str, u8); 4] = [
+    ("sii", "slope index of inequality", 0),
+    ("rii", "relative index of inequality", 1),
+    ("gap", "gap between most and least deprived", 2),
+    ("ratio", "ratio of most to least deprived", 3),
+];
+
+/// SII, RII, gap and ratio per district over local quintiles and for England over
+/// national deciles, per period and sex.
+fn inequality(
+    spec: &ComputeSpec,
+    groups: &[Group],
+    observations: &[Observation],
+    levels: &[ConfidenceLevel],
+    national: &str,
+    local: &str,
+) -> Result<Vec<Observation>, EngineError> {
+    // One call per grouping: the SII takes the number of quantiles from its input.
+    let mut out = inequality_of(
+        spec,
+        groups,
+        observations,
+        levels,
+        Grouping::LocalQuintile,
+        local,
+    )?;
+    out.extend(inequality_of(
+        spec,
+        groups,
+        observations,
+        levels,
+        Grouping::NationalDecile,
+        national,
+    )?);
+    Ok(out)
+}
+
+fn inequality_of(
+    spec: &ComputeSpec,
+    groups: &[Group],
+    observations: &[Observation],
+    levels: &[ConfidenceLevel],
+    which: Grouping,
+    category_type: &str,
+) -> Result<Vec<Observation>, EngineError> {
+    // (parent, period, sex, grouping) → rows of quantile groups.
+    let mut parents: FxHashMap<(AreaCode, Period, String, Grouping), Vec<usize>> =
+        FxHashMap::default();
+    for (g, group) in groups.iter().enumerate() {
+        if group.grouping == which {
+            parents
+                .entry((group.area, group.period, group.sex.clone(), group.grouping))
+                .or_default()
+                .push(g);
+        }
+    }
+    let mut keys: Vec<_> = parents.keys().cloned().collect();
+    keys.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+    let (mut sii_groups, mut quantile, mut population, mut value, mut lower, mut upper) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for (k, key) in keys.iter().enumerate() {
+        let mut members = parents[key].clone();
+        members.sort_by_key(|&g| groups[g].category);
+        for g in members {
+            sii_groups.push(k as u32);
+            quantile.push(Some(f64::from(groups[g].category)));
+            population.push(observations[g].denominator);
+            value.push(observations[g].value);
+            lower.push(observations[g].lower95);
+            upper.push(observations[g].upper95);
+        }
+    }
+    let result = sii(
+        &SiiInput {
+            groups: &sii_groups,
+            n_groups: keys.len(),
+            quantile: &quantile,
+            population: &population,
+            value: &value,
+            se: None,
+            limits: Some((&lower, &upper)),
+        },
+        &SiiOptions {
+            value_type: ValueType::Rate,
+            transform: false,
+            multiplier: 1.0,
+            repetitions: spec.repetitions,
+            seed: spec.seed,
+        },
+        levels,
+    )?;
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::with_capacity(keys.len() * 4);
+    for (k, (area, period, sex, grouping)) in keys.iter().enumerate() {
+        let members = &parents[&(*area, *period, sex.clone(), *grouping)];
+        let at = |category: u8| {
+            members
+                .iter()
+                .find(|&&g| groups[g].category == category)
+                .and_then(|&g| observations[g].value)
+        };
+        let most = at(1);
+        let least = at(if *grouping == Grouping::NationalDecile {
+            10
+        } else {
+            5
+        });
+        let base = |suffix: &str, value: Option<f64>| Observation {
+            indicator: format!("{}.{suffix}", spec.indicator.id),
+            area: *area,
+            period: *period,
+            sex: sex.clone(),
+            age: "All ages".into(),
+            category_type: category_type.to_owned(),
+            category: String::new(),
+            count: None,
+            denominator: None,
+            value,
+            lower95: None,
+            upper95: None,
+            lower998: None,
+            upper998: None,
+            note: None,
+        };
+        for (suffix, _, which) in DERIVED {
+            let mut o = match which {
+                0 | 1 => {
+                    let e = if which == 0 { &result.sii } else { &result.rii };
+                    let mut o = base(suffix, e.value[k]);
+                    o.lower95 = e.lower[0][k];
+                    o.upper95 = e.upper[0][k];
+                    o.lower998 = e.lower[1][k];
+                    o.upper998 = e.upper[1][k];
+                    o.note = e.note[k].map(|n| n.text().to_owned());
+                    o
+                }
+                2 => base(suffix, most.zip(least).map(|(m, l)| m - l)),
+                _ => base(
+                    suffix,
+                    most.zip(least).and_then(|(m, l)| (l != 0.0).then(|| m / l)),
+                ),
+            };
+            if o.value.is_none() && o.note.is_none() {
+                o.note = Some("not computed: a most or least deprived group has no value".into());
+            }
+            out.push(o);
+        }
+    }
+    Ok(out)
+}
+
+fn strings(batches: &[RecordBatch], column: &str) -> Vec<String> {
+    batches
+        .iter()
+        .filter_map(|b| b.column_by_name(column))
+        .flat_map(|c| {
+            let c = c.as_string::<i32>();
+            (0..c.len())
+                .map(|i| c.value(i).to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn first_row(batches: &[RecordBatch]) -> Option<String> {
+    let batch = batches.iter().find(|b| b.num_rows() > 0)?;
+    let cells: Vec<String> = batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(f, c)| {
+            let text =
+                datafusion::arrow::util::display::array_value_to_string(c, 0).unwrap_or_default();
+            format!(
+                "{}={}",
+                f.name(),
+                if c.is_null(0) { "(blank)".into() } else { text }
+            )
+        })
+        .collect();
+    Some(cells.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn esp2013_bands() {
+        assert_eq!(esp2013_weight("0-4"), Some(5000.0));
+        assert_eq!(esp2013_weight("05-09"), Some(5500.0));
+        assert_eq!(esp2013_weight("90+"), Some(1000.0));
+        assert_eq!(esp2013_weight("90 and over"), Some(1000.0));
+        assert_eq!(esp2013_weight("0-5"), None);
+    }
+}

@@ -1,0 +1,141 @@
+//! The geography the engine aggregates over, read from the store.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use rustc_hash::FxHashMap;
+use syndemic_model::{AreaCode, AreaType, Level};
+use syndemic_stats::deprivation::local_quantiles;
+use syndemic_store::Store;
+
+use crate::EngineError;
+
+/// Every LSOA of a geography vintage with its parents and deprivation groups.
+#[derive(Debug, Clone, Default)]
+pub struct Geography {
+    pub lsoa: Vec<AreaCode>,
+    pub ward: Vec<Option<AreaCode>>,
+    pub district: Vec<Option<AreaCode>>,
+    pub region: Vec<Option<AreaCode>>,
+    /// National IMD decile as published, 1 = most deprived.
+    pub decile: Vec<Option<u8>>,
+    /// Quintile within the district by national IMD rank, 1 = most deprived.
+    pub local_quintile: Vec<Option<u8>>,
+}
+
+impl Geography {
+    /// Reads the LSOAs linked to districts in the lookups of `vintage` (e.g.
+    /// `2019`), with their wards, regions, and the IMD of `edition`.
+    pub async fn load(
+        store: &dyn Store,
+        vintage: &str,
+        edition: &str,
+    ) -> Result<Geography, EngineError> {
+        let lsoa_links = |links: Vec<syndemic_store::AreaLink>| -> FxHashMap<AreaCode, AreaCode> {
+            links
+                .into_iter()
+                .filter(|l| l.child.area_type() == AreaType::Lsoa)
+                .map(|l| (l.child, l.parent))
+                .collect()
+        };
+        let districts = lsoa_links(store.links(Level::LowerTierAuthority, vintage).await?);
+        if districts.is_empty() {
+            return Err(EngineError::Input(format!(
+                "the store has no LSOA-to-district lookup of vintage {vintage}: import one first (`syndemic import lookups`)"
+            )));
+        }
+        let wards = lsoa_links(store.links(Level::Ward, vintage).await?);
+        // Region of each district: from a lookup of this vintage or an unversioned one.
+        let mut region_of: FxHashMap<AreaCode, AreaCode> = FxHashMap::default();
+        for v in ["", vintage] {
+            for l in store.links(Level::Region, v).await? {
+                region_of.insert(l.child, l.parent);
+            }
+        }
+        let imd: FxHashMap<AreaCode, (i64, i64)> = store
+            .deprivation_table(edition, "imd")
+            .await?
+            .into_iter()
+            .map(|d| (d.area, (d.rank, d.decile)))
+            .collect();
+        let mut lsoa: Vec<AreaCode> = districts.keys().copied().collect();
+        lsoa.sort();
+        let district: Vec<Option<AreaCode>> =
+            lsoa.iter().map(|l| districts.get(l).copied()).collect();
+        // Local quintiles: rank within district, over LSOAs with an IMD rank.
+        let mut district_ids: FxHashMap<AreaCode, u32> = FxHashMap::default();
+        let mut ranked: Vec<(usize, u32, f64)> = Vec::new();
+        for (i, code) in lsoa.iter().enumerate() {
+            if let (Some(d), Some((rank, _))) = (district[i], imd.get(code)) {
+                let next = district_ids.len() as u32;
+                let id = *district_ids.entry(d).or_insert(next);
+                ranked.push((i, id, *rank as f64));
+            }
+        }
+        let groups: Vec<u32> = ranked.iter().map(|r| r.1).collect();
+        let ranks: Vec<f64> = ranked.iter().map(|r| r.2).collect();
+        let quintiles = local_quantiles(&groups, district_ids.len(), &ranks, 5)?;
+        let mut local_quintile = vec![None; lsoa.len()];
+        for ((i, _, _), q) in ranked.iter().zip(quintiles) {
+            local_quintile[*i] = q.map(|q| q as u8);
+        }
+        Ok(Geography {
+            ward: lsoa.iter().map(|l| wards.get(l).copied()).collect(),
+            region: district
+                .iter()
+                .map(|d| d.and_then(|d| region_of.get(&d).copied()))
+                .collect(),
+            decile: lsoa
+                .iter()
+                .map(|l| imd.get(l).map(|(_, d)| *d as u8))
+                .collect(),
+            district,
+            local_quintile,
+            lsoa,
+        })
+    }
+
+    /// The geography as one Arrow batch to join the counts to: the LSOA code, then
+    /// integer ids (indexes into [`Geography::codes`]) of the LSOA, ward, district
+    /// and region — `-1` when unknown — and the decile and quintile (`0` when
+    /// unknown). Integer keys keep the aggregation's hash tables small.
+    pub fn to_batch(&self) -> Result<(RecordBatch, Vec<AreaCode>), EngineError> {
+        let mut codes: Vec<AreaCode> = Vec::new();
+        let mut ids: FxHashMap<AreaCode, i64> = FxHashMap::default();
+        let mut id = |code: Option<AreaCode>| -> i64 {
+            match code {
+                None => -1,
+                Some(c) => *ids.entry(c).or_insert_with(|| {
+                    codes.push(c);
+                    codes.len() as i64 - 1
+                }),
+            }
+        };
+        let lsoa_id: Vec<i64> = self.lsoa.iter().map(|c| id(Some(*c))).collect();
+        let ward: Vec<i64> = self.ward.iter().map(|c| id(*c)).collect();
+        let district: Vec<i64> = self.district.iter().map(|c| id(*c)).collect();
+        let region: Vec<i64> = self.region.iter().map(|c| id(*c)).collect();
+        let ints = |values: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(values)) };
+        let groups = |values: &[Option<u8>]| -> ArrayRef {
+            Arc::new(Int64Array::from_iter_values(
+                values.iter().map(|v| v.map_or(0, i64::from)),
+            ))
+        };
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "lsoa",
+                Arc::new(StringArray::from_iter_values(
+                    self.lsoa.iter().map(|c| c.as_str().to_owned()),
+                )) as ArrayRef,
+            ),
+            ("lsoa_id", ints(lsoa_id)),
+            ("ward", ints(ward)),
+            ("district", ints(district)),
+            ("region", ints(region)),
+            ("decile", groups(&self.decile)),
+            ("quintile", groups(&self.local_quintile)),
+        ])
+        .map_err(|e| EngineError::Query(e.into()))?;
+        Ok((batch, codes))
+    }
+}

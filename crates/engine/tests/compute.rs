@@ -1,0 +1,277 @@
+//! The compute engine on a small place of our own (20 LSOAs, 4 wards, 2 districts,
+//! 1 region), on SQLite and PostgreSQL: every level's DSR equals the statistics
+//! crate's DSR of the summed bands; deprivation groups and inequality measures are
+//! stored; an unchanged re-run does nothing; bad counts change nothing.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use syndemic_engine::{compute, ComputeSpec, CountColumns};
+use syndemic_import::{import_imd, import_lookups, LookupOptions};
+use syndemic_model::{AreaCode, Period};
+use syndemic_stats::dsr::{dsr, DsrInput, ESP2013};
+use syndemic_stats::ConfidenceLevel;
+use syndemic_store::{Indicator, Observation, SqlStore, Store};
+use syndemic_testkit::stores;
+
+const LSOAS: usize = 20;
+
+fn lsoa(i: usize) -> String {
+    format!("E0100{:04}", 6000 + i)
+}
+
+fn district(i: usize) -> &'static str {
+    if i < 10 {
+        "E08000009"
+    } else {
+        "E08000010"
+    }
+}
+
+/// Deaths and population of LSOA `i`, year `y`, sex `s`, band `b`.
+fn cell(i: usize, y: usize, s: usize, b: usize) -> (f64, f64) {
+    let population = 40.0 + ((i * 7 + y * 3 + s * 5 + b * 11) % 60) as f64;
+    let deaths = ((i + 1) * (b + 1) * (y + s + 1) % 9) as f64;
+    (deaths, population)
+}
+
+fn fixture(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let mut lookup = String::from("LSOA11CD,LSOA11NM,WD19CD,WD19NM,LAD19CD,LAD19NM\n");
+    let mut regions = String::from("LAD19CD,LAD19NM,RGN19CD,RGN19NM\n");
+    let mut imd = String::from("LSOA code (2011),LSOA name (2011),Local Authority District code (2019),Local Authority District name (2019),Index of Multiple Deprivation (IMD) Rank,Index of Multiple Deprivation (IMD) Decile\n");
+    for i in 0..LSOAS {
+        let ward = format!("E0500{:04}", 800 + i / 5);
+        writeln!(
+            lookup,
+            "{},Area {i},{ward},Ward {},{},District",
+            lsoa(i),
+            i / 5,
+            district(i)
+        )
+        .unwrap();
+        // Ranks spread over the country's 32,844, most deprived first.
+        let rank = 1 + (i * 7919) % 32_000;
+        writeln!(
+            imd,
+            "{},Area {i},{},District,{rank},{}",
+            lsoa(i),
+            district(i),
+            1 + (rank - 1) * 10 / 32_844
+        )
+        .unwrap();
+    }
+    writeln!(regions, "E08000009,Trafford,E12000002,North West").unwrap();
+    writeln!(regions, "E08000010,Wigan,E12000002,North West").unwrap();
+    let mut counts = String::from("area,period,sex,age_band,count,population\n");
+    for i in 0..LSOAS {
+        for y in 0..2 {
+            for (s, sex) in ["Female", "Male"].iter().enumerate() {
+                for (b, (band, _)) in ESP2013.iter().enumerate() {
+                    let (d, p) = cell(i, y, s, b);
+                    writeln!(counts, "{},{},{sex},{band},{d},{p}", lsoa(i), 2018 + y).unwrap();
+                }
+            }
+        }
+    }
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    (
+        write("lookup.csv", &lookup),
+        write("regions.csv", &regions),
+        write("imd.csv", &imd),
+        write("counts.csv", &counts),
+    )
+}
+
+/// The statistics crate's DSR of the band sums over `members`.
+fn expected(members: &[usize], y: usize, s: usize) -> (f64, f64, f64) {
+    let (mut count, mut population) = (vec![0.0; 19], vec![0.0; 19]);
+    for &i in members {
+        for b in 0..19 {
+            let (d, p) = cell(i, y, s, b);
+            count[b] += d;
+            population[b] += p;
+        }
+    }
+    let count: Vec<Option<f64>> = count.into_iter().map(Some).collect();
+    let population: Vec<Option<f64>> = population.into_iter().map(Some).collect();
+    let standard: Vec<Option<f64>> = ESP2013.iter().map(|(_, w)| Some(*w)).collect();
+    let levels = [ConfidenceLevel::new(95.0).unwrap()];
+    let (_, e) = dsr(
+        &DsrInput {
+            groups: &[0; 19],
+            n_groups: 1,
+            count: &count,
+            population: &population,
+            standard: &standard,
+            multiplier: 100_000.0,
+            non_independent: None,
+        },
+        &levels,
+    )
+    .unwrap();
+    (
+        e.value[0].unwrap(),
+        e.lower[0][0].unwrap(),
+        e.upper[0][0].unwrap(),
+    )
+}
+
+fn spec(counts: PathBuf) -> ComputeSpec {
+    ComputeSpec {
+        indicator: Indicator::named("mort", "Mortality, all ages"),
+        counts,
+        columns: CountColumns::default(),
+        vintage: "2019".into(),
+        edition: "IoD2019".into(),
+        repetitions: 1000,
+        seed: 7,
+    }
+}
+
+fn find<'a>(
+    all: &'a [Observation],
+    indicator: &str,
+    area: &str,
+    category: &str,
+) -> Vec<&'a Observation> {
+    all.iter()
+        .filter(|o| o.indicator == indicator && o.area.as_str() == area && o.category == category)
+        .collect()
+}
+
+async fn prepared(store: &SqlStore, dir: &Path) -> PathBuf {
+    let (lookup, regions, imd, counts) = fixture(dir);
+    import_lookups(store, &lookup, &LookupOptions::default())
+        .await
+        .unwrap();
+    import_lookups(store, &regions, &LookupOptions::default())
+        .await
+        .unwrap();
+    import_imd(store, &imd).await.unwrap();
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_level_and_group_from_lsoa_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores("every_level_and_group_from_lsoa_counts", dir.path()).await {
+        let backend = store.backend_name();
+        let counts = prepared(&store, dir.path()).await;
+        let summary = compute(&store, &spec(counts.clone()), &mut |_| {})
+            .await
+            .unwrap();
+        assert!(!summary.up_to_date);
+        assert_eq!(summary.input_rows, (LSOAS * 2 * 2 * 19) as u64);
+        let all = store.observations(None).await.unwrap();
+        let close = |o: &Observation, e: (f64, f64, f64), what: &str| {
+            for (got, want) in [(o.value, e.0), (o.lower95, e.1), (o.upper95, e.2)] {
+                let got = got.unwrap();
+                assert!(
+                    (got - want).abs() <= 1e-9 * want.abs(),
+                    "{backend} {what}: {got} vs {want}"
+                );
+            }
+        };
+        for (y, s) in [(0, 0), (1, 1)] {
+            let period = Period::Year(2018 + y as i32);
+            let sex = ["Female", "Male"][s];
+            let pick = |rows: Vec<&Observation>| -> Observation {
+                rows.into_iter()
+                    .find(|o| o.period == period && o.sex == sex)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{backend}: missing {period} {sex}"))
+            };
+            close(
+                &pick(find(&all, "mort", &lsoa(3), "")),
+                expected(&[3], y, s),
+                "LSOA",
+            );
+            close(
+                &pick(find(&all, "mort", "E05000800", "")),
+                expected(&[0, 1, 2, 3, 4], y, s),
+                "ward",
+            );
+            let trafford: Vec<usize> = (0..10).collect();
+            close(
+                &pick(find(&all, "mort", "E08000009", "")),
+                expected(&trafford, y, s),
+                "district",
+            );
+            let everyone: Vec<usize> = (0..LSOAS).collect();
+            close(
+                &pick(find(&all, "mort", "E12000002", "")),
+                expected(&everyone, y, s),
+                "region",
+            );
+            close(
+                &pick(find(&all, "mort", "E92000001", "")),
+                expected(&everyone, y, s),
+                "England",
+            );
+        }
+        // Local quintiles of each district, national deciles of England.
+        let quintiles: Vec<&Observation> = all
+            .iter()
+            .filter(|o| o.indicator == "mort" && o.category_type == "IMD 2019 local quintile")
+            .collect();
+        assert_eq!(quintiles.len(), 2 * 5 * 2 * 2, "{backend}");
+        assert!(all.iter().any(
+            |o| o.category_type == "IMD 2019 national decile" && o.area.as_str() == "E92000001"
+        ));
+        // SII, RII, gap and ratio per district (and England) per period and sex.
+        for measure in ["mort.sii", "mort.rii", "mort.gap", "mort.ratio"] {
+            let rows = find(&all, measure, "E08000009", "");
+            assert_eq!(rows.len(), 4, "{backend}: {measure}");
+            assert!(
+                rows.iter().all(|o| o.value.is_some()),
+                "{backend}: {measure} {rows:?}"
+            );
+        }
+        let sii = find(&all, "mort.sii", "E08000009", "")[0];
+        assert!(
+            sii.lower95.unwrap() <= sii.value.unwrap()
+                && sii.value.unwrap() <= sii.upper95.unwrap()
+        );
+
+        // The same inputs again: nothing to do, nothing changed.
+        let again = compute(&store, &spec(counts.clone()), &mut |_| {})
+            .await
+            .unwrap();
+        assert!(again.up_to_date, "{backend}");
+        assert_eq!(store.observations(None).await.unwrap(), all);
+        assert_eq!(store.compute_runs("mort").await.unwrap().len(), 1);
+
+        // Counts for an area that is not an LSOA of the lookups: refused, unchanged.
+        let bad = dir.path().join("bad.csv");
+        let mut text = std::fs::read_to_string(&counts).unwrap();
+        text.push_str("E01999999,2018,Female,0-4,1,50\n");
+        std::fs::write(&bad, text).unwrap();
+        let error = compute(&store, &spec(bad.clone()), &mut |_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("E01999999") && error.contains("not LSOAs"),
+            "{error}"
+        );
+        std::fs::write(
+            &bad,
+            std::fs::read_to_string(&counts)
+                .unwrap()
+                .replace(",0-4,", ",0-5,"),
+        )
+        .unwrap();
+        let error = compute(&store, &spec(bad), &mut |_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`0-5` is not an ESP2013 band"), "{error}");
+        assert_eq!(store.observations(None).await.unwrap(), all);
+        assert!(AreaCode::parse("E92000001").is_ok());
+        store.close().await;
+    }
+}

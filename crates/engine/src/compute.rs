@@ -20,6 +20,7 @@ use datafusion::prelude::{
 use futures::StreamExt;
 use rustc_hash::{FxHashMap, FxHasher};
 use syndemic_model::{AreaCode, Period};
+use syndemic_stats::compare::{compare, Comparison, Polarity as CompPolarity};
 use syndemic_stats::dsr::{DsrAccumulator, ESP2013};
 use syndemic_stats::sii::{sii, SiiInput, SiiOptions, ValueType};
 use syndemic_stats::ConfidenceLevel;
@@ -490,8 +491,17 @@ pub async fn compute(
             lower998: estimates.lower[1][g],
             upper998: estimates.upper[1][g],
             note: estimates.note[g].map(|n| n.text().to_owned()),
+            compared_to_england: None,
+            compared_to_parent: None,
+            recent_trend: None,
         });
     }
+    compare_with_parents(
+        &mut observations,
+        &groups,
+        &geography,
+        spec.indicator.polarity,
+    );
     stage(&mut summary, "rates");
 
     progress("computing the inequality measures");
@@ -537,6 +547,74 @@ pub async fn compute(
     tx.commit().await?;
     stage(&mut summary, "store");
     Ok(summary)
+}
+
+/// Fingertips' wording of a comparison.
+fn wording(c: Comparison) -> &'static str {
+    match c {
+        Comparison::Better => "Better",
+        Comparison::Similar => "Similar",
+        Comparison::Worse => "Worse",
+        Comparison::Higher => "Higher",
+        Comparison::Lower => "Lower",
+        Comparison::NotCompared => "Not compared",
+    }
+}
+
+/// Each result against England's and against its parent's value of the same
+/// period and sex, from its 95 % limits and the indicator's polarity (as Fingertips
+/// compares): an LSOA or ward with its district, a district with its region, a
+/// region with England, a deprivation group with the whole of its area.
+fn compare_with_parents(
+    observations: &mut [Observation],
+    groups: &[Group],
+    geography: &Geography,
+    polarity: Option<Polarity>,
+) {
+    let polarity = match polarity {
+        Some(Polarity::HigherIsBetter) => CompPolarity::HighIsGood,
+        Some(Polarity::LowerIsBetter) => CompPolarity::LowIsGood,
+        _ => CompPolarity::NoJudgement,
+    };
+    let mut parent_of: FxHashMap<AreaCode, AreaCode> = FxHashMap::default();
+    for (i, lsoa) in geography.lsoa.iter().enumerate() {
+        if let Some(d) = geography.district[i] {
+            parent_of.insert(*lsoa, d);
+            if let Some(w) = geography.ward[i] {
+                parent_of.insert(w, d);
+            }
+            if let Some(r) = geography.region[i] {
+                parent_of.insert(d, r);
+            }
+        }
+    }
+    let mut totals: FxHashMap<(AreaCode, Period, String), Option<f64>> = FxHashMap::default();
+    for o in observations.iter().filter(|o| o.category.is_empty()) {
+        totals.insert((o.area, o.period, o.sex.clone()), o.value);
+    }
+    let england = groups
+        .iter()
+        .find(|g| g.grouping == Grouping::England)
+        .map(|g| g.area);
+    for (o, g) in observations.iter_mut().zip(groups) {
+        let parent = match g.grouping {
+            Grouping::England => None,
+            Grouping::Region => england,
+            Grouping::NationalDecile | Grouping::LocalQuintile => Some(g.area),
+            Grouping::Lsoa | Grouping::Ward | Grouping::District => parent_of.get(&g.area).copied(),
+        };
+        let benchmark = |area: Option<AreaCode>| {
+            area.and_then(|a| totals.get(&(a, o.period, o.sex.clone())).copied().flatten())
+        };
+        if g.grouping != Grouping::England {
+            let c = compare(o.lower95, o.upper95, benchmark(england), polarity);
+            o.compared_to_england = Some(wording(c).to_owned());
+        }
+        if parent.is_some() {
+            let c = compare(o.lower95, o.upper95, benchmark(parent), polarity);
+            o.compared_to_parent = Some(wording(c).to_owned());
+        }
+    }
 }
 
 /// Derived indicators: id suffix, name, and which measure.
@@ -671,6 +749,9 @@ fn inequality_of(
             lower998: None,
             upper998: None,
             note: None,
+            compared_to_england: None,
+            compared_to_parent: None,
+            recent_trend: None,
         };
         for (suffix, _, which) in DERIVED {
             let mut o = match which {

@@ -11,7 +11,7 @@ use syndemic_import::{import_imd, import_lookups, LookupOptions};
 use syndemic_model::{AreaCode, Period};
 use syndemic_stats::dsr::{dsr, DsrInput, ESP2013};
 use syndemic_stats::ConfidenceLevel;
-use syndemic_store::{Indicator, Observation, SqlStore, Store};
+use syndemic_store::{Indicator, Observation, Polarity, SqlStore, Store};
 use syndemic_testkit::stores;
 
 const LSOAS: usize = 20;
@@ -121,8 +121,10 @@ fn expected(members: &[usize], y: usize, s: usize) -> (f64, f64, f64) {
 }
 
 fn spec(counts: PathBuf) -> ComputeSpec {
+    let mut indicator = Indicator::named("mort", "Mortality, all ages");
+    indicator.polarity = Some(Polarity::LowerIsBetter);
     ComputeSpec {
-        indicator: Indicator::named("mort", "Mortality, all ages"),
+        indicator,
         counts,
         columns: CountColumns::default(),
         vintage: "2019".into(),
@@ -213,6 +215,35 @@ async fn every_level_and_group_from_lsoa_counts() {
                 "England",
             );
         }
+        // Compared with England and with the parent, from the 95 % limits.
+        let lsoa_row = find(&all, "mort", &lsoa(3), "")[0];
+        let district_row = all
+            .iter()
+            .find(|o| {
+                o.indicator == "mort"
+                    && o.area.as_str() == "E08000009"
+                    && o.category.is_empty()
+                    && o.period == lsoa_row.period
+                    && o.sex == lsoa_row.sex
+            })
+            .unwrap();
+        let expected_comparison = if lsoa_row.lower95.unwrap() > district_row.value.unwrap() {
+            "Worse"
+        } else if lsoa_row.upper95.unwrap() < district_row.value.unwrap() {
+            "Better"
+        } else {
+            "Similar"
+        };
+        assert_eq!(
+            lsoa_row.compared_to_parent.as_deref(),
+            Some(expected_comparison),
+            "{backend}"
+        );
+        assert!(lsoa_row.compared_to_england.is_some());
+        assert!(find(&all, "mort", "E92000001", "")
+            .iter()
+            .all(|o| o.compared_to_england.is_none()));
+
         // Local quintiles of each district, national deciles of England.
         let quintiles: Vec<&Observation> = all
             .iter()

@@ -119,9 +119,9 @@ pub async fn export_fingertips(
                 &num(o.count),
                 &num(o.denominator),
                 o.note.as_deref().unwrap_or(""),
-                "",
-                "",
-                "",
+                o.recent_trend.as_deref().unwrap_or(""),
+                o.compared_to_england.as_deref().unwrap_or(""),
+                o.compared_to_parent.as_deref().unwrap_or(""),
                 &format!("{year:04}{month:02}{day:02}"),
             ])
             .map_err(io)?;
@@ -255,6 +255,9 @@ mod tests {
             lower998: None,
             upper998: None,
             note: None,
+            compared_to_england: None,
+            compared_to_parent: None,
+            recent_trend: None,
         }
     }
 

@@ -42,6 +42,12 @@ pub async fn import_fingertips(
         table.find(&["Denominator"]),
     ];
     let note = table.find(&["Value note"]);
+    let compared_england = table.find(&["Compared to England value or percentiles"]);
+    let compared_parent = table.find(&[
+        "Compared to parent value or percentiles",
+        "Compared to Region value or percentiles",
+    ]);
+    let trend = table.find(&["Recent Trend"]);
     let mut summary = ImportSummary {
         file: file.clone(),
         ..ImportSummary::default()
@@ -107,6 +113,9 @@ pub async fn import_fingertips(
                 note: note
                     .map(|i| row.get(i).to_owned())
                     .filter(|n| !n.is_empty()),
+                compared_to_england: text(compared_england).into_nonempty(),
+                compared_to_parent: text(compared_parent).into_nonempty(),
+                recent_trend: text(trend).into_nonempty(),
             };
             let key = (
                 observation.indicator.clone(),
@@ -193,6 +202,16 @@ pub async fn import_fingertips(
     }
     finish(tx, &summary, "fingertips").await?;
     Ok(summary)
+}
+
+trait NonEmpty {
+    fn into_nonempty(self) -> Option<String>;
+}
+
+impl NonEmpty for String {
+    fn into_nonempty(self) -> Option<String> {
+        (!self.is_empty()).then_some(self)
+    }
 }
 
 fn number(row: &crate::read::Row<'_>, column: Option<usize>) -> Result<Option<f64>, ImportError> {

@@ -159,6 +159,12 @@ pub struct Observation {
     pub lower998: Option<f64>,
     pub upper998: Option<f64>,
     pub note: Option<String>,
+    /// Against England and against the parent area, as Fingertips words it
+    /// (`Better`, `Similar`, `Worse`, `Higher`, `Lower`, `Not compared`).
+    pub compared_to_england: Option<String>,
+    pub compared_to_parent: Option<String>,
+    /// The recent trend as Fingertips words it.
+    pub recent_trend: Option<String>,
 }
 
 /// The summary of one import, kept in the store.

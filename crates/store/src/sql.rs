@@ -110,6 +110,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_compute.sql"),
         postgres: include_str!("../migrations/postgres/0002_compute.sql"),
     },
+    Migration {
+        version: 3,
+        name: "comparisons",
+        sqlite: include_str!("../migrations/sqlite/0003_comparisons.sql"),
+        postgres: include_str!("../migrations/postgres/0003_comparisons.sql"),
+    },
 ];
 
 fn sql_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -391,7 +397,7 @@ fn indicator_of(row: &AnyRow) -> Result<Indicator> {
     })
 }
 
-const OBSERVATION_COLUMNS: &str = "o.indicator, o.area, o.period, o.sex, o.age, o.category_type, o.category, o.count, o.denominator, o.value, o.lower95, o.upper95, o.lower998, o.upper998, o.note";
+const OBSERVATION_COLUMNS: &str = "o.indicator, o.area, o.period, o.sex, o.age, o.category_type, o.category, o.count, o.denominator, o.value, o.lower95, o.upper95, o.lower998, o.upper998, o.note, o.compared_to_england, o.compared_to_parent, o.recent_trend";
 
 fn observation_of(row: &AnyRow) -> Result<Observation> {
     Ok(Observation {
@@ -410,6 +416,9 @@ fn observation_of(row: &AnyRow) -> Result<Observation> {
         lower998: get(row, "lower998")?,
         upper998: get(row, "upper998")?,
         note: get(row, "note")?,
+        compared_to_england: get(row, "compared_to_england")?,
+        compared_to_parent: get(row, "compared_to_parent")?,
+        recent_trend: get(row, "recent_trend")?,
     })
 }
 
@@ -890,11 +899,16 @@ impl StoreTx for SqlTx {
                 "lower998",
                 "upper998",
                 "note",
+                "compared_to_england",
+                "compared_to_parent",
+                "recent_trend",
             ],
             "ON CONFLICT (indicator, area, period, sex, age, category_type, category) DO UPDATE SET \
              period_sort = excluded.period_sort, count = excluded.count, denominator = excluded.denominator, \
              value = excluded.value, lower95 = excluded.lower95, upper95 = excluded.upper95, \
-             lower998 = excluded.lower998, upper998 = excluded.upper998, note = excluded.note",
+             lower998 = excluded.lower998, upper998 = excluded.upper998, note = excluded.note, \
+             compared_to_england = excluded.compared_to_england, compared_to_parent = excluded.compared_to_parent, \
+             recent_trend = excluded.recent_trend",
             rows,
             |q, o| {
                 q.bind(o.indicator.as_str())
@@ -913,6 +927,9 @@ impl StoreTx for SqlTx {
                     .bind(o.lower998)
                     .bind(o.upper998)
                     .bind(o.note.as_deref())
+                    .bind(o.compared_to_england.as_deref())
+                    .bind(o.compared_to_parent.as_deref())
+                    .bind(o.recent_trend.as_deref())
             },
             "writing observations",
         )

@@ -32,6 +32,9 @@ fn observation(area: &str, period: &str, value: f64) -> Observation {
         lower998: None,
         upper998: None,
         note: Some("a note".into()),
+        compared_to_england: Some("Better".into()),
+        compared_to_parent: None,
+        recent_trend: None,
     }
 }
 

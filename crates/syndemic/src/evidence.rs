@@ -425,6 +425,8 @@ pub fn areas(args: &AreasArgs) -> Result<()> {
 enum ExportFormat {
     /// The Fingertips CSV layout.
     Fingertips,
+    /// The same columns as a Parquet file (needs --output).
+    Parquet,
 }
 
 #[derive(Args)]
@@ -443,33 +445,31 @@ pub struct ExportArgs {
 }
 
 pub fn export(args: &ExportArgs) -> Result<()> {
-    let ExportFormat::Fingertips = args.format;
+    if matches!(args.format, ExportFormat::Parquet) && args.output.is_none() {
+        bail!("--format parquet needs --output FILE");
+    }
     runtime()?.block_on(async {
         let store = open(&args.db).await?;
-        let result = match &args.output {
+        let mut text = Vec::new();
+        let result = export_fingertips(&store, args.indicator.as_deref(), &mut text).await;
+        store.close().await;
+        let summary = result?;
+        match &args.output {
             Some(path) => {
                 // Written beside the target and renamed: never half a file.
                 let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-                let mut temp = tempfile::NamedTempFile::new_in(dir.unwrap_or(std::path::Path::new(".")))
+                let temp = tempfile::NamedTempFile::new_in(dir.unwrap_or(std::path::Path::new(".")))
                     .with_context(|| format!("cannot write beside {}", path.display()))?;
-                let summary = export_fingertips(&store, args.indicator.as_deref(), &mut temp).await;
-                match summary {
-                    Ok(summary) => {
-                        temp.persist(path)
-                            .with_context(|| format!("cannot write {}", path.display()))?;
-                        Ok(summary)
-                    }
-                    Err(e) => Err(e),
+                match args.format {
+                    ExportFormat::Fingertips => std::fs::write(temp.path(), &text)?,
+                    ExportFormat::Parquet => syndemic_parquet::csv_to_parquet(&text, temp.path())
+                        .map_err(|e| anyhow::anyhow!("cannot write Parquet: {e}"))?,
                 }
+                temp.persist(path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
-            None => {
-                let stdout = std::io::stdout();
-                let mut out = stdout.lock();
-                export_fingertips(&store, args.indicator.as_deref(), &mut out).await
-            }
-        };
-        store.close().await;
-        let summary = result?;
+            None => std::io::stdout().lock().write_all(&text)?,
+        }
         eprintln!(
             "exported {} rows; {} cells withheld for small counts and {} more so that they cannot be derived",
             summary.rows, summary.primary, summary.secondary

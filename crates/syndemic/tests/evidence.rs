@@ -101,6 +101,27 @@ fn areas_show_summarises_an_lsoa_from_the_published_files() {
     let rows = read_csv(&export);
     let source = read_csv(&shared.join("data/fingertips-data-dev/indicators-CountyUA.data.csv"));
     assert_eq!(rows.len(), source.len());
+    // The same as Parquet: read back, the same rows.
+    let parquet = dir.path().join("export.parquet");
+    ok(&[
+        "export",
+        "--format",
+        "parquet",
+        "--output",
+        &parquet.display().to_string(),
+        "--db",
+        &db,
+    ]);
+    let back = syndemic_parquet::parquet_to_csv(&parquet).unwrap();
+    let back_path = dir.path().join("back.csv");
+    std::fs::write(&back_path, back).unwrap();
+    let back = read_csv(&back_path);
+    assert_eq!(back.len(), rows.len());
+    assert_eq!(back[0]["Area Code"], rows[0]["Area Code"]);
+    assert_eq!(
+        syndemic_testkit::num(&back[0], "Value"),
+        syndemic_testkit::num(&rows[0], "Value")
+    );
 }
 
 #[test]

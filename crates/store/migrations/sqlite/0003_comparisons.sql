@@ -1,0 +1,5 @@
+-- Comparisons and trends stored with each observation, as Fingertips publishes
+-- them. Keep in step with ../postgres/0003_comparisons.sql.
+ALTER TABLE observation ADD COLUMN compared_to_england TEXT;
+ALTER TABLE observation ADD COLUMN compared_to_parent TEXT;
+ALTER TABLE observation ADD COLUMN recent_trend TEXT;

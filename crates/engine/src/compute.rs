@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::JoinType;
 use datafusion::functions_aggregate::expr_fn::sum;
@@ -177,27 +177,14 @@ async fn read_counts(ctx: &SessionContext, spec: &ComputeSpec) -> Result<DataFra
     ])?)
 }
 
-/// The ESP2013 weight of an age band written `0-4`, `5-9`, …, `90+` (spaces and
+/// The index and ESP2013 weight of an age band written `0-4`, `5-9`, …, `90+` (spaces and
 /// leading zeros allowed).
-fn esp2013_weight(band: &str) -> Option<f64> {
-    let compact: String = band.chars().filter(|c| !c.is_whitespace()).collect();
-    let norm = |s: &str| s.trim_start_matches('0').to_owned();
-    let key = match compact.split_once('-') {
-        Some((a, b)) => format!(
-            "{}-{}",
-            if norm(a).is_empty() {
-                "0".into()
-            } else {
-                norm(a)
-            },
-            norm(b)
-        ),
-        None => compact.replace("andover", "+"),
-    };
+fn esp2013_band(band: &str) -> Option<(usize, f64)> {
+    let key = normal_band(band);
     ESP2013
         .iter()
-        .find(|(label, _)| *label == key)
-        .map(|(_, w)| *w)
+        .position(|(label, _)| *label == key)
+        .map(|i| (i, ESP2013[i].1))
 }
 
 struct Group {
@@ -302,13 +289,39 @@ pub async fn compute(
 
     progress("aggregating every level and deprivation group");
     let joined = counts.join(map, JoinType::Inner, &["area"], &["lsoa"], None)?;
+    let mut collector = Collector::new(spec, codes)?;
+    // LSOAs: the counts are already at LSOA × period × sex × band, one row each
+    // (a repeat is refused), so they stream straight into the accumulators; a hash
+    // aggregation over 12 million groups would only cost memory.
+    let mut stream = joined
+        .clone()
+        .select(vec![
+            col("lsoa_id"),
+            col("period"),
+            col("sex"),
+            col("age_band"),
+            col("count"),
+            col("population"),
+        ])?
+        .execute_stream()
+        .await?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let lsoa = column(&batch, "lsoa_id")?;
+        let lsoa = lsoa.as_primitive::<Int64Type>();
+        let texts = Texts::of(&batch)?;
+        for r in 0..batch.num_rows() {
+            summary.input_rows += 1;
+            collector.add(Grouping::Lsoa, lsoa.value(r), 0, &texts, r, true)?;
+        }
+    }
+    // Every other level and group: one query, per-group and per-band sums.
     let tail = || vec![col("period"), col("sex"), col("age_band")];
     let with = |mut head: Vec<Expr>| {
         head.extend(tail());
         head
     };
     let sets = vec![
-        with(vec![col("lsoa_id")]),
         with(vec![col("ward")]),
         with(vec![col("district")]),
         with(vec![col("region")]),
@@ -321,63 +334,20 @@ pub async fn compute(
         vec![
             sum(col("count")).alias("count"),
             sum(col("population")).alias("population"),
-            datafusion::functions_aggregate::expr_fn::count(lit(1)).alias("rows"),
         ],
     )?;
     let mut stream = aggregated.execute_stream().await?;
-    let mut groups: Vec<Group> = Vec::new();
-    // (grouping, area id, category, period id, sex id) → group id; texts interned.
-    let mut ids: FxHashMap<(Grouping, i64, i64, u32, u32), u32> = FxHashMap::default();
-    let mut periods: FxHashMap<String, (u32, Period)> = FxHashMap::default();
-    let mut sexes: FxHashMap<String, u32> = FxHashMap::default();
-    let mut sex_names: Vec<String> = Vec::new();
-    let mut weights: FxHashMap<String, f64> = FxHashMap::default();
-    let england = AreaCode::parse(ENGLAND).map_err(|e| input(e.to_string()))?;
-    let mut accumulator = DsrAccumulator::new();
-    let mut row_index = 0usize;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
-        let column = |name: &str| {
-            batch.column_by_name(name).cloned().ok_or_else(|| {
-                input(format!(
-                    "the aggregation lost the column {name}: this is a bug"
-                ))
-            })
-        };
-        let (lsoa, ward, district, region) = (
-            column("lsoa_id")?,
-            column("ward")?,
-            column("district")?,
-            column("region")?,
-        );
-        let (decile, quintile, rows) = (column("decile")?, column("quintile")?, column("rows")?);
-        let (period, sex, band) = (column("period")?, column("sex")?, column("age_band")?);
-        let (count, population) = (column("count")?, column("population")?);
-        let (lsoa, ward, district, region) = (
-            lsoa.as_primitive::<Int64Type>(),
-            ward.as_primitive::<Int64Type>(),
-            district.as_primitive::<Int64Type>(),
-            region.as_primitive::<Int64Type>(),
-        );
-        let (decile, quintile, rows) = (
-            decile.as_primitive::<Int64Type>(),
-            quintile.as_primitive::<Int64Type>(),
-            rows.as_primitive::<Int64Type>(),
-        );
-        let (period, sex, band) = (
-            period.as_string::<i32>(),
-            sex.as_string::<i32>(),
-            band.as_string::<i32>(),
-        );
-        let (count, population) = (
-            count.as_primitive::<Float64Type>(),
-            population.as_primitive::<Float64Type>(),
-        );
+        let ints: Vec<_> = ["ward", "district", "region", "decile", "quintile"]
+            .iter()
+            .map(|name| column(&batch, name))
+            .collect::<Result<_, _>>()?;
+        let [ward, district, region, decile, quintile] =
+            [0, 1, 2, 3, 4].map(|i| ints[i].as_primitive::<Int64Type>());
+        let texts = Texts::of(&batch)?;
         for r in 0..batch.num_rows() {
-            let (grouping, area, category) = if lsoa.is_valid(r) {
-                summary.input_rows += rows.value(r) as u64;
-                (Grouping::Lsoa, lsoa.value(r), 0)
-            } else if ward.is_valid(r) {
+            let (grouping, area, category) = if ward.is_valid(r) {
                 (Grouping::Ward, ward.value(r), 0)
             } else if quintile.is_valid(r) {
                 (
@@ -401,65 +371,14 @@ pub async fn compute(
             {
                 continue;
             }
-            let band_text = band.value(r);
-            let weight = match weights.get(band_text) {
-                Some(w) => *w,
-                None => {
-                    let w = esp2013_weight(band_text).ok_or_else(|| {
-                        input(format!(
-                            "{}: age band `{band_text}` is not an ESP2013 band (0-4, 5-9, …, 85-89, 90+)",
-                            spec.counts.display()
-                        ))
-                    })?;
-                    weights.insert(band_text.to_owned(), w);
-                    w
-                }
-            };
-            let (period_id, when) = match periods.get(period.value(r)) {
-                Some(p) => *p,
-                None => {
-                    let p = Period::parse(period.value(r))
-                        .map_err(|e| input(format!("{}: {e}", spec.counts.display())))?;
-                    let entry = (periods.len() as u32, p);
-                    periods.insert(period.value(r).to_owned(), entry);
-                    entry
-                }
-            };
-            let sex_id = match sexes.get(sex.value(r)) {
-                Some(s) => *s,
-                None => {
-                    let s = sexes.len() as u32;
-                    sexes.insert(sex.value(r).to_owned(), s);
-                    sex_names.push(sex.value(r).to_owned());
-                    s
-                }
-            };
-            let key = (grouping, area, category, period_id, sex_id);
-            let next = ids.len() as u32;
-            let gid = *ids.entry(key).or_insert_with(|| {
-                groups.push(Group {
-                    grouping,
-                    area: if area < 0 {
-                        england
-                    } else {
-                        codes[area as usize]
-                    },
-                    category: category as u8,
-                    period: when,
-                    sex: sex_names[sex_id as usize].clone(),
-                });
-                next
-            });
-            accumulator.add(
-                row_index,
-                gid,
-                Some(count.value(r)),
-                Some(population.value(r)),
-                Some(weight),
-            )?;
-            row_index += 1;
+            collector.add(grouping, area, category, &texts, r, false)?;
         }
     }
+    let Collector {
+        groups,
+        accumulator,
+        ..
+    } = collector;
     stage(&mut summary, "aggregate");
 
     progress("computing rates and limits");
@@ -547,6 +466,181 @@ pub async fn compute(
     tx.commit().await?;
     stage(&mut summary, "store");
     Ok(summary)
+}
+
+fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, EngineError> {
+    batch
+        .column_by_name(name)
+        .cloned()
+        .ok_or_else(|| input(format!("the query lost the column {name}: this is a bug")))
+}
+
+/// The text and number columns every result batch has.
+struct Texts {
+    period: ArrayRef,
+    sex: ArrayRef,
+    band: ArrayRef,
+    count: ArrayRef,
+    population: ArrayRef,
+}
+
+impl Texts {
+    fn of(batch: &RecordBatch) -> Result<Texts, EngineError> {
+        Ok(Texts {
+            period: column(batch, "period")?,
+            sex: column(batch, "sex")?,
+            band: column(batch, "age_band")?,
+            count: column(batch, "count")?,
+            population: column(batch, "population")?,
+        })
+    }
+}
+
+/// Turns rows of (group, period, sex, band, sums) into DSR accumulators, interning
+/// texts so that no row allocates.
+struct Collector<'s> {
+    spec: &'s ComputeSpec,
+    codes: Vec<AreaCode>,
+    england: AreaCode,
+    groups: Vec<Group>,
+    ids: FxHashMap<(Grouping, i64, i64, u32, u32), u32>,
+    periods: FxHashMap<String, (u32, Period)>,
+    sexes: FxHashMap<String, u32>,
+    sex_names: Vec<String>,
+    /// Band label → (index, ESP2013 weight).
+    bands: FxHashMap<String, (usize, f64)>,
+    /// For LSOA rows: which (group, band) pairs were seen, to refuse repeats.
+    seen: Vec<u32>,
+    accumulator: DsrAccumulator,
+    row: usize,
+}
+
+impl<'s> Collector<'s> {
+    fn new(spec: &'s ComputeSpec, codes: Vec<AreaCode>) -> Result<Self, EngineError> {
+        Ok(Collector {
+            spec,
+            codes,
+            england: AreaCode::parse(ENGLAND).map_err(|e| input(e.to_string()))?,
+            groups: Vec::new(),
+            ids: FxHashMap::default(),
+            periods: FxHashMap::default(),
+            sexes: FxHashMap::default(),
+            sex_names: Vec::new(),
+            bands: FxHashMap::default(),
+            seen: Vec::new(),
+            accumulator: DsrAccumulator::new(),
+            row: 0,
+        })
+    }
+
+    fn add(
+        &mut self,
+        grouping: Grouping,
+        area: i64,
+        category: i64,
+        texts: &Texts,
+        r: usize,
+        check_repeats: bool,
+    ) -> Result<(), EngineError> {
+        let period = texts.period.as_string::<i32>().value(r);
+        let sex = texts.sex.as_string::<i32>().value(r);
+        let band_text = texts.band.as_string::<i32>().value(r);
+        let count = texts.count.as_primitive::<Float64Type>().value(r);
+        let population = texts.population.as_primitive::<Float64Type>().value(r);
+        let (band, weight) = match self.bands.get(band_text) {
+            Some(b) => *b,
+            None => {
+                let (index, w) = esp2013_band(band_text).ok_or_else(|| {
+                    input(format!(
+                        "{}: age band `{band_text}` is not an ESP2013 band (0-4, 5-9, …, 85-89, 90+)",
+                        self.spec.counts.display()
+                    ))
+                })?;
+                self.bands.insert(band_text.to_owned(), (index, w));
+                (index, w)
+            }
+        };
+        let (period_id, when) = match self.periods.get(period) {
+            Some(p) => *p,
+            None => {
+                let p = Period::parse(period)
+                    .map_err(|e| input(format!("{}: {e}", self.spec.counts.display())))?;
+                let entry = (self.periods.len() as u32, p);
+                self.periods.insert(period.to_owned(), entry);
+                entry
+            }
+        };
+        let sex_id = match self.sexes.get(sex) {
+            Some(s) => *s,
+            None => {
+                let s = self.sexes.len() as u32;
+                self.sexes.insert(sex.to_owned(), s);
+                self.sex_names.push(sex.to_owned());
+                s
+            }
+        };
+        let next = self.ids.len() as u32;
+        let (groups, codes, england, sex_names) =
+            (&mut self.groups, &self.codes, self.england, &self.sex_names);
+        let gid = *self
+            .ids
+            .entry((grouping, area, category, period_id, sex_id))
+            .or_insert_with(|| {
+                groups.push(Group {
+                    grouping,
+                    area: if area < 0 {
+                        england
+                    } else {
+                        codes[area as usize]
+                    },
+                    category: category as u8,
+                    period: when,
+                    sex: sex_names[sex_id as usize].clone(),
+                });
+                next
+            });
+        if check_repeats {
+            let g = gid as usize;
+            if self.seen.len() <= g {
+                self.seen.resize(g + 1, 0);
+            }
+            let bit = 1u32 << band;
+            if self.seen[g] & bit != 0 {
+                let group = &self.groups[g];
+                return Err(input(format!(
+                    "{}: duplicate key: more than one row for {}, {}, {}, age band {band_text}; the layout has one row per LSOA, period, sex and age band",
+                    self.spec.counts.display(),
+                    group.area,
+                    group.period,
+                    group.sex
+                )));
+            }
+            self.seen[g] |= bit;
+        }
+        self.accumulator
+            .add(self.row, gid, Some(count), Some(population), Some(weight))?;
+        self.row += 1;
+        Ok(())
+    }
+}
+
+/// A band label without spaces or leading zeros (`05-09` → `5-9`).
+fn normal_band(label: &str) -> String {
+    let compact: String = label.chars().filter(|c| !c.is_whitespace()).collect();
+    match compact.split_once('-') {
+        Some((a, b)) => {
+            let trim = |s: &str| {
+                let t = s.trim_start_matches('0');
+                if t.is_empty() {
+                    "0".to_owned()
+                } else {
+                    t.to_owned()
+                }
+            };
+            format!("{}-{}", trim(a), trim(b))
+        }
+        None => compact.replace("andover", "+"),
+    }
 }
 
 /// Fingertips' wording of a comparison.
@@ -819,10 +913,10 @@ mod tests {
 
     #[test]
     fn esp2013_bands() {
-        assert_eq!(esp2013_weight("0-4"), Some(5000.0));
-        assert_eq!(esp2013_weight("05-09"), Some(5500.0));
-        assert_eq!(esp2013_weight("90+"), Some(1000.0));
-        assert_eq!(esp2013_weight("90 and over"), Some(1000.0));
-        assert_eq!(esp2013_weight("0-5"), None);
+        assert_eq!(esp2013_band("0-4"), Some((0, 5000.0)));
+        assert_eq!(esp2013_band("05-09"), Some((1, 5500.0)));
+        assert_eq!(esp2013_band("90+"), Some((18, 1000.0)));
+        assert_eq!(esp2013_band("90 and over"), Some((18, 1000.0)));
+        assert_eq!(esp2013_band("0-5"), None);
     }
 }

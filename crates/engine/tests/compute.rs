@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use syndemic_engine::{compute, ComputeSpec, CountColumns};
 use syndemic_import::{import_imd, import_lookups, LookupOptions};
-use syndemic_model::{AreaCode, Period};
+use syndemic_model::Period;
 use syndemic_stats::dsr::{dsr, DsrInput, ESP2013};
 use syndemic_stats::ConfidenceLevel;
 use syndemic_store::{Indicator, Observation, Polarity, SqlStore, Store};
@@ -296,13 +296,23 @@ async fn every_level_and_group_from_lsoa_counts() {
                 .replace(",0-4,", ",0-5,"),
         )
         .unwrap();
-        let error = compute(&store, &spec(bad), &mut |_| {})
+        let error = compute(&store, &spec(bad.clone()), &mut |_| {})
             .await
             .unwrap_err()
             .to_string();
         assert!(error.contains("`0-5` is not an ESP2013 band"), "{error}");
+        let mut text = std::fs::read_to_string(&counts).unwrap();
+        text.push_str(&format!("{},2018,Female,0-4,1,50\n", lsoa(0)));
+        std::fs::write(&bad, text).unwrap();
+        let error = compute(&store, &spec(bad), &mut |_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("duplicate key") && error.contains(&lsoa(0)),
+            "{error}"
+        );
         assert_eq!(store.observations(None).await.unwrap(), all);
-        assert!(AreaCode::parse("E92000001").is_ok());
         store.close().await;
     }
 }

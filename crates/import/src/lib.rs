@@ -11,6 +11,7 @@ mod export;
 mod fingertips;
 mod imd;
 mod lookups;
+mod population;
 mod read;
 
 pub use error::ImportError;
@@ -18,6 +19,7 @@ pub use export::{export_fingertips, ExportSummary};
 pub use fingertips::import_fingertips;
 pub use imd::{import_imd, summarise_districts, DistrictSummary};
 pub use lookups::{import_lookups, LookupOptions};
+pub use population::{age_band, import_population};
 
 /// What an import did, for the summary printed afterwards and kept in the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -312,3 +312,33 @@ async fn iod2025_at_lsoa_2021() {
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn census_population_by_age_band() {
+    let Some(shared) = shared_dir("census_population_by_age_band") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores("census_population_by_age_band", dir.path()).await {
+        let file = data(
+            &shared,
+            "trafford-open-data/census2021_population_5yr_age_bands_lsoa_trafford.csv",
+        );
+        let summary = import_population(&store, &file, "Census 2021")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((summary.rows, summary.values), (2_502, 2_502));
+        let rows = store.populations("Census 2021").await.unwrap();
+        let first = rows
+            .iter()
+            .find(|p| p.area.as_str() == "E01006109" && p.age == "0-4")
+            .unwrap();
+        assert_eq!((first.population, first.sex.as_str()), (74.0, "Persons"));
+        assert_eq!(
+            first.period,
+            syndemic_model::Period::parse("2021-03-21").unwrap()
+        );
+        assert!(rows.iter().any(|p| p.age == "85+"));
+        store.close().await;
+    }
+}

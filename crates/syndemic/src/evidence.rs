@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use syndemic_engine::{compute, ComputeSpec, CountColumns};
 use syndemic_import::{
-    export_fingertips, import_fingertips, import_imd, import_lookups, LookupOptions,
+    export_fingertips, import_fingertips, import_imd, import_lookups, import_population,
+    LookupOptions,
 };
 use syndemic_model::{AreaCode, Level};
 use syndemic_stats::deprivation::local_quantiles;
@@ -44,6 +45,9 @@ enum ImportKind {
     Imd(ImportFiles),
     /// OHID Fingertips CSV exports.
     Fingertips(ImportFiles),
+    /// Population estimates by area, sex and age band (Census 2021 tables, ONS
+    /// mid-year estimates, or area,period,sex,age_band,population).
+    Population(ImportFiles),
 }
 
 #[derive(Args)]
@@ -54,6 +58,9 @@ struct ImportFiles {
     /// For lookups: the year of columns whose header carries none (LADCD).
     #[arg(long)]
     vintage: Option<String>,
+    /// For populations: where they come from (e.g. "Census 2021").
+    #[arg(long)]
+    source: Option<String>,
     #[command(flatten)]
     db: DbArgs,
     /// No progress spinner.
@@ -79,7 +86,11 @@ pub fn import(args: &ImportArgs) -> Result<()> {
             ImportKind::Lookups(f) => (f, "lookups"),
             ImportKind::Imd(f) => (f, "deprivation"),
             ImportKind::Fingertips(f) => (f, "Fingertips"),
+            ImportKind::Population(f) => (f, "populations"),
         };
+        if files.source.is_some() != matches!(args.kind, ImportKind::Population(_)) {
+            bail!("`import population` needs --source NAME (e.g. \"Census 2021\"); the other imports take none");
+        }
         if files.vintage.is_some() && !matches!(args.kind, ImportKind::Lookups(_)) {
             bail!("--vintage applies to `import lookups` only");
         }
@@ -96,6 +107,9 @@ pub fn import(args: &ImportArgs) -> Result<()> {
                 }
                 ImportKind::Imd(_) => import_imd(&store, file).await,
                 ImportKind::Fingertips(_) => import_fingertips(&store, file).await,
+                ImportKind::Population(f) => {
+                    import_population(&store, file, f.source.as_deref().unwrap_or_default()).await
+                }
             };
             match summary {
                 Ok(summary) => progress.println(format!("imported {summary}")),

@@ -3,10 +3,11 @@
 //!
 //! The aggregation runs on Apache DataFusion: the counts file (Parquet or CSV) is
 //! joined to the store's geography (each LSOA's ward, district, region, national
-//! IMD decile and local quintile within its district) and reduced, in one query
-//! with grouping sets, to per-group, per-age-band sums of events and population.
-//! Only those sums leave the query; the statistics crate turns them into rates and
-//! limits. Because every method is reduced to per-group sums in the plan, the same
+//! IMD decile and local quintile within its district). The LSOA rows, already one
+//! per LSOA, period, sex and age band, stream out as they are; every higher level
+//! and deprivation group is reduced, in one query with grouping sets, to per-group,
+//! per-age-band sums of events and population. Only those sums leave the query; the
+//! statistics crate turns them into rates and limits. Because every method is reduced to per-group sums in the plan, the same
 //! plan can run on a distributed DataFusion engine (Ballista).
 
 mod compute;

@@ -11,6 +11,7 @@ mod export;
 mod fingertips;
 mod imd;
 mod lookups;
+mod places;
 mod population;
 mod read;
 
@@ -19,6 +20,7 @@ pub use export::{export_fingertips, ExportSummary};
 pub use fingertips::import_fingertips;
 pub use imd::{import_imd, summarise_districts, DistrictSummary};
 pub use lookups::{import_lookups, LookupOptions};
+pub use places::{import_boundaries, import_postcodes, locate, normalise_postcode};
 pub use population::{age_band, import_population};
 
 /// What an import did, for the summary printed afterwards and kept in the store.

@@ -50,7 +50,7 @@ const UPPER_TIER: &[AreaType] = &[
 
 /// A recognised geography header: its level, the area types its codes may have,
 /// what to call them, the member vintage (`LSOA11`) and the year (`2011`).
-type Recognised = (
+pub(crate) type Recognised = (
     Level,
     &'static [AreaType],
     &'static str,
@@ -60,7 +60,7 @@ type Recognised = (
 
 /// Recognises `LSOA11CD`, `WD19CD`, `LADCD`, `UTLA19CD`, `CTYUA21CD`, `RGN19CD`,
 /// `ICB23CD`, `CTRY19CD` (any case).
-fn geo_column(header: &str) -> Option<Recognised> {
+pub(crate) fn geo_column(header: &str) -> Option<Recognised> {
     let upper = header.trim().to_ascii_uppercase();
     let stem = upper.strip_suffix("CD")?;
     let digits = stem.bytes().rev().take_while(u8::is_ascii_digit).count();

@@ -6,6 +6,7 @@
 //! these values, never raw strings.
 
 mod area;
+pub mod geo;
 mod period;
 
 pub use area::{AreaCode, AreaCodeError, AreaType, CodeVerdict, Level};

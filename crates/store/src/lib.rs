@@ -80,6 +80,14 @@ pub trait Store: Send + Sync {
     /// For each indicator, the area's observations of its latest period.
     async fn latest_observations(&self, code: AreaCode) -> Result<Vec<Observation>>;
     async fn imports(&self) -> Result<Vec<ImportRecord>>;
+    /// Boundaries of a vintage whose bounding box holds the point.
+    async fn boundaries_around(&self, vintage: &str, lon: f64, lat: f64) -> Result<Vec<Boundary>>;
+    /// Every boundary of a vintage (`LSOA11`, `WD25`, …).
+    async fn boundaries(&self, vintage: &str) -> Result<Vec<Boundary>>;
+    /// Areas that share a boundary with `code` in a vintage.
+    async fn neighbours(&self, code: AreaCode, vintage: &str) -> Result<Vec<AreaCode>>;
+    /// A postcode in the directory, written in its normal form (`M33 7XX`).
+    async fn postcode(&self, postcode: &str) -> Result<Option<PostcodeRecord>>;
     /// The compute runs that produced an indicator's results, oldest first.
     async fn compute_runs(&self, indicator: &str) -> Result<Vec<ComputeRun>>;
 }
@@ -104,6 +112,10 @@ pub trait StoreTx: Send {
     /// Removes every observation of an indicator (before a recomputation replaces them).
     async fn delete_observations(&mut self, indicator: &str) -> Result<()>;
     async fn record_compute(&mut self, run: &ComputeRun) -> Result<()>;
+    async fn put_boundaries(&mut self, rows: &[Boundary]) -> Result<()>;
+    /// Neighbouring pairs (both directions are stored by the caller) of a vintage.
+    async fn put_adjacency(&mut self, pairs: &[(AreaCode, AreaCode, String)]) -> Result<()>;
+    async fn put_postcodes(&mut self, rows: &[PostcodeRecord]) -> Result<()>;
     /// Forgets the compute runs of an indicator, so that the next run recomputes.
     async fn forget_compute_runs(&mut self, indicator: &str) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;

@@ -192,3 +192,26 @@ pub struct ComputeRun {
     pub inputs: String,
     pub observations: i64,
 }
+
+/// An area's boundary in one vintage, as GeoJSON geometry text (lon/lat, CRS84):
+/// the published one, for point-in-polygon lookups, and a simplified one for
+/// drawing; with its bounding box `[min lon, min lat, max lon, max lat]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Boundary {
+    pub code: AreaCode,
+    pub vintage: String,
+    pub geometry: String,
+    pub simplified: String,
+    pub bbox: [f64; 4],
+}
+
+/// One postcode of the ONS postcode directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostcodeRecord {
+    /// Normal form: upper case, one space before the inward code (`M33 7XX`).
+    pub postcode: String,
+    pub lsoa11: Option<AreaCode>,
+    pub lsoa21: Option<AreaCode>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}

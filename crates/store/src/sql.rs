@@ -14,8 +14,9 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use syndemic_model::{AreaCode, AreaType, Level, Period};
 
 use crate::{
-    Area, AreaCount, AreaInfo, AreaLink, ComputeRun, Deprivation, Disclosure, ImportRecord,
-    Indicator, Observation, ParentInfo, Polarity, Population, Result, Store, StoreError, StoreTx,
+    Area, AreaCount, AreaInfo, AreaLink, Boundary, ComputeRun, Deprivation, Disclosure,
+    ImportRecord, Indicator, Observation, ParentInfo, Polarity, Population, PostcodeRecord, Result,
+    Store, StoreError, StoreTx,
 };
 
 /// Where the store lives, as given to `--db`.
@@ -115,6 +116,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "comparisons",
         sqlite: include_str!("../migrations/sqlite/0003_comparisons.sql"),
         postgres: include_str!("../migrations/postgres/0003_comparisons.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "places",
+        sqlite: include_str!("../migrations/sqlite/0004_places.sql"),
+        postgres: include_str!("../migrations/postgres/0004_places.sql"),
     },
 ];
 
@@ -356,6 +363,21 @@ fn link_of(row: &AnyRow) -> Result<AreaLink> {
         parent: code_of(row, "parent")?,
         level: level_of(row)?,
         vintage: get(row, "vintage")?,
+    })
+}
+
+fn boundary_of(row: &AnyRow) -> Result<Boundary> {
+    Ok(Boundary {
+        code: code_of(row, "code")?,
+        vintage: get(row, "vintage")?,
+        geometry: get(row, "geometry")?,
+        simplified: get(row, "simplified")?,
+        bbox: [
+            get(row, "min_lon")?,
+            get(row, "min_lat")?,
+            get(row, "max_lon")?,
+            get(row, "max_lat")?,
+        ],
     })
 }
 
@@ -653,6 +675,72 @@ impl Store for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn boundaries_around(&self, vintage: &str, lon: f64, lat: f64) -> Result<Vec<Boundary>> {
+        let rows = sqlx::query(
+            "SELECT code, vintage, geometry, simplified, min_lon, min_lat, max_lon, max_lat FROM boundary \
+             WHERE vintage = $1 AND min_lon <= $2 AND max_lon >= $2 AND min_lat <= $3 AND max_lat >= $3 ORDER BY code",
+        )
+        .bind(vintage)
+        .bind(lon)
+        .bind(lat)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading boundaries"))?;
+        rows.iter().map(boundary_of).collect()
+    }
+
+    async fn boundaries(&self, vintage: &str) -> Result<Vec<Boundary>> {
+        let rows = sqlx::query(
+            "SELECT code, vintage, geometry, simplified, min_lon, min_lat, max_lon, max_lat FROM boundary \
+             WHERE vintage = $1 ORDER BY code",
+        )
+        .bind(vintage)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading boundaries"))?;
+        rows.iter().map(boundary_of).collect()
+    }
+
+    async fn neighbours(&self, code: AreaCode, vintage: &str) -> Result<Vec<AreaCode>> {
+        let rows = sqlx::query(
+            "SELECT neighbour FROM adjacency WHERE area = $1 AND vintage = $2 ORDER BY neighbour",
+        )
+        .bind(code.as_str())
+        .bind(vintage)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading neighbours"))?;
+        rows.iter().map(|row| code_of(row, "neighbour")).collect()
+    }
+
+    async fn postcode(&self, postcode: &str) -> Result<Option<PostcodeRecord>> {
+        let row = sqlx::query(
+            "SELECT postcode, lsoa11, lsoa21, latitude, longitude FROM postcode WHERE postcode = $1",
+        )
+        .bind(postcode)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(sql_error("looking a postcode up"))?;
+        let Some(row) = row else { return Ok(None) };
+        let optional_code = |column: &str| -> Result<Option<AreaCode>> {
+            let text: Option<String> = get(&row, column)?;
+            text.map(|t| {
+                AreaCode::parse(&t).map_err(|_| StoreError::Corrupt {
+                    found: format!("`{t}` in {column}"),
+                    expected: "a GSS area code",
+                })
+            })
+            .transpose()
+        };
+        Ok(Some(PostcodeRecord {
+            postcode: get(&row, "postcode")?,
+            lsoa11: optional_code("lsoa11")?,
+            lsoa21: optional_code("lsoa21")?,
+            latitude: get(&row, "latitude")?,
+            longitude: get(&row, "longitude")?,
+        }))
     }
 
     async fn imports(&self) -> Result<Vec<ImportRecord>> {
@@ -983,6 +1071,60 @@ impl StoreTx for SqlTx {
         .await
         .map_err(sql_error("recording the compute run"))?;
         Ok(())
+    }
+
+    async fn put_boundaries(&mut self, rows: &[Boundary]) -> Result<()> {
+        self.insert(
+            "boundary",
+            &["code", "vintage", "geometry", "simplified", "min_lon", "min_lat", "max_lon", "max_lat"],
+            "ON CONFLICT (code, vintage) DO UPDATE SET geometry = excluded.geometry, \
+             simplified = excluded.simplified, min_lon = excluded.min_lon, min_lat = excluded.min_lat, \
+             max_lon = excluded.max_lon, max_lat = excluded.max_lat",
+            rows,
+            |q, b| {
+                q.bind(b.code.as_str())
+                    .bind(b.vintage.as_str())
+                    .bind(b.geometry.as_str())
+                    .bind(b.simplified.as_str())
+                    .bind(b.bbox[0])
+                    .bind(b.bbox[1])
+                    .bind(b.bbox[2])
+                    .bind(b.bbox[3])
+            },
+            "writing boundaries",
+        )
+        .await
+    }
+
+    async fn put_adjacency(&mut self, pairs: &[(AreaCode, AreaCode, String)]) -> Result<()> {
+        self.insert(
+            "adjacency",
+            &["area", "neighbour", "vintage"],
+            "ON CONFLICT (area, neighbour, vintage) DO NOTHING",
+            pairs,
+            |q, (a, b, v)| q.bind(a.as_str()).bind(b.as_str()).bind(v.as_str()),
+            "writing neighbours",
+        )
+        .await
+    }
+
+    async fn put_postcodes(&mut self, rows: &[PostcodeRecord]) -> Result<()> {
+        self.insert(
+            "postcode",
+            &["postcode", "lsoa11", "lsoa21", "latitude", "longitude"],
+            "ON CONFLICT (postcode) DO UPDATE SET lsoa11 = excluded.lsoa11, lsoa21 = excluded.lsoa21, \
+             latitude = excluded.latitude, longitude = excluded.longitude",
+            rows,
+            |q, p| {
+                q.bind(p.postcode.as_str())
+                    .bind(p.lsoa11.map(|c| c.as_str().to_owned()))
+                    .bind(p.lsoa21.map(|c| c.as_str().to_owned()))
+                    .bind(p.latitude)
+                    .bind(p.longitude)
+            },
+            "writing postcodes",
+        )
+        .await
     }
 
     async fn forget_compute_runs(&mut self, indicator: &str) -> Result<()> {

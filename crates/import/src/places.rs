@@ -1,0 +1,394 @@
+//! Boundaries (ONS GeoJSON, generalised, lon/lat) and the postcode directory (the
+//! NSPL/ONSPD CSV layout), and the lookups they allow: a point to its LSOA, a
+//! postcode to its LSOA and coordinates, an area to its neighbours.
+
+use std::path::Path;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use syndemic_model::geo::{bbox, contains, simplify, MultiPolygon};
+use syndemic_model::{AreaCode, CodeVerdict};
+use syndemic_store::{Area, Boundary, PostcodeRecord, Store};
+
+use crate::lookups::{finish, geo_column};
+use crate::read::Table;
+use crate::{ImportError, ImportSummary};
+
+/// Simplification tolerance for drawing, in degrees (about 10 m).
+pub const DRAWING_TOLERANCE: f64 = 0.0001;
+
+fn shape_of(geometry: &serde_json::Value) -> Option<MultiPolygon> {
+    let ring = |r: &serde_json::Value| -> Option<Vec<[f64; 2]>> {
+        r.as_array()?
+            .iter()
+            .map(|p| {
+                let p = p.as_array()?;
+                Some([p.first()?.as_f64()?, p.get(1)?.as_f64()?])
+            })
+            .collect()
+    };
+    let polygon = |p: &serde_json::Value| -> Option<Vec<Vec<[f64; 2]>>> {
+        p.as_array()?.iter().map(ring).collect()
+    };
+    let coordinates = geometry.get("coordinates")?;
+    match geometry.get("type")?.as_str()? {
+        "Polygon" => Some(vec![polygon(coordinates)?]),
+        "MultiPolygon" => coordinates.as_array()?.iter().map(polygon).collect(),
+        _ => None,
+    }
+}
+
+fn geometry_json(shape: &MultiPolygon) -> String {
+    serde_json::json!({ "type": "MultiPolygon", "coordinates": shape }).to_string()
+}
+
+/// Imports one GeoJSON FeatureCollection of boundaries in one transaction: each
+/// feature's code is read from its finest `…CD` property (`LSOA11CD`, `WD25CD`, …),
+/// which also gives the vintage; the neighbours of each area (boundaries sharing a
+/// vertex, as ONS's generalised boundaries of one layer do along common edges) are
+/// stored with them.
+pub async fn import_boundaries(
+    store: &dyn Store,
+    path: &Path,
+) -> Result<ImportSummary, ImportError> {
+    let file = path.display().to_string();
+    let text = std::fs::read(path)
+        .map_err(|e| ImportError::file(&file, format!("cannot read the file: {e}")))?;
+    let json: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+        ImportError::at(
+            &file,
+            e.line() as u64,
+            None,
+            format!("not GeoJSON: {e} (boundaries come as a GeoJSON FeatureCollection, lon/lat)"),
+        )
+    })?;
+    let features = json
+        .get("features")
+        .and_then(|f| f.as_array())
+        .ok_or_else(|| {
+            ImportError::file(&file, "not a GeoJSON FeatureCollection: no `features` list")
+        })?;
+    let mut summary = ImportSummary {
+        file: file.clone(),
+        ..ImportSummary::default()
+    };
+    let mut boundaries: Vec<Boundary> = Vec::new();
+    let mut areas: Vec<Area> = Vec::new();
+    let mut vertices: FxHashMap<(i64, i64), Vec<usize>> = FxHashMap::default();
+    let mut vintage_seen: Option<String> = None;
+    for (index, feature) in features.iter().enumerate() {
+        summary.rows += 1;
+        let at =
+            |problem: String| ImportError::file(&file, format!("feature {}: {problem}", index + 1));
+        let properties = feature
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .ok_or_else(|| at("no properties".into()))?;
+        // The finest recognised code property names the area.
+        let (key, (_, allowed, what, member, _)) = properties
+            .keys()
+            .filter_map(|k| geo_column(k).map(|g| (k, g)))
+            .min_by_key(|(_, g)| g.0)
+            .ok_or_else(|| at("no area code property such as LSOA11CD or WD25CD".into()))?;
+        if let Some(v) = &vintage_seen {
+            if *v != member {
+                return Err(at(format!(
+                    "a {member} boundary in a file of {v} boundaries: one layer per file"
+                )));
+            }
+        }
+        vintage_seen = Some(member.clone());
+        let text = properties
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let code = match AreaCode::classify(text) {
+            Ok(CodeVerdict::England(code)) => code
+                .expect(allowed, what)
+                .map_err(|e| at(format!("{key}: {e}")))?,
+            Ok(CodeVerdict::OutsideEngland(_)) => {
+                summary.skipped_outside_england += 1;
+                continue;
+            }
+            Err(e) => return Err(at(format!("{key}: {e}"))),
+        };
+        let shape = feature.get("geometry").and_then(shape_of).ok_or_else(|| {
+            at(format!(
+                "{code}: the geometry is not a Polygon or MultiPolygon of lon/lat pairs"
+            ))
+        })?;
+        let Some(bounds) = bbox(&shape) else {
+            return Err(at(format!("{code}: the geometry has no points")));
+        };
+        if bounds[0] < -180.0 || bounds[2] > 180.0 || bounds[1] < -90.0 || bounds[3] > 90.0 {
+            return Err(at(format!(
+                "{code}: coordinates are not longitude and latitude (British National Grid?): export the boundaries in WGS84 / CRS84"
+            )));
+        }
+        let name_key = format!("{}NM", &key[..key.len() - 2]);
+        areas.push(Area {
+            code,
+            name: properties
+                .get(&name_key)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            no_known_parent: true,
+        });
+        let at_index = boundaries.len();
+        for point in shape.iter().flatten().flatten() {
+            let key = (
+                (point[0] * 1e7).round() as i64,
+                (point[1] * 1e7).round() as i64,
+            );
+            let owners = vertices.entry(key).or_default();
+            if owners.last() != Some(&at_index) {
+                owners.push(at_index);
+            }
+        }
+        boundaries.push(Boundary {
+            code,
+            vintage: member,
+            geometry: geometry_json(&shape),
+            simplified: geometry_json(&simplify(&shape, DRAWING_TOLERANCE)),
+            bbox: bounds,
+        });
+        summary.values += 1;
+    }
+    if boundaries.is_empty() {
+        return Err(ImportError::file(
+            &file,
+            "no English boundaries in the file",
+        ));
+    }
+    let vintage = vintage_seen.unwrap_or_default();
+    let mut pairs: FxHashSet<(AreaCode, AreaCode)> = FxHashSet::default();
+    for owners in vertices.values() {
+        for &a in owners {
+            for &b in owners {
+                if a != b {
+                    pairs.insert((boundaries[a].code, boundaries[b].code));
+                }
+            }
+        }
+    }
+    let mut pairs: Vec<(AreaCode, AreaCode, String)> = pairs
+        .into_iter()
+        .map(|(a, b)| (a, b, vintage.clone()))
+        .collect();
+    pairs.sort();
+    summary.links = pairs.len() as u64 / 2;
+    let to_store = |e| ImportError::store(&file, e);
+    let mut tx = store.begin().await.map_err(to_store)?;
+    // Areas already known keep their names and parents; new ones are flagged.
+    let codes: Vec<AreaCode> = areas.iter().map(|a| a.code).collect();
+    let missing = tx.missing_areas(&codes).await.map_err(to_store)?;
+    let new: Vec<Area> = areas
+        .into_iter()
+        .filter(|a| missing.binary_search(&a.code).is_ok())
+        .collect();
+    summary.created_without_parent = new.len() as u64;
+    summary.areas = new.len() as u64;
+    tx.put_areas(&new).await.map_err(to_store)?;
+    let members: Vec<(AreaCode, String)> = boundaries
+        .iter()
+        .map(|b| (b.code, vintage.clone()))
+        .collect();
+    tx.put_vintages(&members).await.map_err(to_store)?;
+    for chunk in boundaries.chunks(500) {
+        tx.put_boundaries(chunk).await.map_err(to_store)?;
+    }
+    tx.put_adjacency(&pairs).await.map_err(to_store)?;
+    finish(tx, &summary, "boundaries").await?;
+    Ok(summary)
+}
+
+/// The area of `vintage` (e.g. `LSOA11`) whose boundary holds the point.
+pub async fn locate(
+    store: &dyn Store,
+    vintage: &str,
+    lon: f64,
+    lat: f64,
+) -> Result<Option<AreaCode>, String> {
+    for b in store
+        .boundaries_around(vintage, lon, lat)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        let json: serde_json::Value =
+            serde_json::from_str(&b.geometry).map_err(|e| e.to_string())?;
+        if shape_of(&json).is_some_and(|shape| contains(&shape, lon, lat)) {
+            return Ok(Some(b.code));
+        }
+    }
+    Ok(None)
+}
+
+/// A postcode in its normal form — upper case, one space before the three-character
+/// inward code (`m337xx` → `M33 7XX`) — or `None` if it cannot be one.
+pub fn normalise_postcode(text: &str) -> Option<String> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let ok = (5..=7).contains(&compact.len())
+        && compact.chars().all(|c| c.is_ascii_alphanumeric())
+        && compact
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        && {
+            let inward: Vec<char> = compact[compact.len() - 3..].chars().collect();
+            inward[0].is_ascii_digit()
+                && inward[1].is_ascii_alphabetic()
+                && inward[2].is_ascii_alphabetic()
+        };
+    ok.then(|| {
+        format!(
+            "{} {}",
+            &compact[..compact.len() - 3],
+            &compact[compact.len() - 3..]
+        )
+    })
+}
+
+/// Imports the ONS postcode directory (NSPL or ONSPD layout: `pcds` or `pcd`,
+/// `lsoa11`, `lsoa21`, `lat`, `long`) in one transaction. Postcodes outside England
+/// are skipped and counted.
+pub async fn import_postcodes(
+    store: &dyn Store,
+    path: &Path,
+) -> Result<ImportSummary, ImportError> {
+    let mut table = Table::open(path)?;
+    let file = table.file.clone();
+    let postcode = table.require(&["pcds", "pcd", "pcd7", "pcd8", "postcode"], "postcode")?;
+    let lsoa11 = table.find(&["lsoa11", "lsoa11cd"]);
+    let lsoa21 = table.find(&["lsoa21", "lsoa21cd"]);
+    if lsoa11.is_none() && lsoa21.is_none() {
+        return Err(ImportError::file(
+            &file,
+            "no LSOA column: expected `lsoa11` or `lsoa21` (the NSPL/ONSPD layout)",
+        ));
+    }
+    let lat = table.find(&["lat", "latitude"]);
+    let long = table.find(&["long", "longitude", "lon"]);
+    let mut summary = ImportSummary {
+        file: file.clone(),
+        ..ImportSummary::default()
+    };
+    let mut tx = store
+        .begin()
+        .await
+        .map_err(|e| ImportError::store(&file, e))?;
+    let mut seen: FxHashMap<String, u64> = FxHashMap::default();
+    let mut rows: Vec<PostcodeRecord> = Vec::new();
+    loop {
+        let row = table.next_row()?;
+        let done = row.is_none();
+        if let Some(row) = row {
+            summary.rows += 1;
+            let text = row.required(postcode)?;
+            let normal = normalise_postcode(text)
+                .ok_or_else(|| row.error(postcode, format!("`{text}` is not a postcode")))?;
+            let mut outside = false;
+            let mut code = |column: Option<usize>| -> Result<Option<AreaCode>, ImportError> {
+                let Some(i) = column else { return Ok(None) };
+                let text = row.get(i);
+                if text.is_empty() {
+                    return Ok(None);
+                }
+                match AreaCode::classify(text) {
+                    Ok(CodeVerdict::England(c)) => c
+                        .expect(&[syndemic_model::AreaType::Lsoa], "LSOA")
+                        .map(Some)
+                        .map_err(|e| row.error(i, e.to_string())),
+                    Ok(CodeVerdict::OutsideEngland(_)) => {
+                        outside = true;
+                        Ok(None)
+                    }
+                    Err(e) => Err(row.error(i, e.to_string())),
+                }
+            };
+            let (l11, l21) = (code(lsoa11)?, code(lsoa21)?);
+            if outside || (l11.is_none() && l21.is_none()) {
+                summary.skipped_outside_england += 1;
+                continue;
+            }
+            let coordinate = |column: Option<usize>| -> Result<Option<f64>, ImportError> {
+                match column {
+                    // The directory writes 99.999999 / 0 for postcodes without a grid reference.
+                    Some(i) => Ok(row.number(i)?.filter(|v| *v != 99.999999)),
+                    None => Ok(None),
+                }
+            };
+            if let Some(first) = seen.insert(normal.clone(), row.line) {
+                return Err(row.error(
+                    postcode,
+                    format!("duplicate key: {normal} is also on line {first}"),
+                ));
+            }
+            let latitude = coordinate(lat)?;
+            rows.push(PostcodeRecord {
+                postcode: normal,
+                lsoa11: l11,
+                lsoa21: l21,
+                longitude: if latitude.is_some() {
+                    coordinate(long)?
+                } else {
+                    None
+                },
+                latitude,
+            });
+            summary.values += 1;
+        }
+        if done || rows.len() >= 5_000 {
+            let codes: Vec<AreaCode> = rows
+                .iter()
+                .flat_map(|r| [r.lsoa11, r.lsoa21])
+                .flatten()
+                .collect();
+            let to_store = |e| ImportError::store(&file, e);
+            let missing = tx.missing_areas(&codes).await.map_err(to_store)?;
+            let new: Vec<Area> = missing
+                .iter()
+                .map(|c| Area {
+                    code: *c,
+                    name: None,
+                    no_known_parent: true,
+                })
+                .collect();
+            summary.created_without_parent += new.len() as u64;
+            tx.put_areas(&new).await.map_err(to_store)?;
+            tx.put_postcodes(&rows).await.map_err(to_store)?;
+            rows.clear();
+        }
+        if done {
+            break;
+        }
+    }
+    if summary.rows == 0 {
+        return Err(ImportError::file(
+            &file,
+            "the file has a header but no data rows",
+        ));
+    }
+    finish(tx, &summary, "postcodes").await?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_postcode;
+
+    #[test]
+    fn postcodes_normalised() {
+        assert_eq!(normalise_postcode("m337xx").as_deref(), Some("M33 7XX"));
+        assert_eq!(
+            normalise_postcode(" SW1A  1AA ").as_deref(),
+            Some("SW1A 1AA")
+        );
+        assert_eq!(normalise_postcode("M1 1AE").as_deref(), Some("M1 1AE"));
+        assert_eq!(normalise_postcode("12345"), None);
+        assert_eq!(normalise_postcode("M1 AAE"), None);
+        assert_eq!(normalise_postcode("M"), None);
+    }
+}

@@ -9,8 +9,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use syndemic_engine::{compute, ComputeSpec, CountColumns};
 use syndemic_import::{
-    export_fingertips, import_fingertips, import_imd, import_lookups, import_population,
-    LookupOptions,
+    export_fingertips, import_boundaries, import_fingertips, import_imd, import_lookups,
+    import_population, import_postcodes, locate, normalise_postcode, LookupOptions,
 };
 use syndemic_model::{AreaCode, Level};
 use syndemic_stats::deprivation::local_quantiles;
@@ -48,6 +48,11 @@ enum ImportKind {
     /// Population estimates by area, sex and age band (Census 2021 tables, ONS
     /// mid-year estimates, or area,period,sex,age_band,population).
     Population(ImportFiles),
+    /// ONS boundaries as GeoJSON (lon/lat), one layer per file; neighbours are
+    /// found from shared edges.
+    Boundaries(ImportFiles),
+    /// The ONS postcode directory (NSPL or ONSPD CSV layout).
+    Postcodes(ImportFiles),
 }
 
 #[derive(Args)]
@@ -87,6 +92,8 @@ pub fn import(args: &ImportArgs) -> Result<()> {
             ImportKind::Imd(f) => (f, "deprivation"),
             ImportKind::Fingertips(f) => (f, "Fingertips"),
             ImportKind::Population(f) => (f, "populations"),
+            ImportKind::Boundaries(f) => (f, "boundaries"),
+            ImportKind::Postcodes(f) => (f, "postcodes"),
         };
         if files.source.is_some() != matches!(args.kind, ImportKind::Population(_)) {
             bail!("`import population` needs --source NAME (e.g. \"Census 2021\"); the other imports take none");
@@ -107,6 +114,8 @@ pub fn import(args: &ImportArgs) -> Result<()> {
                 }
                 ImportKind::Imd(_) => import_imd(&store, file).await,
                 ImportKind::Fingertips(_) => import_fingertips(&store, file).await,
+                ImportKind::Boundaries(_) => import_boundaries(&store, file).await,
+                ImportKind::Postcodes(_) => import_postcodes(&store, file).await,
                 ImportKind::Population(f) => {
                     import_population(&store, file, f.source.as_deref().unwrap_or_default()).await
                 }
@@ -141,6 +150,32 @@ enum AreasCommand {
         /// The same as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// A postcode's LSOAs and coordinates, from the imported postcode directory.
+    Postcode {
+        postcode: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// The area of a geography (default LSOA 2011) whose boundary holds a point.
+    Locate {
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        /// The boundary layer: LSOA11, LSOA21, MSOA11, WD25, …
+        #[arg(long, default_value = "LSOA11")]
+        vintage: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// The areas that share a boundary with an area.
+    Neighbours {
+        code: String,
+        #[arg(long, default_value = "LSOA11")]
+        vintage: String,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -416,7 +451,36 @@ fn profile_json(p: &Profile) -> serde_json::Value {
 }
 
 pub fn areas(args: &AreasArgs) -> Result<()> {
-    let AreasCommand::Show { code, json, db } = &args.command;
+    let (code, json, db) = match &args.command {
+        AreasCommand::Show { code, json, db } => (code, json, db),
+        AreasCommand::Postcode { postcode, db } => return show_postcode(postcode, db),
+        AreasCommand::Locate { lon, lat, vintage, db } => {
+            return runtime()?.block_on(async {
+                let store = open(db).await?;
+                let found = locate(&store, vintage, *lon, *lat).await;
+                store.close().await;
+                match found.map_err(|e| anyhow::anyhow!(e))? {
+                    Some(code) => {
+                        println!("{code}");
+                        Ok(())
+                    }
+                    None => bail!("no {vintage} boundary in the store holds ({lon}, {lat}): import the boundaries (`syndemic import boundaries`), and give longitude and latitude"),
+                }
+            })
+        }
+        AreasCommand::Neighbours { code, vintage, db } => {
+            let code = AreaCode::parse(code)?;
+            return runtime()?.block_on(async {
+                let store = open(db).await?;
+                let found = store.neighbours(code, vintage).await;
+                store.close().await;
+                for n in found? {
+                    println!("{n}");
+                }
+                Ok(())
+            });
+        }
+    };
     let code = AreaCode::parse(code)?;
     runtime()?.block_on(async {
         let store = open(db).await?;
@@ -638,4 +702,29 @@ async fn forget_runs(store: &SqlStore, indicator: &str) -> Result<()> {
     tx.forget_compute_runs(indicator).await?;
     tx.commit().await?;
     Ok(())
+}
+
+fn show_postcode(postcode: &str, db: &DbArgs) -> Result<()> {
+    let normal = normalise_postcode(postcode)
+        .with_context(|| format!("`{postcode}` is not a postcode: write it as M33 7XX"))?;
+    runtime()?.block_on(async {
+        let store = open(db).await?;
+        let found = store.postcode(&normal).await;
+        store.close().await;
+        let Some(p) = found? else {
+            bail!("{normal} is not in the postcode directory in the store: import it with `syndemic import postcodes`");
+        };
+        println!("{}", p.postcode);
+        if let Some(l) = p.lsoa11 {
+            println!("LSOA 2011: {l}");
+        }
+        if let Some(l) = p.lsoa21 {
+            println!("LSOA 2021: {l}");
+        }
+        match (p.latitude, p.longitude) {
+            (Some(lat), Some(lon)) => println!("Latitude, longitude: {lat}, {lon}"),
+            _ => println!("No grid reference"),
+        }
+        Ok(())
+    })
 }

@@ -40,8 +40,9 @@ impl Progress {
     /// Prints a line above the spinner (or plainly when there is none).
     pub fn println(&self, line: String) {
         match &self.0 {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            // A spinner not drawn (standard error is not a terminal) prints nothing.
+            Some(bar) if !bar.is_hidden() => bar.println(line),
+            _ => eprintln!("{line}"),
         }
     }
 

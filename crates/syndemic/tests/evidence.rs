@@ -87,6 +87,42 @@ fn areas_show_summarises_an_lsoa_from_the_published_files() {
     assert_eq!(json["deprivation"][0]["decile"], 5);
     assert_eq!(json["parents"][0]["name"], "Altrincham");
 
+    // Boundaries, a point located, neighbours, and a postcode.
+    ok(&[
+        "import",
+        "boundaries",
+        "--quiet",
+        "--db",
+        &db,
+        &data(
+            &shared,
+            "boundaries-geo-lookups/boundaries/lsoa11/E08000009.geojson",
+        ),
+    ]);
+    let located = ok(&[
+        "areas", "locate", "--lon", "-2.3779", "--lat", "53.39055", "--db", &db,
+    ]);
+    assert_eq!(located.trim(), "E01006074");
+    assert!(!ok(&["areas", "neighbours", "E01006074", "--db", &db])
+        .trim()
+        .is_empty());
+    let nspl = dir.path().join("nspl.csv");
+    std::fs::write(
+        &nspl,
+        "pcds,lsoa11,lsoa21,lat,long\nM33 7XX,E01006074,E01006074,53.39055,-2.3779\n",
+    )
+    .unwrap();
+    ok(&[
+        "import",
+        "postcodes",
+        "--quiet",
+        "--db",
+        &db,
+        &nspl.display().to_string(),
+    ]);
+    let postcode = ok(&["areas", "postcode", "m337xx", "--db", &db]);
+    assert!(postcode.contains("LSOA 2011: E01006074"), "{postcode}");
+
     // Export in the Fingertips layout, to a file.
     let export = dir.path().join("export.csv");
     ok(&[

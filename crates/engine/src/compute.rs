@@ -9,7 +9,9 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::JoinType;
 use datafusion::functions_aggregate::expr_fn::sum;
@@ -53,13 +55,32 @@ impl Default for CountColumns {
     }
 }
 
+/// Where the counts come from.
+#[derive(Debug, Clone)]
+pub enum Counts {
+    /// A file in the tidy long layout: Parquet or CSV.
+    File(PathBuf),
+    /// A dataset imported with `syndemic import counts` (its `numerator` and
+    /// `denominator` are the events and the population).
+    Dataset(String),
+}
+
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Counts::File(path) => write!(f, "{}", path.display()),
+            Counts::Dataset(name) => write!(f, "dataset {name}"),
+        }
+    }
+}
+
 /// What to compute.
 #[derive(Debug, Clone)]
 pub struct ComputeSpec {
     /// The indicator the results belong to (its multiplier defaults to 100,000).
     pub indicator: Indicator,
     /// LSOA-level counts by period, sex and ESP2013 age band: Parquet or CSV.
-    pub counts: PathBuf,
+    pub counts: Counts,
     pub columns: CountColumns,
     /// Lookup vintage of the LSOA → ward → district links (e.g. `2019`).
     pub vintage: String,
@@ -129,8 +150,51 @@ fn fingerprint(path: &std::path::Path) -> Result<String, EngineError> {
     Ok(format!("{total}:{:016x}", hasher.finish()))
 }
 
-async fn read_counts(ctx: &SessionContext, spec: &ComputeSpec) -> Result<DataFrame, EngineError> {
-    let path = spec.counts.display().to_string();
+/// A stored dataset as one Arrow batch in the tidy layout's default columns.
+async fn dataset_batch(store: &dyn Store, name: &str) -> Result<RecordBatch, EngineError> {
+    let rows = store.counts(name).await?;
+    if rows.is_empty() {
+        return Err(input(format!(
+            "no counts dataset `{name}` in the store: import one with `syndemic import counts FILE --dataset {name}`"
+        )));
+    }
+    if let Some(r) = rows.iter().find(|r| r.denominator.is_none()) {
+        return Err(input(format!(
+            "dataset {name}: {}, {}, {}, {} has no denominator; a rate needs the population",
+            r.area, r.period, r.sex, r.age_band
+        )));
+    }
+    let text = |f: &dyn Fn(&syndemic_store::CountRow) -> String| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
+    };
+    let number = |f: &dyn Fn(&syndemic_store::CountRow) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values(rows.iter().map(f)))
+    };
+    RecordBatch::try_from_iter(vec![
+        ("area", text(&|r| r.area.as_str().to_owned())),
+        ("period", text(&|r| r.period.to_string())),
+        ("sex", text(&|r| r.sex.clone())),
+        ("age_band", text(&|r| r.age_band.clone())),
+        ("count", number(&|r| r.numerator)),
+        ("population", number(&|r| r.denominator.unwrap_or_default())),
+    ])
+    .map_err(|e| EngineError::Query(e.into()))
+}
+
+async fn read_counts(
+    ctx: &SessionContext,
+    store: &dyn Store,
+    spec: &ComputeSpec,
+) -> Result<DataFrame, EngineError> {
+    let path = match &spec.counts {
+        Counts::File(path) => path.display().to_string(),
+        Counts::Dataset(name) => {
+            let mut spec = spec.clone();
+            spec.columns = CountColumns::default();
+            let df = ctx.read_batch(dataset_batch(store, name).await?)?;
+            return select_counts(df, &spec, &format!("dataset {name}"));
+        }
+    };
     let name = path.to_ascii_lowercase();
     let df = if name.ends_with(".parquet") {
         ctx.read_parquet(path.as_str(), ParquetReadOptions::default())
@@ -143,6 +207,11 @@ async fn read_counts(ctx: &SessionContext, spec: &ComputeSpec) -> Result<DataFra
             "{path}: counts must be a .parquet or .csv file (the tidy layout: area, period, sex, age_band, count, population)"
         )));
     };
+    select_counts(df, spec, &path)
+}
+
+/// The counts in the engine's column names and types, after checking the columns.
+fn select_counts(df: DataFrame, spec: &ComputeSpec, path: &str) -> Result<DataFrame, EngineError> {
     let present: Vec<String> = df
         .schema()
         .fields()
@@ -214,8 +283,12 @@ pub async fn compute(
     let imports = store.imports().await?.len();
     let inputs = format!(
         "counts {} [{}]; columns {:?}; lookups {}; deprivation {}; store imports {imports}",
-        spec.counts.display(),
-        fingerprint(&spec.counts)?,
+        spec.counts,
+        match &spec.counts {
+            Counts::File(path) => fingerprint(path)?,
+            // A dataset changes only by an import, which the import count records.
+            Counts::Dataset(_) => "stored".into(),
+        },
         spec.columns,
         spec.vintage,
         spec.edition
@@ -245,7 +318,7 @@ pub async fn compute(
     let ctx = SessionContext::new_with_config(config);
     let (batch, codes) = geography.to_batch()?;
     let map = ctx.read_batch(batch)?;
-    let counts = read_counts(&ctx, spec).await?;
+    let counts = read_counts(&ctx, store, spec).await?;
     stage(&mut summary, "geography");
 
     progress("checking the counts");
@@ -260,7 +333,7 @@ pub async fn compute(
     if !unknown.is_empty() {
         return Err(input(format!(
             "{}: areas that are not LSOAs of the {} lookups in the store: {} (counts must be at LSOA level, and the lookups imported)",
-            spec.counts.display(),
+            spec.counts,
             spec.vintage,
             unknown.join(", ")
         )));
@@ -282,7 +355,7 @@ pub async fn compute(
     if let Some(row) = first_row(&bad) {
         return Err(input(format!(
             "{}: a row with a missing or negative count or population, or no period or age band: {row}",
-            spec.counts.display()
+            spec.counts
         )));
     }
     stage(&mut summary, "checks");
@@ -553,7 +626,7 @@ impl<'s> Collector<'s> {
                 let (index, w) = esp2013_band(band_text).ok_or_else(|| {
                     input(format!(
                         "{}: age band `{band_text}` is not an ESP2013 band (0-4, 5-9, …, 85-89, 90+)",
-                        self.spec.counts.display()
+                        self.spec.counts
                     ))
                 })?;
                 self.bands.insert(band_text.to_owned(), (index, w));
@@ -564,7 +637,7 @@ impl<'s> Collector<'s> {
             Some(p) => *p,
             None => {
                 let p = Period::parse(period)
-                    .map_err(|e| input(format!("{}: {e}", self.spec.counts.display())))?;
+                    .map_err(|e| input(format!("{}: {e}", self.spec.counts)))?;
                 let entry = (self.periods.len() as u32, p);
                 self.periods.insert(period.to_owned(), entry);
                 entry
@@ -609,7 +682,7 @@ impl<'s> Collector<'s> {
                 let group = &self.groups[g];
                 return Err(input(format!(
                     "{}: duplicate key: more than one row for {}, {}, {}, age band {band_text}; the layout has one row per LSOA, period, sex and age band",
-                    self.spec.counts.display(),
+                    self.spec.counts,
                     group.area,
                     group.period,
                     group.sex

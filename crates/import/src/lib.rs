@@ -6,6 +6,7 @@
 //! size of the file. Errors say which file, line and column, what was wrong and how
 //! to put it right.
 
+mod counts;
 mod error;
 mod export;
 mod fingertips;
@@ -15,6 +16,7 @@ mod places;
 mod population;
 mod read;
 
+pub use counts::import_counts;
 pub use error::ImportError;
 pub use export::{export_fingertips, ExportSummary};
 pub use fingertips::import_fingertips;

@@ -88,6 +88,8 @@ pub trait Store: Send + Sync {
     async fn neighbours(&self, code: AreaCode, vintage: &str) -> Result<Vec<AreaCode>>;
     /// A postcode in the directory, written in its normal form (`M33 7XX`).
     async fn postcode(&self, postcode: &str) -> Result<Option<PostcodeRecord>>;
+    /// The rows of an imported counts dataset.
+    async fn counts(&self, dataset: &str) -> Result<Vec<CountRow>>;
     /// The compute runs that produced an indicator's results, oldest first.
     async fn compute_runs(&self, indicator: &str) -> Result<Vec<ComputeRun>>;
 }
@@ -116,6 +118,7 @@ pub trait StoreTx: Send {
     /// Neighbouring pairs (both directions are stored by the caller) of a vintage.
     async fn put_adjacency(&mut self, pairs: &[(AreaCode, AreaCode, String)]) -> Result<()>;
     async fn put_postcodes(&mut self, rows: &[PostcodeRecord]) -> Result<()>;
+    async fn put_counts(&mut self, rows: &[CountRow]) -> Result<()>;
     /// Forgets the compute runs of an indicator, so that the next run recomputes.
     async fn forget_compute_runs(&mut self, indicator: &str) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;

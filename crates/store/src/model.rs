@@ -215,3 +215,19 @@ pub struct PostcodeRecord {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
 }
+
+/// One row of counts a partner holds (deaths, admissions, people vaccinated) in the
+/// tidy long layout, in a named dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountRow {
+    pub dataset: String,
+    pub area: AreaCode,
+    pub period: Period,
+    /// `Persons` when the file has no sex.
+    pub sex: String,
+    /// `All ages` when the file has no age band.
+    pub age_band: String,
+    pub numerator: f64,
+    /// Denominator or population, where given.
+    pub denominator: Option<f64>,
+}

@@ -14,7 +14,7 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use syndemic_model::{AreaCode, AreaType, Level, Period};
 
 use crate::{
-    Area, AreaCount, AreaInfo, AreaLink, Boundary, ComputeRun, Deprivation, Disclosure,
+    Area, AreaCount, AreaInfo, AreaLink, Boundary, ComputeRun, CountRow, Deprivation, Disclosure,
     ImportRecord, Indicator, Observation, ParentInfo, Polarity, Population, PostcodeRecord, Result,
     Store, StoreError, StoreTx,
 };
@@ -122,6 +122,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "places",
         sqlite: include_str!("../migrations/sqlite/0004_places.sql"),
         postgres: include_str!("../migrations/postgres/0004_places.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "counts",
+        sqlite: include_str!("../migrations/sqlite/0005_counts.sql"),
+        postgres: include_str!("../migrations/postgres/0005_counts.sql"),
     },
 ];
 
@@ -743,6 +749,30 @@ impl Store for SqlStore {
         }))
     }
 
+    async fn counts(&self, dataset: &str) -> Result<Vec<CountRow>> {
+        let rows = sqlx::query(
+            "SELECT dataset, area, period, sex, age_band, numerator, denominator FROM count_row \
+             WHERE dataset = $1 ORDER BY area, period_sort, sex, age_band",
+        )
+        .bind(dataset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading counts"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(CountRow {
+                    dataset: get(row, "dataset")?,
+                    area: code_of(row, "area")?,
+                    period: period_of(row)?,
+                    sex: get(row, "sex")?,
+                    age_band: get(row, "age_band")?,
+                    numerator: get(row, "numerator")?,
+                    denominator: get(row, "denominator")?,
+                })
+            })
+            .collect()
+    }
+
     async fn imports(&self) -> Result<Vec<ImportRecord>> {
         let rows = sqlx::query(
             "SELECT kind, file, rows, skipped, created_without_parent FROM import_log ORDER BY id",
@@ -1123,6 +1153,37 @@ impl StoreTx for SqlTx {
                     .bind(p.longitude)
             },
             "writing postcodes",
+        )
+        .await
+    }
+
+    async fn put_counts(&mut self, rows: &[CountRow]) -> Result<()> {
+        self.insert(
+            "count_row",
+            &[
+                "dataset",
+                "area",
+                "period",
+                "period_sort",
+                "sex",
+                "age_band",
+                "numerator",
+                "denominator",
+            ],
+            "ON CONFLICT (dataset, area, period, sex, age_band) DO UPDATE SET \
+             numerator = excluded.numerator, denominator = excluded.denominator",
+            rows,
+            |q, c| {
+                q.bind(c.dataset.as_str())
+                    .bind(c.area.as_str())
+                    .bind(c.period.to_string())
+                    .bind(c.period.sort_key())
+                    .bind(c.sex.as_str())
+                    .bind(c.age_band.as_str())
+                    .bind(c.numerator)
+                    .bind(c.denominator)
+            },
+            "writing counts",
         )
         .await
     }

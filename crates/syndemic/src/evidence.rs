@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use syndemic_engine::{compute, ComputeSpec, CountColumns};
+use syndemic_engine::{compute, ComputeSpec, CountColumns, Counts};
 use syndemic_import::{
-    export_fingertips, import_boundaries, import_fingertips, import_imd, import_lookups,
-    import_population, import_postcodes, locate, normalise_postcode, LookupOptions,
+    export_fingertips, import_boundaries, import_counts, import_fingertips, import_imd,
+    import_lookups, import_population, import_postcodes, locate, normalise_postcode, LookupOptions,
 };
 use syndemic_model::{AreaCode, Level};
 use syndemic_stats::deprivation::local_quantiles;
@@ -53,6 +53,9 @@ enum ImportKind {
     Boundaries(ImportFiles),
     /// The ONS postcode directory (NSPL or ONSPD CSV layout).
     Postcodes(ImportFiles),
+    /// Counts in the tidy long layout (CSV or Parquet: area, period, optional sex
+    /// and age_band, numerator, optional denominator), as a named dataset.
+    Counts(ImportFiles),
 }
 
 #[derive(Args)]
@@ -66,6 +69,9 @@ struct ImportFiles {
     /// For populations: where they come from (e.g. "Census 2021").
     #[arg(long)]
     source: Option<String>,
+    /// For counts: the dataset's name, used by `syndemic compute --dataset`.
+    #[arg(long)]
+    dataset: Option<String>,
     #[command(flatten)]
     db: DbArgs,
     /// No progress spinner.
@@ -94,7 +100,11 @@ pub fn import(args: &ImportArgs) -> Result<()> {
             ImportKind::Population(f) => (f, "populations"),
             ImportKind::Boundaries(f) => (f, "boundaries"),
             ImportKind::Postcodes(f) => (f, "postcodes"),
+            ImportKind::Counts(f) => (f, "counts"),
         };
+        if files.dataset.is_some() != matches!(args.kind, ImportKind::Counts(_)) {
+            bail!("`import counts` needs --dataset NAME; the other imports take none");
+        }
         if files.source.is_some() != matches!(args.kind, ImportKind::Population(_)) {
             bail!("`import population` needs --source NAME (e.g. \"Census 2021\"); the other imports take none");
         }
@@ -116,6 +126,9 @@ pub fn import(args: &ImportArgs) -> Result<()> {
                 ImportKind::Fingertips(_) => import_fingertips(&store, file).await,
                 ImportKind::Boundaries(_) => import_boundaries(&store, file).await,
                 ImportKind::Postcodes(_) => import_postcodes(&store, file).await,
+                ImportKind::Counts(f) => {
+                    import_counts(&store, file, f.dataset.as_deref().unwrap_or_default()).await
+                }
                 ImportKind::Population(f) => {
                     import_population(&store, file, f.source.as_deref().unwrap_or_default()).await
                 }
@@ -560,8 +573,11 @@ pub fn export(args: &ExportArgs) -> Result<()> {
 pub struct ComputeArgs {
     /// LSOA-level counts (Parquet or CSV, the tidy layout: area, period, sex,
     /// age_band, count, population).
+    #[arg(long, conflicts_with = "dataset", required_unless_present = "dataset")]
+    counts: Option<PathBuf>,
+    /// Instead of --counts: a dataset imported with `syndemic import counts`.
     #[arg(long)]
-    counts: PathBuf,
+    dataset: Option<String>,
     /// The indicator the results are stored under.
     #[arg(long)]
     indicator: String,
@@ -636,7 +652,11 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
     indicator.polarity = Some(polarity);
     let spec = ComputeSpec {
         indicator,
-        counts: args.counts.clone(),
+        counts: match (&args.counts, &args.dataset) {
+            (Some(path), _) => Counts::File(path.clone()),
+            (None, Some(name)) => Counts::Dataset(name.clone()),
+            (None, None) => bail!("give --counts FILE or --dataset NAME"),
+        },
         columns: CountColumns {
             area: args.area_column.clone(),
             period: args.period_column.clone(),

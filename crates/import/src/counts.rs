@@ -1,0 +1,200 @@
+//! Counts partners hold themselves (deaths, admissions, people vaccinated), in the
+//! tidy long layout, CSV or Parquet:
+//!
+//! | column | required | meaning |
+//! |---|---|---|
+//! | `area` (or `area_code`) | yes | a GSS code of an area in England, usually an LSOA |
+//! | `period` | yes | a period as published: `2019`, `2019/20`, `2017 - 19`, `2019 Q1`, … |
+//! | `sex` | no | `Persons`, `Male` or `Female` (default `Persons`) |
+//! | `age_band` | no | e.g. `0-4`, `90+` (default `All ages`) |
+//! | `numerator` (or `count`) | yes | the events, 0 or more |
+//! | `denominator` (or `population`) | no | the people at risk, 0 or more |
+//!
+//! One row per area, period, sex and age band: a repeat is an error.
+
+use std::path::Path;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use syndemic_model::{AreaCode, CodeVerdict, Period};
+use syndemic_store::{Area, CountRow, Store};
+
+use crate::lookups::finish;
+use crate::read::Table;
+use crate::{ImportError, ImportSummary};
+
+fn sex_of(text: &str) -> Option<&'static str> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "persons" | "all" | "p" => Some("Persons"),
+        "male" | "males" | "m" | "1" => Some("Male"),
+        "female" | "females" | "f" | "2" => Some("Female"),
+        _ => None,
+    }
+}
+
+/// Imports one counts file (CSV, gzip CSV or Parquet) as `dataset`, replacing
+/// rows of the same key, in one transaction.
+pub async fn import_counts(
+    store: &dyn Store,
+    path: &Path,
+    dataset: &str,
+) -> Result<ImportSummary, ImportError> {
+    let label = path.display().to_string();
+    if dataset.trim().is_empty() {
+        return Err(ImportError::file(
+            &label,
+            "a counts import needs a dataset name (--dataset)",
+        ));
+    }
+    // Parquet is read as CSV text (held in a temporary file, so the same reader
+    // reports lines and columns).
+    let converted;
+    let csv_path: &Path = if label.to_ascii_lowercase().ends_with(".parquet") {
+        let text = syndemic_parquet::parquet_to_csv(path)
+            .map_err(|e| ImportError::file(&label, format!("cannot read the Parquet file: {e}")))?;
+        converted = tempfile::NamedTempFile::new()
+            .map_err(|e| ImportError::file(&label, format!("cannot make a temporary file: {e}")))?;
+        std::fs::write(converted.path(), text).map_err(|e| {
+            ImportError::file(&label, format!("cannot write a temporary file: {e}"))
+        })?;
+        converted.path()
+    } else {
+        path
+    };
+    let mut table = Table::open(csv_path)?;
+    table.file = label.clone();
+    let area = table.require(
+        &["area", "area_code", "Area Code", "lsoa11cd", "lsoa21cd"],
+        "area",
+    )?;
+    let period = table.require(&["period", "year", "Time period"], "period")?;
+    let sex = table.find(&["sex"]);
+    let age = table.find(&["age_band", "age"]);
+    let numerator = table.require(&["numerator", "count", "events", "deaths"], "numerator")?;
+    let denominator = table.find(&["denominator", "population"]);
+    let mut summary = ImportSummary {
+        file: label.clone(),
+        ..ImportSummary::default()
+    };
+    let mut tx = store
+        .begin()
+        .await
+        .map_err(|e| ImportError::store(&label, e))?;
+    let mut seen: FxHashMap<(AreaCode, Period, &'static str, String), u64> = FxHashMap::default();
+    let mut checked: FxHashSet<AreaCode> = FxHashSet::default();
+    let mut pending: Vec<AreaCode> = Vec::new();
+    let mut rows: Vec<CountRow> = Vec::new();
+    loop {
+        let row = table.next_row()?;
+        let done = row.is_none();
+        if let Some(row) = row {
+            summary.rows += 1;
+            let code = match AreaCode::classify(row.required(area)?) {
+                Ok(CodeVerdict::England(code)) => code,
+                Ok(CodeVerdict::OutsideEngland(_)) => {
+                    summary.skipped_outside_england += 1;
+                    continue;
+                }
+                Err(e) => return Err(row.error(area, e.to_string())),
+            };
+            let when = Period::parse(row.required(period)?)
+                .map_err(|e| row.error(period, e.to_string()))?;
+            let sex_text = match sex {
+                Some(i) => sex_of(row.get(i)).ok_or_else(|| {
+                    row.error(
+                        i,
+                        format!(
+                            "`{}` is not a sex: write Persons, Male or Female",
+                            row.get(i)
+                        ),
+                    )
+                })?,
+                None => "Persons",
+            };
+            let band = match age {
+                Some(i) => {
+                    let text = row.get(i);
+                    if text.is_empty() {
+                        "All ages".to_owned()
+                    } else {
+                        crate::age_band(text).ok_or_else(|| {
+                            row.error(
+                                i,
+                                format!("`{text}` is not an age band: write 0-4, 90+ or All ages"),
+                            )
+                        })?
+                    }
+                }
+                None => "All ages".to_owned(),
+            };
+            let Some(events) = row.number(numerator)? else {
+                return Err(row.error(
+                    numerator,
+                    "blank count: every row needs its number of events (0 if none)",
+                ));
+            };
+            if events < 0.0 {
+                return Err(row.error(numerator, format!("count {events} is negative")));
+            }
+            let people = match denominator {
+                Some(i) => row.number(i)?,
+                None => None,
+            };
+            if let Some(p) = people.filter(|p| *p < 0.0) {
+                return Err(row.error(
+                    denominator.unwrap_or(0),
+                    format!("denominator {p} is negative"),
+                ));
+            }
+            if let Some(first) = seen.insert((code, when, sex_text, band.clone()), row.line) {
+                return Err(row.error(
+                    area,
+                    format!(
+                        "duplicate key: {code}, {when}, {sex_text}, {band} is also on line {first}"
+                    ),
+                ));
+            }
+            if checked.insert(code) {
+                pending.push(code);
+            }
+            rows.push(CountRow {
+                dataset: dataset.to_owned(),
+                area: code,
+                period: when,
+                sex: sex_text.to_owned(),
+                age_band: band,
+                numerator: events,
+                denominator: people,
+            });
+            summary.values += 1;
+        }
+        if done || rows.len() >= 5_000 {
+            let to_store = |e| ImportError::store(&label, e);
+            let missing = tx.missing_areas(&pending).await.map_err(to_store)?;
+            let new: Vec<Area> = missing
+                .iter()
+                .map(|c| Area {
+                    code: *c,
+                    name: None,
+                    no_known_parent: true,
+                })
+                .collect();
+            summary.created_without_parent += new.len() as u64;
+            summary.areas += new.len() as u64;
+            tx.put_areas(&new).await.map_err(to_store)?;
+            pending.clear();
+            tx.put_counts(&rows).await.map_err(to_store)?;
+            rows.clear();
+        }
+        if done {
+            break;
+        }
+    }
+    if summary.rows == 0 {
+        return Err(ImportError::file(
+            &label,
+            "the file has a header but no data rows",
+        ));
+    }
+    finish(tx, &summary, "counts").await?;
+    Ok(summary)
+}

@@ -1,0 +1,13 @@
+-- Counts partners hold themselves, imported in the tidy long layout, by dataset.
+-- Keep in step with ../sqlite/0005_counts.sql.
+CREATE TABLE count_row (
+    dataset TEXT NOT NULL,
+    area TEXT NOT NULL REFERENCES area (code),
+    period TEXT NOT NULL,
+    period_sort BIGINT NOT NULL,
+    sex TEXT NOT NULL,
+    age_band TEXT NOT NULL,
+    numerator DOUBLE PRECISION NOT NULL CHECK (numerator >= 0),
+    denominator DOUBLE PRECISION CHECK (denominator >= 0),
+    PRIMARY KEY (dataset, area, period, sex, age_band)
+);

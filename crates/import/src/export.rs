@@ -133,6 +133,55 @@ pub async fn export_fingertips(
     Ok(summary)
 }
 
+/// Columns written as numbers in a workbook.
+const NUMERIC: [&str; 8] = [
+    "Value",
+    "Lower CI 95.0 limit",
+    "Upper CI 95.0 limit",
+    "Lower CI 99.8 limit",
+    "Upper CI 99.8 limit",
+    "Count",
+    "Denominator",
+    "Time period Sortable",
+];
+
+/// Writes an export (Fingertips-layout CSV text, as [`export_fingertips`] makes it)
+/// as an Excel workbook: one sheet, the header row frozen, numbers as numbers.
+pub fn write_xlsx(csv_text: &[u8], path: &std::path::Path) -> Result<(), ImportError> {
+    let target = path.display().to_string();
+    let fail = |e: &dyn std::fmt::Display| {
+        ImportError::file(&target, format!("cannot write the workbook: {e}"))
+    };
+    let mut reader = csv::Reader::from_reader(csv_text);
+    let headers = reader.headers().map_err(|e| fail(&e))?.clone();
+    let numeric: Vec<bool> = headers.iter().map(|h| NUMERIC.contains(&h)).collect();
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Indicators").map_err(|e| fail(&e))?;
+    for (c, h) in headers.iter().enumerate() {
+        sheet.write_string(0, c as u16, h).map_err(|e| fail(&e))?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(|e| fail(&e))?;
+    for (r, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| fail(&e))?;
+        let row = u32::try_from(r + 1)
+            .ok()
+            .filter(|row| *row < 1_048_576)
+            .ok_or_else(|| fail(&"more rows than a worksheet holds (1,048,576): export one indicator at a time, or as Parquet"))?;
+        for (c, cell) in record.iter().enumerate() {
+            if cell.is_empty() {
+                continue;
+            }
+            match cell.parse::<f64>() {
+                Ok(v) if numeric[c] => sheet.write_number(row, c as u16, v),
+                _ => sheet.write_string(row, c as u16, cell),
+            }
+            .map_err(|e| fail(&e))?;
+        }
+    }
+    workbook.save(path).map_err(|e| fail(&e))
+}
+
 fn withhold(o: &mut Observation) {
     o.value = None;
     o.count = None;

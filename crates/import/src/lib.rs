@@ -18,7 +18,7 @@ mod read;
 
 pub use counts::import_counts;
 pub use error::ImportError;
-pub use export::{export_fingertips, ExportSummary};
+pub use export::{export_fingertips, write_xlsx, ExportSummary};
 pub use fingertips::import_fingertips;
 pub use imd::{import_imd, summarise_districts, DistrictSummary};
 pub use lookups::{import_lookups, LookupOptions};

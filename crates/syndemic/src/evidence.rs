@@ -10,7 +10,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use syndemic_engine::{compute, ComputeSpec, CountColumns, Counts};
 use syndemic_import::{
     export_fingertips, import_boundaries, import_counts, import_fingertips, import_imd,
-    import_lookups, import_population, import_postcodes, locate, normalise_postcode, LookupOptions,
+    import_lookups, import_population, import_postcodes, locate, normalise_postcode, write_xlsx,
+    LookupOptions,
 };
 use syndemic_model::{AreaCode, Level};
 use syndemic_stats::deprivation::local_quantiles;
@@ -518,6 +519,8 @@ enum ExportFormat {
     Fingertips,
     /// The same columns as a Parquet file (needs --output).
     Parquet,
+    /// The same columns as an Excel workbook (needs --output).
+    Xlsx,
 }
 
 #[derive(Args)]
@@ -536,8 +539,8 @@ pub struct ExportArgs {
 }
 
 pub fn export(args: &ExportArgs) -> Result<()> {
-    if matches!(args.format, ExportFormat::Parquet) && args.output.is_none() {
-        bail!("--format parquet needs --output FILE");
+    if !matches!(args.format, ExportFormat::Fingertips) && args.output.is_none() {
+        bail!("--format parquet and --format xlsx need --output FILE");
     }
     runtime()?.block_on(async {
         let store = open(&args.db).await?;
@@ -555,6 +558,7 @@ pub fn export(args: &ExportArgs) -> Result<()> {
                     ExportFormat::Fingertips => std::fs::write(temp.path(), &text)?,
                     ExportFormat::Parquet => syndemic_parquet::csv_to_parquet(&text, temp.path())
                         .map_err(|e| anyhow::anyhow!("cannot write Parquet: {e}"))?,
+                    ExportFormat::Xlsx => write_xlsx(&text, temp.path())?,
                 }
                 temp.persist(path)
                     .with_context(|| format!("cannot write {}", path.display()))?;

@@ -342,3 +342,50 @@ async fn census_population_by_age_band() {
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn limits_recomputed_from_stored_counts_match_the_published_ones() {
+    let Some(shared) = shared_dir("limits_recomputed_from_stored_counts_match_the_published_ones")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = data(&shared, "fingertips-data-dev/indicators-CountyUA.data.csv");
+    for store in stores("limits_recomputed_from_stored_counts", dir.path()).await {
+        import_fingertips(&store, &file).await.unwrap();
+        // Crude rate per 100,000 with Byar's limits, as Fingertips publishes it,
+        // from the Count and Denominator kept in the store.
+        let stored: Vec<_> = store
+            .observations(Some("93356"))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.count.is_some() && o.denominator.is_some() && o.lower95.is_some())
+            .collect();
+        let x: Vec<Option<f64>> = stored.iter().map(|o| o.count).collect();
+        let n: Vec<Option<f64>> = stored.iter().map(|o| o.denominator).collect();
+        let levels = [syndemic_stats::ConfidenceLevel::new(95.0).unwrap()];
+        let e = syndemic_stats::rate::rate_with(
+            &x,
+            &n,
+            100_000.0,
+            &levels,
+            syndemic_stats::rate::PoissonRule::Byars,
+        )
+        .unwrap();
+        for (i, o) in stored.iter().enumerate() {
+            for (ours, theirs) in [(e.lower[0][i], o.lower95), (e.upper[0][i], o.upper95)] {
+                let (ours, theirs) = (ours.unwrap(), theirs.unwrap());
+                assert!(
+                    (ours - theirs).abs() <= 0.01,
+                    "{} {}: {ours} vs {theirs}",
+                    o.area,
+                    o.period
+                );
+            }
+        }
+        assert!(stored.len() > 400, "{}", stored.len());
+        println!("{}: {} stored rows' 95% limits recomputed from Count and Denominator within 0.01 per 100,000", store.backend_name(), stored.len());
+        store.close().await;
+    }
+}

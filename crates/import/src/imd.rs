@@ -14,7 +14,6 @@ use std::path::Path;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use syndemic_model::{AreaCode, AreaType, CodeVerdict, Level, Period};
-use syndemic_stats::deprivation::{summarise, SmallArea, Summary};
 use syndemic_store::{Area, AreaLink, Deprivation, Population, Store};
 
 use crate::lookups::finish;
@@ -405,76 +404,6 @@ fn district_code(row: &Row<'_>, index: usize) -> Result<AreaCode, ImportError> {
             )
         })
         .map_err(|e| row.error(index, e.to_string()))
-}
-
-/// A district's deprivation summary.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DistrictSummary {
-    pub district: AreaCode,
-    pub summary: Summary,
-}
-
-/// Summaries of every district, computed from the stored LSOA ranks and deciles of
-/// `edition` and `domain`, weighted by the `All ages` populations of
-/// `population_source`, over the district links of `vintage`. N is the number of
-/// LSOAs the edition ranks.
-pub async fn summarise_districts(
-    store: &dyn Store,
-    edition: &str,
-    domain: &str,
-    population_source: &str,
-    vintage: &str,
-) -> Result<Vec<DistrictSummary>, String> {
-    let table = store
-        .deprivation_table(edition, domain)
-        .await
-        .map_err(|e| e.to_string())?;
-    if table.is_empty() {
-        return Err(format!(
-            "no {edition} {domain} ranks in the store: import the IoD files first"
-        ));
-    }
-    let population: FxHashMap<AreaCode, f64> = store
-        .populations(population_source)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|p| p.age == "All ages" && p.sex == "Persons")
-        .map(|p| (p.area, p.population))
-        .collect();
-    let district_of: FxHashMap<AreaCode, AreaCode> = store
-        .links(Level::LowerTierAuthority, vintage)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|l| l.child.area_type() == AreaType::Lsoa)
-        .map(|l| (l.child, l.parent))
-        .collect();
-    let mut by_district: FxHashMap<AreaCode, Vec<SmallArea>> = FxHashMap::default();
-    for d in &table {
-        let Some(district) = district_of.get(&d.area) else {
-            continue;
-        };
-        let Some(&population) = population.get(&d.area) else {
-            return Err(format!("no {population_source} population for {}", d.area));
-        };
-        by_district.entry(*district).or_default().push(SmallArea {
-            rank: d.rank as f64,
-            decile: d.decile as u8,
-            score: d.score,
-            population,
-        });
-    }
-    let mut out: Vec<DistrictSummary> = by_district
-        .into_iter()
-        .map(|(district, areas)| {
-            summarise(&areas, table.len())
-                .map(|summary| DistrictSummary { district, summary })
-                .map_err(|e| format!("{district}: {e}"))
-        })
-        .collect::<Result<_, _>>()?;
-    out.sort_by_key(|s| s.district);
-    Ok(out)
 }
 
 #[cfg(test)]

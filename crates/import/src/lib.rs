@@ -15,15 +15,19 @@ mod lookups;
 mod places;
 mod population;
 mod read;
+mod summaries;
 
 pub use counts::import_counts;
 pub use error::ImportError;
 pub use export::{export_fingertips, write_xlsx, ExportSummary};
 pub use fingertips::import_fingertips;
-pub use imd::{import_imd, summarise_districts, DistrictSummary};
+pub use imd::import_imd;
 pub use lookups::{import_lookups, LookupOptions};
 pub use places::{import_boundaries, import_postcodes, locate, normalise_postcode};
 pub use population::{age_band, import_population};
+pub use summaries::{
+    local_deprivation, summarise_areas, AreaSummary, Hierarchy, LocalRank, SummaryRequest,
+};
 
 /// What an import did, for the summary printed afterwards and kept in the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

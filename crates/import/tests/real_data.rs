@@ -119,45 +119,112 @@ async fn england_geography_and_deprivation_from_published_files() {
         );
 
         // District summaries against MHCLG's published File 10 figures.
-        let published: BTreeMap<String, (f64, f64)> =
+        struct Published {
+            proportion: f64,
+            average_rank: f64,
+            rank_average_rank: usize,
+            rank_proportion: usize,
+        }
+        let published: BTreeMap<String, Published> =
             read_csv(&data(&shared, "trafford-open-data/IoD2019_lad_summary.csv"))
                 .into_iter()
                 .filter(|r| r["index_domain"] == "Index of Multiple Deprivation")
                 .map(|r| {
+                    let int = |c: &str| num(&r, c).unwrap() as usize;
                     (
                         r["lad19cd"].clone(),
-                        (
-                            num(&r, "proportion_bottom_decile").unwrap(),
-                            num(&r, "average_rank").unwrap(),
-                        ),
+                        Published {
+                            proportion: num(&r, "proportion_bottom_decile").unwrap(),
+                            average_rank: num(&r, "average_rank").unwrap(),
+                            rank_average_rank: int("rank_average_rank"),
+                            rank_proportion: int("rank_proportion_bottom_decile"),
+                        },
                     )
                 })
                 .collect();
-        let summaries = summarise_districts(&store, "IoD2019", "imd", "IoD2019 File 6", "2019")
-            .await
-            .unwrap();
+        let request = SummaryRequest {
+            edition: "IoD2019",
+            domain: "imd",
+            population_source: "IoD2019 File 6",
+            vintage: "2019",
+            level: Level::LowerTierAuthority,
+            within: None,
+        };
+        let summaries = summarise_areas(&store, &request).await.unwrap();
         assert_eq!(summaries.len(), 317);
         let mut worst_rank: f64 = 0.0;
         for s in &summaries {
-            let (proportion, average_rank) = published[s.district.as_str()];
+            let p = &published[s.area.as_str()];
             // Published to four places: the same figure exactly at that precision.
             let ours = (s.summary.proportion_most_deprived_10 * 10_000.0).round() as i64;
-            let theirs = (proportion * 10_000.0).round() as i64;
+            let theirs = (p.proportion * 10_000.0).round() as i64;
             assert_eq!(
                 ours, theirs,
                 "{backend}: proportion in the most deprived 10 % of {}",
-                s.district
+                s.area
             );
-            let gap = (s.summary.average_rank - average_rank).abs();
+            assert_eq!(
+                s.rank_proportion_most_deprived_10, p.rank_proportion,
+                "{backend}: rank of the proportion of {}",
+                s.area
+            );
+            let gap = (s.summary.average_rank - p.average_rank).abs();
             assert!(
                 gap <= 0.15,
-                "{backend}: average rank of {} is {} not {average_rank}",
-                s.district,
-                s.summary.average_rank
+                "{backend}: average rank of {} is {} not {}",
+                s.area,
+                s.summary.average_rank,
+                p.average_rank
             );
             worst_rank = worst_rank.max(gap);
+            assert_eq!(
+                s.rank_average_rank, p.rank_average_rank,
+                "{backend}: rank of the average rank of {}",
+                s.area
+            );
         }
-        println!("{backend}: 317 district summaries: proportion exact, average rank within {worst_rank:.3}");
+        // Within a parent: Trafford's LSOAs in local quintiles, and the districts of
+        // the North West alone, ranked nationally.
+        let trafford = AreaCode::parse("E08000009").unwrap();
+        let local = local_deprivation(&store, "IoD2019", "imd", "2019", trafford, 5)
+            .await
+            .unwrap();
+        assert_eq!(local.len(), 138, "{backend}: Trafford's LSOAs");
+        for q in 1..=5 {
+            let n = local.iter().filter(|r| r.local == q).count();
+            assert!((27..=28).contains(&n), "{backend}: quintile {q} has {n}");
+        }
+        assert!(local
+            .windows(2)
+            .all(|w| w[0].rank <= w[1].rank && w[0].local <= w[1].local));
+        let north_west = AreaCode::parse("E12000002").unwrap();
+        let nw = summarise_areas(
+            &store,
+            &SummaryRequest {
+                within: Some(north_west),
+                ..request.clone()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(nw.len(), 39, "{backend}: districts of the North West");
+        assert!(nw.iter().any(|s| s.area == trafford
+            && s.rank_average_rank == published["E08000009"].rank_average_rank));
+        let regions = summarise_areas(
+            &store,
+            &SummaryRequest {
+                level: Level::Region,
+                ..request.clone()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(regions.len(), 9, "{backend}: regions");
+        assert_eq!(
+            regions.iter().map(|r| r.summary.small_areas).sum::<usize>(),
+            32_844
+        );
+        println!("{backend}: 317 district summaries: proportion and both ranks exact, average rank within {worst_rank:.3}");
         store.close().await;
     }
 }

@@ -13,7 +13,7 @@ pub use model::*;
 pub use sql::{SqlStore, StoreUrl};
 
 use async_trait::async_trait;
-use syndemic_model::{AreaCode, Level};
+use syndemic_model::{AreaCode, AreaType, Level};
 
 /// What went wrong in the store. Messages name the database and the operation.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,8 @@ pub trait Store: Send + Sync {
     async fn begin(&self) -> Result<Box<dyn StoreTx>>;
 
     async fn area(&self, code: AreaCode) -> Result<Option<AreaInfo>>;
+    /// Every area of one type, by code.
+    async fn areas_of_type(&self, area_type: AreaType) -> Result<Vec<Area>>;
     /// The area's parents, each with its level and the lookup vintage it came from.
     async fn parents(&self, code: AreaCode) -> Result<Vec<ParentInfo>>;
     /// Areas whose parent at `level` (of any vintage, or of `vintage`) is `parent`.

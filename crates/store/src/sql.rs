@@ -489,6 +489,25 @@ impl Store for SqlStore {
         }))
     }
 
+    async fn areas_of_type(&self, area_type: AreaType) -> Result<Vec<Area>> {
+        let rows = sqlx::query(
+            "SELECT code, name, no_known_parent FROM area WHERE area_type = $1 ORDER BY code",
+        )
+        .bind(area_type.key())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading areas"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(Area {
+                    code: code_of(row, "code")?,
+                    name: get(row, "name")?,
+                    no_known_parent: get::<i64>(row, "no_known_parent")? != 0,
+                })
+            })
+            .collect()
+    }
+
     async fn parents(&self, code: AreaCode) -> Result<Vec<ParentInfo>> {
         let rows = sqlx::query(
             "SELECT l.child, l.parent, l.level, l.vintage, a.name FROM area_link l \

@@ -185,6 +185,12 @@ enum AreasCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Deprivation summaries (MHCLG's measures: average rank, average score, extent,
+    /// proportion in the most deprived 10 %, each ranked) of every area of a level.
+    Summaries(crate::deprivation::SummariesArgs),
+    /// The small areas within an area, most deprived first, with their local
+    /// quintile (or decile, …) among that area's small areas.
+    Deprivation(crate::deprivation::LocalArgs),
     /// The areas that share a boundary with an area.
     Neighbours {
         code: String,
@@ -468,6 +474,8 @@ pub fn areas(args: &AreasArgs) -> Result<()> {
     let (code, json, db) = match &args.command {
         AreasCommand::Show { code, json, db } => (code, json, db),
         AreasCommand::Postcode { postcode, db } => return show_postcode(postcode, db),
+        AreasCommand::Summaries(args) => return crate::deprivation::summaries(args),
+        AreasCommand::Deprivation(args) => return crate::deprivation::local(args),
         AreasCommand::Locate { lon, lat, vintage, db } => {
             return runtime()?.block_on(async {
                 let store = open(db).await?;

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_evidence;
 mod calc;
+mod deprivation;
 mod evidence;
 mod progress;
 mod table;

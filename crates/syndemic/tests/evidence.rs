@@ -23,6 +23,22 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+fn csv_rows(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            header
+                .iter()
+                .map(str::to_owned)
+                .zip(r.iter().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
 fn data(shared: &Path, file: &str) -> String {
     shared.join("data").join(file).display().to_string()
 }
@@ -57,6 +73,10 @@ fn areas_show_summarises_an_lsoa_from_the_published_files() {
             &shared,
             "iod2019-energy_flex/File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz",
         ),
+        &data(
+            &shared,
+            "iod2019-energy_flex/File_6_-_IoD2019_Population_Denominators.csv.gz",
+        ),
     ]);
     ok(&[
         "import",
@@ -86,6 +106,59 @@ fn areas_show_summarises_an_lsoa_from_the_published_files() {
     assert_eq!(json["name"], "Trafford 025A");
     assert_eq!(json["deprivation"][0]["decile"], 5);
     assert_eq!(json["parents"][0]["name"], "Altrincham");
+    let quintile = json["deprivation"][0]["local_quintile"]["quintile"]
+        .as_u64()
+        .unwrap();
+
+    // Trafford's LSOAs in local quintiles: the same quintile as `areas show`.
+    let local = csv_rows(&ok(&["areas", "deprivation", "E08000009", "--db", &db]));
+    assert_eq!(local.len(), 138);
+    let row = local.iter().find(|r| r["code"] == "E01006074").unwrap();
+    assert_eq!(row["name"], "Trafford 025A");
+    assert_eq!(row["national_decile"], "5");
+    assert_eq!(row["local_quantile"], quintile.to_string());
+    let deciles = csv_rows(&ok(&[
+        "areas",
+        "deprivation",
+        "E08000009",
+        "--quantiles",
+        "10",
+        "--db",
+        &db,
+    ]));
+    assert_eq!(deciles[0]["local_quantile"], "1");
+    assert_eq!(deciles[137]["local_quantile"], "10");
+    // The districts of the North West with MHCLG's summary measures, ranked
+    // nationally (Trafford: 209th of 317 on average rank in the published File 10).
+    let nw = csv_rows(&ok(&[
+        "areas",
+        "summaries",
+        "--level",
+        "district",
+        "--within",
+        "E12000002",
+        "--db",
+        &db,
+    ]));
+    assert_eq!(nw.len(), 39);
+    let trafford = nw.iter().find(|r| r["code"] == "E08000009").unwrap();
+    assert_eq!(trafford["name"], "Trafford");
+    assert_eq!(trafford["small_areas"], "138");
+    assert_eq!(trafford["rank_average_rank"], "209");
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "areas",
+        "summaries",
+        "--level",
+        "region",
+        "--json",
+        "--db",
+        &db,
+    ]))
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 9);
+    assert!(json[0]["average_rank"].is_f64());
+    let refused = syndemic(&["areas", "summaries", "--level", "parish", "--db", &db]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--level parish: give district"));
 
     // Boundaries, a point located, neighbours, and a postcode.
     ok(&[

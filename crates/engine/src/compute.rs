@@ -1,8 +1,11 @@
-//! One `syndemic compute` run: directly standardised rates (ESP2013, Dobson limits)
-//! for every LSOA, ward, district, region and England, for England by national IMD
-//! decile and for each district by local IMD quintile; then, per district (local
-//! quintiles) and for England (national deciles), the slope and relative index of
-//! inequality and the gap and ratio between the most and least deprived groups.
+//! One `syndemic compute` run: a measure — directly standardised rate (ESP2013,
+//! Dobson limits), crude rate (exact Poisson below 10 events, Byar's above) or
+//! proportion (Wilson) — for every LSOA, ward, district, region and England, for
+//! England by national IMD decile and for each district by local IMD quintile; each
+//! compared with England and its parent, with the recent trend over the last five
+//! periods for crude rates and proportions; then, per district (local quintiles) and
+//! for England (national deciles), the slope and relative index of inequality and
+//! the gap and ratio between the most and least deprived groups.
 
 use std::hash::Hasher;
 use std::io::Read;
@@ -22,8 +25,10 @@ use datafusion::prelude::{
 use futures::StreamExt;
 use rustc_hash::{FxHashMap, FxHasher};
 use syndemic_model::{AreaCode, Period};
-use syndemic_stats::compare::{compare, Comparison, Polarity as CompPolarity};
+use syndemic_stats::compare::{compare, recent_trend, Comparison, Polarity as CompPolarity, Trend};
 use syndemic_stats::dsr::{DsrAccumulator, ESP2013};
+use syndemic_stats::proportion::proportion;
+use syndemic_stats::rate::rate;
 use syndemic_stats::sii::{sii, SiiInput, SiiOptions, ValueType};
 use syndemic_stats::ConfidenceLevel;
 use syndemic_store::{Area, ComputeRun, Indicator, Observation, Polarity, Store};
@@ -37,7 +42,9 @@ pub struct CountColumns {
     pub period: String,
     /// Optional: without it every row is `Persons`.
     pub sex: Option<String>,
-    pub age_band: String,
+    /// Needed for a DSR; optional for crude rates and proportions (without it every
+    /// row is `All ages`).
+    pub age_band: Option<String>,
     pub count: String,
     pub population: String,
 }
@@ -48,7 +55,7 @@ impl Default for CountColumns {
             area: "area".into(),
             period: "period".into(),
             sex: Some("sex".into()),
-            age_band: "age_band".into(),
+            age_band: Some("age_band".into()),
             count: "count".into(),
             population: "population".into(),
         }
@@ -74,10 +81,43 @@ impl std::fmt::Display for Counts {
     }
 }
 
+/// The measure computed from the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Directly standardised rate to ESP2013, Dobson limits; blank under 10 events.
+    Dsr,
+    /// Crude rate: events / population × multiplier, exact Poisson limits below 10
+    /// events and Byar's from 10.
+    Rate,
+    /// Proportion: count / denominator × multiplier (100 for a percentage), Wilson
+    /// score limits; a count above its denominator is refused.
+    Proportion,
+}
+
+impl Measure {
+    pub fn key(self) -> &'static str {
+        match self {
+            Measure::Dsr => "dsr",
+            Measure::Rate => "rate",
+            Measure::Proportion => "proportion",
+        }
+    }
+
+    /// The multiplier when the indicator gives none.
+    pub fn default_multiplier(self) -> f64 {
+        match self {
+            Measure::Dsr | Measure::Rate => 100_000.0,
+            Measure::Proportion => 100.0,
+        }
+    }
+}
+
 /// What to compute.
 #[derive(Debug, Clone)]
 pub struct ComputeSpec {
-    /// The indicator the results belong to (its multiplier defaults to 100,000).
+    pub measure: Measure,
+    /// The indicator the results belong to (its multiplier defaults to
+    /// [`Measure::default_multiplier`]).
     pub indicator: Indicator,
     /// LSOA-level counts by period, sex and ESP2013 age band: Parquet or CSV.
     pub counts: Counts,
@@ -219,10 +259,8 @@ fn select_counts(df: DataFrame, spec: &ComputeSpec, path: &str) -> Result<DataFr
         .map(|f| f.name().clone())
         .collect();
     let c = &spec.columns;
-    let mut wanted = vec![&c.area, &c.period, &c.age_band, &c.count, &c.population];
-    if let Some(sex) = &c.sex {
-        wanted.push(sex);
-    }
+    let mut wanted = vec![&c.area, &c.period, &c.count, &c.population];
+    wanted.extend(c.sex.iter().chain(&c.age_band));
     for w in wanted {
         if !present.contains(w) {
             return Err(input(format!(
@@ -236,11 +274,15 @@ fn select_counts(df: DataFrame, spec: &ComputeSpec, path: &str) -> Result<DataFr
         None => lit("Persons"),
     };
     let quoted = |n: &str| col(format!("\"{n}\""));
+    let band = match &c.age_band {
+        Some(b) => cast(quoted(b), DataType::Utf8),
+        None => lit("All ages"),
+    };
     Ok(df.select(vec![
         cast(quoted(&c.area), DataType::Utf8).alias("area"),
         cast(quoted(&c.period), DataType::Utf8).alias("period"),
         sex.alias("sex"),
-        cast(quoted(&c.age_band), DataType::Utf8).alias("age_band"),
+        band.alias("age_band"),
         cast(quoted(&c.count), DataType::Float64).alias("count"),
         cast(quoted(&c.population), DataType::Float64).alias("population"),
     ])?)
@@ -277,8 +319,22 @@ pub async fn compute(
         clock = Instant::now();
     };
     let id = spec.indicator.id.clone();
-    let multiplier = spec.indicator.multiplier.unwrap_or(100_000.0);
-    let method = format!("dsr (Dobson limits, ESP2013, per {multiplier}); SII/RII (rate, {} simulations, seed {}); gap and ratio of most/least deprived", spec.repetitions, spec.seed);
+    let multiplier = spec
+        .indicator
+        .multiplier
+        .unwrap_or(spec.measure.default_multiplier());
+    let described = match spec.measure {
+        Measure::Dsr => "dsr (Dobson limits, ESP2013",
+        Measure::Rate => "crude rate (exact Poisson limits below 10 events, Byar's from 10",
+        Measure::Proportion => "proportion (Wilson score limits",
+    };
+    let method = format!("{described}, per {multiplier}); compared with England and parent (95 % limits); recent trend (chi-square test for trend, last 5 periods, 99.9 %); SII/RII ({} simulations, seed {}); gap and ratio of most/least deprived", spec.repetitions, spec.seed);
+    if spec.measure == Measure::Dsr && spec.columns.age_band.is_none() {
+        return Err(input(format!(
+            "{}: a directly standardised rate needs an age band column (ESP2013 bands 0-4, 5-9, …, 90+); without one compute a crude rate (--measure rate)",
+            spec.counts
+        )));
+    }
     progress("fingerprinting the inputs");
     let imports = store.imports().await?.len();
     let inputs = format!(
@@ -450,13 +506,22 @@ pub async fn compute(
     let Collector {
         groups,
         accumulator,
+        mut sums,
         ..
     } = collector;
+    sums.resize(groups.len(), [0.0; 2]);
     stage(&mut summary, "aggregate");
 
     progress("computing rates and limits");
     let levels = [ConfidenceLevel::new(95.0)?, ConfidenceLevel::new(99.8)?];
-    let (totals, estimates) = accumulator.finish(groups.len(), multiplier, &levels)?;
+    let events: Vec<Option<f64>> = sums.iter().map(|s| Some(s[0])).collect();
+    // A group with no population has no rate (rather than an error).
+    let people: Vec<Option<f64>> = sums.iter().map(|s| (s[1] > 0.0).then_some(s[1])).collect();
+    let estimates = match spec.measure {
+        Measure::Dsr => accumulator.finish(groups.len(), multiplier, &levels)?.1,
+        Measure::Rate => rate(&events, &people, multiplier, &levels)?,
+        Measure::Proportion => proportion(&events, &people, multiplier, &levels)?,
+    };
     let edition_year = spec.edition.trim_start_matches("IoD");
     let national = format!("IMD {edition_year} national decile");
     let local = format!("IMD {edition_year} local quintile");
@@ -475,8 +540,8 @@ pub async fn compute(
             age: "All ages".into(),
             category_type,
             category,
-            count: Some(totals.total_count[g]),
-            denominator: Some(totals.total_pop[g]),
+            count: Some(sums[g][0]),
+            denominator: Some(sums[g][1]),
             value: estimates.value[g],
             lower95: estimates.lower[0][g],
             upper95: estimates.upper[0][g],
@@ -494,10 +559,21 @@ pub async fn compute(
         &geography,
         spec.indicator.polarity,
     );
+    if spec.measure != Measure::Dsr {
+        recent_trends(&mut observations, spec.indicator.polarity);
+    }
     stage(&mut summary, "rates");
 
     progress("computing the inequality measures");
-    let inequality = inequality(spec, &groups, &observations, &levels, &national, &local)?;
+    let inequality = inequality(
+        spec,
+        multiplier,
+        &groups,
+        &observations,
+        &levels,
+        &national,
+        &local,
+    )?;
     stage(&mut summary, "inequality");
 
     progress("storing the results");
@@ -509,7 +585,7 @@ pub async fn compute(
     }])
     .await?;
     let mut indicator = spec.indicator.clone();
-    indicator.measure_type = Some("dsr".into());
+    indicator.measure_type = Some(spec.measure.key().into());
     indicator.multiplier = Some(multiplier);
     tx.put_indicator(&indicator).await?;
     tx.delete_observations(&id).await?;
@@ -569,8 +645,9 @@ impl Texts {
     }
 }
 
-/// Turns rows of (group, period, sex, band, sums) into DSR accumulators, interning
-/// texts so that no row allocates.
+/// Turns rows of (group, period, sex, band, sums) into DSR accumulators (or, for
+/// crude measures, sums of events and population), interning texts so that no row
+/// allocates.
 struct Collector<'s> {
     spec: &'s ComputeSpec,
     codes: Vec<AreaCode>,
@@ -580,11 +657,13 @@ struct Collector<'s> {
     periods: FxHashMap<String, (u32, Period)>,
     sexes: FxHashMap<String, u32>,
     sex_names: Vec<String>,
-    /// Band label → (index, ESP2013 weight).
+    /// Band label → (index, ESP2013 weight; 1 for crude measures).
     bands: FxHashMap<String, (usize, f64)>,
     /// For LSOA rows: which (group, band) pairs were seen, to refuse repeats.
     seen: Vec<u32>,
     accumulator: DsrAccumulator,
+    /// Per group: events and population (every measure).
+    sums: Vec<[f64; 2]>,
     row: usize,
 }
 
@@ -602,6 +681,7 @@ impl<'s> Collector<'s> {
             bands: FxHashMap::default(),
             seen: Vec::new(),
             accumulator: DsrAccumulator::new(),
+            sums: Vec::new(),
             row: 0,
         })
     }
@@ -623,12 +703,21 @@ impl<'s> Collector<'s> {
         let (band, weight) = match self.bands.get(band_text) {
             Some(b) => *b,
             None => {
-                let (index, w) = esp2013_band(band_text).ok_or_else(|| {
-                    input(format!(
-                        "{}: age band `{band_text}` is not an ESP2013 band (0-4, 5-9, …, 85-89, 90+)",
+                let (index, w) = if self.spec.measure == Measure::Dsr {
+                    esp2013_band(band_text).ok_or_else(|| {
+                        input(format!(
+                            "{}: age band `{band_text}` is not an ESP2013 band (0-4, 5-9, …, 85-89, 90+)",
+                            self.spec.counts
+                        ))
+                    })?
+                } else if self.bands.len() < 32 {
+                    (self.bands.len(), 1.0)
+                } else {
+                    return Err(input(format!(
+                        "{}: more than 32 age bands (`{band_text}` is the 33rd); give at most 32, or sum them first",
                         self.spec.counts
-                    ))
-                })?;
+                    )));
+                };
                 self.bands.insert(band_text.to_owned(), (index, w));
                 (index, w)
             }
@@ -689,9 +778,24 @@ impl<'s> Collector<'s> {
                 )));
             }
             self.seen[g] |= bit;
+            if self.spec.measure == Measure::Proportion && count > population {
+                let group = &self.groups[g];
+                return Err(input(format!(
+                    "{}: {}, {}, {}, age band {band_text}: the count {count} is above its denominator {population}; a proportion counts people out of the denominator",
+                    self.spec.counts, group.area, group.period, group.sex
+                )));
+            }
         }
-        self.accumulator
-            .add(self.row, gid, Some(count), Some(population), Some(weight))?;
+        let g = gid as usize;
+        if self.sums.len() <= g {
+            self.sums.resize(g + 1, [0.0; 2]);
+        }
+        self.sums[g][0] += count;
+        self.sums[g][1] += population;
+        if self.spec.measure == Measure::Dsr {
+            self.accumulator
+                .add(self.row, gid, Some(count), Some(population), Some(weight))?;
+        }
         self.row += 1;
         Ok(())
     }
@@ -728,6 +832,65 @@ fn wording(c: Comparison) -> &'static str {
     }
 }
 
+fn judged(polarity: Option<Polarity>) -> CompPolarity {
+    match polarity {
+        Some(Polarity::HigherIsBetter) => CompPolarity::HighIsGood,
+        Some(Polarity::LowerIsBetter) => CompPolarity::LowIsGood,
+        _ => CompPolarity::NoJudgement,
+    }
+}
+
+/// Fingertips' wording of a recent trend.
+fn trend_wording(trend: Trend, getting_better: Option<bool>) -> &'static str {
+    match (trend, getting_better) {
+        (Trend::Increasing, Some(true)) => "Increasing & getting better",
+        (Trend::Increasing, Some(false)) => "Increasing & getting worse",
+        (Trend::Increasing, None) => "Increasing",
+        (Trend::Decreasing, Some(true)) => "Decreasing & getting better",
+        (Trend::Decreasing, Some(false)) => "Decreasing & getting worse",
+        (Trend::Decreasing, None) => "Decreasing",
+        (Trend::NoSignificantChange, _) => "No significant change",
+        (Trend::CannotBeCalculated, _) => "Cannot be calculated",
+    }
+}
+
+/// The recent trend of each result as of its period: Fingertips' chi-square test
+/// for trend (99.9 %) over the last five periods of the same area, group and sex up
+/// to and including it (counts out of denominators, so crude rates and proportions
+/// only; fewer than five periods cannot be calculated).
+fn recent_trends(observations: &mut [Observation], polarity: Option<Polarity>) {
+    let polarity = judged(polarity);
+    let mut series: FxHashMap<(AreaCode, &str, &str, &str), Vec<usize>> = FxHashMap::default();
+    for (i, o) in observations.iter().enumerate() {
+        series
+            .entry((o.area, &o.category_type, &o.category, &o.sex))
+            .or_default()
+            .push(i);
+    }
+    let mut trends: Vec<(usize, &'static str)> = Vec::with_capacity(observations.len());
+    for members in series.into_values() {
+        let mut members = members;
+        members.sort_by_key(|&i| observations[i].period.sort_key());
+        let points: Vec<(f64, f64)> = members
+            .iter()
+            .map(|&i| {
+                let o = &observations[i];
+                (
+                    o.count.unwrap_or(f64::NAN),
+                    o.denominator.unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        for (k, &i) in members.iter().enumerate() {
+            let t = recent_trend(&points[..=k], 99.9, polarity);
+            trends.push((i, trend_wording(t.trend, t.getting_better)));
+        }
+    }
+    for (i, wording) in trends {
+        observations[i].recent_trend = Some(wording.to_owned());
+    }
+}
+
 /// Each result against England's and against its parent's value of the same
 /// period and sex, from its 95 % limits and the indicator's polarity (as Fingertips
 /// compares): an LSOA or ward with its district, a district with its region, a
@@ -738,11 +901,7 @@ fn compare_with_parents(
     geography: &Geography,
     polarity: Option<Polarity>,
 ) {
-    let polarity = match polarity {
-        Some(Polarity::HigherIsBetter) => CompPolarity::HighIsGood,
-        Some(Polarity::LowerIsBetter) => CompPolarity::LowIsGood,
-        _ => CompPolarity::NoJudgement,
-    };
+    let polarity = judged(polarity);
     let mut parent_of: FxHashMap<AreaCode, AreaCode> = FxHashMap::default();
     for (i, lsoa) in geography.lsoa.iter().enumerate() {
         if let Some(d) = geography.district[i] {
@@ -796,6 +955,7 @@ const DERIVED: [(&str, &str, u8); 4] = [
 /// national deciles, per period and sex.
 fn inequality(
     spec: &ComputeSpec,
+    multiplier: f64,
     groups: &[Group],
     observations: &[Observation],
     levels: &[ConfidenceLevel],
@@ -805,6 +965,7 @@ fn inequality(
     // One call per grouping: the SII takes the number of quantiles from its input.
     let mut out = inequality_of(
         spec,
+        multiplier,
         groups,
         observations,
         levels,
@@ -813,6 +974,7 @@ fn inequality(
     )?;
     out.extend(inequality_of(
         spec,
+        multiplier,
         groups,
         observations,
         levels,
@@ -824,6 +986,7 @@ fn inequality(
 
 fn inequality_of(
     spec: &ComputeSpec,
+    multiplier: f64,
     groups: &[Group],
     observations: &[Observation],
     levels: &[ConfidenceLevel],
@@ -843,6 +1006,17 @@ fn inequality_of(
     }
     let mut keys: Vec<_> = parents.keys().cloned().collect();
     keys.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+    // The simulation draws rates on the log scale and proportions on the logit scale
+    // (0 to 1), as PHEindicatormethods does: a group whose value cannot be
+    // transformed (no events, or everyone) leaves its parent's SII blank.
+    let (value_type, scale) = match spec.measure {
+        Measure::Dsr | Measure::Rate => (ValueType::Rate, 1.0),
+        Measure::Proportion => (ValueType::Proportion, multiplier),
+    };
+    let usable = |v: Option<f64>| {
+        v.map(|v| v / scale)
+            .filter(|&v| v > 0.0 && (value_type == ValueType::Rate || v < 1.0))
+    };
     let (mut sii_groups, mut quantile, mut population, mut value, mut lower, mut upper) = (
         Vec::new(),
         Vec::new(),
@@ -858,9 +1032,11 @@ fn inequality_of(
             sii_groups.push(k as u32);
             quantile.push(Some(f64::from(groups[g].category)));
             population.push(observations[g].denominator);
-            value.push(observations[g].value);
-            lower.push(observations[g].lower95);
-            upper.push(observations[g].upper95);
+            let o = &observations[g];
+            let v = usable(o.value);
+            value.push(v);
+            lower.push(v.and(usable(o.lower95)));
+            upper.push(v.and(usable(o.upper95)));
         }
     }
     let result = sii(
@@ -874,9 +1050,9 @@ fn inequality_of(
             limits: Some((&lower, &upper)),
         },
         &SiiOptions {
-            value_type: ValueType::Rate,
+            value_type,
             transform: false,
-            multiplier: 1.0,
+            multiplier: scale,
             repetitions: spec.repetitions,
             seed: spec.seed,
         },

@@ -13,7 +13,7 @@
 mod compute;
 mod geography;
 
-pub use compute::{compute, ComputeSpec, ComputeSummary, CountColumns, Counts};
+pub use compute::{compute, ComputeSpec, ComputeSummary, CountColumns, Counts, Measure};
 pub use geography::Geography;
 
 /// Why a computation could not be done.

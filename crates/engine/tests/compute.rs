@@ -6,10 +6,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use syndemic_engine::{compute, ComputeSpec, CountColumns, Counts};
+use syndemic_engine::{compute, ComputeSpec, CountColumns, Counts, Measure};
 use syndemic_import::{import_imd, import_lookups, LookupOptions};
 use syndemic_model::Period;
 use syndemic_stats::dsr::{dsr, DsrInput, ESP2013};
+use syndemic_stats::proportion::wilson;
+use syndemic_stats::rate::rate;
 use syndemic_stats::ConfidenceLevel;
 use syndemic_store::{Indicator, Observation, Polarity, SqlStore, Store};
 use syndemic_testkit::stores;
@@ -124,6 +126,7 @@ fn spec(counts: PathBuf) -> ComputeSpec {
     let mut indicator = Indicator::named("mort", "Mortality, all ages");
     indicator.polarity = Some(Polarity::LowerIsBetter);
     ComputeSpec {
+        measure: Measure::Dsr,
         indicator,
         counts: Counts::File(counts),
         columns: CountColumns::default(),
@@ -339,6 +342,173 @@ async fn every_level_and_group_from_lsoa_counts() {
             "{error}"
         );
         assert_eq!(store.observations(Some("mort")).await.unwrap(), all);
+        store.close().await;
+    }
+}
+
+/// Vaccinated of eligible in LSOA `i`, year `y`: uptake rising by five points a
+/// year from a level that differs by LSOA.
+fn uptake(i: usize, y: usize) -> (f64, f64) {
+    let eligible = 200.0 + (i * 13 % 50) as f64;
+    let share = 0.3 + (i % 4) as f64 * 0.05 + y as f64 * 0.05;
+    ((eligible * share).round(), eligible)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crude_rates_and_proportions_with_recent_trends() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores("crude_rates_and_proportions_with_recent_trends", dir.path()).await {
+        let backend = store.backend_name();
+        prepared(&store, dir.path()).await;
+        // No sex and no age band: one row per LSOA and year.
+        let mut text = String::from("lsoa,year,vaccinated,eligible\n");
+        for i in 0..LSOAS {
+            for y in 0..6 {
+                let (x, n) = uptake(i, y);
+                writeln!(text, "{},{},{x},{n}", lsoa(i), 2015 + y).unwrap();
+            }
+        }
+        let counts = dir.path().join("uptake.csv");
+        std::fs::write(&counts, &text).unwrap();
+        let columns = CountColumns {
+            area: "lsoa".into(),
+            period: "year".into(),
+            sex: None,
+            age_band: None,
+            count: "vaccinated".into(),
+            population: "eligible".into(),
+        };
+        let mut indicator = Indicator::named("flu", "Flu vaccine uptake");
+        indicator.polarity = Some(Polarity::HigherIsBetter);
+        let proportion = ComputeSpec {
+            measure: Measure::Proportion,
+            indicator,
+            columns,
+            ..spec(counts.clone())
+        };
+        compute(&store, &proportion, &mut |_| {}).await.unwrap();
+        let all = store.observations(Some("flu")).await.unwrap();
+        let z = ConfidenceLevel::new(95.0).unwrap().z();
+        // Trafford (LSOAs 0-9) in 2020: the summed counts, Wilson limits, per cent.
+        let (x, n) = (0..10)
+            .map(|i| uptake(i, 5))
+            .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let row = find(&all, "flu", "E08000009", "")
+            .into_iter()
+            .find(|o| o.period == Period::Year(2020))
+            .unwrap();
+        assert_eq!(
+            (row.count, row.denominator),
+            (Some(x), Some(n)),
+            "{backend}"
+        );
+        assert_eq!(row.sex, "Persons");
+        let (lo, hi) = wilson(x, n, z);
+        for (got, want) in [
+            (row.value, x / n * 100.0),
+            (row.lower95, lo * 100.0),
+            (row.upper95, hi * 100.0),
+        ] {
+            assert!(
+                (got.unwrap() - want).abs() < 1e-9,
+                "{backend}: {got:?} vs {want}"
+            );
+        }
+        // Uptake rises five points a year: a significant increase, and better.
+        assert_eq!(
+            row.recent_trend.as_deref(),
+            Some("Increasing & getting better"),
+            "{backend}"
+        );
+        let first = find(&all, "flu", "E08000009", "")
+            .into_iter()
+            .find(|o| o.period == Period::Year(2018))
+            .unwrap();
+        assert_eq!(
+            first.recent_trend.as_deref(),
+            Some("Cannot be calculated"),
+            "{backend}"
+        );
+        let england = find(&all, "flu", "E92000001", "");
+        assert_eq!(england.len(), 6);
+        assert!(england
+            .iter()
+            .all(|o| o.value.unwrap() > 0.0 && o.value.unwrap() < 100.0));
+        // The deprivation gradient of a proportion: SII on the percentage scale.
+        let everything = store.observations(None).await.unwrap();
+        let sii = find(&everything, "flu.sii", "E08000009", "");
+        assert_eq!(sii.len(), 6, "{backend}");
+        assert!(
+            sii.iter()
+                .all(|o| o.value.is_some() && o.value.unwrap().abs() < 100.0),
+            "{backend}: {sii:?}"
+        );
+        assert_eq!(
+            store
+                .indicator("flu")
+                .await
+                .unwrap()
+                .unwrap()
+                .measure_type
+                .as_deref(),
+            Some("proportion")
+        );
+
+        // The same counts as a crude rate per 1,000.
+        let mut crude = proportion.clone();
+        crude.measure = Measure::Rate;
+        crude.indicator.id = "flu_rate".into();
+        crude.indicator.multiplier = Some(1000.0);
+        compute(&store, &crude, &mut |_| {}).await.unwrap();
+        let rates = store.observations(Some("flu_rate")).await.unwrap();
+        let row = find(&rates, "flu_rate", "E08000009", "")
+            .into_iter()
+            .find(|o| o.period == Period::Year(2020))
+            .unwrap();
+        let levels = [
+            ConfidenceLevel::new(95.0).unwrap(),
+            ConfidenceLevel::new(99.8).unwrap(),
+        ];
+        let want = rate(&[Some(x)], &[Some(n)], 1000.0, &levels).unwrap();
+        assert_eq!(row.value, want.value[0], "{backend}");
+        assert_eq!(
+            (row.lower95, row.upper998),
+            (want.lower[0][0], want.upper[1][0]),
+            "{backend}"
+        );
+
+        // A count above its denominator is no proportion: refused, nothing changed.
+        let bad = dir.path().join("bad_uptake.csv");
+        std::fs::write(&bad, format!("{text}{},2021,300,200\n", lsoa(1))).unwrap();
+        let error = compute(
+            &store,
+            &ComputeSpec {
+                counts: Counts::File(bad),
+                ..proportion.clone()
+            },
+            &mut |_| {},
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("above its denominator") && error.contains(&lsoa(1)),
+            "{error}"
+        );
+        assert_eq!(store.observations(Some("flu")).await.unwrap(), all);
+        // A DSR needs age bands.
+        let error = compute(
+            &store,
+            &ComputeSpec {
+                measure: Measure::Dsr,
+                ..proportion.clone()
+            },
+            &mut |_| {},
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("needs an age band column"), "{error}");
         store.close().await;
     }
 }

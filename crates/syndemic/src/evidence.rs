@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use syndemic_engine::{compute, ComputeSpec, CountColumns, Counts};
+use syndemic_engine::{compute, ComputeSpec, CountColumns, Counts, Measure};
 use syndemic_import::{
     export_fingertips, import_boundaries, import_counts, import_fingertips, import_imd,
     import_lookups, import_population, import_postcodes, locate, normalise_postcode, write_xlsx,
@@ -581,6 +581,16 @@ pub fn export(args: &ExportArgs) -> Result<()> {
     })
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum MeasureArg {
+    /// Directly standardised rate (ESP2013, Dobson limits).
+    Dsr,
+    /// Crude rate (exact Poisson limits below 10 events, Byar's from 10).
+    Rate,
+    /// Proportion (Wilson score limits).
+    Proportion,
+}
+
 #[derive(Args)]
 pub struct ComputeArgs {
     /// LSOA-level counts (Parquet or CSV, the tidy layout: area, period, sex,
@@ -596,9 +606,13 @@ pub struct ComputeArgs {
     /// The indicator's name.
     #[arg(long)]
     name: String,
-    /// Rates per this many people.
-    #[arg(long, default_value = "100000")]
-    multiplier: f64,
+    /// The measure: dsr (directly standardised rate, ESP2013), rate (crude rate) or
+    /// proportion.
+    #[arg(long, value_enum, default_value = "dsr")]
+    measure: MeasureArg,
+    /// Per this many people (default 100000 for rates, 100 for a proportion).
+    #[arg(long)]
+    multiplier: Option<f64>,
     /// Which way is better: lower-is-better, higher-is-better or no-judgement.
     #[arg(long, default_value = "lower-is-better")]
     polarity: String,
@@ -622,6 +636,8 @@ pub struct ComputeArgs {
     /// The sex column; `none` when the file has none (every row is Persons).
     #[arg(long, default_value = "sex")]
     sex_column: String,
+    /// The age band column; `none` when the file has none (crude rates and
+    /// proportions only).
     #[arg(long, default_value = "age_band")]
     age_band_column: String,
     #[arg(long, default_value = "count")]
@@ -656,13 +672,20 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
             args.polarity
         )
     })?;
-    if !(args.multiplier.is_finite() && args.multiplier > 0.0) {
+    let measure = match args.measure {
+        MeasureArg::Dsr => Measure::Dsr,
+        MeasureArg::Rate => Measure::Rate,
+        MeasureArg::Proportion => Measure::Proportion,
+    };
+    let multiplier = args.multiplier.unwrap_or(measure.default_multiplier());
+    if !(multiplier.is_finite() && multiplier > 0.0) {
         bail!("--multiplier must be a number above 0");
     }
     let mut indicator = Indicator::named(args.indicator.clone(), args.name.clone());
-    indicator.multiplier = Some(args.multiplier);
+    indicator.multiplier = Some(multiplier);
     indicator.polarity = Some(polarity);
     let spec = ComputeSpec {
+        measure,
         indicator,
         counts: match (&args.counts, &args.dataset) {
             (Some(path), _) => Counts::File(path.clone()),
@@ -673,7 +696,7 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
             area: args.area_column.clone(),
             period: args.period_column.clone(),
             sex: (args.sex_column != "none").then(|| args.sex_column.clone()),
-            age_band: args.age_band_column.clone(),
+            age_band: (args.age_band_column != "none").then(|| args.age_band_column.clone()),
             count: args.count_column.clone(),
             population: args.population_column.clone(),
         },

@@ -124,6 +124,14 @@ pub struct ComputeSpec {
     pub columns: CountColumns,
     /// Lookup vintage of the LSOA → ward → district links (e.g. `2019`).
     pub vintage: String,
+    /// The vintage of the counts' areas when it is not the geography's (e.g.
+    /// `LSOA21` counts on a 2011 geography): they are mapped through the stored
+    /// lookup between vintages first.
+    pub counts_vintage: Option<String>,
+    /// Where one area of the counts overlaps several of the geography (LSOAs
+    /// merged between vintages), its counts are shared in proportion to these
+    /// populations (a population source, `All ages`, `Persons`); without it, equally.
+    pub apportion_by: Option<String>,
     /// Edition of the Indices of Deprivation for the deciles and quintiles.
     pub edition: String,
     /// SII simulation repetitions (at least 1,000) and seed.
@@ -136,6 +144,9 @@ pub struct ComputeSummary {
     /// The inputs were those of the last run: nothing was done.
     pub up_to_date: bool,
     pub input_rows: u64,
+    /// Areas of the counts' vintage whose counts were shared among several areas
+    /// of the geography's.
+    pub apportioned: u64,
     pub observations: u64,
     /// Stage names and how long each took.
     pub stages: Vec<(&'static str, Duration)>,
@@ -288,6 +299,151 @@ fn select_counts(df: DataFrame, spec: &ComputeSpec, path: &str) -> Result<DataFr
     ])?)
 }
 
+/// Maps counts of areas of vintage `from` onto the geography's LSOAs through the
+/// stored lookup between vintages: an area that lies in one LSOA of the geography
+/// adds to it; an area overlapping several (LSOAs merged between the vintages)
+/// shares its counts among them, by population where `apportion_by` names a
+/// population source, otherwise equally. Returns the mapped counts and how many
+/// areas were shared out. Areas the lookup does not hold are refused.
+async fn map_vintage(
+    ctx: &SessionContext,
+    store: &dyn Store,
+    counts: DataFrame,
+    from: &str,
+    geography: &Geography,
+    spec: &ComputeSpec,
+) -> Result<(DataFrame, u64), EngineError> {
+    let lsoas: rustc_hash::FxHashSet<AreaCode> = geography.lsoa.iter().copied().collect();
+    let mut targets: FxHashMap<AreaCode, Vec<AreaCode>> = FxHashMap::default();
+    for c in store.correspondences(from).await? {
+        if lsoas.contains(&c.target) {
+            targets.entry(c.source).or_default().push(c.target);
+        }
+    }
+    if targets.is_empty() {
+        return Err(input(format!(
+            "no lookup from {from} to the LSOAs of the {} lookups in the store: import one (e.g. the ONS LSOA11CD,LSOA21CD lookup) with `syndemic import lookups`",
+            spec.vintage
+        )));
+    }
+    let population: FxHashMap<AreaCode, f64> = match &spec.apportion_by {
+        None => FxHashMap::default(),
+        Some(source) => store
+            .populations(source)
+            .await?
+            .into_iter()
+            .filter(|p| p.age == "All ages" && p.sex == "Persons")
+            .map(|p| (p.area, p.population))
+            .collect(),
+    };
+    let (mut source, mut target, mut weight) = (Vec::new(), Vec::new(), Vec::new());
+    let mut apportioned = 0;
+    let mut sources: Vec<&AreaCode> = targets.keys().collect();
+    sources.sort();
+    for s in sources {
+        let list = &targets[s];
+        let shares: Vec<f64> = if list.len() == 1 {
+            vec![1.0]
+        } else {
+            apportioned += 1;
+            match &spec.apportion_by {
+                None => vec![1.0 / list.len() as f64; list.len()],
+                Some(by) => {
+                    let people: Vec<f64> = list
+                        .iter()
+                        .map(|t| {
+                            population.get(t).copied().ok_or_else(|| {
+                                input(format!(
+                                    "{s} of {from} overlaps {} LSOAs, and `{by}` has no population for {t} to share its counts by",
+                                    list.len()
+                                ))
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
+                    let total: f64 = people.iter().sum();
+                    if total.is_nan() || total <= 0.0 {
+                        return Err(input(format!(
+                            "{s} of {from}: the `{by}` populations of the LSOAs it overlaps add up to {total}; counts cannot be shared by them"
+                        )));
+                    }
+                    people.iter().map(|p| p / total).collect()
+                }
+            }
+        };
+        for (t, w) in list.iter().zip(shares) {
+            source.push(s.as_str().to_owned());
+            target.push(t.as_str().to_owned());
+            weight.push(w);
+        }
+    }
+    let mapping = ctx.read_batch(
+        RecordBatch::try_from_iter(vec![
+            ("source", Arc::new(StringArray::from(source)) as ArrayRef),
+            ("target", Arc::new(StringArray::from(target)) as ArrayRef),
+            ("weight", Arc::new(Float64Array::from(weight)) as ArrayRef),
+        ])
+        .map_err(|e| EngineError::Query(e.into()))?,
+    )?;
+    let unknown = counts
+        .clone()
+        .join(
+            mapping.clone(),
+            JoinType::LeftAnti,
+            &["area"],
+            &["source"],
+            None,
+        )?
+        .select(vec![col("area")])?
+        .limit(0, Some(5))?
+        .collect()
+        .await?;
+    let unknown = strings(&unknown, "area");
+    if !unknown.is_empty() {
+        return Err(input(format!(
+            "{}: areas that the lookup from {from} to the {} LSOAs does not hold: {}",
+            spec.counts,
+            spec.vintage,
+            unknown.join(", ")
+        )));
+    }
+    // Mapping sums rows, so a repeated row must be caught before.
+    let keys = || vec![col("area"), col("period"), col("sex"), col("age_band")];
+    let repeated = counts
+        .clone()
+        .aggregate(
+            keys(),
+            vec![datafusion::functions_aggregate::expr_fn::count(lit(1)).alias("n")],
+        )?
+        .filter(col("n").gt(lit(1i64)))?
+        .limit(0, Some(1))?
+        .collect()
+        .await?;
+    if let Some(row) = first_row(&repeated) {
+        return Err(input(format!(
+            "{}: duplicate key: more than one row for {row}; the layout has one row per area, period, sex and age band",
+            spec.counts
+        )));
+    }
+    let mapped = counts
+        .join(mapping, JoinType::Inner, &["area"], &["source"], None)?
+        .select(vec![
+            col("target").alias("area"),
+            col("period"),
+            col("sex"),
+            col("age_band"),
+            (col("count") * col("weight")).alias("count"),
+            (col("population") * col("weight")).alias("population"),
+        ])?
+        .aggregate(
+            keys(),
+            vec![
+                sum(col("count")).alias("count"),
+                sum(col("population")).alias("population"),
+            ],
+        )?;
+    Ok((mapped, apportioned))
+}
+
 /// The index and ESP2013 weight of an age band written `0-4`, `5-9`, …, `90+` (spaces and
 /// leading zeros allowed).
 fn esp2013_band(band: &str) -> Option<(usize, f64)> {
@@ -338,7 +494,7 @@ pub async fn compute(
     progress("fingerprinting the inputs");
     let imports = store.imports().await?.len();
     let inputs = format!(
-        "counts {} [{}]; columns {:?}; lookups {}; deprivation {}; store imports {imports}",
+        "counts {} [{}]; columns {:?}; lookups {}; deprivation {}; counts vintage {:?} apportioned by {:?}; store imports {imports}",
         spec.counts,
         match &spec.counts {
             Counts::File(path) => fingerprint(path)?,
@@ -347,7 +503,9 @@ pub async fn compute(
         },
         spec.columns,
         spec.vintage,
-        spec.edition
+        spec.edition,
+        spec.counts_vintage,
+        spec.apportion_by
     );
     let key = format!("{:016x}", {
         let mut h = FxHasher::default();
@@ -374,7 +532,14 @@ pub async fn compute(
     let ctx = SessionContext::new_with_config(config);
     let (batch, codes) = geography.to_batch()?;
     let map = ctx.read_batch(batch)?;
-    let counts = read_counts(&ctx, store, spec).await?;
+    let mut counts = read_counts(&ctx, store, spec).await?;
+    if let Some(from) = &spec.counts_vintage {
+        progress("mapping the counts between vintages");
+        let (mapped, apportioned) =
+            map_vintage(&ctx, store, counts, from, &geography, spec).await?;
+        counts = mapped;
+        summary.apportioned = apportioned;
+    }
     stage(&mut summary, "geography");
 
     progress("checking the counts");

@@ -131,6 +131,8 @@ fn spec(counts: PathBuf) -> ComputeSpec {
         counts: Counts::File(counts),
         columns: CountColumns::default(),
         vintage: "2019".into(),
+        counts_vintage: None,
+        apportion_by: None,
         edition: "IoD2019".into(),
         repetitions: 1000,
         seed: 7,
@@ -509,6 +511,146 @@ async fn crude_rates_and_proportions_with_recent_trends() {
         .unwrap_err()
         .to_string();
         assert!(error.contains("needs an age band column"), "{error}");
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_of_another_vintage_are_mapped_through_the_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores("counts_of_another_vintage_are_mapped", dir.path()).await {
+        let backend = store.backend_name();
+        let counts = prepared(&store, dir.path()).await;
+        compute(&store, &spec(counts.clone()), &mut |_| {})
+            .await
+            .unwrap();
+        let direct = store.observations(Some("mort")).await.unwrap();
+        // LSOA 2021: LSOAs 0-15 unchanged; 16 and 17 (one ward) merged into one;
+        // 18 split in two; 19 unchanged.
+        let merged = "E01100001";
+        let split = ["E01100002", "E01100003"];
+        let mut lookup = String::from("LSOA11CD,LSOA21CD,CHGIND\n");
+        for i in 0..LSOAS {
+            match i {
+                16 | 17 => writeln!(lookup, "{},{merged},M", lsoa(i)).unwrap(),
+                18 => {
+                    for s in split {
+                        writeln!(lookup, "{},{s},S", lsoa(i)).unwrap();
+                    }
+                }
+                _ => writeln!(lookup, "{0},{0},U", lsoa(i)).unwrap(),
+            }
+        }
+        let lookup_path = dir.path().join("lsoa11_lsoa21.csv");
+        std::fs::write(&lookup_path, lookup).unwrap();
+        import_lookups(&store, &lookup_path, &LookupOptions::default())
+            .await
+            .unwrap();
+        // The same deaths counted on 2021 LSOAs.
+        let mut text = String::from("area,period,sex,age_band,count,population\n");
+        for y in 0..2 {
+            for (s, sex) in ["Female", "Male"].iter().enumerate() {
+                for (b, (band, _)) in ESP2013.iter().enumerate() {
+                    let mut row = |area: &str, d: f64, p: f64| {
+                        writeln!(text, "{area},{},{sex},{band},{d},{p}", 2018 + y).unwrap()
+                    };
+                    for i in (0..16).chain([19]) {
+                        let (d, p) = cell(i, y, s, b);
+                        row(&lsoa(i), d, p);
+                    }
+                    let (d16, p16) = cell(16, y, s, b);
+                    let (d17, p17) = cell(17, y, s, b);
+                    row(merged, d16 + d17, p16 + p17);
+                    let (d, p) = cell(18, y, s, b);
+                    let half = (d / 2.0).floor();
+                    row(split[0], half, (p / 2.0).floor());
+                    row(split[1], d - half, p - (p / 2.0).floor());
+                }
+            }
+        }
+        let lsoa21 = dir.path().join("counts21.csv");
+        std::fs::write(&lsoa21, text).unwrap();
+        let mut mapped = spec(lsoa21.clone());
+        mapped.indicator.id = "mort21".into();
+        mapped.counts_vintage = Some("LSOA21".into());
+        let summary = compute(&store, &mapped, &mut |_| {}).await.unwrap();
+        assert_eq!(summary.apportioned, 1, "{backend}");
+        let via = store.observations(Some("mort21")).await.unwrap();
+        let value = |rows: &[Observation], area: &str| {
+            rows.iter()
+                .find(|o| {
+                    o.area.as_str() == area
+                        && o.category.is_empty()
+                        && o.period == Period::Year(2019)
+                        && o.sex == "Male"
+                })
+                .map(|o| (o.count, o.denominator, o.value))
+                .unwrap_or_else(|| panic!("{backend}: no {area}"))
+        };
+        // Exact wherever the 2021 areas nest in the 2011 ones: the split LSOA, the
+        // ward holding both merged LSOAs, the district, England.
+        for area in [
+            lsoa(18).as_str(),
+            lsoa(3).as_str(),
+            "E05000803",
+            "E08000010",
+            "E92000001",
+        ] {
+            let (a, b) = (value(&via, area), value(&direct, area));
+            assert_eq!(a.0, b.0, "{backend}: {area}");
+            assert_eq!(a.1, b.1, "{backend}: {area}");
+            let (x, y) = (a.2.unwrap(), b.2.unwrap());
+            assert!((x - y).abs() <= 1e-9 * y, "{backend}: {area}: {x} vs {y}");
+        }
+        // The merged area is shared equally between the two 2011 LSOAs.
+        let (c16, p16, _) = value(&via, &lsoa(16));
+        let (c17, p17, _) = value(&via, &lsoa(17));
+        assert_eq!((c16, p16), (c17, p17), "{backend}");
+        let (d16, q16, _) = value(&direct, &lsoa(16));
+        let (d17, q17, _) = value(&direct, &lsoa(17));
+        assert_eq!(c16.unwrap() * 2.0, d16.unwrap() + d17.unwrap());
+        assert_eq!(p16.unwrap() * 2.0, q16.unwrap() + q17.unwrap());
+
+        // Shared by population instead: LSOA 16 three times LSOA 17's.
+        let people = dir.path().join("people.csv");
+        std::fs::write(
+            &people,
+            format!(
+                "area,period,sex,age_band,population\n{},2019,Persons,All ages,1500\n{},2019,Persons,All ages,500\n",
+                lsoa(16),
+                lsoa(17)
+            ),
+        )
+        .unwrap();
+        syndemic_import::import_population(&store, &people, "estimates")
+            .await
+            .unwrap();
+        let mut by_people = mapped.clone();
+        by_people.indicator.id = "mort21p".into();
+        by_people.apportion_by = Some("estimates".into());
+        compute(&store, &by_people, &mut |_| {}).await.unwrap();
+        let shared = store.observations(Some("mort21p")).await.unwrap();
+        let (c16, _, _) = value(&shared, &lsoa(16));
+        let (c17, _, _) = value(&shared, &lsoa(17));
+        let total = d16.unwrap() + d17.unwrap();
+        assert!((c16.unwrap() - 0.75 * total).abs() < 1e-9, "{backend}");
+        assert!((c17.unwrap() - 0.25 * total).abs() < 1e-9, "{backend}");
+
+        // A 2021 code the lookup does not hold is refused.
+        let bad = dir.path().join("bad21.csv");
+        let mut text = std::fs::read_to_string(&lsoa21).unwrap();
+        text.push_str("E01100009,2018,Female,0-4,1,50\n");
+        std::fs::write(&bad, &text).unwrap();
+        let mut refused = mapped.clone();
+        refused.counts = Counts::File(bad);
+        let error = compute(&store, &refused, &mut |_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("E01100009") && error.contains("lookup from LSOA21"),
+            "{error}"
+        );
         store.close().await;
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use syndemic_model::{AreaCode, AreaType, CodeVerdict, Level};
-use syndemic_store::{Area, AreaLink, ImportRecord, Store, StoreTx};
+use syndemic_store::{Area, AreaLink, Correspondence, ImportRecord, Store, StoreTx};
 
 use crate::read::{normalise, Row, Table};
 use crate::{ImportError, ImportSummary};
@@ -138,6 +138,7 @@ struct Batch {
     areas: Vec<Area>,
     vintages: Vec<(AreaCode, String)>,
     links: Vec<AreaLink>,
+    correspondences: Vec<Correspondence>,
     written_areas: FxHashSet<AreaCode>,
 }
 
@@ -147,9 +148,13 @@ impl Batch {
         tx.put_areas(&self.areas).await.map_err(to_store)?;
         tx.put_vintages(&self.vintages).await.map_err(to_store)?;
         tx.put_links(&self.links).await.map_err(to_store)?;
+        tx.put_correspondences(&self.correspondences)
+            .await
+            .map_err(to_store)?;
         self.areas.clear();
         self.vintages.clear();
         self.links.clear();
+        self.correspondences.clear();
         Ok(())
     }
 }
@@ -208,6 +213,7 @@ pub async fn import_lookups(
         areas: Vec::new(),
         vintages: Vec::new(),
         links: Vec::new(),
+        correspondences: Vec::new(),
         written_areas: FxHashSet::default(),
     };
     // Child code → line first seen; (child, level, vintage) → (parent, line).
@@ -215,6 +221,9 @@ pub async fn import_lookups(
     let mut seen_links: FxHashMap<(AreaCode, Level, String), (AreaCode, u64)> =
         FxHashMap::default();
     let child = geo[0].clone();
+    // A lookup between vintages of the child's kind (LSOA11CD, LSOA21CD) lists an
+    // area once per area it overlaps.
+    let between_vintages = geo.iter().filter(|c| c.level == child.level).count() > 1;
     let mut cells: Vec<Option<AreaCode>> = Vec::with_capacity(geo.len());
     while let Some(row) = table.next_row()? {
         summary.rows += 1;
@@ -244,7 +253,10 @@ pub async fn import_lookups(
                 ),
             ));
         };
-        if let Some(first) = seen_children.insert(child_code, line) {
+        if let Some(first) = seen_children
+            .insert(child_code, line)
+            .filter(|_| !between_vintages)
+        {
             return Err(row.error(
                 child.index,
                 format!("duplicate key: {child_code} is also on line {first}; a lookup lists each area once"),
@@ -268,12 +280,22 @@ pub async fn import_lookups(
         }
         // Each column is linked to every coarser one (LSOA → ward, LSOA → district,
         // ward → district); two columns of one level and different years make a
-        // lookup between vintages (LSOA11 → LSOA21).
+        // lookup between vintages (LSOA11 ↔ LSOA21), many to many as areas split
+        // and merge.
         for (i, lower) in geo.iter().enumerate() {
             let Some(lower_code) = cells[i] else { continue };
             for (j, upper) in geo.iter().enumerate().skip(i + 1) {
                 let Some(upper_code) = cells[j] else { continue };
-                if upper.level == lower.level && upper.year == lower.year {
+                if upper.level == lower.level {
+                    if upper.year != lower.year {
+                        batch.correspondences.push(Correspondence {
+                            source: lower_code,
+                            source_vintage: lower.member_vintage.clone(),
+                            target: upper_code,
+                            target_vintage: upper.member_vintage.clone(),
+                        });
+                        summary.links += 1;
+                    }
                     continue;
                 }
                 let key = (lower_code, upper.level, upper.year.clone());
@@ -300,7 +322,7 @@ pub async fn import_lookups(
                 summary.links += 1;
             }
         }
-        if batch.links.len() + batch.areas.len() >= BATCH {
+        if batch.links.len() + batch.areas.len() + batch.correspondences.len() >= BATCH {
             batch.flush(tx.as_mut(), &file).await?;
         }
     }

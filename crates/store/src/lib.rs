@@ -64,6 +64,9 @@ pub trait Store: Send + Sync {
     async fn children(&self, parent: AreaCode, vintage: Option<&str>) -> Result<Vec<AreaLink>>;
     /// Every link at a level, of one vintage.
     async fn links(&self, level: Level, vintage: &str) -> Result<Vec<AreaLink>>;
+    /// The lookups between vintages from areas of vintage `from` (e.g. `LSOA21`) to
+    /// those of any other vintage, read in that direction.
+    async fn correspondences(&self, from: &str) -> Result<Vec<Correspondence>>;
     /// How many areas belong to a geography vintage (e.g. `LSOA11`).
     async fn count_in_vintage(&self, vintage: &str) -> Result<i64>;
     /// How many areas of each type the store holds, with those flagged as having no
@@ -106,6 +109,7 @@ pub trait StoreTx: Send {
     /// Records that areas belong to a geography vintage (`LSOA11`, `WD19`, …).
     async fn put_vintages(&mut self, members: &[(AreaCode, String)]) -> Result<()>;
     async fn put_links(&mut self, links: &[AreaLink]) -> Result<()>;
+    async fn put_correspondences(&mut self, rows: &[Correspondence]) -> Result<()>;
     async fn put_deprivation(&mut self, rows: &[Deprivation]) -> Result<()>;
     async fn put_populations(&mut self, rows: &[Population]) -> Result<()>;
     async fn put_indicator(&mut self, indicator: &Indicator) -> Result<()>;

@@ -19,6 +19,17 @@ pub struct AreaInfo {
     pub vintages: Vec<String>,
 }
 
+/// One pair of a lookup between two vintages of the same kind of area: `source` of
+/// `source_vintage` (e.g. `LSOA21`) overlaps `target` of `target_vintage` (`LSOA11`).
+/// An area split or merged between vintages has several pairs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Correspondence {
+    pub source: AreaCode,
+    pub source_vintage: String,
+    pub target: AreaCode,
+    pub target_vintage: String,
+}
+
 /// A best-fit parent link from a lookup: `child` lies in `parent`, which is at
 /// `level` in the lookup of `vintage` (e.g. ward, `2019`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

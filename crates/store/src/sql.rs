@@ -14,9 +14,9 @@ use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 use syndemic_model::{AreaCode, AreaType, Level, Period};
 
 use crate::{
-    Area, AreaCount, AreaInfo, AreaLink, Boundary, ComputeRun, CountRow, Deprivation, Disclosure,
-    ImportRecord, Indicator, Observation, ParentInfo, Polarity, Population, PostcodeRecord, Result,
-    Store, StoreError, StoreTx,
+    Area, AreaCount, AreaInfo, AreaLink, Boundary, ComputeRun, Correspondence, CountRow,
+    Deprivation, Disclosure, ImportRecord, Indicator, Observation, ParentInfo, Polarity,
+    Population, PostcodeRecord, Result, Store, StoreError, StoreTx,
 };
 
 /// Where the store lives, as given to `--db`.
@@ -128,6 +128,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "counts",
         sqlite: include_str!("../migrations/sqlite/0005_counts.sql"),
         postgres: include_str!("../migrations/postgres/0005_counts.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "correspondence",
+        sqlite: include_str!("../migrations/sqlite/0006_correspondence.sql"),
+        postgres: include_str!("../migrations/postgres/0006_correspondence.sql"),
     },
 ];
 
@@ -556,6 +562,35 @@ impl Store for SqlStore {
         rows.iter().map(link_of).collect()
     }
 
+    async fn correspondences(&self, from: &str) -> Result<Vec<Correspondence>> {
+        // Stored one way round (earlier vintage first); read either way.
+        let rows = sqlx::query(
+            "SELECT source, source_vintage, target, target_vintage FROM area_correspondence \
+             WHERE source_vintage = $1 \
+             UNION ALL SELECT target, target_vintage, source, source_vintage \
+             FROM area_correspondence WHERE target_vintage = $1",
+        )
+        .bind(from)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading a lookup between vintages"))?;
+        let mut out = rows
+            .iter()
+            .map(|row| {
+                Ok(Correspondence {
+                    source: code_of(row, "source")?,
+                    source_vintage: get(row, "source_vintage")?,
+                    target: code_of(row, "target")?,
+                    target_vintage: get(row, "target_vintage")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| {
+            (&a.target_vintage, a.source, a.target).cmp(&(&b.target_vintage, b.source, b.target))
+        });
+        Ok(out)
+    }
+
     async fn count_in_vintage(&self, vintage: &str) -> Result<i64> {
         sqlx::query_scalar("SELECT COUNT(*) FROM area_vintage WHERE vintage = $1")
             .bind(vintage)
@@ -927,6 +962,23 @@ impl StoreTx for SqlTx {
                     .bind(l.vintage.as_str())
             },
             "writing parent links",
+        )
+        .await
+    }
+
+    async fn put_correspondences(&mut self, rows: &[Correspondence]) -> Result<()> {
+        self.insert(
+            "area_correspondence",
+            &["source", "source_vintage", "target", "target_vintage"],
+            "ON CONFLICT (source_vintage, target_vintage, source, target) DO NOTHING",
+            rows,
+            |q, c| {
+                q.bind(c.source.as_str())
+                    .bind(c.source_vintage.as_str())
+                    .bind(c.target.as_str())
+                    .bind(c.target_vintage.as_str())
+            },
+            "writing a lookup between vintages",
         )
         .await
     }

@@ -622,6 +622,16 @@ pub struct ComputeArgs {
     /// Edition of the Indices of Deprivation for deciles and quintiles.
     #[arg(long, default_value = "IoD2019")]
     edition: String,
+    /// The vintage of the counts' areas when it is not the geography's (e.g.
+    /// LSOA21 counts with 2011 LSOAs): mapped through the imported lookup between
+    /// them (`syndemic import lookups` of a file with LSOA11CD and LSOA21CD).
+    #[arg(long)]
+    counts_vintage: Option<String>,
+    /// With --counts-vintage: share the counts of an area that overlaps several
+    /// LSOAs by these populations (a population source such as "IoD2019 File 6");
+    /// without it, equally.
+    #[arg(long, requires = "counts_vintage")]
+    apportion_by: Option<String>,
     /// SII simulation repetitions (at least 1000).
     #[arg(long, default_value = "1000")]
     repetitions: u32,
@@ -701,6 +711,8 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
             population: args.population_column.clone(),
         },
         vintage: args.vintage.clone(),
+        counts_vintage: args.counts_vintage.clone(),
+        apportion_by: args.apportion_by.clone(),
         edition: args.edition.clone(),
         repetitions: args.repetitions,
         seed: args.seed,
@@ -736,6 +748,17 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
             summary.observations,
             started.elapsed().as_secs_f64()
         );
+        if summary.apportioned > 0 {
+            eprintln!(
+                "  {} areas of {} overlap several LSOAs: their counts were shared {}",
+                summary.apportioned,
+                spec.counts_vintage.as_deref().unwrap_or_default(),
+                match &spec.apportion_by {
+                    Some(by) => format!("by the `{by}` populations"),
+                    None => "equally (--apportion-by to share by population)".into(),
+                }
+            );
+        }
         if args.timings {
             for (stage, took) in &summary.stages {
                 eprintln!("  {stage:<12} {:>8.2} s", took.as_secs_f64());

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use rustc_hash::FxHashMap;
-use syndemic_model::AreaCode;
-use syndemic_store::{Disclosure, Observation, Store};
+use syndemic_model::{AreaCode, AreaType};
+use syndemic_store::{AreaLink, Disclosure, Observation, Store};
 
 use crate::ImportError;
 
@@ -72,11 +72,16 @@ pub async fn export_fingertips(
     }
     let mut summary = ExportSummary::default();
     let indicators = store.indicators().await.map_err(fail)?;
+    let families = if indicators.iter().any(|i| i.disclosure.is_some()) {
+        AreaFamilies::from_links(&store.all_links().await.map_err(fail)?)
+    } else {
+        AreaFamilies::default()
+    };
     let mut names = FxHashMap::default();
     for i in &indicators {
         names.insert(i.id.clone(), i.name.clone());
         if let Some(rule) = i.disclosure {
-            let (primary, secondary) = suppress(&mut observations, &i.id, rule);
+            let (primary, secondary) = suppress(&mut observations, &i.id, rule, &families);
             summary.primary += primary;
             summary.secondary += secondary;
         }
@@ -193,13 +198,47 @@ fn withhold(o: &mut Observation) {
     o.note = Some(SUPPRESSED.into());
 }
 
+/// Sets of areas that add up to another: the children of one parent, of one kind
+/// (LSOAs, or wards), in one lookup vintage — a district's LSOAs, its wards.
+#[derive(Debug, Clone, Default)]
+pub struct AreaFamilies {
+    parents: Vec<AreaCode>,
+    /// Child → the families it belongs to (indexes into `parents`).
+    member_of: FxHashMap<AreaCode, Vec<u32>>,
+}
+
+impl AreaFamilies {
+    pub fn from_links(links: &[AreaLink]) -> AreaFamilies {
+        let mut ids: BTreeMap<(AreaCode, &str, AreaType), u32> = BTreeMap::new();
+        let mut families = AreaFamilies::default();
+        for l in links {
+            let next = ids.len() as u32;
+            let id = *ids
+                .entry((l.parent, &l.vintage, l.child.area_type()))
+                .or_insert_with(|| {
+                    families.parents.push(l.parent);
+                    next
+                });
+            families.member_of.entry(l.child).or_default().push(id);
+        }
+        families
+    }
+}
+
 /// Applies `rule` to the observations of `indicator`: first every cell whose count
 /// lies within the rule's range (primary suppression); then, wherever a published
-/// total is the sum of a set of cells — the categories of one category type, or
-/// males and females making persons — and exactly one cell of the set is withheld,
-/// the smallest other cell of the set too (secondary suppression), repeated until
-/// nothing changes. Returns (primary, secondary) counts.
-pub fn suppress(observations: &mut [Observation], indicator: &str, rule: Disclosure) -> (u64, u64) {
+/// total is the sum of a set of cells — the categories of one category type, males
+/// and females making persons, or the child areas of a published parent area (its
+/// LSOAs, its wards) — and exactly one cell of the set is withheld, the smallest
+/// other cell of the set too (secondary suppression), repeated until nothing
+/// changes, since a cell withheld in one set may expose another. Returns (primary,
+/// secondary) counts.
+pub fn suppress(
+    observations: &mut [Observation],
+    indicator: &str,
+    rule: Disclosure,
+    families: &AreaFamilies,
+) -> (u64, u64) {
     let mut withheld = vec![false; observations.len()];
     let mut primary = 0;
     for (i, o) in observations.iter().enumerate() {
@@ -239,6 +278,43 @@ pub fn suppress(observations: &mut [Observation], indicator: &str, rule: Disclos
                 base.2,
                 base.1,
                 1,
+            ))
+            .or_default()
+            .push(i);
+        }
+    }
+    // Child areas of a parent whose own cell (same sex, category, period, age) is
+    // published.
+    let cell_key = |o: &Observation, area: AreaCode| {
+        (
+            area,
+            o.sex.clone(),
+            o.category_type.clone(),
+            o.category.clone(),
+            o.period.sort_key(),
+            o.age.clone(),
+        )
+    };
+    let published: rustc_hash::FxHashSet<_> = observations
+        .iter()
+        .filter(|o| o.indicator == indicator)
+        .map(|o| cell_key(o, o.area))
+        .collect();
+    for (i, o) in observations.iter().enumerate() {
+        if o.indicator != indicator {
+            continue;
+        }
+        for &family in families.member_of.get(&o.area).into_iter().flatten() {
+            let parent = families.parents[family as usize];
+            if !published.contains(&cell_key(o, parent)) {
+                continue;
+            }
+            sets.entry((
+                parent.as_str().to_owned(),
+                format!("{family}|{}|{}|{}", o.sex, o.category_type, o.category),
+                o.period.sort_key(),
+                o.age.clone(),
+                2,
             ))
             .or_default()
             .push(i);
@@ -318,7 +394,12 @@ mod tests {
             cell("Persons", "B", 20.0),
             cell("Persons", "C", 37.0),
         ];
-        let (primary, secondary) = suppress(&mut cells, "1", Disclosure { min: 1.0, max: 4.0 });
+        let (primary, secondary) = suppress(
+            &mut cells,
+            "1",
+            Disclosure { min: 1.0, max: 4.0 },
+            &AreaFamilies::default(),
+        );
         assert_eq!((primary, secondary), (1, 1));
         assert!(cells[1].value.is_none() && cells[2].value.is_none());
         assert_eq!(cells[2].note.as_deref(), Some(SUPPRESSED));
@@ -333,7 +414,12 @@ mod tests {
             cell("Male", "", 2.0),
             cell("Female", "", 10.0),
         ];
-        let (primary, secondary) = suppress(&mut cells, "1", Disclosure { min: 1.0, max: 4.0 });
+        let (primary, secondary) = suppress(
+            &mut cells,
+            "1",
+            Disclosure { min: 1.0, max: 4.0 },
+            &AreaFamilies::default(),
+        );
         assert_eq!((primary, secondary), (1, 1));
         assert!(cells[2].count.is_none());
     }
@@ -346,9 +432,50 @@ mod tests {
             cell("Persons", "C", 50.0),
         ];
         assert_eq!(
-            suppress(&mut cells, "1", Disclosure { min: 1.0, max: 4.0 }),
+            suppress(
+                &mut cells,
+                "1",
+                Disclosure { min: 1.0, max: 4.0 },
+                &AreaFamilies::default(),
+            ),
             (2, 0)
         );
         assert_eq!(cells[2].count, Some(50.0));
+    }
+
+    #[test]
+    fn a_lone_small_child_area_takes_its_smallest_sibling_with_it() {
+        let ward = AreaCode::parse("E05000819").unwrap();
+        let lsoas: Vec<AreaCode> = ["E01006074", "E01006075", "E01006076"]
+            .iter()
+            .map(|c| AreaCode::parse(c).unwrap())
+            .collect();
+        let links: Vec<AreaLink> = lsoas
+            .iter()
+            .map(|&child| AreaLink {
+                child,
+                parent: ward,
+                level: syndemic_model::Level::Ward,
+                vintage: "2019".into(),
+            })
+            .collect();
+        let families = AreaFamilies::from_links(&links);
+        let at = |area: AreaCode, count: f64| Observation {
+            area,
+            ..cell("Persons", "", count)
+        };
+        let rule = Disclosure { min: 1.0, max: 4.0 };
+        let mut cells = vec![
+            at(ward, 40.0),
+            at(lsoas[0], 3.0),
+            at(lsoas[1], 25.0),
+            at(lsoas[2], 12.0),
+        ];
+        assert_eq!(suppress(&mut cells, "1", rule, &families), (1, 1));
+        assert!(cells[3].count.is_none(), "the smallest sibling goes too");
+        assert_eq!(cells[2].count, Some(25.0));
+        // Without the ward's own cell there is no total to subtract from.
+        let mut cells = vec![at(lsoas[0], 3.0), at(lsoas[1], 25.0), at(lsoas[2], 12.0)];
+        assert_eq!(suppress(&mut cells, "1", rule, &families), (1, 0));
     }
 }

@@ -62,6 +62,8 @@ pub trait Store: Send + Sync {
     async fn parents(&self, code: AreaCode) -> Result<Vec<ParentInfo>>;
     /// Areas whose parent at `level` (of any vintage, or of `vintage`) is `parent`.
     async fn children(&self, parent: AreaCode, vintage: Option<&str>) -> Result<Vec<AreaLink>>;
+    /// Every parent link in the store.
+    async fn all_links(&self) -> Result<Vec<AreaLink>>;
     /// Every link at a level, of one vintage.
     async fn links(&self, level: Level, vintage: &str) -> Result<Vec<AreaLink>>;
     /// The lookups between vintages from areas of vintage `from` (e.g. `LSOA21`) to

@@ -549,6 +549,16 @@ impl Store for SqlStore {
         rows.iter().map(link_of).collect()
     }
 
+    async fn all_links(&self) -> Result<Vec<AreaLink>> {
+        let rows = sqlx::query(
+            "SELECT child, parent, level, vintage FROM area_link ORDER BY parent, child, level, vintage",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading links"))?;
+        rows.iter().map(link_of).collect()
+    }
+
     async fn links(&self, level: Level, vintage: &str) -> Result<Vec<AreaLink>> {
         let rows = sqlx::query(
             "SELECT child, parent, level, vintage FROM area_link \

@@ -285,6 +285,23 @@ async fn every_level_and_group_from_lsoa_counts() {
         syndemic_import::import_counts(&store, &counts, "deaths")
             .await
             .unwrap();
+        // The same counts as Parquet land as the same rows (streamed batch by batch).
+        let parquet = dir.path().join("counts.parquet");
+        syndemic_parquet::csv_to_parquet(&std::fs::read(&counts).unwrap(), &parquet).unwrap();
+        syndemic_import::import_counts(&store, &parquet, "deaths_pq")
+            .await
+            .unwrap();
+        let rows = |name: &'static str| {
+            let store = &store;
+            async move {
+                let mut rows = store.counts(name).await.unwrap();
+                for r in &mut rows {
+                    r.dataset.clear();
+                }
+                rows
+            }
+        };
+        assert_eq!(rows("deaths_pq").await, rows("deaths").await, "{backend}");
         let mut from_store = spec(counts.clone());
         from_store.indicator.id = "mort2".into();
         from_store.counts = Counts::Dataset("deaths".into());

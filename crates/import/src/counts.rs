@@ -45,15 +45,17 @@ pub async fn import_counts(
             "a counts import needs a dataset name (--dataset)",
         ));
     }
-    // Parquet is read as CSV text (held in a temporary file, so the same reader
-    // reports lines and columns).
+    // Parquet is converted batch by batch to CSV text in a temporary file, so that
+    // the same reader streams it and reports lines (data row n is line n + 1) and
+    // columns.
     let converted;
     let csv_path: &Path = if label.to_ascii_lowercase().ends_with(".parquet") {
-        let text = syndemic_parquet::parquet_to_csv(path)
-            .map_err(|e| ImportError::file(&label, format!("cannot read the Parquet file: {e}")))?;
         converted = tempfile::NamedTempFile::new()
             .map_err(|e| ImportError::file(&label, format!("cannot make a temporary file: {e}")))?;
-        std::fs::write(converted.path(), text).map_err(|e| {
+        let out = std::io::BufWriter::new(converted.as_file());
+        let mut out = syndemic_parquet::parquet_to_csv_into(path, out)
+            .map_err(|e| ImportError::file(&label, format!("cannot read the Parquet file: {e}")))?;
+        std::io::Write::flush(&mut out).map_err(|e| {
             ImportError::file(&label, format!("cannot write a temporary file: {e}"))
         })?;
         converted.path()

@@ -41,44 +41,104 @@ fn geometry_json(shape: &MultiPolygon) -> String {
     serde_json::json!({ "type": "MultiPolygon", "coordinates": shape }).to_string()
 }
 
+/// Streams the features of a GeoJSON FeatureCollection from `path` into `out`, one
+/// at a time, without holding the document: a `serde` visitor walks the top-level
+/// object, skips every member but `features`, and sends each element of that list
+/// as it is parsed. Returns whether a `features` list was found; stops early (with
+/// an error) when the receiver has gone.
+fn stream_features(
+    path: &Path,
+    out: tokio::sync::mpsc::Sender<serde_json::Value>,
+) -> Result<bool, serde_json::Error> {
+    use serde::de::{
+        DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor,
+    };
+
+    struct Collection<'a>(&'a tokio::sync::mpsc::Sender<serde_json::Value>);
+    struct Features<'a>(&'a tokio::sync::mpsc::Sender<serde_json::Value>);
+
+    impl<'de> Visitor<'de> for Collection<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a GeoJSON FeatureCollection object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let mut found = false;
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "features" {
+                    map.next_value_seed(Features(self.0))?;
+                    found = true;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Features<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Features<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of features")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(feature) = seq.next_element::<serde_json::Value>()? {
+                if self.0.blocking_send(feature).is_err() {
+                    return Err(A::Error::custom("the import stopped"));
+                }
+            }
+            Ok(())
+        }
+    }
+    let file = std::fs::File::open(path).map_err(serde_json::Error::io)?;
+    let mut reader = serde_json::Deserializer::from_reader(std::io::BufReader::new(file));
+    let found = (&mut reader).deserialize_map(Collection(&out))?;
+    reader.end()?;
+    Ok(found)
+}
+
+/// Boundaries written per batch.
+const BOUNDARY_BATCH: usize = 100;
+
 /// Imports one GeoJSON FeatureCollection of boundaries in one transaction: each
 /// feature's code is read from its finest `…CD` property (`LSOA11CD`, `WD25CD`, …),
 /// which also gives the vintage; the neighbours of each area (boundaries sharing a
 /// vertex, as ONS's generalised boundaries of one layer do along common edges) are
-/// stored with them.
+/// stored with them. The file is streamed: features are parsed on a thread of their
+/// own and written in batches, so memory holds a batch of boundaries and the vertex
+/// index the neighbours are found from, not the document.
 pub async fn import_boundaries(
     store: &dyn Store,
     path: &Path,
 ) -> Result<ImportSummary, ImportError> {
     let file = path.display().to_string();
-    let text = std::fs::read(path)
+    std::fs::metadata(path)
         .map_err(|e| ImportError::file(&file, format!("cannot read the file: {e}")))?;
-    let json: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
-        ImportError::at(
-            &file,
-            e.line() as u64,
-            None,
-            format!("not GeoJSON: {e} (boundaries come as a GeoJSON FeatureCollection, lon/lat)"),
-        )
-    })?;
-    let features = json
-        .get("features")
-        .and_then(|f| f.as_array())
-        .ok_or_else(|| {
-            ImportError::file(&file, "not a GeoJSON FeatureCollection: no `features` list")
-        })?;
+    let (sender, mut features) = tokio::sync::mpsc::channel(64);
+    let owned = path.to_owned();
+    let parser = std::thread::spawn(move || stream_features(&owned, sender));
     let mut summary = ImportSummary {
         file: file.clone(),
         ..ImportSummary::default()
     };
+    let to_store = |e| ImportError::store(&file, e);
+    let mut tx = store.begin().await.map_err(to_store)?;
     let mut boundaries: Vec<Boundary> = Vec::new();
     let mut areas: Vec<Area> = Vec::new();
-    let mut vertices: FxHashMap<(i64, i64), Vec<usize>> = FxHashMap::default();
+    // Every boundary's code, and the boundaries through each vertex.
+    let mut codes: Vec<AreaCode> = Vec::new();
+    let mut vertices: FxHashMap<(i64, i64), Vec<u32>> = FxHashMap::default();
     let mut vintage_seen: Option<String> = None;
-    for (index, feature) in features.iter().enumerate() {
+    let mut index = 0;
+    while let Some(feature) = features.recv().await {
+        index += 1;
         summary.rows += 1;
-        let at =
-            |problem: String| ImportError::file(&file, format!("feature {}: {problem}", index + 1));
+        let at = |problem: String| ImportError::file(&file, format!("feature {index}: {problem}"));
         let properties = feature
             .get("properties")
             .and_then(|p| p.as_object())
@@ -133,7 +193,8 @@ pub async fn import_boundaries(
                 .map(str::to_owned),
             no_known_parent: true,
         });
-        let at_index = boundaries.len();
+        let at_index = codes.len() as u32;
+        codes.push(code);
         for point in shape.iter().flatten().flatten() {
             let key = (
                 (point[0] * 1e7).round() as i64,
@@ -152,8 +213,36 @@ pub async fn import_boundaries(
             bbox: bounds,
         });
         summary.values += 1;
+        if boundaries.len() >= BOUNDARY_BATCH {
+            write_boundaries(tx.as_mut(), &mut areas, &mut boundaries, &mut summary)
+                .await
+                .map_err(to_store)?;
+        }
     }
-    if boundaries.is_empty() {
+    match parser.join() {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => {
+            return Err(ImportError::file(
+                &file,
+                "not a GeoJSON FeatureCollection: no `features` list",
+            ))
+        }
+        Ok(Err(e)) => {
+            return Err(ImportError::at(
+                &file,
+                e.line() as u64,
+                None,
+                format!(
+                    "not GeoJSON: {e} (boundaries come as a GeoJSON FeatureCollection, lon/lat)"
+                ),
+            ))
+        }
+        Err(_) => return Err(ImportError::file(&file, "the GeoJSON reader failed")),
+    }
+    write_boundaries(tx.as_mut(), &mut areas, &mut boundaries, &mut summary)
+        .await
+        .map_err(to_store)?;
+    if codes.is_empty() {
         return Err(ImportError::file(
             &file,
             "no English boundaries in the file",
@@ -165,40 +254,51 @@ pub async fn import_boundaries(
         for &a in owners {
             for &b in owners {
                 if a != b {
-                    pairs.insert((boundaries[a].code, boundaries[b].code));
+                    pairs.insert((codes[a as usize], codes[b as usize]));
                 }
             }
         }
     }
+    drop(vertices);
     let mut pairs: Vec<(AreaCode, AreaCode, String)> = pairs
         .into_iter()
         .map(|(a, b)| (a, b, vintage.clone()))
         .collect();
     pairs.sort();
     summary.links = pairs.len() as u64 / 2;
-    let to_store = |e| ImportError::store(&file, e);
-    let mut tx = store.begin().await.map_err(to_store)?;
-    // Areas already known keep their names and parents; new ones are flagged.
-    let codes: Vec<AreaCode> = areas.iter().map(|a| a.code).collect();
-    let missing = tx.missing_areas(&codes).await.map_err(to_store)?;
-    let new: Vec<Area> = areas
-        .into_iter()
-        .filter(|a| missing.binary_search(&a.code).is_ok())
-        .collect();
-    summary.created_without_parent = new.len() as u64;
-    summary.areas = new.len() as u64;
-    tx.put_areas(&new).await.map_err(to_store)?;
-    let members: Vec<(AreaCode, String)> = boundaries
-        .iter()
-        .map(|b| (b.code, vintage.clone()))
-        .collect();
-    tx.put_vintages(&members).await.map_err(to_store)?;
-    for chunk in boundaries.chunks(500) {
-        tx.put_boundaries(chunk).await.map_err(to_store)?;
-    }
     tx.put_adjacency(&pairs).await.map_err(to_store)?;
     finish(tx, &summary, "boundaries").await?;
     Ok(summary)
+}
+
+/// Writes a batch of boundaries with their areas: areas already known keep their
+/// names and parents; new ones are created, flagged as having no known parent.
+async fn write_boundaries(
+    tx: &mut dyn syndemic_store::StoreTx,
+    areas: &mut Vec<Area>,
+    boundaries: &mut Vec<Boundary>,
+    summary: &mut ImportSummary,
+) -> Result<(), syndemic_store::StoreError> {
+    if boundaries.is_empty() {
+        return Ok(());
+    }
+    let codes: Vec<AreaCode> = areas.iter().map(|a| a.code).collect();
+    let missing = tx.missing_areas(&codes).await?;
+    let new: Vec<Area> = areas
+        .drain(..)
+        .filter(|a| missing.binary_search(&a.code).is_ok())
+        .collect();
+    summary.created_without_parent += new.len() as u64;
+    summary.areas += new.len() as u64;
+    tx.put_areas(&new).await?;
+    let members: Vec<(AreaCode, String)> = boundaries
+        .iter()
+        .map(|b| (b.code, b.vintage.clone()))
+        .collect();
+    tx.put_vintages(&members).await?;
+    tx.put_boundaries(boundaries).await?;
+    boundaries.clear();
+    Ok(())
 }
 
 /// The area of `vintage` (e.g. `LSOA11`) whose boundary holds the point.

@@ -69,6 +69,33 @@ async fn boundaries_neighbours_and_locating_a_point() {
             "{error}"
         );
         assert_eq!(store.boundaries("LSOA11").await.unwrap(), boundaries);
+        // A truncated file: the features before the cut are read and written (in
+        // batches of 100), then the broken end undoes them all.
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("LSOA11CD", "LSOA21CD")
+            .replace("LSOA11NM", "LSOA21NM");
+        let cut = dir.path().join("cut.geojson");
+        std::fs::write(&cut, &text[..text.len() * 9 / 10]).unwrap();
+        let error = import_boundaries(&store, &cut)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("cut.geojson, line") && error.contains("not GeoJSON"),
+            "{error}"
+        );
+        assert!(
+            store.boundaries("LSOA21").await.unwrap().is_empty(),
+            "{backend}"
+        );
+        let empty = dir.path().join("empty.geojson");
+        std::fs::write(&empty, r#"{"type":"FeatureCollection","name":"x"}"#).unwrap();
+        let error = import_boundaries(&store, &empty)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no `features` list"), "{error}");
         store.close().await;
     }
 }

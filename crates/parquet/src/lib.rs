@@ -33,6 +33,13 @@ fn err(path: &Path, message: impl std::fmt::Display) -> ParquetError {
 
 /// Reads a Parquet file as CSV text with a header row.
 pub fn parquet_to_csv(path: &Path) -> Result<Vec<u8>, ParquetError> {
+    parquet_to_csv_into(path, Vec::new())
+}
+
+/// Writes a Parquet file as CSV text with a header row to `out`, one record batch
+/// at a time (memory stays that of a batch, whatever the file's size); returns the
+/// writer.
+pub fn parquet_to_csv_into<W: std::io::Write>(path: &Path, out: W) -> Result<W, ParquetError> {
     let file = File::open(path).map_err(|e| err(path, format!("cannot open: {e}")))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| err(path, format!("not a readable Parquet file: {e}")))?;
@@ -40,7 +47,7 @@ pub fn parquet_to_csv(path: &Path) -> Result<Vec<u8>, ParquetError> {
     let reader = builder
         .build()
         .map_err(|e| err(path, format!("cannot read: {e}")))?;
-    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut out = csv::Writer::from_writer(out);
     out.write_record(schema.fields().iter().map(|f| f.name().as_str()))
         .map_err(|e| err(path, e))?;
     let mut record: Vec<String> = Vec::new();

@@ -668,6 +668,7 @@ pub async fn compute(
             collector.add(grouping, area, category, &texts, r, false)?;
         }
     }
+    collector.finish_persons()?;
     let Collector {
         groups,
         accumulator,
@@ -822,6 +823,14 @@ struct Collector<'s> {
     periods: FxHashMap<String, (u32, Period)>,
     sexes: FxHashMap<String, u32>,
     sex_names: Vec<String>,
+    /// Per sex id: whether its rows also count towards the derived Persons.
+    derives_persons: Vec<bool>,
+    /// The sex id of Persons derived from Male and Female, once either is met.
+    persons: Option<u32>,
+    /// For a DSR: each derived Persons group's summed bands (group, bands seen,
+    /// [count, population] per band), and where each group's entry is.
+    persons_bands: Vec<(u32, u32, [[f64; 2]; 19])>,
+    persons_slots: FxHashMap<u32, usize>,
     /// Band label → (index, ESP2013 weight; 1 for crude measures).
     bands: FxHashMap<String, (usize, f64)>,
     /// For LSOA rows: which (group, band) pairs were seen, to refuse repeats.
@@ -843,6 +852,10 @@ impl<'s> Collector<'s> {
             periods: FxHashMap::default(),
             sexes: FxHashMap::default(),
             sex_names: Vec::new(),
+            derives_persons: Vec::new(),
+            persons: None,
+            persons_bands: Vec::new(),
+            persons_slots: FxHashMap::default(),
             bands: FxHashMap::default(),
             seen: Vec::new(),
             accumulator: DsrAccumulator::new(),
@@ -897,35 +910,8 @@ impl<'s> Collector<'s> {
                 entry
             }
         };
-        let sex_id = match self.sexes.get(sex) {
-            Some(s) => *s,
-            None => {
-                let s = self.sexes.len() as u32;
-                self.sexes.insert(sex.to_owned(), s);
-                self.sex_names.push(sex.to_owned());
-                s
-            }
-        };
-        let next = self.ids.len() as u32;
-        let (groups, codes, england, sex_names) =
-            (&mut self.groups, &self.codes, self.england, &self.sex_names);
-        let gid = *self
-            .ids
-            .entry((grouping, area, category, period_id, sex_id))
-            .or_insert_with(|| {
-                groups.push(Group {
-                    grouping,
-                    area: if area < 0 {
-                        england
-                    } else {
-                        codes[area as usize]
-                    },
-                    category: category as u8,
-                    period: when,
-                    sex: sex_names[sex_id as usize].clone(),
-                });
-                next
-            });
+        let sex_id = self.sex_id(sex)?;
+        let gid = self.group_id(grouping, area, category, period_id, when, sex_id);
         if check_repeats {
             let g = gid as usize;
             if self.seen.len() <= g {
@@ -951,6 +937,112 @@ impl<'s> Collector<'s> {
                 )));
             }
         }
+        self.accumulate(gid, count, population, weight)?;
+        // Persons: males and females added together, band by band (a DSR's bands
+        // are summed first and standardised at the end).
+        if let Some(persons) = self
+            .persons
+            .filter(|_| self.derives_persons[sex_id as usize])
+        {
+            let pid = self.group_id(grouping, area, category, period_id, when, persons);
+            if self.spec.measure == Measure::Dsr {
+                let next = self.persons_bands.len();
+                let slot = *self.persons_slots.entry(pid).or_insert(next);
+                if slot == next {
+                    self.persons_bands.push((pid, 0, [[0.0; 2]; 19]));
+                }
+                let (_, seen, sums) = &mut self.persons_bands[slot];
+                *seen |= 1 << band;
+                sums[band][0] += count;
+                sums[band][1] += population;
+            } else {
+                self.accumulate(pid, count, population, weight)?;
+            }
+        }
+        self.row += 1;
+        Ok(())
+    }
+
+    /// Standardises the derived Persons groups of a DSR from their summed bands;
+    /// call once every row has been added.
+    fn finish_persons(&mut self) -> Result<(), EngineError> {
+        for (pid, seen, sums) in std::mem::take(&mut self.persons_bands) {
+            for (band, [count, population]) in sums.into_iter().enumerate() {
+                if seen & (1 << band) != 0 {
+                    self.accumulate(pid, count, population, ESP2013[band].1)?;
+                }
+            }
+        }
+        self.persons_slots.clear();
+        Ok(())
+    }
+
+    /// The id of a sex, interning it; `Male` and `Female` also open the derived
+    /// `Persons`, which rows of their own called `Persons` may not join.
+    fn sex_id(&mut self, sex: &str) -> Result<u32, EngineError> {
+        if let Some(&s) = self.sexes.get(sex) {
+            return Ok(s);
+        }
+        let derives = sex.eq_ignore_ascii_case("male") || sex.eq_ignore_ascii_case("female");
+        let given_persons = sex.eq_ignore_ascii_case("persons");
+        if (given_persons && self.persons.is_some())
+            || (derives && self.sexes.keys().any(|k| k.eq_ignore_ascii_case("persons")))
+        {
+            return Err(input(format!(
+                "{}: the counts mix rows for Persons with rows for Male and Female; give one or the other (Persons is computed from Male and Female)",
+                self.spec.counts
+            )));
+        }
+        let s = self.sex_names.len() as u32;
+        self.sexes.insert(sex.to_owned(), s);
+        self.sex_names.push(sex.to_owned());
+        self.derives_persons.push(derives);
+        if derives && self.persons.is_none() {
+            self.persons = Some(self.sex_names.len() as u32);
+            self.sex_names.push("Persons".into());
+            self.derives_persons.push(false);
+        }
+        Ok(s)
+    }
+
+    fn group_id(
+        &mut self,
+        grouping: Grouping,
+        area: i64,
+        category: i64,
+        period_id: u32,
+        when: Period,
+        sex_id: u32,
+    ) -> u32 {
+        let next = self.ids.len() as u32;
+        let (groups, codes, england, sex_names) =
+            (&mut self.groups, &self.codes, self.england, &self.sex_names);
+        *self
+            .ids
+            .entry((grouping, area, category, period_id, sex_id))
+            .or_insert_with(|| {
+                groups.push(Group {
+                    grouping,
+                    area: if area < 0 {
+                        england
+                    } else {
+                        codes[area as usize]
+                    },
+                    category: category as u8,
+                    period: when,
+                    sex: sex_names[sex_id as usize].clone(),
+                });
+                next
+            })
+    }
+
+    fn accumulate(
+        &mut self,
+        gid: u32,
+        count: f64,
+        population: f64,
+        weight: f64,
+    ) -> Result<(), EngineError> {
         let g = gid as usize;
         if self.sums.len() <= g {
             self.sums.resize(g + 1, [0.0; 2]);
@@ -961,7 +1053,6 @@ impl<'s> Collector<'s> {
             self.accumulator
                 .add(self.row, gid, Some(count), Some(population), Some(weight))?;
         }
-        self.row += 1;
         Ok(())
     }
 }

@@ -90,12 +90,19 @@ fn fixture(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
 
 /// The statistics crate's DSR of the band sums over `members`.
 fn expected(members: &[usize], y: usize, s: usize) -> (f64, f64, f64) {
+    expected_of(members, y, &[s])
+}
+
+/// The same over several sexes (both: Persons).
+fn expected_of(members: &[usize], y: usize, sexes: &[usize]) -> (f64, f64, f64) {
     let (mut count, mut population) = (vec![0.0; 19], vec![0.0; 19]);
     for &i in members {
-        for b in 0..19 {
-            let (d, p) = cell(i, y, s, b);
-            count[b] += d;
-            population[b] += p;
+        for &s in sexes {
+            for b in 0..19 {
+                let (d, p) = cell(i, y, s, b);
+                count[b] += d;
+                population[b] += p;
+            }
         }
     }
     let count: Vec<Option<f64>> = count.into_iter().map(Some).collect();
@@ -220,6 +227,14 @@ async fn every_level_and_group_from_lsoa_counts() {
                 "England",
             );
         }
+        // Persons: both sexes' bands added together, then standardised.
+        let persons = find(&all, "mort", "E08000009", "")
+            .into_iter()
+            .find(|o| o.sex == "Persons" && o.period == Period::Year(2019))
+            .cloned()
+            .unwrap();
+        let trafford: Vec<usize> = (0..10).collect();
+        close(&persons, expected_of(&trafford, 1, &[0, 1]), "persons");
         // Compared with England and with the parent, from the 95 % limits.
         let lsoa_row = find(&all, "mort", &lsoa(3), "")[0];
         let district_row = all
@@ -254,14 +269,15 @@ async fn every_level_and_group_from_lsoa_counts() {
             .iter()
             .filter(|o| o.indicator == "mort" && o.category_type == "IMD 2019 local quintile")
             .collect();
-        assert_eq!(quintiles.len(), 2 * 5 * 2 * 2, "{backend}");
+        // Two districts × five quintiles × two years × female, male and persons.
+        assert_eq!(quintiles.len(), 2 * 5 * 2 * 3, "{backend}");
         assert!(all.iter().any(
             |o| o.category_type == "IMD 2019 national decile" && o.area.as_str() == "E92000001"
         ));
         // SII, RII, gap and ratio per district (and England) per period and sex.
         for measure in ["mort.sii", "mort.rii", "mort.gap", "mort.ratio"] {
             let rows = find(&all, measure, "E08000009", "");
-            assert_eq!(rows.len(), 4, "{backend}: {measure}");
+            assert_eq!(rows.len(), 6, "{backend}: {measure}");
             assert!(
                 rows.iter().all(|o| o.value.is_some()),
                 "{backend}: {measure} {rows:?}"
@@ -349,6 +365,14 @@ async fn every_level_and_group_from_lsoa_counts() {
             .unwrap_err()
             .to_string();
         assert!(error.contains("`0-5` is not an ESP2013 band"), "{error}");
+        let mut text = std::fs::read_to_string(&counts).unwrap();
+        text.push_str(&format!("{},2018,Persons,0-4,1,50\n", lsoa(0)));
+        std::fs::write(&bad, text).unwrap();
+        let error = compute(&store, &spec(bad.clone()), &mut |_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("mix rows for Persons"), "{error}");
         let mut text = std::fs::read_to_string(&counts).unwrap();
         text.push_str(&format!("{},2018,Female,0-4,1,50\n", lsoa(0)));
         std::fs::write(&bad, text).unwrap();

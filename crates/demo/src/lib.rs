@@ -650,12 +650,6 @@ const SPECS: [Spec; 17] = [
     },
 ];
 
-/// The Marmot policy objective of a demo indicator (the web application groups
-/// indicators by it).
-pub fn domain_of(indicator: &str) -> Option<&'static str> {
-    SPECS.iter().find(|s| s.id == indicator).map(|s| s.domain)
-}
-
 fn write(path: &Path, text: &str) -> Result<PathBuf, DemoError> {
     std::fs::write(path, text).map_err(|source| DemoError::Io {
         path: path.display().to_string(),
@@ -836,6 +830,16 @@ fn counts_file(
     write(&dir.join(format!("{}.csv", spec.id)), &text)
 }
 
+/// Whether `store` holds a complete demo place (every indicator computed).
+pub async fn is_built(store: &dyn Store) -> Result<bool, DemoError> {
+    for spec in &SPECS {
+        if store.compute_runs(spec.id).await?.is_empty() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Builds the demo place into `store`, writing its files into `dir` (a scratch
 /// folder the caller removes). `progress` hears each stage.
 pub async fn build(
@@ -873,6 +877,7 @@ pub async fn build(
         });
         indicator.source = Some("syndemic demo place (generated)".into());
         indicator.licence = Some("CC0".into());
+        indicator.domain = Some(spec.domain.into());
         let result = compute(
             store,
             &ComputeSpec {

@@ -94,6 +94,11 @@ pub trait Store: Send + Sync {
     /// Areas that share a boundary with `code` in a vintage.
     async fn neighbours(&self, code: AreaCode, vintage: &str) -> Result<Vec<AreaCode>>;
     /// A postcode in the directory, written in its normal form (`M33 7XX`).
+    /// Every pair of neighbouring areas of a boundary vintage, both ways round.
+    async fn adjacency(&self, vintage: &str) -> Result<Vec<(AreaCode, AreaCode)>>;
+    /// Areas whose code starts with, or whose name holds, `text` (case aside),
+    /// exact codes and short names first.
+    async fn search_areas(&self, text: &str, limit: i64) -> Result<Vec<Area>>;
     async fn postcode(&self, postcode: &str) -> Result<Option<PostcodeRecord>>;
     /// The rows of an imported counts dataset.
     async fn counts(&self, dataset: &str) -> Result<Vec<CountRow>>;

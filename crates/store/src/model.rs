@@ -131,6 +131,9 @@ pub struct Indicator {
     pub unit: Option<String>,
     pub source: Option<String>,
     pub licence: Option<String>,
+    /// The policy objective it is grouped under (`early_years`, `education`,
+    /// `work`, `income`, `healthy_places`, `prevention`; none: "other").
+    pub domain: Option<String>,
     pub disclosure: Option<Disclosure>,
 }
 
@@ -146,6 +149,7 @@ impl Indicator {
             unit: None,
             source: None,
             licence: None,
+            domain: None,
             disclosure: None,
         }
     }

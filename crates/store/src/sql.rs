@@ -135,6 +135,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_correspondence.sql"),
         postgres: include_str!("../migrations/postgres/0006_correspondence.sql"),
     },
+    Migration {
+        version: 7,
+        name: "indicator domain",
+        sqlite: include_str!("../migrations/sqlite/0007_indicator_domain.sql"),
+        postgres: include_str!("../migrations/postgres/0007_indicator_domain.sql"),
+    },
 ];
 
 fn sql_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -424,6 +430,7 @@ fn indicator_of(row: &AnyRow) -> Result<Indicator> {
         unit: get(row, "unit")?,
         source: get(row, "source")?,
         licence: get(row, "licence")?,
+        domain: get(row, "domain")?,
         disclosure: match (disclosure_min, disclosure_max) {
             (Some(min), Some(max)) => Some(Disclosure { min, max }),
             _ => None,
@@ -785,6 +792,44 @@ impl Store for SqlStore {
         rows.iter().map(|row| code_of(row, "neighbour")).collect()
     }
 
+    async fn adjacency(&self, vintage: &str) -> Result<Vec<(AreaCode, AreaCode)>> {
+        let rows = sqlx::query(
+            "SELECT area, neighbour FROM adjacency WHERE vintage = $1 ORDER BY area, neighbour",
+        )
+        .bind(vintage)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading neighbours"))?;
+        rows.iter()
+            .map(|row| Ok((code_of(row, "area")?, code_of(row, "neighbour")?)))
+            .collect()
+    }
+
+    async fn search_areas(&self, text: &str, limit: i64) -> Result<Vec<Area>> {
+        // Codes match from the start, names anywhere, case aside.
+        let rows = sqlx::query(
+            "SELECT code, name, no_known_parent FROM area \
+             WHERE UPPER(code) LIKE $1 OR UPPER(COALESCE(name, '')) LIKE $2 \
+             ORDER BY CASE WHEN UPPER(code) = $3 THEN 0 ELSE 1 END, LENGTH(COALESCE(name, code)), code LIMIT $4",
+        )
+        .bind(format!("{}%", text.to_uppercase()))
+        .bind(format!("%{}%", text.to_uppercase()))
+        .bind(text.to_uppercase())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("searching areas"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(Area {
+                    code: code_of(row, "code")?,
+                    name: get(row, "name")?,
+                    no_known_parent: get::<i64>(row, "no_known_parent")? != 0,
+                })
+            })
+            .collect()
+    }
+
     async fn postcode(&self, postcode: &str) -> Result<Option<PostcodeRecord>> {
         let row = sqlx::query(
             "SELECT postcode, lsoa11, lsoa21, latitude, longitude FROM postcode WHERE postcode = $1",
@@ -1048,6 +1093,7 @@ impl StoreTx for SqlTx {
                 "licence",
                 "disclosure_min",
                 "disclosure_max",
+                "domain",
             ],
             "ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
              definition = COALESCE(excluded.definition, indicator.definition), \
@@ -1058,7 +1104,8 @@ impl StoreTx for SqlTx {
              source = COALESCE(excluded.source, indicator.source), \
              licence = COALESCE(excluded.licence, indicator.licence), \
              disclosure_min = COALESCE(excluded.disclosure_min, indicator.disclosure_min), \
-             disclosure_max = COALESCE(excluded.disclosure_max, indicator.disclosure_max)",
+             disclosure_max = COALESCE(excluded.disclosure_max, indicator.disclosure_max), \
+             domain = COALESCE(excluded.domain, indicator.domain)",
             std::slice::from_ref(i),
             |q, i| {
                 q.bind(i.id.as_str())
@@ -1072,6 +1119,7 @@ impl StoreTx for SqlTx {
                     .bind(i.licence.as_deref())
                     .bind(i.disclosure.map(|d| d.min))
                     .bind(i.disclosure.map(|d| d.max))
+                    .bind(i.domain.as_deref())
             },
             "writing an indicator",
         )

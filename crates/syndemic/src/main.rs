@@ -7,6 +7,7 @@ mod deprivation;
 mod evidence;
 mod progress;
 mod table;
+mod web;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +21,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Build the demo place (Hartmoor) and serve it at http://127.0.0.1:8080.
+    Demo(web::DemoArgs),
+    /// Serve a store of imported data as the web application.
+    Serve(web::ServeArgs),
     /// Compute a public-health statistic from a CSV file (CSV out).
     Calc(Box<calc::CalcArgs>),
     /// Import published files into the evidence store.
@@ -37,6 +42,8 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => web::demo(&args),
+        Command::Serve(args) => web::serve(&args),
         Command::Calc(args) => calc::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Import(args) => evidence::import(&args),

@@ -1,0 +1,417 @@
+//! The open JSON API under `/api/v1`, described by the OpenAPI 3.1 document at
+//! `/api/v1/openapi.json`. Lists answer in Open Referral UK's page envelope.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use syndemic_model::{AreaCode, AreaType};
+use syndemic_store::Observation;
+
+use crate::{
+    hidden_deprivation, parse_code, small_areas_within, AppState, HiddenArea, HiddenOptions,
+    WebError,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/areas", get(areas))
+        .route("/areas/{code}", get(area))
+        .route("/indicators", get(indicators))
+        .route("/indicators/{id}/data", get(data))
+        .route("/hidden", get(hidden))
+        .fallback(|| async {
+            ApiError(WebError::NotFound(
+                "no such API route: see /api/v1/openapi.json".into(),
+            ))
+        })
+}
+
+/// Errors as JSON: `{"error": "…"}` with 400, 404 or 500.
+pub struct ApiError(WebError);
+
+impl From<WebError> for ApiError {
+    fn from(e: WebError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<syndemic_store::StoreError> for ApiError {
+    fn from(e: syndemic_store::StoreError) -> Self {
+        ApiError(WebError::Store(e))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, Json(json!({ "error": self.0.to_string() }))).into_response()
+    }
+}
+
+/// A JSON answer with a strong ETag of its bytes; `If-None-Match` gets 304.
+fn tagged(headers: &HeaderMap, body: Value) -> Response {
+    let text = body.to_string();
+    let tag = format!("\"{:016x}\"", {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        text.hash(&mut h);
+        h.finish()
+    });
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == tag)
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::ETAG, tag),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Paging {
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+impl Paging {
+    /// (page from 1, size), or 400 saying what is allowed.
+    fn parse(&self) -> Result<(usize, usize), WebError> {
+        let number = |text: &Option<String>, name: &str, default: usize, max: usize| match text {
+            None => Ok(default),
+            Some(t) => t
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    WebError::BadRequest(format!("{name}={t}: give a whole number from 1 to {max}"))
+                }),
+        };
+        Ok((
+            number(&self.page, "page", 1, 1_000_000)?,
+            number(&self.per_page, "per_page", 50, 1_000)?,
+        ))
+    }
+}
+
+/// Open Referral UK's page envelope around one page of `items`.
+fn envelope(items: Vec<Value>, page: usize, size: usize) -> Value {
+    let total = items.len();
+    let pages = total.div_ceil(size).max(1);
+    let contents: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .collect();
+    json!({
+        "contents": contents,
+        "total_items": total,
+        "total_pages": pages,
+        "page_number": page,
+        "size": size,
+        "first_page": page == 1,
+        "last_page": page >= pages,
+        "empty": contents.is_empty(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct AreasQuery {
+    #[serde(rename = "type")]
+    area_type: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+fn parse_type(text: &str) -> Result<AreaType, WebError> {
+    AreaType::from_key(text).ok_or_else(|| {
+        WebError::BadRequest(format!(
+            "type={text}: give one of {}",
+            AreaType::ALL
+                .iter()
+                .map(|t| t.key())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+async fn areas(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<AreasQuery>,
+) -> Result<Response, ApiError> {
+    let (page, size) = query.paging.parse()?;
+    let types: Vec<AreaType> = match &query.area_type {
+        Some(t) => vec![parse_type(t)?],
+        None => AreaType::ALL.to_vec(),
+    };
+    let mut items = Vec::new();
+    for t in types {
+        for a in state.store.areas_of_type(t).await? {
+            items.push(json!({ "code": a.code.as_str(), "name": a.name, "type": t.key() }));
+        }
+    }
+    Ok(tagged(&headers, envelope(items, page, size)))
+}
+
+fn observation_json(o: &Observation) -> Value {
+    json!({
+        "indicator": o.indicator, "area": o.area.as_str(), "period": o.period.to_string(),
+        "sex": o.sex, "age": o.age, "category_type": o.category_type, "category": o.category,
+        "value": o.value, "lower95": o.lower95, "upper95": o.upper95,
+        "lower998": o.lower998, "upper998": o.upper998, "count": o.count,
+        "denominator": o.denominator, "note": o.note,
+        "compared_to_england": o.compared_to_england, "compared_to_parent": o.compared_to_parent,
+        "recent_trend": o.recent_trend,
+    })
+}
+
+async fn area(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let code = parse_code(&code)?;
+    let store = state.store.as_ref();
+    let Some(info) = store.area(code).await? else {
+        return Err(WebError::NotFound(format!("{code} is not in the store")).into());
+    };
+    let parents: Vec<Value> = store
+        .parents(code)
+        .await?
+        .iter()
+        .map(|p| json!({ "code": p.link.parent.as_str(), "name": p.name, "level": p.link.level.key(), "vintage": p.link.vintage }))
+        .collect();
+    let deprivation: Vec<Value> = store
+        .deprivation(code)
+        .await?
+        .iter()
+        .map(|d| json!({ "edition": d.edition, "domain": d.domain, "rank": d.rank, "decile": d.decile, "score": d.score }))
+        .collect();
+    let latest: Vec<Value> = store
+        .latest_observations(code)
+        .await?
+        .iter()
+        .map(observation_json)
+        .collect();
+    Ok(tagged(
+        &headers,
+        json!({
+            "code": code.as_str(), "name": info.area.name, "type": code.area_type().key(),
+            "vintages": info.vintages, "parents": parents, "deprivation": deprivation,
+            "latest": latest,
+        }),
+    ))
+}
+
+async fn indicators(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(paging): Query<Paging>,
+) -> Result<Response, ApiError> {
+    let (page, size) = paging.parse()?;
+    let store = state.store.as_ref();
+    let mut items = Vec::new();
+    for i in store.indicators().await? {
+        let mut types: Vec<&str> = store
+            .observations(Some(&i.id))
+            .await?
+            .iter()
+            .map(|o| o.area.area_type().key())
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        items.push(json!({
+            "id": i.id, "name": i.name, "definition": i.definition, "measure_type": i.measure_type,
+            "multiplier": i.multiplier, "polarity": i.polarity.map(|p| p.key()), "unit": i.unit,
+            "source": i.source, "licence": i.licence, "domain": i.domain, "area_types": types,
+        }));
+    }
+    Ok(tagged(&headers, envelope(items, page, size)))
+}
+
+#[derive(Deserialize)]
+pub struct DataQuery {
+    area_type: Option<String>,
+    parent: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+async fn data(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<DataQuery>,
+) -> Result<Response, ApiError> {
+    let (page, size) = query.paging.parse()?;
+    let store = state.store.as_ref();
+    if store.indicator(&id).await?.is_none() {
+        return Err(WebError::NotFound(format!(
+            "no indicator `{id}`: /api/v1/indicators lists them"
+        ))
+        .into());
+    }
+    let area_type = query.area_type.as_deref().map(parse_type).transpose()?;
+    let within: Option<Vec<AreaCode>> = match &query.parent {
+        Some(p) => {
+            let parent = parse_code(p)?;
+            let mut inside: Vec<AreaCode> = store
+                .children(parent, None)
+                .await?
+                .iter()
+                .map(|l| l.child)
+                .collect();
+            inside.extend(small_areas_within(store, parent).await?);
+            inside.sort();
+            inside.dedup();
+            Some(inside)
+        }
+        None => None,
+    };
+    let items: Vec<Value> = store
+        .observations(Some(&id))
+        .await?
+        .iter()
+        .filter(|o| area_type.is_none_or(|t| o.area.area_type() == t))
+        .filter(|o| {
+            within
+                .as_ref()
+                .is_none_or(|w| w.binary_search(&o.area).is_ok())
+        })
+        .map(observation_json)
+        .collect();
+    Ok(tagged(&headers, envelope(items, page, size)))
+}
+
+/// The hidden-deprivation finder over the stored boundaries' neighbours and the
+/// matching edition's deciles, weighted by the configured population source.
+pub async fn find_hidden(
+    state: &AppState,
+    within: Option<AreaCode>,
+    options: HiddenOptions,
+) -> Result<Vec<HiddenArea>, WebError> {
+    let store = state.store.as_ref();
+    let shapes = state.shapes().await?;
+    let Some(vintage) = shapes.vintage.clone() else {
+        return Ok(Vec::new());
+    };
+    let edition = if vintage == "LSOA21" {
+        "IoD2025"
+    } else {
+        "IoD2019"
+    };
+    let population: FxHashMap<AreaCode, f64> = match state.population.as_deref() {
+        Some(source) => store
+            .populations(source)
+            .await?
+            .into_iter()
+            .filter(|p| p.age == "All ages" && p.sex == "Persons")
+            .map(|p| (p.area, p.population))
+            .collect(),
+        None => FxHashMap::default(),
+    };
+    let areas: FxHashMap<AreaCode, (u8, Option<f64>, f64)> = store
+        .deprivation_table(edition, "imd")
+        .await?
+        .into_iter()
+        .map(|d| {
+            (
+                d.area,
+                (
+                    d.decile as u8,
+                    d.score,
+                    population.get(&d.area).copied().unwrap_or(1.0),
+                ),
+            )
+        })
+        .collect();
+    let mut found = hidden_deprivation(&areas, &store.adjacency(&vintage).await?, options);
+    if let Some(w) = within {
+        let inside = small_areas_within(store, w).await?;
+        found.retain(|h| inside.binary_search(&h.area).is_ok());
+    }
+    Ok(found)
+}
+
+#[derive(Deserialize)]
+pub struct HiddenQuery {
+    within: Option<String>,
+    gap: Option<String>,
+    decile: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+async fn hidden(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HiddenQuery>,
+) -> Result<Response, ApiError> {
+    let (page, size) = query.paging.parse()?;
+    let gap = match &query.gap {
+        None => HiddenOptions::default().min_gap,
+        Some(t) => t
+            .parse::<f64>()
+            .ok()
+            .filter(|g| (0.0..=9.0).contains(g))
+            .ok_or_else(|| {
+                WebError::BadRequest(format!("gap={t}: give a number of deciles from 0 to 9"))
+            })?,
+    };
+    let decile = match &query.decile {
+        None => HiddenOptions::default().max_decile,
+        Some(t) => t
+            .parse::<u8>()
+            .ok()
+            .filter(|d| (1..=10).contains(d))
+            .ok_or_else(|| {
+                WebError::BadRequest(format!("decile={t}: give a decile from 1 to 10"))
+            })?,
+    };
+    let within = query.within.as_deref().map(parse_code).transpose()?;
+    let found = find_hidden(
+        &state,
+        within,
+        HiddenOptions {
+            min_gap: gap,
+            max_decile: decile,
+        },
+    )
+    .await?;
+    let items: Vec<Value> = found
+        .iter()
+        .map(|h| {
+            json!({
+                "area": h.area.as_str(), "decile": h.decile, "score": h.score,
+                "neighbours_decile": h.neighbours_decile, "neighbours_score": h.neighbours_score,
+                "neighbours": h.neighbours, "gap": h.gap,
+            })
+        })
+        .collect();
+    Ok(tagged(&headers, envelope(items, page, size)))
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../assets/openapi.json"),
+    )
+}

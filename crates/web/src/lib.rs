@@ -1,0 +1,170 @@
+//! The web application: a place's public intelligence pages — home, search, the
+//! area profile, the indicator view with its map, the hidden-deprivation finder —
+//! and the open JSON API under `/api/v1`, all server-rendered from the evidence
+//! store. Pages are plain HTML with SVG maps and charts drawn on the server (no
+//! tile server, no script needed to read them); the style sheet is compiled into
+//! the binary.
+
+mod api;
+mod hidden;
+mod pages;
+mod svg;
+
+use std::sync::Arc;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use rustc_hash::FxHashMap;
+use syndemic_model::{AreaCode, AreaType};
+use syndemic_store::{Boundary, Store};
+
+pub use hidden::{hidden_deprivation, HiddenArea, HiddenOptions};
+
+/// What every handler shares: the store, and the drawn boundaries (read once).
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<dyn Store>,
+    place: Arc<str>,
+    /// The population source that weights neighbours (e.g. `IoD2019 File 6`).
+    population: Option<Arc<str>>,
+    shapes: Arc<tokio::sync::OnceCell<Arc<Shapes>>>,
+}
+
+impl AppState {
+    /// `place` names the place on every page (e.g. "Hartmoor"); `population` is
+    /// the population source that weights averages over areas.
+    pub fn new(store: Arc<dyn Store>, place: &str, population: Option<&str>) -> AppState {
+        AppState {
+            store,
+            place: place.into(),
+            population: population.map(Into::into),
+            shapes: Arc::default(),
+        }
+    }
+
+    async fn shapes(&self) -> Result<Arc<Shapes>, WebError> {
+        let store = self.store.clone();
+        self.shapes
+            .get_or_try_init(|| async move { Shapes::load(store.as_ref()).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+}
+
+/// The small-area boundaries, their simplified outlines parsed, by code; and the
+/// vintage they came from.
+pub(crate) struct Shapes {
+    pub vintage: Option<String>,
+    pub outlines: FxHashMap<AreaCode, Vec<Vec<[f64; 2]>>>,
+}
+
+impl Shapes {
+    async fn load(store: &dyn Store) -> Result<Shapes, WebError> {
+        let mut outlines = FxHashMap::default();
+        let mut vintage = None;
+        for v in ["LSOA21", "LSOA11"] {
+            let boundaries: Vec<Boundary> = store.boundaries(v).await?;
+            if boundaries.is_empty() {
+                continue;
+            }
+            for b in boundaries {
+                outlines.insert(b.code, svg::rings(&b.simplified));
+            }
+            vintage = Some(v.to_owned());
+            break;
+        }
+        Ok(Shapes { vintage, outlines })
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the store: {0}")]
+    Store(#[from] syndemic_store::StoreError),
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, pages::error_page(status, &self.to_string())).into_response()
+    }
+}
+
+/// Parses a GSS code from a path, or answers 400 saying what a code looks like.
+pub(crate) fn parse_code(text: &str) -> Result<AreaCode, WebError> {
+    AreaCode::parse(text).map_err(|e| {
+        WebError::BadRequest(format!(
+            "`{text}` is not an area code: {e} (a GSS code is a letter and eight digits, such as E01006074)"
+        ))
+    })
+}
+
+/// The area's small areas (LSOAs) below it, walking the stored links down.
+pub(crate) async fn small_areas_within(
+    store: &dyn Store,
+    parent: AreaCode,
+) -> Result<Vec<AreaCode>, WebError> {
+    if parent.area_type() == AreaType::Lsoa {
+        return Ok(vec![parent]);
+    }
+    let mut found: Vec<AreaCode> = Vec::new();
+    let mut seen: Vec<AreaCode> = vec![parent];
+    let mut frontier = vec![parent];
+    while let Some(area) = frontier.pop() {
+        for link in store.children(area, None).await? {
+            let child = link.child;
+            if seen.contains(&child) {
+                continue;
+            }
+            seen.push(child);
+            if child.area_type() == AreaType::Lsoa {
+                found.push(child);
+            } else {
+                frontier.push(child);
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../assets/site.css"),
+    )
+}
+
+/// Every route of the application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/search", get(pages::search))
+        .route("/areas/{code}", get(pages::profile))
+        .route("/indicators/{id}", get(pages::indicator))
+        .route("/hidden", get(pages::hidden))
+        .route("/assets/site.css", get(stylesheet))
+        .nest("/api/v1", api::routes())
+        .fallback(pages::not_found)
+        .with_state(state)
+}
+
+/// Serves the application on `listener` until the process ends.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
+}

@@ -1,0 +1,587 @@
+//! The HTML pages, rendered with maud: every page works without script, has one
+//! `main` landmark, a skip link, labelled forms, and a table beside each chart.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Html;
+use maud::{html, Markup, DOCTYPE};
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+use syndemic_model::{AreaCode, AreaType};
+use syndemic_store::{Indicator, Observation, Polarity};
+
+use crate::svg::{self, fmt, Bar, MapArea, SCALE};
+use crate::{parse_code, small_areas_within, AppState, HiddenOptions, WebError};
+
+/// The Marmot policy objectives indicators are grouped under, in order.
+const DOMAINS: [(&str, &str); 7] = [
+    ("early_years", "Give every child the best start in life"),
+    (
+        "education",
+        "Enable all children, young people and adults to maximise their capabilities",
+    ),
+    ("work", "Create fair employment and good work for all"),
+    ("income", "Ensure a healthy standard of living for all"),
+    (
+        "healthy_places",
+        "Create and develop healthy and sustainable places and communities",
+    ),
+    (
+        "prevention",
+        "Strengthen the role and impact of ill health prevention",
+    ),
+    ("other", "Other indicators"),
+];
+
+fn page(state: &AppState, title: &str, body: Markup) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en-GB" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " — " (state.place) " — syndemic" }
+                    link rel="stylesheet" href="/assets/site.css";
+                }
+                body {
+                    a class="skip" href="#main" { "Skip to content" }
+                    header {
+                        nav aria-label="Site" {
+                            a href="/" { strong { (state.place) } " place intelligence" }
+                            a href="/hidden" { "Hidden deprivation" }
+                            a href="/api/v1/openapi.json" { "Open data API" }
+                        }
+                    }
+                    main id="main" tabindex="-1" {
+                        h1 { (title) }
+                        (body)
+                    }
+                    footer { p { "syndemic — place-based health equity. Figures are computed from the evidence store with 95 % confidence limits." } }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en-GB" {
+                head { meta charset="utf-8"; title { (status.as_u16()) " — syndemic" } link rel="stylesheet" href="/assets/site.css"; }
+                body { main id="main" { h1 { (status.canonical_reason().unwrap_or("Error")) } p { (message) } p { a href="/" { "Back to the home page" } } } }
+            }
+        }
+        .into_string(),
+    )
+}
+
+pub async fn not_found() -> (StatusCode, Html<String>) {
+    (
+        StatusCode::NOT_FOUND,
+        error_page(
+            StatusCode::NOT_FOUND,
+            "There is no page here. Search for an area from the home page.",
+        ),
+    )
+}
+
+fn search_form() -> Markup {
+    html! {
+        form method="get" action="/search" role="search" {
+            label for="q" { "Find an area by name or code" }
+            input id="q" name="q" type="search" required minlength="2" autocomplete="off";
+            button type="submit" { "Search" }
+        }
+    }
+}
+
+fn area_link(code: AreaCode, name: &Option<String>) -> Markup {
+    html! { a href=(format!("/areas/{code}")) { (name.as_deref().unwrap_or(code.as_str())) } " " span class="code" { (code.as_str()) } }
+}
+
+pub async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
+    let store = state.store.as_ref();
+    let mut top = Vec::new();
+    for t in [
+        AreaType::County,
+        AreaType::UnitaryAuthority,
+        AreaType::MetropolitanDistrict,
+        AreaType::LondonBorough,
+        AreaType::NonMetropolitanDistrict,
+    ] {
+        top.extend(store.areas_of_type(t).await?);
+    }
+    let indicators = store.indicators().await?;
+    let title = format!("{} at a glance", state.place);
+    Ok(page(
+        &state,
+        &title,
+        html! {
+            p class="lead" { "Where health is worse, for whom, and whether the gap is closing: every indicator for every neighbourhood, compared with England and with the most and least deprived." }
+            (search_form())
+            h2 { "Areas" }
+            @if top.is_empty() { p { "The store holds no areas yet: import lookups with " code { "syndemic import lookups" } "." } }
+            ul class="columns" { @for a in &top { li { (area_link(a.code, &a.name)) } } }
+            h2 { "Indicators" }
+            ul class="columns" { @for i in indicators.iter().filter(|i| !i.id.contains('.')) { li { a href=(format!("/indicators/{}", i.id)) { (i.name) } } } }
+            h2 { "Find what averages hide" }
+            p { a href="/hidden" { "Small areas far more deprived than their neighbours" } }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    q: Option<String>,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Query(query): Query<SearchQuery>,
+) -> Result<Html<String>, WebError> {
+    let text = query.q.unwrap_or_default();
+    let text = text.trim();
+    if text.chars().count() < 2 {
+        return Err(WebError::BadRequest(
+            "search for at least two characters of a name or code".into(),
+        ));
+    }
+    let found = state.store.search_areas(text, 50).await?;
+    Ok(page(
+        &state,
+        &format!("Areas matching “{text}”"),
+        html! {
+            (search_form())
+            @if found.is_empty() { p { "No area's name or code matches. Try part of a name, or a code such as E01006074." } }
+            ul { @for a in &found { li { (area_link(a.code, &a.name)) " — " (a.code.area_type().label()) } } }
+        },
+    ))
+}
+
+/// Fingertips-style comparison colours, each with a dark or light text colour that
+/// reads on it, and always written out in words beside.
+fn comparison_colour(comparison: Option<&str>) -> (&'static str, &'static str) {
+    match comparison {
+        Some("Better") => ("#92d050", "#000000"),
+        Some("Worse") => ("#c00000", "#ffffff"),
+        Some("Similar") => ("#ffc000", "#000000"),
+        Some("Higher") => ("#bed2ff", "#000000"),
+        Some("Lower") => ("#5555e6", "#ffffff"),
+        _ => ("#ffffff", "#000000"),
+    }
+}
+
+fn trend_arrow(trend: Option<&str>) -> &'static str {
+    match trend {
+        Some(t) if t.starts_with("Increasing") => "↑",
+        Some(t) if t.starts_with("Decreasing") => "↓",
+        Some("No significant change") => "→",
+        _ => "",
+    }
+}
+
+fn latest_total<'a>(rows: impl Iterator<Item = &'a Observation>) -> Option<&'a Observation> {
+    rows.filter(|o| o.category.is_empty() && o.sex == "Persons")
+        .max_by_key(|o| o.period.sort_key())
+}
+
+pub async fn profile(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let code = parse_code(&code)?;
+    let store = state.store.as_ref();
+    let Some(info) = store.area(code).await? else {
+        return Err(WebError::NotFound(format!(
+            "{code} is not in the store: search for an area from the home page"
+        )));
+    };
+    let name = info.area.name.clone().unwrap_or_else(|| code.to_string());
+    let parents = store.parents(code).await?;
+    let mut children: Vec<(AreaCode, Option<String>)> = Vec::new();
+    for link in store.children(code, None).await? {
+        if !children.iter().any(|(c, _)| *c == link.child) {
+            let child = store.area(link.child).await?;
+            children.push((link.child, child.and_then(|c| c.area.name)));
+        }
+    }
+    children.sort_by(|a, b| a.1.cmp(&b.1));
+    let deprivation = store.deprivation(code).await?;
+    let indicators = store.indicators().await?;
+    let mine = store.latest_observations(code).await?;
+    // England's latest value and the peers' spread, per indicator.
+    let mut rows: Vec<(&Indicator, Observation, Option<f64>, Vec<f64>)> = Vec::new();
+    for o in mine
+        .iter()
+        .filter(|o| o.category.is_empty() && o.sex == "Persons")
+    {
+        let Some(indicator) = indicators
+            .iter()
+            .find(|i| i.id == o.indicator && !i.id.contains('.'))
+        else {
+            continue;
+        };
+        let all = store.observations(Some(&o.indicator)).await?;
+        let england = latest_total(all.iter().filter(|x| x.area.as_str() == "E92000001"))
+            .and_then(|x| x.value);
+        let peers: Vec<f64> = all
+            .iter()
+            .filter(|x| {
+                x.area.area_type() == code.area_type()
+                    && x.period == o.period
+                    && x.sex == "Persons"
+                    && x.category.is_empty()
+            })
+            .filter_map(|x| x.value)
+            .collect();
+        rows.push((indicator, o.clone(), england, peers));
+    }
+    let small = small_areas_within(store, code).await?;
+    let mut by_decile = [0usize; 11];
+    let edition = deprivation.first().map(|d| d.edition.clone());
+    if code.area_type() != AreaType::Lsoa {
+        if let Some(edition) = &edition {
+            let table = store.deprivation_table(edition, "imd").await?;
+            for d in table
+                .iter()
+                .filter(|d| small.binary_search(&d.area).is_ok())
+            {
+                by_decile[d.decile.clamp(1, 10) as usize] += 1;
+            }
+        } else if let Some(first) = small.first() {
+            if let Some(d) = store
+                .deprivation(*first)
+                .await?
+                .into_iter()
+                .find(|d| d.domain == "imd")
+            {
+                let table = store.deprivation_table(&d.edition, "imd").await?;
+                for d in table
+                    .iter()
+                    .filter(|d| small.binary_search(&d.area).is_ok())
+                {
+                    by_decile[d.decile.clamp(1, 10) as usize] += 1;
+                }
+            }
+        }
+    }
+    let ranked: usize = by_decile.iter().sum();
+    Ok(page(
+        &state,
+        &name,
+        html! {
+            p class="lead" { (code.area_type().label()) " " span class="code" { (code.as_str()) } }
+            @if !parents.is_empty() {
+                nav aria-label="Parent areas" { ol class="crumbs" { @for p in &parents { li { (p.link.level.label()) ": " (area_link(p.link.parent, &p.name)) } } } }
+            }
+            h2 { "Deprivation" }
+            @for d in deprivation.iter().filter(|d| d.domain == "imd") {
+                p { "IMD " (d.edition.trim_start_matches("IoD")) " decile: " strong { (d.decile) } " (rank " (d.rank) ", 1 = most deprived)" }
+            }
+            @if ranked > 0 {
+                p { (ranked) " small areas; " (by_decile[1] + by_decile[2]) " (" (fmt(100.0 * (by_decile[1] + by_decile[2]) as f64 / ranked as f64)) " %) in England's most deprived fifth." }
+                table {
+                    caption { "Small areas by national deprivation decile (1 = most deprived)" }
+                    thead { tr { th scope="col" { "Decile" } @for d in 1..=10 { th scope="col" { (d) } } } }
+                    tbody { tr { th scope="row" { "Small areas" } @for d in 1..=10 { td { (by_decile[d]) } } } }
+                }
+            }
+            h2 { "Indicators" }
+            @if rows.is_empty() { p { "No indicator values reach this area yet." } }
+            @for (key, heading) in DOMAINS {
+                @let group: Vec<_> = rows.iter().filter(|r| r.0.domain.as_deref().unwrap_or("other") == key || (key == "other" && !DOMAINS.iter().any(|d| Some(d.0) == r.0.domain.as_deref()))).collect();
+                @if !group.is_empty() {
+                    h3 { (heading) }
+                    table class="profile" {
+                        thead { tr { th scope="col" { "Indicator" } th scope="col" { "Period" } th scope="col" { "Value" } th scope="col" { "95 % limits" } th scope="col" { "Count" } th scope="col" { "England" } th scope="col" { "Compared with England" } th scope="col" { "Trend" } th scope="col" { "Among peers" } } }
+                        tbody {
+                            @for (indicator, o, england, peers) in group {
+                                @let (fill, ink) = comparison_colour(o.compared_to_england.as_deref());
+                                tr {
+                                    th scope="row" { a href=(format!("/indicators/{}?area={code}", indicator.id)) { (indicator.name) } }
+                                    td { (o.period.to_string()) }
+                                    td { (o.value.map(fmt).unwrap_or_else(|| "–".into())) }
+                                    td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) }
+                                    td { (o.count.map(fmt).unwrap_or_default()) }
+                                    td { (england.map(fmt).unwrap_or_default()) }
+                                    td style=(format!("background:{fill};color:{ink}")) { (o.compared_to_england.as_deref().unwrap_or("Not compared")) }
+                                    td { (trend_arrow(o.recent_trend.as_deref())) " " (o.recent_trend.as_deref().unwrap_or("")) }
+                                    td { @if let Some(v) = o.value { (svg::spine(v, peers, fill, &format!("{} against {} peers", fmt(v), peers.len()))) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !children.is_empty() {
+                h2 { "Areas within " (name) }
+                ul class="columns" { @for (c, n) in &children { li { (area_link(*c, n)) } } }
+            }
+            p { a href=(format!("/api/v1/areas/{code}")) { "This area as JSON" } }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct IndicatorQuery {
+    area: Option<String>,
+}
+
+/// Quintile steps of values: 0 for the lowest fifth … 4 for the highest.
+fn steps(values: &[f64]) -> impl Fn(f64) -> usize + '_ {
+    move |v: f64| {
+        let below = values.iter().filter(|&&w| w < v).count();
+        (below * 5 / values.len().max(1)).min(4)
+    }
+}
+
+pub async fn indicator(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<IndicatorQuery>,
+) -> Result<Html<String>, WebError> {
+    let store = state.store.as_ref();
+    let Some(indicator) = store.indicator(&id).await? else {
+        return Err(WebError::NotFound(format!(
+            "no indicator `{id}`: the home page lists them"
+        )));
+    };
+    let area = match &query.area {
+        Some(text) => parse_code(text)?,
+        None => AreaCode::parse("E92000001").map_err(|e| WebError::BadRequest(e.to_string()))?,
+    };
+    let area_name = store
+        .area(area)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("{area} is not in the store")))?
+        .area
+        .name
+        .unwrap_or_else(|| area.to_string());
+    let all = store.observations(Some(&id)).await?;
+    let headline = latest_total(all.iter().filter(|o| o.area == area));
+    let period = headline
+        .map(|o| o.period)
+        .or_else(|| latest_total(all.iter()).map(|o| o.period));
+    let small = small_areas_within(store, area).await?;
+    let shapes = state.shapes().await?;
+    let latest: FxHashMap<AreaCode, &Observation> = all
+        .iter()
+        .filter(|o| Some(o.period) == period && o.sex == "Persons" && o.category.is_empty())
+        .map(|o| (o.area, o))
+        .collect();
+    let values: Vec<f64> = small
+        .iter()
+        .filter_map(|c| latest.get(c).and_then(|o| o.value))
+        .collect();
+    let step = steps(&values);
+    let mut names: FxHashMap<AreaCode, Option<String>> = FxHashMap::default();
+    for c in &small {
+        names.insert(*c, store.area(*c).await?.and_then(|a| a.area.name));
+    }
+    let map_areas: Vec<MapArea> = small
+        .iter()
+        .filter_map(|c| {
+            let rings = shapes.outlines.get(c)?;
+            let o = latest.get(c);
+            let value = o.and_then(|o| o.value);
+            Some(MapArea {
+                code: *c,
+                rings,
+                step: value.map(&step),
+                label: format!(
+                    "{} {}: {}",
+                    names.get(c).cloned().flatten().unwrap_or_default(),
+                    c,
+                    value.map(fmt).unwrap_or_else(|| "no value".into())
+                ),
+                href: format!("/areas/{c}"),
+            })
+        })
+        .collect();
+    // Bars: the direct children with values, largest first.
+    let mut bars: Vec<Bar> = Vec::new();
+    let mut child_rows: Vec<(AreaCode, Option<String>, &Observation)> = Vec::new();
+    for link in store.children(area, None).await? {
+        if let Some(o) = latest.get(&link.child) {
+            if child_rows.iter().any(|(c, ..)| *c == link.child) {
+                continue;
+            }
+            let name = store.area(link.child).await?.and_then(|a| a.area.name);
+            child_rows.push((link.child, name, o));
+        }
+    }
+    child_rows.sort_by(|a, b| {
+        b.2.value
+            .unwrap_or(f64::MIN)
+            .total_cmp(&a.2.value.unwrap_or(f64::MIN))
+    });
+    for (c, name, o) in &child_rows {
+        if let Some(v) = o.value {
+            bars.push(Bar {
+                label: name.clone().unwrap_or_else(|| c.to_string()),
+                value: v,
+                lower: o.lower95,
+                upper: o.upper95,
+                colour: comparison_colour(o.compared_to_parent.as_deref()).0,
+            });
+        }
+    }
+    // The deprivation gradient of the area (its local quintiles or national deciles).
+    let mut gradient: Vec<&Observation> = all
+        .iter()
+        .filter(|o| {
+            o.area == area
+                && Some(o.period) == period
+                && o.sex == "Persons"
+                && !o.category.is_empty()
+        })
+        .collect();
+    gradient.sort_by_key(|o| o.category.parse::<u32>().unwrap_or(0));
+    let sii = store
+        .observations(Some(&format!("{id}.sii")))
+        .await?
+        .into_iter()
+        .find(|o| o.area == area && Some(o.period) == period && o.sex == "Persons");
+    let trend: Vec<&Observation> = {
+        let mut t: Vec<&Observation> = all
+            .iter()
+            .filter(|o| o.area == area && o.sex == "Persons" && o.category.is_empty())
+            .collect();
+        t.sort_by_key(|o| o.period.sort_key());
+        t
+    };
+    let unit = indicator.unit.clone().unwrap_or_default();
+    Ok(page(
+        &state,
+        &format!("{} — {}", indicator.name, area_name),
+        html! {
+            @if let Some(o) = headline {
+                p class="lead" { (area_name) ", " (o.period.to_string()) ": " strong { (o.value.map(fmt).unwrap_or_else(|| "no value".into())) } " " (unit) " (95 % limits " (o.lower95.map(fmt).unwrap_or_default()) " to " (o.upper95.map(fmt).unwrap_or_default()) ")" }
+            }
+            @if let Some(d) = &indicator.definition { p { (d) } }
+            @if !map_areas.is_empty() {
+                h2 { "Map of the small areas of " (area_name) }
+                figure {
+                    (svg::choropleth(&map_areas, &format!("{} by small area, {}", indicator.name, period.map(|p| p.to_string()).unwrap_or_default())))
+                    figcaption {
+                        "Fifths of the small areas' values, lightest lowest: "
+                        @for (i, (fill, ink)) in SCALE.iter().enumerate() { span class="key" style=(format!("background:{fill};color:{ink}")) { (i + 1) } " " }
+                        "grey: no value. The table below lists the same figures."
+                    }
+                }
+            }
+            @if !bars.is_empty() {
+                h2 { "Areas within " (area_name) ", ranked" }
+                figure { (svg::ranked_bars(&bars, headline.and_then(|o| o.value), &format!("{} ranked, with 95 % limits; dashed line: {}", indicator.name, area_name))) }
+                table {
+                    caption { "Ranked values, compared with " (area_name) }
+                    thead { tr { th scope="col" { "Area" } th scope="col" { "Value" } th scope="col" { "95 % limits" } th scope="col" { "Count" } th scope="col" { "Compared with " (area_name) } } }
+                    tbody { @for (c, name, o) in &child_rows { tr { th scope="row" { (area_link(*c, name)) } td { (o.value.map(fmt).unwrap_or_default()) } td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) } td { (o.count.map(fmt).unwrap_or_default()) } td { (o.compared_to_parent.as_deref().unwrap_or("Not compared")) } } } }
+                }
+            }
+            @if !gradient.is_empty() {
+                h2 { "By deprivation" }
+                table {
+                    caption { (gradient[0].category_type) " (1 = most deprived)" }
+                    thead { tr { th scope="col" { "Group" } th scope="col" { "Value" } th scope="col" { "95 % limits" } } }
+                    tbody { @for o in &gradient { tr { th scope="row" { (o.category) } td { (o.value.map(fmt).unwrap_or_default()) } td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) } } } }
+                }
+                @if let Some(s) = &sii { p { "Slope index of inequality: " strong { (s.value.map(fmt).unwrap_or_else(|| "not computed".into())) } " (95 % limits " (s.lower95.map(fmt).unwrap_or_default()) " to " (s.upper95.map(fmt).unwrap_or_default()) "): the modelled gap between the most and least deprived ends." } }
+            }
+            @if !trend.is_empty() {
+                h2 { "Over time" }
+                table {
+                    caption { (area_name) " by period" }
+                    thead { tr { th scope="col" { "Period" } th scope="col" { "Value" } th scope="col" { "95 % limits" } th scope="col" { "Recent trend" } } }
+                    tbody { @for o in &trend { tr { th scope="row" { (o.period.to_string()) } td { (o.value.map(fmt).unwrap_or_default()) } td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) } td { (o.recent_trend.as_deref().unwrap_or("")) } } } }
+                }
+            }
+            p { "Polarity: " (match indicator.polarity { Some(Polarity::HigherIsBetter) => "higher is better", Some(Polarity::LowerIsBetter) => "lower is better", _ => "no judgement" }) ". Source: " (indicator.source.as_deref().unwrap_or("not given")) "." }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct HiddenQuery {
+    within: Option<String>,
+    gap: Option<f64>,
+    decile: Option<u8>,
+}
+
+pub async fn hidden(
+    State(state): State<AppState>,
+    Query(query): Query<HiddenQuery>,
+) -> Result<Html<String>, WebError> {
+    let options = HiddenOptions {
+        min_gap: query.gap.unwrap_or(HiddenOptions::default().min_gap),
+        max_decile: query.decile.unwrap_or(HiddenOptions::default().max_decile),
+    };
+    if !(0.0..=9.0).contains(&options.min_gap) || !(1..=10).contains(&options.max_decile) {
+        return Err(WebError::BadRequest(
+            "gap must be between 0 and 9 deciles, decile between 1 and 10".into(),
+        ));
+    }
+    let within = query
+        .within
+        .as_deref()
+        .filter(|w| !w.is_empty())
+        .map(parse_code)
+        .transpose()?;
+    let found = crate::api::find_hidden(&state, within, options).await?;
+    let shapes = state.shapes().await?;
+    let store = state.store.as_ref();
+    let mut names: FxHashMap<AreaCode, Option<String>> = FxHashMap::default();
+    for h in &found {
+        names.insert(h.area, store.area(h.area).await?.and_then(|a| a.area.name));
+    }
+    let highlighted: Vec<MapArea> = shapes
+        .outlines
+        .iter()
+        .map(|(code, rings)| {
+            let hit = found.iter().find(|h| h.area == *code);
+            MapArea {
+                code: *code,
+                rings,
+                step: hit.map(|_| 4).or(Some(0)),
+                label: match hit {
+                    Some(h) => format!(
+                        "{} {code}: decile {}, neighbours {:.1}",
+                        names.get(code).cloned().flatten().unwrap_or_default(),
+                        h.decile,
+                        h.neighbours_decile
+                    ),
+                    None => code.to_string(),
+                },
+                href: format!("/areas/{code}"),
+            }
+        })
+        .collect();
+    Ok(page(
+        &state,
+        "Hidden deprivation",
+        html! {
+            p class="lead" { "Small areas far more deprived than the population-weighted average of their neighbours: the pockets a district's average hides." }
+            form method="get" action="/hidden" {
+                label for="within" { "Within area (code, optional)" }
+                input id="within" name="within" type="text" value=(query.within.clone().unwrap_or_default());
+                label for="gap" { "At least this many deciles more deprived than the neighbours" }
+                input id="gap" name="gap" type="number" min="0" max="9" step="0.5" value=(options.min_gap);
+                label for="decile" { "In national decile at most" }
+                input id="decile" name="decile" type="number" min="1" max="10" value=(options.max_decile);
+                button type="submit" { "Find" }
+            }
+            p { (found.len()) " small areas stand out." }
+            @if shapes.outlines.is_empty() { p { "No boundaries are stored, so there is no map; the list stands alone." } }
+            @else if !found.is_empty() { figure { (svg::choropleth(&highlighted, "Small areas that stand out from their neighbours, in dark blue")) figcaption { "Dark blue: areas listed below." } } }
+            table {
+                caption { "Small areas more deprived than their neighbours" }
+                thead { tr { th scope="col" { "Area" } th scope="col" { "National decile" } th scope="col" { "Neighbours' average decile" } th scope="col" { "Deciles apart" } th scope="col" { "Score" } th scope="col" { "Neighbours' score" } th scope="col" { "Neighbours" } } }
+                tbody { @for h in &found { tr { th scope="row" { (area_link(h.area, names.get(&h.area).unwrap_or(&None))) } td { (h.decile) } td { (fmt(h.neighbours_decile)) } td { (fmt(h.gap)) } td { (h.score.map(fmt).unwrap_or_default()) } td { (h.neighbours_score.map(fmt).unwrap_or_default()) } td { (h.neighbours) } } } }
+            }
+            p { a href=(format!("/api/v1/hidden?gap={}&decile={}", options.min_gap, options.max_decile)) { "The same as JSON" } }
+        },
+    ))
+}

@@ -1,0 +1,217 @@
+//! Maps and charts drawn on the server as SVG: a choropleth of small areas from
+//! their stored outlines, a ranked bar chart with confidence limits, and a spine
+//! chart of an area against England's spread. Every shape carries its figures as a
+//! title and label, and each chart sits beside a table with the same numbers.
+
+use maud::{html, Markup};
+use syndemic_model::AreaCode;
+
+/// Five steps of a sequential scale, light to dark, each with the text colour that
+/// reads on it at WCAG AA contrast.
+pub const SCALE: [(&str, &str); 5] = [
+    ("#eff3ff", "#000000"),
+    ("#bdd7e7", "#000000"),
+    ("#6baed6", "#000000"),
+    ("#3182bd", "#ffffff"),
+    ("#08519c", "#ffffff"),
+];
+
+/// The rings of a GeoJSON Polygon or MultiPolygon's text (outer rings and holes
+/// alike, drawn with the even-odd rule).
+pub fn rings(geometry: &str) -> Vec<Vec<[f64; 2]>> {
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(geometry) else {
+        return Vec::new();
+    };
+    let ring = |r: &serde_json::Value| -> Option<Vec<[f64; 2]>> {
+        r.as_array()?
+            .iter()
+            .map(|p| Some([p.get(0)?.as_f64()?, p.get(1)?.as_f64()?]))
+            .collect()
+    };
+    let polygons: Vec<&serde_json::Value> = match json.get("type").and_then(|t| t.as_str()) {
+        Some("Polygon") => json.get("coordinates").into_iter().collect(),
+        Some("MultiPolygon") => json
+            .get("coordinates")
+            .and_then(|c| c.as_array())
+            .map(|a| a.iter().collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    polygons
+        .into_iter()
+        .filter_map(|p| p.as_array())
+        .flatten()
+        .filter_map(ring)
+        .collect()
+}
+
+/// One area on a map: its outline rings, its fill step (none: no value), and the
+/// label read out for it.
+pub struct MapArea<'a> {
+    pub code: AreaCode,
+    pub rings: &'a [Vec<[f64; 2]>],
+    pub step: Option<usize>,
+    pub label: String,
+    pub href: String,
+}
+
+/// A choropleth: areas projected (longitude scaled by the cosine of the middle
+/// latitude) into a 640-wide box; each area a link that keyboard users reach in
+/// turn, with its label as title.
+pub fn choropleth(areas: &[MapArea], title: &str) -> Markup {
+    let points = areas.iter().flat_map(|a| a.rings.iter().flatten());
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for p in points {
+        x0 = x0.min(p[0]);
+        x1 = x1.max(p[0]);
+        y0 = y0.min(p[1]);
+        y1 = y1.max(p[1]);
+    }
+    if x0 > x1 {
+        return html! { p { "No boundaries to draw: import them with " code { "syndemic import boundaries" } "." } };
+    }
+    let k = ((y0 + y1) / 2.0).to_radians().cos();
+    let width = 640.0;
+    let scale = width / ((x1 - x0) * k).max(1e-9);
+    let height = ((y1 - y0) * scale).max(1.0);
+    let path = |rings: &[Vec<[f64; 2]>]| -> String {
+        let mut d = String::new();
+        for ring in rings {
+            for (i, p) in ring.iter().enumerate() {
+                let x = (p[0] - x0) * k * scale;
+                let y = (y1 - p[1]) * scale;
+                d.push_str(&format!("{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" }));
+            }
+            d.push('Z');
+        }
+        d
+    };
+    html! {
+        svg class="map" viewBox=(format!("0 0 {width:.0} {height:.0}")) role="img" aria-label=(title) xmlns="http://www.w3.org/2000/svg" {
+            title { (title) }
+            @for a in areas {
+                a href=(a.href) aria-label=(a.label) {
+                    path d=(path(a.rings)) fill=(a.step.map_or("#d9d9d9", |s| SCALE[s.min(4)].0)) fill-rule="evenodd" stroke="#ffffff" stroke-width="0.6" data-code=(a.code.as_str()) {
+                        title { (a.label) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A bar of a ranked chart: label, value, limits.
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    pub colour: &'static str,
+}
+
+/// Bars from largest to smallest with their 95 % limits as whiskers, and a
+/// benchmark line.
+pub fn ranked_bars(bars: &[Bar], benchmark: Option<f64>, title: &str) -> Markup {
+    let top = bars
+        .iter()
+        .map(|b| b.upper.unwrap_or(b.value).max(b.value))
+        .chain(benchmark)
+        .fold(0.0_f64, f64::max)
+        .max(1e-9);
+    let row = 16.0;
+    let (left, width) = (220.0, 380.0);
+    let height = row * bars.len() as f64 + 24.0;
+    let x = |v: f64| left + v.max(0.0) / top * width;
+    html! {
+        svg class="chart" viewBox=(format!("0 0 640 {height:.0}")) role="img" aria-label=(title) xmlns="http://www.w3.org/2000/svg" {
+            title { (title) }
+            @for (i, b) in bars.iter().enumerate() {
+                @let y = 4.0 + row * i as f64;
+                text x=(left - 6.0) y=(y + 11.0) text-anchor="end" font-size="11" fill="#000000" { (truncate(&b.label, 34)) }
+                rect x=(left) y=(y) width=(format!("{:.1}", x(b.value) - left)) height=(row - 4.0) fill=(b.colour) {
+                    title { (b.label) ": " (fmt(b.value)) }
+                }
+                @if let (Some(l), Some(u)) = (b.lower, b.upper) {
+                    line x1=(format!("{:.1}", x(l))) x2=(format!("{:.1}", x(u))) y1=(y + 6.0) y2=(y + 6.0) stroke="#000000" stroke-width="1" {}
+                }
+            }
+            @if let Some(bm) = benchmark {
+                line x1=(format!("{:.1}", x(bm))) x2=(format!("{:.1}", x(bm))) y1="0" y2=(format!("{height:.0}")) stroke="#b30000" stroke-width="1.5" stroke-dasharray="4 2" {}
+            }
+        }
+    }
+}
+
+/// A spine chart: where the area's value sits in the spread of its peers (min,
+/// quartiles, max), with the benchmark in the middle.
+pub fn spine(value: f64, peers: &[f64], colour: &str, label: &str) -> Markup {
+    let mut sorted: Vec<f64> = peers.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.len() < 2 {
+        return html! {};
+    }
+    let q = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+    let (lo, hi) = (sorted[0].min(value), sorted[sorted.len() - 1].max(value));
+    let span = (hi - lo).max(1e-9);
+    let x = |v: f64| 2.0 + (v - lo) / span * 156.0;
+    html! {
+        svg class="spine" viewBox="0 0 160 16" width="160" height="16" role="img" aria-label=(label) xmlns="http://www.w3.org/2000/svg" {
+            rect x=(format!("{:.1}", x(q(0.0)))) y="4" width=(format!("{:.1}", x(q(1.0)) - x(q(0.0)))) height="8" fill="#d9d9d9" {}
+            rect x=(format!("{:.1}", x(q(0.25)))) y="4" width=(format!("{:.1}", x(q(0.75)) - x(q(0.25)))) height="8" fill="#969696" {}
+            line x1=(format!("{:.1}", x(q(0.5)))) x2=(format!("{:.1}", x(q(0.5)))) y1="1" y2="15" stroke="#000000" stroke-width="1.5" {}
+            circle cx=(format!("{:.1}", x(value))) cy="8" r="4.5" fill=(colour) stroke="#000000" stroke-width="1" {}
+        }
+    }
+}
+
+/// A number as people read it: four significant figures at most, no trailing
+/// zeros.
+pub fn fmt(v: f64) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    let digits = if v.abs() >= 1000.0 {
+        0
+    } else if v.abs() >= 100.0 {
+        1
+    } else {
+        2
+    };
+    let text = format!("{v:.digits$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
+fn truncate(text: &str, n: usize) -> String {
+    if text.chars().count() <= n {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(n - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_naturally() {
+        assert_eq!(fmt(1234.567), "1235");
+        assert_eq!(fmt(123.45), "123.5");
+        assert_eq!(fmt(12.0), "12");
+        assert_eq!(fmt(0.126), "0.13");
+    }
+
+    #[test]
+    fn polygons_and_multipolygons_give_rings() {
+        let p = r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}"#;
+        assert_eq!(rings(p).len(), 1);
+        let m = r#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[2,2],[3,2],[3,3],[2,2]]]]}"#;
+        assert_eq!(rings(m).len(), 2);
+        assert!(rings("not json").is_empty());
+    }
+}

@@ -1,0 +1,336 @@
+//! Every page and API route over real HTTP: a server on a random port over a fresh
+//! store (SQLite, and PostgreSQL where configured) holding a small place of our
+//! own — four LSOAs in a square, one of them a deprived pocket among affluent
+//! neighbours — including the 400 and 404 answers.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+
+use syndemic_model::{AreaCode, Level, Period};
+use syndemic_store::{
+    Area, AreaLink, Boundary, Deprivation, Indicator, Observation, Polarity, Population, SqlStore,
+    Store,
+};
+use syndemic_testkit::stores;
+use syndemic_web::AppState;
+
+fn code(text: &str) -> AreaCode {
+    AreaCode::parse(text).unwrap()
+}
+
+const LSOAS: [&str; 4] = ["E01900001", "E01900002", "E01900003", "E01900004"];
+const DISTRICT: &str = "E07900001";
+
+fn observation(area: &str, year: i32, value: f64) -> Observation {
+    Observation {
+        indicator: "smoking".into(),
+        area: code(area),
+        period: Period::Year(year),
+        sex: "Persons".into(),
+        age: "All ages".into(),
+        category_type: String::new(),
+        category: String::new(),
+        count: Some(value * 10.0),
+        denominator: Some(1000.0),
+        value: Some(value),
+        lower95: Some(value - 1.0),
+        upper95: Some(value + 1.0),
+        lower998: None,
+        upper998: None,
+        note: None,
+        compared_to_england: Some(if value > 15.0 { "Worse" } else { "Better" }.into()),
+        compared_to_parent: Some("Similar".into()),
+        recent_trend: Some("No significant change".into()),
+    }
+}
+
+async fn fill(store: &SqlStore) {
+    let mut tx = store.begin().await.unwrap();
+    let mut areas: Vec<Area> = LSOAS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Area {
+            code: code(c),
+            name: Some(format!("Testshire {:03}A", i + 1)),
+            no_known_parent: false,
+        })
+        .collect();
+    areas.push(Area {
+        code: code(DISTRICT),
+        name: Some("Testshire".into()),
+        no_known_parent: false,
+    });
+    areas.push(Area {
+        code: code("E92000001"),
+        name: Some("England".into()),
+        no_known_parent: false,
+    });
+    tx.put_areas(&areas).await.unwrap();
+    let links: Vec<AreaLink> = LSOAS
+        .iter()
+        .map(|c| AreaLink {
+            child: code(c),
+            parent: code(DISTRICT),
+            level: Level::LowerTierAuthority,
+            vintage: "2024".into(),
+        })
+        .collect();
+    tx.put_links(&links).await.unwrap();
+    // A 2 × 2 square: LSOA 1 (decile 1) beside three affluent ones.
+    let deciles = [1, 9, 8, 9];
+    let deprivation: Vec<Deprivation> = LSOAS
+        .iter()
+        .zip(deciles)
+        .map(|(c, d)| Deprivation {
+            area: code(c),
+            edition: "IoD2025".into(),
+            domain: "imd".into(),
+            rank: (d - 1) * 3000 + 10,
+            decile: d,
+            score: Some(60.0 - 6.0 * d as f64),
+        })
+        .collect();
+    tx.put_deprivation(&deprivation).await.unwrap();
+    let square = |x: f64, y: f64| {
+        let ring = [
+            [x, y],
+            [x + 0.01, y],
+            [x + 0.01, y + 0.01],
+            [x, y + 0.01],
+            [x, y],
+        ];
+        serde_json::json!({ "type": "Polygon", "coordinates": [ring] }).to_string()
+    };
+    let corners = [(0.0, 0.0), (0.01, 0.0), (0.0, 0.01), (0.01, 0.01)];
+    let boundaries: Vec<Boundary> = LSOAS
+        .iter()
+        .zip(corners)
+        .map(|(c, (x, y))| Boundary {
+            code: code(c),
+            vintage: "LSOA21".into(),
+            geometry: square(-1.5 + x, 51.0 + y),
+            simplified: square(-1.5 + x, 51.0 + y),
+            bbox: [-1.5 + x, 51.0 + y, -1.49 + x, 51.01 + y],
+        })
+        .collect();
+    tx.put_boundaries(&boundaries).await.unwrap();
+    let mut pairs = Vec::new();
+    for (a, b) in [(0, 1), (0, 2), (1, 3), (2, 3), (0, 3), (1, 2)] {
+        pairs.push((code(LSOAS[a]), code(LSOAS[b]), "LSOA21".to_owned()));
+        pairs.push((code(LSOAS[b]), code(LSOAS[a]), "LSOA21".to_owned()));
+    }
+    tx.put_adjacency(&pairs).await.unwrap();
+    let people: Vec<Population> = LSOAS
+        .iter()
+        .map(|c| Population {
+            area: code(c),
+            period: Period::Year(2024),
+            sex: "Persons".into(),
+            age: "All ages".into(),
+            population: 1500.0,
+            source: "test estimates".into(),
+        })
+        .collect();
+    tx.put_populations(&people).await.unwrap();
+    let mut indicator = Indicator::named("smoking", "Smoking prevalence in adults");
+    indicator.polarity = Some(Polarity::LowerIsBetter);
+    indicator.unit = Some("%".into());
+    indicator.domain = Some("healthy_places".into());
+    tx.put_indicator(&indicator).await.unwrap();
+    let mut rows = Vec::new();
+    for year in [2023, 2024] {
+        for (i, c) in LSOAS.iter().enumerate() {
+            rows.push(observation(c, year, 10.0 + 4.0 * i as f64));
+        }
+        rows.push(observation(DISTRICT, year, 15.0));
+        rows.push(observation("E92000001", year, 13.0));
+    }
+    tx.put_observations(&rows).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// One HTTP/1.1 request; (status, headers, body).
+fn get(port: u16, path: &str, extra: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head.to_owned(), body.to_owned())
+}
+
+#[test]
+fn every_page_and_api_route_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let servers: Vec<(String, u16)> = runtime.block_on(async {
+        let mut out = Vec::new();
+        for store in stores("web_routes", dir.path()).await {
+            fill(&store).await;
+            let backend = store.backend_name().to_owned();
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let state = AppState::new(Arc::new(store), "Testshire", Some("test estimates"));
+            tokio::spawn(syndemic_web::serve(state, listener));
+            out.push((backend, port));
+        }
+        out
+    });
+    for (backend, port) in servers {
+        let page = |path: &str, status: u16, needles: &[&str]| {
+            let (got, _, body) = get(port, path, "");
+            assert_eq!(got, status, "{backend} {path}: {body}");
+            for n in needles {
+                assert!(body.contains(n), "{backend} {path}: no `{n}` in {body}");
+            }
+            body
+        };
+        page(
+            "/",
+            200,
+            &[
+                "Testshire at a glance",
+                "href=\"/areas/E07900001\"",
+                "Smoking prevalence in adults",
+                "<main",
+            ],
+        );
+        page("/search?q=testsh", 200, &["E01900003", "E07900001"]);
+        page("/search?q=E019", 200, &["Testshire 001A"]);
+        page("/search?q=x", 400, &["at least two characters"]);
+        let profile = page(
+            "/areas/E07900001",
+            200,
+            &[
+                "Testshire",
+                "Smoking prevalence in adults",
+                "Create and develop healthy",
+                "Better",
+                "1 (25 %) in England",
+            ],
+        );
+        assert!(profile.contains("Testshire 004A"), "children listed");
+        page(
+            "/areas/E01900001",
+            200,
+            &["IMD 2025 decile: <strong>1</strong>",
+                "class=\"spine\"", "District: "],
+        );
+        page("/areas/E01999999", 404, &["not in the store"]);
+        page("/areas/E0190", 400, &["not an area code"]);
+        let view = page(
+            "/indicators/smoking?area=E07900001",
+            200,
+            &[
+                "class=\"map\"",
+                "data-code=\"E01900004\"",
+                "Areas within Testshire, ranked",
+                "class=\"chart\"",
+                "Over time",
+            ],
+        );
+        assert_eq!(
+            view.matches("data-code=").count(),
+            4,
+            "{backend}: one shape per LSOA"
+        );
+        page("/indicators/smoking", 200, &["England"]);
+        page("/indicators/nothing", 404, &["no indicator"]);
+        page("/indicators/smoking?area=E0", 400, &["not an area code"]);
+        let hidden = page(
+            "/hidden",
+            200,
+            &["1 small areas stand out", "Testshire 001A"],
+        );
+        assert!(!hidden.contains(">Testshire 002A<"));
+        page(
+            "/hidden?within=E07900001&gap=2&decile=3",
+            200,
+            &["Testshire 001A"],
+        );
+        page("/hidden?gap=12", 400, &["between 0 and 9"]);
+        page("/nowhere", 404, &["There is no page here"]);
+        let (status, head, _) = get(port, "/assets/site.css", "");
+        assert_eq!(status, 200);
+        assert!(head.to_ascii_lowercase().contains("content-type: text/css"));
+
+        // The API: envelopes, 400/404 with messages, ETags.
+        let json = |path: &str, status: u16| -> serde_json::Value {
+            let (got, _, body) = get(port, path, "");
+            assert_eq!(got, status, "{backend} {path}: {body}");
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{backend} {path}: {e}: {body}"))
+        };
+        let areas = json("/api/v1/areas?type=lsoa&per_page=3", 200);
+        assert_eq!(areas["total_items"], 4);
+        assert_eq!(areas["total_pages"], 2);
+        assert_eq!(areas["contents"].as_array().unwrap().len(), 3);
+        assert_eq!(areas["first_page"], true);
+        assert_eq!(
+            json("/api/v1/areas?type=lsoa&page=2&per_page=3", 200)["last_page"],
+            true
+        );
+        assert_eq!(json("/api/v1/areas", 200)["size"], 50);
+        assert!(json("/api/v1/areas?type=parish", 400)["error"]
+            .as_str()
+            .unwrap()
+            .contains("give one of"));
+        assert!(json("/api/v1/areas?page=0", 400)["error"]
+            .as_str()
+            .unwrap()
+            .contains("from 1"));
+        let area = json("/api/v1/areas/E01900001", 200);
+        assert_eq!(area["name"], "Testshire 001A");
+        assert_eq!(area["deprivation"][0]["decile"], 1);
+        json("/api/v1/areas/E01999999", 404);
+        json("/api/v1/areas/nonsense", 400);
+        let indicators = json("/api/v1/indicators", 200);
+        assert_eq!(indicators["contents"][0]["id"], "smoking");
+        let types = &indicators["contents"][0]["area_types"];
+        assert!(
+            types.as_array().unwrap().iter().any(|t| t == "lsoa"),
+            "{types}"
+        );
+        let data = json(
+            "/api/v1/indicators/smoking/data?area_type=lsoa&parent=E07900001",
+            200,
+        );
+        assert_eq!(data["total_items"], 8);
+        json("/api/v1/indicators/nothing/data", 404);
+        json("/api/v1/indicators/smoking/data?area_type=town", 400);
+        let hidden = json("/api/v1/hidden", 200);
+        assert_eq!(hidden["contents"][0]["area"], "E01900001");
+        json("/api/v1/hidden?decile=11", 400);
+        json("/api/v1/nothing", 404);
+        let openapi = json("/api/v1/openapi.json", 200);
+        assert_eq!(openapi["openapi"], "3.1.0");
+        // ETags: the same answer again is "not modified".
+        let (_, head, _) = get(port, "/api/v1/areas/E01900001", "");
+        let tag = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("etag:")
+                    .then(|| l[5..].trim().to_owned())
+            })
+            .expect("an ETag");
+        let (status, _, _) = get(
+            port,
+            "/api/v1/areas/E01900001",
+            &format!("If-None-Match: {tag}\r\n"),
+        );
+        assert_eq!(status, 304, "{backend}");
+    }
+}

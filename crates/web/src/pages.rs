@@ -401,10 +401,16 @@ pub async fn indicator(
             })
         })
         .collect();
-    // Bars: the direct children with values, largest first.
+    // Bars: the direct children of one kind (wards rather than LSOAs where an
+    // area has both) with values, largest first.
     let mut bars: Vec<Bar> = Vec::new();
     let mut child_rows: Vec<(AreaCode, Option<String>, &Observation)> = Vec::new();
-    for link in store.children(area, None).await? {
+    let links = store.children(area, None).await?;
+    let coarsest = links.iter().map(|l| l.child.area_type()).max();
+    for link in links
+        .iter()
+        .filter(|l| Some(l.child.area_type()) == coarsest)
+    {
         if let Some(o) = latest.get(&link.child) {
             if child_rows.iter().any(|(c, ..)| *c == link.child) {
                 continue;

@@ -87,7 +87,7 @@ pub fn choropleth(areas: &[MapArea], title: &str) -> Markup {
         d
     };
     html! {
-        svg class="map" viewBox=(format!("0 0 {width:.0} {height:.0}")) role="img" aria-label=(title) xmlns="http://www.w3.org/2000/svg" {
+        svg class="map" viewBox=(format!("0 0 {width:.0} {height:.0}")) role="group" aria-label=(title) xmlns="http://www.w3.org/2000/svg" {
             title { (title) }
             @for a in areas {
                 a href=(a.href) aria-label=(a.label) {

@@ -1,0 +1,351 @@
+//! The demo in a real headless Chromium, driven over the WebDriver protocol
+//! (chromedriver): home → district profile → indicator → map; one map shape per
+//! small area of the district; the charts drawn; the page walked by keyboard; axe-core
+//! run on each page with no WCAG 2.2 A/AA violation; screenshots saved to a folder
+//! whose path the test prints.
+//!
+//! Needs `chromium` and `chromedriver` on the path and axe-core's `axe.min.js` at
+//! `SYNDEMIC_AXE_JS`; without them the test says it was skipped, by name — unless
+//! `SYNDEMIC_REQUIRE_BROWSER=1` (as `.ci/run` sets), when their absence fails it.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.1 exchange; the JSON body of the answer.
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .ok()?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    // Read the head, then exactly the body it announces (chromedriver keeps the
+    // connection open), or to the end, or the chunks of a chunked body.
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&raw).into_owned();
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    };
+    let mut body = Vec::new();
+    if let Some(length) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        body.resize(length, 0);
+        stream.read_exact(&mut body).ok()?;
+    } else if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).ok()?;
+        let mut at = 0;
+        while let Some(end) = rest[at..].windows(2).position(|w| w == b"\r\n") {
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[at..at + end]).ok()?.trim(), 16)
+                    .ok()?;
+            if size == 0 {
+                break;
+            }
+            let start = at + end + 2;
+            body.extend_from_slice(rest.get(start..start + size)?);
+            at = start + size + 2;
+        }
+    } else {
+        stream.read_to_end(&mut body).ok()?;
+    }
+    Some((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+struct Browser {
+    port: u16,
+    session: String,
+}
+
+impl Browser {
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        let (status, text) =
+            http(self.port, method, &path, body.as_ref()).expect("chromedriver answers");
+        let json: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+        assert_eq!(status, 200, "{path}: {json}");
+        json["value"].clone()
+    }
+
+    fn open(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn script(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
+    fn tab(&self) -> Value {
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+                { "type": "keyDown", "value": "\u{E004}" }, { "type": "keyUp", "value": "\u{E004}" } ] }] })),
+        );
+        self.script("const e = document.activeElement; return e ? (e.getAttribute('href') || e.id || e.tagName) : null;")
+    }
+
+    fn screenshot(&self, dir: &std::path::Path, name: &str) {
+        let data = self.call("GET", "/screenshot", None);
+        let bytes = base64(data.as_str().expect("base64 text"));
+        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+    }
+
+    /// axe-core's WCAG 2.0–2.2 A and AA rules on the open page: the violations.
+    fn axe(&self, source: &str) -> Vec<String> {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": format!("{source}\nreturn true;"), "args": [] })),
+        );
+        let found = self.call(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": "const done = arguments[arguments.length - 1]; axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }).then(r => done(r.violations.map(v => v.id + ' (' + v.nodes.length + '): ' + v.help + ' — ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))));", "args": [] })),
+        );
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+fn base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let digits: Vec<u32> = text.bytes().filter_map(value).collect();
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for chunk in digits.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, d)| n | d << (18 - 6 * i));
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    }
+    out
+}
+
+fn on_path(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_demo_in_a_real_browser() {
+    let name = "the_demo_in_a_real_browser";
+    let required = std::env::var("SYNDEMIC_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let axe_path = std::env::var("SYNDEMIC_AXE_JS").ok().map(PathBuf::from);
+    let missing: Vec<&str> = [
+        (!on_path("chromium")).then_some("chromium"),
+        (!on_path("chromedriver")).then_some("chromedriver"),
+        (!axe_path.as_ref().is_some_and(|p| p.exists())).then_some("axe-core (SYNDEMIC_AXE_JS)"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !missing.is_empty() {
+        assert!(
+            !required,
+            "{name}: SYNDEMIC_REQUIRE_BROWSER=1 but missing: {}",
+            missing.join(", ")
+        );
+        eprintln!("skipped: {name}: missing {}", missing.join(", "));
+        return;
+    }
+    let axe_source = std::fs::read_to_string(axe_path.unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let shots = std::env::var("SYNDEMIC_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir().join("syndemic-screenshots"));
+    std::fs::create_dir_all(&shots).unwrap();
+    println!("{name}: screenshots in {}", shots.display());
+
+    let web = free_port();
+    let _server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_syndemic"))
+            .args(["demo", "--quiet", "--port", &web.to_string(), "--db"])
+            .arg(dir.path().join("demo.db"))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the demo", || {
+        http(web, "GET", "/", None).is_some_and(|(s, _)| s == 200)
+    });
+    let driver_port = free_port();
+    let _driver = Killed(
+        Command::new("chromedriver")
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("chromedriver", || {
+        http(driver_port, "GET", "/status", None).is_some()
+    });
+    let (_, created) = http(
+        driver_port,
+        "POST",
+        "/session",
+        Some(&json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--window-size=1280,1600"] } } } })),
+    )
+    .unwrap();
+    let created: Value = serde_json::from_str(&created).unwrap();
+    let browser = Browser {
+        port: driver_port,
+        session: created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{created}"))
+            .to_owned(),
+    };
+    let base = format!("http://127.0.0.1:{web}");
+
+    // Home, then by its own links to a district's profile and an indicator.
+    browser.open(&format!("{base}/"));
+    browser.screenshot(&shots, "home");
+    let mut violations = browser.axe(&axe_source);
+    // Keyboard: the first Tab reaches the skip link, then the site's links in order.
+    assert_eq!(browser.tab(), json!("#main"), "the skip link comes first");
+    assert_eq!(browser.tab(), json!("/"));
+    let district = browser.script(
+        "return document.querySelector('a[href=\"/areas/E07900001\"]').getAttribute('href');",
+    );
+    browser.open(&format!("{base}{}", district.as_str().unwrap()));
+    browser.screenshot(&shots, "profile");
+    violations.extend(browser.axe(&axe_source));
+    let indicator = browser.script("return document.querySelector('table.profile a[href^=\"/indicators/\"]').getAttribute('href');");
+    let indicator = indicator
+        .as_str()
+        .expect("an indicator link on the profile")
+        .to_owned();
+    browser.open(&format!("{base}{indicator}"));
+    browser.screenshot(&shots, "indicator");
+    violations.extend(browser.axe(&axe_source));
+    // One shape per small area of the district, each drawn with a size, each a link.
+    let mut lsoas: Vec<String> = Vec::new();
+    for page in 1.. {
+        let path = format!("/api/v1/indicators/u75_mortality/data?area_type=lsoa&parent=E07900001&per_page=1000&page={page}");
+        let (_, answer) = http(web, "GET", &path, None).unwrap();
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        lsoas.extend(
+            answer["contents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["area"].as_str().unwrap().to_owned()),
+        );
+        if answer["last_page"] == json!(true) {
+            break;
+        }
+    }
+    lsoas.sort_unstable();
+    lsoas.dedup();
+    let shapes = browser.script("return Array.from(document.querySelectorAll('svg.map path')).filter(p => { const b = p.getBBox(); return b.width > 0 && b.height > 0; }).map(p => p.dataset.code);");
+    let mut drawn: Vec<String> = shapes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    drawn.sort_unstable();
+    assert_eq!(drawn, lsoas, "one drawn shape per LSOA of the district");
+    let bars = browser.script("return document.querySelectorAll('svg.chart rect').length;");
+    assert!(
+        bars.as_u64().unwrap() >= 5,
+        "the ranked chart has bars: {bars}"
+    );
+    // The map's shapes are links that the keyboard reaches.
+    let mut reached_map = false;
+    for _ in 0..40 {
+        let focused = browser.tab();
+        if focused
+            .as_str()
+            .is_some_and(|h| h.starts_with("/areas/E019"))
+        {
+            reached_map = true;
+            break;
+        }
+    }
+    assert!(reached_map, "Tab reaches the map's areas");
+    browser.open(&format!("{base}/hidden"));
+    browser.screenshot(&shots, "hidden");
+    violations.extend(browser.axe(&axe_source));
+    browser.call("DELETE", "", None);
+    assert!(
+        violations.is_empty(),
+        "axe-core WCAG 2.2 A/AA violations:\n{}",
+        violations.join("\n")
+    );
+}

@@ -43,6 +43,8 @@ pub struct ImportSummary {
     pub areas: u64,
     /// Parent links written.
     pub links: u64,
+    /// Pairs of neighbouring areas found (boundaries).
+    pub neighbours: u64,
     /// Deprivation, population or observation rows written.
     pub values: u64,
     /// Rows repeating an earlier row exactly (Fingertips lists England once as
@@ -60,6 +62,9 @@ impl std::fmt::Display for ImportSummary {
             "{}: {} rows; {} areas, {} parent links, {} values written",
             self.file, self.rows, self.areas, self.links, self.values
         )?;
+        if self.neighbours > 0 {
+            write!(f, "; {} neighbouring pairs", self.neighbours)?;
+        }
         if self.skipped_outside_england > 0 {
             write!(
                 f,

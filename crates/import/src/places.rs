@@ -7,7 +7,7 @@ use std::path::Path;
 use rustc_hash::{FxHashMap, FxHashSet};
 use syndemic_model::geo::{bbox, contains, simplify, MultiPolygon};
 use syndemic_model::{AreaCode, CodeVerdict};
-use syndemic_store::{Area, Boundary, PostcodeRecord, Store};
+use syndemic_store::{Area, AreaLink, Boundary, PostcodeRecord, Store};
 
 use crate::lookups::{finish, geo_column};
 use crate::read::Table;
@@ -130,6 +130,7 @@ pub async fn import_boundaries(
     let mut tx = store.begin().await.map_err(to_store)?;
     let mut boundaries: Vec<Boundary> = Vec::new();
     let mut areas: Vec<Area> = Vec::new();
+    let mut links: Vec<AreaLink> = Vec::new();
     // Every boundary's code, and the boundaries through each vertex.
     let mut codes: Vec<AreaCode> = Vec::new();
     let mut vertices: FxHashMap<(i64, i64), Vec<u32>> = FxHashMap::default();
@@ -144,7 +145,7 @@ pub async fn import_boundaries(
             .and_then(|p| p.as_object())
             .ok_or_else(|| at("no properties".into()))?;
         // The finest recognised code property names the area.
-        let (key, (_, allowed, what, member, _)) = properties
+        let (key, (child_level, allowed, what, member, _)) = properties
             .keys()
             .filter_map(|k| geo_column(k).map(|g| (k, g)))
             .min_by_key(|(_, g)| g.0)
@@ -184,6 +185,38 @@ pub async fn import_boundaries(
                 "{code}: coordinates are not longitude and latitude (British National Grid?): export the boundaries in WGS84 / CRS84"
             )));
         }
+        // Coarser codes among the properties (ONS boundaries carry `LADCD_ACTIVE`,
+        // `UTLACD`, `RGNCD`) link the area to its parents.
+        for (other, value) in properties {
+            let base = other.strip_suffix("_ACTIVE").unwrap_or(other);
+            let Some((level, allowed, what, _, year)) = geo_column(base) else {
+                continue;
+            };
+            let Some(text) = value
+                .as_str()
+                .filter(|t| !t.is_empty() && level > child_level)
+            else {
+                continue;
+            };
+            let parent = match AreaCode::classify(text) {
+                Ok(CodeVerdict::England(parent)) => parent
+                    .expect(allowed, what)
+                    .map_err(|e| at(format!("{other}: {e}")))?,
+                Ok(CodeVerdict::OutsideEngland(_)) => continue,
+                Err(e) => return Err(at(format!("{other}: {e}"))),
+            };
+            areas.push(Area {
+                code: parent,
+                name: None,
+                no_known_parent: true,
+            });
+            links.push(AreaLink {
+                child: code,
+                parent,
+                level,
+                vintage: year.unwrap_or_default(),
+            });
+        }
         let name_key = format!("{}NM", &key[..key.len() - 2]);
         areas.push(Area {
             code,
@@ -214,9 +247,15 @@ pub async fn import_boundaries(
         });
         summary.values += 1;
         if boundaries.len() >= BOUNDARY_BATCH {
-            write_boundaries(tx.as_mut(), &mut areas, &mut boundaries, &mut summary)
-                .await
-                .map_err(to_store)?;
+            write_boundaries(
+                tx.as_mut(),
+                &mut areas,
+                &mut links,
+                &mut boundaries,
+                &mut summary,
+            )
+            .await
+            .map_err(to_store)?;
         }
     }
     match parser.join() {
@@ -239,9 +278,15 @@ pub async fn import_boundaries(
         }
         Err(_) => return Err(ImportError::file(&file, "the GeoJSON reader failed")),
     }
-    write_boundaries(tx.as_mut(), &mut areas, &mut boundaries, &mut summary)
-        .await
-        .map_err(to_store)?;
+    write_boundaries(
+        tx.as_mut(),
+        &mut areas,
+        &mut links,
+        &mut boundaries,
+        &mut summary,
+    )
+    .await
+    .map_err(to_store)?;
     if codes.is_empty() {
         return Err(ImportError::file(
             &file,
@@ -265,7 +310,7 @@ pub async fn import_boundaries(
         .map(|(a, b)| (a, b, vintage.clone()))
         .collect();
     pairs.sort();
-    summary.links = pairs.len() as u64 / 2;
+    summary.neighbours = pairs.len() as u64 / 2;
     tx.put_adjacency(&pairs).await.map_err(to_store)?;
     finish(tx, &summary, "boundaries").await?;
     Ok(summary)
@@ -276,18 +321,23 @@ pub async fn import_boundaries(
 async fn write_boundaries(
     tx: &mut dyn syndemic_store::StoreTx,
     areas: &mut Vec<Area>,
+    links: &mut Vec<AreaLink>,
     boundaries: &mut Vec<Boundary>,
     summary: &mut ImportSummary,
 ) -> Result<(), syndemic_store::StoreError> {
     if boundaries.is_empty() {
         return Ok(());
     }
-    let codes: Vec<AreaCode> = areas.iter().map(|a| a.code).collect();
+    let mut codes: Vec<AreaCode> = areas.iter().map(|a| a.code).collect();
+    codes.sort();
+    codes.dedup();
     let missing = tx.missing_areas(&codes).await?;
-    let new: Vec<Area> = areas
-        .drain(..)
-        .filter(|a| missing.binary_search(&a.code).is_ok())
-        .collect();
+    let mut new: Vec<Area> = Vec::new();
+    for a in areas.drain(..) {
+        if missing.binary_search(&a.code).is_ok() && !new.iter().any(|n: &Area| n.code == a.code) {
+            new.push(a);
+        }
+    }
     summary.created_without_parent += new.len() as u64;
     summary.areas += new.len() as u64;
     tx.put_areas(&new).await?;
@@ -297,6 +347,9 @@ async fn write_boundaries(
         .collect();
     tx.put_vintages(&members).await?;
     tx.put_boundaries(boundaries).await?;
+    summary.links += links.len() as u64;
+    tx.put_links(links).await?;
+    links.clear();
     boundaries.clear();
     Ok(())
 }

@@ -23,8 +23,20 @@ async fn boundaries_neighbours_and_locating_a_point() {
             "{backend}: Trafford's 138 LSOAs (2011)"
         );
         assert_eq!(
-            summary.links, 373,
+            summary.neighbours, 373,
             "{backend}: neighbouring pairs sharing a boundary"
+        );
+        // Each LSOA's district, upper tier and region from its properties.
+        assert_eq!(summary.links, 138 * 3, "{backend}: parent links");
+        let parents = store
+            .parents(AreaCode::parse("E01006074").unwrap())
+            .await
+            .unwrap();
+        assert!(
+            parents
+                .iter()
+                .any(|p| p.link.parent.as_str() == "E12000002"),
+            "{backend}: {parents:?}"
         );
         let boundaries = store.boundaries("LSOA11").await.unwrap();
         assert_eq!(boundaries.len(), 138);

@@ -269,3 +269,100 @@ fn commands_refuse_clearly() {
     let db_url = syndemic(&["areas", "show", "E01006074", "--db", "mysql://x"]);
     assert!(String::from_utf8_lossy(&db_url.stderr).contains("not a database syndemic can use"));
 }
+
+/// One HTTP/1.1 GET with `Connection: close`; (status, body).
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (
+        head.split_whitespace().nth(1).unwrap().parse().unwrap(),
+        body.to_owned(),
+    )
+}
+
+#[test]
+fn serves_the_tees_valley_from_the_published_files() {
+    let Some(shared) = shared_dir("serves_the_tees_valley_from_the_published_files") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tees.db").display().to_string();
+    // The 2021 LSOA boundaries carry each LSOA's district, upper tier and region.
+    ok(&[
+        "import",
+        "boundaries",
+        "--quiet",
+        "--db",
+        &db,
+        &data(
+            &shared,
+            "boundaries-geo-lookups/boundaries/lsoa/E47000006.geojson",
+        ),
+    ]);
+    ok(&[
+        "import",
+        "imd",
+        "--quiet",
+        "--db",
+        &db,
+        &data(&shared, "iod-humaniverse-IMD/imd2025_england_lsoa21.csv"),
+    ]);
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_syndemic"))
+        .args([
+            "serve",
+            "--db",
+            &db,
+            "--port",
+            &port.to_string(),
+            "--place",
+            "Tees Valley",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed().as_secs() < 60, "the server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (status, page) = http_get(port, "/hidden");
+    let (hartlepool_status, hartlepool) = http_get(port, "/hidden?within=E06000001&gap=2");
+    let (api_status, api) = http_get(port, "/api/v1/hidden?per_page=1000");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(status, 200, "{page}");
+    // The map: one shape per LSOA of the Tees Valley.
+    assert_eq!(page.matches("data-code=").count(), 425);
+    assert_eq!(api_status, 200);
+    let api: serde_json::Value = serde_json::from_str(&api).unwrap();
+    let found = api["total_items"].as_u64().unwrap();
+    println!("Tees Valley: {found} LSOAs at least 3 deciles more deprived than their neighbours");
+    assert!(found >= 1, "{api}");
+    // Each listed area is in a deprived decile, and the figures that make it
+    // stand out are given.
+    for h in api["contents"].as_array().unwrap() {
+        assert!(h["decile"].as_u64().unwrap() <= 4);
+        assert!(h["gap"].as_f64().unwrap() >= 3.0);
+        assert!(h["neighbours_score"].as_f64().unwrap() < h["score"].as_f64().unwrap());
+    }
+    assert_eq!(hartlepool_status, 200, "{hartlepool}");
+    assert!(
+        hartlepool.contains("Hartlepool"),
+        "areas within Hartlepool listed by name"
+    );
+    assert!(!hartlepool.contains("Middlesbrough 0"), "only Hartlepool's");
+}

@@ -26,6 +26,9 @@ pub struct BenchArgs {
     /// shared data folder).
     #[arg(long)]
     pub evidence: bool,
+    /// Instead: the outreach planner (20 stops, 5,000 sites, 33,755 small areas).
+    #[arg(long)]
+    pub planner: bool,
     /// The shared data folder, for `--evidence`.
     #[arg(long, default_value = "../shared")]
     pub shared: PathBuf,
@@ -253,6 +256,9 @@ fn parse_only(input: &Path, w: &Workload) -> anyhow::Result<usize> {
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.evidence {
         return crate::bench_evidence::run(&args.dir, &args.shared, args.runs);
+    }
+    if args.planner {
+        return crate::outreach::bench(args.runs);
     }
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;

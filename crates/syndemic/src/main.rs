@@ -5,6 +5,7 @@ mod bench_evidence;
 mod calc;
 mod deprivation;
 mod evidence;
+mod outreach;
 mod progress;
 mod table;
 mod web;
@@ -25,6 +26,9 @@ enum Command {
     Demo(web::DemoArgs),
     /// Serve a store of imported data as the web application.
     Serve(web::ServeArgs),
+    /// Choose stops for outreach (a vaccination bus, an advice van) that reach the
+    /// most need within a radius.
+    PlanOutreach(Box<outreach::PlanArgs>),
     /// Compute a public-health statistic from a CSV file (CSV out).
     Calc(Box<calc::CalcArgs>),
     /// Import published files into the evidence store.
@@ -44,6 +48,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Demo(args) => web::demo(&args),
         Command::Serve(args) => web::serve(&args),
+        Command::PlanOutreach(args) => outreach::run(&args),
         Command::Calc(args) => calc::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Import(args) => evidence::import(&args),

@@ -266,6 +266,10 @@ fn commands_refuse_clearly() {
         message.contains("nothing from this file was imported"),
         "{message}"
     );
+    let planned = syndemic(&["plan-outreach", "--grid-km", "2", "--db", &db]);
+    assert!(String::from_utf8_lossy(&planned.stderr).contains("no LSOA boundaries in the store"));
+    let planned = syndemic(&["plan-outreach", "--stops", "0", "--db", &db]);
+    assert!(String::from_utf8_lossy(&planned.stderr).contains("--stops must be at least 1"));
     let db_url = syndemic(&["areas", "show", "E01006074", "--db", "mysql://x"]);
     assert!(String::from_utf8_lossy(&db_url.stderr).contains("not a database syndemic can use"));
 }

@@ -8,6 +8,7 @@
 mod api;
 mod hidden;
 mod pages;
+pub mod planner;
 mod svg;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use syndemic_model::{AreaCode, AreaType};
 use syndemic_store::{Boundary, Store};
 
 pub use hidden::{hidden_deprivation, HiddenArea, HiddenOptions};
+pub use svg::rings;
 
 /// What every handler shares: the store, and the drawn boundaries (read once).
 #[derive(Clone)]

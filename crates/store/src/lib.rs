@@ -6,6 +6,7 @@
 //! implementation, [`SqlStore`], serves both embedded SQLite (the default: one file,
 //! WAL) and PostgreSQL, chosen at run time from the URL. Only this crate knows SQL.
 
+pub mod disclosure;
 mod model;
 mod sql;
 

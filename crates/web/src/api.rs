@@ -205,12 +205,21 @@ async fn area(
         .iter()
         .map(|d| json!({ "edition": d.edition, "domain": d.domain, "rank": d.rank, "decile": d.decile, "score": d.score }))
         .collect();
-    let latest: Vec<Value> = store
-        .latest_observations(code)
-        .await?
-        .iter()
-        .map(observation_json)
-        .collect();
+    // Each indicator's rows for the area at its latest period, as published.
+    let mut latest: Vec<Value> = Vec::new();
+    for i in store.indicators().await? {
+        let rows = state.observations(&i.id).await?;
+        let period = rows
+            .iter()
+            .filter(|o| o.area == code)
+            .map(|o| o.period)
+            .max_by_key(|p| p.sort_key());
+        latest.extend(
+            rows.iter()
+                .filter(|o| o.area == code && Some(o.period) == period)
+                .map(observation_json),
+        );
+    }
     Ok(tagged(
         &headers,
         json!({
@@ -230,8 +239,8 @@ async fn indicators(
     let store = state.store.as_ref();
     let mut items = Vec::new();
     for i in store.indicators().await? {
-        let mut types: Vec<&str> = store
-            .observations(Some(&i.id))
+        let mut types: Vec<&str> = state
+            .observations(&i.id)
             .await?
             .iter()
             .map(|o| o.area.area_type().key())
@@ -286,8 +295,8 @@ async fn data(
         }
         None => None,
     };
-    let items: Vec<Value> = store
-        .observations(Some(&id))
+    let items: Vec<Value> = state
+        .observations(&id)
         .await?
         .iter()
         .filter(|o| area_type.is_none_or(|t| o.area.area_type() == t))

@@ -18,8 +18,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use rustc_hash::FxHashMap;
+use std::time::{Duration, Instant};
 use syndemic_model::{AreaCode, AreaType};
-use syndemic_store::{Boundary, Store};
+
+use syndemic_store::disclosure::{suppress, AreaFamilies};
+use syndemic_store::{Boundary, Observation, Store};
 
 pub use hidden::{hidden_deprivation, HiddenArea, HiddenOptions};
 pub use svg::rings;
@@ -32,7 +35,17 @@ pub struct AppState {
     /// The population source that weights neighbours (e.g. `IoD2019 File 6`).
     population: Option<Arc<str>>,
     shapes: Arc<tokio::sync::OnceCell<Arc<Shapes>>>,
+    /// Each indicator's observations with its disclosure rule applied, kept for
+    /// [`CACHE_SECONDS`].
+    cache: Arc<tokio::sync::Mutex<Cache>>,
 }
+
+/// Indicator id → when its observations were read, and them.
+type Cache = FxHashMap<String, (Instant, Arc<Vec<Observation>>)>;
+
+/// How long an indicator's observations are served from memory before the store
+/// is read again (so an import shows within this time).
+pub const CACHE_SECONDS: u64 = 60;
 
 impl AppState {
     /// `place` names the place on every page (e.g. "Hartmoor"); `population` is
@@ -43,7 +56,32 @@ impl AppState {
             place: place.into(),
             population: population.map(Into::into),
             shapes: Arc::default(),
+            cache: Arc::default(),
         }
+    }
+
+    /// Every observation of `indicator` as it may be published: the indicator's
+    /// small-number rule applied, with secondary suppression across categories,
+    /// sexes and child areas (`syndemic_store::disclosure`).
+    pub(crate) async fn observations(
+        &self,
+        indicator: &str,
+    ) -> Result<Arc<Vec<Observation>>, WebError> {
+        let mut cache = self.cache.lock().await;
+        if let Some((at, rows)) = cache.get(indicator) {
+            if at.elapsed() < Duration::from_secs(CACHE_SECONDS) {
+                return Ok(rows.clone());
+            }
+        }
+        let store = self.store.as_ref();
+        let mut rows = store.observations(Some(indicator)).await?;
+        if let Some(rule) = store.indicator(indicator).await?.and_then(|i| i.disclosure) {
+            let families = AreaFamilies::from_links(&store.all_links().await?);
+            suppress(&mut rows, indicator, rule, &families);
+        }
+        let rows = Arc::new(rows);
+        cache.insert(indicator.to_owned(), (Instant::now(), rows.clone()));
+        Ok(rows)
     }
 
     async fn shapes(&self) -> Result<Arc<Shapes>, WebError> {

@@ -211,20 +211,13 @@ pub async fn profile(
     children.sort_by(|a, b| a.1.cmp(&b.1));
     let deprivation = store.deprivation(code).await?;
     let indicators = store.indicators().await?;
-    let mine = store.latest_observations(code).await?;
-    // England's latest value and the peers' spread, per indicator.
+    // The area's latest value, England's, and the peers' spread, per indicator.
     let mut rows: Vec<(&Indicator, Observation, Option<f64>, Vec<f64>)> = Vec::new();
-    for o in mine
-        .iter()
-        .filter(|o| o.category.is_empty() && o.sex == "Persons")
-    {
-        let Some(indicator) = indicators
-            .iter()
-            .find(|i| i.id == o.indicator && !i.id.contains('.'))
-        else {
+    for indicator in indicators.iter().filter(|i| !i.id.contains('.')) {
+        let all = state.observations(&indicator.id).await?;
+        let Some(o) = latest_total(all.iter().filter(|x| x.area == code)) else {
             continue;
         };
-        let all = store.observations(Some(&o.indicator)).await?;
         let england = latest_total(all.iter().filter(|x| x.area.as_str() == "E92000001"))
             .and_then(|x| x.value);
         let peers: Vec<f64> = all
@@ -360,7 +353,7 @@ pub async fn indicator(
         .area
         .name
         .unwrap_or_else(|| area.to_string());
-    let all = store.observations(Some(&id)).await?;
+    let all = state.observations(&id).await?;
     let headline = latest_total(all.iter().filter(|o| o.area == area));
     let period = headline
         .map(|o| o.period)
@@ -446,11 +439,12 @@ pub async fn indicator(
         })
         .collect();
     gradient.sort_by_key(|o| o.category.parse::<u32>().unwrap_or(0));
-    let sii = store
-        .observations(Some(&format!("{id}.sii")))
+    let sii = state
+        .observations(&format!("{id}.sii"))
         .await?
-        .into_iter()
-        .find(|o| o.area == area && Some(o.period) == period && o.sex == "Persons");
+        .iter()
+        .find(|o| o.area == area && Some(o.period) == period && o.sex == "Persons")
+        .cloned();
     let trend: Vec<&Observation> = {
         let mut t: Vec<&Observation> = all
             .iter()

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use syndemic_model::{AreaCode, Level, Period};
 use syndemic_store::{
-    Area, AreaLink, Boundary, Deprivation, Indicator, Observation, Polarity, Population, SqlStore,
-    Store,
+    Area, AreaLink, Boundary, Deprivation, Disclosure, Indicator, Observation, Polarity,
+    Population, SqlStore, Store,
 };
 use syndemic_testkit::stores;
 use syndemic_web::AppState;
@@ -147,6 +147,22 @@ async fn fill(store: &SqlStore) {
         rows.push(observation("E92000001", year, 13.0));
     }
     tx.put_observations(&rows).await.unwrap();
+    // A rare event with a small-number rule: counts 1–4 are withheld.
+    let mut rare = Indicator::named("rare", "A rare event");
+    rare.disclosure = Some(Disclosure { min: 1.0, max: 4.0 });
+    tx.put_indicator(&rare).await.unwrap();
+    let rare_rows: Vec<Observation> = LSOAS
+        .iter()
+        .zip([3.0, 40.0, 50.0, 60.0])
+        .map(|(c, n)| (*c, n))
+        .chain([(DISTRICT, 153.0)])
+        .map(|(c, n)| Observation {
+            indicator: "rare".into(),
+            count: Some(n),
+            ..observation(c, 2024, n / 10.0)
+        })
+        .collect();
+    tx.put_observations(&rare_rows).await.unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -300,8 +316,8 @@ fn every_page_and_api_route_answers() {
         json("/api/v1/areas/E01999999", 404);
         json("/api/v1/areas/nonsense", 400);
         let indicators = json("/api/v1/indicators", 200);
-        assert_eq!(indicators["contents"][0]["id"], "smoking");
-        let types = &indicators["contents"][0]["area_types"];
+        assert_eq!(indicators["contents"][1]["id"], "smoking");
+        let types = &indicators["contents"][1]["area_types"];
         assert!(
             types.as_array().unwrap().iter().any(|t| t == "lsoa"),
             "{types}"
@@ -313,6 +329,22 @@ fn every_page_and_api_route_answers() {
         assert_eq!(data["total_items"], 8);
         json("/api/v1/indicators/nothing/data", 404);
         json("/api/v1/indicators/smoking/data?area_type=town", 400);
+        // Disclosure control on the API: the count of 3 is withheld, and so is the
+        // smallest of its siblings, or it could be worked out from the district's.
+        let rare = json("/api/v1/indicators/rare/data?area_type=lsoa", 200);
+        let withheld: Vec<&str> = rare["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["value"].is_null() && o["count"].is_null())
+            .map(|o| o["area"].as_str().unwrap())
+            .collect();
+        assert_eq!(withheld, ["E01900001", "E01900002"], "{backend}: {rare}");
+        let (_, _, page) = get(port, "/indicators/rare?area=E07900001", "");
+        assert!(
+            page.contains("Testshire 001A E01900001: no value"),
+            "{backend}: the withheld cell is drawn without a value"
+        );
         let hidden = json("/api/v1/hidden", 200);
         assert_eq!(hidden["contents"][0]["area"], "E01900001");
         json("/api/v1/hidden?decile=11", 400);

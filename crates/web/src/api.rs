@@ -88,11 +88,13 @@ fn tagged(headers: &HeaderMap, body: Value) -> Response {
 pub struct Paging {
     page: Option<String>,
     per_page: Option<String>,
+    /// `json` (the default, one page in the envelope) or `csv` (every item).
+    format: Option<String>,
 }
 
 impl Paging {
-    /// (page from 1, size), or 400 saying what is allowed.
-    fn parse(&self) -> Result<(usize, usize), WebError> {
+    /// (page from 1, size, CSV wanted), or 400 saying what is allowed.
+    fn parse(&self) -> Result<(usize, usize, bool), WebError> {
         let number = |text: &Option<String>, name: &str, default: usize, max: usize| match text {
             None => Ok(default),
             Some(t) => t
@@ -103,11 +105,61 @@ impl Paging {
                     WebError::BadRequest(format!("{name}={t}: give a whole number from 1 to {max}"))
                 }),
         };
+        let csv = match self.format.as_deref() {
+            None | Some("json") => false,
+            Some("csv") => true,
+            Some(other) => {
+                return Err(WebError::BadRequest(format!(
+                    "format={other}: give json or csv"
+                )))
+            }
+        };
         Ok((
             number(&self.page, "page", 1, 1_000_000)?,
             number(&self.per_page, "per_page", 50, 1_000)?,
+            csv,
         ))
     }
+}
+
+/// A list: one page in the envelope as JSON, or every item as CSV (columns the
+/// items' fields, lists joined with `;`).
+fn list(headers: &HeaderMap, items: Vec<Value>, page: usize, size: usize, csv: bool) -> Response {
+    if !csv {
+        return tagged(headers, envelope(items, page, size));
+    }
+    let columns: Vec<String> = items
+        .first()
+        .and_then(|i| i.as_object())
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut out = ::csv::Writer::from_writer(Vec::new());
+    let cell = |v: &Value| match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join(";"),
+        other => other.to_string(),
+    };
+    let _ = out.write_record(&columns);
+    for item in &items {
+        let _ = out.write_record(columns.iter().map(|c| cell(&item[c])));
+    }
+    let body = out.into_inner().unwrap_or_default();
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"syndemic.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Open Referral UK's page envelope around one page of `items`.
@@ -157,7 +209,7 @@ async fn areas(
     headers: HeaderMap,
     Query(query): Query<AreasQuery>,
 ) -> Result<Response, ApiError> {
-    let (page, size) = query.paging.parse()?;
+    let (page, size, csv) = query.paging.parse()?;
     let types: Vec<AreaType> = match &query.area_type {
         Some(t) => vec![parse_type(t)?],
         None => AreaType::ALL.to_vec(),
@@ -168,7 +220,7 @@ async fn areas(
             items.push(json!({ "code": a.code.as_str(), "name": a.name, "type": t.key() }));
         }
     }
-    Ok(tagged(&headers, envelope(items, page, size)))
+    Ok(list(&headers, items, page, size, csv))
 }
 
 fn observation_json(o: &Observation) -> Value {
@@ -235,7 +287,7 @@ async fn indicators(
     headers: HeaderMap,
     Query(paging): Query<Paging>,
 ) -> Result<Response, ApiError> {
-    let (page, size) = paging.parse()?;
+    let (page, size, csv) = paging.parse()?;
     let store = state.store.as_ref();
     let mut items = Vec::new();
     for i in store.indicators().await? {
@@ -253,7 +305,7 @@ async fn indicators(
             "source": i.source, "licence": i.licence, "domain": i.domain, "area_types": types,
         }));
     }
-    Ok(tagged(&headers, envelope(items, page, size)))
+    Ok(list(&headers, items, page, size, csv))
 }
 
 #[derive(Deserialize)]
@@ -270,7 +322,7 @@ async fn data(
     Path(id): Path<String>,
     Query(query): Query<DataQuery>,
 ) -> Result<Response, ApiError> {
-    let (page, size) = query.paging.parse()?;
+    let (page, size, csv) = query.paging.parse()?;
     let store = state.store.as_ref();
     if store.indicator(&id).await?.is_none() {
         return Err(WebError::NotFound(format!(
@@ -307,7 +359,7 @@ async fn data(
         })
         .map(observation_json)
         .collect();
-    Ok(tagged(&headers, envelope(items, page, size)))
+    Ok(list(&headers, items, page, size, csv))
 }
 
 /// The hidden-deprivation finder over the stored boundaries' neighbours and the
@@ -374,7 +426,7 @@ async fn hidden(
     headers: HeaderMap,
     Query(query): Query<HiddenQuery>,
 ) -> Result<Response, ApiError> {
-    let (page, size) = query.paging.parse()?;
+    let (page, size, csv) = query.paging.parse()?;
     let gap = match &query.gap {
         None => HiddenOptions::default().min_gap,
         Some(t) => t
@@ -415,7 +467,7 @@ async fn hidden(
             })
         })
         .collect();
-    Ok(tagged(&headers, envelope(items, page, size)))
+    Ok(list(&headers, items, page, size, csv))
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -499,6 +499,7 @@ pub async fn indicator(
                     tbody { @for o in &trend { tr { th scope="row" { (o.period.to_string()) } td { (o.value.map(fmt).unwrap_or_default()) } td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) } td { (o.recent_trend.as_deref().unwrap_or("")) } } } }
                 }
             }
+            p { a href=(format!("/api/v1/indicators/{id}/data?parent={area}&format=csv")) { "Download every figure for the areas within " (area_name) " (CSV)" } }
             p { "Polarity: " (match indicator.polarity { Some(Polarity::HigherIsBetter) => "higher is better", Some(Polarity::LowerIsBetter) => "lower is better", _ => "no judgement" }) ". Source: " (indicator.source.as_deref().unwrap_or("not given")) "." }
         },
     ))

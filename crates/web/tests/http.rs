@@ -328,6 +328,20 @@ fn every_page_and_api_route_answers() {
         );
         assert_eq!(data["total_items"], 8);
         json("/api/v1/indicators/nothing/data", 404);
+        let (status, head, csv) = get(
+            port,
+            "/api/v1/indicators/smoking/data?area_type=lsoa&format=csv",
+            "",
+        );
+        assert_eq!(status, 200, "{backend}: {csv}");
+        assert!(head.to_ascii_lowercase().contains("content-type: text/csv"));
+        assert_eq!(
+            csv.lines().count(),
+            9,
+            "{backend}: a header and 8 rows: {csv}"
+        );
+        assert!(csv.lines().next().unwrap().contains("value"));
+        json("/api/v1/areas?format=xml", 400);
         json("/api/v1/indicators/smoking/data?area_type=town", 400);
         // Disclosure control on the API: the count of 3 is withheld, and so is the
         // smallest of its siblings, or it could be worked out from the district's.

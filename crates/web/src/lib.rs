@@ -198,6 +198,7 @@ pub fn router(state: AppState) -> Router {
         .route("/areas/{code}", get(pages::profile))
         .route("/indicators/{id}", get(pages::indicator))
         .route("/hidden", get(pages::hidden))
+        .route("/compare", get(pages::compare))
         .route("/assets/site.css", get(stylesheet))
         .nest("/api/v1", api::routes())
         .fallback(pages::not_found)

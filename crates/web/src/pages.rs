@@ -50,6 +50,7 @@ fn page(state: &AppState, title: &str, body: Markup) -> Html<String> {
                         nav aria-label="Site" {
                             a href="/" { strong { (state.place) } " place intelligence" }
                             a href="/hidden" { "Hidden deprivation" }
+                            a href="/compare" { "Compare areas" }
                             a href="/api/v1/openapi.json" { "Open data API" }
                         }
                     }
@@ -583,6 +584,94 @@ pub async fn hidden(
                 tbody { @for h in &found { tr { th scope="row" { (area_link(h.area, names.get(&h.area).unwrap_or(&None))) } td { (h.decile) } td { (fmt(h.neighbours_decile)) } td { (fmt(h.gap)) } td { (h.score.map(fmt).unwrap_or_default()) } td { (h.neighbours_score.map(fmt).unwrap_or_default()) } td { (h.neighbours) } } } }
             }
             p { a href=(format!("/api/v1/hidden?gap={}&decile={}", options.min_gap, options.max_decile)) { "The same as JSON" } }
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CompareQuery {
+    a: Option<String>,
+    b: Option<String>,
+}
+
+/// Two areas side by side: each indicator's latest value and limits for both, and
+/// whether their 95 % intervals overlap.
+pub async fn compare(
+    State(state): State<AppState>,
+    Query(query): Query<CompareQuery>,
+) -> Result<Html<String>, WebError> {
+    let store = state.store.as_ref();
+    let form = |a: &str, b: &str| {
+        html! {
+            form method="get" action="/compare" {
+                label for="a" { "First area (code)" }
+                input id="a" name="a" type="text" required value=(a);
+                label for="b" { "Second area (code)" }
+                input id="b" name="b" type="text" required value=(b);
+                button type="submit" { "Compare" }
+            }
+        }
+    };
+    let (Some(a), Some(b)) = (query.a.as_deref(), query.b.as_deref()) else {
+        return Ok(page(&state, "Compare two areas", form("", "")));
+    };
+    let mut areas = Vec::new();
+    for text in [a, b] {
+        let code = parse_code(text)?;
+        let info = store
+            .area(code)
+            .await?
+            .ok_or_else(|| WebError::NotFound(format!("{code} is not in the store")))?;
+        areas.push((code, info.area.name.unwrap_or_else(|| code.to_string())));
+    }
+    let mut rows = Vec::new();
+    for indicator in store
+        .indicators()
+        .await?
+        .into_iter()
+        .filter(|i| !i.id.contains('.'))
+    {
+        let all = state.observations(&indicator.id).await?;
+        let first = latest_total(all.iter().filter(|o| o.area == areas[0].0)).cloned();
+        let second = latest_total(all.iter().filter(|o| o.area == areas[1].0)).cloned();
+        if first.is_some() || second.is_some() {
+            rows.push((indicator, first, second));
+        }
+    }
+    let cell = |o: &Option<Observation>| -> Markup {
+        match o {
+            Some(o) => {
+                html! { td { (o.value.map(fmt).unwrap_or_else(|| "–".into())) } td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) " (" (o.period.to_string()) ")" } }
+            }
+            None => html! { td { "–" } td {} },
+        }
+    };
+    let verdict = |x: &Option<Observation>, y: &Option<Observation>| -> &'static str {
+        match (
+            x.as_ref().and_then(|o| o.lower95.zip(o.upper95)),
+            y.as_ref().and_then(|o| o.lower95.zip(o.upper95)),
+        ) {
+            (Some((_, u1)), Some((l2, _))) if u1 < l2 => "first lower",
+            (Some((l1, _)), Some((_, u2))) if u2 < l1 => "first higher",
+            (Some(_), Some(_)) => "intervals overlap",
+            _ => "not compared",
+        }
+    };
+    let title = format!("{} and {}", areas[0].1, areas[1].1);
+    Ok(page(
+        &state,
+        &title,
+        html! {
+            (form(a, b))
+            table {
+                caption { "Latest values side by side, with 95 % limits" }
+                thead { tr { th scope="col" { "Indicator" } th scope="col" { (areas[0].1) } th scope="col" { "95 % limits" } th scope="col" { (areas[1].1) } th scope="col" { "95 % limits" } th scope="col" { "Difference" } } }
+                tbody {
+                    @for (indicator, x, y) in &rows {
+                        tr { th scope="row" { a href=(format!("/indicators/{}", indicator.id)) { (indicator.name) } } (cell(x)) (cell(y)) td { (verdict(x, y)) } }
+                    }
+                }
+            }
         },
     ))
 }

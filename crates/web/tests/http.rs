@@ -281,6 +281,18 @@ fn every_page_and_api_route_answers() {
             &["Testshire 001A"],
         );
         page("/hidden?gap=12", 400, &["between 0 and 9"]);
+        page("/compare", 200, &["Compare two areas", "label for=\"a\""]);
+        page(
+            "/compare?a=E01900001&b=E01900004",
+            200,
+            &["Testshire 001A and Testshire 004A", "first lower"],
+        );
+        page("/compare?a=E01900001&b=E0", 400, &["not an area code"]);
+        page(
+            "/compare?a=E01900001&b=E01999999",
+            404,
+            &["not in the store"],
+        );
         page("/nowhere", 404, &["There is no page here"]);
         let (status, head, _) = get(port, "/assets/site.css", "");
         assert_eq!(status, 200);

@@ -58,26 +58,43 @@ async fn listen(host: &str, port: u16) -> Result<tokio::net::TcpListener> {
         })
 }
 
+/// A SQLite file and its write-ahead log and shared-memory files.
+fn sqlite_files(path: &std::path::Path) -> [PathBuf; 3] {
+    let with = |suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
+    [with(""), with("-wal"), with("-shm")]
+}
+
 pub fn demo(args: &DemoArgs) -> Result<()> {
     runtime()?.block_on(async {
         let listener = listen("127.0.0.1", args.port).await?;
         let url = StoreUrl::parse(&args.db.display().to_string())?;
-        let mut store = SqlStore::connect(&url).await?;
-        if !syndemic_demo::is_built(&store).await? {
-            // Built aside and moved into place, so a killed build leaves no half
-            // demo behind.
+        let built = if args.db.exists() {
+            let store = SqlStore::connect(&url).await?;
+            let built = syndemic_demo::is_built(&store).await;
             store.close().await;
+            built?
+        } else {
+            false
+        };
+        if !built {
+            // Built aside and moved into place, so a killed build leaves no half
+            // demo behind; no log file of an older store may outlive it.
             let building = args.db.with_extension("building");
-            let _ = std::fs::remove_file(&building);
+            for file in sqlite_files(&args.db)
+                .iter()
+                .chain(&sqlite_files(&building))
+            {
+                let _ = std::fs::remove_file(file);
+            }
             let scratch = tempfile::tempdir().context("cannot make a scratch folder")?;
             let aside =
                 SqlStore::connect(&StoreUrl::parse(&building.display().to_string())?).await?;
             let progress = Progress::spinner(args.quiet);
             let mut say = |stage: &str| progress.say(format!("building the demo place: {stage}"));
-            let built = syndemic_demo::build(&aside, scratch.path(), &mut say).await;
+            let result = syndemic_demo::build(&aside, scratch.path(), &mut say).await;
             progress.finish();
             aside.close().await;
-            let summary = built?;
+            let summary = result?;
             eprintln!(
                 "built Hartmoor: {} LSOAs, {} wards, {} districts, {} indicators, {} results",
                 summary.lsoas,
@@ -86,15 +103,22 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
                 summary.indicators,
                 summary.observations
             );
-            for suffix in ["", "-wal", "-shm"] {
-                let from = PathBuf::from(format!("{}{suffix}", building.display()));
-                if from.exists() {
-                    std::fs::rename(&from, format!("{}{suffix}", args.db.display())).with_context(
-                        || format!("cannot move the demo into {}", args.db.display()),
-                    )?;
+            // The logs first, the database last: it is what `exists` looks for.
+            let (from, to) = (sqlite_files(&building), sqlite_files(&args.db));
+            for i in [1, 2, 0] {
+                if from[i].exists() {
+                    std::fs::rename(&from[i], &to[i]).with_context(|| {
+                        format!("cannot move the demo into {}", to[i].display())
+                    })?;
                 }
             }
-            store = SqlStore::connect(&url).await?;
+        }
+        let store = SqlStore::connect(&url).await?;
+        if !syndemic_demo::is_built(&store).await? {
+            anyhow::bail!(
+                "{}: the demo did not land whole; delete the file and start again",
+                args.db.display()
+            );
         }
         let state = AppState::new(
             Arc::new(store),

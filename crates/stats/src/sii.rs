@@ -249,6 +249,61 @@ fn check_value(vt: ValueType, v: f64, row: usize, field: Field) -> Result<(), St
     }
 }
 
+/// The population shares `aⱼ` of the quantiles in order, their cumulative
+/// midpoints `bⱼ`, the weighted mean `b̄ = Σ aⱼbⱼ` and `S_bb = Σ aⱼ(bⱼ − b̄)²`.
+struct Ranks {
+    a: Vec<f64>,
+    b: Vec<f64>,
+    b_bar: f64,
+    s_bb: f64,
+}
+
+fn ranks(pop: &[f64]) -> Ranks {
+    let total: f64 = pop.iter().sum();
+    let a: Vec<f64> = pop.iter().map(|p| p / total).collect();
+    let mut b = Vec::with_capacity(a.len());
+    let mut cum = 0.0;
+    for &share in &a {
+        b.push(cum + share / 2.0);
+        cum += share;
+    }
+    let b_bar: f64 = a.iter().zip(&b).map(|(a, b)| a * b).sum();
+    let s_bb: f64 = a.iter().zip(&b).map(|(a, b)| a * (b - b_bar).powi(2)).sum();
+    Ranks { a, b, b_bar, s_bb }
+}
+
+/// The straight line [`sii`] fits (untransformed), for drawing a deprivation
+/// gradient: each quantile's midpoint `bⱼ` on the population rank from 0 (the
+/// first quantile's end) to 1, and `y = β₀ + β₁·b`, so `β₁` is the SII of a
+/// multiplier of 1 and `β₀` the fitted value at the first quantile's end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradientLine {
+    pub midpoints: Vec<f64>,
+    pub intercept: f64,
+    pub slope: f64,
+}
+
+/// The fitted line of quantiles' `value`s weighted by `population`, in quantile
+/// order; `None` unless there are two or more quantiles, every population is above
+/// zero and every number is finite.
+pub fn gradient_line(population: &[f64], value: &[f64]) -> Option<GradientLine> {
+    let ok = |v: &f64| v.is_finite();
+    if population.len() != value.len()
+        || population.len() < 2
+        || !population.iter().all(|p| ok(p) && *p > 0.0)
+        || !value.iter().all(ok)
+    {
+        return None;
+    }
+    let r = ranks(population);
+    let (intercept, slope) = fit(&r.a, &r.b, r.b_bar, r.s_bb, value);
+    (intercept.is_finite() && slope.is_finite()).then_some(GradientLine {
+        midpoints: r.b,
+        intercept,
+        slope,
+    })
+}
+
 /// Weighted least-squares fit of `y` on the midpoints: returns `(β₀, β₁)`.
 fn fit(a: &[f64], b: &[f64], b_bar: f64, s_bb: f64, y: &[f64]) -> (f64, f64) {
     let mut y_bar = 0.0;
@@ -299,16 +354,7 @@ fn group_sii(
         t.push(vt.forward(v));
         se.push(s);
     }
-    let total: f64 = pop.iter().sum();
-    let a: Vec<f64> = pop.iter().map(|p| p / total).collect();
-    let mut b = Vec::with_capacity(q);
-    let mut cum = 0.0;
-    for &share in &a {
-        b.push(cum + share / 2.0);
-        cum += share;
-    }
-    let b_bar: f64 = a.iter().zip(&b).map(|(a, b)| a * b).sum();
-    let s_bb: f64 = a.iter().zip(&b).map(|(a, b)| a * (b - b_bar).powi(2)).sum();
+    let Ranks { a, b, b_bar, s_bb } = ranks(&pop);
     let m = options.multiplier;
     let stats = |y: &mut [f64]| -> (f64, f64, f64) {
         if options.transform {

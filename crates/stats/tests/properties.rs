@@ -181,3 +181,46 @@ fn sii_limits_are_reproducible_and_hold_the_estimate() {
         prev = (lo, hi);
     }
 }
+
+proptest! {
+    /// The line drawn under a deprivation chart is the SII's own fit: its slope is
+    /// the SII (multiplier 1, untransformed) and its midpoints rise from 0 to 1.
+    #[test]
+    fn gradient_line_is_the_sii_fit(
+        pops in prop::collection::vec(100.0f64..100_000.0, 5..=10),
+        values in prop::collection::vec(1.0f64..500.0, 10),
+    ) {
+        use syndemic_stats::sii::{gradient_line, sii, SiiInput, SiiOptions};
+        let q = pops.len();
+        let values = &values[..q];
+        let line = gradient_line(&pops, values).expect("a line");
+        prop_assert!(line.midpoints.windows(2).all(|w| w[0] < w[1]));
+        prop_assert!(line.midpoints[0] > 0.0 && line.midpoints[q - 1] < 1.0);
+        let quantile: Vec<_> = (1..=q).map(|j| Some(j as f64)).collect();
+        let input = SiiInput {
+            groups: &vec![0; q],
+            n_groups: 1,
+            quantile: &quantile,
+            population: &pops.iter().map(|&p| Some(p)).collect::<Vec<_>>(),
+            value: &values.iter().map(|&v| Some(v)).collect::<Vec<_>>(),
+            se: Some(&vec![Some(1.0); q]),
+            limits: None,
+        };
+        let fit = sii(&input, &SiiOptions { repetitions: 1_000, ..SiiOptions::default() }, &levels()).unwrap();
+        let s = fit.sii.value[0].unwrap();
+        prop_assert!((line.slope - s).abs() <= 1e-9 * s.abs().max(1.0), "{} vs {s}", line.slope);
+        prop_assert!((line.intercept - fit.intercept[0].unwrap()).abs() <= 1e-9 * line.intercept.abs().max(1.0));
+    }
+}
+
+#[test]
+fn gradient_line_refuses_what_it_cannot_fit() {
+    use syndemic_stats::sii::gradient_line;
+    assert!(gradient_line(&[1.0], &[2.0]).is_none());
+    assert!(gradient_line(&[1.0, 0.0], &[2.0, 3.0]).is_none());
+    assert!(gradient_line(&[1.0, 1.0], &[2.0, f64::NAN]).is_none());
+    assert!(gradient_line(&[1.0, 1.0], &[2.0]).is_none());
+    let flat = gradient_line(&[1.0, 3.0], &[5.0, 5.0]).unwrap();
+    assert_eq!((flat.intercept, flat.slope), (5.0, 0.0));
+    assert_eq!(flat.midpoints, [0.125, 0.625]);
+}

@@ -339,9 +339,58 @@ fn the_demo_in_a_real_browser() {
         }
     }
     assert!(reached_map, "Tab reaches the map's areas");
+    // The indicator's other charts render with real size: the gradient with its SII
+    // line, the trend, and (for a rate) the funnel.
+    let drawn = |selector: &str| -> bool {
+        browser
+            .script(&format!("const e = document.querySelector('{selector}'); if (!e) return false; const b = e.getBBox(); return b.width > 0 || b.height > 0;"))
+            .as_bool()
+            .unwrap_or(false)
+    };
+    for selector in ["line.sii-line", "path.series", "path.limit-3s"] {
+        assert!(drawn(selector), "{indicator}: `{selector}` is drawn");
+    }
     browser.open(&format!("{base}/hidden"));
     browser.screenshot(&shots, "hidden");
     violations.extend(browser.axe(&axe_source));
+    for (name, path) in [
+        (
+            "planner",
+            "/planner?stops=4&radius_km=4&grid_km=3".to_owned(),
+        ),
+        (
+            "report",
+            format!(
+                "/report/{}",
+                district.as_str().unwrap().trim_start_matches("/areas/")
+            ),
+        ),
+        ("api-docs", "/api/v1/docs".to_owned()),
+    ] {
+        browser.open(&format!("{base}{path}"));
+        browser.screenshot(&shots, name);
+        violations.extend(
+            browser
+                .axe(&axe_source)
+                .into_iter()
+                .map(|v| format!("{name}: {v}")),
+        );
+    }
+    browser.open(&format!("{base}/planner?stops=4&radius_km=4&grid_km=3"));
+    let markers = browser.script("return document.querySelectorAll('svg.map g.marker').length;");
+    assert_eq!(markers, json!(4), "four stops on the planner's map");
+    // The place report prints to PDF through the same Chromium.
+    let (status, _) = http(
+        web,
+        "GET",
+        &format!(
+            "/report/{}.pdf",
+            district.as_str().unwrap().trim_start_matches("/areas/")
+        ),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "the report as PDF");
     browser.call("DELETE", "", None);
     assert!(
         violations.is_empty(),

@@ -20,11 +20,15 @@ use crate::{
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi))
+        .route("/docs", get(crate::apidocs::docs))
         .route("/areas", get(areas))
         .route("/areas/{code}", get(area))
         .route("/indicators", get(indicators))
         .route("/indicators/{id}/data", get(data))
         .route("/hidden", get(hidden))
+        .route("/area-types", get(area_types))
+        .route("/indicators/{id}/inequality", get(inequality))
+        .route("/planner", get(planner))
         .fallback(|| async {
             ApiError(WebError::NotFound(
                 "no such API route: see /api/v1/openapi.json".into(),
@@ -52,7 +56,7 @@ impl IntoResponse for ApiError {
         let status = match &self.0 {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, Json(json!({ "error": self.0.to_string() }))).into_response()
     }
@@ -473,6 +477,107 @@ async fn hidden(
 async fn openapi() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        include_str!("../assets/openapi.json"),
+        crate::apidocs::OPENAPI,
     )
+}
+
+/// Every kind of area, with its GSS prefix and how many the store holds.
+async fn area_types(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(paging): Query<Paging>,
+) -> Result<Response, ApiError> {
+    let (page, size, csv) = paging.parse()?;
+    let mut items = Vec::new();
+    for t in AreaType::ALL {
+        items.push(json!({
+            "key": t.key(), "label": t.label(), "prefix": t.prefix(),
+            "areas": state.store.areas_of_type(t).await?.len(),
+        }));
+    }
+    Ok(list(&headers, items, page, size, csv))
+}
+
+#[derive(Deserialize)]
+pub struct InequalityQuery {
+    area: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+/// The inequality results of an indicator in an area, every period and sex: the
+/// slope and relative index of inequality, and the gap and ratio between the most
+/// and least deprived groups.
+async fn inequality(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<InequalityQuery>,
+) -> Result<Response, ApiError> {
+    let (page, size, csv) = query.paging.parse()?;
+    if state.store.indicator(&id).await?.is_none() || id.contains('.') {
+        return Err(WebError::NotFound(format!(
+            "no indicator `{id}`: /api/v1/indicators lists them"
+        ))
+        .into());
+    }
+    let area = parse_code(query.area.as_deref().unwrap_or("E92000001"))?;
+    let mut items = Vec::new();
+    for measure in ["sii", "rii", "gap", "ratio"] {
+        for o in state
+            .observations(&format!("{id}.{measure}"))
+            .await?
+            .iter()
+            .filter(|o| o.area == area)
+        {
+            let mut v = observation_json(o);
+            v["measure"] = json!(measure);
+            items.push(v);
+        }
+    }
+    items.sort_by(|a, b| {
+        (
+            a["period"].as_str(),
+            a["sex"].as_str(),
+            a["measure"].as_str(),
+        )
+            .cmp(&(
+                b["period"].as_str(),
+                b["sex"].as_str(),
+                b["measure"].as_str(),
+            ))
+    });
+    Ok(list(&headers, items, page, size, csv))
+}
+
+/// The outreach planner's stops as JSON (the `/planner` page's query).
+async fn planner(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<crate::outreach::PlanQuery>,
+) -> Result<Response, ApiError> {
+    let o = crate::outreach::outcome(&state, &query).await?;
+    let stops: Vec<Value> = o
+        .stops
+        .iter()
+        .map(|s| {
+            json!({
+                "order": s.order, "name": s.name, "lon": s.point.lon, "lat": s.point.lat,
+                "need_covered": s.need_covered, "cumulative": s.cumulative,
+                "share_of_need": s.share_of_need, "areas_reached": s.areas_reached,
+            })
+        })
+        .collect();
+    Ok(tagged(
+        &headers,
+        json!({
+            "stops": stops,
+            "need_covered": o.covered_need,
+            "need_total": o.total_need,
+            "share_of_need": o.covered_need / o.total_need.max(1e-12),
+            "small_areas": o.demand.areas.len(),
+            "candidate_sites": o.candidates,
+            "radius_km": o.radius_km,
+        }),
+    ))
 }

@@ -6,10 +6,16 @@
 //! the binary.
 
 mod api;
+mod apidocs;
+mod charts;
 mod hidden;
+mod indicator;
+mod outreach;
 mod pages;
 pub mod planner;
+mod report;
 mod svg;
+mod table;
 
 use std::sync::Arc;
 
@@ -126,6 +132,8 @@ pub enum WebError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Internal(String),
     #[error("the store: {0}")]
     Store(#[from] syndemic_store::StoreError),
 }
@@ -135,7 +143,7 @@ impl IntoResponse for WebError {
         let status = match &self {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, pages::error_page(status, &self.to_string())).into_response()
     }
@@ -196,9 +204,14 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
         .route("/areas/{code}", get(pages::profile))
-        .route("/indicators/{id}", get(pages::indicator))
+        .route("/indicators/{id}", get(indicator::indicator))
+        .route("/indicators/{id}/{file}", get(indicator::download))
         .route("/hidden", get(pages::hidden))
         .route("/compare", get(pages::compare))
+        .route("/report/{file}", get(report::report))
+        .route("/planner", get(outreach::planner))
+        .route("/planner.csv", get(outreach::planner_csv))
+        .route("/planner.xlsx", get(outreach::planner_xlsx))
         .route("/assets/site.css", get(stylesheet))
         .nest("/api/v1", api::routes())
         .fallback(pages::not_found)

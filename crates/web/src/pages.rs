@@ -8,9 +8,9 @@ use maud::{html, Markup, DOCTYPE};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use syndemic_model::{AreaCode, AreaType};
-use syndemic_store::{Indicator, Observation, Polarity};
+use syndemic_store::{Indicator, Observation};
 
-use crate::svg::{self, fmt, Bar, MapArea, SCALE};
+use crate::svg::{self, fmt, MapArea};
 use crate::{parse_code, small_areas_within, AppState, HiddenOptions, WebError};
 
 /// The Marmot policy objectives indicators are grouped under, in order.
@@ -33,7 +33,7 @@ const DOMAINS: [(&str, &str); 7] = [
     ("other", "Other indicators"),
 ];
 
-fn page(state: &AppState, title: &str, body: Markup) -> Html<String> {
+pub(crate) fn page(state: &AppState, title: &str, body: Markup) -> Html<String> {
     Html(
         html! {
             (DOCTYPE)
@@ -51,7 +51,8 @@ fn page(state: &AppState, title: &str, body: Markup) -> Html<String> {
                             a href="/" { strong { (state.place) } " place intelligence" }
                             a href="/hidden" { "Hidden deprivation" }
                             a href="/compare" { "Compare areas" }
-                            a href="/api/v1/openapi.json" { "Open data API" }
+                            a href="/planner" { "Outreach planner" }
+                            a href="/api/v1/docs" { "Open data API" }
                         }
                     }
                     main id="main" tabindex="-1" {
@@ -164,7 +165,7 @@ pub async fn search(
 
 /// Fingertips-style comparison colours, each with a dark or light text colour that
 /// reads on it, and always written out in words beside.
-fn comparison_colour(comparison: Option<&str>) -> (&'static str, &'static str) {
+pub(crate) fn comparison_colour(comparison: Option<&str>) -> (&'static str, &'static str) {
     match comparison {
         Some("Better") => ("#92d050", "#000000"),
         Some("Worse") => ("#c00000", "#ffffff"),
@@ -184,7 +185,9 @@ fn trend_arrow(trend: Option<&str>) -> &'static str {
     }
 }
 
-fn latest_total<'a>(rows: impl Iterator<Item = &'a Observation>) -> Option<&'a Observation> {
+pub(crate) fn latest_total<'a>(
+    rows: impl Iterator<Item = &'a Observation>,
+) -> Option<&'a Observation> {
     rows.filter(|o| o.category.is_empty() && o.sex == "Persons")
         .max_by_key(|o| o.period.sort_key())
 }
@@ -314,194 +317,8 @@ pub async fn profile(
                 h2 { "Areas within " (name) }
                 ul class="columns" { @for (c, n) in &children { li { (area_link(*c, n)) } } }
             }
+            p { a href=(format!("/report/{code}")) { "The place report for " (name) } " (printable; also as " a href=(format!("/report/{code}.pdf")) { "PDF" } ")" }
             p { a href=(format!("/api/v1/areas/{code}")) { "This area as JSON" } }
-        },
-    ))
-}
-
-#[derive(Deserialize)]
-pub struct IndicatorQuery {
-    area: Option<String>,
-}
-
-/// Quintile steps of values: 0 for the lowest fifth … 4 for the highest.
-fn steps(values: &[f64]) -> impl Fn(f64) -> usize + '_ {
-    move |v: f64| {
-        let below = values.iter().filter(|&&w| w < v).count();
-        (below * 5 / values.len().max(1)).min(4)
-    }
-}
-
-pub async fn indicator(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<IndicatorQuery>,
-) -> Result<Html<String>, WebError> {
-    let store = state.store.as_ref();
-    let Some(indicator) = store.indicator(&id).await? else {
-        return Err(WebError::NotFound(format!(
-            "no indicator `{id}`: the home page lists them"
-        )));
-    };
-    let area = match &query.area {
-        Some(text) => parse_code(text)?,
-        None => AreaCode::parse("E92000001").map_err(|e| WebError::BadRequest(e.to_string()))?,
-    };
-    let area_name = store
-        .area(area)
-        .await?
-        .ok_or_else(|| WebError::NotFound(format!("{area} is not in the store")))?
-        .area
-        .name
-        .unwrap_or_else(|| area.to_string());
-    let all = state.observations(&id).await?;
-    let headline = latest_total(all.iter().filter(|o| o.area == area));
-    let period = headline
-        .map(|o| o.period)
-        .or_else(|| latest_total(all.iter()).map(|o| o.period));
-    let small = small_areas_within(store, area).await?;
-    let shapes = state.shapes().await?;
-    let latest: FxHashMap<AreaCode, &Observation> = all
-        .iter()
-        .filter(|o| Some(o.period) == period && o.sex == "Persons" && o.category.is_empty())
-        .map(|o| (o.area, o))
-        .collect();
-    let values: Vec<f64> = small
-        .iter()
-        .filter_map(|c| latest.get(c).and_then(|o| o.value))
-        .collect();
-    let step = steps(&values);
-    let mut names: FxHashMap<AreaCode, Option<String>> = FxHashMap::default();
-    for c in &small {
-        names.insert(*c, store.area(*c).await?.and_then(|a| a.area.name));
-    }
-    let map_areas: Vec<MapArea> = small
-        .iter()
-        .filter_map(|c| {
-            let rings = shapes.outlines.get(c)?;
-            let o = latest.get(c);
-            let value = o.and_then(|o| o.value);
-            Some(MapArea {
-                code: *c,
-                rings,
-                step: value.map(&step),
-                label: format!(
-                    "{} {}: {}",
-                    names.get(c).cloned().flatten().unwrap_or_default(),
-                    c,
-                    value.map(fmt).unwrap_or_else(|| "no value".into())
-                ),
-                href: format!("/areas/{c}"),
-            })
-        })
-        .collect();
-    // Bars: the direct children of one kind (wards rather than LSOAs where an
-    // area has both) with values, largest first.
-    let mut bars: Vec<Bar> = Vec::new();
-    let mut child_rows: Vec<(AreaCode, Option<String>, &Observation)> = Vec::new();
-    let links = store.children(area, None).await?;
-    let coarsest = links.iter().map(|l| l.child.area_type()).max();
-    for link in links
-        .iter()
-        .filter(|l| Some(l.child.area_type()) == coarsest)
-    {
-        if let Some(o) = latest.get(&link.child) {
-            if child_rows.iter().any(|(c, ..)| *c == link.child) {
-                continue;
-            }
-            let name = store.area(link.child).await?.and_then(|a| a.area.name);
-            child_rows.push((link.child, name, o));
-        }
-    }
-    child_rows.sort_by(|a, b| {
-        b.2.value
-            .unwrap_or(f64::MIN)
-            .total_cmp(&a.2.value.unwrap_or(f64::MIN))
-    });
-    for (c, name, o) in &child_rows {
-        if let Some(v) = o.value {
-            bars.push(Bar {
-                label: name.clone().unwrap_or_else(|| c.to_string()),
-                value: v,
-                lower: o.lower95,
-                upper: o.upper95,
-                colour: comparison_colour(o.compared_to_parent.as_deref()).0,
-            });
-        }
-    }
-    // The deprivation gradient of the area (its local quintiles or national deciles).
-    let mut gradient: Vec<&Observation> = all
-        .iter()
-        .filter(|o| {
-            o.area == area
-                && Some(o.period) == period
-                && o.sex == "Persons"
-                && !o.category.is_empty()
-        })
-        .collect();
-    gradient.sort_by_key(|o| o.category.parse::<u32>().unwrap_or(0));
-    let sii = state
-        .observations(&format!("{id}.sii"))
-        .await?
-        .iter()
-        .find(|o| o.area == area && Some(o.period) == period && o.sex == "Persons")
-        .cloned();
-    let trend: Vec<&Observation> = {
-        let mut t: Vec<&Observation> = all
-            .iter()
-            .filter(|o| o.area == area && o.sex == "Persons" && o.category.is_empty())
-            .collect();
-        t.sort_by_key(|o| o.period.sort_key());
-        t
-    };
-    let unit = indicator.unit.clone().unwrap_or_default();
-    Ok(page(
-        &state,
-        &format!("{} — {}", indicator.name, area_name),
-        html! {
-            @if let Some(o) = headline {
-                p class="lead" { (area_name) ", " (o.period.to_string()) ": " strong { (o.value.map(fmt).unwrap_or_else(|| "no value".into())) } " " (unit) " (95 % limits " (o.lower95.map(fmt).unwrap_or_default()) " to " (o.upper95.map(fmt).unwrap_or_default()) ")" }
-            }
-            @if let Some(d) = &indicator.definition { p { (d) } }
-            @if !map_areas.is_empty() {
-                h2 { "Map of the small areas of " (area_name) }
-                figure {
-                    (svg::choropleth(&map_areas, &format!("{} by small area, {}", indicator.name, period.map(|p| p.to_string()).unwrap_or_default())))
-                    figcaption {
-                        "Fifths of the small areas' values, lightest lowest: "
-                        @for (i, (fill, ink)) in SCALE.iter().enumerate() { span class="key" style=(format!("background:{fill};color:{ink}")) { (i + 1) } " " }
-                        "grey: no value. The table below lists the same figures."
-                    }
-                }
-            }
-            @if !bars.is_empty() {
-                h2 { "Areas within " (area_name) ", ranked" }
-                figure { (svg::ranked_bars(&bars, headline.and_then(|o| o.value), &format!("{} ranked, with 95 % limits; dashed line: {}", indicator.name, area_name))) }
-                table {
-                    caption { "Ranked values, compared with " (area_name) }
-                    thead { tr { th scope="col" { "Area" } th scope="col" { "Value" } th scope="col" { "95 % limits" } th scope="col" { "Count" } th scope="col" { "Compared with " (area_name) } } }
-                    tbody { @for (c, name, o) in &child_rows { tr { th scope="row" { (area_link(*c, name)) } td { (o.value.map(fmt).unwrap_or_default()) } td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) } td { (o.count.map(fmt).unwrap_or_default()) } td { (o.compared_to_parent.as_deref().unwrap_or("Not compared")) } } } }
-                }
-            }
-            @if !gradient.is_empty() {
-                h2 { "By deprivation" }
-                table {
-                    caption { (gradient[0].category_type) " (1 = most deprived)" }
-                    thead { tr { th scope="col" { "Group" } th scope="col" { "Value" } th scope="col" { "95 % limits" } } }
-                    tbody { @for o in &gradient { tr { th scope="row" { (o.category) } td { (o.value.map(fmt).unwrap_or_default()) } td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) } } } }
-                }
-                @if let Some(s) = &sii { p { "Slope index of inequality: " strong { (s.value.map(fmt).unwrap_or_else(|| "not computed".into())) } " (95 % limits " (s.lower95.map(fmt).unwrap_or_default()) " to " (s.upper95.map(fmt).unwrap_or_default()) "): the modelled gap between the most and least deprived ends." } }
-            }
-            @if !trend.is_empty() {
-                h2 { "Over time" }
-                table {
-                    caption { (area_name) " by period" }
-                    thead { tr { th scope="col" { "Period" } th scope="col" { "Value" } th scope="col" { "95 % limits" } th scope="col" { "Recent trend" } } }
-                    tbody { @for o in &trend { tr { th scope="row" { (o.period.to_string()) } td { (o.value.map(fmt).unwrap_or_default()) } td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) } td { (o.recent_trend.as_deref().unwrap_or("")) } } } }
-                }
-            }
-            p { a href=(format!("/api/v1/indicators/{id}/data?parent={area}&format=csv")) { "Download every figure for the areas within " (area_name) " (CSV)" } }
-            p { "Polarity: " (match indicator.polarity { Some(Polarity::HigherIsBetter) => "higher is better", Some(Polarity::LowerIsBetter) => "lower is better", _ => "no judgement" }) ". Source: " (indicator.source.as_deref().unwrap_or("not given")) "." }
         },
     ))
 }

@@ -15,6 +15,10 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use rustc_hash::FxHashMap;
+use syndemic_model::AreaCode;
+use syndemic_store::{Polarity, Store};
+
+use crate::WebError;
 
 /// Kilometres per degree of latitude.
 const KM_PER_DEGREE: f64 = 111.2;
@@ -148,6 +152,298 @@ pub fn plan(covers: &[Vec<u32>], need: &[f64], k: usize) -> Plan {
     }
 }
 
+/// The small areas' centres and need, in the same order, with their codes.
+#[derive(Debug, Clone, Default)]
+pub struct Demand {
+    pub points: Vec<Point>,
+    pub need: Vec<f64>,
+    pub areas: Vec<AreaCode>,
+}
+
+/// What need is made of: whose people, weighted by which indicator, where.
+#[derive(Debug, Clone, Copy)]
+pub struct NeedOptions<'a> {
+    /// The population source (`All ages`, `Persons`) whose people are the need.
+    pub population: &'a str,
+    /// Weight each area by this indicator's latest unmet share.
+    pub indicator: Option<&'a str>,
+    /// Only the small areas within this area.
+    pub within: Option<AreaCode>,
+}
+
+/// The centroid of an area's largest ring (the mean of its vertices, the closing
+/// one left out): inside any convex area and close enough for catchments.
+pub fn centre(rings: &[Vec<[f64; 2]>]) -> Option<Point> {
+    let ring = rings.iter().max_by_key(|r| r.len())?;
+    let points = &ring[..ring.len().saturating_sub(1).max(1)];
+    let n = points.len() as f64;
+    Some(Point {
+        lon: points.iter().map(|p| p[0]).sum::<f64>() / n,
+        lat: points.iter().map(|p| p[1]).sum::<f64>() / n,
+    })
+}
+
+/// Each small area's centre and need: people × deprivation weight ((11 − national
+/// decile) / 10, 1 where the decile is unknown) × the indicator's unmet share where
+/// one is given (the share without the good outcome, or with the bad one, by its
+/// polarity; areas without a value are left out).
+pub async fn demand(store: &dyn Store, opts: NeedOptions<'_>) -> Result<Demand, WebError> {
+    // The 2021 small areas where their boundaries are stored (with the IoD2025,
+    // published on them), else the 2011 ones (IoD2019).
+    let mut boundaries = store.boundaries("LSOA21").await?;
+    let edition = if boundaries.is_empty() {
+        boundaries = store.boundaries("LSOA11").await?;
+        "IoD2019"
+    } else {
+        "IoD2025"
+    };
+    if boundaries.is_empty() {
+        return Err(WebError::BadRequest(
+            "no LSOA boundaries in the store: import them first (`syndemic import boundaries`)"
+                .into(),
+        ));
+    }
+    let people: FxHashMap<AreaCode, f64> = store
+        .populations(opts.population)
+        .await?
+        .into_iter()
+        .filter(|p| p.age == "All ages" && p.sex == "Persons")
+        .map(|p| (p.area, p.population))
+        .collect();
+    if people.is_empty() {
+        return Err(WebError::BadRequest(format!(
+            "no `{}` populations in the store: import some (`syndemic import population --source`) or name another source",
+            opts.population
+        )));
+    }
+    let deciles: FxHashMap<AreaCode, i64> = store
+        .deprivation_table(edition, "imd")
+        .await?
+        .into_iter()
+        .map(|d| (d.area, d.decile))
+        .collect();
+    let share = match opts.indicator {
+        None => None,
+        Some(id) => Some(unmet_share(store, id).await?),
+    };
+    let inside = match opts.within {
+        None => None,
+        Some(w) => Some(crate::small_areas_within(store, w).await?),
+    };
+    let mut out = Demand::default();
+    for b in boundaries {
+        if inside
+            .as_ref()
+            .is_some_and(|i| i.binary_search(&b.code).is_err())
+        {
+            continue;
+        }
+        let (Some(p), Some(&n)) = (
+            centre(&crate::svg::rings(&b.simplified)),
+            people.get(&b.code),
+        ) else {
+            continue;
+        };
+        let weight = deciles
+            .get(&b.code)
+            .map_or(1.0, |d| (11 - (*d).clamp(1, 10)) as f64 / 10.0);
+        let unmet = match &share {
+            Some(s) => match s.get(&b.code) {
+                Some(v) => *v,
+                None => continue,
+            },
+            None => 1.0,
+        };
+        out.points.push(p);
+        out.need.push(n * weight * unmet);
+        out.areas.push(b.code);
+    }
+    if out.points.is_empty() {
+        return Err(WebError::BadRequest(
+            "no small area has a boundary, a population and (where asked) an indicator value"
+                .into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Each area's latest Persons value of `id` as the share of people still in need.
+async fn unmet_share(store: &dyn Store, id: &str) -> Result<FxHashMap<AreaCode, f64>, WebError> {
+    let Some(indicator) = store.indicator(id).await? else {
+        return Err(WebError::NotFound(format!(
+            "no indicator `{id}` in the store"
+        )));
+    };
+    let multiplier = indicator.multiplier.unwrap_or(100.0);
+    let mut latest: FxHashMap<AreaCode, (i64, f64)> = FxHashMap::default();
+    for o in store.observations(Some(id)).await? {
+        if o.sex != "Persons" || !o.category.is_empty() {
+            continue;
+        }
+        if let Some(v) = o.value {
+            let key = o.period.sort_key();
+            if latest.get(&o.area).is_none_or(|(k, _)| *k < key) {
+                latest.insert(o.area, (key, v));
+            }
+        }
+    }
+    let higher_is_better = indicator.polarity == Some(Polarity::HigherIsBetter);
+    Ok(latest
+        .into_iter()
+        .map(|(a, (_, v))| {
+            let s = (v / multiplier).clamp(0.0, 1.0);
+            (a, if higher_is_better { 1.0 - s } else { s })
+        })
+        .collect())
+}
+
+/// Candidate sites on a grid `step_km` apart over the demand points' extent.
+pub fn grid(points: &[Point], step_km: f64) -> Vec<(String, Point)> {
+    let (lon0, lon1) = points.iter().fold((f64::MAX, f64::MIN), |a, p| {
+        (a.0.min(p.lon), a.1.max(p.lon))
+    });
+    let (lat0, lat1) = points.iter().fold((f64::MAX, f64::MIN), |a, p| {
+        (a.0.min(p.lat), a.1.max(p.lat))
+    });
+    let mut out = Vec::new();
+    if points.is_empty() || !(step_km > 0.0) {
+        return out;
+    }
+    let dlat = step_km / KM_PER_DEGREE;
+    let dlon = dlat / ((lat0 + lat1) / 2.0).to_radians().cos();
+    let mut lat = lat0;
+    while lat <= lat1 {
+        let mut lon = lon0;
+        while lon <= lon1 {
+            out.push((format!("grid {lat:.4},{lon:.4}"), Point { lon, lat }));
+            lon += dlon;
+        }
+        lat += dlat;
+    }
+    out
+}
+
+/// Candidate sites from CSV text with `name` (or `site`), `lon` (or `longitude`)
+/// and `lat` (or `latitude`) columns; `source` names the text in errors, which
+/// give the line and column.
+pub fn parse_sites(text: &str, source: &str) -> Result<Vec<(String, Point)>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("{source}: {e}"))?
+        .clone();
+    let find = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+    };
+    let (Some(name), Some(lon), Some(lat)) = (
+        find(&["name", "site"]),
+        find(&["lon", "longitude", "long"]),
+        find(&["lat", "latitude"]),
+    ) else {
+        return Err(format!(
+            "{source}: the candidate sites need `name`, `lon` and `lat` columns (found: {})",
+            headers.iter().collect::<Vec<_>>().join(", ")
+        ));
+    };
+    let mut out = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = record.map_err(|e| format!("{source}, line {line}: {e}"))?;
+        let number = |c: usize, what: &str| -> Result<f64, String> {
+            record
+                .get(c)
+                .unwrap_or("")
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    format!(
+                        "{source}, line {line}, column `{}`: the {what} `{}` is not a number",
+                        &headers[c],
+                        record.get(c).unwrap_or("")
+                    )
+                })
+        };
+        let point = Point {
+            lon: number(lon, "longitude")?,
+            lat: number(lat, "latitude")?,
+        };
+        if !(-180.0..=180.0).contains(&point.lon) || !(-90.0..=90.0).contains(&point.lat) {
+            return Err(format!(
+                "{source}, line {line}: ({}, {}) is not a longitude and latitude",
+                point.lon, point.lat
+            ));
+        }
+        out.push((record.get(name).unwrap_or("").to_owned(), point));
+    }
+    if out.is_empty() {
+        return Err(format!("{source}: no candidate sites"));
+    }
+    Ok(out)
+}
+
+/// One chosen stop as reported: its order, site, the need it newly reaches and the
+/// running total.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stop {
+    pub order: usize,
+    pub name: String,
+    pub point: Point,
+    pub need_covered: f64,
+    pub cumulative: f64,
+    pub share_of_need: f64,
+    pub areas_reached: usize,
+}
+
+/// A plan's stops, described.
+pub fn stops(candidates: &[(String, Point)], covers: &[Vec<u32>], result: &Plan) -> Vec<Stop> {
+    let mut cumulative = 0.0;
+    result
+        .stops
+        .iter()
+        .enumerate()
+        .map(|(order, &(c, gain))| {
+            cumulative += gain;
+            Stop {
+                order: order + 1,
+                name: candidates[c].0.clone(),
+                point: candidates[c].1,
+                need_covered: gain,
+                cumulative,
+                share_of_need: (cumulative / result.total.max(1e-12)).min(1.0),
+                areas_reached: covers[c].len(),
+            }
+        })
+        .collect()
+}
+
+/// The stops as CSV: `order,name,lon,lat,need_covered,cumulative,share_of_need,areas_reached`.
+pub fn stops_csv(stops: &[Stop]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut text =
+        String::from("order,name,lon,lat,need_covered,cumulative,share_of_need,areas_reached\n");
+    for s in stops {
+        // Writing to memory cannot fail.
+        let _ = w.write_record([
+            s.order.to_string(),
+            s.name.clone(),
+            s.point.lon.to_string(),
+            s.point.lat.to_string(),
+            format!("{:.1}", s.need_covered),
+            format!("{:.1}", s.cumulative),
+            format!("{:.4}", s.share_of_need),
+            s.areas_reached.to_string(),
+        ]);
+    }
+    let _ = w.flush();
+    text.push_str(&String::from_utf8_lossy(w.get_ref()));
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +536,50 @@ mod tests {
     }
 
     #[test]
+    fn sites_parse_with_located_errors() {
+        let ok = parse_sites(
+            "name,lon,lat\nLibrary,-1.5,52.1\n\"Hall, East\",-1.4,52.0\n",
+            "sites",
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[1].0, "Hall, East");
+        let e = parse_sites("name,lon,lat\nA,-1.5,north\n", "sites").unwrap_err();
+        assert!(
+            e.contains("line 2, column `lat`") && e.contains("`north`"),
+            "{e}"
+        );
+        let e = parse_sites("site,x,y\n", "sites").unwrap_err();
+        assert!(e.contains("need `name`, `lon` and `lat`"), "{e}");
+        assert!(parse_sites("name,lon,lat\nA,200,52\n", "s")
+            .unwrap_err()
+            .contains("not a longitude"));
+        assert!(parse_sites("name,lon,lat\n", "s")
+            .unwrap_err()
+            .contains("no candidate"));
+    }
+
+    #[test]
+    fn a_grid_covers_the_extent() {
+        let pts = [
+            Point {
+                lon: -1.0,
+                lat: 52.0,
+            },
+            Point {
+                lon: -0.9,
+                lat: 52.1,
+            },
+        ];
+        let g = grid(&pts, 2.0);
+        assert!(g.len() > 20);
+        assert!(g
+            .iter()
+            .all(|(_, p)| p.lon >= -1.0 && p.lon <= -0.9 && p.lat >= 52.0 && p.lat <= 52.1));
+        assert!(grid(&pts, 0.0).is_empty());
+    }
+
+    #[test]
     fn a_worked_example() {
         // Three villages in a row 4 km apart, a town of 100 at the end.
         let at = |km_east: f64| Point {
@@ -257,5 +597,19 @@ mod tests {
         assert_eq!(result.total, 130.0);
         // Nothing more to gain: the third stop is not taken.
         assert_eq!(plan(&covers, &need, 3).stops.len(), 2);
+        let sites: Vec<(String, Point)> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("site {i}"), *p))
+            .collect();
+        let described = stops(&sites, &covers, &result);
+        assert_eq!(described[1].cumulative, 130.0);
+        assert_eq!(described[1].share_of_need, 1.0);
+        let csv = stops_csv(&described);
+        assert!(csv.starts_with("order,name,lon,lat,need_covered"));
+        assert!(
+            csv.lines().nth(1).unwrap().starts_with("1,site 1,"),
+            "{csv}"
+        );
     }
 }

@@ -59,6 +59,19 @@ pub struct MapArea<'a> {
 /// latitude) into a 640-wide box; each area a link that keyboard users reach in
 /// turn, with its label as title.
 pub fn choropleth(areas: &[MapArea], title: &str) -> Markup {
+    choropleth_with(areas, &[], title)
+}
+
+/// A place marked on a map, with the radius it serves (km; 0 for none).
+pub struct Marker {
+    pub label: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub radius_km: f64,
+}
+
+/// A choropleth with numbered markers (and their catchment circles) drawn on top.
+pub fn choropleth_with(areas: &[MapArea], markers: &[Marker], title: &str) -> Markup {
     let points = areas.iter().flat_map(|a| a.rings.iter().flatten());
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for p in points {
@@ -94,6 +107,17 @@ pub fn choropleth(areas: &[MapArea], title: &str) -> Markup {
                     path d=(path(a.rings)) fill=(a.step.map_or("#d9d9d9", |s| SCALE[s.min(4)].0)) fill-rule="evenodd" stroke="#ffffff" stroke-width="0.6" data-code=(a.code.as_str()) {
                         title { (a.label) }
                     }
+                }
+            }
+            @for (i, m) in markers.iter().enumerate() {
+                @let (x, y) = ((m.lon - x0) * k * scale, (y1 - m.lat) * scale);
+                g class="marker" {
+                    title { (m.label) }
+                    @if m.radius_km > 0.0 {
+                        circle cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r=(format!("{:.1}", m.radius_km / 111.2 * scale)) fill="none" stroke="#b30000" stroke-width="1.5" stroke-dasharray="4 2" {}
+                    }
+                    circle cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="9" fill="#b30000" stroke="#ffffff" stroke-width="1.5" {}
+                    text x=(format!("{x:.1}")) y=(format!("{:.1}", y + 4.0)) text-anchor="middle" font-size="11" font-weight="bold" fill="#ffffff" { (i + 1) }
                 }
             }
         }

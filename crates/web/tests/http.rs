@@ -137,7 +137,15 @@ async fn fill(store: &SqlStore) {
     indicator.polarity = Some(Polarity::LowerIsBetter);
     indicator.unit = Some("%".into());
     indicator.domain = Some("healthy_places".into());
+    indicator.measure_type = Some("proportion".into());
+    indicator.multiplier = Some(100.0);
     tx.put_indicator(&indicator).await.unwrap();
+    tx.put_indicator(&Indicator::named(
+        "smoking.sii",
+        "Smoking: slope index of inequality",
+    ))
+    .await
+    .unwrap();
     let mut rows = Vec::new();
     for year in [2023, 2024] {
         for (i, c) in LSOAS.iter().enumerate() {
@@ -146,6 +154,21 @@ async fn fill(store: &SqlStore) {
         rows.push(observation(DISTRICT, year, 15.0));
         rows.push(observation("E92000001", year, 13.0));
     }
+    // The district by local quintile (most deprived first), and its SII.
+    for q in 1..=5 {
+        rows.push(Observation {
+            category_type: "Local IMD quintile".into(),
+            category: q.to_string(),
+            ..observation(DISTRICT, 2024, 24.0 - 2.0 * q as f64)
+        });
+    }
+    rows.push(Observation {
+        indicator: "smoking.sii".into(),
+        category_type: "Local IMD quintile".into(),
+        count: None,
+        denominator: None,
+        ..observation(DISTRICT, 2024, -10.0)
+    });
     tx.put_observations(&rows).await.unwrap();
     // A rare event with a small-number rule: counts 1–4 are withheld.
     let mut rare = Indicator::named("rare", "A rare event");
@@ -293,6 +316,164 @@ fn every_page_and_api_route_answers() {
             404,
             &["not in the store"],
         );
+        // The indicator view's charts and their downloads.
+        for needle in [
+            "class=\"sii-line\"",
+            "class=\"series\"",
+            "class=\"limit-3s\"",
+            "href=\"/indicators/smoking/gradient.svg?area=E07900001\"",
+            "href=\"/indicators/smoking/ranked.xlsx?area=E07900001\"",
+            "Gap between the most and least deprived groups: <strong>8</strong>",
+        ] {
+            assert!(
+                view.contains(needle),
+                "{backend}: no `{needle}` in the view"
+            );
+        }
+        for chart in ["map", "ranked", "gradient", "trend", "funnel"] {
+            let (status, head, body) = get(
+                port,
+                &format!("/indicators/smoking/{chart}.svg?area=E07900001"),
+                "",
+            );
+            assert_eq!(status, 200, "{backend} {chart}: {body}");
+            assert!(head
+                .to_ascii_lowercase()
+                .contains("content-type: image/svg+xml"));
+            assert!(
+                body.starts_with("<?xml") && body.contains("<svg"),
+                "{backend} {chart}"
+            );
+            assert!(!body.contains("NaN"), "{backend} {chart}");
+        }
+        let (status, head, csv) = get(port, "/indicators/smoking/gradient.csv?area=E07900001", "");
+        assert_eq!(status, 200, "{backend}: {csv}");
+        assert!(head
+            .to_ascii_lowercase()
+            .contains("content-disposition: attachment"));
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "Group,Value,95 % limits lower,95 % limits upper,Count,Population"
+        );
+        assert_eq!(
+            lines[1], "1,22,21,23,220,1000",
+            "{backend}: full-precision figures"
+        );
+        assert_eq!(lines.len(), 6);
+        let (status, _, ranked) = get(port, "/indicators/smoking/ranked.csv?area=E07900001", "");
+        assert_eq!(status, 200);
+        assert!(
+            ranked
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("Testshire 004A,E01900004,22,"),
+            "{backend}: largest first: {ranked}"
+        );
+        let (status, head, xlsx) = get(port, "/indicators/smoking/trend.xlsx?area=E07900001", "");
+        assert_eq!(status, 200);
+        assert!(head.contains("spreadsheetml"), "{backend}: {head}");
+        assert!(
+            xlsx.starts_with("PK"),
+            "{backend}: an XLSX is a zip archive"
+        );
+        page(
+            "/indicators/smoking/gradient.png?area=E07900001",
+            404,
+            &["charts are map.svg"],
+        );
+        page("/indicators/smoking/map.csv", 404, &["tables are"]);
+        page("/indicators/nothing/map.svg", 404, &["no indicator"]);
+        page(
+            "/indicators/smoking/trend.svg?area=E0",
+            400,
+            &["not an area code"],
+        );
+        // The rare indicator has no gradient: its chart is not drawn, and says why.
+        page(
+            "/indicators/rare/gradient.svg?area=E07900001",
+            404,
+            &["too few values"],
+        );
+
+        // The outreach planner: page, CSV, Excel; bad parameters answer 400.
+        let planner = page(
+            "/planner?stops=2&radius_km=1&grid_km=0.5",
+            200,
+            &[
+                "Outreach planner",
+                "stops</strong> reach",
+                "class=\"marker\"",
+                "label for=\"sites\"",
+            ],
+        );
+        assert!(
+            planner.contains("100 %"),
+            "{backend}: two stops reach all four areas: {planner}"
+        );
+        let (status, _, stops) = get(port, "/planner.csv?stops=1&radius_km=0.5&sites=name%2Clon%2Clat%0APocket%2C-1.495%2C51.005%0AFar%2C-1.3%2C51.3", "");
+        assert_eq!(status, 200, "{backend}: {stops}");
+        assert!(
+            stops.lines().nth(1).unwrap().starts_with("1,Pocket,"),
+            "{backend}: {stops}"
+        );
+        let (status, _, x) = get(port, "/planner.xlsx?stops=1", "");
+        assert_eq!(status, 200);
+        assert!(x.starts_with("PK"));
+        page("/planner?stops=0", 400, &["between 1 and 50"]);
+        page("/planner?radius_km=-1", 400, &["travel radius"]);
+        page(
+            "/planner?sites=name%2Clon%2Clat%0AA%2Cwest%2C51",
+            400,
+            &["line 2, column `lon`"],
+        );
+        page("/planner?indicator=nothing", 404, &["no indicator"]);
+        page("/planner?within=E0", 400, &["not an area code"]);
+
+        // The place report, printable, and as PDF where Chromium is installed.
+        let report = page(
+            "/report/E07900001",
+            200,
+            &[
+                "Testshire: place report",
+                "The gaps between the most and least deprived",
+                "Smoking prevalence in adults",
+                "class=\"sii-line\"",
+                "Hidden pockets",
+                "Testshire 001A E01900001",
+                "<style>",
+            ],
+        );
+        assert!(
+            !report.contains("/assets/site.css"),
+            "the report prints from a file"
+        );
+        page("/report/E01999999", 404, &["not in the store"]);
+        page("/report/E0", 400, &["not an area code"]);
+        let (status, head, body) = get(port, "/report/E07900001.pdf", "");
+        match status {
+            200 => {
+                assert!(head.contains("application/pdf"));
+                assert!(body.starts_with("%PDF"), "{backend}: a PDF");
+            }
+            503 => assert!(body.contains("PDF needs headless Chromium"), "{body}"),
+            other => panic!("{backend}: the PDF answered {other}: {body}"),
+        }
+        let profile_links = page("/areas/E07900001", 200, &["href=\"/report/E07900001\""]);
+        assert!(profile_links.contains("Outreach planner"));
+
+        // The API's documentation page, drawn from the OpenAPI document.
+        page(
+            "/api/v1/docs",
+            200,
+            &[
+                "Open data API",
+                "GET /api/v1/areas",
+                "Parameters of outreachPlan",
+                "one of json, csv",
+            ],
+        );
         page("/nowhere", 404, &["There is no page here"]);
         let (status, head, _) = get(port, "/assets/site.css", "");
         assert_eq!(status, 200);
@@ -371,6 +552,36 @@ fn every_page_and_api_route_answers() {
             page.contains("Testshire 001A E01900001: no value"),
             "{backend}: the withheld cell is drawn without a value"
         );
+        let types = json("/api/v1/area-types", 200);
+        assert_eq!(types["total_items"], 16);
+        assert!(
+            types["contents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["key"] == "lsoa" && t["areas"] == 4 && t["prefix"] == "E01"),
+            "{types}"
+        );
+        let inequality = json("/api/v1/indicators/smoking/inequality?area=E07900001", 200);
+        assert_eq!(inequality["total_items"], 1, "{backend}: {inequality}");
+        assert_eq!(inequality["contents"][0]["measure"], "sii");
+        assert_eq!(inequality["contents"][0]["value"], -10.0);
+        json("/api/v1/indicators/nothing/inequality", 404);
+        json("/api/v1/indicators/smoking.sii/inequality", 404);
+        json("/api/v1/indicators/smoking/inequality?area=E0", 400);
+        let plan = json("/api/v1/planner?stops=1&radius_km=0.5&grid_km=0.5", 200);
+        assert_eq!(
+            plan["stops"].as_array().unwrap().len(),
+            1,
+            "{backend}: {plan}"
+        );
+        assert_eq!(plan["small_areas"], 4);
+        // The pocket (decile 1, weight 1) outweighs any one affluent area (weight 0.2 or 0.3).
+        assert!(
+            plan["stops"][0]["need_covered"].as_f64().unwrap() >= 1500.0,
+            "{plan}"
+        );
+        json("/api/v1/planner?stops=51", 400);
         let hidden = json("/api/v1/hidden", 200);
         assert_eq!(hidden["contents"][0]["area"], "E01900001");
         json("/api/v1/hidden?decile=11", 400);

@@ -1,0 +1,669 @@
+//! The indicator view: one indicator in one area — a choropleth of its small areas,
+//! its child areas ranked with limits, the deprivation gradient with the SII's line
+//! and the gap, the series over time against England, and a funnel plot of the
+//! small areas. Each chart downloads as SVG and each table as CSV and XLSX, from
+//! `/indicators/{id}/{chart}.svg` and `/indicators/{id}/{table}.csv|xlsx` with the
+//! same `?area=`; all of them read the disclosure-controlled observations.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup};
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+use syndemic_model::AreaCode;
+use syndemic_stats::funnel::{self, RateType};
+use syndemic_stats::sii::{gradient_line, GradientLine};
+use syndemic_store::{Indicator, Observation, Polarity};
+
+use crate::charts::{self, Curves, FunnelPoint, GroupValue, TrendPoint};
+use crate::pages::{comparison_colour, latest_total, page};
+use crate::svg::{self, fmt, Bar, MapArea, SCALE};
+use crate::table::{Cell, DataTable, Download};
+use crate::{parse_code, small_areas_within, AppState, Shapes, WebError};
+
+const ENGLAND: &str = "E92000001";
+
+#[derive(Deserialize)]
+pub struct IndicatorQuery {
+    area: Option<String>,
+}
+
+/// Everything the view draws, read once per request.
+pub(crate) struct View {
+    pub indicator: Indicator,
+    pub area: AreaCode,
+    pub area_name: String,
+    pub headline: Option<Observation>,
+    pub period: Option<syndemic_model::Period>,
+    small: Vec<AreaCode>,
+    names: FxHashMap<AreaCode, Option<String>>,
+    /// The latest Persons total of every area, by code.
+    latest: FxHashMap<AreaCode, Observation>,
+    shapes: Arc<Shapes>,
+    /// The direct children of one kind, largest value first.
+    children: Vec<(AreaCode, Option<String>, Observation)>,
+    pub gradient: Vec<Observation>,
+    pub sii: Option<Observation>,
+    pub trend: Vec<Observation>,
+    england: FxHashMap<syndemic_model::Period, Observation>,
+}
+
+/// Quintile steps of values: 0 for the lowest fifth … 4 for the highest.
+fn steps(values: &[f64]) -> impl Fn(f64) -> usize + '_ {
+    move |v: f64| {
+        let below = values.iter().filter(|&&w| w < v).count();
+        (below * 5 / values.len().max(1)).min(4)
+    }
+}
+
+fn is_total(o: &Observation) -> bool {
+    o.sex == "Persons" && o.category.is_empty()
+}
+
+impl View {
+    pub(crate) async fn load(
+        state: &AppState,
+        id: &str,
+        area: Option<&str>,
+    ) -> Result<View, WebError> {
+        let store = state.store.as_ref();
+        let Some(indicator) = store.indicator(id).await? else {
+            return Err(WebError::NotFound(format!(
+                "no indicator `{id}`: the home page lists them"
+            )));
+        };
+        let area = parse_code(area.unwrap_or(ENGLAND))?;
+        let area_name = store
+            .area(area)
+            .await?
+            .ok_or_else(|| WebError::NotFound(format!("{area} is not in the store")))?
+            .area
+            .name
+            .unwrap_or_else(|| area.to_string());
+        let all = state.observations(id).await?;
+        let headline = latest_total(all.iter().filter(|o| o.area == area)).cloned();
+        let period = headline
+            .as_ref()
+            .map(|o| o.period)
+            .or_else(|| latest_total(all.iter()).map(|o| o.period));
+        let small = small_areas_within(store, area).await?;
+        let latest: FxHashMap<AreaCode, Observation> = all
+            .iter()
+            .filter(|o| Some(o.period) == period && is_total(o))
+            .map(|o| (o.area, o.clone()))
+            .collect();
+        let mut names: FxHashMap<AreaCode, Option<String>> = FxHashMap::default();
+        for c in &small {
+            names.insert(*c, store.area(*c).await?.and_then(|a| a.area.name));
+        }
+        let mut children: Vec<(AreaCode, Option<String>, Observation)> = Vec::new();
+        let links = store.children(area, None).await?;
+        let coarsest = links.iter().map(|l| l.child.area_type()).max();
+        for link in links
+            .iter()
+            .filter(|l| Some(l.child.area_type()) == coarsest)
+        {
+            if let Some(o) = latest.get(&link.child) {
+                if children.iter().any(|(c, ..)| *c == link.child) {
+                    continue;
+                }
+                let name = store.area(link.child).await?.and_then(|a| a.area.name);
+                children.push((link.child, name, o.clone()));
+            }
+        }
+        children.sort_by(|a, b| {
+            b.2.value
+                .unwrap_or(f64::MIN)
+                .total_cmp(&a.2.value.unwrap_or(f64::MIN))
+        });
+        let mut gradient: Vec<Observation> = all
+            .iter()
+            .filter(|o| {
+                o.area == area
+                    && Some(o.period) == period
+                    && o.sex == "Persons"
+                    && !o.category.is_empty()
+            })
+            .cloned()
+            .collect();
+        gradient.sort_by_key(|o| o.category.parse::<u32>().unwrap_or(0));
+        let sii = state
+            .observations(&format!("{id}.sii"))
+            .await?
+            .iter()
+            .find(|o| o.area == area && Some(o.period) == period && o.sex == "Persons")
+            .cloned();
+        let mut trend: Vec<Observation> = all
+            .iter()
+            .filter(|o| o.area == area && is_total(o))
+            .cloned()
+            .collect();
+        trend.sort_by_key(|o| o.period.sort_key());
+        let england = all
+            .iter()
+            .filter(|o| o.area.as_str() == ENGLAND && is_total(o))
+            .map(|o| (o.period, o.clone()))
+            .collect();
+        Ok(View {
+            indicator,
+            area,
+            area_name,
+            headline,
+            period,
+            small,
+            names,
+            latest,
+            shapes: state.shapes().await?,
+            children,
+            gradient,
+            sii,
+            trend,
+            england,
+        })
+    }
+
+    fn period_text(&self) -> String {
+        self.period.map(|p| p.to_string()).unwrap_or_default()
+    }
+
+    fn name_of(&self, c: &AreaCode) -> String {
+        self.names.get(c).cloned().flatten().unwrap_or_default()
+    }
+
+    /// The choropleth of the small areas, fifths of their values.
+    fn map(&self) -> Option<Markup> {
+        let values: Vec<f64> = self
+            .small
+            .iter()
+            .filter_map(|c| self.latest.get(c).and_then(|o| o.value))
+            .collect();
+        let step = steps(&values);
+        let areas: Vec<MapArea> = self
+            .small
+            .iter()
+            .filter_map(|c| {
+                let rings = self.shapes.outlines.get(c)?;
+                let value = self.latest.get(c).and_then(|o| o.value);
+                Some(MapArea {
+                    code: *c,
+                    rings,
+                    step: value.map(&step),
+                    label: format!(
+                        "{} {}: {}",
+                        self.name_of(c),
+                        c,
+                        value.map(fmt).unwrap_or_else(|| "no value".into())
+                    ),
+                    href: format!("/areas/{c}"),
+                })
+            })
+            .collect();
+        (!areas.is_empty()).then(|| {
+            svg::choropleth(
+                &areas,
+                &format!(
+                    "{} by small area, {}",
+                    self.indicator.name,
+                    self.period_text()
+                ),
+            )
+        })
+    }
+
+    fn ranked(&self) -> Option<Markup> {
+        let bars: Vec<Bar> = self
+            .children
+            .iter()
+            .filter_map(|(c, name, o)| {
+                Some(Bar {
+                    label: name.clone().unwrap_or_else(|| c.to_string()),
+                    value: o.value?,
+                    lower: o.lower95,
+                    upper: o.upper95,
+                    colour: comparison_colour(o.compared_to_parent.as_deref()).0,
+                })
+            })
+            .collect();
+        (!bars.is_empty()).then(|| {
+            svg::ranked_bars(
+                &bars,
+                self.headline.as_ref().and_then(|o| o.value),
+                &format!(
+                    "{} ranked, with 95 % limits; dashed line: {}",
+                    self.indicator.name, self.area_name
+                ),
+            )
+        })
+    }
+
+    fn ranked_table(&self) -> DataTable {
+        let parent = format!("Compared with {}", self.area_name);
+        let mut t = DataTable::new(
+            format!("Ranked values, compared with {}", self.area_name),
+            &["Area", "Code", "Value", "95 % limits", "Count", &parent],
+        );
+        for (c, name, o) in &self.children {
+            t.push(vec![
+                Cell::Link {
+                    text: name.clone().unwrap_or_else(|| c.to_string()),
+                    href: format!("/areas/{c}"),
+                },
+                Cell::text(c.as_str()),
+                Cell::Number(o.value),
+                Cell::Range(o.lower95, o.upper95),
+                Cell::Number(o.count),
+                Cell::text(o.compared_to_parent.as_deref().unwrap_or("Not compared")),
+            ]);
+        }
+        t
+    }
+
+    /// The gradient's line: the SII's own fit over the groups' populations (the
+    /// groups' denominators; equal shares where a denominator is missing).
+    fn gradient_line(&self) -> Option<GradientLine> {
+        let values: Option<Vec<f64>> = self.gradient.iter().map(|o| o.value).collect();
+        let pops: Vec<f64> = self
+            .gradient
+            .iter()
+            .map(|o| o.denominator.filter(|d| *d > 0.0))
+            .collect::<Option<Vec<f64>>>()
+            .unwrap_or_else(|| vec![1.0; self.gradient.len()]);
+        gradient_line(&pops, &values?)
+    }
+
+    fn gradient_chart(&self) -> Option<Markup> {
+        let groups: Vec<GroupValue> = self
+            .gradient
+            .iter()
+            .filter_map(|o| {
+                Some(GroupValue {
+                    label: o.category.clone(),
+                    value: o.value?,
+                    lower: o.lower95,
+                    upper: o.upper95,
+                })
+            })
+            .collect();
+        (groups.len() >= 2).then(|| {
+            charts::gradient(
+                &groups,
+                self.gradient_line().as_ref(),
+                &format!(
+                    "{} by {} in {}, {} (1 = most deprived), with the slope index of inequality's line",
+                    self.indicator.name,
+                    self.gradient[0].category_type,
+                    self.area_name,
+                    self.period_text()
+                ),
+            )
+        })
+    }
+
+    fn gradient_table(&self) -> DataTable {
+        let caption = match self.gradient.first() {
+            Some(o) => format!("{} (1 = most deprived)", o.category_type),
+            None => "By deprivation".to_owned(),
+        };
+        let mut t = DataTable::new(
+            caption,
+            &["Group", "Value", "95 % limits", "Count", "Population"],
+        );
+        for o in &self.gradient {
+            t.push(vec![
+                Cell::text(o.category.clone()),
+                Cell::Number(o.value),
+                Cell::Range(o.lower95, o.upper95),
+                Cell::Number(o.count),
+                Cell::Number(o.denominator),
+            ]);
+        }
+        t
+    }
+
+    fn trend_chart(&self) -> Option<Markup> {
+        let points: Vec<TrendPoint> = self
+            .trend
+            .iter()
+            .map(|o| TrendPoint {
+                label: o.period.to_string(),
+                value: o.value,
+                lower: o.lower95,
+                upper: o.upper95,
+                benchmark: self.england.get(&o.period).and_then(|e| e.value),
+            })
+            .collect();
+        (points.len() >= 2).then(|| {
+            charts::trend(
+                &points,
+                &self.area_name,
+                "England",
+                &format!(
+                    "{} in {} over time, with 95 % limits, against England",
+                    self.indicator.name, self.area_name
+                ),
+            )
+        })
+    }
+
+    fn trend_table(&self) -> DataTable {
+        let mut t = DataTable::new(
+            format!("{} by period", self.area_name),
+            &["Period", "Value", "95 % limits", "England", "Recent trend"],
+        );
+        for o in &self.trend {
+            t.push(vec![
+                Cell::text(o.period.to_string()),
+                Cell::Number(o.value),
+                Cell::Range(o.lower95, o.upper95),
+                Cell::Number(self.england.get(&o.period).and_then(|e| e.value)),
+                Cell::text(o.recent_trend.clone().unwrap_or_default()),
+            ]);
+        }
+        t
+    }
+
+    /// The small areas' funnel: proportions around `Σx/Σn` with the Wilson-based
+    /// limits, rates and DSRs around `ΣO/Σden` with the Poisson limits (Fingertips'
+    /// funnel plot methods); other measures have none.
+    fn funnel(&self) -> Option<(Vec<FunnelPoint>, Curves, f64, &'static str)> {
+        let measure = self.indicator.measure_type.as_deref()?;
+        let rows: Vec<(AreaCode, f64, f64, f64)> = self
+            .small
+            .iter()
+            .filter_map(|c| {
+                let o = self.latest.get(c)?;
+                Some((*c, o.count?, o.denominator.filter(|d| *d > 0.0)?, o.value?))
+            })
+            .collect();
+        if rows.len() < 3 {
+            return None;
+        }
+        let label = |c: &AreaCode| format!("{} {c}", self.name_of(c));
+        let counts: Vec<f64> = rows.iter().map(|r| r.1).collect();
+        let dens: Vec<f64> = rows.iter().map(|r| r.2).collect();
+        match measure {
+            "proportion" => {
+                let m = self.indicator.multiplier.unwrap_or(100.0);
+                let (average, limits) = funnel::proportion_funnel(&counts, &dens, m).ok()?;
+                let sig = funnel::proportion_significance(&counts, &dens, m).ok()?;
+                let points = rows
+                    .iter()
+                    .zip(sig)
+                    .map(|(r, s)| FunnelPoint {
+                        label: label(&r.0),
+                        x: r.2,
+                        y: r.3,
+                        significance: s.label(),
+                    })
+                    .collect();
+                Some((
+                    points,
+                    Curves::from_rows(&limits),
+                    average,
+                    "People (denominator)",
+                ))
+            }
+            "rate" | "dsr" => {
+                let m = self.indicator.multiplier.unwrap_or(100_000.0);
+                let kind = if measure == "dsr" {
+                    RateType::Dsr
+                } else {
+                    RateType::Crude
+                };
+                let values: Vec<Option<f64>> = rows.iter().map(|r| Some(r.3)).collect();
+                let given: Vec<Option<f64>> = dens.iter().map(|d| Some(*d)).collect();
+                let sig =
+                    funnel::rate_significance(&counts, &values, Some(&given), kind, m).ok()?;
+                let average = funnel::average_rate(&counts, &given);
+                let top = counts.iter().copied().fold(1.0, f64::max);
+                let mut lines: [Vec<(f64, f64)>; 4] = Default::default();
+                for o in funnel::axis(0.0, top) {
+                    for (k, (pop, rate)) in funnel::rate_limits(o, average, m, 1.0)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        lines[k].push((pop, rate));
+                    }
+                }
+                for line in &mut lines {
+                    line.sort_by(|a, b| a.0.total_cmp(&b.0));
+                }
+                let points = rows
+                    .iter()
+                    .zip(sig)
+                    .map(|(r, s)| FunnelPoint {
+                        label: label(&r.0),
+                        x: r.2,
+                        y: r.3,
+                        significance: s.label(),
+                    })
+                    .collect();
+                Some((points, Curves { lines }, average * m, "Population"))
+            }
+            _ => None,
+        }
+    }
+
+    fn funnel_chart(&self) -> Option<Markup> {
+        let (points, curves, average, x_title) = self.funnel()?;
+        Some(charts::funnel(
+            &points,
+            &curves,
+            average,
+            x_title,
+            &format!(
+                "Funnel plot of the small areas of {}: {} against the average {}, with 95 % and 99.8 % control limits",
+                self.area_name,
+                self.indicator.name,
+                fmt(average)
+            ),
+        ))
+    }
+
+    fn funnel_table(&self) -> DataTable {
+        let mut t = DataTable::new(
+            format!("Small areas of {} against the funnel", self.area_name),
+            &["Area", "Code", "Value", "Denominator", "Against the funnel"],
+        );
+        if let Some((points, ..)) = self.funnel() {
+            let mut points = points;
+            points.sort_by(|a, b| b.y.total_cmp(&a.y));
+            for p in points {
+                let code = p.label.rsplit(' ').next().unwrap_or_default().to_owned();
+                t.push(vec![
+                    Cell::Link {
+                        text: p.label.clone(),
+                        href: format!("/areas/{code}"),
+                    },
+                    Cell::text(code),
+                    Cell::Number(Some(p.y)),
+                    Cell::Number(Some(p.x)),
+                    Cell::text(p.significance),
+                ]);
+            }
+        }
+        t
+    }
+
+    fn chart(&self, name: &str) -> Option<Markup> {
+        match name {
+            "map" => self.map(),
+            "ranked" => self.ranked(),
+            "gradient" => self.gradient_chart(),
+            "trend" => self.trend_chart(),
+            "funnel" => self.funnel_chart(),
+            _ => None,
+        }
+    }
+
+    fn table(&self, name: &str) -> Option<DataTable> {
+        match name {
+            "ranked" => Some(self.ranked_table()),
+            "gradient" => Some(self.gradient_table()),
+            "trend" => Some(self.trend_table()),
+            "funnel" => Some(self.funnel_table()),
+            _ => None,
+        }
+    }
+
+    fn download(&self, name: &str) -> Download {
+        Download {
+            path: format!("/indicators/{}/{name}", self.indicator.id),
+            query: format!("area={}", self.area),
+        }
+    }
+
+    /// A chart in a figure with its SVG download link.
+    fn figure(&self, name: &str, chart: Markup, caption: Markup) -> Markup {
+        let d = self.download(name);
+        html! {
+            figure {
+                (chart)
+                figcaption { (caption) " " a href=(d.href("svg")) { "Download the chart (SVG)" } }
+            }
+        }
+    }
+}
+
+const CHARTS: [&str; 5] = ["map", "ranked", "gradient", "trend", "funnel"];
+const TABLES: [&str; 4] = ["ranked", "gradient", "trend", "funnel"];
+
+pub async fn indicator(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<IndicatorQuery>,
+) -> Result<Html<String>, WebError> {
+    let v = View::load(&state, &id, query.area.as_deref()).await?;
+    let unit = v.indicator.unit.clone().unwrap_or_default();
+    let table = |name: &str| v.table(name).map(|t| t.html(Some(&v.download(name))));
+    let funnel = v.funnel_chart();
+    Ok(page(
+        &state,
+        &format!("{} — {}", v.indicator.name, v.area_name),
+        html! {
+            @if let Some(o) = &v.headline {
+                p class="lead" { (v.area_name) ", " (o.period.to_string()) ": " strong { (o.value.map(fmt).unwrap_or_else(|| "no value".into())) } " " (unit) " (95 % limits " (o.lower95.map(fmt).unwrap_or_default()) " to " (o.upper95.map(fmt).unwrap_or_default()) ")" }
+            }
+            @if let Some(d) = &v.indicator.definition { p { (d) } }
+            @if let Some(map) = v.map() {
+                h2 { "Map of the small areas of " (v.area_name) }
+                (v.figure("map", map, html! {
+                    "Fifths of the small areas' values, lightest lowest: "
+                    @for (i, (fill, ink)) in SCALE.iter().enumerate() { span class="key" style=(format!("background:{fill};color:{ink}")) { (i + 1) } " " }
+                    "grey: no value. The funnel plot's table lists each small area's figures."
+                }))
+            }
+            @if let Some(chart) = v.ranked() {
+                h2 { "Areas within " (v.area_name) ", ranked" }
+                (v.figure("ranked", chart, html! { "Bars coloured by comparison with " (v.area_name) "; whiskers: 95 % limits." }))
+                (table("ranked").unwrap_or_default())
+            }
+            @if !v.gradient.is_empty() {
+                h2 { "By deprivation" }
+                @if let Some(chart) = v.gradient_chart() {
+                    (v.figure("gradient", chart, html! { "Bars: each group's value, as wide as its share of the population; dashed red line: the slope index of inequality's fitted line; bracket: the gap between the most and least deprived groups." }))
+                }
+                (table("gradient").unwrap_or_default())
+                @if let Some(s) = &v.sii { p { "Slope index of inequality: " strong { (s.value.map(fmt).unwrap_or_else(|| "not computed".into())) } " (95 % limits " (s.lower95.map(fmt).unwrap_or_default()) " to " (s.upper95.map(fmt).unwrap_or_default()) "): the modelled gap between the most and least deprived ends." } }
+                @if let (Some(a), Some(b)) = (v.gradient.first().and_then(|o| o.value), v.gradient.last().and_then(|o| o.value)) {
+                    @if v.gradient.len() > 1 { p { "Gap between the most and least deprived groups: " strong { (fmt((a - b).abs())) } " (" (fmt(a)) " against " (fmt(b)) ")." } }
+                }
+            }
+            @if !v.trend.is_empty() {
+                h2 { "Over time" }
+                @if let Some(chart) = v.trend_chart() {
+                    (v.figure("trend", chart, html! { "Solid blue: " (v.area_name) " with 95 % limits; dashed red: England." }))
+                }
+                (table("trend").unwrap_or_default())
+            }
+            @if let Some(chart) = funnel {
+                h2 { "Funnel plot of the small areas" }
+                (v.figure("funnel", chart, html! { "Each small area's value against its denominator; squares lie outside the 99.8 % limits." }))
+                (table("funnel").unwrap_or_default())
+            }
+            p { a href=(format!("/api/v1/indicators/{id}/data?parent={}&format=csv", v.area)) { "Download every figure for the areas within " (v.area_name) " (CSV)" } }
+            p { "Polarity: " (match v.indicator.polarity { Some(Polarity::HigherIsBetter) => "higher is better", Some(Polarity::LowerIsBetter) => "lower is better", _ => "no judgement" }) ". Source: " (v.indicator.source.as_deref().unwrap_or("not given")) "." }
+        },
+    ))
+}
+
+/// `/indicators/{id}/{name}.{svg|csv|xlsx}`: one chart or table of the view.
+pub async fn download(
+    State(state): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+    Query(query): Query<IndicatorQuery>,
+) -> Result<Response, WebError> {
+    let Some((name, ext)) = file.rsplit_once('.') else {
+        return Err(unknown(&file));
+    };
+    let known = match ext {
+        "svg" => CHARTS.contains(&name),
+        "csv" | "xlsx" => TABLES.contains(&name),
+        _ => false,
+    };
+    if !known {
+        return Err(unknown(&file));
+    }
+    let v = View::load(&state, &id, query.area.as_deref()).await?;
+    let stem = format!("{}-{}-{name}", v.indicator.id, v.area);
+    let attach = |e: &str| format!("attachment; filename=\"{stem}.{e}\"");
+    Ok(match ext {
+        "svg" => {
+            let chart = v.chart(name).ok_or_else(|| {
+                WebError::NotFound(format!(
+                    "{} has no {name} chart in {}: too few values to draw",
+                    v.indicator.name, v.area_name
+                ))
+            })?;
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+                chart.into_string()
+            );
+            (
+                [
+                    (header::CONTENT_TYPE, "image/svg+xml".to_owned()),
+                    (header::CONTENT_DISPOSITION, attach("svg")),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        "csv" => {
+            let t = v.table(name).ok_or_else(|| unknown(&file))?;
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (header::CONTENT_DISPOSITION, attach("csv")),
+                ],
+                t.csv()?,
+            )
+                .into_response()
+        }
+        _ => {
+            let t = v.table(name).ok_or_else(|| unknown(&file))?;
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                            .to_owned(),
+                    ),
+                    (header::CONTENT_DISPOSITION, attach("xlsx")),
+                ],
+                t.xlsx()?,
+            )
+                .into_response()
+        }
+    })
+}
+
+fn unknown(file: &str) -> WebError {
+    WebError::NotFound(format!(
+        "no download `{file}`: charts are {}.svg; tables are {}.csv or .xlsx",
+        CHARTS.join(".svg, "),
+        TABLES.join(", ")
+    ))
+}

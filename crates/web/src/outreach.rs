@@ -1,0 +1,329 @@
+//! The outreach planner's page (`/planner`), its CSV of stops (`/planner.csv`) and
+//! its API answer (`/api/v1/planner`): `k` stops among candidate sites — generated
+//! grid points, or named sites pasted as CSV — chosen greedily to reach the most
+//! need within a radius (see [`crate::planner`]).
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use maud::html;
+use rustc_hash::FxHashSet;
+use serde::Deserialize;
+
+use crate::pages::page;
+use crate::planner::{
+    coverage, demand, grid, parse_sites, plan, stops, stops_csv, Demand, NeedOptions, Point, Stop,
+};
+use crate::svg::{choropleth_with, fmt, MapArea, Marker};
+use crate::table::{Cell, DataTable, Download};
+use crate::{parse_code, AppState, WebError};
+
+/// The most stops and candidate sites one request may ask for.
+const MAX_STOPS: usize = 50;
+const MAX_SITES: usize = 20_000;
+
+#[derive(Deserialize, Default)]
+pub struct PlanQuery {
+    stops: Option<usize>,
+    radius_km: Option<f64>,
+    grid_km: Option<f64>,
+    indicator: Option<String>,
+    within: Option<String>,
+    /// Candidate sites as CSV text (`name,lon,lat`); the grid when empty.
+    sites: Option<String>,
+}
+
+/// A plan worked out for a query.
+pub(crate) struct Outcome {
+    pub demand: Demand,
+    pub covered: Vec<bool>,
+    pub stops: Vec<Stop>,
+    pub covered_need: f64,
+    pub total_need: f64,
+    pub candidates: usize,
+    pub radius_km: f64,
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl PlanQuery {
+    fn stops(&self) -> usize {
+        self.stops.unwrap_or(5)
+    }
+    fn radius(&self) -> f64 {
+        self.radius_km.unwrap_or(3.0)
+    }
+    fn grid(&self) -> f64 {
+        self.grid_km.unwrap_or(2.0)
+    }
+
+    /// The same query as a URL's query string.
+    fn encoded(&self) -> String {
+        let mut parts = vec![
+            format!("stops={}", self.stops()),
+            format!("radius_km={}", self.radius()),
+            format!("grid_km={}", self.grid()),
+        ];
+        for (k, v) in [
+            ("indicator", &self.indicator),
+            ("within", &self.within),
+            ("sites", &self.sites),
+        ] {
+            if let Some(v) = non_empty(v) {
+                parts.push(format!("{k}={}", encode(v)));
+            }
+        }
+        parts.join("&")
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+pub(crate) async fn outcome(state: &AppState, q: &PlanQuery) -> Result<Outcome, WebError> {
+    let (k, radius, step) = (q.stops(), q.radius(), q.grid());
+    if !(1..=MAX_STOPS).contains(&k) {
+        return Err(WebError::BadRequest(format!(
+            "stops={k}: choose between 1 and {MAX_STOPS} stops"
+        )));
+    }
+    if !(radius.is_finite() && radius > 0.0 && radius <= 100.0) {
+        return Err(WebError::BadRequest(format!(
+            "radius_km={radius}: give a travel radius above 0 and at most 100 km"
+        )));
+    }
+    let Some(population) = state.population.as_deref() else {
+        return Err(WebError::BadRequest(
+            "this place has no population source to count people with".into(),
+        ));
+    };
+    let within = non_empty(&q.within).map(parse_code).transpose()?;
+    let indicator = non_empty(&q.indicator);
+    let demand = demand(
+        state.store.as_ref(),
+        NeedOptions {
+            population,
+            indicator,
+            within,
+        },
+    )
+    .await?;
+    let candidates: Vec<(String, Point)> = match non_empty(&q.sites) {
+        Some(text) => parse_sites(text, "the candidate sites").map_err(WebError::BadRequest)?,
+        None => {
+            if !(step.is_finite() && step >= 0.25) {
+                return Err(WebError::BadRequest(format!(
+                    "grid_km={step}: give a grid spacing of at least 0.25 km"
+                )));
+            }
+            grid(&demand.points, step)
+        }
+    };
+    if candidates.len() > MAX_SITES {
+        return Err(WebError::BadRequest(format!(
+            "{} candidate sites: at most {MAX_SITES}; widen grid_km",
+            candidates.len()
+        )));
+    }
+    let sites: Vec<Point> = candidates.iter().map(|c| c.1).collect();
+    let covers = coverage(&demand.points, &sites, radius);
+    let result = plan(&covers, &demand.need, k);
+    let reached: FxHashSet<u32> = result
+        .stops
+        .iter()
+        .flat_map(|(c, _)| covers[*c].iter().copied())
+        .collect();
+    let covered = (0..demand.points.len() as u32)
+        .map(|i| reached.contains(&i))
+        .collect();
+    Ok(Outcome {
+        covered,
+        stops: stops(&candidates, &covers, &result),
+        covered_need: result.covered,
+        total_need: result.total,
+        candidates: candidates.len(),
+        radius_km: radius,
+        demand,
+    })
+}
+
+fn stops_table(o: &Outcome) -> DataTable {
+    let mut t = DataTable::new(
+        "Stops in the order chosen",
+        &[
+            "Stop",
+            "Site",
+            "Longitude",
+            "Latitude",
+            "Need newly reached",
+            "Need reached so far",
+            "Share of all need (%)",
+            "Small areas in reach",
+        ],
+    );
+    for s in &o.stops {
+        t.push(vec![
+            Cell::Number(Some(s.order as f64)),
+            Cell::text(s.name.clone()),
+            Cell::Number(Some(s.point.lon)),
+            Cell::Number(Some(s.point.lat)),
+            Cell::Number(Some(s.need_covered)),
+            Cell::Number(Some(s.cumulative)),
+            Cell::Number(Some(100.0 * s.share_of_need)),
+            Cell::Number(Some(s.areas_reached as f64)),
+        ]);
+    }
+    t
+}
+
+pub async fn planner(
+    State(state): State<AppState>,
+    Query(q): Query<PlanQuery>,
+) -> Result<Html<String>, WebError> {
+    let indicators = state.store.indicators().await?;
+    let o = outcome(&state, &q).await?;
+    let shapes = state.shapes().await?;
+    let areas: Vec<MapArea> = o
+        .demand
+        .areas
+        .iter()
+        .zip(&o.covered)
+        .filter_map(|(code, hit)| {
+            Some(MapArea {
+                code: *code,
+                rings: shapes.outlines.get(code)?,
+                step: Some(if *hit { 3 } else { 0 }),
+                label: format!(
+                    "{code}: {}",
+                    if *hit {
+                        "within reach of a stop"
+                    } else {
+                        "not reached"
+                    }
+                ),
+                href: format!("/areas/{code}"),
+            })
+        })
+        .collect();
+    let markers: Vec<Marker> = o
+        .stops
+        .iter()
+        .map(|s| Marker {
+            label: format!("Stop {}: {}", s.order, s.name),
+            lon: s.point.lon,
+            lat: s.point.lat,
+            radius_km: o.radius_km,
+        })
+        .collect();
+    let download = Download {
+        path: "/planner".into(),
+        query: q.encoded(),
+    };
+    let share = 100.0 * o.covered_need / o.total_need.max(1e-12);
+    Ok(page(
+        &state,
+        "Outreach planner",
+        html! {
+            p class="lead" { "Where should a limited number of stops — a vaccination bus, an advice van — go to reach the most people in need? Need is people × a deprivation weight (most deprived tenth 1, least 0.1) × the chosen indicator's unmet share." }
+            form method="get" action="/planner" {
+                label for="stops" { "Number of stops" }
+                input id="stops" name="stops" type="number" min="1" max=(MAX_STOPS) value=(q.stops());
+                label for="radius_km" { "Travel radius each stop serves (km)" }
+                input id="radius_km" name="radius_km" type="number" min="0.5" max="100" step="0.5" value=(q.radius());
+                label for="grid_km" { "Candidate sites on a grid this many km apart" }
+                input id="grid_km" name="grid_km" type="number" min="0.25" step="0.25" value=(q.grid());
+                label for="indicator" { "Weight need by an indicator (optional)" }
+                select id="indicator" name="indicator" {
+                    option value="" { "People and deprivation only" }
+                    @for i in indicators.iter().filter(|i| !i.id.contains('.') && i.measure_type.as_deref() == Some("proportion")) {
+                        option value=(i.id) selected[non_empty(&q.indicator) == Some(i.id.as_str())] { (i.name) }
+                    }
+                }
+                label for="within" { "Within area (code, optional)" }
+                input id="within" name="within" type="text" value=(q.within.clone().unwrap_or_default());
+                label for="sites" { "Or your own candidate sites, as CSV with name, lon and lat columns (replaces the grid)" }
+                textarea id="sites" name="sites" rows="4" cols="50" { (q.sites.clone().unwrap_or_default()) }
+                button type="submit" { "Plan the stops" }
+            }
+            h2 { "Coverage" }
+            p { strong { (o.stops.len()) " stops" } " reach " strong { (fmt(share)) " %" } " of the need (" (fmt(o.covered_need)) " of " (fmt(o.total_need)) ") across " (o.demand.areas.len()) " small areas, chosen among " (o.candidates) " candidate sites within " (fmt(o.radius_km)) " km. The greedy choice reaches at least 63 % of the best possible." }
+            @if !areas.is_empty() {
+                figure {
+                    (choropleth_with(&areas, &markers, "Small areas within reach of a stop (dark) and the numbered stops with their catchments"))
+                    figcaption { "Dark blue: small areas within reach; pale: not reached; red circles: the stops in the order chosen, dashed: the radius each serves. The table lists the same stops." }
+                }
+            }
+            (stops_table(&o).html(Some(&download)))
+        },
+    ))
+}
+
+/// `/planner.csv` and `/planner.xlsx`: the chosen stops.
+pub async fn planner_csv(
+    State(state): State<AppState>,
+    Query(q): Query<PlanQuery>,
+) -> Result<Response, WebError> {
+    let o = outcome(&state, &q).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"outreach-stops.csv\"",
+            ),
+        ],
+        stops_csv(&o.stops),
+    )
+        .into_response())
+}
+
+pub async fn planner_xlsx(
+    State(state): State<AppState>,
+    Query(q): Query<PlanQuery>,
+) -> Result<Response, WebError> {
+    let o = outcome(&state, &q).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"outreach-stops.xlsx\"",
+            ),
+        ],
+        stops_table(&o).xlsx()?,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_round_trip_their_text() {
+        let q = PlanQuery {
+            sites: Some("name,lon,lat\nA & B,-1,52".into()),
+            ..PlanQuery::default()
+        };
+        assert_eq!(
+            q.encoded(),
+            "stops=5&radius_km=3&grid_km=2&sites=name%2Clon%2Clat%0AA%20%26%20B%2C-1%2C52"
+        );
+    }
+}

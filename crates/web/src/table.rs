@@ -1,0 +1,271 @@
+//! A table of figures that a page shows and a person downloads: the same rows drawn
+//! as accessible HTML (caption, column and row headers, numbers as people read
+//! them), written as CSV (numbers at full precision) or as an Excel workbook
+//! (numbers as numbers). Every table a page draws through this type has its CSV and
+//! XLSX links beside it.
+
+use maud::{html, Markup};
+
+use crate::svg::fmt;
+use crate::WebError;
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Number(Option<f64>),
+    /// A confidence interval: one cell on a page, two columns in a download.
+    Range(Option<f64>, Option<f64>),
+    /// A link on a page, its text in a download.
+    Link {
+        text: String,
+        href: String,
+    },
+}
+
+impl Cell {
+    pub fn text(t: impl Into<String>) -> Cell {
+        Cell::Text(t.into())
+    }
+}
+
+/// A table: a caption, column headings, and rows whose first cell heads the row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataTable {
+    pub caption: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl DataTable {
+    pub fn new(caption: impl Into<String>, columns: &[&str]) -> DataTable {
+        DataTable {
+            caption: caption.into(),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<Cell>) {
+        self.rows.push(row);
+    }
+
+    /// Whether column `c` holds intervals (split in two in downloads).
+    fn is_range(&self, c: usize) -> bool {
+        self.rows
+            .iter()
+            .any(|r| matches!(r.get(c), Some(Cell::Range(..))))
+    }
+
+    /// The column headings of a download: an interval column becomes its lower and
+    /// upper limits.
+    fn download_header(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (c, name) in self.columns.iter().enumerate() {
+            if self.is_range(c) {
+                out.push(format!("{name} lower"));
+                out.push(format!("{name} upper"));
+            } else {
+                out.push(name.clone());
+            }
+        }
+        out
+    }
+
+    /// Each row's cells for a download: text or a number, intervals split.
+    fn download_rows(&self) -> Vec<Vec<Value<'_>>> {
+        let ranges: Vec<bool> = (0..self.columns.len()).map(|c| self.is_range(c)).collect();
+        self.rows
+            .iter()
+            .map(|row| {
+                let mut out = Vec::new();
+                for (c, cell) in row.iter().enumerate() {
+                    match cell {
+                        Cell::Text(t) | Cell::Link { text: t, .. } => out.push(Value::Text(t)),
+                        Cell::Number(v) => out.push(Value::Number(*v)),
+                        Cell::Range(l, u) => {
+                            out.push(Value::Number(*l));
+                            out.push(Value::Number(*u));
+                        }
+                    }
+                    if ranges.get(c) == Some(&true) && !matches!(cell, Cell::Range(..)) {
+                        out.push(Value::Number(None));
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+
+    /// The table as HTML, with links to its downloads when `download` is the
+    /// address the `.csv` and `.xlsx` suffixes are added to (before any query).
+    pub fn html(&self, download: Option<&Download>) -> Markup {
+        let cell = |c: &Cell| -> Markup {
+            match c {
+                Cell::Text(t) => html! { (t) },
+                Cell::Number(v) => html! { (v.map(fmt).unwrap_or_default()) },
+                Cell::Range(l, u) => match (l, u) {
+                    (None, None) => html! {},
+                    _ => {
+                        html! { (l.map(fmt).unwrap_or_default()) "–" (u.map(fmt).unwrap_or_default()) }
+                    }
+                },
+                Cell::Link { text, href } => html! { a href=(href) { (text) } },
+            }
+        };
+        html! {
+            table {
+                caption { (self.caption) }
+                thead { tr { @for c in &self.columns { th scope="col" { (c) } } } }
+                tbody {
+                    @for row in &self.rows {
+                        tr {
+                            @for (i, c) in row.iter().enumerate() {
+                                @if i == 0 { th scope="row" { (cell(c)) } } @else { td { (cell(c)) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(d) = download {
+                p class="downloads" {
+                    "Download this table: "
+                    a href=(d.href("csv")) { "CSV" } ", "
+                    a href=(d.href("xlsx")) { "Excel (XLSX)" }
+                }
+            }
+        }
+    }
+
+    /// The table as CSV (RFC 4180), numbers at full precision.
+    pub fn csv(&self) -> Result<String, WebError> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let fail = |e: csv::Error| WebError::Internal(format!("cannot write CSV: {e}"));
+        w.write_record(self.download_header()).map_err(fail)?;
+        for row in self.download_rows() {
+            let fields: Vec<String> = row
+                .iter()
+                .map(|v| match v {
+                    Value::Text(t) => (*t).to_owned(),
+                    Value::Number(Some(n)) => n.to_string(),
+                    Value::Number(None) => String::new(),
+                })
+                .collect();
+            w.write_record(fields).map_err(fail)?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| WebError::Internal(format!("cannot write CSV: {e}")))?;
+        String::from_utf8(bytes).map_err(|e| WebError::Internal(e.to_string()))
+    }
+
+    /// The table as an Excel workbook of one sheet: the caption in the first row,
+    /// headings in the second, numbers as numbers.
+    pub fn xlsx(&self) -> Result<Vec<u8>, WebError> {
+        let fail = |e: rust_xlsxwriter::XlsxError| {
+            WebError::Internal(format!("cannot write the workbook: {e}"))
+        };
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        sheet
+            .write_string_with_format(0, 0, &self.caption, &bold)
+            .map_err(fail)?;
+        for (c, h) in self.download_header().iter().enumerate() {
+            sheet
+                .write_string_with_format(1, c as u16, h, &bold)
+                .map_err(fail)?;
+        }
+        for (r, row) in self.download_rows().iter().enumerate() {
+            let r = r as u32 + 2;
+            for (c, v) in row.iter().enumerate() {
+                match v {
+                    Value::Text(t) => {
+                        sheet.write_string(r, c as u16, *t).map_err(fail)?;
+                    }
+                    Value::Number(Some(n)) => {
+                        sheet.write_number(r, c as u16, *n).map_err(fail)?;
+                    }
+                    Value::Number(None) => {}
+                }
+            }
+        }
+        book.save_to_buffer().map_err(fail)
+    }
+}
+
+/// A downloaded cell: text or a number (blank when missing).
+enum Value<'a> {
+    Text(&'a str),
+    Number(Option<f64>),
+}
+
+/// Where a table downloads from: a path to which `.csv` or `.xlsx` is added, and
+/// the query that selects the same rows.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub path: String,
+    pub query: String,
+}
+
+impl Download {
+    pub fn href(&self, ext: &str) -> String {
+        if self.query.is_empty() {
+            format!("{}.{ext}", self.path)
+        } else {
+            format!("{}.{ext}?{}", self.path, self.query)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> DataTable {
+        let mut t = DataTable::new("Rates", &["Area", "Value", "95 % limits"]);
+        t.push(vec![
+            Cell::Link {
+                text: "North, \"A\"".into(),
+                href: "/areas/E01000001".into(),
+            },
+            Cell::Number(Some(12.345678901)),
+            Cell::Range(Some(10.0), Some(14.5)),
+        ]);
+        t.push(vec![
+            Cell::text("South"),
+            Cell::Number(None),
+            Cell::Range(None, None),
+        ]);
+        t
+    }
+
+    #[test]
+    fn csv_splits_intervals_and_keeps_full_precision() {
+        let csv = sample().csv().unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "Area,Value,95 % limits lower,95 % limits upper");
+        assert_eq!(lines[1], "\"North, \"\"A\"\"\",12.345678901,10,14.5");
+        assert_eq!(lines[2], "South,,,");
+    }
+
+    #[test]
+    fn html_has_headers_and_download_links() {
+        let d = Download {
+            path: "/indicators/x/ranked".into(),
+            query: "area=E92000001".into(),
+        };
+        let html = sample().html(Some(&d)).into_string();
+        assert!(html.contains("<caption>Rates</caption>"));
+        assert!(html.contains("<th scope=\"row\"><a href=\"/areas/E01000001\">"));
+        assert!(html.contains("12.35"));
+        assert!(html.contains("10–14.5"));
+        assert!(html.contains("href=\"/indicators/x/ranked.xlsx?area=E92000001\""));
+    }
+
+    #[test]
+    fn xlsx_is_a_zip_workbook() {
+        let bytes = sample().xlsx().unwrap();
+        assert_eq!(&bytes[..2], b"PK", "an XLSX file is a zip archive");
+    }
+}

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -535,13 +536,25 @@ pub async fn indicator(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<IndicatorQuery>,
+) -> Result<Html<Bytes>, WebError> {
+    let key = format!(
+        "indicator {id} {}",
+        query.area.as_deref().unwrap_or(ENGLAND)
+    );
+    state.cached_page(key, render(&state, id, query.area)).await
+}
+
+async fn render(
+    state: &AppState,
+    id: String,
+    area: Option<String>,
 ) -> Result<Html<String>, WebError> {
-    let v = View::load(&state, &id, query.area.as_deref()).await?;
+    let v = View::load(state, &id, area.as_deref()).await?;
     let unit = v.indicator.unit.clone().unwrap_or_default();
     let table = |name: &str| v.table(name).map(|t| t.html(Some(&v.download(name))));
     let funnel = v.funnel_chart();
     Ok(page(
-        &state,
+        state,
         &format!("{} — {}", v.indicator.name, v.area_name),
         html! {
             @if let Some(o) = &v.headline {

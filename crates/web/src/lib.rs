@@ -19,8 +19,9 @@ mod table;
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use rustc_hash::FxHashMap;
@@ -44,6 +45,9 @@ pub struct AppState {
     /// Each indicator's observations with its disclosure rule applied, kept for
     /// [`CACHE_SECONDS`].
     cache: Arc<tokio::sync::Mutex<Cache>>,
+    /// Rendered pages by key, kept for [`CACHE_SECONDS`] like the observations
+    /// they are drawn from.
+    pages: Arc<tokio::sync::Mutex<FxHashMap<String, (Instant, Bytes)>>>,
 }
 
 /// Indicator id → when its observations were read, and them.
@@ -63,6 +67,7 @@ impl AppState {
             population: population.map(Into::into),
             shapes: Arc::default(),
             cache: Arc::default(),
+            pages: Arc::default(),
         }
     }
 
@@ -88,6 +93,30 @@ impl AppState {
         let rows = Arc::new(rows);
         cache.insert(indicator.to_owned(), (Instant::now(), rows.clone()));
         Ok(rows)
+    }
+
+    /// A page rendered at most once per [`CACHE_SECONDS`] for `key`: the profile
+    /// and indicator pages read dozens of indicators, and are read far more often
+    /// than the store changes. Errors are not kept.
+    pub(crate) async fn cached_page<F>(
+        &self,
+        key: String,
+        render: F,
+    ) -> Result<Html<Bytes>, WebError>
+    where
+        F: std::future::Future<Output = Result<Html<String>, WebError>>,
+    {
+        let fresh = |at: &Instant| at.elapsed() < Duration::from_secs(CACHE_SECONDS);
+        if let Some((at, body)) = self.pages.lock().await.get(&key) {
+            if fresh(at) {
+                return Ok(Html(body.clone()));
+            }
+        }
+        let body = Bytes::from(render.await?.0);
+        let mut pages = self.pages.lock().await;
+        pages.retain(|_, (at, _)| fresh(at));
+        pages.insert(key, (Instant::now(), body.clone()));
+        Ok(Html(body))
     }
 
     async fn shapes(&self) -> Result<Arc<Shapes>, WebError> {
@@ -216,6 +245,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .fallback(pages::not_found)
         .with_state(state)
+        // gzip for clients that accept it, on answers above 32 bytes (tower-http's
+        // default rule: not raster images, which are compressed already).
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// Serves the application on `listener` until the process ends.

@@ -1,6 +1,7 @@
 //! The HTML pages, rendered with maud: every page works without script, has one
 //! `main` landmark, a skip link, labelled forms, and a table beside each chart.
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
@@ -195,8 +196,15 @@ pub(crate) fn latest_total<'a>(
 pub async fn profile(
     State(state): State<AppState>,
     Path(code): Path<String>,
-) -> Result<Html<String>, WebError> {
+) -> Result<Html<Bytes>, WebError> {
     let code = parse_code(&code)?;
+    state
+        .cached_page(format!("profile {code}"), render_profile(&state, code))
+        .await
+}
+
+async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>, WebError> {
+    let state = state.clone();
     let store = state.store.as_ref();
     let Some(info) = store.area(code).await? else {
         return Err(WebError::NotFound(format!(

@@ -475,6 +475,18 @@ fn every_page_and_api_route_answers() {
             ],
         );
         page("/nowhere", 404, &["There is no page here"]);
+        // Compression for clients that ask for it, and none for those that do not.
+        let (status, head, _) = get(port, "/areas/E07900001", "Accept-Encoding: gzip\r\n");
+        assert_eq!(status, 200);
+        assert!(
+            head.to_ascii_lowercase().contains("content-encoding: gzip"),
+            "{backend}: {head}"
+        );
+        let (_, head, _) = get(port, "/areas/E07900001", "");
+        assert!(
+            !head.to_ascii_lowercase().contains("content-encoding"),
+            "{backend}: {head}"
+        );
         let (status, head, _) = get(port, "/assets/site.css", "");
         assert_eq!(status, 200);
         assert!(head.to_ascii_lowercase().contains("content-type: text/css"));

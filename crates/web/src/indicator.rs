@@ -644,32 +644,10 @@ pub async fn download(
             )
                 .into_response()
         }
-        "csv" => {
-            let t = v.table(name).ok_or_else(|| unknown(&file))?;
-            (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (header::CONTENT_DISPOSITION, attach("csv")),
-                ],
-                t.csv()?,
-            )
-                .into_response()
-        }
-        _ => {
-            let t = v.table(name).ok_or_else(|| unknown(&file))?;
-            (
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                            .to_owned(),
-                    ),
-                    (header::CONTENT_DISPOSITION, attach("xlsx")),
-                ],
-                t.xlsx()?,
-            )
-                .into_response()
-        }
+        _ => v
+            .table(name)
+            .ok_or_else(|| unknown(&file))?
+            .respond(ext, &stem)?,
     })
 }
 

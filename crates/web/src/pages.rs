@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Html;
+use axum::response::{Html, Response};
 use maud::{html, Markup, DOCTYPE};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use syndemic_model::{AreaCode, AreaType};
 use syndemic_store::{Indicator, Observation};
 
 use crate::svg::{self, fmt, MapArea};
+use crate::table::{Cell, DataTable, Download};
 use crate::{parse_code, small_areas_within, AppState, HiddenOptions, WebError};
 
 /// The Marmot policy objectives indicators are grouped under, in order.
@@ -203,79 +204,169 @@ pub async fn profile(
         .await
 }
 
-async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>, WebError> {
-    let state = state.clone();
-    let store = state.store.as_ref();
-    let Some(info) = store.area(code).await? else {
-        return Err(WebError::NotFound(format!(
-            "{code} is not in the store: search for an area from the home page"
-        )));
-    };
-    let name = info.area.name.clone().unwrap_or_else(|| code.to_string());
-    let parents = store.parents(code).await?;
-    let mut children: Vec<(AreaCode, Option<String>)> = Vec::new();
-    for link in store.children(code, None).await? {
-        if !children.iter().any(|(c, _)| *c == link.child) {
-            let child = store.area(link.child).await?;
-            children.push((link.child, child.and_then(|c| c.area.name)));
-        }
-    }
-    children.sort_by(|a, b| a.1.cmp(&b.1));
-    let deprivation = store.deprivation(code).await?;
-    let indicators = store.indicators().await?;
-    // The area's latest value, England's, and the peers' spread, per indicator.
-    let mut rows: Vec<(&Indicator, Observation, Option<f64>, Vec<f64>)> = Vec::new();
-    for indicator in indicators.iter().filter(|i| !i.id.contains('.')) {
-        let all = state.observations(&indicator.id).await?;
-        let Some(o) = latest_total(all.iter().filter(|x| x.area == code)) else {
-            continue;
+/// What an area's profile shows, read once for the page and its downloads.
+struct Profile {
+    name: String,
+    parents: Vec<syndemic_store::ParentInfo>,
+    children: Vec<(AreaCode, Option<String>)>,
+    deprivation: Vec<syndemic_store::Deprivation>,
+    /// Per indicator: its latest value here, England's, and the peers' values.
+    rows: Vec<(Indicator, Observation, Option<f64>, Vec<f64>)>,
+    /// Small areas by national IMD decile (index 1–10).
+    by_decile: [usize; 11],
+}
+
+impl Profile {
+    async fn load(state: &AppState, code: AreaCode) -> Result<Profile, WebError> {
+        let store = state.store.as_ref();
+        let Some(info) = store.area(code).await? else {
+            return Err(WebError::NotFound(format!(
+                "{code} is not in the store: search for an area from the home page"
+            )));
         };
-        let england = latest_total(all.iter().filter(|x| x.area.as_str() == "E92000001"))
-            .and_then(|x| x.value);
-        let peers: Vec<f64> = all
-            .iter()
-            .filter(|x| {
-                x.area.area_type() == code.area_type()
-                    && x.period == o.period
-                    && x.sex == "Persons"
-                    && x.category.is_empty()
-            })
-            .filter_map(|x| x.value)
-            .collect();
-        rows.push((indicator, o.clone(), england, peers));
-    }
-    let small = small_areas_within(store, code).await?;
-    let mut by_decile = [0usize; 11];
-    let edition = deprivation.first().map(|d| d.edition.clone());
-    if code.area_type() != AreaType::Lsoa {
-        if let Some(edition) = &edition {
-            let table = store.deprivation_table(edition, "imd").await?;
-            for d in table
-                .iter()
-                .filter(|d| small.binary_search(&d.area).is_ok())
-            {
-                by_decile[d.decile.clamp(1, 10) as usize] += 1;
+        let name = info.area.name.clone().unwrap_or_else(|| code.to_string());
+        let parents = store.parents(code).await?;
+        let mut children: Vec<(AreaCode, Option<String>)> = Vec::new();
+        for link in store.children(code, None).await? {
+            if !children.iter().any(|(c, _)| *c == link.child) {
+                let child = store.area(link.child).await?;
+                children.push((link.child, child.and_then(|c| c.area.name)));
             }
-        } else if let Some(first) = small.first() {
-            if let Some(d) = store
-                .deprivation(*first)
-                .await?
-                .into_iter()
-                .find(|d| d.domain == "imd")
-            {
-                let table = store.deprivation_table(&d.edition, "imd").await?;
+        }
+        children.sort_by(|a, b| a.1.cmp(&b.1));
+        let deprivation = store.deprivation(code).await?;
+        let indicators = store.indicators().await?;
+        // The area's latest value, England's, and the peers' spread, per indicator.
+        let mut rows: Vec<(Indicator, Observation, Option<f64>, Vec<f64>)> = Vec::new();
+        for indicator in indicators.into_iter().filter(|i| !i.id.contains('.')) {
+            let all = state.observations(&indicator.id).await?;
+            let Some(o) = latest_total(all.iter().filter(|x| x.area == code)) else {
+                continue;
+            };
+            let england = latest_total(all.iter().filter(|x| x.area.as_str() == "E92000001"))
+                .and_then(|x| x.value);
+            let peers: Vec<f64> = all
+                .iter()
+                .filter(|x| {
+                    x.area.area_type() == code.area_type()
+                        && x.period == o.period
+                        && x.sex == "Persons"
+                        && x.category.is_empty()
+                })
+                .filter_map(|x| x.value)
+                .collect();
+            rows.push((indicator, o.clone(), england, peers));
+        }
+        let small = small_areas_within(store, code).await?;
+        let mut by_decile = [0usize; 11];
+        let edition = deprivation.first().map(|d| d.edition.clone());
+        if code.area_type() != AreaType::Lsoa {
+            if let Some(edition) = &edition {
+                let table = store.deprivation_table(edition, "imd").await?;
                 for d in table
                     .iter()
                     .filter(|d| small.binary_search(&d.area).is_ok())
                 {
                     by_decile[d.decile.clamp(1, 10) as usize] += 1;
                 }
+            } else if let Some(first) = small.first() {
+                if let Some(d) = store
+                    .deprivation(*first)
+                    .await?
+                    .into_iter()
+                    .find(|d| d.domain == "imd")
+                {
+                    let table = store.deprivation_table(&d.edition, "imd").await?;
+                    for d in table
+                        .iter()
+                        .filter(|d| small.binary_search(&d.area).is_ok())
+                    {
+                        by_decile[d.decile.clamp(1, 10) as usize] += 1;
+                    }
+                }
             }
         }
+        Ok(Profile {
+            name,
+            parents,
+            children,
+            deprivation,
+            rows,
+            by_decile,
+        })
     }
+
+    fn indicators_table(&self) -> DataTable {
+        let mut t = DataTable::new(
+            format!("Indicators for {}", self.name),
+            &[
+                "Indicator",
+                "Policy objective",
+                "Period",
+                "Value",
+                "95 % limits",
+                "Count",
+                "England",
+                "Compared with England",
+                "Recent trend",
+            ],
+        );
+        for (indicator, o, england, _) in &self.rows {
+            let domain = indicator.domain.as_deref().unwrap_or("other");
+            let heading = DOMAINS
+                .iter()
+                .find(|d| d.0 == domain)
+                .map_or(DOMAINS[6].1, |d| d.1);
+            t.push(vec![
+                Cell::text(indicator.name.clone()),
+                Cell::text(heading),
+                Cell::text(o.period.to_string()),
+                Cell::Number(o.value),
+                Cell::Range(o.lower95, o.upper95),
+                Cell::Number(o.count),
+                Cell::Number(*england),
+                Cell::text(
+                    o.compared_to_england
+                        .clone()
+                        .unwrap_or_else(|| "Not compared".into()),
+                ),
+                Cell::text(o.recent_trend.clone().unwrap_or_default()),
+            ]);
+        }
+        t
+    }
+
+    fn deciles_table(&self) -> DataTable {
+        let mut t = DataTable::new(
+            "Small areas by national deprivation decile (1 = most deprived)",
+            &["Decile", "Small areas"],
+        );
+        for d in 1..=10 {
+            t.push(vec![
+                Cell::Number(Some(d as f64)),
+                Cell::Number(Some(self.by_decile[d] as f64)),
+            ]);
+        }
+        t
+    }
+}
+
+async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>, WebError> {
+    let Profile {
+        name,
+        parents,
+        children,
+        deprivation,
+        rows,
+        by_decile,
+    } = Profile::load(state, code).await?;
+    let downloads = |name: &str| Download {
+        path: format!("/areas/{code}/{name}"),
+        query: String::new(),
+    };
     let ranked: usize = by_decile.iter().sum();
     Ok(page(
-        &state,
+        state,
         &name,
         html! {
             p class="lead" { (code.area_type().label()) " " span class="code" { (code.as_str()) } }
@@ -293,6 +384,7 @@ async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>
                     thead { tr { th scope="col" { "Decile" } @for d in 1..=10 { th scope="col" { (d) } } } }
                     tbody { tr { th scope="row" { "Small areas" } @for d in 1..=10 { td { (by_decile[d]) } } } }
                 }
+                p class="downloads" { "Download this table: " a href=(downloads("deprivation").href("csv")) { "CSV" } ", " a href=(downloads("deprivation").href("xlsx")) { "Excel (XLSX)" } }
             }
             h2 { "Indicators" }
             @if rows.is_empty() { p { "No indicator values reach this area yet." } }
@@ -321,6 +413,9 @@ async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>
                     }
                 }
             }
+            @if !rows.is_empty() {
+                p class="downloads" { "Download every indicator above: " a href=(downloads("indicators").href("csv")) { "CSV" } ", " a href=(downloads("indicators").href("xlsx")) { "Excel (XLSX)" } }
+            }
             @if !children.is_empty() {
                 h2 { "Areas within " (name) }
                 ul class="columns" { @for (c, n) in &children { li { (area_link(*c, n)) } } }
@@ -338,10 +433,18 @@ pub struct HiddenQuery {
     decile: Option<u8>,
 }
 
-pub async fn hidden(
-    State(state): State<AppState>,
-    Query(query): Query<HiddenQuery>,
-) -> Result<Html<String>, WebError> {
+/// The hidden-deprivation finder's options and what it found, with the areas' names.
+async fn find(
+    state: &AppState,
+    query: &HiddenQuery,
+) -> Result<
+    (
+        HiddenOptions,
+        Vec<crate::HiddenArea>,
+        FxHashMap<AreaCode, Option<String>>,
+    ),
+    WebError,
+> {
     let options = HiddenOptions {
         min_gap: query.gap.unwrap_or(HiddenOptions::default().min_gap),
         max_decile: query.decile.unwrap_or(HiddenOptions::default().max_decile),
@@ -357,13 +460,79 @@ pub async fn hidden(
         .filter(|w| !w.is_empty())
         .map(parse_code)
         .transpose()?;
-    let found = crate::api::find_hidden(&state, within, options).await?;
-    let shapes = state.shapes().await?;
-    let store = state.store.as_ref();
+    let found = crate::api::find_hidden(state, within, options).await?;
     let mut names: FxHashMap<AreaCode, Option<String>> = FxHashMap::default();
     for h in &found {
-        names.insert(h.area, store.area(h.area).await?.and_then(|a| a.area.name));
+        names.insert(
+            h.area,
+            state.store.area(h.area).await?.and_then(|a| a.area.name),
+        );
     }
+    Ok((options, found, names))
+}
+
+fn hidden_table(
+    found: &[crate::HiddenArea],
+    names: &FxHashMap<AreaCode, Option<String>>,
+) -> DataTable {
+    let mut t = DataTable::new(
+        "Small areas more deprived than their neighbours",
+        &[
+            "Area",
+            "Code",
+            "National decile",
+            "Neighbours' average decile",
+            "Deciles apart",
+            "Score",
+            "Neighbours' score",
+            "Neighbours",
+        ],
+    );
+    for h in found {
+        t.push(vec![
+            Cell::Link {
+                text: names
+                    .get(&h.area)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_else(|| h.area.to_string()),
+                href: format!("/areas/{}", h.area),
+            },
+            Cell::text(h.area.as_str()),
+            Cell::Number(Some(h.decile as f64)),
+            Cell::Number(Some(h.neighbours_decile)),
+            Cell::Number(Some(h.gap)),
+            Cell::Number(h.score),
+            Cell::Number(h.neighbours_score),
+            Cell::Number(Some(h.neighbours as f64)),
+        ]);
+    }
+    t
+}
+
+/// `/hidden.csv` and `/hidden.xlsx`: the finder's list for the same query.
+pub async fn hidden_csv(
+    State(state): State<AppState>,
+    Query(query): Query<HiddenQuery>,
+) -> Result<Response, WebError> {
+    let (_, found, names) = find(&state, &query).await?;
+    hidden_table(&found, &names).respond("csv", "hidden-deprivation")
+}
+
+pub async fn hidden_xlsx(
+    State(state): State<AppState>,
+    Query(query): Query<HiddenQuery>,
+) -> Result<Response, WebError> {
+    let (_, found, names) = find(&state, &query).await?;
+    hidden_table(&found, &names).respond("xlsx", "hidden-deprivation")
+}
+
+pub async fn hidden(
+    State(state): State<AppState>,
+    Query(query): Query<HiddenQuery>,
+) -> Result<Html<String>, WebError> {
+    let (options, found, names) = find(&state, &query).await?;
+    let shapes = state.shapes().await?;
     let highlighted: Vec<MapArea> = shapes
         .outlines
         .iter()
@@ -403,11 +572,10 @@ pub async fn hidden(
             p { (found.len()) " small areas stand out." }
             @if shapes.outlines.is_empty() { p { "No boundaries are stored, so there is no map; the list stands alone." } }
             @else if !found.is_empty() { figure { (svg::choropleth(&highlighted, "Small areas that stand out from their neighbours, in dark blue")) figcaption { "Dark blue: areas listed below." } } }
-            table {
-                caption { "Small areas more deprived than their neighbours" }
-                thead { tr { th scope="col" { "Area" } th scope="col" { "National decile" } th scope="col" { "Neighbours' average decile" } th scope="col" { "Deciles apart" } th scope="col" { "Score" } th scope="col" { "Neighbours' score" } th scope="col" { "Neighbours" } } }
-                tbody { @for h in &found { tr { th scope="row" { (area_link(h.area, names.get(&h.area).unwrap_or(&None))) } td { (h.decile) } td { (fmt(h.neighbours_decile)) } td { (fmt(h.gap)) } td { (h.score.map(fmt).unwrap_or_default()) } td { (h.neighbours_score.map(fmt).unwrap_or_default()) } td { (h.neighbours) } } } }
-            }
+            (hidden_table(&found, &names).html(Some(&Download {
+                path: "/hidden".into(),
+                query: format!("within={}&gap={}&decile={}", query.within.as_deref().unwrap_or(""), options.min_gap, options.max_decile),
+            })))
             p { a href=(format!("/api/v1/hidden?gap={}&decile={}", options.min_gap, options.max_decile)) { "The same as JSON" } }
         },
     ))
@@ -425,7 +593,6 @@ pub async fn compare(
     State(state): State<AppState>,
     Query(query): Query<CompareQuery>,
 ) -> Result<Html<String>, WebError> {
-    let store = state.store.as_ref();
     let form = |a: &str, b: &str| {
         html! {
             form method="get" action="/compare" {
@@ -440,6 +607,52 @@ pub async fn compare(
     let (Some(a), Some(b)) = (query.a.as_deref(), query.b.as_deref()) else {
         return Ok(page(&state, "Compare two areas", form("", "")));
     };
+    let (areas, rows) = compared(&state, a, b).await?;
+    let table = compare_table(&areas, &rows);
+    let title = format!("{} and {}", areas[0].1, areas[1].1);
+    Ok(page(
+        &state,
+        &title,
+        html! {
+            (form(a, b))
+            (table.html(Some(&Download { path: "/compare".into(), query: format!("a={}&b={}", areas[0].0, areas[1].0) })))
+        },
+    ))
+}
+
+/// `/areas/{code}/{table}.{csv|xlsx}`: the profile's indicators or its small areas
+/// by deprivation decile.
+pub async fn profile_download(
+    State(state): State<AppState>,
+    Path((code, file)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let code = parse_code(&code)?;
+    let unknown = || {
+        WebError::NotFound(format!(
+            "no download `{file}`: give indicators.csv, indicators.xlsx, deprivation.csv or deprivation.xlsx"
+        ))
+    };
+    let (name, ext) = file.rsplit_once('.').ok_or_else(unknown)?;
+    if !matches!(name, "indicators" | "deprivation") || !matches!(ext, "csv" | "xlsx") {
+        return Err(unknown());
+    }
+    let p = Profile::load(&state, code).await?;
+    let table = if name == "indicators" {
+        p.indicators_table()
+    } else {
+        p.deciles_table()
+    };
+    table.respond(ext, &format!("{code}-{name}"))
+}
+
+type Compared = (
+    Vec<(AreaCode, String)>,
+    Vec<(Indicator, Option<Observation>, Option<Observation>)>,
+);
+
+/// Two areas and each indicator's latest value in each.
+async fn compared(state: &AppState, a: &str, b: &str) -> Result<Compared, WebError> {
+    let store = state.store.as_ref();
     let mut areas = Vec::new();
     for text in [a, b] {
         let code = parse_code(text)?;
@@ -463,40 +676,87 @@ pub async fn compare(
             rows.push((indicator, first, second));
         }
     }
-    let cell = |o: &Option<Observation>| -> Markup {
-        match o {
-            Some(o) => {
-                html! { td { (o.value.map(fmt).unwrap_or_else(|| "–".into())) } td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) " (" (o.period.to_string()) ")" } }
-            }
-            None => html! { td { "–" } td {} },
-        }
+    Ok((areas, rows))
+}
+
+/// Whether two 95 % intervals overlap, and which is lower where they do not.
+fn verdict(x: &Option<Observation>, y: &Option<Observation>) -> &'static str {
+    match (
+        x.as_ref().and_then(|o| o.lower95.zip(o.upper95)),
+        y.as_ref().and_then(|o| o.lower95.zip(o.upper95)),
+    ) {
+        (Some((_, u1)), Some((l2, _))) if u1 < l2 => "first lower",
+        (Some((l1, _)), Some((_, u2))) if u2 < l1 => "first higher",
+        (Some(_), Some(_)) => "intervals overlap",
+        _ => "not compared",
+    }
+}
+
+fn compare_table(
+    areas: &[(AreaCode, String)],
+    rows: &[(Indicator, Option<Observation>, Option<Observation>)],
+) -> DataTable {
+    let (a, b) = (&areas[0].1, &areas[1].1);
+    let columns = [
+        "Indicator".to_owned(),
+        a.clone(),
+        format!("{a} 95 % limits"),
+        format!("{a} period"),
+        b.clone(),
+        format!("{b} 95 % limits"),
+        format!("{b} period"),
+        "Difference".to_owned(),
+    ];
+    let mut t = DataTable {
+        caption: "Latest values side by side, with 95 % limits".into(),
+        columns: columns.to_vec(),
+        rows: Vec::new(),
     };
-    let verdict = |x: &Option<Observation>, y: &Option<Observation>| -> &'static str {
-        match (
-            x.as_ref().and_then(|o| o.lower95.zip(o.upper95)),
-            y.as_ref().and_then(|o| o.lower95.zip(o.upper95)),
-        ) {
-            (Some((_, u1)), Some((l2, _))) if u1 < l2 => "first lower",
-            (Some((l1, _)), Some((_, u2))) if u2 < l1 => "first higher",
-            (Some(_), Some(_)) => "intervals overlap",
-            _ => "not compared",
+    for (indicator, x, y) in rows {
+        let mut row = vec![Cell::Link {
+            text: indicator.name.clone(),
+            href: format!("/indicators/{}", indicator.id),
+        }];
+        for o in [x, y] {
+            row.push(Cell::Number(o.as_ref().and_then(|o| o.value)));
+            row.push(Cell::Range(
+                o.as_ref().and_then(|o| o.lower95),
+                o.as_ref().and_then(|o| o.upper95),
+            ));
+            row.push(Cell::text(
+                o.as_ref().map(|o| o.period.to_string()).unwrap_or_default(),
+            ));
         }
+        row.push(Cell::text(verdict(x, y)));
+        t.push(row);
+    }
+    t
+}
+
+pub async fn compare_csv(
+    State(state): State<AppState>,
+    Query(query): Query<CompareQuery>,
+) -> Result<Response, WebError> {
+    compare_download(&state, &query, "csv").await
+}
+
+pub async fn compare_xlsx(
+    State(state): State<AppState>,
+    Query(query): Query<CompareQuery>,
+) -> Result<Response, WebError> {
+    compare_download(&state, &query, "xlsx").await
+}
+
+async fn compare_download(
+    state: &AppState,
+    query: &CompareQuery,
+    ext: &str,
+) -> Result<Response, WebError> {
+    let (Some(a), Some(b)) = (query.a.as_deref(), query.b.as_deref()) else {
+        return Err(WebError::BadRequest(
+            "give two area codes, a= and b=".into(),
+        ));
     };
-    let title = format!("{} and {}", areas[0].1, areas[1].1);
-    Ok(page(
-        &state,
-        &title,
-        html! {
-            (form(a, b))
-            table {
-                caption { "Latest values side by side, with 95 % limits" }
-                thead { tr { th scope="col" { "Indicator" } th scope="col" { (areas[0].1) } th scope="col" { "95 % limits" } th scope="col" { (areas[1].1) } th scope="col" { "95 % limits" } th scope="col" { "Difference" } } }
-                tbody {
-                    @for (indicator, x, y) in &rows {
-                        tr { th scope="row" { a href=(format!("/indicators/{}", indicator.id)) { (indicator.name) } } (cell(x)) (cell(y)) td { (verdict(x, y)) } }
-                    }
-                }
-            }
-        },
-    ))
+    let (areas, rows) = compared(state, a, b).await?;
+    compare_table(&areas, &rows).respond(ext, &format!("compare-{}-{}", areas[0].0, areas[1].0))
 }

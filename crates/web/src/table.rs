@@ -4,6 +4,8 @@
 //! (numbers as numbers). Every table a page draws through this type has its CSV and
 //! XLSX links beside it.
 
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
 use crate::svg::fmt;
@@ -191,6 +193,36 @@ impl DataTable {
             }
         }
         book.save_to_buffer().map_err(fail)
+    }
+}
+
+impl DataTable {
+    /// The table as a download: `ext` is `csv` or `xlsx`, `stem` the file name
+    /// without it.
+    pub fn respond(&self, ext: &str, stem: &str) -> Result<Response, WebError> {
+        let (kind, body) = match ext {
+            "csv" => ("text/csv; charset=utf-8", self.csv()?.into_bytes()),
+            "xlsx" => (
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                self.xlsx()?,
+            ),
+            other => {
+                return Err(WebError::NotFound(format!(
+                    "no `.{other}` download: tables download as .csv or .xlsx"
+                )))
+            }
+        };
+        Ok((
+            [
+                (header::CONTENT_TYPE, kind.to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{stem}.{ext}\""),
+                ),
+            ],
+            body,
+        )
+            .into_response())
     }
 }
 

@@ -474,6 +474,58 @@ fn every_page_and_api_route_answers() {
                 "one of json, csv",
             ],
         );
+        // The other pages' tables download too.
+        let (status, _, csv) = get(port, "/areas/E07900001/indicators.csv", "");
+        assert_eq!(status, 200, "{backend}: {csv}");
+        assert!(
+            csv.starts_with("Indicator,Policy objective,Period,Value,95 % limits lower"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("Smoking prevalence in adults,Create and develop healthy"),
+            "{csv}"
+        );
+        let (status, _, csv) = get(port, "/areas/E07900001/deprivation.csv", "");
+        assert_eq!(status, 200);
+        assert_eq!(
+            csv.lines().nth(1),
+            Some("1,1"),
+            "{backend}: one small area in decile 1"
+        );
+        let (status, _, x) = get(port, "/areas/E07900001/indicators.xlsx", "");
+        assert_eq!(status, 200);
+        assert!(x.starts_with("PK"));
+        page(
+            "/areas/E07900001/indicators.pdf",
+            404,
+            &["give indicators.csv"],
+        );
+        page("/areas/E0/indicators.csv", 400, &["not an area code"]);
+        assert!(profile.contains("href=\"/areas/E07900001/indicators.xlsx\""));
+        let (status, _, csv) = get(port, "/hidden.csv", "");
+        assert_eq!(status, 200);
+        assert!(
+            csv.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("Testshire 001A,E01900001,1,"),
+            "{csv}"
+        );
+        let (status, _, x) = get(port, "/hidden.xlsx?gap=2", "");
+        assert_eq!(status, 200);
+        assert!(x.starts_with("PK"));
+        page("/hidden.csv?gap=12", 400, &["between 0 and 9"]);
+        let (status, _, csv) = get(port, "/compare.csv?a=E01900001&b=E01900004", "");
+        assert_eq!(status, 200, "{csv}");
+        assert!(
+            csv.starts_with("Indicator,Testshire 001A,Testshire 001A 95 % limits lower"),
+            "{csv}"
+        );
+        assert!(csv.contains(",first lower"), "{csv}");
+        let (status, _, x) = get(port, "/compare.xlsx?a=E01900001&b=E01900004", "");
+        assert_eq!(status, 200);
+        assert!(x.starts_with("PK"));
+        page("/compare.csv?a=E01900001", 400, &["give two area codes"]);
         page("/nowhere", 404, &["There is no page here"]);
         // Compression for clients that ask for it, and none for those that do not.
         let (status, head, _) = get(port, "/areas/E07900001", "Accept-Encoding: gzip\r\n");

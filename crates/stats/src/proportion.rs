@@ -51,16 +51,15 @@ fn check(row: usize, x: Option<f64>, n: Option<f64>) -> Result<(), StatsError> {
     Ok(())
 }
 
-fn estimate(x: f64, n: f64, multiplier: f64, zs: &[f64]) -> Row {
-    let mut row = Row {
-        value: Some(x / n * multiplier),
-        ..Row::default()
-    };
+/// Writes the proportion and its limits into `row` (its value, its first
+/// `zs.len()` limits and its note).
+fn estimate(x: f64, n: f64, multiplier: f64, zs: &[f64], row: &mut Row) {
+    row.value = Some(x / n * multiplier);
+    row.note = None;
     for (slot, &z) in row.limits.iter_mut().zip(zs) {
         let (lo, hi) = wilson(x, n, z);
         *slot = (Some(lo * multiplier), Some(hi * multiplier));
     }
-    row
 }
 
 /// Row-at-a-time [`proportion`], for callers that stream rows: the same checks and
@@ -82,11 +81,28 @@ impl ProportionKernel {
 
     /// The result of row `i` (its index is used in errors).
     pub fn row(&self, i: usize, x: Option<f64>, n: Option<f64>) -> Result<Row, StatsError> {
+        let mut row = Row::default();
+        self.row_into(i, x, n, &mut row)?;
+        Ok(row)
+    }
+
+    /// [`row`](Self::row) written into `out`, for a caller that reuses one [`Row`]
+    /// across millions of rows (a `Row` holds every level's limits, so returning
+    /// one by value per row costs more than the arithmetic). Only the first
+    /// `levels.len()` limits are written.
+    pub fn row_into(
+        &self,
+        i: usize,
+        x: Option<f64>,
+        n: Option<f64>,
+        out: &mut Row,
+    ) -> Result<(), StatsError> {
         check(i, x, n)?;
-        Ok(match (x, n) {
-            (Some(x), Some(n)) => estimate(x, n, self.multiplier, &self.zs),
-            _ => Row::blank(Note::MissingInput),
-        })
+        match (x, n) {
+            (Some(x), Some(n)) => estimate(x, n, self.multiplier, &self.zs, out),
+            _ => *out = Row::blank(Note::MissingInput),
+        }
+        Ok(())
     }
 }
 

@@ -103,6 +103,8 @@ fn check(row: usize, x: Option<f64>, n: Option<f64>) -> Result<(), StatsError> {
     Ok(())
 }
 
+/// Writes the rate and its limits into `row` (its value, its first `levels.len()`
+/// limits and its note; later limits are left as they are).
 fn estimate(
     x: f64,
     n: f64,
@@ -110,12 +112,11 @@ fn estimate(
     levels: &[ConfidenceLevel],
     zs: &[f64],
     rule: PoissonRule,
-) -> Row {
+    row: &mut Row,
+) {
     let scale = multiplier / n;
-    let mut row = Row {
-        value: Some(x * scale),
-        ..Row::default()
-    };
+    row.value = Some(x * scale);
+    row.note = None;
     for ((slot, &level), &z) in row.limits.iter_mut().zip(levels).zip(zs) {
         let (lo, hi) = match rule {
             PoissonRule::ExactBelow10 => poisson_limits_z(x, level, z),
@@ -126,7 +127,6 @@ fn estimate(
         };
         *slot = (lo.map(|l| l * scale), hi.map(|u| u * scale));
     }
-    row
 }
 
 /// Which Poisson limits a crude rate uses.
@@ -170,13 +170,36 @@ impl RateKernel {
 
     /// The result of row `i` (its index is used in errors).
     pub fn row(&self, i: usize, x: Option<f64>, n: Option<f64>) -> Result<Row, StatsError> {
+        let mut row = Row::default();
+        self.row_into(i, x, n, &mut row)?;
+        Ok(row)
+    }
+
+    /// [`row`](Self::row) written into `out`, for a caller that reuses one [`Row`]
+    /// across millions of rows (a `Row` holds every level's limits, so returning
+    /// one by value per row costs more than the arithmetic). Only the first
+    /// `levels.len()` limits are written.
+    pub fn row_into(
+        &self,
+        i: usize,
+        x: Option<f64>,
+        n: Option<f64>,
+        out: &mut Row,
+    ) -> Result<(), StatsError> {
         check(i, x, n)?;
-        Ok(match (x, n) {
-            (Some(x), Some(n)) => {
-                estimate(x, n, self.multiplier, &self.levels, &self.zs, self.rule)
-            }
-            _ => Row::blank(Note::MissingInput),
-        })
+        match (x, n) {
+            (Some(x), Some(n)) => estimate(
+                x,
+                n,
+                self.multiplier,
+                &self.levels,
+                &self.zs,
+                self.rule,
+                out,
+            ),
+            _ => *out = Row::blank(Note::MissingInput),
+        }
+        Ok(())
     }
 }
 

@@ -289,8 +289,9 @@ fn located(parsed: &Parsed, err: StatsError, fields: &[(Field, &str)]) -> anyhow
     anyhow!("{}: {err}", parsed.source)
 }
 
-/// A row-at-a-time method: row index, numerator, denominator.
-type RowKernel = Box<dyn Fn(usize, Option<f64>, Option<f64>) -> Result<Row, StatsError> + Sync>;
+/// A row-at-a-time method: row index, numerator, denominator, and the row to fill.
+type RowKernel =
+    Box<dyn Fn(usize, Option<f64>, Option<f64>, &mut Row) -> Result<(), StatsError> + Sync>;
 
 /// A library error on a streamed row, as a block error naming the column.
 fn block_error(err: StatsError, fields: &[(Field, usize)]) -> BlockError {
@@ -496,10 +497,10 @@ impl Ctx<'_> {
             .unwrap_or(if is_rate { 100_000.0 } else { 1.0 });
         let kernel: RowKernel = if is_rate {
             let k = RateKernel::with_rule(m, self.levels, self.poisson_rule())?;
-            Box::new(move |i, x, n| k.row(i, x, n))
+            Box::new(move |i, x, n, out| k.row_into(i, x, n, out))
         } else {
             let k = ProportionKernel::new(m, self.levels)?;
-            Box::new(move |i, x, n| k.row(i, x, n))
+            Box::new(move |i, x, n, out| k.row_into(i, x, n, out))
         };
         let fields = [(Field::Numerator, xi), (Field::Denominator, ni)];
         let mut header = prep.headers.clone();
@@ -514,10 +515,11 @@ impl Ctx<'_> {
         let process = |range: std::ops::Range<usize>, out: &mut Vec<u8>| {
             out.clear();
             out.reserve(range.len() * 8);
+            let mut r = Row::default();
             visit_rows(data, range, prep.headers.len(), |row, f| {
                 let x = number_at(data, f, row, xi)?;
                 let n = number_at(data, f, row, ni)?;
-                let r = kernel(row, x, n).map_err(|e| block_error(e, &fields))?;
+                kernel(row, x, n, &mut r).map_err(|e| block_error(e, &fields))?;
                 out.extend_from_slice(&data[f[0].0..f[f.len() - 1].1]);
                 push_row(out, &r, n_levels);
                 out.push(b'\n');

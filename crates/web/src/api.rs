@@ -368,10 +368,35 @@ async fn data(
 
 /// The hidden-deprivation finder over the stored boundaries' neighbours and the
 /// matching edition's deciles, weighted by the configured population source.
+/// Which small areas count as an area's neighbours in the finder.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Neighbours {
+    /// Those sharing a boundary with it.
+    Adjacent,
+    /// Those whose centres lie within this many km of its centre.
+    Within(f64),
+}
+
+impl Neighbours {
+    /// From a `radius_km` parameter: none or 0 is adjacency; otherwise above 0 and
+    /// at most 50 km.
+    pub fn from_radius(radius: Option<f64>) -> Result<Neighbours, WebError> {
+        match radius {
+            None => Ok(Neighbours::Adjacent),
+            Some(r) if r == 0.0 => Ok(Neighbours::Adjacent),
+            Some(r) if r > 0.0 && r <= 50.0 => Ok(Neighbours::Within(r)),
+            Some(r) => Err(WebError::BadRequest(format!(
+                "radius_km={r}: give 0 (neighbours share a boundary) or a radius above 0 and at most 50 km"
+            ))),
+        }
+    }
+}
+
 pub async fn find_hidden(
     state: &AppState,
     within: Option<AreaCode>,
     options: HiddenOptions,
+    neighbours: Neighbours,
 ) -> Result<Vec<HiddenArea>, WebError> {
     let store = state.store.as_ref();
     let shapes = state.shapes().await?;
@@ -408,7 +433,26 @@ pub async fn find_hidden(
             )
         })
         .collect();
-    let mut found = hidden_deprivation(&areas, &store.adjacency(&vintage).await?, options);
+    let pairs = match neighbours {
+        Neighbours::Adjacent => store.adjacency(&vintage).await?,
+        Neighbours::Within(km) => {
+            let centres: Vec<(AreaCode, crate::planner::Point)> = shapes
+                .outlines
+                .iter()
+                .filter_map(|(code, rings)| Some((*code, crate::planner::centre(rings)?)))
+                .collect();
+            let points: Vec<crate::planner::Point> = centres.iter().map(|c| c.1).collect();
+            let near = crate::planner::coverage(&points, &points, km);
+            let mut pairs = Vec::new();
+            for (i, list) in near.iter().enumerate() {
+                for &j in list.iter().filter(|&&j| j as usize != i) {
+                    pairs.push((centres[i].0, centres[j as usize].0));
+                }
+            }
+            pairs
+        }
+    };
+    let mut found = hidden_deprivation(&areas, &pairs, options);
     if let Some(w) = within {
         let inside = small_areas_within(store, w).await?;
         found.retain(|h| inside.binary_search(&h.area).is_ok());
@@ -421,6 +465,7 @@ pub struct HiddenQuery {
     within: Option<String>,
     gap: Option<String>,
     decile: Option<String>,
+    radius_km: Option<String>,
     #[serde(flatten)]
     paging: Paging,
 }
@@ -452,6 +497,14 @@ async fn hidden(
             })?,
     };
     let within = query.within.as_deref().map(parse_code).transpose()?;
+    let radius = match &query.radius_km {
+        None => None,
+        Some(t) => Some(t.parse::<f64>().map_err(|_| {
+            WebError::BadRequest(format!(
+                "radius_km={t}: give a number of km (0: neighbours share a boundary)"
+            ))
+        })?),
+    };
     let found = find_hidden(
         &state,
         within,
@@ -459,6 +512,7 @@ async fn hidden(
             min_gap: gap,
             max_decile: decile,
         },
+        Neighbours::from_radius(radius)?,
     )
     .await?;
     let items: Vec<Value> = found

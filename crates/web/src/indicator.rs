@@ -622,28 +622,16 @@ pub async fn download(
     }
     let v = View::load(&state, &id, query.area.as_deref()).await?;
     let stem = format!("{}-{}-{name}", v.indicator.id, v.area);
-    let attach = |e: &str| format!("attachment; filename=\"{stem}.{e}\"");
     Ok(match ext {
-        "svg" => {
-            let chart = v.chart(name).ok_or_else(|| {
+        "svg" => svg::download(
+            v.chart(name).ok_or_else(|| {
                 WebError::NotFound(format!(
                     "{} has no {name} chart in {}: too few values to draw",
                     v.indicator.name, v.area_name
                 ))
-            })?;
-            let body = format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
-                chart.into_string()
-            );
-            (
-                [
-                    (header::CONTENT_TYPE, "image/svg+xml".to_owned()),
-                    (header::CONTENT_DISPOSITION, attach("svg")),
-                ],
-                body,
-            )
-                .into_response()
-        }
+            })?,
+            &stem,
+        ),
         _ => v
             .table(name)
             .ok_or_else(|| unknown(&file))?

@@ -195,39 +195,7 @@ pub async fn planner(
 ) -> Result<Html<String>, WebError> {
     let indicators = state.store.indicators().await?;
     let o = outcome(&state, &q).await?;
-    let shapes = state.shapes().await?;
-    let areas: Vec<MapArea> = o
-        .demand
-        .areas
-        .iter()
-        .zip(&o.covered)
-        .filter_map(|(code, hit)| {
-            Some(MapArea {
-                code: *code,
-                rings: shapes.outlines.get(code)?,
-                step: Some(if *hit { 3 } else { 0 }),
-                label: format!(
-                    "{code}: {}",
-                    if *hit {
-                        "within reach of a stop"
-                    } else {
-                        "not reached"
-                    }
-                ),
-                href: format!("/areas/{code}"),
-            })
-        })
-        .collect();
-    let markers: Vec<Marker> = o
-        .stops
-        .iter()
-        .map(|s| Marker {
-            label: format!("Stop {}: {}", s.order, s.name),
-            lon: s.point.lon,
-            lat: s.point.lat,
-            radius_km: o.radius_km,
-        })
-        .collect();
+    let map = map(&state, &o).await?;
     let download = Download {
         path: "/planner".into(),
         query: q.encoded(),
@@ -260,10 +228,10 @@ pub async fn planner(
             }
             h2 { "Coverage" }
             p { strong { (o.stops.len()) " stops" } " reach " strong { (fmt(share)) " %" } " of the need (" (fmt(o.covered_need)) " of " (fmt(o.total_need)) ") across " (o.demand.areas.len()) " small areas, chosen among " (o.candidates) " candidate sites within " (fmt(o.radius_km)) " km. The greedy choice reaches at least 63 % of the best possible." }
-            @if !areas.is_empty() {
+            @if let Some(map) = map {
                 figure {
-                    (choropleth_with(&areas, &markers, "Small areas within reach of a stop (dark) and the numbered stops with their catchments"))
-                    figcaption { "Dark blue: small areas within reach; pale: not reached; red circles: the stops in the order chosen, dashed: the radius each serves. The table lists the same stops." }
+                    (map)
+                    figcaption { "Dark blue: small areas within reach; pale: not reached; red circles: the stops in the order chosen, dashed: the radius each serves. The table lists the same stops. " a href=(download.href("svg")) { "Download the map (SVG)" } }
                 }
             }
             (stops_table(&o).html(Some(&download)))
@@ -309,6 +277,62 @@ pub async fn planner_xlsx(
         stops_table(&o).xlsx()?,
     )
         .into_response())
+}
+
+/// The small areas, those within reach dark, with the numbered stops on top.
+async fn map(state: &AppState, o: &Outcome) -> Result<Option<maud::Markup>, WebError> {
+    let shapes = state.shapes().await?;
+    let areas: Vec<MapArea> = o
+        .demand
+        .areas
+        .iter()
+        .zip(&o.covered)
+        .filter_map(|(code, hit)| {
+            Some(MapArea {
+                code: *code,
+                rings: shapes.outlines.get(code)?,
+                step: Some(if *hit { 3 } else { 0 }),
+                label: format!(
+                    "{code}: {}",
+                    if *hit {
+                        "within reach of a stop"
+                    } else {
+                        "not reached"
+                    }
+                ),
+                href: format!("/areas/{code}"),
+            })
+        })
+        .collect();
+    let markers: Vec<Marker> = o
+        .stops
+        .iter()
+        .map(|s| Marker {
+            label: format!("Stop {}: {}", s.order, s.name),
+            lon: s.point.lon,
+            lat: s.point.lat,
+            radius_km: o.radius_km,
+        })
+        .collect();
+    Ok((!areas.is_empty()).then(|| {
+        choropleth_with(
+            &areas,
+            &markers,
+            "Small areas within reach of a stop (dark) and the numbered stops with their catchments",
+        )
+    }))
+}
+
+/// `/planner.svg`: the planner's map for the same query.
+pub async fn planner_svg(
+    State(state): State<AppState>,
+    Query(q): Query<PlanQuery>,
+) -> Result<Response, WebError> {
+    let o = outcome(&state, &q).await?;
+    let chart = map(&state, &o)
+        .await?
+        .ok_or_else(|| WebError::NotFound("no boundaries are stored, so there is no map".into()))?;
+    Ok(crate::svg::download(chart, "outreach-plan"))
 }
 
 #[cfg(test)]

@@ -308,6 +308,7 @@ impl Profile {
                 "Count",
                 "England",
                 "Compared with England",
+                "Compared with parent area",
                 "Recent trend",
             ],
         );
@@ -327,6 +328,11 @@ impl Profile {
                 Cell::Number(*england),
                 Cell::text(
                     o.compared_to_england
+                        .clone()
+                        .unwrap_or_else(|| "Not compared".into()),
+                ),
+                Cell::text(
+                    o.compared_to_parent
                         .clone()
                         .unwrap_or_else(|| "Not compared".into()),
                 ),
@@ -393,7 +399,7 @@ async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>
                 @if !group.is_empty() {
                     h3 { (heading) }
                     table class="profile" {
-                        thead { tr { th scope="col" { "Indicator" } th scope="col" { "Period" } th scope="col" { "Value" } th scope="col" { "95 % limits" } th scope="col" { "Count" } th scope="col" { "England" } th scope="col" { "Compared with England" } th scope="col" { "Trend" } th scope="col" { "Among peers" } } }
+                        thead { tr { th scope="col" { "Indicator" } th scope="col" { "Period" } th scope="col" { "Value" } th scope="col" { "95 % limits" } th scope="col" { "Count" } th scope="col" { "England" } th scope="col" { "Compared with England" } th scope="col" { "Compared with parent area" } th scope="col" { "Trend" } th scope="col" { "Among peers" } } }
                         tbody {
                             @for (indicator, o, england, peers) in group {
                                 @let (fill, ink) = comparison_colour(o.compared_to_england.as_deref());
@@ -405,8 +411,10 @@ async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>
                                     td { (o.count.map(fmt).unwrap_or_default()) }
                                     td { (england.map(fmt).unwrap_or_default()) }
                                     td style=(format!("background:{fill};color:{ink}")) { (o.compared_to_england.as_deref().unwrap_or("Not compared")) }
+                                    @let (pfill, pink) = comparison_colour(o.compared_to_parent.as_deref());
+                                    td style=(format!("background:{pfill};color:{pink}")) { (o.compared_to_parent.as_deref().unwrap_or("Not compared")) }
                                     td { (trend_arrow(o.recent_trend.as_deref())) " " (o.recent_trend.as_deref().unwrap_or("")) }
-                                    td { @if let Some(v) = o.value { (svg::spine(v, peers, fill, &format!("{} against {} peers", fmt(v), peers.len()))) } }
+                                    td { @if let Some(v) = o.value { (svg::spine(v, peers, fill, &format!("{} against {} peers", fmt(v), peers.len()))) " " a href=(format!("/areas/{code}/spine-{}.svg", indicator.id)) aria-label=(format!("{} spine chart as SVG", indicator.name)) { "SVG" } } }
                                 }
                             }
                         }
@@ -431,6 +439,8 @@ pub struct HiddenQuery {
     within: Option<String>,
     gap: Option<f64>,
     decile: Option<u8>,
+    /// Neighbours within this many km (none or 0: sharing a boundary).
+    radius_km: Option<f64>,
 }
 
 /// The hidden-deprivation finder's options and what it found, with the areas' names.
@@ -460,7 +470,8 @@ async fn find(
         .filter(|w| !w.is_empty())
         .map(parse_code)
         .transpose()?;
-    let found = crate::api::find_hidden(state, within, options).await?;
+    let neighbours = crate::api::Neighbours::from_radius(query.radius_km)?;
+    let found = crate::api::find_hidden(state, within, options, neighbours).await?;
     let mut names: FxHashMap<AreaCode, Option<String>> = FxHashMap::default();
     for h in &found {
         names.insert(
@@ -533,28 +544,17 @@ pub async fn hidden(
 ) -> Result<Html<String>, WebError> {
     let (options, found, names) = find(&state, &query).await?;
     let shapes = state.shapes().await?;
-    let highlighted: Vec<MapArea> = shapes
-        .outlines
-        .iter()
-        .map(|(code, rings)| {
-            let hit = found.iter().find(|h| h.area == *code);
-            MapArea {
-                code: *code,
-                rings,
-                step: hit.map(|_| 4).or(Some(0)),
-                label: match hit {
-                    Some(h) => format!(
-                        "{} {code}: decile {}, neighbours {:.1}",
-                        names.get(code).cloned().flatten().unwrap_or_default(),
-                        h.decile,
-                        h.neighbours_decile
-                    ),
-                    None => code.to_string(),
-                },
-                href: format!("/areas/{code}"),
-            }
-        })
-        .collect();
+    let map = hidden_map(&shapes, &found, &names);
+    let download = Download {
+        path: "/hidden".into(),
+        query: format!(
+            "within={}&gap={}&decile={}&radius_km={}",
+            query.within.as_deref().unwrap_or(""),
+            options.min_gap,
+            options.max_decile,
+            query.radius_km.unwrap_or(0.0)
+        ),
+    };
     Ok(page(
         &state,
         "Hidden deprivation",
@@ -567,15 +567,14 @@ pub async fn hidden(
                 input id="gap" name="gap" type="number" min="0" max="9" step="0.5" value=(options.min_gap);
                 label for="decile" { "In national decile at most" }
                 input id="decile" name="decile" type="number" min="1" max="10" value=(options.max_decile);
+                label for="radius_km" { "Neighbours: within this many km (0: those sharing a boundary)" }
+                input id="radius_km" name="radius_km" type="number" min="0" max="50" step="0.5" value=(query.radius_km.unwrap_or(0.0));
                 button type="submit" { "Find" }
             }
             p { (found.len()) " small areas stand out." }
             @if shapes.outlines.is_empty() { p { "No boundaries are stored, so there is no map; the list stands alone." } }
-            @else if !found.is_empty() { figure { (svg::choropleth(&highlighted, "Small areas that stand out from their neighbours, in dark blue")) figcaption { "Dark blue: areas listed below." } } }
-            (hidden_table(&found, &names).html(Some(&Download {
-                path: "/hidden".into(),
-                query: format!("within={}&gap={}&decile={}", query.within.as_deref().unwrap_or(""), options.min_gap, options.max_decile),
-            })))
+            @else if !found.is_empty() { figure { (map) figcaption { "Dark blue: areas listed below. " a href=(format!("/hidden.svg?{}", download.query)) { "Download the map (SVG)" } } } }
+            (hidden_table(&found, &names).html(Some(&download)))
             p { a href=(format!("/api/v1/hidden?gap={}&decile={}", options.min_gap, options.max_decile)) { "The same as JSON" } }
         },
     ))
@@ -629,10 +628,36 @@ pub async fn profile_download(
     let code = parse_code(&code)?;
     let unknown = || {
         WebError::NotFound(format!(
-            "no download `{file}`: give indicators.csv, indicators.xlsx, deprivation.csv or deprivation.xlsx"
+            "no download `{file}`: give indicators.csv, indicators.xlsx, deprivation.csv, deprivation.xlsx or spine-INDICATOR.svg"
         ))
     };
     let (name, ext) = file.rsplit_once('.').ok_or_else(unknown)?;
+    if let (Some(id), "svg") = (name.strip_prefix("spine-"), ext) {
+        let p = Profile::load(&state, code).await?;
+        let (indicator, o, _, peers) = p
+            .rows
+            .iter()
+            .find(|r| r.0.id == id)
+            .ok_or_else(|| WebError::NotFound(format!("{} has no value of `{id}`", p.name)))?;
+        let value = o.value.ok_or_else(|| {
+            WebError::NotFound(format!(
+                "{}'s value of `{id}` is withheld or missing",
+                p.name
+            ))
+        })?;
+        let fill = comparison_colour(o.compared_to_england.as_deref()).0;
+        let label = format!(
+            "{} in {}: {} against {} peers",
+            indicator.name,
+            p.name,
+            fmt(value),
+            peers.len()
+        );
+        return Ok(svg::download(
+            svg::spine(value, peers, fill, &label),
+            &format!("{code}-{id}-spine"),
+        ));
+    }
     if !matches!(name, "indicators" | "deprivation") || !matches!(ext, "csv" | "xlsx") {
         return Err(unknown());
     }
@@ -759,4 +784,56 @@ async fn compare_download(
     };
     let (areas, rows) = compared(state, a, b).await?;
     compare_table(&areas, &rows).respond(ext, &format!("compare-{}-{}", areas[0].0, areas[1].0))
+}
+
+/// Every small area, those that stand out in dark blue.
+fn hidden_map(
+    shapes: &crate::Shapes,
+    found: &[crate::HiddenArea],
+    names: &FxHashMap<AreaCode, Option<String>>,
+) -> Markup {
+    let highlighted: Vec<MapArea> = shapes
+        .outlines
+        .iter()
+        .map(|(code, rings)| {
+            let hit = found.iter().find(|h| h.area == *code);
+            MapArea {
+                code: *code,
+                rings,
+                step: hit.map(|_| 4).or(Some(0)),
+                label: match hit {
+                    Some(h) => format!(
+                        "{} {code}: decile {}, neighbours {:.1}",
+                        names.get(code).cloned().flatten().unwrap_or_default(),
+                        h.decile,
+                        h.neighbours_decile
+                    ),
+                    None => code.to_string(),
+                },
+                href: format!("/areas/{code}"),
+            }
+        })
+        .collect();
+    svg::choropleth(
+        &highlighted,
+        "Small areas that stand out from their neighbours, in dark blue",
+    )
+}
+
+/// `/hidden.svg`: the finder's map for the same query.
+pub async fn hidden_svg(
+    State(state): State<AppState>,
+    Query(query): Query<HiddenQuery>,
+) -> Result<Response, WebError> {
+    let (_, found, names) = find(&state, &query).await?;
+    let shapes = state.shapes().await?;
+    if shapes.outlines.is_empty() {
+        return Err(WebError::NotFound(
+            "no boundaries are stored, so there is no map".into(),
+        ));
+    }
+    Ok(svg::download(
+        hidden_map(&shapes, &found, &names),
+        "hidden-deprivation",
+    ))
 }

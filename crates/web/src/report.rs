@@ -126,6 +126,7 @@ async fn render(state: &AppState, code_text: &str) -> Result<String, WebError> {
         state,
         (code.area_type() != AreaType::England).then_some(code),
         HiddenOptions::default(),
+        crate::api::Neighbours::Adjacent,
     )
     .await?;
     let mut hidden_names = Vec::new();

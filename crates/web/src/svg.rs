@@ -3,6 +3,8 @@
 //! chart of an area against England's spread. Every shape carries its figures as a
 //! title and label, and each chart sits beside a table with the same numbers.
 
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use syndemic_model::AreaCode;
 
@@ -186,6 +188,24 @@ pub fn spine(value: f64, peers: &[f64], colour: &str, label: &str) -> Markup {
             circle cx=(format!("{:.1}", x(value))) cy="8" r="4.5" fill=(colour) stroke="#000000" stroke-width="1" {}
         }
     }
+}
+
+/// A chart or map as a downloaded SVG file named `stem.svg`.
+pub fn download(chart: Markup, stem: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{stem}.svg\""),
+            ),
+        ],
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+            chart.into_string()
+        ),
+    )
+        .into_response()
 }
 
 /// A number as people read it: four significant figures at most, no trailing

@@ -304,6 +304,15 @@ fn every_page_and_api_route_answers() {
             &["Testshire 001A"],
         );
         page("/hidden?gap=12", 400, &["between 0 and 9"]);
+        // Neighbours by distance: within 2 km every LSOA neighbours every other.
+        page(
+            "/hidden?radius_km=2",
+            200,
+            &["1 small areas stand out", "Testshire 001A"],
+        );
+        // Within 0.5 km no centre has a neighbour, so nothing stands out.
+        page("/hidden?radius_km=0.5", 200, &["0 small areas stand out"]);
+        page("/hidden?radius_km=60", 400, &["at most 50 km"]);
         page("/compare", 200, &["Compare two areas", "label for=\"a\""]);
         page(
             "/compare?a=E01900001&b=E01900004",
@@ -526,6 +535,26 @@ fn every_page_and_api_route_answers() {
         assert_eq!(status, 200);
         assert!(x.starts_with("PK"));
         page("/compare.csv?a=E01900001", 400, &["give two area codes"]);
+        // The other charts as SVG: a spine chart, the finder's and the planner's maps.
+        for path in [
+            "/areas/E07900001/spine-smoking.svg",
+            "/hidden.svg?gap=2",
+            "/planner.svg?stops=2&radius_km=1&grid_km=0.5",
+        ] {
+            let (status, head, body) = get(port, path, "");
+            assert_eq!(status, 200, "{backend} {path}: {body}");
+            assert!(head.contains("image/svg+xml"), "{backend} {path}");
+            assert!(
+                body.starts_with("<?xml") && body.contains("</svg>"),
+                "{backend} {path}"
+            );
+        }
+        assert!(profile.contains("href=\"/areas/E07900001/spine-smoking.svg\""));
+        page(
+            "/areas/E07900001/spine-nothing.svg",
+            404,
+            &["has no value of `nothing`"],
+        );
         page("/nowhere", 404, &["There is no page here"]);
         // Compression for clients that ask for it, and none for those that do not.
         let (status, head, _) = get(port, "/areas/E07900001", "Accept-Encoding: gzip\r\n");
@@ -649,6 +678,12 @@ fn every_page_and_api_route_answers() {
         let hidden = json("/api/v1/hidden", 200);
         assert_eq!(hidden["contents"][0]["area"], "E01900001");
         json("/api/v1/hidden?decile=11", 400);
+        assert_eq!(
+            json("/api/v1/hidden?radius_km=2", 200)["contents"][0]["area"],
+            "E01900001"
+        );
+        json("/api/v1/hidden?radius_km=-1", 400);
+        json("/api/v1/hidden?radius_km=far", 400);
         json("/api/v1/nothing", 404);
         let openapi = json("/api/v1/openapi.json", 200);
         assert_eq!(openapi["openapi"], "3.1.0");

@@ -97,7 +97,10 @@ impl AppState {
 
     /// A page rendered at most once per [`CACHE_SECONDS`] for `key`: the profile
     /// and indicator pages read dozens of indicators, and are read far more often
-    /// than the store changes. Errors are not kept.
+    /// than the store changes. When a kept page goes stale, the first request
+    /// renders it again while the others are still answered with the kept one (so
+    /// a busy page never has every waiting request render it at once). Errors are
+    /// not kept.
     pub(crate) async fn cached_page<F>(
         &self,
         key: String,
@@ -107,10 +110,12 @@ impl AppState {
         F: std::future::Future<Output = Result<Html<String>, WebError>>,
     {
         let fresh = |at: &Instant| at.elapsed() < Duration::from_secs(CACHE_SECONDS);
-        if let Some((at, body)) = self.pages.lock().await.get(&key) {
+        if let Some((at, body)) = self.pages.lock().await.get_mut(&key) {
             if fresh(at) {
                 return Ok(Html(body.clone()));
             }
+            // This request renders; the others keep the kept page meanwhile.
+            *at = Instant::now();
         }
         let body = Bytes::from(render.await?.0);
         let mut pages = self.pages.lock().await;

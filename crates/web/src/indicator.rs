@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use maud::{html, Markup};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;

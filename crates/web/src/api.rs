@@ -632,6 +632,7 @@ async fn planner(
             "small_areas": o.demand.areas.len(),
             "candidate_sites": o.candidates,
             "radius_km": o.radius_km,
+            "grid_km": o.grid_km,
         }),
     ))
 }

@@ -42,6 +42,9 @@ pub(crate) struct Outcome {
     pub total_need: f64,
     pub candidates: usize,
     pub radius_km: f64,
+    /// The grid's spacing, where the sites are a grid (widened from the one asked
+    /// for when that would give more than [`MAX_SITES`]).
+    pub grid_km: Option<f64>,
 }
 
 fn non_empty(s: &Option<String>) -> Option<&str> {
@@ -121,6 +124,7 @@ pub(crate) async fn outcome(state: &AppState, q: &PlanQuery) -> Result<Outcome, 
         },
     )
     .await?;
+    let mut grid_km = None;
     let candidates: Vec<(String, Point)> = match non_empty(&q.sites) {
         Some(text) => parse_sites(text, "the candidate sites").map_err(WebError::BadRequest)?,
         None => {
@@ -129,12 +133,20 @@ pub(crate) async fn outcome(state: &AppState, q: &PlanQuery) -> Result<Outcome, 
                     "grid_km={step}: give a grid spacing of at least 0.25 km"
                 )));
             }
-            grid(&demand.points, step)
+            // A spacing too fine for the area is widened until the grid fits.
+            let mut step = step;
+            let mut sites = grid(&demand.points, step);
+            while sites.len() > MAX_SITES {
+                step *= (sites.len() as f64 / MAX_SITES as f64).sqrt() * 1.01;
+                sites = grid(&demand.points, step);
+            }
+            grid_km = Some(step);
+            sites
         }
     };
     if candidates.len() > MAX_SITES {
         return Err(WebError::BadRequest(format!(
-            "{} candidate sites: at most {MAX_SITES}; widen grid_km",
+            "{} candidate sites: give at most {MAX_SITES}",
             candidates.len()
         )));
     }
@@ -156,6 +168,7 @@ pub(crate) async fn outcome(state: &AppState, q: &PlanQuery) -> Result<Outcome, 
         total_need: result.total,
         candidates: candidates.len(),
         radius_km: radius,
+        grid_km,
         demand,
     })
 }
@@ -227,7 +240,7 @@ pub async fn planner(
                 button type="submit" { "Plan the stops" }
             }
             h2 { "Coverage" }
-            p { strong { (o.stops.len()) " stops" } " reach " strong { (fmt(share)) " %" } " of the need (" (fmt(o.covered_need)) " of " (fmt(o.total_need)) ") across " (o.demand.areas.len()) " small areas, chosen among " (o.candidates) " candidate sites within " (fmt(o.radius_km)) " km. The greedy choice reaches at least 63 % of the best possible." }
+            p { strong { (o.stops.len()) " stops" } " reach " strong { (fmt(share)) " %" } " of the need (" (fmt(o.covered_need)) " of " (fmt(o.total_need)) ") across " (o.demand.areas.len()) " small areas, chosen among " (o.candidates) " candidate sites" @if let Some(g) = o.grid_km { " (a grid " (fmt(g)) " km apart)" } ", each serving " (fmt(o.radius_km)) " km around it. The greedy choice reaches at least 63 % of the best possible." }
             @if let Some(map) = map {
                 figure {
                     (map)

@@ -83,7 +83,8 @@ fn ticks((lo, hi): (f64, f64)) -> Vec<f64> {
     let mut t = (lo / step).ceil() * step;
     let mut out = Vec::new();
     while t <= hi + step * 1e-9 && out.len() < 12 {
-        out.push(t);
+        // Adding 0.0 turns a tick at −0 into 0.
+        out.push(t + 0.0);
         t += step;
     }
     out

@@ -222,8 +222,14 @@ pub fn fmt(v: f64) -> String {
         2
     };
     let text = format!("{v:.digits$}");
-    if text.contains('.') {
+    let text = if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    };
+    // A value that rounds to zero reads as 0, not −0.
+    if text == "-0" {
+        "0".to_owned()
     } else {
         text
     }
@@ -248,6 +254,8 @@ mod tests {
         assert_eq!(fmt(123.45), "123.5");
         assert_eq!(fmt(12.0), "12");
         assert_eq!(fmt(0.126), "0.13");
+        assert_eq!(fmt(-0.001), "0");
+        assert_eq!(fmt(-0.0), "0");
     }
 
     #[test]

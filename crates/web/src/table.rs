@@ -108,6 +108,10 @@ impl DataTable {
                 Cell::Number(v) => html! { (v.map(fmt).unwrap_or_default()) },
                 Cell::Range(l, u) => match (l, u) {
                     (None, None) => html! {},
+                    // "−9.3 to −7.2" reads where "−9.3–−7.2" does not.
+                    _ if l.is_some_and(|v| v < 0.0) || u.is_some_and(|v| v < 0.0) => {
+                        html! { (l.map(fmt).unwrap_or_default()) " to " (u.map(fmt).unwrap_or_default()) }
+                    }
                     _ => {
                         html! { (l.map(fmt).unwrap_or_default()) "–" (u.map(fmt).unwrap_or_default()) }
                     }
@@ -292,6 +296,9 @@ mod tests {
         assert!(html.contains("<th scope=\"row\"><a href=\"/areas/E01000001\">"));
         assert!(html.contains("12.35"));
         assert!(html.contains("10–14.5"));
+        let mut t = DataTable::new("SII", &["Area", "95 % limits"]);
+        t.push(vec![Cell::text("A"), Cell::Range(Some(-9.31), Some(-7.25))]);
+        assert!(t.html(None).into_string().contains("-9.31 to -7.25"));
         assert!(html.contains("href=\"/indicators/x/ranked.xlsx?area=E92000001\""));
     }
 

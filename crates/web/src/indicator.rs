@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::{Html, Response};
 use maud::{html, Markup};
 use rustc_hash::FxHashMap;
@@ -535,12 +535,15 @@ pub async fn indicator(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<IndicatorQuery>,
-) -> Result<Html<Bytes>, WebError> {
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
     let key = format!(
         "indicator {id} {}",
         query.area.as_deref().unwrap_or(ENGLAND)
     );
-    state.cached_page(key, render(&state, id, query.area)).await
+    state
+        .cached_page(key, &headers, render(&state, id, query.area))
+        .await
 }
 
 async fn render(

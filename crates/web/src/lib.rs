@@ -20,7 +20,7 @@ mod table;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -47,7 +47,70 @@ pub struct AppState {
     cache: Arc<tokio::sync::Mutex<Cache>>,
     /// Rendered pages by key, kept for [`CACHE_SECONDS`] like the observations
     /// they are drawn from.
-    pages: Arc<tokio::sync::Mutex<FxHashMap<String, (Instant, Bytes)>>>,
+    pages: Arc<tokio::sync::Mutex<FxHashMap<String, KeptPage>>>,
+}
+
+/// A rendered page as kept: its HTML, and the same gzip-compressed once, so that
+/// a busy page costs no compression per request.
+struct KeptPage {
+    at: Instant,
+    html: Bytes,
+    gzip: Bytes,
+}
+
+impl KeptPage {
+    fn new(html: String) -> Result<KeptPage, WebError> {
+        use std::io::Write;
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(html.as_bytes())
+            .and_then(|()| z.flush())
+            .map_err(|e| WebError::Internal(format!("cannot compress the page: {e}")))?;
+        let gzip = z
+            .finish()
+            .map_err(|e| WebError::Internal(format!("cannot compress the page: {e}")))?;
+        Ok(KeptPage {
+            at: Instant::now(),
+            html: Bytes::from(html),
+            gzip: Bytes::from(gzip),
+        })
+    }
+
+    /// The page, compressed where the client accepts gzip (the compression layer
+    /// leaves an answer that has a `Content-Encoding` as it is).
+    fn respond(&self, gzip: bool) -> Response {
+        let vary = (header::VARY, "accept-encoding");
+        if gzip {
+            (
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CONTENT_ENCODING, "gzip"),
+                    vary,
+                ],
+                self.gzip.clone(),
+            )
+                .into_response()
+        } else {
+            ([vary], Html(self.html.clone())).into_response()
+        }
+    }
+}
+
+/// Whether `Accept-Encoding` lists gzip with a weight above zero.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let weight = parts
+                .find_map(|p| p.strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f64>().ok())
+                .unwrap_or(1.0);
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && weight > 0.0
+        })
 }
 
 /// Indicator id → when its observations were read, and them.
@@ -104,24 +167,27 @@ impl AppState {
     pub(crate) async fn cached_page<F>(
         &self,
         key: String,
+        headers: &HeaderMap,
         render: F,
-    ) -> Result<Html<Bytes>, WebError>
+    ) -> Result<Response, WebError>
     where
         F: std::future::Future<Output = Result<Html<String>, WebError>>,
     {
+        let gzip = accepts_gzip(headers);
         let fresh = |at: &Instant| at.elapsed() < Duration::from_secs(CACHE_SECONDS);
-        if let Some((at, body)) = self.pages.lock().await.get_mut(&key) {
-            if fresh(at) {
-                return Ok(Html(body.clone()));
+        if let Some(kept) = self.pages.lock().await.get_mut(&key) {
+            if fresh(&kept.at) {
+                return Ok(kept.respond(gzip));
             }
             // This request renders; the others keep the kept page meanwhile.
-            *at = Instant::now();
+            kept.at = Instant::now();
         }
-        let body = Bytes::from(render.await?.0);
+        let page = KeptPage::new(render.await?.0)?;
+        let response = page.respond(gzip);
         let mut pages = self.pages.lock().await;
-        pages.retain(|_, (at, _)| fresh(at));
-        pages.insert(key, (Instant::now(), body.clone()));
-        Ok(Html(body))
+        pages.retain(|_, kept| fresh(&kept.at));
+        pages.insert(key, page);
+        Ok(response)
     }
 
     async fn shapes(&self) -> Result<Arc<Shapes>, WebError> {
@@ -265,4 +331,24 @@ pub fn router(state: AppState) -> Router {
 /// Serves the application on `listener` until the process ends.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     axum::serve(listener, router(state)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_read_from_accept_encoding() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
+            accepts_gzip(&h)
+        };
+        assert!(with("gzip"));
+        assert!(with("br, gzip;q=0.5"));
+        assert!(with("*"));
+        assert!(!with("gzip;q=0"));
+        assert!(!with("br, deflate"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
 }

@@ -1,9 +1,8 @@
 //! The HTML pages, rendered with maud: every page works without script, has one
 //! `main` landmark, a skip link, labelled forms, and a table beside each chart.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, Response};
 use maud::{html, Markup, DOCTYPE};
 use rustc_hash::FxHashMap;
@@ -197,10 +196,15 @@ pub(crate) fn latest_total<'a>(
 pub async fn profile(
     State(state): State<AppState>,
     Path(code): Path<String>,
-) -> Result<Html<Bytes>, WebError> {
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
     let code = parse_code(&code)?;
     state
-        .cached_page(format!("profile {code}"), render_profile(&state, code))
+        .cached_page(
+            format!("profile {code}"),
+            &headers,
+            render_profile(&state, code),
+        )
         .await
 }
 

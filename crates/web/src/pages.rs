@@ -418,7 +418,7 @@ async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>
                                     @let (pfill, pink) = comparison_colour(o.compared_to_parent.as_deref());
                                     td style=(format!("background:{pfill};color:{pink}")) { (o.compared_to_parent.as_deref().unwrap_or("Not compared")) }
                                     td { (trend_arrow(o.recent_trend.as_deref())) " " (o.recent_trend.as_deref().unwrap_or("")) }
-                                    td { @if let Some(v) = o.value { (svg::spine(v, peers, fill, &format!("{} against {} peers", fmt(v), peers.len()))) " " a href=(format!("/areas/{code}/spine-{}.svg", indicator.id)) aria-label=(format!("{} spine chart as SVG", indicator.name)) { "SVG" } } }
+                                    td { @if let Some(v) = o.value { @if peers.len() >= 2 { (svg::spine(v, peers, fill, &format!("{} against {} peers", fmt(v), peers.len()))) " " a href=(format!("/areas/{code}/spine-{}.svg", indicator.id)) aria-label=(format!("{} spine chart as SVG", indicator.name)) { "SVG" } } } }
                                 }
                             }
                         }
@@ -649,6 +649,12 @@ pub async fn profile_download(
                 p.name
             ))
         })?;
+        if peers.len() < 2 {
+            return Err(WebError::NotFound(format!(
+                "{} has too few peers for a spine chart of `{id}`",
+                p.name
+            )));
+        }
         let fill = comparison_colour(o.compared_to_england.as_deref()).0;
         let label = format!(
             "{} in {}: {} against {} peers",

@@ -537,7 +537,7 @@ fn every_page_and_api_route_answers() {
         page("/compare.csv?a=E01900001", 400, &["give two area codes"]);
         // The other charts as SVG: a spine chart, the finder's and the planner's maps.
         for path in [
-            "/areas/E07900001/spine-smoking.svg",
+            "/areas/E01900002/spine-smoking.svg",
             "/hidden.svg?gap=2",
             "/planner.svg?stops=2&radius_km=1&grid_km=0.5",
         ] {
@@ -549,7 +549,15 @@ fn every_page_and_api_route_answers() {
                 "{backend} {path}"
             );
         }
-        assert!(profile.contains("href=\"/areas/E07900001/spine-smoking.svg\""));
+        let (_, _, lsoa) = get(port, "/areas/E01900002", "");
+        assert!(lsoa.contains("href=\"/areas/E01900002/spine-smoking.svg\""));
+        // A district alone of its kind has no peers, so no spine chart to download.
+        assert!(!profile.contains("spine-smoking.svg"));
+        page(
+            "/areas/E07900001/spine-smoking.svg",
+            404,
+            &["too few peers"],
+        );
         page(
             "/areas/E07900001/spine-nothing.svg",
             404,

@@ -383,7 +383,7 @@ impl Neighbours {
     pub fn from_radius(radius: Option<f64>) -> Result<Neighbours, WebError> {
         match radius {
             None => Ok(Neighbours::Adjacent),
-            Some(r) if r == 0.0 => Ok(Neighbours::Adjacent),
+            Some(0.0) => Ok(Neighbours::Adjacent),
             Some(r) if r > 0.0 && r <= 50.0 => Ok(Neighbours::Within(r)),
             Some(r) => Err(WebError::BadRequest(format!(
                 "radius_km={r}: give 0 (neighbours share a boundary) or a radius above 0 and at most 50 km"

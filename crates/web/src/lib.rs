@@ -315,6 +315,7 @@ pub fn router(state: AppState) -> Router {
         .route("/compare.csv", get(pages::compare_csv))
         .route("/compare.xlsx", get(pages::compare_xlsx))
         .route("/report/{file}", get(report::report))
+        .route("/report/{code}/{file}", get(report::report_table))
         .route("/planner", get(outreach::planner))
         .route("/planner.csv", get(outreach::planner_csv))
         .route("/planner.xlsx", get(outreach::planner_xlsx))

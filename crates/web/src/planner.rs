@@ -306,7 +306,7 @@ pub fn grid(points: &[Point], step_km: f64) -> Vec<(String, Point)> {
         (a.0.min(p.lat), a.1.max(p.lat))
     });
     let mut out = Vec::new();
-    if points.is_empty() || !(step_km > 0.0) {
+    if points.is_empty() || step_km.is_nan() || step_km <= 0.0 {
         return out;
     }
     let dlat = step_km / KM_PER_DEGREE;

@@ -20,7 +20,7 @@ use syndemic_store::{Indicator, Observation};
 use crate::charts::{self, GroupValue};
 use crate::pages::latest_total;
 use crate::svg::fmt;
-use crate::table::{Cell, DataTable};
+use crate::table::{Cell, DataTable, Download};
 use crate::{parse_code, small_areas_within, AppState, HiddenOptions, WebError};
 
 /// One indicator's part of the report.
@@ -96,7 +96,11 @@ fn getting_worse(o: &Observation) -> bool {
 }
 
 /// The report's HTML.
-async fn render(state: &AppState, code_text: &str) -> Result<String, WebError> {
+/// The report's HTML, and its tables by name (for their downloads).
+async fn render(
+    state: &AppState,
+    code_text: &str,
+) -> Result<(String, Vec<(&'static str, DataTable)>), WebError> {
     let code = parse_code(code_text)?;
     let store = state.store.as_ref();
     let Some(info) = store.area(code).await? else {
@@ -272,6 +276,10 @@ async fn render(state: &AppState, code_text: &str) -> Result<String, WebError> {
     let n_worse = lines.iter().filter(|l| worse(&l.latest)).count();
     let n_getting_worse = lines.iter().filter(|l| getting_worse(&l.latest)).count();
     let title = format!("{name}: place report");
+    let download = |table: &str| Download {
+        path: format!("/report/{code}/{table}"),
+        query: String::new(),
+    };
     let body: Markup = html! {
         (DOCTYPE)
         html lang="en-GB" {
@@ -301,23 +309,49 @@ async fn render(state: &AppState, code_text: &str) -> Result<String, WebError> {
                     }
                     h2 { "The gaps between the most and least deprived" }
                     @if gaps.rows.is_empty() { p { "No indicator has been computed by deprivation group for this area." } }
-                    @else { (gaps.html(None)) }
+                    @else { (gaps.html(Some(&download("gaps")))) }
                     @if let Some((l, chart)) = &lead_chart {
                         h2 { "The deprivation gradient: " (l.indicator.name) }
                         figure { (chart) figcaption { "Bars: each group's value as wide as its share of the population; dashed red line: the slope index of inequality's fitted line; bracket: the gap. The table above gives the figures." } }
                     }
                     h2 { "Worse than England, or getting worse" }
                     @if flagged.rows.is_empty() { p { "No indicator is worse than England or getting worse." } }
-                    @else { (flagged.html(None)) }
+                    @else { (flagged.html(Some(&download("flagged")))) }
                     h2 { "Hidden pockets of deprivation" }
                     @if pockets.rows.is_empty() { p { "No small area stands out from its neighbours at the default thresholds (3 deciles apart, national decile 3 or below)." } }
-                    @else { (pockets.html(None)) }
+                    @else { (pockets.html(Some(&download("pockets")))) }
                     p { "Figures: the evidence store of " (state.place) ", with 95 % confidence limits; small numbers withheld under each indicator's disclosure rule. Comparisons with England use the intervals and each indicator's polarity; recent trends test the last five periods." }
                 }
             }
         }
     };
-    Ok(body.into_string())
+    Ok((
+        body.into_string(),
+        vec![("gaps", gaps), ("flagged", flagged), ("pockets", pockets)],
+    ))
+}
+
+/// `/report/{code}/{table}.csv|xlsx`: one of the report's tables — `gaps`,
+/// `flagged` (worse than England or getting worse) or `pockets`.
+pub async fn report_table(
+    State(state): State<AppState>,
+    Path((code, file)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let unknown = || {
+        WebError::NotFound(format!(
+            "no download `{file}`: give gaps, flagged or pockets, as .csv or .xlsx"
+        ))
+    };
+    let (name, ext) = file.rsplit_once('.').ok_or_else(unknown)?;
+    if !matches!(ext, "csv" | "xlsx") {
+        return Err(unknown());
+    }
+    let (_, tables) = render(&state, &code).await?;
+    let (_, table) = tables
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(unknown)?;
+    table.respond(ext, &format!("report-{code}-{name}"))
 }
 
 pub async fn report(
@@ -325,7 +359,7 @@ pub async fn report(
     Path(file): Path<String>,
 ) -> Result<Response, WebError> {
     if let Some(code) = file.strip_suffix(".pdf") {
-        let html = render(&state, code).await?;
+        let (html, _) = render(&state, code).await?;
         let pdf = tokio::task::spawn_blocking(move || print_to_pdf(&html))
             .await
             .map_err(|e| WebError::Internal(format!("the PDF printer stopped: {e}")))?;
@@ -353,7 +387,7 @@ pub async fn report(
                 .into_response(),
         });
     }
-    Ok(Html(render(&state, &file).await?).into_response())
+    Ok(Html(render(&state, &file).await?.0).into_response())
 }
 
 /// The browser that prints PDFs: `SYNDEMIC_CHROMIUM`, or the first of

@@ -458,6 +458,24 @@ fn every_page_and_api_route_answers() {
             !report.contains("/assets/site.css"),
             "the report prints from a file"
         );
+        assert!(report.contains("href=\"/report/E07900001/gaps.xlsx\""));
+        let (status, _, gaps) = get(port, "/report/E07900001/gaps.csv", "");
+        assert_eq!(status, 200, "{backend}: {gaps}");
+        assert!(
+            gaps.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("Smoking prevalence in adults,2024,Local IMD quintile,22,14,8,-10,"),
+            "{backend}: {gaps}"
+        );
+        let (status, _, x) = get(port, "/report/E07900001/pockets.xlsx", "");
+        assert_eq!(status, 200);
+        assert!(x.starts_with("PK"));
+        page(
+            "/report/E07900001/other.csv",
+            404,
+            &["give gaps, flagged or pockets"],
+        );
         page("/report/E01999999", 404, &["not in the store"]);
         page("/report/E0", 400, &["not an area code"]);
         let (status, head, body) = get(port, "/report/E07900001.pdf", "");

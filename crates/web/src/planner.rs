@@ -259,7 +259,7 @@ pub async fn demand(store: &dyn Store, opts: NeedOptions<'_>) -> Result<Demand, 
         out.areas.push(b.code);
     }
     if out.points.is_empty() {
-        return Err(WebError::BadRequest(
+        return Err(WebError::NotFound(
             "no small area has a boundary, a population and (where asked) an indicator value"
                 .into(),
         ));

@@ -438,6 +438,12 @@ fn every_page_and_api_route_answers() {
             &["line 2, column `lon`"],
         );
         page("/planner?indicator=nothing", 404, &["no indicator"]);
+        // A valid request with nothing to plan for: no small area has the indicator.
+        page(
+            "/planner?indicator=smoking.sii",
+            404,
+            &["no small area has"],
+        );
         page("/planner?within=E0", 400, &["not an area code"]);
 
         // The place report, printable, and as PDF where Chromium is installed.

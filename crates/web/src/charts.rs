@@ -6,7 +6,8 @@
 
 use maud::{html, Markup};
 use syndemic_stats::funnel::FunnelRow;
-use syndemic_stats::sii::GradientLine;
+use syndemic_stats::sii::{gradient_line, GradientLine};
+use syndemic_store::Observation;
 
 use crate::svg::fmt;
 
@@ -179,6 +180,32 @@ pub fn gradient(groups: &[GroupValue], line: Option<&GradientLine>, title: &str)
             }
         }))
     }
+}
+
+/// The gradient chart of an area's deprivation groups (observations in group
+/// order, 1 = most deprived): the groups with values, and the SII's line fitted
+/// over the groups' denominators as populations (equal shares where one is
+/// missing). `None` with fewer than two groups.
+pub fn gradient_of(groups: &[Observation], title: &str) -> Option<Markup> {
+    let bars: Vec<GroupValue> = groups
+        .iter()
+        .filter_map(|o| {
+            Some(GroupValue {
+                label: o.category.clone(),
+                value: o.value?,
+                lower: o.lower95,
+                upper: o.upper95,
+            })
+        })
+        .collect();
+    let values: Option<Vec<f64>> = groups.iter().map(|o| o.value).collect();
+    let pops: Vec<f64> = groups
+        .iter()
+        .map(|o| o.denominator.filter(|d| *d > 0.0))
+        .collect::<Option<Vec<f64>>>()
+        .unwrap_or_else(|| vec![1.0; groups.len()]);
+    let line = values.and_then(|v| gradient_line(&pops, &v));
+    (bars.len() >= 2).then(|| gradient(&bars, line.as_ref(), title))
 }
 
 /// One period of a trend chart, with England's value for the same period.

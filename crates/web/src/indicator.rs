@@ -15,10 +15,9 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use syndemic_model::AreaCode;
 use syndemic_stats::funnel::{self, RateType};
-use syndemic_stats::sii::{gradient_line, GradientLine};
 use syndemic_store::{Indicator, Observation, Polarity};
 
-use crate::charts::{self, Curves, FunnelPoint, GroupValue, TrendPoint};
+use crate::charts::{self, Curves, FunnelPoint, TrendPoint};
 use crate::pages::{comparison_colour, latest_total, page};
 use crate::svg::{self, fmt, Bar, MapArea, SCALE};
 use crate::table::{Cell, DataTable, Download};
@@ -261,45 +260,18 @@ impl View {
         t
     }
 
-    /// The gradient's line: the SII's own fit over the groups' populations (the
-    /// groups' denominators; equal shares where a denominator is missing).
-    fn gradient_line(&self) -> Option<GradientLine> {
-        let values: Option<Vec<f64>> = self.gradient.iter().map(|o| o.value).collect();
-        let pops: Vec<f64> = self
-            .gradient
-            .iter()
-            .map(|o| o.denominator.filter(|d| *d > 0.0))
-            .collect::<Option<Vec<f64>>>()
-            .unwrap_or_else(|| vec![1.0; self.gradient.len()]);
-        gradient_line(&pops, &values?)
-    }
-
     fn gradient_chart(&self) -> Option<Markup> {
-        let groups: Vec<GroupValue> = self
-            .gradient
-            .iter()
-            .filter_map(|o| {
-                Some(GroupValue {
-                    label: o.category.clone(),
-                    value: o.value?,
-                    lower: o.lower95,
-                    upper: o.upper95,
-                })
-            })
-            .collect();
-        (groups.len() >= 2).then(|| {
-            charts::gradient(
-                &groups,
-                self.gradient_line().as_ref(),
-                &format!(
-                    "{} by {} in {}, {} (1 = most deprived), with the slope index of inequality's line",
-                    self.indicator.name,
-                    self.gradient[0].category_type,
-                    self.area_name,
-                    self.period_text()
-                ),
-            )
-        })
+        let first = self.gradient.first()?;
+        charts::gradient_of(
+            &self.gradient,
+            &format!(
+                "{} by {} in {}, {} (1 = most deprived), with the slope index of inequality's line",
+                self.indicator.name,
+                first.category_type,
+                self.area_name,
+                self.period_text()
+            ),
+        )
     }
 
     fn gradient_table(&self) -> DataTable {

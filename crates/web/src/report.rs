@@ -14,10 +14,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use syndemic_model::AreaType;
-use syndemic_stats::sii::gradient_line;
 use syndemic_store::{Indicator, Observation};
 
-use crate::charts::{self, GroupValue};
+use crate::charts;
 use crate::pages::latest_total;
 use crate::svg::fmt;
 use crate::table::{Cell, DataTable, Download};
@@ -219,39 +218,12 @@ async fn render(
         .or_else(|| with_gaps.first())
         .copied();
     let lead_chart = lead.and_then(|l| {
-        let groups: Vec<GroupValue> = l
-            .gradient
-            .iter()
-            .filter_map(|o| {
-                Some(GroupValue {
-                    label: o.category.clone(),
-                    value: o.value?,
-                    lower: o.lower95,
-                    upper: o.upper95,
-                })
-            })
-            .collect();
-        let values: Option<Vec<f64>> = l.gradient.iter().map(|o| o.value).collect();
-        let pops: Vec<f64> = l
-            .gradient
-            .iter()
-            .map(|o| o.denominator.filter(|d| *d > 0.0))
-            .collect::<Option<Vec<f64>>>()
-            .unwrap_or_else(|| vec![1.0; l.gradient.len()]);
-        let line = values.and_then(|v| gradient_line(&pops, &v));
-        (groups.len() >= 2).then(|| {
-            (
-                l,
-                charts::gradient(
-                    &groups,
-                    line.as_ref(),
-                    &format!(
-                        "{} in {} by {} (1 = most deprived), {}",
-                        l.indicator.name, name, l.gradient[0].category_type, l.latest.period
-                    ),
-                ),
-            )
-        })
+        let first = l.gradient.first()?;
+        let title = format!(
+            "{} in {} by {} (1 = most deprived), {}",
+            l.indicator.name, name, first.category_type, l.latest.period
+        );
+        charts::gradient_of(&l.gradient, &title).map(|chart| (l, chart))
     });
     let mut pockets = DataTable::new(
         format!("Hidden pockets: small areas of {name} far more deprived than their neighbours"),

@@ -356,27 +356,17 @@ impl View {
         let label = |c: &AreaCode| format!("{} {c}", self.name_of(c));
         let counts: Vec<f64> = rows.iter().map(|r| r.1).collect();
         let dens: Vec<f64> = rows.iter().map(|r| r.2).collect();
-        match measure {
+        let (sig, curves, average, x_title) = match measure {
             "proportion" => {
                 let m = self.indicator.multiplier.unwrap_or(100.0);
                 let (average, limits) = funnel::proportion_funnel(&counts, &dens, m).ok()?;
                 let sig = funnel::proportion_significance(&counts, &dens, m).ok()?;
-                let points = rows
-                    .iter()
-                    .zip(sig)
-                    .map(|(r, s)| FunnelPoint {
-                        label: label(&r.0),
-                        x: r.2,
-                        y: r.3,
-                        significance: s.label(),
-                    })
-                    .collect();
-                Some((
-                    points,
+                (
+                    sig,
                     Curves::from_rows(&limits),
                     average,
                     "People (denominator)",
-                ))
+                )
             }
             "rate" | "dsr" => {
                 let m = self.indicator.multiplier.unwrap_or(100_000.0);
@@ -403,20 +393,21 @@ impl View {
                 for line in &mut lines {
                     line.sort_by(|a, b| a.0.total_cmp(&b.0));
                 }
-                let points = rows
-                    .iter()
-                    .zip(sig)
-                    .map(|(r, s)| FunnelPoint {
-                        label: label(&r.0),
-                        x: r.2,
-                        y: r.3,
-                        significance: s.label(),
-                    })
-                    .collect();
-                Some((points, Curves { lines }, average * m, "Population"))
+                (sig, Curves { lines }, average * m, "Population")
             }
-            _ => None,
-        }
+            _ => return None,
+        };
+        let points = rows
+            .iter()
+            .zip(sig)
+            .map(|(r, s)| FunnelPoint {
+                label: label(&r.0),
+                x: r.2,
+                y: r.3,
+                significance: s.label(),
+            })
+            .collect();
+        Some((points, curves, average, x_title))
     }
 
     fn funnel_chart(&self) -> Option<Markup> {

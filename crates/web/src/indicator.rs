@@ -356,13 +356,14 @@ impl View {
         let label = |c: &AreaCode| format!("{} {c}", self.name_of(c));
         let counts: Vec<f64> = rows.iter().map(|r| r.1).collect();
         let dens: Vec<f64> = rows.iter().map(|r| r.2).collect();
-        let (sig, curves, average, x_title) = match measure {
+        let (sig, xs, curves, average, x_title): (_, Vec<Option<f64>>, _, _, _) = match measure {
             "proportion" => {
                 let m = self.indicator.multiplier.unwrap_or(100.0);
                 let (average, limits) = funnel::proportion_funnel(&counts, &dens, m).ok()?;
                 let sig = funnel::proportion_significance(&counts, &dens, m).ok()?;
                 (
                     sig,
+                    dens.iter().map(|d| Some(*d)).collect(),
                     Curves::from_rows(&limits),
                     average,
                     "People (denominator)",
@@ -377,9 +378,13 @@ impl View {
                 };
                 let values: Vec<Option<f64>> = rows.iter().map(|r| Some(r.3)).collect();
                 let given: Vec<Option<f64>> = dens.iter().map(|d| Some(*d)).collect();
-                let sig =
-                    funnel::rate_significance(&counts, &values, Some(&given), kind, m).ok()?;
-                let average = funnel::average_rate(&counts, &given);
+                // A DSR's denominator is the one that gives the DSR from its
+                // events, `m·O/DSR`, as the reference derives it: so the average
+                // and the limits are on the standardised scale.
+                let den = (kind == RateType::Crude).then_some(given.as_slice());
+                let used = funnel::derived_denominators(&counts, &values, den, kind, m).ok()?;
+                let sig = funnel::rate_significance(&counts, &values, den, kind, m).ok()?;
+                let average = funnel::average_rate(&counts, &used);
                 let top = counts.iter().copied().fold(1.0, f64::max);
                 let mut lines: [Vec<(f64, f64)>; 4] = Default::default();
                 for o in funnel::axis(0.0, top) {
@@ -393,18 +398,26 @@ impl View {
                 for line in &mut lines {
                     line.sort_by(|a, b| a.0.total_cmp(&b.0));
                 }
-                (sig, Curves { lines }, average * m, "Population")
+                let x_title = if kind == RateType::Dsr {
+                    "Population (events × multiplier ÷ DSR)"
+                } else {
+                    "Population"
+                };
+                (sig, used, Curves { lines }, average * m, x_title)
             }
             _ => return None,
         };
         let points = rows
             .iter()
             .zip(sig)
-            .map(|(r, s)| FunnelPoint {
-                label: label(&r.0),
-                x: r.2,
-                y: r.3,
-                significance: s.label(),
+            .zip(xs)
+            .filter_map(|((r, s), x)| {
+                Some(FunnelPoint {
+                    label: label(&r.0),
+                    x: x?,
+                    y: r.3,
+                    significance: s.label(),
+                })
             })
             .collect();
         Some((points, curves, average, x_title))

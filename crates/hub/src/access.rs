@@ -1,0 +1,193 @@
+//! Roles, and what each may do with which organisation's records.
+//!
+//! Access is decided twice on every request: by role (may this kind of user do
+//! this at all?) and by organisation (is this record one of theirs?). Both are
+//! pure functions here, so the web layer calls them on every route and the
+//! authorisation matrix is tested exhaustively without a server.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Makes referrals and follows what became of them.
+    Referrer,
+    /// Works the cases routed to their organisation's services.
+    Caseworker,
+    /// Triages and routes every referral that reaches their hub.
+    Coordinator,
+    /// Sees pseudonymised aggregates only.
+    Analyst,
+    /// Manages their organisation's users and API tokens.
+    OrgAdmin,
+    /// Manages organisations and the directory; sees no case.
+    SystemAdmin,
+}
+
+impl Role {
+    pub const ALL: &'static [Role] = &[
+        Role::Referrer,
+        Role::Caseworker,
+        Role::Coordinator,
+        Role::Analyst,
+        Role::OrgAdmin,
+        Role::SystemAdmin,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Referrer => "referrer",
+            Role::Caseworker => "caseworker",
+            Role::Coordinator => "coordinator",
+            Role::Analyst => "analyst",
+            Role::OrgAdmin => "org-admin",
+            Role::SystemAdmin => "system-admin",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Referrer => "Referrer",
+            Role::Caseworker => "Caseworker",
+            Role::Coordinator => "Hub coordinator",
+            Role::Analyst => "Analyst",
+            Role::OrgAdmin => "Organisation admin",
+            Role::SystemAdmin => "System admin",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Role> {
+        Role::ALL.iter().copied().find(|r| r.code() == code)
+    }
+}
+
+/// Someone acting: a signed-in user, or a referring system's API token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The user's id, or `token:{id}` for an API token.
+    pub id: String,
+    pub org: String,
+    pub role: Role,
+}
+
+/// What a route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Make a referral (the front door, `POST /api/v1/referrals`).
+    Refer,
+    /// See the referrals one made, their status and outcome.
+    SeeOwnReferrals,
+    /// List the cases one may work.
+    ListCases,
+    /// Open a case: the person's details, timeline and flags (audited).
+    ViewCase,
+    /// Change status, add notes, tasks and outcomes, assign.
+    WorkCase,
+    /// Accept, reroute or decline a referral; confirm a repeat.
+    Triage,
+    /// Export a case (FHIR, subject access) — audited.
+    ExportCase,
+    /// Hub reports: counts, never a person.
+    Reports,
+    /// Manage users and tokens of one's organisation.
+    ManageOrgUsers,
+    /// Manage organisations, the directory and every user.
+    ManageSystem,
+    /// Read the audit log.
+    ReadAudit,
+}
+
+/// Whether a role may do an action at all.
+pub fn role_allows(role: Role, action: Action) -> bool {
+    use Action::*;
+    use Role::*;
+    match action {
+        Refer | SeeOwnReferrals => matches!(role, Referrer | Caseworker | Coordinator),
+        ListCases | ViewCase | WorkCase => matches!(role, Caseworker | Coordinator),
+        Triage | ExportCase => role == Coordinator,
+        Reports => matches!(role, Coordinator | Analyst),
+        ManageOrgUsers => matches!(role, OrgAdmin | SystemAdmin),
+        ManageSystem => role == SystemAdmin,
+        ReadAudit => matches!(role, OrgAdmin | SystemAdmin),
+    }
+}
+
+/// The organisations a referral belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseScope {
+    /// The hub it was sent to.
+    pub hub_org: String,
+    pub referrer_org: String,
+    /// Who made it (a user id or `token:{id}`).
+    pub referrer: String,
+    /// The organisation running the service it was routed to, if routed.
+    pub service_org: Option<String>,
+}
+
+/// Whether `actor` may do `action` to the referral in `scope`: the role must
+/// allow it, and the referral must be the actor's — sent to their hub (a
+/// coordinator), routed to their organisation's service (a caseworker), or made
+/// by them (its referrer, who sees status and outcome only).
+pub fn may(actor: &Actor, action: Action, scope: &CaseScope) -> bool {
+    if !role_allows(actor.role, action) {
+        return false;
+    }
+    match action {
+        Action::SeeOwnReferrals => actor.id == scope.referrer && actor.org == scope.referrer_org,
+        Action::ViewCase | Action::WorkCase | Action::ListCases => match actor.role {
+            Role::Coordinator => actor.org == scope.hub_org,
+            Role::Caseworker => scope.service_org.as_deref() == Some(actor.org.as_str()),
+            _ => false,
+        },
+        Action::Triage | Action::ExportCase => actor.org == scope.hub_org,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, org: &str) -> Actor {
+        Actor {
+            id: format!("{}-{org}", role.code()),
+            org: org.into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn cases_are_seen_by_their_hub_their_service_and_no_one_else() {
+        let scope = CaseScope {
+            hub_org: "hub".into(),
+            referrer_org: "gp".into(),
+            referrer: "referrer-gp".into(),
+            service_org: Some("charity".into()),
+        };
+        for role in Role::ALL {
+            for org in ["hub", "gp", "charity", "other"] {
+                let a = actor(*role, org);
+                let view = may(&a, Action::ViewCase, &scope);
+                let expect = matches!(
+                    (role, org),
+                    (Role::Coordinator, "hub") | (Role::Caseworker, "charity")
+                );
+                assert_eq!(view, expect, "{role:?} of {org} viewing");
+                let triage = may(&a, Action::Triage, &scope);
+                assert_eq!(triage, matches!((role, org), (Role::Coordinator, "hub")));
+                let own = may(&a, Action::SeeOwnReferrals, &scope);
+                assert_eq!(own, matches!((role, org), (Role::Referrer, "gp")));
+            }
+        }
+        // Not yet routed: no caseworker sees it.
+        let unrouted = CaseScope {
+            service_org: None,
+            ..scope
+        };
+        assert!(!may(&actor(Role::Caseworker, "charity"), Action::ViewCase, &unrouted));
+        // Analysts and admins never see a case.
+        for r in [Role::Analyst, Role::OrgAdmin, Role::SystemAdmin] {
+            assert!(!role_allows(r, Action::ViewCase));
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The referral hub's domain, free of I/O: what a referral is and the rules it
+//! follows from the front door to its outcome.
+//!
+//! - [`nhs`]: NHS numbers, validated by their modulus-11 check digit.
+//! - [`need`]: the coded list of needs a referral names, and outcome codes.
+//! - [`status`]: the case lifecycle and which moves it allows.
+//! - [`workdays`]: time to first contact in working days (weekends and bank holidays out).
+//! - [`referral`]: a referral as the front door takes it, with its consent record.
+//! - [`person`]: a person's details as given, and the keys that recognise a repeat referral.
+//! - [`triage`]: rules that suggest services from needs, eligibility and area.
+//! - [`access`]: roles, and what each may do.
+//! - [`secret`]: password hashing (Argon2id) and API-token hashing (SHA-256).
+//! - [`oruk`]: the Open Referral UK 3.0 directory: documents, filters and pages.
+//! - [`fhir`]: a referral as an HL7 FHIR UK Core `ServiceRequest` and `Patient` in a Bundle.
+//!
+//! Every function here is deterministic given its inputs (the current time and
+//! random bytes are passed in), so the rules are tested without a database.
+
+pub mod access;
+pub mod fhir;
+pub mod need;
+pub mod nhs;
+pub mod oruk;
+pub mod person;
+pub mod referral;
+pub mod secret;
+pub mod status;
+pub mod triage;
+pub mod workdays;
+
+/// Input a person gave that breaks a rule: which field, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

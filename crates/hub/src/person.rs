@@ -1,0 +1,222 @@
+//! The person a referral is about, and the keys that recognise them again.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::nhs::NhsNumber;
+use crate::FieldError;
+
+/// A person's details as the referrer gave them. Only the name and one way of
+/// reaching the person (phone, e-mail or address) are required.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub given_name: String,
+    pub family_name: String,
+    /// `YYYY-MM-DD`, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nhs_number: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phone: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub email: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub address: String,
+    /// In its normal form (`HM1 2AB`), where given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub postcode: String,
+}
+
+/// A postcode in its normal form: capitals, one space before the last three
+/// characters. `None` if it cannot be a UK postcode (5–7 letters and digits,
+/// starting with a letter, ending digit-letter-letter).
+pub fn normal_postcode(text: &str) -> Option<String> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let b = compact.as_bytes();
+    let ok = (5..=7).contains(&b.len())
+        && b.iter().all(u8::is_ascii_alphanumeric)
+        && b[0].is_ascii_alphabetic()
+        && b[b.len() - 3].is_ascii_digit()
+        && b[b.len() - 2].is_ascii_alphabetic()
+        && b[b.len() - 1].is_ascii_alphabetic();
+    ok.then(|| format!("{} {}", &compact[..b.len() - 3], &compact[b.len() - 3..]))
+}
+
+impl Person {
+    /// Checks and normalises the details: trims every field, validates the NHS
+    /// number and writes it as ten digits, normalises the postcode and checks the
+    /// date of birth. Every broken rule is reported, by field.
+    pub fn validate(mut self, today: time::Date) -> Result<Person, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        for f in [
+            &mut self.given_name,
+            &mut self.family_name,
+            &mut self.phone,
+            &mut self.email,
+            &mut self.address,
+            &mut self.postcode,
+        ] {
+            *f = f.trim().to_owned();
+        }
+        if self.given_name.is_empty() && self.family_name.is_empty() {
+            errors.push(FieldError::new("name", "give the person's name"));
+        }
+        if self.given_name.chars().count() > 100 || self.family_name.chars().count() > 100 {
+            errors.push(FieldError::new("name", "a name is at most 100 characters"));
+        }
+        match self.nhs_number.as_deref().map(str::trim) {
+            None | Some("") => self.nhs_number = None,
+            Some(text) => match NhsNumber::parse(text) {
+                Ok(n) => self.nhs_number = Some(n.digits()),
+                Err(e) => errors.push(FieldError::new("nhs_number", e.to_string())),
+            },
+        }
+        match self.date_of_birth.as_deref().map(str::trim) {
+            None | Some("") => self.date_of_birth = None,
+            Some(text) => match crate::workdays::parse_date(text) {
+                Ok(d) if d > today => errors.push(FieldError::new(
+                    "date_of_birth",
+                    format!("{text} is in the future"),
+                )),
+                Ok(d) => self.date_of_birth = Some(crate::workdays::format_date(d)),
+                Err(e) => errors.push(FieldError::new("date_of_birth", e)),
+            },
+        }
+        if !self.postcode.is_empty() {
+            match normal_postcode(&self.postcode) {
+                Some(p) => self.postcode = p,
+                None => errors.push(FieldError::new(
+                    "postcode",
+                    format!("`{}` is not a UK postcode (such as HM1 2AB)", self.postcode),
+                )),
+            }
+        }
+        if !self.email.is_empty() && !self.email.contains('@') {
+            errors.push(FieldError::new("email", "an e-mail address has an @"));
+        }
+        if self.phone.is_empty() && self.email.is_empty() && self.address.is_empty() {
+            errors.push(FieldError::new(
+                "contact",
+                "give at least one way to reach the person: phone, e-mail or address",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// "Given Family".
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name)
+            .trim()
+            .to_owned()
+    }
+
+    /// Age in whole years on `today`, where the date of birth is known.
+    pub fn age_on(&self, today: time::Date) -> Option<u32> {
+        let dob = crate::workdays::parse_date(self.date_of_birth.as_deref()?).ok()?;
+        let mut years = today.year() - dob.year();
+        if (today.month() as u8, today.day()) < (dob.month() as u8, dob.day()) {
+            years -= 1;
+        }
+        u32::try_from(years).ok()
+    }
+
+    /// The keys under which a repeat referral of this person is recognised: the
+    /// NHS number, and (name, date of birth, postcode) when all three are known.
+    /// Keys are hashed so that the index holds no readable personal data.
+    pub fn match_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Some(n) = &self.nhs_number {
+            keys.push(format!("nhs:{}", hex_sha256(n)));
+        }
+        if let Some(dob) = &self.date_of_birth {
+            if !self.postcode.is_empty() && !self.family_name.is_empty() {
+                let fold = |s: &str| -> String {
+                    s.chars()
+                        .filter(|c| c.is_alphanumeric())
+                        .flat_map(char::to_lowercase)
+                        .collect()
+                };
+                let text = format!(
+                    "{}|{}|{}|{}",
+                    fold(&self.given_name),
+                    fold(&self.family_name),
+                    dob,
+                    self.postcode.replace(' ', "")
+                );
+                keys.push(format!("pd:{}", hex_sha256(&text)));
+            }
+        }
+        keys
+    }
+}
+
+pub(crate) fn hex_sha256(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn person() -> Person {
+        Person {
+            given_name: " Ada ".into(),
+            family_name: "Lovelace".into(),
+            date_of_birth: Some("1950-12-10".into()),
+            nhs_number: Some("943 476 5919".into()),
+            phone: "01632 960000".into(),
+            postcode: "hm12ab".into(),
+            ..Person::default()
+        }
+    }
+
+    #[test]
+    fn validation_normalises_and_reports_by_field() {
+        let p = person().validate(date!(2026 - 12 - 01)).unwrap();
+        assert_eq!(p.given_name, "Ada");
+        assert_eq!(p.nhs_number.as_deref(), Some("9434765919"));
+        assert_eq!(p.postcode, "HM1 2AB");
+        assert_eq!(p.age_on(date!(2026 - 12 - 01)), Some(75));
+        assert_eq!(p.age_on(date!(2026 - 12 - 10)), Some(76));
+        let bad = Person {
+            nhs_number: Some("9434765918".into()),
+            phone: String::new(),
+            postcode: "12345".into(),
+            date_of_birth: Some("2030-01-01".into()),
+            ..person()
+        };
+        let errors = bad.validate(date!(2026 - 12 - 01)).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["nhs_number", "date_of_birth", "postcode", "contact"]);
+    }
+
+    #[test]
+    fn repeat_referrals_share_a_key_whatever_the_spelling_of_case_and_space() {
+        let a = person().validate(date!(2026 - 12 - 01)).unwrap();
+        let b = Person {
+            given_name: "ADA".into(),
+            nhs_number: None,
+            postcode: "HM1 2AB".into(),
+            ..person()
+        }
+        .validate(date!(2026 - 12 - 01))
+        .unwrap();
+        let theirs = b.match_keys();
+        let shared = a.match_keys().into_iter().filter(|k| theirs.contains(k)).count();
+        assert_eq!(shared, 1);
+        assert!(a.match_keys().iter().all(|k| !k.contains("9434765919")));
+        assert_eq!(normal_postcode(" sw1a1aa "), Some("SW1A 1AA".into()));
+        assert_eq!(normal_postcode("SW1A"), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! Secrets: passwords and API tokens, never stored as given.
+//!
+//! Passwords are hashed with Argon2id (RFC 9106) at the `argon2` crate's default
+//! cost (19 MiB, 2 passes, 1 lane — OWASP's recommended minimum) into a PHC
+//! string that carries its own salt and parameters, so the cost can be raised
+//! later without breaking old hashes. API tokens are 32 random bytes: far too many
+//! to guess, so a single SHA-256 of the token is a safe thing to store and is
+//! cheap enough to check on every request (a password hash per call would not be).
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use subtle::ConstantTimeEq;
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD: usize = 12;
+
+/// Checks a new password against the policy (NCSC: length over complexity).
+pub fn check_new_password(password: &str, user_name: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(format!(
+            "a password has at least {MIN_PASSWORD} characters; three random words make a good one"
+        ));
+    }
+    if password.chars().count() > 256 {
+        return Err("a password has at most 256 characters".into());
+    }
+    if !user_name.is_empty() && password.to_lowercase().contains(&user_name.to_lowercase()) {
+        return Err("a password must not contain the user name".into());
+    }
+    Ok(())
+}
+
+/// Hashes a password with a 16-byte random salt the caller draws.
+pub fn hash_password(password: &str, salt: &[u8; 16]) -> Result<String, String> {
+    let salt = SaltString::encode_b64(salt).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `password` matches a stored PHC hash (false for a malformed hash).
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The stored form of a token (session id, API token, reset link, CSRF secret):
+/// SHA-256, as hex.
+pub fn hash_token(token: &str) -> String {
+    crate::person::hex_sha256(token)
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords() {
+        let h = hash_password("correct horse battery", &[7; 16]).unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse batterY", &h));
+        assert!(!verify_password("x", "not a hash"));
+        assert!(check_new_password("short", "ada").is_err());
+        assert!(check_new_password("ada-is-my-password", "ada").is_err());
+        assert!(check_new_password("tulip kettle orbit", "ada").is_ok());
+    }
+
+    #[test]
+    fn tokens() {
+        assert_eq!(hash_token("abc").len(), 64);
+        assert_ne!(hash_token("abc"), hash_token("abd"));
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+        assert_eq!(hex(&[0, 255]), "00ff");
+    }
+}

@@ -184,7 +184,11 @@ mod tests {
             service_org: None,
             ..scope
         };
-        assert!(!may(&actor(Role::Caseworker, "charity"), Action::ViewCase, &unrouted));
+        assert!(!may(
+            &actor(Role::Caseworker, "charity"),
+            Action::ViewCase,
+            &unrouted
+        ));
         // Analysts and admins never see a case.
         for r in [Role::Analyst, Role::OrgAdmin, Role::SystemAdmin] {
             assert!(!role_allows(r, Action::ViewCase));

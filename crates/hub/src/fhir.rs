@@ -85,7 +85,11 @@ pub fn to_bundle(env: &Envelope, d: &Draft) -> Value {
         ("sharing", &c.sharing),
     ] {
         if !v.is_empty() {
-            let value = if key == "givenOn" { "valueDate" } else { "valueString" };
+            let value = if key == "givenOn" {
+                "valueDate"
+            } else {
+                "valueString"
+            };
             consent.push(json!({"url": key, value: v}));
         }
     }
@@ -144,8 +148,8 @@ pub fn from_bundle(bundle: &Value) -> Result<(Option<String>, Draft), FieldError
             .map(|e| &e["resource"])
             .find(|r| r["resourceType"] == kind)
     };
-    let request = find("ServiceRequest")
-        .ok_or_else(|| bad("entry", "the Bundle holds no ServiceRequest"))?;
+    let request =
+        find("ServiceRequest").ok_or_else(|| bad("entry", "the Bundle holds no ServiceRequest"))?;
     let subject = request["subject"]["reference"].as_str();
     let patient = entries
         .iter()
@@ -186,12 +190,20 @@ pub fn from_bundle(bundle: &Value) -> Result<(Option<String>, Draft), FieldError
         postcode: text(&patient["address"][0]["postalCode"]),
     };
     let mut needs = Vec::new();
-    for (i, r) in request["reasonCode"].as_array().into_iter().flatten().enumerate() {
+    for (i, r) in request["reasonCode"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         for c in r["coding"].as_array().into_iter().flatten() {
             if c["system"] == NEED_SYSTEM {
                 let code = text(&c["code"]);
                 needs.push(Need::from_code(&code).ok_or_else(|| {
-                    bad(&format!("ServiceRequest.reasonCode[{i}]"), format!("`{code}` is not a need code"))
+                    bad(
+                        &format!("ServiceRequest.reasonCode[{i}]"),
+                        format!("`{code}` is not a need code"),
+                    )
                 })?);
             }
         }
@@ -218,13 +230,19 @@ pub fn from_bundle(bundle: &Value) -> Result<(Option<String>, Draft), FieldError
                     Some("basis") => {
                         let code = text(&part["valueCode"]);
                         consent.basis = LawfulBasis::from_code(&code).ok_or_else(|| {
-                            bad("ServiceRequest.extension(consent).basis", format!("`{code}` is not a lawful basis"))
+                            bad(
+                                "ServiceRequest.extension(consent).basis",
+                                format!("`{code}` is not a lawful basis"),
+                            )
                         })?;
                     }
                     Some("givenBy") => consent.given_by = text(&part["valueString"]),
                     Some("givenOn") => consent.given_on = text(&part["valueDate"]),
                     Some("sharing") => consent.sharing = text(&part["valueString"]),
-                    Some("method") => consent.method = ConsentMethod::from_code(part["valueCode"].as_str().unwrap_or_default()),
+                    Some("method") => {
+                        consent.method =
+                            ConsentMethod::from_code(part["valueCode"].as_str().unwrap_or_default())
+                    }
                     _ => {}
                 }
             }
@@ -287,7 +305,10 @@ mod tests {
             requester: "Hartmoor Surgery".into(),
         };
         let bundle = to_bundle(&env, &d);
-        assert_eq!(bundle["entry"][0]["resource"]["identifier"][0]["value"], "9434765919");
+        assert_eq!(
+            bundle["entry"][0]["resource"]["identifier"][0]["value"],
+            "9434765919"
+        );
         assert_eq!(bundle["entry"][1]["resource"]["priority"], "urgent");
         let (id, back) = from_bundle(&bundle).unwrap();
         assert_eq!(id.as_deref(), Some("R-1"));

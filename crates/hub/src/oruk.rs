@@ -18,16 +18,41 @@ pub const VERSION: &str = "HSDS-UK-3.0";
 
 /// One-to-one fields of a service: the list projection (`service_list.json`).
 const SERVICE_LIST_FIELDS: &[&str] = &[
-    "id", "organization_id", "name", "description", "url", "email", "status", "fees",
-    "accreditations", "minimum_age", "maximum_age", "assured_date", "assurer_email", "alert",
+    "id",
+    "organization_id",
+    "name",
+    "description",
+    "url",
+    "email",
+    "status",
+    "fees",
+    "accreditations",
+    "minimum_age",
+    "maximum_age",
+    "assured_date",
+    "assurer_email",
+    "alert",
     "last_modified",
 ];
 const ORGANIZATION_LIST_FIELDS: &[&str] = &[
-    "id", "name", "description", "email", "website", "logo", "uri", "parent_organization_id",
+    "id",
+    "name",
+    "description",
+    "email",
+    "website",
+    "logo",
+    "uri",
+    "parent_organization_id",
 ];
 const LOCATION_LIST_FIELDS: &[&str] = &[
-    "id", "location_type", "name", "description", "latitude", "longitude",
-    "external_identifier", "external_identifier_type",
+    "id",
+    "location_type",
+    "name",
+    "description",
+    "latitude",
+    "longitude",
+    "external_identifier",
+    "external_identifier_type",
 ];
 const SERVICE_STATUSES: &[&str] = &["active", "inactive", "defunct", "temporarily closed"];
 
@@ -116,7 +141,10 @@ impl Feed {
                 "services"
             } else if o.contains_key("taxonomy_terms") || o.contains_key("version") {
                 "taxonomies"
-            } else if ["term", "parent_id", "taxonomy_id"].iter().any(|k| o.contains_key(*k)) {
+            } else if ["term", "parent_id", "taxonomy_id"]
+                .iter()
+                .any(|k| o.contains_key(*k))
+            {
                 "taxonomy_terms"
             } else {
                 "organizations"
@@ -207,7 +235,9 @@ impl Feed {
             s.insert("organization_id".into(), json!(org_id));
             let mut org = org;
             org.entry("description").or_insert_with(|| json!(""));
-            self.organizations.entry(org_id).or_insert(Value::Object(org));
+            self.organizations
+                .entry(org_id)
+                .or_insert(Value::Object(org));
         }
         s.remove("organization");
         for (i, a) in o
@@ -572,7 +602,10 @@ impl Directory {
         found.sort_by(|a, b| {
             (a["name"].as_str(), a["id"].as_str()).cmp(&(b["name"].as_str(), b["id"].as_str()))
         });
-        found.into_iter().map(|s| self.service_list_item(s)).collect()
+        found
+            .into_iter()
+            .map(|s| self.service_list_item(s))
+            .collect()
     }
 
     /// `GET /service_at_locations`: matching service-at-locations, nearest first
@@ -679,12 +712,12 @@ fn schedule_matches(sch: &Value, q: &Query) -> bool {
     let opens = sch["opens_at"].as_str().and_then(parse_time);
     let closes = sch["closes_at"].as_str().and_then(parse_time);
     if let Some(start) = q.start_time.as_deref().and_then(parse_time) {
-        if !opens.is_some_and(|o| o <= start) || !closes.is_some_and(|c| c > start) {
+        if opens.is_none_or(|o| o > start) || closes.is_none_or(|c| c <= start) {
             return false;
         }
     }
     if let Some(end) = q.end_time.as_deref().and_then(parse_time) {
-        if !closes.is_some_and(|c| c >= end) || !opens.is_some_and(|o| o < end) {
+        if closes.is_none_or(|c| c < end) || opens.is_none_or(|o| o >= end) {
             return false;
         }
     }
@@ -740,7 +773,10 @@ mod tests {
     fn filters() {
         let d = Directory::new(feed());
         let ids = |items: Vec<Value>| -> Vec<String> {
-            items.iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+            items
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned())
+                .collect()
         };
         let q = |f: fn(&mut Query)| {
             let mut q = Query::default();
@@ -748,8 +784,14 @@ mod tests {
             q
         };
         assert_eq!(ids(d.services(&Query::default())), ["s1", "s2"]);
-        assert_eq!(ids(d.services(&q(|q| q.search = Some("cold".into())))), ["s1"]);
-        assert_eq!(ids(d.services(&q(|q| q.taxonomy_id = Some("tx".into())))), ["s1"]);
+        assert_eq!(
+            ids(d.services(&q(|q| q.search = Some("cold".into())))),
+            ["s1"]
+        );
+        assert_eq!(
+            ids(d.services(&q(|q| q.taxonomy_id = Some("tx".into())))),
+            ["s1"]
+        );
         assert_eq!(ids(d.services(&q(|q| q.minimum_age = Some(30.0)))), ["s1"]);
         assert_eq!(ids(d.services(&q(|q| q.maximum_age = Some(12.0)))), ["s2"]);
         assert_eq!(ids(d.services(&q(|q| q.day = Some("TU".into())))), ["s1"]);
@@ -761,8 +803,15 @@ mod tests {
             }))),
             ["s1"]
         );
-        let near = Near { lat: 52.01, lon: -1.0, metres: 5000.0 };
-        let sals = d.service_at_locations(&Query { near: Some(near), ..Query::default() });
+        let near = Near {
+            lat: 52.01,
+            lon: -1.0,
+            metres: 5000.0,
+        };
+        let sals = d.service_at_locations(&Query {
+            near: Some(near),
+            ..Query::default()
+        });
         assert_eq!(ids(sals), ["sal1"]);
         // The list projection carries the organisation, not the nested arrays.
         let item = &d.services(&Query::default())[0];
@@ -786,9 +835,12 @@ mod tests {
 
     #[test]
     fn bad_records_are_refused_with_their_path() {
-        let e = Feed::parse(&json!({"services": [{"id": "s", "name": "x", "status": "open"}]})).unwrap_err();
+        let e = Feed::parse(&json!({"services": [{"id": "s", "name": "x", "status": "open"}]}))
+            .unwrap_err();
         assert_eq!(e.path, "services[0].status");
-        let e = Feed::parse(&json!([{"id": "s", "name": "x", "status": "active", "email": "a-b_c"}])).unwrap_err();
+        let e =
+            Feed::parse(&json!([{"id": "s", "name": "x", "status": "active", "email": "a-b_c"}]))
+                .unwrap_err();
         assert_eq!(e.path, "[0].email");
         let e = Feed::parse(&json!({"contents": [{"name": "x", "status": "active"}]})).unwrap_err();
         assert_eq!(e.to_string(), "contents[0].id: is required");
@@ -803,11 +855,17 @@ mod tests {
         assert_eq!(p["last_page"], true);
         assert_eq!(p["total_pages"], 3);
         let p = page(items.clone(), 1, 2);
-        assert_eq!((p["first_page"].as_bool(), p["last_page"].as_bool()), (Some(true), Some(false)));
+        assert_eq!(
+            (p["first_page"].as_bool(), p["last_page"].as_bool()),
+            (Some(true), Some(false))
+        );
         let p = page(items, 9, 2);
         assert_eq!(p["empty"], true);
         let p = page(Vec::new(), 1, 10);
-        assert_eq!((p["total_pages"].as_u64(), p["empty"].as_bool()), (Some(1), Some(true)));
+        assert_eq!(
+            (p["total_pages"].as_u64(), p["empty"].as_bool()),
+            (Some(1), Some(true))
+        );
         assert!(distance_m(52.0, -1.0, 52.0, -1.0) < 1e-6);
         assert!((distance_m(52.0, -1.0, 53.0, -1.0) - 111_195.0).abs() < 100.0);
     }

@@ -198,7 +198,10 @@ mod tests {
         };
         let errors = bad.validate(date!(2026 - 12 - 01)).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["nhs_number", "date_of_birth", "postcode", "contact"]);
+        assert_eq!(
+            fields,
+            ["nhs_number", "date_of_birth", "postcode", "contact"]
+        );
     }
 
     #[test]
@@ -213,7 +216,11 @@ mod tests {
         .validate(date!(2026 - 12 - 01))
         .unwrap();
         let theirs = b.match_keys();
-        let shared = a.match_keys().into_iter().filter(|k| theirs.contains(k)).count();
+        let shared = a
+            .match_keys()
+            .into_iter()
+            .filter(|k| theirs.contains(k))
+            .count();
         assert_eq!(shared, 1);
         assert!(a.match_keys().iter().all(|k| !k.contains("9434765919")));
         assert_eq!(normal_postcode(" sw1a1aa "), Some("SW1A 1AA".into()));

@@ -126,7 +126,10 @@ mod tests {
         for s in Status::ALL {
             assert_eq!(Status::from_code(s.code()), Some(*s));
             if *s != Status::Received {
-                assert!(Status::ALL.iter().any(|from| from.next().contains(s)), "{s:?}");
+                assert!(
+                    Status::ALL.iter().any(|from| from.next().contains(s)),
+                    "{s:?}"
+                );
             }
         }
     }

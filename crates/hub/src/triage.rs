@@ -168,7 +168,13 @@ mod tests {
         let ids: Vec<&str> = s.iter().map(|s| s.service_id.as_str()).collect();
         assert_eq!(
             ids,
-            ["b-warm", "f-debt-preferred", "a-debt", "c-warm-elsewhere", "d-youth"]
+            [
+                "b-warm",
+                "f-debt-preferred",
+                "a-debt",
+                "c-warm-elsewhere",
+                "d-youth"
+            ]
         );
         assert!(!s[3].eligible && s[3].reasons[0].contains("area"));
         assert!(s[4].reasons[0].contains("the person is 70"));

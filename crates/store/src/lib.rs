@@ -7,6 +7,7 @@
 //! WAL) and PostgreSQL, chosen at run time from the URL. Only this crate knows SQL.
 
 pub mod disclosure;
+pub mod hub;
 mod model;
 mod sql;
 

@@ -81,12 +81,12 @@ impl StoreUrl {
 /// The store on a pool of database connections.
 #[derive(Clone, Debug)]
 pub struct SqlStore {
-    pool: AnyPool,
-    backend: Backend,
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -141,9 +141,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_indicator_domain.sql"),
         postgres: include_str!("../migrations/postgres/0007_indicator_domain.sql"),
     },
+    Migration {
+        version: 8,
+        name: "hub",
+        sqlite: include_str!("../migrations/sqlite/0008_hub.sql"),
+        postgres: include_str!("../migrations/postgres/0008_hub.sql"),
+    },
 ];
 
-fn sql_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+pub(crate) fn sql_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Sql { doing, source }
 }
 
@@ -368,7 +374,7 @@ fn level_of(row: &AnyRow) -> Result<Level> {
     })
 }
 
-fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T>
+pub(crate) fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T>
 where
     T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
 {

@@ -53,11 +53,15 @@ impl From<syndemic_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match &self.0 {
-            WebError::NotFound(_) => StatusCode::NOT_FOUND,
-            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = self.0.status();
+        if let WebError::SignIn = self.0 {
+            return (
+                status,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                Json(json!({ "error": "authentication required: send an organisation's API token as `Authorization: Bearer …`" })),
+            )
+                .into_response();
+        }
         (status, Json(json!({ "error": self.0.to_string() }))).into_response()
     }
 }

@@ -9,6 +9,7 @@ mod api;
 mod apidocs;
 mod charts;
 mod hidden;
+pub mod hub;
 mod indicator;
 mod outreach;
 mod pages;
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 use syndemic_model::{AreaCode, AreaType};
 
 use syndemic_store::disclosure::{suppress, AreaFamilies};
-use syndemic_store::{Boundary, Observation, Store};
+use syndemic_store::{Boundary, Observation, SqlStore, Store};
 
 pub use hidden::{hidden_deprivation, HiddenArea, HiddenOptions};
 pub use svg::rings;
@@ -38,6 +39,8 @@ pub use svg::rings;
 #[derive(Clone)]
 pub struct AppState {
     store: Arc<dyn Store>,
+    /// The referral hub: its records live in the same database.
+    hub: Arc<hub::Hub>,
     place: Arc<str>,
     /// The population source that weights neighbours (e.g. `IoD2019 File 6`).
     population: Option<Arc<str>>,
@@ -123,8 +126,10 @@ pub const CACHE_SECONDS: u64 = 60;
 impl AppState {
     /// `place` names the place on every page (e.g. "Hartmoor"); `population` is
     /// the population source that weights averages over areas.
-    pub fn new(store: Arc<dyn Store>, place: &str, population: Option<&str>) -> AppState {
+    pub fn new(store: Arc<SqlStore>, place: &str, population: Option<&str>) -> AppState {
+        let calendar = syndemic_hub::workdays::Calendar::england_and_wales();
         AppState {
+            hub: Arc::new(hub::Hub::new(store.as_ref().clone(), calendar)),
             store,
             place: place.into(),
             population: population.map(Into::into),
@@ -234,17 +239,59 @@ pub enum WebError {
     BadRequest(String),
     #[error("{0}")]
     Internal(String),
+    /// Nobody is signed in (pages send them to sign in; the API answers 401).
+    #[error("sign in first")]
+    SignIn,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The request was understood but breaks a rule (a form's fields, a case's lifecycle).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("the store: {0}")]
     Store(#[from] syndemic_store::StoreError),
 }
 
-impl IntoResponse for WebError {
-    fn into_response(self) -> Response {
-        let status = match &self {
+impl WebError {
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::SignIn => StatusCode::UNAUTHORIZED,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if let WebError::SignIn = self {
+            return (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::LOCATION, "/login"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+            )
+                .into_response();
+        }
+        let status = self.status();
+        if let WebError::Store(e) = &self {
+            // The detail goes to the log, never to the person.
+            eprintln!("error: {e}");
+            return (
+                status,
+                pages::error_page(
+                    status,
+                    "Something went wrong on our side; nothing was saved. Try again in a moment.",
+                ),
+            )
+                .into_response();
+        }
         (status, pages::error_page(status, &self.to_string())).into_response()
     }
 }
@@ -321,7 +368,8 @@ pub fn router(state: AppState) -> Router {
         .route("/planner.xlsx", get(outreach::planner_xlsx))
         .route("/planner.svg", get(outreach::planner_svg))
         .route("/assets/site.css", get(stylesheet))
-        .nest("/api/v1", api::routes())
+        .merge(hub::routes())
+        .nest("/api/v1", api::routes().merge(hub::api_routes()))
         .fallback(pages::not_found)
         .with_state(state)
         // gzip for clients that accept it, on answers above 32 bytes (tower-http's

@@ -1,0 +1,339 @@
+//! Administration: an organisation's users (create, reset link, deactivate,
+//! training dates) and API tokens (issue, revoke), and the audit log.
+//! Organisation admins manage their own organisation; system admins any.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use maud::html;
+use syndemic_hub::access::{Action, Role};
+use syndemic_hub::secret;
+use syndemic_store::hub::{TokenRecord, UserRecord};
+
+use super::auth::{require, RESET_SECONDS};
+use super::cases::when;
+use super::{new_uuid, now, random_hex, Form, Signed};
+use crate::pages::page as layout;
+use crate::{AppState, WebError};
+
+/// Argon2id of a new password, with a fresh salt.
+pub(crate) fn hash_new_password(password: &str) -> Result<String, WebError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt)
+        .map_err(|e| WebError::Internal(format!("no random numbers: {e}")))?;
+    secret::hash_password(password, &salt).map_err(WebError::Internal)
+}
+
+/// The organisation an admin manages: their own, or (a system admin) the one named.
+fn managed_org(s: &Signed, asked: &str) -> Result<String, WebError> {
+    s.must(Action::ManageOrgUsers)?;
+    if s.actor.role == Role::SystemAdmin && !asked.is_empty() {
+        return Ok(asked.to_owned());
+    }
+    if !asked.is_empty() && asked != s.actor.org {
+        return Err(WebError::Forbidden(
+            "you manage only your own organisation".into(),
+        ));
+    }
+    Ok(s.actor.org.clone())
+}
+
+async fn render(
+    state: &AppState,
+    s: &Signed,
+    notice: Option<maud::Markup>,
+) -> Result<Html<String>, WebError> {
+    s.must(Action::ManageOrgUsers)?;
+    let db = &state.hub.db;
+    let all = s.actor.role == Role::SystemAdmin;
+    let users = db
+        .users(if all { None } else { Some(&s.actor.org) })
+        .await?;
+    let orgs = db.orgs().await?;
+    let tokens = db.tokens(&s.actor.org).await?;
+    let roles: Vec<Role> = Role::ALL
+        .iter()
+        .copied()
+        .filter(|r| all || *r != Role::SystemAdmin)
+        .collect();
+    Ok(layout(
+        state,
+        "Users and API tokens",
+        html! {
+            @if let Some(n) = notice { div class="notice" role="status" { (n) } }
+            h2 { "Users" }
+            table {
+                caption { (users.len()) " users" }
+                thead { tr { th scope="col" { "User name" } th scope="col" { "Name" } th scope="col" { "Organisation" } th scope="col" { "Role" } th scope="col" { "Trained" } th scope="col" { "State" } th scope="col" { "Actions" } } }
+                tbody {
+                    @for u in &users {
+                        tr {
+                            td { (u.user_name) } td { (u.display_name) }
+                            td { (orgs.iter().find(|o| o.id == u.org_id).map_or(u.org_id.as_str(), |o| o.name.as_str())) }
+                            td { (u.role.label()) } td { (u.trained_on.clone().unwrap_or_default()) }
+                            td { @if !u.active { "Deactivated" } @else if u.locked_until.is_some_and(|t| t > now()) { "Locked" } @else { "Active" } }
+                            td {
+                                form method="post" action=(format!("/admin/users/{}", u.id)) class="inline" {
+                                    input type="hidden" name="csrf" value=(s.csrf);
+                                    button type="submit" name="do" value="reset" class="secondary" { "Reset link" }
+                                    @if u.active { button type="submit" name="do" value="deactivate" class="secondary" { "Deactivate" } } @else { button type="submit" name="do" value="activate" class="secondary" { "Activate" } }
+                                    button type="submit" name="do" value="trained" class="secondary" { "Trained today" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Add a user" }
+            form method="post" action="/admin/users" class="stack" {
+                input type="hidden" name="csrf" value=(s.csrf);
+                div class="field" { label for="new-user" { "User name" } input id="new-user" name="user_name" type="text" required autocomplete="off"; }
+                div class="field" { label for="new-name" { "Full name" } input id="new-name" name="display_name" type="text" required; }
+                div class="field" { label for="new-role" { "Role" } select id="new-role" name="role" { @for r in &roles { option value=(r.code()) { (r.label()) } } } }
+                @if all {
+                    div class="field" { label for="new-org" { "Organisation" } select id="new-org" name="org" { @for o in &orgs { option value=(o.id) { (o.name) } } } }
+                }
+                button type="submit" { "Add the user and make a reset link" }
+            }
+            h2 { "API tokens of your organisation" }
+            p { "For systems that refer (a practice's clinical system, a discharge system). A token is shown once; keep it in the system's secret store." }
+            @if tokens.is_empty() { p { "No tokens." } } @else {
+                table {
+                    caption { "Tokens" }
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Scopes" } th scope="col" { "Issued" } th scope="col" { "State" } } }
+                    tbody { @for t in &tokens {
+                        tr { td { (t.name) } td { (t.scopes.join(" ")) } td { (when(t.created_at)) }
+                            td { @if let Some(r) = t.revoked_at { "Revoked " (when(r)) } @else {
+                                form method="post" action=(format!("/admin/tokens/{}/revoke", t.id)) class="inline" { input type="hidden" name="csrf" value=(s.csrf); button type="submit" class="secondary" { "Revoke" } }
+                            } } }
+                    } }
+                }
+            }
+            form method="post" action="/admin/tokens" class="stack" {
+                input type="hidden" name="csrf" value=(s.csrf);
+                div class="field" { label for="token-name" { "Token for" } input id="token-name" name="name" type="text" required; }
+                button type="submit" { "Issue a token" }
+            }
+        },
+    ))
+}
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Html<String>, WebError> {
+    let s = require(&state, &headers).await?;
+    render(&state, &s, None).await
+}
+
+async fn reset_link(state: &AppState, user: &UserRecord) -> Result<String, WebError> {
+    let token = random_hex(32)?;
+    state
+        .hub
+        .db
+        .create_reset(&secret::hash_token(&token), &user.id, now() + RESET_SECONDS)
+        .await?;
+    Ok(format!("/reset/{token}"))
+}
+
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let s = require(&state, &headers).await?;
+    let form = Form::parse(&body);
+    s.check_csrf(&form)?;
+    let org = managed_org(&s, &form.get("org"))?;
+    let role = Role::from_code(&form.get("role"))
+        .ok_or_else(|| WebError::Unprocessable("choose a role".into()))?;
+    if role == Role::SystemAdmin && s.actor.role != Role::SystemAdmin {
+        return Err(WebError::Forbidden(
+            "only a system admin makes system admins".into(),
+        ));
+    }
+    let user_name = form.get("user_name");
+    if user_name.is_empty()
+        || user_name.len() > 100
+        || !user_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_@".contains(c))
+    {
+        return Err(WebError::Unprocessable(
+            "a user name is 1–100 letters, digits and . - _ @".into(),
+        ));
+    }
+    let user = UserRecord {
+        id: new_uuid()?,
+        org_id: org,
+        user_name,
+        display_name: form.get("display_name"),
+        role,
+        password_hash: None,
+        totp_secret: None,
+        failed_logins: 0,
+        locked_until: None,
+        active: true,
+        trained_on: None,
+        created_at: now(),
+    };
+    if !state.hub.db.create_user(&user).await? {
+        return Err(WebError::Conflict(format!(
+            "the user name `{}` is taken",
+            user.user_name
+        )));
+    }
+    state
+        .hub
+        .audit(&s.actor, "create", "user", &user.id, role.code())
+        .await?;
+    let link = reset_link(&state, &user).await?;
+    let notice = html! { p { "Added " strong { (user.user_name) } ". Give them this one-time link to set a password (it works for 24 hours): " code { (link) } } };
+    Ok((StatusCode::CREATED, render(&state, &s, Some(notice)).await?).into_response())
+}
+
+pub(crate) async fn user_action(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let s = require(&state, &headers).await?;
+    let form = Form::parse(&body);
+    s.check_csrf(&form)?;
+    s.must(Action::ManageOrgUsers)?;
+    let db = &state.hub.db;
+    let user = db
+        .user(&id)
+        .await?
+        .ok_or_else(|| WebError::NotFound("no such user".into()))?;
+    managed_org(&s, &user.org_id)?;
+    let what = form.get("do");
+    let notice = match what.as_str() {
+        "reset" => {
+            let link = reset_link(&state, &user).await?;
+            html! { p { "One-time reset link for " strong { (user.user_name) } " (24 hours): " code { (link) } } }
+        }
+        "deactivate" | "activate" => {
+            if user.id == s.user.id {
+                return Err(WebError::Unprocessable(
+                    "you cannot deactivate yourself".into(),
+                ));
+            }
+            db.set_user_active(&user.id, what == "activate").await?;
+            html! { p { (user.user_name) " is now " (if what == "activate" { "active" } else { "deactivated; their sessions have ended" }) "." } }
+        }
+        "trained" => {
+            let today = syndemic_hub::workdays::format_date(super::today());
+            db.set_trained(&user.id, &today).await?;
+            html! { p { (user.user_name) " trained on " (today) "." } }
+        }
+        other => {
+            return Err(WebError::BadRequest(format!(
+                "`{other}` is not something to do to a user"
+            )))
+        }
+    };
+    state
+        .hub
+        .audit(&s.actor, "change", "user", &user.id, &what)
+        .await?;
+    Ok(render(&state, &s, Some(notice)).await?.into_response())
+}
+
+pub(crate) async fn create_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let s = require(&state, &headers).await?;
+    let form = Form::parse(&body);
+    s.check_csrf(&form)?;
+    let org = managed_org(&s, "")?;
+    let name = form.get("name");
+    if name.is_empty() {
+        return Err(WebError::Unprocessable(
+            "say which system the token is for".into(),
+        ));
+    }
+    let token = format!("synd_{}", random_hex(32)?);
+    let record = TokenRecord {
+        id: new_uuid()?,
+        org_id: org,
+        name,
+        scopes: vec!["referrals".into()],
+        created_by: s.actor.id.clone(),
+        created_at: now(),
+        revoked_at: None,
+    };
+    state
+        .hub
+        .db
+        .create_token(&record, &secret::hash_token(&token))
+        .await?;
+    state
+        .hub
+        .audit(&s.actor, "create", "token", &record.id, &record.name)
+        .await?;
+    let notice = html! { p { "Token for " strong { (record.name) } " — copy it now, it is not shown again: " code { (token) } } };
+    let mut r = (StatusCode::CREATED, render(&state, &s, Some(notice)).await?).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(r)
+}
+
+pub(crate) async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let s = require(&state, &headers).await?;
+    s.check_csrf(&Form::parse(&body))?;
+    let org = managed_org(&s, "")?;
+    if !state.hub.db.revoke_token(&id, &org, now()).await? {
+        return Err(WebError::NotFound(
+            "your organisation has no such live token".into(),
+        ));
+    }
+    state
+        .hub
+        .audit(&s.actor, "change", "token", &id, "revoked")
+        .await?;
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/admin")]).into_response())
+}
+
+pub(crate) async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Html<String>, WebError> {
+    let s = require(&state, &headers).await?;
+    s.must(Action::ReadAudit)?;
+    let org = (s.actor.role != Role::SystemAdmin).then(|| s.actor.org.clone());
+    let entries = state.hub.db.audit_log(org.as_deref(), 500).await?;
+    state
+        .hub
+        .audit(
+            &s.actor,
+            "view",
+            "audit-log",
+            org.as_deref().unwrap_or("all"),
+            "",
+        )
+        .await?;
+    Ok(layout(
+        &state,
+        "Audit log",
+        html! {
+            p { "Every view, change and export of personal data, newest first (the last 500). The log cannot be changed or deleted." }
+            table {
+                caption { (entries.len()) " entries" }
+                thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "Organisation" } th scope="col" { "Did" } th scope="col" { "To" } th scope="col" { "Record" } th scope="col" { "Why" } } }
+                tbody { @for e in &entries { tr { td { (when(e.at)) } td { (e.actor) } td { (e.org) } td { (e.action) } td { (e.subject) } td { (e.record) } td { (e.reason) } } } }
+            }
+        },
+    ))
+}

@@ -1,0 +1,498 @@
+//! The front door: the referral form, and what a referrer sees of what they referred.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup};
+use syndemic_hub::access::{self, Action, Actor, CaseScope};
+use syndemic_hub::need::{ConsentMethod, LawfulBasis, Need, RiskFlag, Urgency};
+use syndemic_hub::person::{normal_postcode, Person};
+use syndemic_hub::referral::{Consent, Draft};
+use syndemic_hub::FieldError;
+use syndemic_store::hub::{CreateError, Created, NewReferral, ReferralFilter, ReferralRecord};
+
+use super::auth::require;
+use super::{now, today, Form, Signed};
+use crate::pages::page;
+use crate::{AppState, WebError};
+
+/// The organisation an answer is for, by id → name.
+pub(crate) async fn org_names(
+    state: &AppState,
+) -> Result<rustc_hash::FxHashMap<String, String>, WebError> {
+    Ok(state
+        .hub
+        .db
+        .orgs()
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect())
+}
+
+/// The scope access is decided on.
+pub(crate) fn scope_of(r: &ReferralRecord) -> CaseScope {
+    CaseScope {
+        hub_org: r.hub_org.clone(),
+        referrer_org: r.referrer_org.clone(),
+        referrer: r.referrer.clone(),
+        service_org: r.service_org.clone(),
+    }
+}
+
+/// Where a postcode is: its small area and that area's national IMD decile.
+async fn locate(
+    state: &AppState,
+    postcode: &str,
+) -> Result<(Option<String>, Option<i64>), WebError> {
+    let Some(pc) = normal_postcode(postcode) else {
+        return Ok((None, None));
+    };
+    let Some(rec) = state.store.postcode(&pc).await? else {
+        return Ok((None, None));
+    };
+    let Some(lsoa) = rec.lsoa21.or(rec.lsoa11) else {
+        return Ok((None, None));
+    };
+    let mut dep = state.store.deprivation(lsoa).await?;
+    dep.retain(|d| d.domain == "imd");
+    dep.sort_by(|a, b| b.edition.cmp(&a.edition));
+    Ok((
+        Some(lsoa.as_str().to_owned()),
+        dep.first().map(|d| d.decile),
+    ))
+}
+
+/// Checks a draft and stores it as a referral to `hub_org` (one transaction; a
+/// repeat of the same request under the same key answers with the first).
+pub(crate) async fn create_referral(
+    state: &AppState,
+    actor: &Actor,
+    hub_org: &str,
+    draft: Draft,
+    idempotency_key: &str,
+) -> Result<Created, Result<Vec<FieldError>, WebError>> {
+    if !access::role_allows(actor.role, Action::Refer) {
+        return Err(Err(WebError::Forbidden(
+            "this account may not make referrals".into(),
+        )));
+    }
+    let key = idempotency_key.trim();
+    if key.is_empty() || key.len() > 200 {
+        return Err(Ok(vec![FieldError::new(
+            "idempotency_key",
+            "send a unique key of 1–200 characters with each new referral (the same key again for a retry)",
+        )]));
+    }
+    let orgs = state.hub.db.orgs().await.map_err(|e| Err(e.into()))?;
+    if !orgs.iter().any(|o| o.id == hub_org && o.is_hub) {
+        return Err(Ok(vec![FieldError::new(
+            "hub",
+            format!("`{hub_org}` is not a hub that takes referrals"),
+        )]));
+    }
+    let draft = draft.validate(today()).map_err(Ok)?;
+    let request_hash = syndemic_hub::secret::hash_token(&format!(
+        "{hub_org}|{}",
+        serde_json::to_string(&draft).unwrap_or_default()
+    ));
+    let (lsoa, imd_decile) = locate(state, &draft.person.postcode).await.map_err(Err)?;
+    let id = super::new_uuid().map_err(Err)?;
+    let reference = format!("R-{}", id[..8].to_uppercase());
+    let n = NewReferral {
+        match_keys: draft.person.match_keys(),
+        id,
+        reference,
+        hub_org: hub_org.to_owned(),
+        referrer_org: actor.org.clone(),
+        referrer: actor.id.clone(),
+        idempotency_key: key.to_owned(),
+        request_hash,
+        created_at: now(),
+        draft,
+        lsoa,
+        imd_decile,
+    };
+    state.hub.db.create_referral(&n).await.map_err(|e| match e {
+        CreateError::KeyReused(k) => Err(WebError::Conflict(format!(
+            "the idempotency key `{k}` was used for a different referral: use a new key for a new referral"
+        ))),
+        CreateError::Store(e) => Err(e.into()),
+    })
+}
+
+pub(crate) async fn dashboard(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Html<String>, WebError> {
+    let s = require(&state, &headers).await?;
+    let can = |a| access::role_allows(s.actor.role, a);
+    let orgs = org_names(&state).await?;
+    Ok(page(
+        &state,
+        "Referral hub",
+        html! {
+            p class="lead" { "Signed in as " strong { (s.user.display_name) } ", " (s.actor.role.label().to_lowercase()) " at " (orgs.get(&s.actor.org).map_or(s.actor.org.as_str(), |n| n.as_str())) "." }
+            ul class="columns" {
+                @if can(Action::Refer) { li { a href="/refer" { "Make a referral" } } li { a href="/referrals" { "Referrals you made" } } }
+                @if can(Action::ListCases) { li { a href="/hub/cases" { "Cases" } } }
+                @if can(Action::Reports) { li { a href="/hub/reports" { "Reports" } } }
+                @if can(Action::ManageOrgUsers) { li { a href="/admin" { "Users and API tokens" } } }
+                @if can(Action::ReadAudit) { li { a href="/hub/audit" { "Audit log" } } }
+                li { a href="/openreferral/services" { "Service directory (Open Referral UK)" } }
+            }
+            (logout_form(&s))
+        },
+    ))
+}
+
+pub(crate) fn logout_form(s: &Signed) -> Markup {
+    html! {
+        form method="post" action="/logout" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            button type="submit" class="secondary" { "Sign out" }
+        }
+    }
+}
+
+/// The form's values, kept to show again beside its errors.
+#[derive(Default)]
+struct Filled {
+    form: Option<Form>,
+}
+
+impl Filled {
+    fn get(&self, name: &str) -> String {
+        self.form.as_ref().map(|f| f.get(name)).unwrap_or_default()
+    }
+    fn has(&self, name: &str, value: &str) -> bool {
+        self.form
+            .as_ref()
+            .is_some_and(|f| f.all(name).iter().any(|v| v == value))
+    }
+}
+
+fn refer_form(
+    state: &AppState,
+    s: &Signed,
+    hubs: &[(String, String)],
+    filled: &Filled,
+    errors: &[FieldError],
+) -> Result<Html<String>, WebError> {
+    let key = super::new_uuid()?;
+    let text = |id: &str, label: &str, kind: &str, autocomplete: &str, hint: Option<&str>| {
+        let err = errors
+            .iter()
+            .find(|e| e.field == id || (id == "given_name" && e.field == "name"));
+        html! {
+            div class=(if err.is_some() { "field invalid" } else { "field" }) {
+                label for=(id) { (label) }
+                @if let Some(h) = hint { p class="hint" id=(format!("{id}-hint")) { (h) } }
+                @if let Some(e) = err { p class="field-error" id=(format!("{id}-error")) { "Error: " (e.message) } }
+                input id=(id) name=(id) type=(kind) autocomplete=(autocomplete) value=(filled.get(id))
+                    aria-invalid=[err.map(|_| "true")]
+                    aria-describedby=[err.map(|_| format!("{id}-error")).or(hint.map(|_| format!("{id}-hint")))];
+            }
+        }
+    };
+    let today = syndemic_hub::workdays::format_date(today());
+    Ok(page(
+        state,
+        "Make a referral",
+        html! {
+            @if !errors.is_empty() {
+                div class="error-summary" role="alert" tabindex="-1" id="errors" {
+                    h2 { "There is a problem" }
+                    ul { @for e in errors { li { a href=(format!("#{}", e.field.replace('.', "_"))) { (e.message) } } } }
+                }
+            }
+            p class="lead" { "One form for cold homes, money, isolation and more: the hub finds the right help and tells you what happened." }
+            form method="post" action="/refer" class="stack" novalidate {
+                input type="hidden" name="csrf" value=(s.csrf);
+                input type="hidden" name="idempotency_key" value=(filled.form.as_ref().map(|f| f.get("idempotency_key")).filter(|k| !k.is_empty()).unwrap_or(key));
+                @if hubs.len() > 1 {
+                    div class="field" {
+                        label for="hub" { "Send to" }
+                        select id="hub" name="hub" { @for (id, name) in hubs { option value=(id) selected[filled.get("hub") == *id] { (name) } } }
+                    }
+                } @else if let Some((id, _)) = hubs.first() {
+                    input type="hidden" name="hub" value=(id);
+                }
+                fieldset {
+                    legend { "The person" }
+                    (text("given_name", "First name", "text", "off", None))
+                    (text("family_name", "Last name", "text", "off", None))
+                    (text("date_of_birth", "Date of birth", "date", "off", Some("If known")))
+                    (text("nhs_number", "NHS number", "text", "off", Some("If known: 10 digits, such as 943 476 5919")))
+                    (text("phone", "Phone", "tel", "off", None))
+                    (text("email", "E-mail", "email", "off", None))
+                    (text("address", "Address", "text", "off", None))
+                    (text("postcode", "Postcode", "text", "off", Some("Finds the neighbourhood and its deprivation")))
+                    @if let Some(e) = errors.iter().find(|e| e.field == "contact") { p class="field-error" id="contact" { "Error: " (e.message) } }
+                }
+                fieldset id="needs" {
+                    legend { "Needs (choose all that apply)" }
+                    @if let Some(e) = errors.iter().find(|e| e.field == "needs") { p class="field-error" { "Error: " (e.message) } }
+                    div class="choices" {
+                        @for n in Need::ALL {
+                            div { input type="checkbox" id=(format!("need-{}", n.code())) name="needs" value=(n.code()) checked[filled.has("needs", n.code())]; label for=(format!("need-{}", n.code())) { (n.label()) } }
+                        }
+                    }
+                }
+                fieldset {
+                    legend { "Urgency" }
+                    div class="choices" {
+                        @for u in Urgency::ALL {
+                            div { input type="radio" id=(format!("urgency-{}", u.code())) name="urgency" value=(u.code()) checked[filled.get("urgency") == u.code() || (filled.get("urgency").is_empty() && *u == Urgency::Routine)]; label for=(format!("urgency-{}", u.code())) { (u.label()) } }
+                        }
+                    }
+                }
+                fieldset {
+                    legend { "Risks everyone visiting must know" }
+                    div class="choices" {
+                        @for f in RiskFlag::ALL {
+                            div { input type="checkbox" id=(format!("flag-{}", f.code())) name="flags" value=(f.code()) checked[filled.has("flags", f.code())]; label for=(format!("flag-{}", f.code())) { (f.label()) } }
+                        }
+                    }
+                }
+                div class="field" {
+                    label for="note" { "Note for the hub" }
+                    textarea id="note" name="note" rows="4" maxlength="4000" { (filled.get("note")) }
+                }
+                fieldset {
+                    legend { "Consent, or the lawful basis for sharing" }
+                    div class="field" {
+                        label for="basis" { "Basis" }
+                        select id="basis" name="basis" { @for b in LawfulBasis::ALL { option value=(b.code()) selected[filled.get("basis") == b.code()] { (b.label()) } } }
+                    }
+                    (text("consent_given_by", "Consent given by", "text", "off", Some("The person, or their representative by name")))
+                    div class=(if errors.iter().any(|e| e.field == "consent.given_on") { "field invalid" } else { "field" }) {
+                        label for="consent_given_on" { "Consent given on" }
+                        @if let Some(e) = errors.iter().find(|e| e.field == "consent.given_on") { p class="field-error" { "Error: " (e.message) } }
+                        input id="consent_given_on" name="consent_given_on" type="date" value=(Some(filled.get("consent_given_on")).filter(|v| !v.is_empty()).unwrap_or(today));
+                    }
+                    div class="field" {
+                        label for="consent_method" { "How consent was given" }
+                        @if let Some(e) = errors.iter().find(|e| e.field == "consent.method") { p class="field-error" { "Error: " (e.message) } }
+                        select id="consent_method" name="consent_method" {
+                            option value="" { "Choose…" }
+                            @for m in ConsentMethod::ALL { option value=(m.code()) selected[filled.get("consent_method") == m.code()] { (m.label()) } }
+                        }
+                    }
+                    (text("consent_sharing", "What may be shared, with whom", "text", "off", Some("Left empty: the hub and the services it refers to")))
+                }
+                button type="submit" { "Send the referral" }
+            }
+        },
+    ))
+}
+
+async fn hubs(state: &AppState) -> Result<Vec<(String, String)>, WebError> {
+    Ok(state
+        .hub
+        .db
+        .orgs()
+        .await?
+        .into_iter()
+        .filter(|o| o.is_hub)
+        .map(|o| (o.id, o.name))
+        .collect())
+}
+
+pub(crate) async fn refer_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Html<String>, WebError> {
+    let s = require(&state, &headers).await?;
+    s.must(Action::Refer)?;
+    refer_form(&state, &s, &hubs(&state).await?, &Filled::default(), &[])
+}
+
+/// Reads the form's fields into a draft; unknown codes are field errors.
+fn draft_of(form: &Form) -> Result<Draft, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut needs = Vec::new();
+    for code in form.all("needs") {
+        match Need::from_code(&code) {
+            Some(n) => needs.push(n),
+            None => errors.push(FieldError::new("needs", format!("`{code}` is not a need"))),
+        }
+    }
+    let flags = form
+        .all("flags")
+        .iter()
+        .filter_map(|c| RiskFlag::from_code(c))
+        .collect();
+    let urgency = Urgency::from_code(&form.get("urgency")).unwrap_or(Urgency::Routine);
+    let basis = LawfulBasis::from_code(&form.get("basis")).unwrap_or(LawfulBasis::Consent);
+    let draft = Draft {
+        person: Person {
+            given_name: form.get("given_name"),
+            family_name: form.get("family_name"),
+            date_of_birth: Some(form.get("date_of_birth")),
+            nhs_number: Some(form.get("nhs_number")),
+            phone: form.get("phone"),
+            email: form.get("email"),
+            address: form.get("address"),
+            postcode: form.get("postcode"),
+        },
+        needs,
+        urgency,
+        note: form.get("note"),
+        consent: Consent {
+            basis,
+            given_by: form.get("consent_given_by"),
+            given_on: form.get("consent_given_on"),
+            method: ConsentMethod::from_code(&form.get("consent_method")),
+            sharing: form.get("consent_sharing"),
+        },
+        flags,
+    };
+    if errors.is_empty() {
+        Ok(draft)
+    } else {
+        Err(errors)
+    }
+}
+
+pub(crate) async fn refer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let s = require(&state, &headers).await?;
+    let form = Form::parse(&body);
+    s.check_csrf(&form)?;
+    s.must(Action::Refer)?;
+    let hubs = hubs(&state).await?;
+    let hub = Some(form.get("hub"))
+        .filter(|h| !h.is_empty())
+        .or_else(|| hubs.first().map(|h| h.0.clone()))
+        .unwrap_or_default();
+    let fail = |errors: Vec<FieldError>, form: Form| -> Result<Response, WebError> {
+        let html = refer_form(&state, &s, &hubs, &Filled { form: Some(form) }, &errors)?;
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
+    };
+    let draft = match draft_of(&form) {
+        Ok(d) => d,
+        Err(e) => return fail(e, form),
+    };
+    match create_referral(&state, &s.actor, &hub, draft, &form.get("idempotency_key")).await {
+        Ok(c) => Ok((
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, format!("/referrals/{}?sent=1", c.id))],
+        )
+            .into_response()),
+        Err(Ok(errors)) => fail(errors, form),
+        Err(Err(e)) => Err(e),
+    }
+}
+
+pub(crate) async fn my_referrals(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Html<String>, WebError> {
+    let s = require(&state, &headers).await?;
+    s.must(Action::SeeOwnReferrals)?;
+    let mine = state
+        .hub
+        .db
+        .referrals(&ReferralFilter {
+            referrer: Some(s.actor.id.clone()),
+            referrer_org: Some(s.actor.org.clone()),
+            ..ReferralFilter::default()
+        })
+        .await?;
+    state
+        .hub
+        .audit(&s.actor, "view", "referral-list", "own", "referrer's list")
+        .await?;
+    let directory = state.hub.directory().await?;
+    Ok(page(
+        &state,
+        "Referrals you made",
+        html! {
+            p { a href="/refer" { "Make a referral" } }
+            @if mine.is_empty() { p { "You have made no referral yet." } } @else {
+                table {
+                    caption { (mine.len()) " referrals, newest first" }
+                    thead { tr { th scope="col" { "Reference" } th scope="col" { "Person" } th scope="col" { "Sent" } th scope="col" { "Status" } th scope="col" { "Service" } } }
+                    tbody {
+                        @for r in &mine {
+                            tr {
+                                td { a href=(format!("/referrals/{}", r.id)) { (r.reference) } }
+                                td { (r.person.as_ref().map(|p| p.display_name()).unwrap_or_else(|| "(erased)".into())) }
+                                td { (super::cases::when(r.created_at)) }
+                                td { (r.status.label()) }
+                                td { (service_name(&directory, r.service_id.as_deref())) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+pub(crate) fn service_name(d: &syndemic_hub::oruk::Directory, id: Option<&str>) -> String {
+    match id {
+        None => "Not yet routed".into(),
+        Some(id) => d
+            .feed
+            .services
+            .get(id)
+            .and_then(|s| s["name"].as_str())
+            .unwrap_or(id)
+            .to_owned(),
+    }
+}
+
+pub(crate) async fn my_referral(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: axum::extract::RawQuery,
+) -> Result<Html<String>, WebError> {
+    let s = require(&state, &headers).await?;
+    s.must(Action::SeeOwnReferrals)?;
+    let r = state
+        .hub
+        .db
+        .referral(&id)
+        .await?
+        .ok_or_else(|| WebError::NotFound("There is no such referral.".into()))?;
+    if !access::may(&s.actor, Action::SeeOwnReferrals, &scope_of(&r)) {
+        return Err(WebError::Forbidden(
+            "You can see only the referrals you made.".into(),
+        ));
+    }
+    state
+        .hub
+        .audit(&s.actor, "view", "referral", &r.id, "referrer follows up")
+        .await?;
+    let outcomes = state.hub.db.outcomes(Some(&r.id)).await?;
+    let directory = state.hub.directory().await?;
+    let sent = query.0.as_deref().is_some_and(|q| q.contains("sent=1"));
+    Ok(page(
+        &state,
+        &format!("Referral {}", r.reference),
+        html! {
+            @if sent {
+                div class="notice" role="status" { h2 { "Referral sent" } p { "The hub has it: reference " strong { (r.reference) } ". You can follow it here." } }
+            }
+            dl class="facts" {
+                dt { "Person" } dd { (r.person.as_ref().map(|p| p.display_name()).unwrap_or_else(|| "(erased)".into())) }
+                dt { "Sent" } dd { (super::cases::when(r.created_at)) }
+                dt { "Needs" } dd { (r.needs.iter().map(|n| n.label()).collect::<Vec<_>>().join("; ")) }
+                dt { "Status" } dd { (r.status.label()) }
+                dt { "Service" } dd { (service_name(&directory, r.service_id.as_deref())) }
+            }
+            h2 { "Outcomes" }
+            @if outcomes.is_empty() { p { "None recorded yet." } } @else {
+                ul { @for o in &outcomes { li { (o.code.label()) @if let Some(v) = o.value { ": " (v) } } } }
+            }
+            p { a href="/referrals" { "All your referrals" } }
+        },
+    ))
+}

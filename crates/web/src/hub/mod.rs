@@ -1,0 +1,233 @@
+//! The referral hub on the web: sign-in and sessions, the front door, triage and
+//! casework, reports, administration, the open Open Referral UK directory at
+//! `/openreferral`, and the referral API at `/api/v1/referrals`.
+//!
+//! Every route decides access with `syndemic_hub::access` — by role, then by the
+//! record's organisations — before it reads anything personal, and every view,
+//! change or export of personal data writes the audit log.
+
+mod admin;
+mod api;
+mod auth;
+mod cases;
+mod directory;
+mod front;
+mod reports;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap};
+use axum::routing::{get, post};
+use axum::Router;
+use syndemic_hub::access::{Action, Actor};
+use syndemic_hub::oruk::Directory;
+use syndemic_hub::workdays::Calendar;
+use syndemic_store::hub::{AuditEntry, UserRecord};
+use syndemic_store::SqlStore;
+
+use crate::{AppState, WebError};
+
+pub use auth::SESSION_COOKIE;
+
+/// The hub's share of the application state.
+pub struct Hub {
+    pub(crate) db: SqlStore,
+    directory: tokio::sync::RwLock<Option<Arc<Directory>>>,
+    pub(crate) calendar: Calendar,
+}
+
+impl Hub {
+    pub fn new(db: SqlStore, calendar: Calendar) -> Hub {
+        Hub {
+            db,
+            directory: tokio::sync::RwLock::new(None),
+            calendar,
+        }
+    }
+
+    /// The directory, read from the store once and kept until [`Hub::reload_directory`].
+    pub(crate) async fn directory(&self) -> Result<Arc<Directory>, WebError> {
+        if let Some(d) = self.directory.read().await.as_ref() {
+            return Ok(d.clone());
+        }
+        let mut slot = self.directory.write().await;
+        if let Some(d) = slot.as_ref() {
+            return Ok(d.clone());
+        }
+        let d = Arc::new(Directory::new(self.db.directory().await?));
+        *slot = Some(d.clone());
+        Ok(d)
+    }
+
+    /// Forgets the kept directory, so the next read sees an import.
+    pub async fn reload_directory(&self) {
+        *self.directory.write().await = None;
+    }
+
+    pub(crate) async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject: &str,
+        record: &str,
+        reason: &str,
+    ) -> Result<(), WebError> {
+        self.db
+            .audit(&AuditEntry {
+                at: now(),
+                actor: actor.id.clone(),
+                org: actor.org.clone(),
+                action: action.into(),
+                subject: subject.into(),
+                record: record.into(),
+                reason: reason.into(),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// Unix seconds now.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Today (UTC).
+pub(crate) fn today() -> time::Date {
+    syndemic_hub::workdays::date_of(now())
+}
+
+/// `n` random bytes from the operating system, as hex.
+pub(crate) fn random_hex(n: usize) -> Result<String, WebError> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf)
+        .map_err(|e| WebError::Internal(format!("no random numbers from the system: {e}")))?;
+    Ok(syndemic_hub::secret::hex(&buf))
+}
+
+/// A random (version 4) UUID: the ids the directory standard expects, and ids
+/// that cannot be guessed.
+pub(crate) fn new_uuid() -> Result<String, WebError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b)
+        .map_err(|e| WebError::Internal(format!("no random numbers from the system: {e}")))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = syndemic_hub::secret::hex(&b);
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
+}
+
+/// A request body of `application/x-www-form-urlencoded` fields, repeats kept.
+pub(crate) struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub(crate) fn parse(body: &Bytes) -> Form {
+        Form(
+            form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The field's first value, trimmed; empty if absent.
+    pub(crate) fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .collect()
+    }
+}
+
+/// A cookie's value from the request.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Someone signed in: their user, what they may act as, and their session's CSRF token.
+pub(crate) struct Signed {
+    pub user: UserRecord,
+    pub actor: Actor,
+    pub csrf: String,
+    pub session_hash: String,
+}
+
+impl Signed {
+    /// The role must allow the action, or the answer is 403.
+    pub(crate) fn must(&self, action: Action) -> Result<(), WebError> {
+        if syndemic_hub::access::role_allows(self.actor.role, action) {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden(format!(
+                "a {} cannot do this",
+                self.actor.role.label().to_lowercase()
+            )))
+        }
+    }
+
+    /// The form's CSRF token must be the session's.
+    pub(crate) fn check_csrf(&self, form: &Form) -> Result<(), WebError> {
+        if syndemic_hub::secret::same_secret(&form.get("csrf"), &self.csrf) {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden(
+                "this form has expired or did not come from this site: go back, reload the page and send it again".into(),
+            ))
+        }
+    }
+}
+
+/// The hub's page and API routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/reset/{token}", get(auth::reset_page).post(auth::reset))
+        .route("/hub", get(front::dashboard))
+        .route("/refer", get(front::refer_page).post(front::refer))
+        .route("/referrals", get(front::my_referrals))
+        .route("/referrals/{id}", get(front::my_referral))
+        .route("/hub/cases", get(cases::list))
+        .route("/hub/cases/{id}", get(cases::case).post(cases::act))
+        .route("/hub/cases/{id}/fhir.json", get(cases::fhir))
+        .route("/hub/reports", get(reports::page))
+        .route("/hub/reports/{file}", get(reports::download))
+        .route("/hub/audit", get(admin::audit))
+        .route("/admin", get(admin::page))
+        .route("/admin/users", post(admin::create_user))
+        .route("/admin/users/{id}", post(admin::user_action))
+        .route("/admin/tokens", post(admin::create_token))
+        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .nest("/openreferral", directory::routes())
+}
+
+/// The referral API, mounted under `/api/v1`.
+pub(crate) fn api_routes() -> Router<AppState> {
+    api::routes()
+}

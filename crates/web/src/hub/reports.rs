@@ -1,0 +1,278 @@
+//! Reports for the hub and its funders: counts only, never a person.
+//!
+//! A coordinator sees their own hub's referrals; an analyst sees every hub's,
+//! with counts from 1 to 4 shown as "<5" (the small-number rule the evidence
+//! pages follow), so a report never identifies a person.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, Response};
+use maud::html;
+use rustc_hash::FxHashMap;
+use syndemic_hub::access::{Action, Role};
+use syndemic_hub::need::{Need, OutcomeCode};
+use syndemic_store::hub::ReferralFilter;
+
+use super::auth::require;
+use super::cases::clock;
+use super::front::org_names;
+use super::Signed;
+use crate::pages::page as layout;
+use crate::table::{Cell, DataTable, Download};
+use crate::{AppState, WebError};
+
+const TABLES: [&str; 6] = [
+    "summary", "sources", "needs", "outcomes", "deciles", "partners",
+];
+
+fn count(n: usize, suppress: bool) -> Cell {
+    if suppress && (1..5).contains(&n) {
+        Cell::text("<5")
+    } else {
+        Cell::Number(Some(n as f64))
+    }
+}
+
+async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError> {
+    s.must(Action::Reports)?;
+    let suppress = s.actor.role == Role::Analyst;
+    let filter = if s.actor.role == Role::Coordinator {
+        ReferralFilter {
+            hub_org: Some(s.actor.org.clone()),
+            ..ReferralFilter::default()
+        }
+    } else {
+        ReferralFilter::default()
+    };
+    let db = &state.hub.db;
+    let referrals = db.referrals(&filter).await?;
+    let ids: rustc_hash::FxHashSet<&str> = referrals.iter().map(|r| r.id.as_str()).collect();
+    let outcomes: Vec<_> = db
+        .outcomes(None)
+        .await?
+        .into_iter()
+        .filter(|o| ids.contains(o.referral_id.as_str()))
+        .collect();
+    let orgs = org_names(state).await?;
+    let n = referrals.len();
+
+    let mut summary = DataTable::new("Summary", &["Measure", "Value"]);
+    let contacted: Vec<u32> = referrals
+        .iter()
+        .filter(|r| r.first_contact_at.is_some())
+        .map(|r| clock(state, r).days)
+        .collect();
+    let mut sorted = contacted.clone();
+    sorted.sort_unstable();
+    let median = sorted.get(sorted.len() / 2).map(|d| f64::from(*d));
+    let within = referrals
+        .iter()
+        .filter(|r| {
+            r.first_contact_at.is_some() && clock(state, r).days <= r.urgency.target_working_days()
+        })
+        .count();
+    let health = referrals.iter().filter(|r| r.health_condition).count();
+    let saved: f64 = outcomes
+        .iter()
+        .filter(|o| o.code == OutcomeCode::MoneySaved)
+        .filter_map(|o| o.value)
+        .sum();
+    let overdue = referrals.iter().filter(|r| clock(state, r).overdue).count();
+    let share = |k: usize| {
+        if n == 0 {
+            None
+        } else {
+            Some(100.0 * k as f64 / n as f64)
+        }
+    };
+    summary.push(vec![Cell::text("Referrals"), count(n, suppress)]);
+    summary.push(vec![
+        Cell::text("Closed"),
+        count(
+            referrals.iter().filter(|r| r.status.is_final()).count(),
+            suppress,
+        ),
+    ]);
+    summary.push(vec![
+        Cell::text("Overdue for first contact"),
+        count(overdue, suppress),
+    ]);
+    summary.push(vec![
+        Cell::text("Median working days to first contact"),
+        Cell::Number(median),
+    ]);
+    summary.push(vec![
+        Cell::text("Contacted within the urgency's target (%)"),
+        Cell::Number(if contacted.is_empty() {
+            None
+        } else {
+            Some(100.0 * within as f64 / contacted.len() as f64)
+        }),
+    ]);
+    summary.push(vec![
+        Cell::text("With a health condition (%)"),
+        Cell::Number(share(health)),
+    ]);
+    summary.push(vec![
+        Cell::text("Money saved per year (£)"),
+        Cell::Number(Some(saved)),
+    ]);
+
+    let mut sources = DataTable::new(
+        "Referrals by source",
+        &["Referring organisation", "Referrals", "Closed"],
+    );
+    let mut by_source: FxHashMap<&str, (usize, usize)> = FxHashMap::default();
+    for r in &referrals {
+        let e = by_source.entry(r.referrer_org.as_str()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(r.status.is_final());
+    }
+    let mut rows: Vec<_> = by_source.into_iter().collect();
+    rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+    for (org, (k, closed)) in rows {
+        sources.push(vec![
+            Cell::text(orgs.get(org).map_or(org, |s| s.as_str())),
+            count(k, suppress),
+            count(closed, suppress),
+        ]);
+    }
+
+    let mut needs = DataTable::new(
+        "Referrals by need (a referral may name several)",
+        &["Need", "Referrals"],
+    );
+    for need in Need::ALL {
+        let k = referrals.iter().filter(|r| r.needs.contains(need)).count();
+        needs.push(vec![Cell::text(need.label()), count(k, suppress)]);
+    }
+
+    let mut outs = DataTable::new("Outcomes", &["Outcome", "Cases", "Total value"]);
+    for code in OutcomeCode::ALL {
+        let of: Vec<_> = outcomes.iter().filter(|o| o.code == *code).collect();
+        let cases: rustc_hash::FxHashSet<&str> =
+            of.iter().map(|o| o.referral_id.as_str()).collect();
+        let total: f64 = of.iter().filter_map(|o| o.value).sum();
+        let has_value = code.value_range().is_some();
+        outs.push(vec![
+            Cell::text(code.label()),
+            count(cases.len(), suppress),
+            Cell::Number(has_value.then_some(total)),
+        ]);
+    }
+
+    let mut deciles = DataTable::new(
+        "Referrals by the deprivation decile of the person's area (1 = most deprived 10 %)",
+        &["IMD decile", "Referrals"],
+    );
+    for d in 1..=10 {
+        deciles.push(vec![
+            Cell::text(d.to_string()),
+            count(
+                referrals.iter().filter(|r| r.imd_decile == Some(d)).count(),
+                suppress,
+            ),
+        ]);
+    }
+    deciles.push(vec![
+        Cell::text("Not located"),
+        count(
+            referrals.iter().filter(|r| r.imd_decile.is_none()).count(),
+            suppress,
+        ),
+    ]);
+
+    let mut partners = DataTable::new(
+        "Referral partners: who refers, and who has been trained",
+        &[
+            "Organisation",
+            "Sector",
+            "Referrers",
+            "Trained",
+            "Last trained",
+            "Referrals",
+        ],
+    );
+    let users = db.users(None).await?;
+    for org in db.orgs().await? {
+        let refs: Vec<_> = users
+            .iter()
+            .filter(|u| u.org_id == org.id && u.role == Role::Referrer)
+            .collect();
+        let trained: Vec<&str> = refs
+            .iter()
+            .filter_map(|u| u.trained_on.as_deref())
+            .collect();
+        let made = referrals
+            .iter()
+            .filter(|r| r.referrer_org == org.id)
+            .count();
+        if refs.is_empty() && made == 0 {
+            continue;
+        }
+        partners.push(vec![
+            Cell::text(org.name.clone()),
+            Cell::text(org.sector.clone()),
+            Cell::Number(Some(refs.len() as f64)),
+            Cell::Number(Some(trained.len() as f64)),
+            Cell::text(trained.iter().max().copied().unwrap_or("")),
+            count(made, suppress),
+        ]);
+    }
+    Ok(vec![summary, sources, needs, outs, deciles, partners])
+}
+
+pub(crate) async fn page_(state: &AppState, s: &Signed) -> Result<Html<String>, WebError> {
+    let tables = tables(state, s).await?;
+    state
+        .hub
+        .audit(&s.actor, "view", "report", "hub", "aggregate report")
+        .await?;
+    Ok(layout(
+        state,
+        "Hub reports",
+        html! {
+            p class="lead" { @if s.actor.role == Role::Analyst { "Every hub's referrals, counts only; counts from 1 to 4 are shown as <5." } @else { "Your hub's referrals, counts only." } }
+            @for (name, t) in TABLES.iter().zip(&tables) {
+                (t.html(Some(&Download { path: format!("/hub/reports/{name}"), query: String::new() })))
+            }
+        },
+    ))
+}
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Html<String>, WebError> {
+    let s = require(&state, &headers).await?;
+    page_(&state, &s).await
+}
+
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let s = require(&state, &headers).await?;
+    let (stem, ext) = file
+        .rsplit_once('.')
+        .ok_or_else(|| WebError::NotFound("no such report".into()))?;
+    let i = TABLES.iter().position(|t| *t == stem).ok_or_else(|| {
+        WebError::NotFound(format!(
+            "no report `{stem}`: use one of {}",
+            TABLES.join(", ")
+        ))
+    })?;
+    let tables = tables(&state, &s).await?;
+    state
+        .hub
+        .audit(
+            &s.actor,
+            "export",
+            "report",
+            stem,
+            "aggregate report download",
+        )
+        .await?;
+    tables[i].respond(ext, &format!("hub-{stem}"))
+}

@@ -134,6 +134,7 @@ async fn create(
 async fn create_fhir(
     State(state): State<AppState>,
     headers: HeaderMap,
+    query: axum::extract::RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let actor = api_caller(&state, &headers).await?;
@@ -149,7 +150,11 @@ async fn create_fhir(
         // A Bundle carries its own identity.
         key = id.map(|i| format!("fhir:{i}")).unwrap_or_default();
     }
-    let hub = default_hub(&state, None).await?;
+    // `?hub=ID` names the hub where there is more than one.
+    let asked = form_urlencoded::parse(query.0.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "hub")
+        .map(|(_, v)| v.into_owned());
+    let hub = default_hub(&state, asked).await?;
     finish(&state, &actor, &hub, draft, &key).await
 }
 

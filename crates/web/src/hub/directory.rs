@@ -20,33 +20,41 @@ const MAX_PER_PAGE: usize = 500;
 const PROXIMITY_M: f64 = 10_000.0;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(root))
-        .route("/services", get(services))
-        .route("/services/{id}", get(service))
-        .route("/service_at_locations", get(service_at_locations))
-        .route("/service_at_locations/{id}", get(service_at_location))
-        .route("/taxonomies", get(taxonomies))
-        .route("/taxonomies/{id}", get(taxonomy))
-        .route("/taxonomy_terms", get(taxonomy_terms))
-        .route("/taxonomy_terms/{id}", get(taxonomy_term))
-        .fallback(|method: Method| async move {
-            if method == Method::OPTIONS {
-                return (
-                    StatusCode::NO_CONTENT,
-                    [
-                        (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, OPTIONS"),
-                        (header::ACCESS_CONTROL_ALLOW_HEADERS, "*"),
-                    ],
-                )
-                    .into_response();
-            }
-            Oops(
-                StatusCode::NOT_FOUND,
-                "no such directory route: see /openreferral/".into(),
+    let not_found = |method: Method| async move {
+        if method == Method::OPTIONS {
+            return (
+                StatusCode::NO_CONTENT,
+                [
+                    (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, OPTIONS"),
+                    (header::ACCESS_CONTROL_ALLOW_HEADERS, "*"),
+                ],
             )
-            .into_response()
-        })
+                .into_response();
+        }
+        Oops(
+            StatusCode::NOT_FOUND,
+            "no such directory route: see /openreferral/".into(),
+        )
+        .into_response()
+    };
+    Router::new()
+        .route("/openreferral", get(root))
+        .route("/openreferral/", get(root))
+        .route("/openreferral/services", get(services))
+        .route("/openreferral/services/{id}", get(service))
+        .route(
+            "/openreferral/service_at_locations",
+            get(service_at_locations),
+        )
+        .route(
+            "/openreferral/service_at_locations/{id}",
+            get(service_at_location),
+        )
+        .route("/openreferral/taxonomies", get(taxonomies))
+        .route("/openreferral/taxonomies/{id}", get(taxonomy))
+        .route("/openreferral/taxonomy_terms", get(taxonomy_terms))
+        .route("/openreferral/taxonomy_terms/{id}", get(taxonomy_term))
+        .route("/openreferral/{*rest}", axum::routing::any(not_found))
         .layer(axum::middleware::map_response(
             |mut r: Response| async move {
                 r.headers_mut().insert(

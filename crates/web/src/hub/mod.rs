@@ -224,7 +224,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/users/{id}", post(admin::user_action))
         .route("/admin/tokens", post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
-        .nest("/openreferral", directory::routes())
+        .merge(directory::routes())
 }
 
 /// The referral API, mounted under `/api/v1`.

@@ -1,0 +1,1238 @@
+//! The referral hub over real HTTP, on SQLite and (where configured) PostgreSQL:
+//! the authorisation matrix (every role × every route × own and other
+//! organisation, denials asserted as well as permissions), sign-in security
+//! (CSRF, session fixation, lockout), injection rendered inert, the referral API
+//! (authentication first, idempotency), a FHIR round trip, and durability settings.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use syndemic_hub::access::Role;
+use syndemic_hub::need::Need;
+use syndemic_hub::oruk::Feed;
+use syndemic_hub::triage::Terms;
+use syndemic_model::{AreaCode, Level};
+use syndemic_store::hub::{HubOrg, ReferralFilter, TokenRecord, UserRecord};
+use syndemic_store::{Area, AreaLink, Deprivation, PostcodeRecord, SqlStore, Store};
+use syndemic_testkit::stores;
+use syndemic_web::AppState;
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+    fn cookies(&self) -> Vec<(String, String)> {
+        self.head
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("set-cookie: ")
+                    .or_else(|| l.strip_prefix("Set-Cookie: "))
+            })
+            .filter_map(|c| {
+                c.split(';')
+                    .next()?
+                    .split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            })
+            .collect()
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request, the connection closed after it.
+pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        unchunk(body)
+    } else {
+        body.to_owned()
+    };
+    Reply {
+        status,
+        head: head.to_owned(),
+        body,
+    }
+}
+
+fn unchunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = &rest[n + 2..];
+    }
+    out
+}
+
+fn form_encode(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The value of a hidden input from a page.
+fn hidden(body: &str, name: &str) -> String {
+    let at = body
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in {body}"));
+    let rest = &body[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// A signed-in browser: its session cookie and CSRF token.
+pub struct Browser {
+    pub port: u16,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Browser {
+    pub fn sign_in(port: u16, user: &str, password: &str) -> Result<Browser, Reply> {
+        let page = request(port, "GET", "/login", &[], "");
+        let login = page
+            .cookies()
+            .into_iter()
+            .find(|(k, _)| k == "syndemic_login")
+            .unwrap()
+            .1;
+        let token = hidden(&page.body, "login_token");
+        let cookie = format!("syndemic_login={login}");
+        let r = request(
+            port,
+            "POST",
+            "/login",
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &form_encode(&[
+                ("login_token", &token),
+                ("user_name", user),
+                ("password", password),
+            ]),
+        );
+        if r.status != 303 {
+            return Err(r);
+        }
+        let session = r
+            .cookies()
+            .into_iter()
+            .find(|(k, v)| k == "syndemic_session" && !v.is_empty())
+            .unwrap()
+            .1;
+        let cookie = format!("syndemic_session={session}");
+        let hub = request(port, "GET", "/hub", &[("Cookie", &cookie)], "");
+        assert_eq!(hub.status, 200, "{}", hub.body);
+        Ok(Browser {
+            port,
+            csrf: hidden(&hub.body, "csrf"),
+            cookie,
+        })
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        request(self.port, "GET", path, &[("Cookie", &self.cookie)], "")
+    }
+
+    pub fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut all: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
+        all.extend_from_slice(fields);
+        request(
+            self.port,
+            "POST",
+            path,
+            &[
+                ("Cookie", &self.cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &form_encode(&all),
+        )
+    }
+}
+
+pub const PASSWORD: &str = "tulip kettle orbit";
+pub const LSOA: &str = "E01900001";
+pub const DISTRICT: &str = "E07900001";
+pub const POSTCODE: &str = "TS1 1AA";
+pub const SERVICE_A: &str = "a0000000-0000-4000-8000-00000000000a";
+pub const SERVICE_B: &str = "b0000000-0000-4000-8000-00000000000b";
+
+fn code(text: &str) -> AreaCode {
+    AreaCode::parse(text).unwrap()
+}
+
+/// A small place (one LSOA in a district, with deprivation and a postcode), two
+/// hubs, two services run by two providers, two referring practices, users of
+/// every role in an "own" and an "other" organisation, and an API token.
+pub async fn fill(store: &SqlStore) -> String {
+    let mut tx = store.begin().await.unwrap();
+    tx.put_areas(&[
+        Area {
+            code: code(LSOA),
+            name: Some("Testshire 001A".into()),
+            no_known_parent: false,
+        },
+        Area {
+            code: code(DISTRICT),
+            name: Some("Testshire".into()),
+            no_known_parent: false,
+        },
+    ])
+    .await
+    .unwrap();
+    tx.put_links(&[AreaLink {
+        child: code(LSOA),
+        parent: code(DISTRICT),
+        level: Level::LowerTierAuthority,
+        vintage: "2024".into(),
+    }])
+    .await
+    .unwrap();
+    tx.put_deprivation(&[Deprivation {
+        area: code(LSOA),
+        edition: "IoD2025".into(),
+        domain: "imd".into(),
+        rank: 100,
+        decile: 1,
+        score: Some(55.0),
+    }])
+    .await
+    .unwrap();
+    tx.put_postcodes(&[PostcodeRecord {
+        postcode: POSTCODE.into(),
+        lsoa11: None,
+        lsoa21: Some(code(LSOA)),
+        latitude: Some(51.005),
+        longitude: Some(-1.495),
+    }])
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    for (id, name, sector, is_hub) in [
+        ("hub-a", "Hub A", "council", true),
+        ("hub-b", "Hub B", "council", true),
+        ("svc-a", "Warm Homes A", "voluntary", false),
+        ("svc-b", "Money Advice B", "voluntary", false),
+        ("gp-a", "Practice A", "nhs", false),
+        ("gp-b", "Practice B", "nhs", false),
+    ] {
+        store
+            .put_org(
+                &HubOrg {
+                    id: id.into(),
+                    name: name.into(),
+                    sector: sector.into(),
+                    is_hub,
+                },
+                0,
+            )
+            .await
+            .unwrap();
+    }
+    let hash = syndemic_hub::secret::hash_password(PASSWORD, &[3; 16]).unwrap();
+    for (role, own, other) in USERS {
+        for (org, which) in [(own, "own"), (other, "other")] {
+            let name = format!("{}-{which}", role.code());
+            let u = UserRecord {
+                id: name.clone(),
+                org_id: (*org).to_owned(),
+                user_name: name.clone(),
+                display_name: name,
+                role: *role,
+                password_hash: Some(hash.clone()),
+                totp_secret: None,
+                failed_logins: 0,
+                locked_until: None,
+                active: true,
+                trained_on: Some("2026-01-01".into()),
+                created_at: 0,
+            };
+            assert!(store.create_user(&u).await.unwrap());
+        }
+    }
+    let feed = Feed::parse(&json!({
+        "organizations": [
+            {"id": "c0000000-0000-4000-8000-00000000000a", "name": "Warm Homes A", "description": "Heating and insulation"},
+            {"id": "c0000000-0000-4000-8000-00000000000b", "name": "Money Advice B", "description": "Debt and benefits"}
+        ],
+        "services": [
+            {"id": SERVICE_A, "name": "Warm homes grants", "status": "active", "organization_id": "c0000000-0000-4000-8000-00000000000a", "description": "Heating and insulation grants",
+             "service_at_locations": [{"id": "d0000000-0000-4000-8000-00000000000a", "location": {"id": "e0000000-0000-4000-8000-00000000000a", "name": "Town hall", "latitude": 51.0, "longitude": -1.5}}]},
+            {"id": SERVICE_B, "name": "Debt advice", "status": "active", "organization_id": "c0000000-0000-4000-8000-00000000000b", "description": "Free debt advice"}
+        ]
+    }))
+    .unwrap();
+    store.put_directory(&feed).await.unwrap();
+    store
+        .put_terms(
+            SERVICE_A,
+            Some("svc-a"),
+            &Terms {
+                accepts_referrals: true,
+                needs: vec![Need::ColdHome, Need::Respiratory],
+                ..Terms::default()
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .put_terms(
+            SERVICE_B,
+            Some("svc-b"),
+            &Terms {
+                accepts_referrals: true,
+                needs: vec![Need::Debt, Need::LowIncome],
+                ..Terms::default()
+            },
+        )
+        .await
+        .unwrap();
+    let token = "synd_test_token_gp_a".to_owned();
+    store
+        .create_token(
+            &TokenRecord {
+                id: "t-gp-a".into(),
+                org_id: "gp-a".into(),
+                name: "Practice A system".into(),
+                scopes: vec!["referrals".into()],
+                created_by: "org-admin-own".into(),
+                created_at: 0,
+                revoked_at: None,
+            },
+            &syndemic_hub::secret::hash_token(&token),
+        )
+        .await
+        .unwrap();
+    store
+        .create_token(
+            &TokenRecord {
+                id: "t-gp-b".into(),
+                org_id: "gp-b".into(),
+                name: "Practice B system".into(),
+                scopes: vec!["referrals".into()],
+                created_by: "org-admin-other".into(),
+                created_at: 0,
+                revoked_at: None,
+            },
+            &syndemic_hub::secret::hash_token("synd_test_token_gp_b"),
+        )
+        .await
+        .unwrap();
+    token
+}
+
+/// Each role's user in the organisation that owns the test referral, and in another.
+pub const USERS: &[(Role, &str, &str)] = &[
+    (Role::Referrer, "gp-a", "gp-b"),
+    (Role::Caseworker, "svc-a", "svc-b"),
+    (Role::Coordinator, "hub-a", "hub-b"),
+    (Role::Analyst, "hub-a", "hub-b"),
+    (Role::OrgAdmin, "hub-a", "gp-b"),
+    (Role::SystemAdmin, "hub-a", "hub-b"),
+];
+
+pub struct Server {
+    pub backend: String,
+    pub port: u16,
+    pub store: SqlStore,
+}
+
+pub fn servers(test: &str, dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> Vec<Server> {
+    rt.block_on(async {
+        let mut out = Vec::new();
+        for store in stores(test, dir).await {
+            fill(&store).await;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let state = AppState::new(Arc::new(store.clone()), "Testshire", None);
+            tokio::spawn(syndemic_web::serve(state, listener));
+            out.push(Server {
+                backend: store.backend_name().to_owned(),
+                port,
+                store,
+            });
+        }
+        out
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+pub fn referral_body(name: &str) -> Value {
+    json!({
+        "hub": "hub-a",
+        "person": {"given_name": name, "family_name": "Okafor", "date_of_birth": "1948-03-02", "nhs_number": "943 476 5919",
+                   "phone": "01632 960001", "address": "2 Mill Lane", "postcode": "ts11aa"},
+        "needs": ["cold-home", "respiratory"],
+        "urgency": "soon",
+        "note": "Damp bedroom",
+        "consent": {"basis": "consent", "given_by": "The person", "given_on": "2026-11-30", "method": "verbal"},
+        "flags": ["dog"]
+    })
+}
+
+/// Makes a referral through the API with Practice A's token; its id.
+fn api_referral(port: u16, token: &str, key: &str, body: &Value) -> Reply {
+    let auth = format!("Bearer {token}");
+    request(
+        port,
+        "POST",
+        "/api/v1/referrals",
+        &[
+            ("Authorization", &auth),
+            ("Idempotency-Key", key),
+            ("Content-Type", "application/json"),
+        ],
+        &body.to_string(),
+    )
+}
+
+#[test]
+fn the_authorisation_matrix_holds_for_every_role_route_and_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_matrix", dir.path(), &rt) {
+        let b = &s.backend;
+        // The referral: made by Practice A's referrer to Hub A, routed to Warm Homes A.
+        let referrer = Browser::sign_in(s.port, "referrer-own", PASSWORD).unwrap();
+        let page = referrer.get("/refer");
+        let key = hidden(&page.body, "idempotency_key");
+        let made = referrer.post(
+            "/refer",
+            &[
+                ("idempotency_key", &key),
+                ("hub", "hub-a"),
+                ("given_name", "Grace"),
+                ("family_name", "Hopper"),
+                ("phone", "01632 960002"),
+                ("postcode", POSTCODE),
+                ("needs", "cold-home"),
+                ("urgency", "routine"),
+                ("basis", "consent"),
+                ("consent_given_by", "The person"),
+                ("consent_given_on", "2026-11-30"),
+                ("consent_method", "verbal"),
+            ],
+        );
+        assert_eq!(made.status, 303, "{b}: {}", made.body);
+        let id = made
+            .header("location")
+            .unwrap()
+            .trim_start_matches("/referrals/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
+        let case = coordinator.get(&format!("/hub/cases/{id}"));
+        let routed = coordinator.post(
+            &format!("/hub/cases/{id}"),
+            &[
+                ("action", "route"),
+                ("service", SERVICE_A),
+                ("update_id", "u-route"),
+                ("version", &hidden(&case.body, "version")),
+            ],
+        );
+        assert_eq!(routed.status, 303, "{b}: {}", routed.body);
+
+        // (method, path, form, status when allowed, who is allowed: role and own/other).
+        type Allowed = &'static [(Role, bool)];
+        const ALL: Allowed = &[
+            (Role::Referrer, true),
+            (Role::Referrer, false),
+            (Role::Caseworker, true),
+            (Role::Caseworker, false),
+            (Role::Coordinator, true),
+            (Role::Coordinator, false),
+            (Role::Analyst, true),
+            (Role::Analyst, false),
+            (Role::OrgAdmin, true),
+            (Role::OrgAdmin, false),
+            (Role::SystemAdmin, true),
+            (Role::SystemAdmin, false),
+        ];
+        const REFERRERS: Allowed = &[
+            (Role::Referrer, true),
+            (Role::Referrer, false),
+            (Role::Caseworker, true),
+            (Role::Caseworker, false),
+            (Role::Coordinator, true),
+            (Role::Coordinator, false),
+        ];
+        const WORKERS: Allowed = &[
+            (Role::Caseworker, true),
+            (Role::Caseworker, false),
+            (Role::Coordinator, true),
+            (Role::Coordinator, false),
+        ];
+        const CASE: Allowed = &[(Role::Caseworker, true), (Role::Coordinator, true)];
+        const REPORTS: Allowed = &[
+            (Role::Coordinator, true),
+            (Role::Coordinator, false),
+            (Role::Analyst, true),
+            (Role::Analyst, false),
+        ];
+        const ADMINS: Allowed = &[
+            (Role::OrgAdmin, true),
+            (Role::OrgAdmin, false),
+            (Role::SystemAdmin, true),
+            (Role::SystemAdmin, false),
+        ];
+        let case_path = format!("/hub/cases/{id}");
+        let fhir_path = format!("/hub/cases/{id}/fhir.json");
+        let own_path = format!("/referrals/{id}");
+        let routes: Vec<(&str, &str, Vec<(&str, &str)>, u16, Allowed)> = vec![
+            ("GET", "/hub", vec![], 200, ALL),
+            ("GET", "/refer", vec![], 200, REFERRERS),
+            (
+                "POST",
+                "/refer",
+                vec![("idempotency_key", "matrix"), ("hub", "hub-a")],
+                422,
+                REFERRERS,
+            ),
+            ("GET", "/referrals", vec![], 200, REFERRERS),
+            ("GET", &own_path, vec![], 200, &[(Role::Referrer, true)]),
+            ("GET", "/hub/cases", vec![], 200, WORKERS),
+            ("GET", &case_path, vec![], 200, CASE),
+            (
+                "POST",
+                &case_path,
+                vec![("action", "note"), ("text", "checked"), ("update_id", "")],
+                400,
+                CASE,
+            ),
+            ("GET", &fhir_path, vec![], 200, &[(Role::Coordinator, true)]),
+            ("GET", "/hub/reports", vec![], 200, REPORTS),
+            ("GET", "/hub/reports/summary.csv", vec![], 200, REPORTS),
+            ("GET", "/admin", vec![], 200, ADMINS),
+            (
+                "POST",
+                "/admin/tokens",
+                vec![("name", "matrix")],
+                201,
+                ADMINS,
+            ),
+            ("GET", "/hub/audit", vec![], 200, ADMINS),
+        ];
+        let mut checked = 0;
+        for (role, _, _) in USERS {
+            for own in [true, false] {
+                let user = format!("{}-{}", role.code(), if own { "own" } else { "other" });
+                let browser = Browser::sign_in(s.port, &user, PASSWORD).unwrap();
+                for (method, path, form, ok, allowed) in &routes {
+                    let r = if *method == "GET" {
+                        browser.get(path)
+                    } else {
+                        browser.post(path, form)
+                    };
+                    let expect = if allowed.contains(&(*role, own)) {
+                        *ok
+                    } else {
+                        403
+                    };
+                    assert_eq!(
+                        r.status,
+                        expect,
+                        "{b}: {user} {method} {path}: {}",
+                        &r.body[..r.body.len().min(400)]
+                    );
+                    checked += 1;
+                }
+                // A worker of another organisation does not even see the case listed.
+                if matches!(role, Role::Caseworker | Role::Coordinator) {
+                    let list = browser.get("/hub/cases");
+                    assert_eq!(list.body.contains(&id), own, "{b}: {user} case list");
+                }
+                // Anonymous: pages send to sign-in.
+            }
+        }
+        for (method, path, form, _, _) in &routes {
+            let r = if *method == "GET" {
+                request(s.port, "GET", path, &[], "")
+            } else {
+                request(
+                    s.port,
+                    "POST",
+                    path,
+                    &[("Content-Type", "application/x-www-form-urlencoded")],
+                    &form_encode(form),
+                )
+            };
+            assert_eq!(r.status, 303, "{b}: anonymous {method} {path}");
+            assert_eq!(r.header("location").as_deref(), Some("/login"));
+        }
+        // The API: another organisation's token cannot follow the referral.
+        let other = request(
+            s.port,
+            "GET",
+            &format!("/api/v1/referrals/{id}"),
+            &[("Authorization", "Bearer synd_test_token_gp_b")],
+            "",
+        );
+        assert_eq!(other.status, 403, "{b}");
+        println!(
+            "{b}: authorisation matrix: {checked} role × route × organisation checks, {} anonymous",
+            routes.len()
+        );
+    }
+}
+
+#[test]
+fn sign_in_resists_csrf_fixation_and_guessing() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_security", dir.path(), &rt) {
+        let b = &s.backend;
+        // Session fixation: a session id planted before sign-in is not the one issued, and opens nothing.
+        let page = request(s.port, "GET", "/login", &[], "");
+        let login = page
+            .cookies()
+            .into_iter()
+            .find(|(k, _)| k == "syndemic_login")
+            .unwrap()
+            .1;
+        let cookie = format!("syndemic_login={login}; syndemic_session=planted");
+        let r = request(
+            s.port,
+            "POST",
+            "/login",
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &form_encode(&[
+                ("login_token", &hidden(&page.body, "login_token")),
+                ("user_name", "coordinator-own"),
+                ("password", PASSWORD),
+            ]),
+        );
+        assert_eq!(r.status, 303, "{b}");
+        let issued = r
+            .cookies()
+            .into_iter()
+            .find(|(k, _)| k == "syndemic_session")
+            .unwrap()
+            .1;
+        assert_ne!(issued, "planted");
+        assert!(
+            r.head.contains("HttpOnly") && r.head.contains("SameSite=Strict"),
+            "{}",
+            r.head
+        );
+        assert_eq!(
+            request(
+                s.port,
+                "GET",
+                "/hub",
+                &[("Cookie", "syndemic_session=planted")],
+                ""
+            )
+            .status,
+            303
+        );
+        // The sign-in form without its double-submitted token is refused.
+        let r = request(
+            s.port,
+            "POST",
+            "/login",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            &form_encode(&[("user_name", "coordinator-own"), ("password", PASSWORD)]),
+        );
+        assert_eq!(r.status, 403, "{b}: login CSRF");
+
+        // CSRF: a form without the session's token changes nothing.
+        let referrer = Browser::sign_in(s.port, "referrer-own", PASSWORD).unwrap();
+        let forged = Browser {
+            csrf: "0".repeat(64),
+            ..Browser::sign_in(s.port, "referrer-own", PASSWORD).unwrap()
+        };
+        let before = rt
+            .block_on(s.store.referrals(&ReferralFilter::default()))
+            .unwrap()
+            .len();
+        let r = forged.post(
+            "/refer",
+            &[
+                ("idempotency_key", "forged"),
+                ("hub", "hub-a"),
+                ("given_name", "X"),
+                ("phone", "1"),
+                ("needs", "debt"),
+                ("basis", "vital-interests"),
+            ],
+        );
+        assert_eq!(r.status, 403, "{b}: CSRF");
+        let r = request(
+            s.port,
+            "POST",
+            "/refer",
+            &[
+                ("Cookie", &referrer.cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &form_encode(&[
+                ("idempotency_key", "no-token"),
+                ("hub", "hub-a"),
+                ("given_name", "X"),
+                ("phone", "1"),
+                ("needs", "debt"),
+                ("basis", "vital-interests"),
+            ]),
+        );
+        assert_eq!(r.status, 403, "{b}: no CSRF token");
+        assert_eq!(
+            rt.block_on(s.store.referrals(&ReferralFilter::default()))
+                .unwrap()
+                .len(),
+            before
+        );
+
+        // Signing out ends the session on the server.
+        let out = referrer.post("/logout", &[]);
+        assert_eq!(out.status, 303);
+        assert_eq!(
+            referrer.get("/hub").status,
+            303,
+            "{b}: session after sign-out"
+        );
+
+        // Lockout: five wrong passwords lock the account, even against the right one.
+        for i in 0..5 {
+            let r = Browser::sign_in(s.port, "analyst-own", "wrong password!")
+                .err()
+                .unwrap();
+            assert_eq!(r.status, 401, "{b}: attempt {i}");
+        }
+        let r = Browser::sign_in(s.port, "analyst-own", PASSWORD)
+            .err()
+            .unwrap();
+        assert_eq!(r.status, 429, "{b}: locked");
+        assert!(r.body.contains("locked"), "{}", r.body);
+        // Another account is untouched; an unknown user gets the same answer as a wrong password.
+        assert!(Browser::sign_in(s.port, "analyst-other", PASSWORD).is_ok());
+        assert_eq!(
+            Browser::sign_in(s.port, "nobody", PASSWORD)
+                .err()
+                .unwrap()
+                .status,
+            401
+        );
+        let audit = rt.block_on(s.store.audit_log(None, 100)).unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == "login-failed" && e.reason == "locked"),
+            "{b}"
+        );
+    }
+}
+
+#[test]
+fn free_text_is_rendered_inert_and_the_directory_holds_no_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_injection", dir.path(), &rt) {
+        let b = &s.backend;
+        let evil = "<script>alert('x')</script><img src=x onerror=alert(1)>";
+        let mut body = referral_body(evil);
+        body["person"]["family_name"] = json!(evil);
+        body["person"]["address"] = json!(evil);
+        body["note"] = json!(evil);
+        body["consent"]["given_by"] = json!(evil);
+        let r = api_referral(s.port, "synd_test_token_gp_a", "inject-1", &body);
+        assert_eq!(r.status, 201, "{b}: {}", r.body);
+        let id = r.json()["id"].as_str().unwrap().to_owned();
+        let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
+        let case = coordinator.get(&format!("/hub/cases/{id}"));
+        let routed = coordinator.post(
+            &format!("/hub/cases/{id}"),
+            &[
+                ("action", "route"),
+                ("service", SERVICE_A),
+                ("update_id", "r1"),
+                ("reason", evil),
+            ],
+        );
+        assert_eq!(routed.status, 303, "{b}: {}", routed.body);
+        let note = coordinator.post(
+            &format!("/hub/cases/{id}"),
+            &[("action", "note"), ("text", evil), ("update_id", "n1")],
+        );
+        assert_eq!(note.status, 303, "{b}: {}", note.body);
+        let task = coordinator.post(
+            &format!("/hub/cases/{id}"),
+            &[
+                ("action", "task"),
+                ("title", evil),
+                ("due", "2026-12-24"),
+                ("update_id", "t1"),
+            ],
+        );
+        assert_eq!(task.status, 303, "{b}: {}", task.body);
+        drop(case);
+        for page in [format!("/hub/cases/{id}"), "/hub/cases".into()] {
+            let html = coordinator.get(&page).body;
+            assert!(
+                !html.contains("<script>alert") && !html.contains("<img src=x"),
+                "{b}: {page} renders markup from input"
+            );
+            assert!(
+                html.contains("&lt;script&gt;alert"),
+                "{b}: {page} shows the text"
+            );
+        }
+        let referrer = Browser::sign_in(s.port, "referrer-own", PASSWORD).unwrap();
+        assert!(!referrer.get("/referrals").body.contains("<script>alert"));
+        // The open directory: no person's name, NHS number or note, whatever is asked.
+        for path in [
+            "/openreferral/",
+            "/openreferral/services",
+            &format!("/openreferral/services/{SERVICE_A}"),
+            "/openreferral/service_at_locations",
+            "/openreferral/taxonomies",
+            "/openreferral/taxonomy_terms",
+            &format!("/openreferral/services?search={}", enc("Okafor")),
+        ] {
+            let r = request(s.port, "GET", path, &[], "");
+            assert_eq!(r.status, 200, "{b} {path}");
+            for secret in ["Okafor", "9434765919", "Damp bedroom", "01632"] {
+                assert!(!r.body.contains(secret), "{b}: {path} shows {secret}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_referral_api_authenticates_first_and_makes_each_referral_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_api", dir.path(), &rt) {
+        let b = &s.backend;
+        for body in [
+            "",
+            "not json",
+            "{\"person\": 1}",
+            &referral_body("Ann").to_string(),
+        ] {
+            for auth in [None, Some("Bearer wrong"), Some("Basic abc")] {
+                let mut h = vec![("Content-Type", "application/json")];
+                if let Some(a) = auth {
+                    h.push(("Authorization", a));
+                }
+                let r = request(s.port, "POST", "/api/v1/referrals", &h, body);
+                assert_eq!(r.status, 401, "{b}: {auth:?} {body}");
+                assert_eq!(r.header("www-authenticate").as_deref(), Some("Bearer"));
+            }
+        }
+        assert_eq!(
+            request(s.port, "GET", "/api/v1/referrals", &[], "").status,
+            401
+        );
+        let token = "synd_test_token_gp_a";
+        let first = api_referral(s.port, token, "key-1", &referral_body("Ann"));
+        assert_eq!(first.status, 201, "{b}: {}", first.body);
+        let id = first.json()["id"].as_str().unwrap().to_owned();
+        // A retry: the same referral, not a second.
+        let again = api_referral(s.port, token, "key-1", &referral_body("Ann"));
+        assert_eq!(again.status, 200, "{b}");
+        assert_eq!(again.json()["id"], json!(id));
+        assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+        // The same key for another referral is a conflict; no key is a field error.
+        assert_eq!(
+            api_referral(s.port, token, "key-1", &referral_body("Bob")).status,
+            409,
+            "{b}"
+        );
+        let missing = api_referral(s.port, token, "", &referral_body("Bob"));
+        assert_eq!(missing.status, 422, "{b}");
+        assert_eq!(missing.json()["fields"][0]["field"], "idempotency_key");
+        // A bad NHS number is named by field.
+        let mut bad = referral_body("Cy");
+        bad["person"]["nhs_number"] = json!("9434765918");
+        let r = api_referral(s.port, token, "key-bad", &bad);
+        assert_eq!(r.status, 422, "{b}");
+        assert!(
+            r.body.contains("nhs_number") && r.body.contains("check digit"),
+            "{}",
+            r.body
+        );
+        // The list is the caller's own.
+        let list = request(
+            s.port,
+            "GET",
+            "/api/v1/referrals",
+            &[("Authorization", &format!("Bearer {token}"))],
+            "",
+        )
+        .json();
+        assert_eq!(list["total"], 1, "{b}: {list}");
+        let theirs = request(
+            s.port,
+            "GET",
+            "/api/v1/referrals",
+            &[("Authorization", "Bearer synd_test_token_gp_b")],
+            "",
+        )
+        .json();
+        assert_eq!(theirs["total"], 0, "{b}");
+        let stored = rt.block_on(s.store.referral(&id)).unwrap().unwrap();
+        assert_eq!(
+            stored.lsoa.as_deref(),
+            Some(LSOA),
+            "{b}: located by postcode"
+        );
+        assert_eq!(stored.imd_decile, Some(1));
+        assert_eq!(stored.person.unwrap().postcode, "TS1 1AA");
+        // A second referral of the same person is linked to the first for the coordinator.
+        let repeat = api_referral(s.port, token, "key-2", &{
+            let mut v = referral_body("Ann");
+            v["needs"] = json!(["debt"]);
+            v
+        });
+        assert_eq!(repeat.status, 201);
+        let second = rt
+            .block_on(s.store.referral(repeat.json()["id"].as_str().unwrap()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            second.linked_to.as_deref(),
+            Some(id.as_str()),
+            "{b}: repeat recognised"
+        );
+    }
+}
+
+#[test]
+fn a_referral_goes_out_as_fhir_and_comes_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_fhir", dir.path(), &rt) {
+        let b = &s.backend;
+        let made = api_referral(
+            s.port,
+            "synd_test_token_gp_a",
+            "fhir-1",
+            &referral_body("Ada"),
+        );
+        let id = made.json()["id"].as_str().unwrap().to_owned();
+        let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
+        let exported = coordinator.get(&format!("/hub/cases/{id}/fhir.json"));
+        assert_eq!(exported.status, 200, "{b}: {}", exported.body);
+        let bundle = exported.json();
+        assert_eq!(bundle["resourceType"], "Bundle");
+        assert_eq!(
+            bundle["entry"][1]["resource"]["resourceType"],
+            "ServiceRequest"
+        );
+        let imported = request(
+            s.port,
+            "POST",
+            "/api/v1/referrals/fhir?hub=hub-a",
+            &[
+                ("Authorization", "Bearer synd_test_token_gp_b"),
+                ("Content-Type", "application/fhir+json"),
+            ],
+            &bundle.to_string(),
+        );
+        assert_eq!(imported.status, 201, "{b}: {}", imported.body);
+        let original = rt.block_on(s.store.referral(&id)).unwrap().unwrap();
+        let back = rt
+            .block_on(s.store.referral(imported.json()["id"].as_str().unwrap()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.person, original.person, "{b}");
+        assert_eq!(back.needs, original.needs);
+        assert_eq!(back.urgency, original.urgency);
+        assert_eq!(back.note, original.note);
+        assert_eq!(back.consent, original.consent);
+        assert_eq!(back.flags, original.flags);
+        assert_eq!(back.lsoa, original.lsoa);
+        // Importing the same Bundle again is a retry, not a new referral.
+        let again = request(
+            s.port,
+            "POST",
+            "/api/v1/referrals/fhir?hub=hub-a",
+            &[("Authorization", "Bearer synd_test_token_gp_b")],
+            &bundle.to_string(),
+        );
+        assert_eq!(again.status, 200, "{b}");
+        let audit = rt.block_on(s.store.audit_log(None, 50)).unwrap();
+        assert!(
+            audit.iter().any(|e| e.action == "export" && e.record == id),
+            "{b}: export audited"
+        );
+    }
+}
+
+#[test]
+fn casework_follows_the_lifecycle_and_an_update_applies_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_casework", dir.path(), &rt) {
+        let b = &s.backend;
+        let made = api_referral(
+            s.port,
+            "synd_test_token_gp_a",
+            "case-1",
+            &referral_body("Eve"),
+        );
+        let id = made.json()["id"].as_str().unwrap().to_owned();
+        let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
+        let path = format!("/hub/cases/{id}");
+        let case = coordinator.get(&path);
+        assert!(
+            case.body.contains("Warm homes grants"),
+            "{b}: triage suggests the service meeting the needs"
+        );
+        assert!(
+            case.body.contains("Dog at the property"),
+            "{b}: risk flags shown"
+        );
+        // Working an unrouted case is refused with the reason.
+        let r = coordinator.post(
+            &path,
+            &[
+                ("action", "status"),
+                ("to", "contacted"),
+                ("update_id", "s0"),
+            ],
+        );
+        assert_eq!(r.status, 422, "{b}");
+        assert!(r.body.contains("route the referral"));
+        assert_eq!(
+            coordinator
+                .post(
+                    &path,
+                    &[
+                        ("action", "route"),
+                        ("service", SERVICE_A),
+                        ("update_id", "r1")
+                    ]
+                )
+                .status,
+            303
+        );
+        let caseworker = Browser::sign_in(s.port, "caseworker-own", PASSWORD).unwrap();
+        // A double click: the same update twice is recorded once.
+        for _ in 0..2 {
+            assert_eq!(
+                caseworker
+                    .post(
+                        &path,
+                        &[
+                            ("action", "status"),
+                            ("to", "contacted"),
+                            ("update_id", "s1")
+                        ]
+                    )
+                    .status,
+                303,
+                "{b}"
+            );
+        }
+        let r = caseworker.post(
+            &path,
+            &[
+                ("action", "status"),
+                ("to", "received"),
+                ("update_id", "s2"),
+            ],
+        );
+        assert_eq!(r.status, 422, "{b}: no going back");
+        for (fields, ok) in [
+            (
+                vec![
+                    ("action", "status"),
+                    ("to", "in-progress"),
+                    ("update_id", "s3"),
+                ],
+                303,
+            ),
+            (
+                vec![
+                    ("action", "outcome"),
+                    ("code", "money-saved"),
+                    ("value", "£350"),
+                    ("update_id", "o1"),
+                ],
+                303,
+            ),
+            (
+                vec![
+                    ("action", "outcome"),
+                    ("code", "swemwbs-start"),
+                    ("value", "40"),
+                    ("update_id", "o2"),
+                ],
+                422,
+            ),
+            (
+                vec![
+                    ("action", "outcome"),
+                    ("code", "measures-installed"),
+                    ("update_id", "o3"),
+                ],
+                303,
+            ),
+            (
+                vec![
+                    ("action", "status"),
+                    ("to", "closed"),
+                    ("reason", "Boiler replaced"),
+                    ("update_id", "s4"),
+                ],
+                303,
+            ),
+        ] {
+            let r = caseworker.post(&path, &fields);
+            assert_eq!(
+                r.status,
+                ok,
+                "{b}: {fields:?}: {}",
+                &r.body[..r.body.len().min(300)]
+            );
+        }
+        let events = rt.block_on(s.store.events(&id)).unwrap();
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.data.as_deref() == Some("received→contacted"))
+                .count(),
+            1,
+            "{b}"
+        );
+        let r = rt.block_on(s.store.referral(&id)).unwrap().unwrap();
+        assert_eq!(r.status.code(), "closed");
+        assert!(r.first_contact_at.is_some() && r.closed_at.is_some());
+        // The referrer sees status and outcome; the report counts it.
+        let referrer = Browser::sign_in(s.port, "referrer-own", PASSWORD).unwrap();
+        let api = request(
+            s.port,
+            "GET",
+            &format!("/api/v1/referrals/{id}"),
+            &[("Authorization", "Bearer synd_test_token_gp_a")],
+            "",
+        )
+        .json();
+        assert_eq!(api["status"], "closed", "{b}");
+        assert_eq!(api["outcomes"][0]["value"], 350.0);
+        drop(referrer);
+        let report = coordinator.get("/hub/reports/summary.csv");
+        assert!(
+            report.body.contains("Money saved per year (£),350"),
+            "{b}: {}",
+            report.body
+        );
+        // Consent withdrawn: recorded, and the case can no longer go to another service or out as FHIR.
+        let made = api_referral(
+            s.port,
+            "synd_test_token_gp_a",
+            "case-2",
+            &referral_body("Fay"),
+        );
+        let id2 = made.json()["id"].as_str().unwrap().to_owned();
+        let p2 = format!("/hub/cases/{id2}");
+        assert_eq!(
+            coordinator
+                .post(
+                    &p2,
+                    &[
+                        ("action", "withdraw-consent"),
+                        ("reason", "phoned"),
+                        ("update_id", "w1")
+                    ]
+                )
+                .status,
+            303
+        );
+        assert_eq!(
+            coordinator
+                .post(
+                    &p2,
+                    &[
+                        ("action", "route"),
+                        ("service", SERVICE_A),
+                        ("update_id", "w2")
+                    ]
+                )
+                .status,
+            422,
+            "{b}"
+        );
+        assert_eq!(
+            coordinator.get(&format!("{p2}/fhir.json")).status,
+            403,
+            "{b}"
+        );
+    }
+}
+
+#[test]
+fn sqlite_commits_are_durable_before_they_are_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        for store in stores("hub_sync", dir.path()).await {
+            match store.sqlite_synchronous().await.unwrap() {
+                // 2 is FULL: every commit waits for the disk.
+                Some(level) => assert_eq!(level, 2, "PRAGMA synchronous"),
+                None => assert_eq!(store.backend_name(), "postgres"),
+            }
+        }
+    });
+}

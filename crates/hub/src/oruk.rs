@@ -80,6 +80,9 @@ pub struct Feed {
     pub taxonomy_terms: BTreeMap<String, Value>,
     /// Records read, repeats included.
     pub records: usize,
+    /// What was dropped on the way in (an optional link that is not a URL, …),
+    /// by path: the standard's validator warns of these rather than failing.
+    pub warnings: Vec<String>,
 }
 
 impl Feed {
@@ -139,6 +142,8 @@ impl Feed {
         let kind = kind.unwrap_or(
             if o.contains_key("status") || o.contains_key("service_at_locations") {
                 "services"
+            } else if o.get("service").is_some_and(Value::is_object) {
+                "service_at_locations"
             } else if o.contains_key("taxonomy_terms") || o.contains_key("version") {
                 "taxonomies"
             } else if ["term", "parent_id", "taxonomy_id"]
@@ -153,6 +158,9 @@ impl Feed {
         if kind == "services" {
             return self.add_service(o, path);
         }
+        if kind == "service_at_locations" {
+            return self.add_service_at_location(o, path);
+        }
         if kind == "taxonomies" {
             let id = string_field(o, "id", path)?;
             string_field(o, "name", path)?;
@@ -162,6 +170,7 @@ impl Feed {
                     self.add_term(term, &format!("{path}.taxonomy_terms[{i}]"))?;
                 }
             }
+            self.drop_bad_links(&mut t, path);
             self.taxonomies.insert(id, Value::Object(t));
             return Ok(());
         }
@@ -189,6 +198,49 @@ impl Feed {
         Ok(())
     }
 
+    /// A service-at-location with its service (`service_at_location_full`): the
+    /// service is added (or found) and the location joined to it.
+    fn add_service_at_location(
+        &mut self,
+        o: &Map<String, Value>,
+        path: &str,
+    ) -> Result<(), FeedError> {
+        string_field(o, "id", path)?;
+        let service = o["service"].as_object().cloned().unwrap_or_default();
+        let sid = string_field(&service, "id", &format!("{path}.service"))?;
+        if !self.services.contains_key(&sid) {
+            self.add_service(&service, &format!("{path}.service"))?;
+        }
+        let mut sal = o.clone();
+        sal.remove("service");
+        sal.insert("service_id".into(), json!(sid));
+        if let Some(Value::Object(svc)) = self.services.get_mut(&sid) {
+            let list = svc
+                .entry("service_at_locations")
+                .or_insert_with(|| json!([]));
+            if let Value::Array(items) = list {
+                items.retain(|i| i["id"] != sal["id"]);
+                items.push(Value::Object(sal));
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes optional links of a taxonomy or term that are not absolute URLs,
+    /// with a warning.
+    fn drop_bad_links(&mut self, o: &mut Map<String, Value>, path: &str) {
+        for key in ["uri", "term_uri"] {
+            if let Some(Value::String(u)) = o.get(key) {
+                if !is_url(u) {
+                    self.warnings.push(format!(
+                        "{path}.{key}: `{u}` is not an absolute URL; dropped"
+                    ));
+                    o.remove(key);
+                }
+            }
+        }
+    }
+
     fn add_term(&mut self, term: &Value, path: &str) -> Result<(), FeedError> {
         let o = term
             .as_object()
@@ -198,6 +250,7 @@ impl Feed {
         string_field(o, "name", path)?;
         let mut t = o.clone();
         t.entry("description").or_insert_with(|| json!(""));
+        self.drop_bad_links(&mut t, path);
         self.taxonomy_terms.insert(id, Value::Object(t));
         Ok(())
     }
@@ -285,6 +338,10 @@ fn string_field(o: &Map<String, Value>, key: &str, path: &str) -> Result<String,
     }
 }
 
+fn is_url(u: &str) -> bool {
+    (u.starts_with("http://") || u.starts_with("https://")) && u.len() >= 10 && !u.contains(' ')
+}
+
 /// The format checks a validator would fail a record on: e-mail addresses and URLs.
 fn check_formats(o: &Map<String, Value>, path: &str) -> Result<(), FeedError> {
     for key in ["email", "assurer_email"] {
@@ -302,7 +359,7 @@ fn check_formats(o: &Map<String, Value>, path: &str) -> Result<(), FeedError> {
     }
     for key in ["url", "website", "logo", "uri"] {
         if let Some(Value::String(u)) = o.get(key) {
-            if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() < 10 {
+            if !is_url(u) {
                 return Err(feed_error(
                     &format!("{path}.{key}"),
                     format!("`{u}` is not an absolute http(s) URL"),

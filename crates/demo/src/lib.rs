@@ -24,6 +24,7 @@
 //! Codes are well-formed GSS codes in ranges ONS has not used (E01900001…).
 
 mod geometry;
+pub mod hub;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,8 @@ pub enum DemoError {
     Engine(#[from] syndemic_engine::EngineError),
     #[error("demo: {0}")]
     Store(#[from] syndemic_store::StoreError),
+    #[error("demo hub: {0}")]
+    Hub(String),
 }
 
 /// What was built.

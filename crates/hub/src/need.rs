@@ -197,10 +197,7 @@ mod tests {
         assert!(OutcomeCode::SwemwbsStart.check_value(Some(6.0)).is_err());
         assert!(OutcomeCode::SwemwbsStart.check_value(None).is_err());
         assert_eq!(OutcomeCode::Ons4Close.check_value(Some(7.0)), Ok(Some(7.0)));
-        assert_eq!(
-            OutcomeCode::MoneySaved.check_value(Some(f64::NAN)).is_err(),
-            true
-        );
+        assert!(OutcomeCode::MoneySaved.check_value(Some(f64::NAN)).is_err());
         assert_eq!(OutcomeCode::AdviceGiven.check_value(None), Ok(None));
     }
 }

@@ -219,6 +219,14 @@ impl Change {
     }
 }
 
+/// Who made a change, for which organisation, and when (Unix seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp<'a> {
+    pub actor: &'a str,
+    pub org: &'a str,
+    pub at: i64,
+}
+
 /// What applying a change did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
@@ -1109,12 +1117,11 @@ impl SqlStore {
         &self,
         referral_id: &str,
         event_id: &str,
-        actor: &str,
-        actor_org: &str,
-        now: i64,
+        by: &Stamp<'_>,
         change: &Change,
         expected_version: Option<i64>,
     ) -> Result<Applied, ChangeError> {
+        let (actor, actor_org, now) = (by.actor, by.org, by.at);
         let mut tx = self.tx().await?;
         let seen: Option<String> =
             sqlx::query_scalar("SELECT referral_id FROM referral_event WHERE id = $1")
@@ -1450,6 +1457,24 @@ impl SqlStore {
             .execute(&self.pool)
             .await
             .map_err(sql_error("recording training"))?;
+        Ok(())
+    }
+}
+
+impl SqlStore {
+    /// A consistent copy of a live SQLite store into a new file (`VACUUM INTO`,
+    /// which reads one snapshot while writers carry on).
+    pub async fn backup_to(&self, path: &str) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::BadUrl(
+                "backups of PostgreSQL are taken with pg_dump".into(),
+            ));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&self.pool)
+            .await
+            .map_err(sql_error("backing up"))?;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ mod bench_evidence;
 mod calc;
 mod deprivation;
 mod evidence;
+mod hub;
 mod outreach;
 mod progress;
 mod table;
@@ -41,6 +42,14 @@ enum Command {
     Export(evidence::ExportArgs),
     /// Generate the benchmark workloads and time `syndemic calc` on them.
     Bench(bench::BenchArgs),
+    /// Create the referral hub's first system admin (prints a one-time password link).
+    Admin(hub::AdminArgs),
+    /// Import or export the service directory as an Open Referral UK feed.
+    Directory(hub::DirectoryArgs),
+    /// Take a consistent backup of a live SQLite store.
+    Backup(hub::BackupArgs),
+    /// Bring a backup back into a new store file.
+    Restore(hub::RestoreArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -55,6 +64,10 @@ fn main() -> std::process::ExitCode {
         Command::Areas(args) => evidence::areas(&args),
         Command::Export(args) => evidence::export(&args),
         Command::Compute(args) => evidence::run_compute(&args),
+        Command::Admin(args) => hub::admin(&args),
+        Command::Directory(args) => hub::directory(&args),
+        Command::Backup(args) => hub::backup(&args),
+        Command::Restore(args) => hub::restore(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -70,7 +70,10 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
         let url = StoreUrl::parse(&args.db.display().to_string())?;
         let built = if args.db.exists() {
             let store = SqlStore::connect(&url).await?;
-            let built = syndemic_demo::is_built(&store).await;
+            let built = match syndemic_demo::is_built(&store).await {
+                Ok(true) => syndemic_demo::hub::is_seeded(&store).await,
+                other => other,
+            };
             store.close().await;
             built?
         } else {
@@ -91,7 +94,16 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
                 SqlStore::connect(&StoreUrl::parse(&building.display().to_string())?).await?;
             let progress = Progress::spinner(args.quiet);
             let mut say = |stage: &str| progress.say(format!("building the demo place: {stage}"));
-            let result = syndemic_demo::build(&aside, scratch.path(), &mut say).await;
+            let mut result = syndemic_demo::build(&aside, scratch.path(), &mut say).await;
+            if result.is_ok() {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0);
+                if let Err(e) = syndemic_demo::hub::seed(&aside, now, &mut say).await {
+                    result = Err(e);
+                }
+            }
             progress.finish();
             aside.close().await;
             let summary = result?;
@@ -114,7 +126,8 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
             }
         }
         let store = SqlStore::connect(&url).await?;
-        if !syndemic_demo::is_built(&store).await? {
+        if !syndemic_demo::is_built(&store).await? || !syndemic_demo::hub::is_seeded(&store).await?
+        {
             anyhow::bail!(
                 "{}: the demo did not land whole; delete the file and start again",
                 args.db.display()
@@ -129,6 +142,14 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
             "Serving the Hartmoor demo at http://127.0.0.1:{}/ (Ctrl-C to stop)",
             args.port
         );
+        println!(
+            "Referral hub at http://127.0.0.1:{}/login — demo users (password \"{}\"):",
+            args.port,
+            syndemic_demo::hub::DEMO_PASSWORD
+        );
+        for (user, role, org) in syndemic_demo::hub::USERS {
+            println!("  {user:<22} {:<20} {org}", role.label());
+        }
         syndemic_web::serve(state, listener).await?;
         Ok(())
     })

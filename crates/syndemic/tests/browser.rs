@@ -129,6 +129,52 @@ impl Browser {
         self.script("const e = document.activeElement; return e ? (e.getAttribute('href') || e.id || e.tagName) : null;")
     }
 
+    /// Clicks the element a CSS selector finds (as a person would: WebDriver's
+    /// own click), then waits for the page it leads to.
+    fn click(&self, selector: &str) {
+        let before = self.script("return location.href + '#' + performance.timeOrigin;");
+        let found = self.call(
+            "POST",
+            "/element",
+            Some(json!({ "using": "css selector", "value": selector })),
+        );
+        let id = found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no `{selector}`"))
+            .to_owned();
+        self.call("POST", &format!("/element/{id}/click"), Some(json!({})));
+        wait_for(selector, || {
+            self.script("return document.readyState === 'complete' ? location.href + '#' + performance.timeOrigin : null;")
+                .as_str()
+                .is_some_and(|now| Some(now) != before.as_str())
+        });
+    }
+
+    /// Fills form fields by id: text, or `true` to tick a box or choose a radio button.
+    fn fill(&self, fields: &[(&str, &str)]) {
+        for (id, value) in fields {
+            let set = if *value == "true" {
+                "e.checked = true;".to_owned()
+            } else {
+                format!("e.value = {};", json!(value))
+            };
+            let ok = self.script(&format!(
+                "const e = document.getElementById({}); if (!e) return false; {set} return true;",
+                json!(id)
+            ));
+            assert_eq!(ok, json!(true), "no field #{id}");
+        }
+    }
+
+    fn text(&self) -> String {
+        self.script("return document.body.innerText;")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     fn screenshot(&self, dir: &std::path::Path, name: &str) {
         let data = self.call("GET", "/screenshot", None);
         let bytes = base64(data.as_str().expect("base64 text"));
@@ -391,6 +437,102 @@ fn the_demo_in_a_real_browser() {
     )
     .unwrap();
     assert_eq!(status, 200, "the report as PDF");
+
+    // The referral hub: a GP's referrer completes the front door's form…
+    let password = "hartmoor demo 2026";
+    let sign_in = |user: &str| {
+        browser.open(&format!("{base}/login"));
+        browser.fill(&[("user_name", user), ("password", password)]);
+        browser.click("form[action='/login'] button[type=submit]");
+        assert!(
+            browser.text().contains("Signed in as"),
+            "{user} signed in: {}",
+            browser.text()
+        );
+    };
+    sign_in("gp.referrer");
+    browser.open(&format!("{base}/refer"));
+    browser.screenshot(&shots, "refer");
+    violations.extend(
+        browser
+            .axe(&axe_source)
+            .into_iter()
+            .map(|v| format!("refer: {v}")),
+    );
+    browser.fill(&[
+        ("given_name", "Winifred"),
+        ("family_name", "Browser-Test"),
+        ("date_of_birth", "1941-02-03"),
+        ("nhs_number", "943 476 5919"),
+        ("phone", "01632 960123"),
+        ("address", "3 Quarry Row"),
+        ("need-cold-home", "true"),
+        ("need-respiratory", "true"),
+        ("urgency-soon", "true"),
+        ("note", "Bedroom very cold; uses a nebuliser"),
+        ("consent_given_by", "Winifred"),
+        ("consent_method", "verbal"),
+    ]);
+    browser.click("form[action='/refer'] button[type=submit]");
+    let sent = browser.text();
+    assert!(
+        sent.contains("Referral sent"),
+        "the referral was taken: {sent}"
+    );
+    let case_path = browser
+        .script("return location.pathname;")
+        .as_str()
+        .unwrap()
+        .replace("/referrals/", "/hub/cases/");
+    browser.open(&format!("{base}/hub"));
+    browser.click("form[action='/logout'] button");
+    // …the coordinator triages it to a service, the case is worked and closed with an outcome…
+    sign_in("coordinator");
+    browser.open(&format!("{base}{case_path}"));
+    assert!(
+        browser.text().contains("Winifred Browser-Test"),
+        "the coordinator sees the case"
+    );
+    browser.screenshot(&shots, "case");
+    violations.extend(
+        browser
+            .axe(&axe_source)
+            .into_iter()
+            .map(|v| format!("case: {v}")),
+    );
+    browser.fill(&[("svc-0", "true")]);
+    browser.click("input[value=route] ~ button[type=submit]");
+    for to in ["contacted", "in-progress"] {
+        browser.fill(&[("to", to), ("status-reason", "Spoke to Winifred")]);
+        browser.click("input[value=status] ~ button[type=submit]");
+    }
+    browser.fill(&[("code", "money-saved"), ("value", "420")]);
+    browser.click("input[value=outcome] ~ button[type=submit]");
+    browser.fill(&[("to", "closed"), ("status-reason", "Heating repaired")]);
+    browser.click("input[value=status] ~ button[type=submit]");
+    let closed = browser.text();
+    assert!(
+        closed.contains("Closed") && closed.contains("Money saved per year (£): 420"),
+        "the case is closed with its outcome: {closed}"
+    );
+    // …and the report counts it: the demo's year of referrals and this one.
+    browser.open(&format!("{base}/hub/reports"));
+    browser.screenshot(&shots, "reports");
+    violations.extend(
+        browser
+            .axe(&axe_source)
+            .into_iter()
+            .map(|v| format!("reports: {v}")),
+    );
+    let report = browser
+        .script("return document.querySelector('table').innerText;")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        report.contains("Referrals\t601"),
+        "the report counts the new referral: {report}"
+    );
     browser.call("DELETE", "", None);
     assert!(
         violations.is_empty(),

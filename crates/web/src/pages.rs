@@ -54,6 +54,7 @@ pub(crate) fn page(state: &AppState, title: &str, body: Markup) -> Html<String> 
                             a href="/compare" { "Compare areas" }
                             a href="/planner" { "Outreach planner" }
                             a href="/api/v1/docs" { "Open data API" }
+                            a href="/hub" { "Referral hub" }
                         }
                     }
                     main id="main" tabindex="-1" {

@@ -361,7 +361,8 @@ fn the_authorisation_matrix_holds_for_every_role_route_and_organisation() {
         let case_path = format!("/hub/cases/{id}");
         let fhir_path = format!("/hub/cases/{id}/fhir.json");
         let own_path = format!("/referrals/{id}");
-        let routes: Vec<(&str, &str, Vec<(&str, &str)>, u16, Allowed)> = vec![
+        type Route<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, u16, Allowed);
+        let routes: Vec<Route> = vec![
             ("GET", "/hub", vec![], 200, ALL),
             ("GET", "/refer", vec![], 200, REFERRERS),
             (

@@ -104,8 +104,8 @@ fn fixture() -> Value {
         .map(|i| {
             let (day, opens, closes) = [("MO,TU", "09:00:00", "17:00:00"), ("WE", "10:00:00", "14:00:00"), ("SA", "09:00:00", "12:00:00")][(i % 3) as usize];
             json!({
-                "id": uuid(1, i.into()),
-                "organization_id": uuid(2, (1 + i % 2).into()),
+                "id": uuid(1, i),
+                "organization_id": uuid(2, 1 + i % 2),
                 "name": format!("Fixture service {i}"),
                 "description": format!("Helps with {}", terms[(i % 3) as usize].0.to_lowercase()),
                 "status": "active",
@@ -114,12 +114,12 @@ fn fixture() -> Value {
                 "minimum_age": if i % 2 == 0 { 18 } else { 0 },
                 "maximum_age": if i == 7 { 25 } else { 120 },
                 "last_modified": format!("2026-0{}-01T10:00:00Z", 1 + i % 9),
-                "schedules": [{"id": uuid(3, i.into()), "freq": "WEEKLY", "byday": day, "opens_at": opens, "closes_at": closes}],
-                "attributes": [{"id": uuid(4, i.into()), "link_type": "service", "link_id": uuid(1, i.into()), "taxonomy_term_id": uuid(5, terms[(i % 3) as usize].1)}],
-                "service_at_locations": [{"id": uuid(6, i.into()), "location": {
-                    "id": uuid(7, i.into()), "location_type": "physical", "name": format!("Place {i}"),
+                "schedules": [{"id": uuid(3, i), "freq": "WEEKLY", "byday": day, "opens_at": opens, "closes_at": closes}],
+                "attributes": [{"id": uuid(4, i), "link_type": "service", "link_id": uuid(1, i), "taxonomy_term_id": uuid(5, terms[(i % 3) as usize].1)}],
+                "service_at_locations": [{"id": uuid(6, i), "location": {
+                    "id": uuid(7, i), "location_type": "physical", "name": format!("Place {i}"),
                     "latitude": 51.0 + f64::from(i) * 0.05, "longitude": -1.5,
-                    "addresses": [{"id": uuid(8, i.into()), "address_1": "1 High Street", "city": "Testshire", "state_province": "Testshire", "postal_code": "TS1 1AA", "country": "GB", "address_type": "physical"}]
+                    "addresses": [{"id": uuid(8, i), "address_1": "1 High Street", "city": "Testshire", "state_province": "Testshire", "postal_code": "TS1 1AA", "country": "GB", "address_type": "physical"}]
                 }}]
             })
         })

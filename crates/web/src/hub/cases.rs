@@ -13,7 +13,7 @@ use syndemic_hub::need::OutcomeCode;
 use syndemic_hub::status::Status;
 use syndemic_hub::triage::{self, Facts, Offer};
 use syndemic_hub::workdays::{date_of, format_date};
-use syndemic_store::hub::{Applied, Change, ChangeError, ReferralFilter, ReferralRecord};
+use syndemic_store::hub::{Applied, Change, ChangeError, ReferralFilter, ReferralRecord, Stamp};
 
 use super::auth::require;
 use super::front::{org_names, scope_of, service_name};
@@ -551,9 +551,11 @@ pub(crate) async fn act(
         .apply(
             &r.id,
             &event_id,
-            &s.actor.id,
-            &s.actor.org,
-            now(),
+            &Stamp {
+                actor: &s.actor.id,
+                org: &s.actor.org,
+                at: now(),
+            },
             &change,
             version,
         )

@@ -1,0 +1,217 @@
+//! The referral hub's commands: `syndemic admin` (the first system admin),
+//! `syndemic directory import|export` (Open Referral UK feeds), and `syndemic
+//! backup` / `syndemic restore`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use syndemic_hub::access::Role;
+use syndemic_hub::oruk::{Directory, Feed};
+use syndemic_store::hub::{HubOrg, UserRecord};
+use syndemic_store::{SqlStore, StoreUrl};
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn random_hex(n: usize) -> Result<String> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b)
+        .map_err(|e| anyhow::anyhow!("no random numbers from the system: {e}"))?;
+    Ok(syndemic_hub::secret::hex(&b))
+}
+
+#[derive(Args)]
+pub struct AdminArgs {
+    /// The store: a SQLite file path, sqlite:FILE, or postgres://…
+    #[arg(long, default_value = crate::evidence::DEFAULT_DB)]
+    db: String,
+    /// The new system admin's user name.
+    #[arg(long)]
+    user: String,
+    /// Their full name.
+    #[arg(long, default_value = "System admin")]
+    name: String,
+    /// Their organisation's id (created, as a hub, if the store has none of that id).
+    #[arg(long, default_value = "hub")]
+    org: String,
+    /// The organisation's name, when it is created.
+    #[arg(long, default_value = "Referral hub")]
+    org_name: String,
+}
+
+/// Creates the first system admin and prints a one-time link to set their password.
+pub fn admin(args: &AdminArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let store = SqlStore::connect(&StoreUrl::parse(&args.db)?).await?;
+        if !store.orgs().await?.iter().any(|o| o.id == args.org) {
+            store
+                .put_org(&HubOrg { id: args.org.clone(), name: args.org_name.clone(), sector: "council".into(), is_hub: true }, now())
+                .await?;
+        }
+        let id = format!("admin-{}", random_hex(8)?);
+        let user = UserRecord {
+            id: id.clone(),
+            org_id: args.org.clone(),
+            user_name: args.user.clone(),
+            display_name: args.name.clone(),
+            role: Role::SystemAdmin,
+            password_hash: None,
+            totp_secret: None,
+            failed_logins: 0,
+            locked_until: None,
+            active: true,
+            trained_on: None,
+            created_at: now(),
+        };
+        if !store.create_user(&user).await? {
+            bail!("the user name `{}` is taken: choose another with --user", args.user);
+        }
+        let token = random_hex(32)?;
+        store
+            .create_reset(&syndemic_hub::secret::hash_token(&token), &id, now() + 24 * 3600)
+            .await?;
+        println!("created system admin `{}` of `{}`", args.user, args.org);
+        println!("set their password within 24 hours at: /reset/{token} (on the server, e.g. http://127.0.0.1:8080/reset/{token})");
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct DirectoryArgs {
+    #[command(subcommand)]
+    command: DirectoryCommand,
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Add an Open Referral UK / HSDS 3.0 feed (JSON) to the directory, all or nothing.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = crate::evidence::DEFAULT_DB)]
+        db: String,
+    },
+    /// Write the whole directory as one feed (JSON).
+    Export {
+        #[arg(long, default_value = crate::evidence::DEFAULT_DB)]
+        db: String,
+        /// The file to write; standard output if absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+pub fn directory(args: &DirectoryArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        match &args.command {
+            DirectoryCommand::Import { file, db } => {
+                let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+                let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                    anyhow::anyhow!("{}: line {}, column {}: not JSON: {e}", file.display(), e.line(), e.column())
+                })?;
+                let feed = Feed::parse(&json).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was imported", file.display()))?;
+                for w in &feed.warnings {
+                    eprintln!("warning: {}: {w}", file.display());
+                }
+                let store = SqlStore::connect(&StoreUrl::parse(db)?).await?;
+                store.put_directory(&feed).await?;
+                println!(
+                    "imported {}: {} services, {} organisations, {} taxonomies, {} terms ({} records read)",
+                    file.display(),
+                    feed.services.len(),
+                    feed.organizations.len(),
+                    feed.taxonomies.len(),
+                    feed.taxonomy_terms.len(),
+                    feed.records
+                );
+            }
+            DirectoryCommand::Export { db, out } => {
+                let store = SqlStore::connect(&StoreUrl::parse(db)?).await?;
+                let text = serde_json::to_string_pretty(&Directory::new(store.directory().await?).export())?;
+                match out {
+                    Some(path) => {
+                        let tmp = path.with_extension("partial");
+                        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+                        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+                    }
+                    None => println!("{text}"),
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct BackupArgs {
+    /// The SQLite store to back up (PostgreSQL: use pg_dump, see the README).
+    #[arg(long, default_value = crate::evidence::DEFAULT_DB)]
+    db: String,
+    /// The backup file to write (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// A consistent copy of a live SQLite store.
+pub fn backup(args: &BackupArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let url = StoreUrl::parse(&args.db)?;
+        if let StoreUrl::Postgres(_) = url {
+            bail!("a PostgreSQL store is backed up with its own tools: pg_dump --format=custom --file=BACKUP '<url>' (and pg_restore to bring it back)");
+        }
+        if args.out.exists() {
+            bail!("{} exists already: back up to a new file", args.out.display());
+        }
+        let store = SqlStore::connect(&url).await?;
+        store.backup_to(&args.out.display().to_string()).await?;
+        println!("backed up {} to {}", args.db, args.out.display());
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// The backup file written by `syndemic backup`.
+    #[arg(long)]
+    from: PathBuf,
+    /// The SQLite store to bring back (must not exist: restore never overwrites).
+    #[arg(long)]
+    db: PathBuf,
+}
+
+pub fn restore(args: &RestoreArgs) -> Result<()> {
+    if args.db.exists() {
+        bail!(
+            "{} exists: restore into a new file, then swap it in while the server is stopped",
+            args.db.display()
+        );
+    }
+    let tmp = args.db.with_extension("restoring");
+    std::fs::copy(&args.from, &tmp)
+        .with_context(|| format!("cannot read {}", args.from.display()))?;
+    runtime()?.block_on(async {
+        // Opening it checks it and brings its schema up to date.
+        let store = SqlStore::connect(&StoreUrl::Sqlite(tmp.display().to_string())).await?;
+        let referrals = store.referrals(&Default::default()).await?.len();
+        store.close().await;
+        std::fs::rename(&tmp, &args.db)
+            .with_context(|| format!("cannot write {}", args.db.display()))?;
+        println!(
+            "restored {} into {}: {referrals} referrals",
+            args.from.display(),
+            args.db.display()
+        );
+        Ok(())
+    })
+}

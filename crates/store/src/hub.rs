@@ -410,11 +410,17 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 impl SqlStore {
+    /// A write transaction. On SQLite it takes the write lock at the start
+    /// (`BEGIN IMMEDIATE`): a transaction that reads and then writes would
+    /// otherwise fail at once with "database is locked" when another writer got
+    /// in between, instead of waiting its turn (busy_timeout only covers waits
+    /// for a lock, not upgrades of one).
     async fn tx(&self) -> Result<Transaction<'static, Any>> {
-        self.pool
-            .begin()
-            .await
-            .map_err(sql_error("starting a transaction"))
+        let begun = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        begun.map_err(sql_error("starting a transaction"))
     }
 
     /// On SQLite, the connection's `PRAGMA synchronous` (2 = FULL); `None` on PostgreSQL.

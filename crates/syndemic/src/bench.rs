@@ -29,6 +29,14 @@ pub struct BenchArgs {
     /// Instead: the outreach planner (20 stops, 5,000 sites, 33,755 small areas).
     #[arg(long)]
     pub planner: bool,
+    /// Instead: create-referral through the API at `--rate` requests a second for
+    /// `--seconds`, on a fresh SQLite store served in this process.
+    #[arg(long)]
+    pub referrals: bool,
+    #[arg(long, default_value = "500")]
+    pub rate: u32,
+    #[arg(long, default_value = "60")]
+    pub seconds: u32,
     /// The shared data folder, for `--evidence`.
     #[arg(long, default_value = "../shared")]
     pub shared: PathBuf,
@@ -259,6 +267,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     if args.planner {
         return crate::outreach::bench(args.runs);
+    }
+    if args.referrals {
+        return crate::bench_hub::run(args.rate, args.seconds);
     }
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;

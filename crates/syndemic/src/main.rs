@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_evidence;
+mod bench_hub;
 mod calc;
 mod deprivation;
 mod evidence;

@@ -188,6 +188,57 @@ pub struct RestoreArgs {
     /// The SQLite store to bring back (must not exist: restore never overwrites).
     #[arg(long)]
     db: PathBuf,
+    /// The store the backup is replacing: every erasure its audit log records is
+    /// applied to the restored copy, so a restore never brings erased data back.
+    #[arg(long)]
+    erasures_from: Option<String>,
+}
+
+#[derive(Args)]
+pub struct PurgeArgs {
+    #[arg(long, default_value = crate::evidence::DEFAULT_DB)]
+    db: String,
+    /// How long a finished (closed or declined) referral's personal data is kept.
+    #[arg(long, default_value_t = 730)]
+    retention_days: i64,
+    /// A folder of backups: those older than the retention period are deleted too.
+    #[arg(long)]
+    backups: Option<PathBuf>,
+}
+
+/// Erases the personal data of referrals finished longer ago than the retention
+/// period (their counts stay), and deletes backups as old.
+pub fn purge(args: &PurgeArgs) -> Result<()> {
+    if args.retention_days < 1 {
+        bail!("--retention-days must be at least 1");
+    }
+    let cutoff = now() - args.retention_days * 86400;
+    runtime()?.block_on(async {
+        let store = SqlStore::connect(&StoreUrl::parse(&args.db)?).await?;
+        let ids = store.past_retention(cutoff).await?;
+        let by = syndemic_store::hub::Stamp { actor: "system", org: "system", at: now() };
+        let n = store.erase(&ids, &by, &format!("retention: finished more than {} days ago", args.retention_days)).await?;
+        println!("purged the personal data of {n} referrals finished more than {} days ago (their counts stay)", args.retention_days);
+        anyhow::Ok(())
+    })?;
+    if let Some(dir) = &args.backups {
+        let limit = std::time::SystemTime::now()
+            - std::time::Duration::from_secs(args.retention_days as u64 * 86400);
+        for entry in
+            std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?
+        {
+            let entry = entry?;
+            let old = entry.metadata()?.modified()? < limit;
+            if old && entry.file_type()?.is_file() {
+                std::fs::remove_file(entry.path())?;
+                println!(
+                    "deleted the backup {} (older than the retention period)",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn restore(args: &RestoreArgs) -> Result<()> {
@@ -203,6 +254,22 @@ pub fn restore(args: &RestoreArgs) -> Result<()> {
     runtime()?.block_on(async {
         // Opening it checks it and brings its schema up to date.
         let store = SqlStore::connect(&StoreUrl::Sqlite(tmp.display().to_string())).await?;
+        match &args.erasures_from {
+            Some(current) => {
+                let current = SqlStore::connect(&StoreUrl::parse(current)?).await?;
+                let erased: Vec<String> = current
+                    .audit_log(None, i64::MAX)
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.action == "erase" && e.subject == "referral")
+                    .map(|e| e.record)
+                    .collect();
+                let by = syndemic_store::hub::Stamp { actor: "system", org: "system", at: now() };
+                let n = store.erase(&erased, &by, "re-applied on restore").await?;
+                println!("re-applied {n} erasures made since the backup");
+            }
+            None => eprintln!("warning: erasures made after this backup was taken are not in it: restore with --erasures-from CURRENT_DB to re-apply them"),
+        }
         let referrals = store.referrals(&Default::default()).await?.len();
         store.close().await;
         std::fs::rename(&tmp, &args.db)

@@ -51,6 +51,8 @@ enum Command {
     Backup(hub::BackupArgs),
     /// Bring a backup back into a new store file.
     Restore(hub::RestoreArgs),
+    /// Erase personal data past its retention period (and old backups).
+    Purge(hub::PurgeArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -69,6 +71,7 @@ fn main() -> std::process::ExitCode {
         Command::Directory(args) => hub::directory(&args),
         Command::Backup(args) => hub::backup(&args),
         Command::Restore(args) => hub::restore(&args),
+        Command::Purge(args) => hub::purge(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -395,6 +395,20 @@ fn the_authorisation_matrix_holds_for_every_role_route_and_organisation() {
                 ADMINS,
             ),
             ("GET", "/hub/audit", vec![], 200, ADMINS),
+            (
+                "GET",
+                "/hub/subject-access?nhs_number=9434765919",
+                vec![],
+                200,
+                &[(Role::Coordinator, true), (Role::Coordinator, false)],
+            ),
+            (
+                "POST",
+                "/hub/subject-access/erase",
+                vec![],
+                422,
+                &[(Role::Coordinator, true), (Role::Coordinator, false)],
+            ),
         ];
         let mut checked = 0;
         for (role, _, _) in USERS {
@@ -1062,4 +1076,141 @@ fn sqlite_commits_are_durable_before_they_are_acknowledged() {
             }
         }
     });
+}
+
+#[test]
+fn a_person_can_see_everything_held_about_them_and_have_it_erased() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_subject", dir.path(), &rt) {
+        let b = &s.backend;
+        let first = api_referral(
+            s.port,
+            "synd_test_token_gp_a",
+            "sar-1",
+            &referral_body("Iris"),
+        )
+        .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut other = referral_body("Iris");
+        other["needs"] = json!(["debt"]);
+        api_referral(s.port, "synd_test_token_gp_a", "sar-2", &other);
+        let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
+        coordinator.post(
+            &format!("/hub/cases/{first}"),
+            &[
+                ("action", "note"),
+                ("text", "Iris says the boiler failed"),
+                ("update_id", "n"),
+            ],
+        );
+        let json = coordinator.get("/hub/subject-access?nhs_number=9434765919&format=json");
+        assert_eq!(json.status, 200, "{b}: {}", json.body);
+        let data = json.json();
+        assert_eq!(
+            data["referrals"].as_array().unwrap().len(),
+            2,
+            "{b}: {data}"
+        );
+        assert!(
+            json.body.contains("Iris says the boiler failed"),
+            "{b}: the timeline is in the export"
+        );
+        let html = coordinator.get("/hub/subject-access?given_name=Iris&family_name=Okafor&date_of_birth=1948-03-02&postcode=TS1+1AA");
+        assert!(
+            html.body.contains("2 referrals found"),
+            "{b}: by name, birth date and postcode"
+        );
+        // Another hub's coordinator finds nothing of this hub's; a caseworker may not ask.
+        let elsewhere = Browser::sign_in(s.port, "coordinator-other", PASSWORD).unwrap();
+        assert!(
+            elsewhere
+                .get("/hub/subject-access?nhs_number=9434765919")
+                .body
+                .contains("0 referrals found"),
+            "{b}"
+        );
+        assert_eq!(
+            Browser::sign_in(s.port, "caseworker-own", PASSWORD)
+                .unwrap()
+                .get("/hub/subject-access?nhs_number=9434765919")
+                .status,
+            403
+        );
+        // Erasure: without the session's token, nothing; with it, the personal data goes, the counts stay.
+        let forged = Browser {
+            csrf: "x".into(),
+            ..Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap()
+        };
+        assert_eq!(
+            forged
+                .post(
+                    "/hub/subject-access/erase",
+                    &[("nhs_number", "9434765919"), ("why", "asked")]
+                )
+                .status,
+            403
+        );
+        let erased = coordinator.post(
+            "/hub/subject-access/erase",
+            &[
+                ("nhs_number", "9434765919"),
+                ("why", "Request of 2026-12-01"),
+            ],
+        );
+        assert_eq!(erased.status, 200, "{b}: {}", erased.body);
+        assert!(erased.body.contains("2 referrals"), "{}", erased.body);
+        let r = rt.block_on(s.store.referral(&first)).unwrap().unwrap();
+        assert!(
+            r.person.is_none() && r.note.is_none() && r.erased_at.is_some(),
+            "{b}"
+        );
+        assert_eq!(
+            r.needs,
+            vec![Need::ColdHome, Need::Respiratory],
+            "{b}: counts stay"
+        );
+        let events = rt.block_on(s.store.events(&first)).unwrap();
+        assert!(
+            events.iter().all(|e| e.body.is_none()),
+            "{b}: timeline text erased"
+        );
+        assert!(
+            coordinator
+                .get(&format!("/hub/cases/{first}"))
+                .body
+                .contains("(erased)")
+                || !coordinator.get("/hub/cases").body.contains("Iris"),
+            "{b}"
+        );
+        assert!(
+            coordinator
+                .get("/hub/subject-access?nhs_number=9434765919")
+                .body
+                .contains("0 referrals found"),
+            "{b}: the keys are gone"
+        );
+        assert!(
+            coordinator
+                .get("/hub/reports/summary.csv")
+                .body
+                .contains("Referrals,2"),
+            "{b}: still counted"
+        );
+        let audit = rt.block_on(s.store.audit_log(None, 200)).unwrap();
+        assert_eq!(
+            audit.iter().filter(|e| e.action == "erase").count(),
+            2,
+            "{b}"
+        );
+        // Retention: a finished referral past the period is found for the purge.
+        assert!(
+            rt.block_on(s.store.past_retention(i64::MAX))
+                .unwrap()
+                .is_empty(),
+            "{b}: erased ones are not purged twice"
+        );
+    }
 }

@@ -13,6 +13,7 @@ mod cases;
 mod directory;
 mod front;
 mod reports;
+mod subject;
 
 use std::sync::Arc;
 
@@ -219,6 +220,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/hub/reports", get(reports::page))
         .route("/hub/reports/{file}", get(reports::download))
         .route("/hub/audit", get(admin::audit))
+        .route("/hub/subject-access", get(subject::subject))
+        .route("/hub/subject-access/erase", post(subject::erase))
         .route("/admin", get(admin::page))
         .route("/admin/users", post(admin::create_user))
         .route("/admin/users/{id}", post(admin::user_action))

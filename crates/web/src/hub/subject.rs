@@ -1,0 +1,197 @@
+//! Subject access and erasure (UK GDPR Articles 15 and 17): everything the hub
+//! holds about one person, found by NHS number or by name, date of birth and
+//! postcode, as JSON or as a page to print; and its erasure. A coordinator
+//! answers for their own hub's referrals; every search, export and erasure is
+//! audited.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use maud::html;
+use serde_json::json;
+use syndemic_hub::access::{self, Action};
+use syndemic_hub::person::Person;
+use syndemic_store::hub::{ReferralRecord, Stamp};
+
+use super::auth::require;
+use super::cases::when;
+use super::front::scope_of;
+use super::{now, Form, Signed};
+use crate::pages::page;
+use crate::{AppState, WebError};
+
+fn person_of(form: &Form) -> Person {
+    Person {
+        given_name: form.get("given_name"),
+        family_name: form.get("family_name"),
+        date_of_birth: Some(form.get("date_of_birth")).filter(|d| !d.is_empty()),
+        nhs_number: Some(form.get("nhs_number")).filter(|n| !n.is_empty()),
+        postcode: syndemic_hub::person::normal_postcode(&form.get("postcode")).unwrap_or_default(),
+        ..Person::default()
+    }
+}
+
+/// The person's referrals in this coordinator's hub.
+async fn find(state: &AppState, s: &Signed, form: &Form) -> Result<Vec<ReferralRecord>, WebError> {
+    s.must(Action::ExportCase)?;
+    let mut p = person_of(form);
+    if let Some(n) = &p.nhs_number {
+        let n = syndemic_hub::nhs::NhsNumber::parse(n)
+            .map_err(|e| WebError::BadRequest(e.to_string()))?;
+        p.nhs_number = Some(n.digits());
+    }
+    let keys = p.match_keys();
+    if keys.is_empty() {
+        return Err(WebError::BadRequest(
+            "give the NHS number, or the first and last names, date of birth and postcode".into(),
+        ));
+    }
+    let found = state.hub.db.referrals_of_person(&keys).await?;
+    Ok(found
+        .into_iter()
+        .filter(|r| access::may(&s.actor, Action::ExportCase, &scope_of(r)))
+        .collect())
+}
+
+async fn export(state: &AppState, found: &[ReferralRecord]) -> Result<serde_json::Value, WebError> {
+    let db = &state.hub.db;
+    let mut referrals = Vec::new();
+    for r in found {
+        let events = db.events(&r.id).await?;
+        let tasks = db.tasks(&r.id).await?;
+        let outcomes = db.outcomes(Some(&r.id)).await?;
+        referrals.push(json!({
+            "reference": r.reference,
+            "received": when(r.created_at),
+            "status": r.status.code(),
+            "needs": r.needs,
+            "person": r.person,
+            "consent": r.consent,
+            "consent_withdrawn": r.consent_withdrawn_at.map(when),
+            "flags": r.flags,
+            "note": r.note,
+            "neighbourhood": r.lsoa,
+            "timeline": events.iter().map(|e| json!({"at": when(e.at), "kind": e.kind, "text": e.body, "detail": e.data})).collect::<Vec<_>>(),
+            "tasks": tasks.iter().map(|t| json!({"title": t.title, "due": t.due, "done": t.done_at.map(when)})).collect::<Vec<_>>(),
+            "outcomes": outcomes.iter().map(|o| json!({"code": o.code, "value": o.value, "at": when(o.at)})).collect::<Vec<_>>(),
+        }));
+    }
+    Ok(json!({"generated": when(now()), "referrals": referrals}))
+}
+
+pub(crate) async fn subject(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Result<Response, WebError> {
+    let s = require(&state, &headers).await?;
+    s.must(Action::ExportCase)?;
+    let raw = query.0.unwrap_or_default();
+    let form = Form::parse(&Bytes::from(raw.clone()));
+    let searched = !raw.is_empty();
+    let found = if searched {
+        Some(find(&state, &s, &form).await?)
+    } else {
+        None
+    };
+    if let Some(f) = &found {
+        for r in f {
+            state
+                .hub
+                .audit(
+                    &s.actor,
+                    "export",
+                    "person",
+                    &r.id,
+                    "subject access request",
+                )
+                .await?;
+        }
+    }
+    if form.get("format") == "json" {
+        let data = export(&state, found.as_deref().unwrap_or(&[])).await?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"subject-access.json\"".to_owned(),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            serde_json::to_string_pretty(&data).unwrap_or_default(),
+        )
+            .into_response());
+    }
+    let data = match &found {
+        Some(f) => Some(export(&state, f).await?),
+        None => None,
+    };
+    let html: Html<String> = page(
+        &state,
+        "Subject access and erasure",
+        html! {
+            p { "Find everything the hub holds about one person: by NHS number, or by full name, date of birth and postcode." }
+            form method="get" action="/hub/subject-access" class="stack" {
+                @for (id, label, kind) in [("nhs_number", "NHS number", "text"), ("given_name", "First name", "text"), ("family_name", "Last name", "text"), ("date_of_birth", "Date of birth", "date"), ("postcode", "Postcode", "text")] {
+                    div class="field" { label for=(id) { (label) } input id=(id) name=(id) type=(kind) value=(form.get(id)); }
+                }
+                button type="submit" { "Find" }
+            }
+            @if let Some(d) = &data {
+                @let n = d["referrals"].as_array().map_or(0, Vec::len);
+                h2 { (n) " referrals found" }
+                @if n > 0 {
+                    p { a href=(format!("/hub/subject-access?{raw}&format=json")) { "Download as JSON" } " — or print this page." }
+                    @for r in d["referrals"].as_array().into_iter().flatten() {
+                        h3 { "Referral " (r["reference"].as_str().unwrap_or("")) }
+                        pre class="note" { (serde_json::to_string_pretty(r).unwrap_or_default()) }
+                    }
+                    form method="post" action="/hub/subject-access/erase" class="stack" {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        @for (k, v) in form.0.iter().filter(|(k, _)| k != "format") { input type="hidden" name=(k) value=(v); }
+                        div class="field" { label for="why" { "Why erase (the request, and its date)" } input id="why" name="why" type="text" required; }
+                        button type="submit" class="warning-button" { "Erase this person's personal data" }
+                    }
+                }
+            }
+        },
+    );
+    Ok(html.into_response())
+}
+
+pub(crate) async fn erase(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let s = require(&state, &headers).await?;
+    let form = Form::parse(&body);
+    s.check_csrf(&form)?;
+    s.must(Action::ExportCase)?;
+    let why = form.get("why");
+    if why.is_empty() {
+        return Err(WebError::Unprocessable("say why the data is erased".into()));
+    }
+    let found = find(&state, &s, &form).await?;
+    let ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
+    let n = state
+        .hub
+        .db
+        .erase(
+            &ids,
+            &Stamp {
+                actor: &s.actor.id,
+                org: &s.actor.org,
+                at: now(),
+            },
+            &why,
+        )
+        .await?;
+    Ok((
+        StatusCode::OK,
+        page(&state, "Erased", html! { p { "Erased the personal data of " (n) " referrals. Their counts stay in the reports." } p { a href="/hub/cases" { "Back to the cases" } } }),
+    )
+        .into_response())
+}

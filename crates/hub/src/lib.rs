@@ -10,6 +10,7 @@
 //! - [`triage`]: rules that suggest services from needs, eligibility and area.
 //! - [`access`]: roles, and what each may do.
 //! - [`secret`]: password hashing (Argon2id) and API-token hashing (SHA-256).
+//! - [`totp`]: the optional second factor (RFC 6238 one-time codes).
 //! - [`oruk`]: the Open Referral UK 3.0 directory: documents, filters and pages.
 //! - [`fhir`]: a referral as an HL7 FHIR UK Core `ServiceRequest` and `Patient` in a Bundle.
 //!
@@ -25,6 +26,7 @@ pub mod person;
 pub mod referral;
 pub mod secret;
 pub mod status;
+pub mod totp;
 pub mod triage;
 pub mod workdays;
 

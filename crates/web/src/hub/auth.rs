@@ -139,6 +139,11 @@ fn login_form(
                     label for="password" { "Password" }
                     input id="password" name="password" type="password" autocomplete="current-password" required;
                 }
+                div {
+                    label for="code" { "Security code" }
+                    p class="hint" id="code-hint" { "The 6 digits from your authenticator app, if you have set one up." }
+                    input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" aria-describedby="code-hint";
+                }
                 button type="submit" { "Sign in" }
             }
             p { "Forgotten your password? Ask your organisation's admin for a reset link." }
@@ -225,11 +230,17 @@ pub(crate) async fn login(
             &user_name,
         );
     }
-    let ok = user.active
+    let password_ok = user.active
         && user
             .password_hash
             .as_deref()
             .is_some_and(|h| secret::verify_password(&password, h));
+    // With a second factor set, the password alone is not enough.
+    let code_ok = user
+        .totp_secret
+        .as_deref()
+        .is_none_or(|s| syndemic_hub::totp::verify(s, &form.get("code"), t));
+    let ok = password_ok && code_ok;
     if !ok {
         let (_, locked) = db
             .login_failed(&user.id, t, MAX_FAILURES, LOCK_SECONDS)
@@ -251,6 +262,8 @@ pub(crate) async fn login(
         .await?;
         let message = if locked.is_some() {
             "Too many wrong passwords: this account is now locked for 15 minutes."
+        } else if password_ok {
+            "Enter the current 6-digit code from your authenticator app."
         } else {
             wrong
         };

@@ -6,6 +6,7 @@
 //! record's organisations — before it reads anything personal, and every view,
 //! change or export of personal data writes the audit log.
 
+mod account;
 mod admin;
 mod api;
 mod auth;
@@ -211,6 +212,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/logout", post(auth::logout))
         .route("/reset/{token}", get(auth::reset_page).post(auth::reset))
         .route("/hub", get(front::dashboard))
+        .route("/account", get(account::page_))
+        .route("/account/totp", post(account::totp_action))
         .route("/refer", get(front::refer_page).post(front::refer))
         .route("/referrals", get(front::my_referrals))
         .route("/referrals/{id}", get(front::my_referral))

@@ -121,6 +121,15 @@ pub struct Browser {
 
 impl Browser {
     pub fn sign_in(port: u16, user: &str, password: &str) -> Result<Browser, Reply> {
+        Browser::sign_in_with_code(port, user, password, "")
+    }
+
+    pub fn sign_in_with_code(
+        port: u16,
+        user: &str,
+        password: &str,
+        code: &str,
+    ) -> Result<Browser, Reply> {
         let page = request(port, "GET", "/login", &[], "");
         let login = page
             .cookies()
@@ -142,6 +151,7 @@ impl Browser {
                 ("login_token", &token),
                 ("user_name", user),
                 ("password", password),
+                ("code", code),
             ]),
         );
         if r.status != 303 {

@@ -1,0 +1,117 @@
+//! A user's own account: turning the second factor (TOTP) on and off.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup};
+use syndemic_hub::totp;
+
+use super::auth::require;
+use super::{now, Form, Signed};
+use crate::pages::page;
+use crate::{AppState, WebError};
+
+fn render(state: &AppState, s: &Signed, on: bool, body: Markup) -> Html<String> {
+    page(
+        state,
+        "Your account",
+        html! {
+            p { "Signed in as " strong { (s.user.user_name) } "." }
+            h2 { "Second factor" }
+            p { "Two-step sign-in is " strong { (if on { "on" } else { "off" }) } "." }
+            (body)
+        },
+    )
+}
+
+pub(crate) async fn page_(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Html<String>, WebError> {
+    let s = require(&state, &headers).await?;
+    let on = s.user.totp_secret.is_some();
+    let form = html! {
+        form method="post" action="/account/totp" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            @if on {
+                div { label for="code" { "Current code, to turn it off" } input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"; }
+                button type="submit" name="do" value="off" class="secondary" { "Turn two-step sign-in off" }
+            } @else {
+                button type="submit" name="do" value="start" { "Set up two-step sign-in" }
+            }
+        }
+    };
+    Ok(render(&state, &s, on, form))
+}
+
+pub(crate) async fn totp_action(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let s = require(&state, &headers).await?;
+    let form = Form::parse(&body);
+    s.check_csrf(&form)?;
+    let db = &state.hub.db;
+    match form.get("do").as_str() {
+        "start" => {
+            let mut bytes = [0u8; 20];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| WebError::Internal(format!("no random numbers: {e}")))?;
+            let secret = totp::to_base32(&bytes);
+            let uri = totp::uri("syndemic", &s.user.user_name, &secret);
+            let body = html! {
+                p { "Add this key to your authenticator app, then enter the code it shows." }
+                p { "Key: " code { (secret) } }
+                p { "Or the link: " code { (uri) } }
+                form method="post" action="/account/totp" {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    input type="hidden" name="secret" value=(secret);
+                    div { label for="code" { "Code from the app" } input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required; }
+                    button type="submit" name="do" value="confirm" { "Turn two-step sign-in on" }
+                }
+            };
+            Ok(render(&state, &s, false, body).into_response())
+        }
+        "confirm" => {
+            let secret = form.get("secret");
+            if !totp::verify(&secret, &form.get("code"), now()) {
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&state, &s, false, html! { p class="field-error" { "That code is not right: check the app's clock and try again." } })).into_response());
+            }
+            db.set_totp(&s.user.id, Some(&secret)).await?;
+            state
+                .hub
+                .audit(&s.actor, "change", "user", &s.user.id, "second factor on")
+                .await?;
+            Ok(render(&state, &s, true, html! { p { "Two-step sign-in is on: you will be asked for a code each time you sign in." } }).into_response())
+        }
+        "off" => {
+            let ok = s
+                .user
+                .totp_secret
+                .as_deref()
+                .is_some_and(|sec| totp::verify(sec, &form.get("code"), now()));
+            if !ok {
+                return Err(WebError::Unprocessable(
+                    "enter the current code to turn two-step sign-in off".into(),
+                ));
+            }
+            db.set_totp(&s.user.id, None).await?;
+            state
+                .hub
+                .audit(&s.actor, "change", "user", &s.user.id, "second factor off")
+                .await?;
+            Ok(render(
+                &state,
+                &s,
+                false,
+                html! { p { "Two-step sign-in is off." } },
+            )
+            .into_response())
+        }
+        other => Err(WebError::BadRequest(format!(
+            "`{other}` is not something to do"
+        ))),
+    }
+}

@@ -137,6 +137,7 @@ pub(crate) async fn dashboard(
             ul class="columns" {
                 @if can(Action::Refer) { li { a href="/refer" { "Make a referral" } } li { a href="/referrals" { "Referrals you made" } } }
                 @if can(Action::ListCases) { li { a href="/hub/cases" { "Cases" } } }
+                @if can(Action::Triage) { li { a href="/hub/services" { "Services and triage rules" } } li { a href="/hub/subject-access" { "Subject access and erasure" } } }
                 @if can(Action::Reports) { li { a href="/hub/reports" { "Reports" } } }
                 @if can(Action::ManageOrgUsers) { li { a href="/admin" { "Users and API tokens" } } }
                 @if can(Action::ReadAudit) { li { a href="/hub/audit" { "Audit log" } } }

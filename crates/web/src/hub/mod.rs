@@ -14,6 +14,7 @@ mod cases;
 mod directory;
 mod front;
 mod reports;
+mod rules;
 mod subject;
 
 use std::sync::Arc;
@@ -223,6 +224,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/hub/reports", get(reports::page))
         .route("/hub/reports/{file}", get(reports::download))
         .route("/hub/audit", get(admin::audit))
+        .route("/hub/services", get(rules::list))
+        .route("/hub/services/{id}", post(rules::save))
         .route("/hub/subject-access", get(subject::subject))
         .route("/hub/subject-access/erase", post(subject::erase))
         .route("/admin", get(admin::page))

@@ -57,11 +57,17 @@ fn send(
     Some((status, head.to_owned(), body.to_owned()))
 }
 
+/// Starts the server, its output appended to `log`.
 fn start(db: &str, port: u16) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(format!("{db}.log"))
+        .unwrap();
     Command::new(env!("CARGO_BIN_EXE_syndemic"))
         .args(["serve", "--db", db, "--port", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
         .spawn()
         .unwrap()
 }
@@ -324,6 +330,11 @@ fn acknowledged_referrals_and_updates_survive_sigkill() {
             replays.load(Ordering::Relaxed)
         );
         assert!(kills >= 3, "the server was killed only {kills} times: the load finished too fast");
+        // The server's log holds no personal data of any of them.
+        let log = std::fs::read_to_string(format!("{db}.log")).unwrap();
+        for needle in ["Crash", "016329", "update 1"] {
+            assert!(!log.contains(needle), "the server's log shows personal data (`{needle}`): {log}");
+        }
         assert_eq!(referrals.len() + updates.len(), REFERRALS + UPDATES);
     });
 }

@@ -1013,6 +1013,17 @@ fn casework_follows_the_lifecycle_and_an_update_applies_once() {
         assert_eq!(api["status"], "closed", "{b}");
         assert_eq!(api["outcomes"][0]["value"], 350.0);
         drop(referrer);
+        let analyst = Browser::sign_in(s.port, "analyst-other", PASSWORD).unwrap();
+        let records = analyst.get("/hub/reports/records.csv");
+        assert_eq!(records.status, 200, "{b}: {}", records.body);
+        assert!(
+            records.body.contains("cold-home respiratory")
+                && !records.body.contains("Eve")
+                && !records.body.contains("Okafor")
+                && !records.body.contains(&id),
+            "{b}: pseudonymised: {}",
+            records.body
+        );
         let report = coordinator.get("/hub/reports/summary.csv");
         assert!(
             report.body.contains("Money saved per year (£),350"),

@@ -21,8 +21,8 @@ use crate::pages::page as layout;
 use crate::table::{Cell, DataTable, Download};
 use crate::{AppState, WebError};
 
-const TABLES: [&str; 6] = [
-    "summary", "sources", "needs", "outcomes", "deciles", "partners",
+const TABLES: [&str; 7] = [
+    "summary", "sources", "needs", "outcomes", "deciles", "partners", "records",
 ];
 
 fn count(n: usize, suppress: bool) -> Cell {
@@ -219,7 +219,65 @@ async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError
             count(made, suppress),
         ]);
     }
-    Ok(vec![summary, sources, needs, outs, deciles, partners])
+    // One row per referral, pseudonymised: no name, contact, address, area code or
+    // free text; the month, not the day; a pseudonym that is a one-way hash.
+    let mut records = DataTable::new(
+        "Referrals, pseudonymised",
+        &[
+            "Pseudonym",
+            "Month received",
+            "Referrer's sector",
+            "Needs",
+            "Urgency",
+            "IMD decile",
+            "Status",
+            "Working days to first contact",
+            "Outcomes",
+            "Money saved (£)",
+        ],
+    );
+    let sectors: FxHashMap<String, String> = db
+        .orgs()
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.sector))
+        .collect();
+    for r in &referrals {
+        let of: Vec<_> = outcomes.iter().filter(|o| o.referral_id == r.id).collect();
+        let month =
+            syndemic_hub::workdays::format_date(syndemic_hub::workdays::date_of(r.created_at));
+        records.push(vec![
+            Cell::text(&syndemic_hub::secret::hash_token(&format!("pseudonym:{}", r.id))[..12]),
+            Cell::text(&month[..7]),
+            Cell::text(sectors.get(&r.referrer_org).cloned().unwrap_or_default()),
+            Cell::text(
+                r.needs
+                    .iter()
+                    .map(|n| n.code())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Cell::text(r.urgency.code()),
+            Cell::Number(r.imd_decile.map(|d| d as f64)),
+            Cell::text(r.status.code()),
+            Cell::Number(r.first_contact_at.map(|_| f64::from(clock(state, r).days))),
+            Cell::text(
+                of.iter()
+                    .map(|o| o.code.code())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Cell::Number(Some(
+                of.iter()
+                    .filter(|o| o.code == OutcomeCode::MoneySaved)
+                    .filter_map(|o| o.value)
+                    .sum(),
+            )),
+        ]);
+    }
+    Ok(vec![
+        summary, sources, needs, outs, deciles, partners, records,
+    ])
 }
 
 pub(crate) async fn page_(state: &AppState, s: &Signed) -> Result<Html<String>, WebError> {
@@ -233,9 +291,12 @@ pub(crate) async fn page_(state: &AppState, s: &Signed) -> Result<Html<String>, 
         "Hub reports",
         html! {
             p class="lead" { @if s.actor.role == Role::Analyst { "Every hub's referrals, counts only; counts from 1 to 4 are shown as <5." } @else { "Your hub's referrals, counts only." } }
-            @for (name, t) in TABLES.iter().zip(&tables) {
+            @for (name, t) in TABLES.iter().zip(&tables).filter(|(n, _)| **n != "records") {
                 (t.html(Some(&Download { path: format!("/hub/reports/{name}"), query: String::new() })))
             }
+            h2 { "Pseudonymised records" }
+            p { "One row per referral with no name, contact, address, area code or free text, and the month rather than the day: "
+                a href="/hub/reports/records.csv" { "CSV" } " or " a href="/hub/reports/records.xlsx" { "Excel" } "." }
         },
     ))
 }

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use syndemic_hub::totp;
 
 use super::auth::require;
-use super::{now, Form, Signed};
+use super::{now, posted, Signed};
 use crate::pages::page;
 use crate::{AppState, WebError};
 
@@ -50,9 +50,7 @@ pub(crate) async fn totp_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
-    let form = Form::parse(&body);
-    s.check_csrf(&form)?;
+    let (s, form) = posted(&state, &headers, &body).await?;
     let db = &state.hub.db;
     match form.get("do").as_str() {
         "start" => {

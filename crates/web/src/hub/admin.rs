@@ -13,7 +13,7 @@ use syndemic_store::hub::{TokenRecord, UserRecord};
 
 use super::auth::{require, RESET_SECONDS};
 use super::cases::when;
-use super::{new_uuid, now, random_hex, Form, Signed};
+use super::{new_uuid, now, posted, random_hex, Signed};
 use crate::pages::page as layout;
 use crate::{AppState, WebError};
 
@@ -142,9 +142,7 @@ pub(crate) async fn create_user(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
-    let form = Form::parse(&body);
-    s.check_csrf(&form)?;
+    let (s, form) = posted(&state, &headers, &body).await?;
     let org = managed_org(&s, &form.get("org"))?;
     let role = Role::from_code(&form.get("role"))
         .ok_or_else(|| WebError::Unprocessable("choose a role".into()))?;
@@ -199,9 +197,7 @@ pub(crate) async fn user_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
-    let form = Form::parse(&body);
-    s.check_csrf(&form)?;
+    let (s, form) = posted(&state, &headers, &body).await?;
     s.must(Action::ManageOrgUsers)?;
     let db = &state.hub.db;
     let user = db
@@ -247,9 +243,7 @@ pub(crate) async fn create_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
-    let form = Form::parse(&body);
-    s.check_csrf(&form)?;
+    let (s, form) = posted(&state, &headers, &body).await?;
     let org = managed_org(&s, "")?;
     let name = form.get("name");
     if name.is_empty() {
@@ -291,8 +285,7 @@ pub(crate) async fn revoke_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
-    s.check_csrf(&Form::parse(&body))?;
+    let (s, _) = posted(&state, &headers, &body).await?;
     let org = managed_org(&s, "")?;
     if !state.hub.db.revoke_token(&id, &org, now()).await? {
         return Err(WebError::NotFound(

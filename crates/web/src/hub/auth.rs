@@ -321,8 +321,7 @@ pub(crate) async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let signed = require(&state, &headers).await?;
-    signed.check_csrf(&Form::parse(&body))?;
+    let (signed, _) = super::posted(&state, &headers, &body).await?;
     state.hub.db.end_session(&signed.session_hash).await?;
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
     r.headers_mut().append(

@@ -17,7 +17,7 @@ use syndemic_store::hub::{Applied, Change, ChangeError, ReferralFilter, Referral
 
 use super::auth::require;
 use super::front::{org_names, scope_of, service_name};
-use super::{now, today, Form, Signed};
+use super::{now, posted, today, Signed};
 use crate::pages::page;
 use crate::{AppState, WebError};
 
@@ -430,9 +430,7 @@ pub(crate) async fn act(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
-    let form = Form::parse(&body);
-    s.check_csrf(&form)?;
+    let (s, form) = posted(&state, &headers, &body).await?;
     let action = form.get("action");
     let needs = match action.as_str() {
         "route" | "decline" | "link" => Action::Triage,

@@ -13,7 +13,7 @@ use syndemic_hub::FieldError;
 use syndemic_store::hub::{CreateError, Created, NewReferral, ReferralFilter, ReferralRecord};
 
 use super::auth::require;
-use super::{now, today, Form, Signed};
+use super::{now, posted, today, Form, Signed};
 use crate::pages::page;
 use crate::{AppState, WebError};
 
@@ -363,9 +363,7 @@ pub(crate) async fn refer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
-    let form = Form::parse(&body);
-    s.check_csrf(&form)?;
+    let (s, form) = posted(&state, &headers, &body).await?;
     s.must(Action::Refer)?;
     let hubs = hubs(&state).await?;
     let hub = Some(form.get("hub"))

@@ -206,6 +206,19 @@ impl Signed {
     }
 }
 
+/// A page's POST: the signed-in user, and their form — which must carry their
+/// session's CSRF token. Every form handler starts here, so none can forget it.
+pub(crate) async fn posted(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Signed, Form), WebError> {
+    let s = auth::require(state, headers).await?;
+    let form = Form::parse(body);
+    s.check_csrf(&form)?;
+    Ok((s, form))
+}
+
 /// The hub's page and API routes.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

@@ -14,7 +14,7 @@ use syndemic_hub::triage::Terms;
 
 use super::auth::require;
 use super::front::service_name;
-use super::Form;
+use super::posted;
 use crate::pages::page;
 use crate::{AppState, WebError};
 
@@ -65,9 +65,7 @@ pub(crate) async fn save(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
-    let form = Form::parse(&body);
-    s.check_csrf(&form)?;
+    let (s, form) = posted(&state, &headers, &body).await?;
     s.must(Action::Triage)?;
     let all = state.hub.db.all_terms().await?;
     let Some((_, provider, _)) = all.iter().find(|(sid, _, _)| *sid == id) else {

@@ -17,7 +17,7 @@ use syndemic_store::hub::{ReferralRecord, Stamp};
 use super::auth::require;
 use super::cases::when;
 use super::front::scope_of;
-use super::{now, Form, Signed};
+use super::{now, posted, Form, Signed};
 use crate::pages::page;
 use crate::{AppState, WebError};
 
@@ -166,9 +166,7 @@ pub(crate) async fn erase(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
-    let form = Form::parse(&body);
-    s.check_csrf(&form)?;
+    let (s, form) = posted(&state, &headers, &body).await?;
     s.must(Action::ExportCase)?;
     let why = form.get("why");
     if why.is_empty() {

@@ -219,6 +219,199 @@ impl Change {
     }
 }
 
+/// A referral waiting for the group-commit writer, and where its answer goes.
+pub(crate) type Pending = (
+    NewReferral,
+    tokio::sync::oneshot::Sender<Result<Created, CreateError>>,
+);
+
+/// Most referrals in one group commit.
+const GROUP: usize = 128;
+
+/// The SQLite group-commit writer: see [`SqlStore::create_referral`].
+pub(crate) async fn group_commit(
+    pool: sqlx::AnyPool,
+    mut receive: tokio::sync::mpsc::Receiver<Pending>,
+) {
+    while let Some(first) = receive.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP {
+            match receive.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = commit_group(&pool, &jobs).await;
+        for ((_, reply), result) in jobs.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+async fn commit_group(pool: &sqlx::AnyPool, jobs: &[Pending]) -> Vec<Result<Created, CreateError>> {
+    let failed = |e: &sqlx::Error, doing: &'static str| -> Vec<Result<Created, CreateError>> {
+        jobs.iter()
+            .map(|_| Err(sql_error(doing)(sqlx::Error::Protocol(e.to_string())).into()))
+            .collect()
+    };
+    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => return failed(&e, "starting a transaction"),
+    };
+    let mut out = Vec::with_capacity(jobs.len());
+    for (n, _) in jobs {
+        if let Err(e) = sqlx::query("SAVEPOINT referral").execute(&mut *tx).await {
+            return failed(&e, "starting a savepoint");
+        }
+        let result = match create_in(&mut tx, n).await {
+            Err(CreateError::Raced) => existing(&mut tx, n).await.and_then(|found| {
+                found.ok_or_else(|| {
+                    StoreError::Corrupt {
+                        found: "a clash on a referral's key with no referral".into(),
+                        expected: "the referral that holds the key",
+                    }
+                    .into()
+                })
+            }),
+            other => other,
+        };
+        let end = if result.is_ok() {
+            "RELEASE referral"
+        } else {
+            "ROLLBACK TO referral; RELEASE referral"
+        };
+        for statement in end.split("; ") {
+            if let Err(e) = sqlx::query(statement).execute(&mut *tx).await {
+                return failed(&e, "ending a savepoint");
+            }
+        }
+        out.push(result);
+    }
+    match tx.commit().await {
+        Ok(()) => out,
+        Err(e) => failed(&e, "committing referrals"),
+    }
+}
+
+/// The writes of one new referral inside `tx` (see [`SqlStore::create_referral`]).
+async fn create_in(
+    tx: &mut Transaction<'static, Any>,
+    n: &NewReferral,
+) -> Result<Created, CreateError> {
+    if let Some(found) = existing(tx, n).await? {
+        return Ok(found);
+    }
+    let mut linked: Option<String> = None;
+    for key in &n.match_keys {
+        let earlier: Option<String> = sqlx::query_scalar(
+            "SELECT k.referral_id FROM referral_key k JOIN referral r ON r.id = k.referral_id \
+                 WHERE k.match_key = $1 AND r.erased_at IS NULL ORDER BY r.created_at LIMIT 1",
+        )
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(sql_error("looking for an earlier referral"))?;
+        if earlier.is_some() {
+            linked = earlier;
+            break;
+        }
+    }
+    let d = &n.draft;
+    let inserted = sqlx::query(
+            "INSERT INTO referral (id, reference, hub_org, referrer_org, referrer, idempotency_key, request_hash, \
+             created_at, status, triage, urgency, needs, health_condition, lsoa, imd_decile, person, consent, \
+             flags, note, linked_to) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received', 'pending', $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(&n.id)
+        .bind(&n.reference)
+        .bind(&n.hub_org)
+        .bind(&n.referrer_org)
+        .bind(&n.referrer)
+        .bind(&n.idempotency_key)
+        .bind(&n.request_hash)
+        .bind(n.created_at)
+        .bind(d.urgency.code())
+        .bind(codes(&d.needs, Need::code))
+        .bind(flag(d.has_health_condition()))
+        .bind(n.lsoa.as_deref())
+        .bind(n.imd_decile)
+        .bind(to_json(&d.person))
+        .bind(to_json(&d.consent))
+        .bind(codes(&d.flags, RiskFlag::code))
+        .bind(&d.note)
+        .bind(linked.as_deref())
+        .execute(&mut **tx)
+        .await;
+    if let Err(e) = inserted {
+        return Err(if is_unique_violation(&e) {
+            CreateError::Raced
+        } else {
+            sql_error("saving a referral")(e).into()
+        });
+    }
+    for key in &n.match_keys {
+        sqlx::query("INSERT INTO referral_key (match_key, referral_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(key)
+                .bind(&n.id)
+                .execute(&mut **tx)
+                .await
+                .map_err(sql_error("saving a match key"))?;
+    }
+    sqlx::query(
+            "INSERT INTO referral_event (id, referral_id, at, actor, kind, body, data) VALUES ($1, $2, $3, $4, 'received', NULL, NULL)",
+        )
+        .bind(format!("{}:received", n.id))
+        .bind(&n.id)
+        .bind(n.created_at)
+        .bind(&n.referrer)
+        .execute(&mut **tx)
+        .await
+        .map_err(sql_error("saving the timeline"))?;
+    audit_in(
+        tx,
+        &AuditEntry {
+            at: n.created_at,
+            actor: n.referrer.clone(),
+            org: n.referrer_org.clone(),
+            action: "create".into(),
+            subject: "referral".into(),
+            record: n.id.clone(),
+            reason: "referral made".into(),
+        },
+    )
+    .await?;
+    Ok(Created {
+        id: n.id.clone(),
+        reference: n.reference.clone(),
+        repeat: false,
+    })
+}
+
+async fn existing(
+    tx: &mut Transaction<'static, Any>,
+    n: &NewReferral,
+) -> Result<Option<Created>, CreateError> {
+    let row = sqlx::query(
+        "SELECT id, reference, request_hash FROM referral WHERE referrer_org = $1 AND idempotency_key = $2",
+    )
+    .bind(&n.referrer_org)
+    .bind(&n.idempotency_key)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(sql_error("checking the idempotency key"))?;
+    let Some(row) = row else { return Ok(None) };
+    let hash: String = get(&row, "request_hash")?;
+    if hash != n.request_hash {
+        return Err(CreateError::KeyReused(n.idempotency_key.clone()));
+    }
+    Ok(Some(Created {
+        id: get(&row, "id")?,
+        reference: get(&row, "reference")?,
+        repeat: true,
+    }))
+}
+
 /// Who made a change, for which organisation, and when (Unix seconds).
 #[derive(Debug, Clone, Copy)]
 pub struct Stamp<'a> {
@@ -255,6 +448,9 @@ pub enum ChangeError {
 pub enum CreateError {
     #[error("the idempotency key `{0}` was used for a different referral: use a new key for a new referral")]
     KeyReused(String),
+    /// Another writer inserted the same key meanwhile (internal: answered with its referral).
+    #[error("a concurrent request made this referral")]
+    Raced,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -894,128 +1090,57 @@ impl SqlStore {
     /// returns the first; the same key with another request is refused. A
     /// referral sharing a match key with an earlier one is linked to it, for the
     /// coordinator to confirm.
+    ///
+    /// On SQLite, referrals arriving together are committed together (group
+    /// commit): one writer task takes every referral waiting, writes each inside
+    /// its own savepoint (so one refused referral leaves the others), commits once
+    /// — one `fsync` for the lot — and only then answers each caller. Every
+    /// referral is still acknowledged only after the commit that holds it.
     pub async fn create_referral(&self, n: &NewReferral) -> Result<Created, CreateError> {
-        let mut tx = self.tx().await?;
-        if let Some(found) = self.existing(&mut tx, n).await? {
-            return Ok(found);
-        }
-        let mut linked: Option<String> = None;
-        for key in &n.match_keys {
-            let earlier: Option<String> = sqlx::query_scalar(
-                "SELECT k.referral_id FROM referral_key k JOIN referral r ON r.id = k.referral_id \
-                 WHERE k.match_key = $1 AND r.erased_at IS NULL ORDER BY r.created_at LIMIT 1",
-            )
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(sql_error("looking for an earlier referral"))?;
-            if earlier.is_some() {
-                linked = earlier;
-                break;
+        if self.backend == Backend::Sqlite {
+            if let Some(done) = self.batched(n).await {
+                return done;
             }
         }
-        let d = &n.draft;
-        let inserted = sqlx::query(
-            "INSERT INTO referral (id, reference, hub_org, referrer_org, referrer, idempotency_key, request_hash, \
-             created_at, status, triage, urgency, needs, health_condition, lsoa, imd_decile, person, consent, \
-             flags, note, linked_to) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received', 'pending', $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-        )
-        .bind(&n.id)
-        .bind(&n.reference)
-        .bind(&n.hub_org)
-        .bind(&n.referrer_org)
-        .bind(&n.referrer)
-        .bind(&n.idempotency_key)
-        .bind(&n.request_hash)
-        .bind(n.created_at)
-        .bind(d.urgency.code())
-        .bind(codes(&d.needs, Need::code))
-        .bind(flag(d.has_health_condition()))
-        .bind(n.lsoa.as_deref())
-        .bind(n.imd_decile)
-        .bind(to_json(&d.person))
-        .bind(to_json(&d.consent))
-        .bind(codes(&d.flags, RiskFlag::code))
-        .bind(&d.note)
-        .bind(linked.as_deref())
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            if is_unique_violation(&e) {
+        let mut tx = self.tx().await?;
+        match create_in(&mut tx, n).await {
+            Ok(c) => {
+                tx.commit()
+                    .await
+                    .map_err(sql_error("committing a referral"))?;
+                Ok(c)
+            }
+            Err(CreateError::Raced) => {
                 // A concurrent retry got there first: answer with its referral.
                 drop(tx);
                 let mut tx = self.tx().await?;
-                if let Some(found) = self.existing(&mut tx, n).await? {
-                    return Ok(found);
-                }
+                existing(&mut tx, n).await?.ok_or_else(|| {
+                    StoreError::Corrupt {
+                        found: "a clash on a referral's key with no referral".into(),
+                        expected: "the referral that holds the key",
+                    }
+                    .into()
+                })
             }
-            return Err(sql_error("saving a referral")(e).into());
+            Err(e) => Err(e),
         }
-        for key in &n.match_keys {
-            sqlx::query("INSERT INTO referral_key (match_key, referral_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(key)
-                .bind(&n.id)
-                .execute(&mut *tx)
-                .await
-                .map_err(sql_error("saving a match key"))?;
-        }
-        sqlx::query(
-            "INSERT INTO referral_event (id, referral_id, at, actor, kind, body, data) VALUES ($1, $2, $3, $4, 'received', NULL, NULL)",
-        )
-        .bind(format!("{}:received", n.id))
-        .bind(&n.id)
-        .bind(n.created_at)
-        .bind(&n.referrer)
-        .execute(&mut *tx)
-        .await
-        .map_err(sql_error("saving the timeline"))?;
-        audit_in(
-            &mut tx,
-            &AuditEntry {
-                at: n.created_at,
-                actor: n.referrer.clone(),
-                org: n.referrer_org.clone(),
-                action: "create".into(),
-                subject: "referral".into(),
-                record: n.id.clone(),
-                reason: "referral made".into(),
-            },
-        )
-        .await?;
-        tx.commit()
-            .await
-            .map_err(sql_error("committing a referral"))?;
-        Ok(Created {
-            id: n.id.clone(),
-            reference: n.reference.clone(),
-            repeat: false,
-        })
     }
 
-    async fn existing(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        n: &NewReferral,
-    ) -> Result<Option<Created>, CreateError> {
-        let row = sqlx::query(
-            "SELECT id, reference, request_hash FROM referral WHERE referrer_org = $1 AND idempotency_key = $2",
-        )
-        .bind(&n.referrer_org)
-        .bind(&n.idempotency_key)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(sql_error("checking the idempotency key"))?;
-        let Some(row) = row else { return Ok(None) };
-        let hash: String = get(&row, "request_hash")?;
-        if hash != n.request_hash {
-            return Err(CreateError::KeyReused(n.idempotency_key.clone()));
-        }
-        Ok(Some(Created {
-            id: get(&row, "id")?,
-            reference: get(&row, "reference")?,
-            repeat: true,
-        }))
+    /// Hands the referral to the group-commit writer (started on first use, on
+    /// the caller's runtime); `None` if the writer is gone (its runtime ended), in
+    /// which case the caller writes directly.
+    async fn batched(&self, n: &NewReferral) -> Option<Result<Created, CreateError>> {
+        let sender = self
+            .batch
+            .get_or_init(|| {
+                let (send, receive) = tokio::sync::mpsc::channel(4096);
+                tokio::spawn(group_commit(self.pool.clone(), receive));
+                send
+            })
+            .clone();
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        sender.send((n.clone(), reply)).await.ok()?;
+        answer.await.ok()
     }
 
     pub async fn referral(&self, id: &str) -> Result<Option<ReferralRecord>> {
@@ -1570,5 +1695,20 @@ impl SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(sql_error("finding referrals past retention"))
+    }
+}
+
+impl SqlStore {
+    /// On SQLite, moves everything in the write-ahead log into the database file
+    /// and empties the log, so the file alone holds every commit (before it is
+    /// copied or renamed). Nothing on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+                .map_err(sql_error("checkpointing the write-ahead log"))?;
+        }
+        Ok(())
     }
 }

@@ -83,6 +83,9 @@ impl StoreUrl {
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
+    /// The referral hub's group-commit writer on SQLite, started on first use.
+    pub(crate) batch:
+        std::sync::Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<crate::hub::Pending>>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,7 +233,11 @@ impl SqlStore {
                 (pool, Backend::Postgres)
             }
         };
-        let store = SqlStore { pool, backend };
+        let store = SqlStore {
+            pool,
+            backend,
+            batch: Default::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }

@@ -271,7 +271,11 @@ pub fn restore(args: &RestoreArgs) -> Result<()> {
             None => eprintln!("warning: erasures made after this backup was taken are not in it: restore with --erasures-from CURRENT_DB to re-apply them"),
         }
         let referrals = store.referrals(&Default::default()).await?.len();
+        store.checkpoint().await?;
         store.close().await;
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
+        }
         std::fs::rename(&tmp, &args.db)
             .with_context(|| format!("cannot write {}", args.db.display()))?;
         println!(

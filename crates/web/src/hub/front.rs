@@ -118,6 +118,9 @@ pub(crate) async fn create_referral(
         CreateError::KeyReused(k) => Err(WebError::Conflict(format!(
             "the idempotency key `{k}` was used for a different referral: use a new key for a new referral"
         ))),
+        CreateError::Raced => Err(WebError::Conflict(
+            "the same referral is being made by another request: retry with the same key".into(),
+        )),
         CreateError::Store(e) => Err(e.into()),
     })
 }

@@ -397,6 +397,44 @@ fn the_authorisation_matrix_holds_for_every_role_route_and_organisation() {
             ("GET", "/hub/audit", vec![], 200, ADMINS),
             (
                 "GET",
+                "/hub/services",
+                vec![],
+                200,
+                &[(Role::Coordinator, true), (Role::Coordinator, false)],
+            ),
+            (
+                "POST",
+                "/hub/services/b0000000-0000-4000-8000-00000000000b",
+                vec![
+                    ("accepts", "yes"),
+                    ("needs", "debt"),
+                    ("minimum_age", "200"),
+                ],
+                422,
+                &[(Role::Coordinator, true), (Role::Coordinator, false)],
+            ),
+            ("GET", "/account", vec![], 200, ALL),
+            (
+                "POST",
+                "/admin/users/analyst-own",
+                vec![("do", "trained")],
+                200,
+                &[
+                    (Role::OrgAdmin, true),
+                    (Role::SystemAdmin, true),
+                    (Role::SystemAdmin, false),
+                ],
+            ),
+            (
+                "POST",
+                "/admin/users",
+                vec![("user_name", "bad name!"), ("role", "referrer")],
+                422,
+                ADMINS,
+            ),
+            ("POST", "/admin/tokens/t-gp-a/revoke", vec![], 404, ADMINS),
+            (
+                "GET",
                 "/hub/subject-access?nhs_number=9434765919",
                 vec![],
                 200,
@@ -884,6 +922,26 @@ fn casework_follows_the_lifecycle_and_an_update_applies_once() {
             case.body.contains("Dog at the property"),
             "{b}: risk flags shown"
         );
+        assert!(
+            !case.body.contains("Debt advice —"),
+            "{b}: debt advice meets none of the needs"
+        );
+        let saved = coordinator.post(
+            &format!("/hub/services/{SERVICE_B}"),
+            &[
+                ("accepts", "yes"),
+                ("needs", "cold-home"),
+                ("minimum_age", "18"),
+            ],
+        );
+        assert_eq!(saved.status, 303, "{b}: {}", saved.body);
+        assert!(
+            coordinator
+                .get(&path)
+                .body
+                .contains("Debt advice — meets cold home"),
+            "{b}: the changed rule suggests it now"
+        );
         // Working an unrouted case is refused with the reason.
         let r = coordinator.post(
             &path,
@@ -1069,6 +1127,203 @@ fn casework_follows_the_lifecycle_and_an_update_applies_once() {
         assert_eq!(
             coordinator.get(&format!("{p2}/fhir.json")).status,
             403,
+            "{b}"
+        );
+    }
+}
+
+#[test]
+fn admins_make_users_with_one_time_links_and_revoke_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_admin", dir.path(), &rt) {
+        let b = &s.backend;
+        let admin = Browser::sign_in(s.port, "org-admin-own", PASSWORD).unwrap();
+        let made = admin.post(
+            "/admin/users",
+            &[
+                ("user_name", "new.referrer"),
+                ("display_name", "New Referrer"),
+                ("role", "referrer"),
+            ],
+        );
+        assert_eq!(made.status, 201, "{b}: {}", made.body);
+        let link = made
+            .body
+            .split("<code>")
+            .nth(1)
+            .unwrap()
+            .split("</code>")
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(link.starts_with("/reset/"), "{b}: {link}");
+        // An org admin cannot make a system admin, nor users of another organisation.
+        assert_eq!(
+            admin
+                .post(
+                    "/admin/users",
+                    &[
+                        ("user_name", "x1"),
+                        ("display_name", "X"),
+                        ("role", "system-admin")
+                    ]
+                )
+                .status,
+            403,
+            "{b}"
+        );
+        assert_eq!(
+            admin
+                .post(
+                    "/admin/users",
+                    &[
+                        ("user_name", "x2"),
+                        ("display_name", "X"),
+                        ("role", "referrer"),
+                        ("org", "gp-b")
+                    ]
+                )
+                .status,
+            403,
+            "{b}"
+        );
+        assert_eq!(
+            admin
+                .post(
+                    "/admin/users",
+                    &[
+                        ("user_name", "new.referrer"),
+                        ("display_name", "Again"),
+                        ("role", "referrer")
+                    ]
+                )
+                .status,
+            409,
+            "{b}: taken"
+        );
+        // The link sets a password once; a weak or mismatched one is refused.
+        assert_eq!(request(s.port, "GET", &link, &[], "").status, 200, "{b}");
+        let set = |fields: &[(&str, &str)]| {
+            request(
+                s.port,
+                "POST",
+                &link,
+                &[("Content-Type", "application/x-www-form-urlencoded")],
+                &form_encode(fields),
+            )
+        };
+        assert_eq!(
+            set(&[("password", "short"), ("again", "short")]).status,
+            422,
+            "{b}"
+        );
+        assert_eq!(
+            set(&[
+                ("password", "river cobalt lantern"),
+                ("again", "river cobalt lanterns")
+            ])
+            .status,
+            422,
+            "{b}"
+        );
+        assert_eq!(
+            set(&[
+                ("password", "river cobalt lantern"),
+                ("again", "river cobalt lantern")
+            ])
+            .status,
+            303,
+            "{b}"
+        );
+        assert_eq!(
+            request(s.port, "GET", &link, &[], "").status,
+            404,
+            "{b}: spent"
+        );
+        let new = Browser::sign_in(s.port, "new.referrer", "river cobalt lantern").unwrap();
+        assert_eq!(new.get("/refer").status, 200, "{b}");
+        // Deactivating ends their sessions.
+        let id = rt
+            .block_on(s.store.user_by_name("new.referrer"))
+            .unwrap()
+            .unwrap()
+            .id;
+        assert_eq!(
+            admin
+                .post(&format!("/admin/users/{id}"), &[("do", "deactivate")])
+                .status,
+            200,
+            "{b}"
+        );
+        assert_eq!(new.get("/hub").status, 303, "{b}: signed out");
+        assert!(
+            Browser::sign_in(s.port, "new.referrer", "river cobalt lantern").is_err(),
+            "{b}"
+        );
+        // A token issued is shown once and works; revoked, it opens nothing.
+        let gp_admin = Browser::sign_in(s.port, "org-admin-other", PASSWORD).unwrap();
+        let issued = gp_admin.post("/admin/tokens", &[("name", "Practice B system 2")]);
+        assert_eq!(issued.status, 201, "{b}");
+        let token = issued
+            .body
+            .split("<code>")
+            .nth(1)
+            .unwrap()
+            .split("</code>")
+            .next()
+            .unwrap()
+            .to_owned();
+        let bearer = format!("Bearer {token}");
+        assert_eq!(
+            request(
+                s.port,
+                "GET",
+                "/api/v1/referrals",
+                &[("Authorization", &bearer)],
+                ""
+            )
+            .status,
+            200,
+            "{b}"
+        );
+        let tokens = rt.block_on(s.store.tokens("gp-b")).unwrap();
+        let t = tokens
+            .iter()
+            .find(|t| t.name == "Practice B system 2")
+            .unwrap();
+        assert_eq!(
+            admin
+                .post(&format!("/admin/tokens/{}/revoke", t.id), &[])
+                .status,
+            404,
+            "{b}: another organisation's token"
+        );
+        assert_eq!(
+            gp_admin
+                .post(&format!("/admin/tokens/{}/revoke", t.id), &[])
+                .status,
+            303,
+            "{b}"
+        );
+        assert_eq!(
+            request(
+                s.port,
+                "GET",
+                "/api/v1/referrals",
+                &[("Authorization", &bearer)],
+                ""
+            )
+            .status,
+            401,
+            "{b}: revoked"
+        );
+        assert!(
+            admin.get("/hub/audit").body.contains("password-reset"),
+            "{b}: audited"
+        );
+        assert!(
+            admin.get("/account").body.contains("Two-step sign-in is"),
             "{b}"
         );
     }

@@ -1326,6 +1326,47 @@ fn admins_make_users_with_one_time_links_and_revoke_tokens() {
             admin.get("/account").body.contains("Two-step sign-in is"),
             "{b}"
         );
+        // Two-step sign-in set up from the account page, then required.
+        let me = Browser::sign_in(s.port, "analyst-own", PASSWORD).unwrap();
+        let start = me.post("/account/totp", &[("do", "start")]);
+        let secret = hidden(&start.body, "secret");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let code = format!(
+            "{:06}",
+            syndemic_hub::totp::hotp(&syndemic_hub::totp::from_base32(&secret).unwrap(), now / 30)
+        );
+        assert_eq!(
+            me.post(
+                "/account/totp",
+                &[("do", "confirm"), ("secret", &secret), ("code", "123456x")]
+            )
+            .status,
+            422,
+            "{b}"
+        );
+        let on = me.post(
+            "/account/totp",
+            &[("do", "confirm"), ("secret", &secret), ("code", &code)],
+        );
+        assert!(
+            on.body.contains("Two-step sign-in is on"),
+            "{b}: {}",
+            on.body
+        );
+        assert_eq!(
+            Browser::sign_in(s.port, "analyst-own", PASSWORD)
+                .err()
+                .map(|r| r.status),
+            Some(401),
+            "{b}: code now needed"
+        );
+        assert!(
+            Browser::sign_in_with_code(s.port, "analyst-own", PASSWORD, &code).is_ok(),
+            "{b}"
+        );
     }
 }
 

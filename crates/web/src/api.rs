@@ -62,6 +62,15 @@ impl IntoResponse for ApiError {
             )
                 .into_response();
         }
+        if let WebError::Store(e) = &self.0 {
+            // The detail goes to the log, never to the caller.
+            eprintln!("error: {e}");
+            return (
+                status,
+                Json(json!({ "error": "the store could not answer just now; nothing was changed: try again" })),
+            )
+                .into_response();
+        }
         (status, Json(json!({ "error": self.0.to_string() }))).into_response()
     }
 }

@@ -228,29 +228,11 @@ pub(crate) type Pending = (
 /// Most referrals in one group commit.
 const GROUP: usize = 128;
 
-/// The SQLite group-commit writer: see [`SqlStore::create_referral`]. It keeps
-/// one connection of its own, on which SQLite's automatic checkpoint is off, so
-/// that no commit of referrals waits for the log to be copied into the database;
-/// [`checkpointer`] does that copying beside it.
+/// The SQLite group-commit writer: see [`SqlStore::create_referral`].
 pub(crate) async fn group_commit(
     pool: sqlx::AnyPool,
     mut receive: tokio::sync::mpsc::Receiver<Pending>,
 ) {
-    use sqlx::Executor;
-    let mut conn = match pool.acquire().await {
-        Ok(c) => c,
-        Err(e) => {
-            // No connection: answer every referral with the error, as they come.
-            while let Some((_, reply)) = receive.recv().await {
-                let _ = reply.send(Err(sql_error("connecting")(sqlx::Error::Protocol(
-                    e.to_string(),
-                ))
-                .into()));
-            }
-            return;
-        }
-    };
-    let _ = conn.execute("PRAGMA wal_autocheckpoint = 0").await;
     while let Some(first) = receive.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < GROUP {
@@ -259,43 +241,20 @@ pub(crate) async fn group_commit(
                 Err(_) => break,
             }
         }
-        let results = commit_group(&mut conn, &jobs).await;
+        let results = commit_group(&pool, &jobs).await;
         for ((_, reply), result) in jobs.into_iter().zip(results) {
             let _ = reply.send(result);
         }
     }
-    let _ = conn.execute("PRAGMA wal_autocheckpoint = 1000").await;
 }
 
-/// Copies the write-ahead log into the database twice a second, on a connection
-/// other than the writer's (`PASSIVE`: it never blocks a writer), for as long as
-/// the writer lives.
-pub(crate) async fn checkpointer(
-    pool: sqlx::AnyPool,
-    writer: tokio::sync::mpsc::WeakSender<Pending>,
-) {
-    loop {
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        if pool.is_closed() || writer.upgrade().is_none() {
-            return;
-        }
-        let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await;
-    }
-}
-
-async fn commit_group(
-    conn: &mut sqlx::pool::PoolConnection<Any>,
-    jobs: &[Pending],
-) -> Vec<Result<Created, CreateError>> {
-    use sqlx::Connection;
+async fn commit_group(pool: &sqlx::AnyPool, jobs: &[Pending]) -> Vec<Result<Created, CreateError>> {
     let failed = |e: &sqlx::Error, doing: &'static str| -> Vec<Result<Created, CreateError>> {
         jobs.iter()
             .map(|_| Err(sql_error(doing)(sqlx::Error::Protocol(e.to_string())).into()))
             .collect()
     };
-    let mut tx = match (**conn).begin_with("BEGIN IMMEDIATE").await {
+    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => return failed(&e, "starting a transaction"),
     };
@@ -335,7 +294,10 @@ async fn commit_group(
 }
 
 /// The writes of one new referral inside `tx` (see [`SqlStore::create_referral`]).
-async fn create_in(tx: &mut Transaction<'_, Any>, n: &NewReferral) -> Result<Created, CreateError> {
+async fn create_in(
+    tx: &mut Transaction<'static, Any>,
+    n: &NewReferral,
+) -> Result<Created, CreateError> {
     if let Some(found) = existing(tx, n).await? {
         return Ok(found);
     }
@@ -427,7 +389,7 @@ async fn create_in(tx: &mut Transaction<'_, Any>, n: &NewReferral) -> Result<Cre
 }
 
 async fn existing(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Transaction<'static, Any>,
     n: &NewReferral,
 ) -> Result<Option<Created>, CreateError> {
     let row = sqlx::query(
@@ -622,7 +584,7 @@ fn referral_of(row: &AnyRow) -> Result<ReferralRecord> {
     })
 }
 
-async fn audit_in(tx: &mut Transaction<'_, Any>, e: &AuditEntry) -> Result<()> {
+async fn audit_in(tx: &mut Transaction<'static, Any>, e: &AuditEntry) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor, org, action, subject, record, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -1173,7 +1135,6 @@ impl SqlStore {
             .get_or_init(|| {
                 let (send, receive) = tokio::sync::mpsc::channel(4096);
                 tokio::spawn(group_commit(self.pool.clone(), receive));
-                tokio::spawn(checkpointer(self.pool.clone(), send.downgrade()));
                 send
             })
             .clone();

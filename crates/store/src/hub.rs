@@ -229,6 +229,12 @@ pub(crate) type Pending = (
 const GROUP: usize = 128;
 
 /// The SQLite group-commit writer: see [`SqlStore::create_referral`].
+///
+/// Each group is written on a connection taken from the pool for that group
+/// only (so closing the store never waits on an idle writer), with SQLite's
+/// automatic checkpoint off while it commits: no referral's commit waits for
+/// the log to be copied into the database. [`checkpointer`] does that copying
+/// beside it.
 pub(crate) async fn group_commit(
     pool: sqlx::AnyPool,
     mut receive: tokio::sync::mpsc::Receiver<Pending>,
@@ -241,20 +247,81 @@ pub(crate) async fn group_commit(
                 Err(_) => break,
             }
         }
-        let results = commit_group(&pool, &jobs).await;
+        let results = match pool.acquire().await {
+            Ok(mut conn) => {
+                let results = commit_group(&mut conn, &jobs).await;
+                // The connection goes back to the pool for other writers, which
+                // keep SQLite's automatic checkpoint; if that cannot be set,
+                // the connection is not reused.
+                if sqlx::query(AUTOCHECKPOINT_ON)
+                    .execute(&mut *conn)
+                    .await
+                    .is_err()
+                {
+                    conn.close_on_drop();
+                }
+                results
+            }
+            Err(e) => failed_all(&jobs, &e, "connecting to the database"),
+        };
         for ((_, reply), result) in jobs.into_iter().zip(results) {
             let _ = reply.send(result);
         }
     }
 }
 
-async fn commit_group(pool: &sqlx::AnyPool, jobs: &[Pending]) -> Vec<Result<Created, CreateError>> {
-    let failed = |e: &sqlx::Error, doing: &'static str| -> Vec<Result<Created, CreateError>> {
-        jobs.iter()
-            .map(|_| Err(sql_error(doing)(sqlx::Error::Protocol(e.to_string())).into()))
-            .collect()
-    };
-    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+/// SQLite's default: a checkpoint when the log passes 1,000 pages.
+const AUTOCHECKPOINT_ON: &str = "PRAGMA wal_autocheckpoint = 1000";
+
+/// How often [`checkpointer`] copies the log into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Copies SQLite's write-ahead log into the database every [`CHECKPOINT_EVERY`],
+/// on a connection other than the writer's (`PASSIVE`: it never blocks a writer
+/// or a reader), for as long as the group-commit writer lives and the pool is open.
+pub(crate) async fn checkpointer(
+    pool: sqlx::AnyPool,
+    writer: tokio::sync::mpsc::WeakSender<Pending>,
+) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if pool.is_closed() || writer.upgrade().is_none() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            // Not fatal: the next commit of any other connection checkpoints too.
+            eprintln!("warning: checkpointing the write-ahead log failed: {e}");
+        }
+    }
+}
+
+/// Every job answered with the same failure.
+fn failed_all(
+    jobs: &[Pending],
+    e: &sqlx::Error,
+    doing: &'static str,
+) -> Vec<Result<Created, CreateError>> {
+    jobs.iter()
+        .map(|_| Err(sql_error(doing)(sqlx::Error::Protocol(e.to_string())).into()))
+        .collect()
+}
+
+async fn commit_group(
+    conn: &mut sqlx::pool::PoolConnection<Any>,
+    jobs: &[Pending],
+) -> Vec<Result<Created, CreateError>> {
+    use sqlx::Connection;
+    let failed = |e: &sqlx::Error, doing: &'static str| failed_all(jobs, e, doing);
+    if let Err(e) = sqlx::query("PRAGMA wal_autocheckpoint = 0")
+        .execute(&mut **conn)
+        .await
+    {
+        return failed(&e, "turning the automatic checkpoint off");
+    }
+    let mut tx = match (**conn).begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => return failed(&e, "starting a transaction"),
     };
@@ -294,10 +361,7 @@ async fn commit_group(pool: &sqlx::AnyPool, jobs: &[Pending]) -> Vec<Result<Crea
 }
 
 /// The writes of one new referral inside `tx` (see [`SqlStore::create_referral`]).
-async fn create_in(
-    tx: &mut Transaction<'static, Any>,
-    n: &NewReferral,
-) -> Result<Created, CreateError> {
+async fn create_in(tx: &mut Transaction<'_, Any>, n: &NewReferral) -> Result<Created, CreateError> {
     if let Some(found) = existing(tx, n).await? {
         return Ok(found);
     }
@@ -389,7 +453,7 @@ async fn create_in(
 }
 
 async fn existing(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     n: &NewReferral,
 ) -> Result<Option<Created>, CreateError> {
     let row = sqlx::query(
@@ -584,7 +648,7 @@ fn referral_of(row: &AnyRow) -> Result<ReferralRecord> {
     })
 }
 
-async fn audit_in(tx: &mut Transaction<'static, Any>, e: &AuditEntry) -> Result<()> {
+async fn audit_in(tx: &mut Transaction<'_, Any>, e: &AuditEntry) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor, org, action, subject, record, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -1135,6 +1199,7 @@ impl SqlStore {
             .get_or_init(|| {
                 let (send, receive) = tokio::sync::mpsc::channel(4096);
                 tokio::spawn(group_commit(self.pool.clone(), receive));
+                tokio::spawn(checkpointer(self.pool.clone(), send.downgrade()));
                 send
             })
             .clone();

@@ -386,18 +386,16 @@ pub async fn seed(
         .map_err(DemoError::Hub)?;
     for (i, (user, role, org)) in USERS.iter().enumerate() {
         let u = UserRecord {
-            id: uuid(0x05e, i),
-            org_id: (*org).into(),
-            user_name: (*user).into(),
-            display_name: user.replace('.', " "),
-            role: *role,
             password_hash: Some(hash.clone()),
-            totp_secret: None,
-            failed_logins: 0,
-            locked_until: None,
-            active: true,
             trained_on: (*role == Role::Referrer).then(|| "2026-02-10".to_owned()),
-            created_at: now - 366 * 86400,
+            ..UserRecord::new(
+                uuid(0x05e, i),
+                *org,
+                *user,
+                user.replace('.', " "),
+                *role,
+                now - 366 * 86400,
+            )
         };
         store.create_user(&u).await?;
     }

@@ -49,6 +49,34 @@ pub struct UserRecord {
     pub created_at: i64,
 }
 
+impl UserRecord {
+    /// A new, active user with no password yet (they set it through a reset
+    /// link), no second factor, no failed sign-ins and no training recorded.
+    pub fn new(
+        id: impl Into<String>,
+        org_id: impl Into<String>,
+        user_name: impl Into<String>,
+        display_name: impl Into<String>,
+        role: Role,
+        created_at: i64,
+    ) -> UserRecord {
+        UserRecord {
+            id: id.into(),
+            org_id: org_id.into(),
+            user_name: user_name.into(),
+            display_name: display_name.into(),
+            role,
+            password_hash: None,
+            totp_secret: None,
+            failed_logins: 0,
+            locked_until: None,
+            active: true,
+            trained_on: None,
+            created_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRecord {
     pub user_id: String,

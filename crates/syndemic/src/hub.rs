@@ -10,26 +10,13 @@ use syndemic_hub::access::Role;
 use syndemic_hub::oruk::{Directory, Feed};
 use syndemic_store::hub::{HubOrg, UserRecord};
 use syndemic_store::{SqlStore, StoreUrl};
+use syndemic_web::hub::{now, random_hex};
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn random_hex(n: usize) -> Result<String> {
-    let mut b = vec![0u8; n];
-    getrandom::fill(&mut b)
-        .map_err(|e| anyhow::anyhow!("no random numbers from the system: {e}"))?;
-    Ok(syndemic_hub::secret::hex(&b))
 }
 
 #[derive(Args)]
@@ -61,20 +48,7 @@ pub fn admin(args: &AdminArgs) -> Result<()> {
                 .await?;
         }
         let id = format!("admin-{}", random_hex(8)?);
-        let user = UserRecord {
-            id: id.clone(),
-            org_id: args.org.clone(),
-            user_name: args.user.clone(),
-            display_name: args.name.clone(),
-            role: Role::SystemAdmin,
-            password_hash: None,
-            totp_secret: None,
-            failed_logins: 0,
-            locked_until: None,
-            active: true,
-            trained_on: None,
-            created_at: now(),
-        };
+        let user = UserRecord::new(&id, &args.org, &args.user, &args.name, Role::SystemAdmin, now());
         if !store.create_user(&user).await? {
             bail!("the user name `{}` is taken: choose another with --user", args.user);
         }

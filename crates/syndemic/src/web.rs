@@ -96,10 +96,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
             let mut say = |stage: &str| progress.say(format!("building the demo place: {stage}"));
             let mut result = syndemic_demo::build(&aside, scratch.path(), &mut say).await;
             if result.is_ok() {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
+                let now = syndemic_web::hub::now();
                 if let Err(e) = syndemic_demo::hub::seed(&aside, now, &mut say).await {
                     result = Err(e);
                 }

@@ -119,18 +119,8 @@ async fn seed(db: &str) {
     let hash = syndemic_hub::secret::hash_password(PASSWORD, &[1; 16]).unwrap();
     store
         .create_user(&UserRecord {
-            id: "coord".into(),
-            org_id: "hub".into(),
-            user_name: "coord".into(),
-            display_name: "Coordinator".into(),
-            role: Role::Coordinator,
             password_hash: Some(hash),
-            totp_secret: None,
-            failed_logins: 0,
-            locked_until: None,
-            active: true,
-            trained_on: None,
-            created_at: 0,
+            ..UserRecord::new("coord", "hub", "coord", "Coordinator", Role::Coordinator, 0)
         })
         .await
         .unwrap();

@@ -105,18 +105,9 @@ pub async fn fill(store: &SqlStore) -> String {
         for (org, which) in [(own, "own"), (other, "other")] {
             let name = format!("{}-{which}", role.code());
             let u = UserRecord {
-                id: name.clone(),
-                org_id: (*org).to_owned(),
-                user_name: name.clone(),
-                display_name: name,
-                role: *role,
                 password_hash: Some(hash.clone()),
-                totp_secret: None,
-                failed_logins: 0,
-                locked_until: None,
-                active: true,
                 trained_on: Some("2026-01-01".into()),
-                created_at: 0,
+                ..UserRecord::new(name.clone(), *org, name.clone(), name, *role, 0)
             };
             assert!(store.create_user(&u).await.unwrap());
         }

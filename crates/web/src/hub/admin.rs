@@ -162,20 +162,14 @@ pub(crate) async fn create_user(
             "a user name is 1–100 letters, digits and . - _ @".into(),
         ));
     }
-    let user = UserRecord {
-        id: new_uuid()?,
-        org_id: org,
+    let user = UserRecord::new(
+        new_uuid()?,
+        org,
         user_name,
-        display_name: form.get("display_name"),
+        form.get("display_name"),
         role,
-        password_hash: None,
-        totp_secret: None,
-        failed_logins: 0,
-        locked_until: None,
-        active: true,
-        trained_on: None,
-        created_at: now(),
-    };
+        now(),
+    );
     if !state.hub.db.create_user(&user).await? {
         return Err(WebError::Conflict(format!(
             "the user name `{}` is taken",

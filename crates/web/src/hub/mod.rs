@@ -92,7 +92,7 @@ impl Hub {
 }
 
 /// Unix seconds now.
-pub(crate) fn now() -> i64 {
+pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -105,7 +105,7 @@ pub(crate) fn today() -> time::Date {
 }
 
 /// `n` random bytes from the operating system, as hex.
-pub(crate) fn random_hex(n: usize) -> Result<String, WebError> {
+pub fn random_hex(n: usize) -> Result<String, WebError> {
     let mut buf = vec![0u8; n];
     getrandom::fill(&mut buf)
         .map_err(|e| WebError::Internal(format!("no random numbers from the system: {e}")))?;

@@ -134,6 +134,9 @@ pub struct ReferralRecord {
 #[derive(Debug, Clone)]
 pub struct NewReferral {
     pub id: String,
+    /// The reference people quote. If another referral has it already (short
+    /// references drawn at random do clash: 8 hex digits among 30,000 referrals,
+    /// one time in ten), the store gives a longer one drawn from `id` instead.
     pub reference: String,
     pub hub_org: String,
     pub referrer_org: String,
@@ -408,6 +411,7 @@ async fn create_in(tx: &mut Transaction<'_, Any>, n: &NewReferral) -> Result<Cre
             break;
         }
     }
+    let reference = free_reference(tx, n).await?;
     let d = &n.draft;
     let inserted = sqlx::query(
             "INSERT INTO referral (id, reference, hub_org, referrer_org, referrer, idempotency_key, request_hash, \
@@ -416,7 +420,7 @@ async fn create_in(tx: &mut Transaction<'_, Any>, n: &NewReferral) -> Result<Cre
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received', 'pending', $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(&n.id)
-        .bind(&n.reference)
+        .bind(&reference)
         .bind(&n.hub_org)
         .bind(&n.referrer_org)
         .bind(&n.referrer)
@@ -475,8 +479,38 @@ async fn create_in(tx: &mut Transaction<'_, Any>, n: &NewReferral) -> Result<Cre
     .await?;
     Ok(Created {
         id: n.id.clone(),
-        reference: n.reference.clone(),
+        reference,
         repeat: false,
+    })
+}
+
+/// `n.reference` if no referral has it, else the first free one of `R-` and the
+/// first 12, 16 or all 32 hex digits of `n.id` (which is unique, so the last
+/// always is, whatever form the id takes).
+async fn free_reference(tx: &mut Transaction<'_, Any>, n: &NewReferral) -> Result<String> {
+    let digits: String =
+        n.id.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+    let longer = [12, 16]
+        .into_iter()
+        .filter(|&k| k < digits.len())
+        .map(|k| format!("R-{}", &digits[..k]))
+        .chain([format!("R-{digits}")]);
+    for candidate in std::iter::once(n.reference.clone()).chain(longer) {
+        let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM referral WHERE reference = $1")
+            .bind(&candidate)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(sql_error("checking a referral's reference"))?;
+        if taken.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(StoreError::Corrupt {
+        found: format!("every reference of referral {} taken", n.id),
+        expected: "a referral id used by no other referral",
     })
 }
 
@@ -1194,28 +1228,34 @@ impl SqlStore {
                 return done;
             }
         }
-        let mut tx = self.tx().await?;
-        match create_in(&mut tx, n).await {
-            Ok(c) => {
-                tx.commit()
-                    .await
-                    .map_err(sql_error("committing a referral"))?;
-                Ok(c)
-            }
-            Err(CreateError::Raced) => {
-                // A concurrent retry got there first: answer with its referral.
-                drop(tx);
-                let mut tx = self.tx().await?;
-                existing(&mut tx, n).await?.ok_or_else(|| {
-                    StoreError::Corrupt {
-                        found: "a clash on a referral's key with no referral".into(),
-                        expected: "the referral that holds the key",
+        // A clash is either a concurrent retry of the same request (answered
+        // with its referral) or a concurrent referral that took the same free
+        // reference (tried again, when the reference is taken and another is
+        // chosen).
+        for _ in 0..3 {
+            let mut tx = self.tx().await?;
+            match create_in(&mut tx, n).await {
+                Ok(c) => {
+                    tx.commit()
+                        .await
+                        .map_err(sql_error("committing a referral"))?;
+                    return Ok(c);
+                }
+                Err(CreateError::Raced) => {
+                    drop(tx);
+                    let mut tx = self.tx().await?;
+                    if let Some(found) = existing(&mut tx, n).await? {
+                        return Ok(found);
                     }
-                    .into()
-                })
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => Err(e),
         }
+        Err(StoreError::Corrupt {
+            found: "a referral clashing, three times, with none that holds its key".into(),
+            expected: "the referral that holds the key",
+        }
+        .into())
     }
 
     /// Hands the referral to the group-commit writer (started on first use, on

@@ -261,15 +261,17 @@ const GROUP: usize = 128;
 
 /// The SQLite group-commit writer: see [`SqlStore::create_referral`].
 ///
-/// Each group is written on a connection taken from the pool for that group
-/// only (so closing the store never waits on an idle writer), with SQLite's
-/// automatic checkpoint off while it commits: no referral's commit waits for
-/// the log to be copied into the database. [`checkpointer`] does that copying
-/// beside it.
+/// It holds one connection of the pool while it lives, so that a group never
+/// waits behind readers for one, and SQLite's automatic checkpoint is off on it:
+/// no referral's commit waits for the log to be copied into the database
+/// ([`checkpointer`] does that beside it). It ends, giving the connection back
+/// with the checkpoint on, when its channel closes: when the store is closed
+/// ([`SqlStore::close`]) or its last handle dropped.
 pub(crate) async fn group_commit(
     pool: sqlx::AnyPool,
     mut receive: tokio::sync::mpsc::Receiver<Pending>,
 ) {
+    let mut conn = None;
     while let Some(first) = receive.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < GROUP {
@@ -278,27 +280,57 @@ pub(crate) async fn group_commit(
                 Err(_) => break,
             }
         }
-        let results = match pool.acquire().await {
-            Ok(mut conn) => {
-                let results = commit_group(&mut conn, &jobs).await;
-                // The connection goes back to the pool for other writers, which
-                // keep SQLite's automatic checkpoint; if that cannot be set,
-                // the connection is not reused.
-                if sqlx::query(AUTOCHECKPOINT_ON)
-                    .execute(&mut *conn)
-                    .await
-                    .is_err()
-                {
-                    conn.close_on_drop();
+        if conn.is_none() {
+            match writer_connection(&pool).await {
+                Ok(c) => conn = Some(c),
+                Err((e, doing)) => {
+                    let results = failed_all(&jobs, &e, doing);
+                    for ((_, reply), result) in jobs.into_iter().zip(results) {
+                        let _ = reply.send(result);
+                    }
+                    continue;
                 }
-                results
             }
-            Err(e) => failed_all(&jobs, &e, "connecting to the database"),
-        };
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        let results = commit_group(c, &jobs).await;
+        if results
+            .iter()
+            .any(|r| matches!(r, Err(CreateError::Store(_))))
+        {
+            // After a failure the connection's state is unknown: take a new one.
+            if let Some(mut c) = conn.take() {
+                c.close_on_drop();
+            }
+        }
         for ((_, reply), result) in jobs.into_iter().zip(results) {
             let _ = reply.send(result);
         }
     }
+    if let Some(mut c) = conn {
+        if sqlx::query(AUTOCHECKPOINT_ON)
+            .execute(&mut *c)
+            .await
+            .is_err()
+        {
+            c.close_on_drop();
+        }
+    }
+}
+
+/// A pool connection with SQLite's automatic checkpoint off.
+async fn writer_connection(
+    pool: &sqlx::AnyPool,
+) -> std::result::Result<sqlx::pool::PoolConnection<Any>, (sqlx::Error, &'static str)> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| (e, "connecting to the database"))?;
+    sqlx::query("PRAGMA wal_autocheckpoint = 0")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| (e, "turning the automatic checkpoint off"))?;
+    Ok(conn)
 }
 
 /// SQLite's default: a checkpoint when the log passes 1,000 pages.
@@ -323,6 +355,9 @@ pub(crate) async fn checkpointer(
             .execute(&pool)
             .await
         {
+            if pool.is_closed() {
+                return;
+            }
             // Not fatal: the next commit of any other connection checkpoints too.
             eprintln!("warning: checkpointing the write-ahead log failed: {e}");
         }
@@ -346,12 +381,6 @@ async fn commit_group(
 ) -> Vec<Result<Created, CreateError>> {
     use sqlx::Connection;
     let failed = |e: &sqlx::Error, doing: &'static str| failed_all(jobs, e, doing);
-    if let Err(e) = sqlx::query("PRAGMA wal_autocheckpoint = 0")
-        .execute(&mut **conn)
-        .await
-    {
-        return failed(&e, "turning the automatic checkpoint off");
-    }
     let mut tx = match (**conn).begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => return failed(&e, "starting a transaction"),
@@ -1259,20 +1288,33 @@ impl SqlStore {
     }
 
     /// Hands the referral to the group-commit writer (started on first use, on
-    /// the caller's runtime); `None` if the writer is gone (its runtime ended), in
-    /// which case the caller writes directly.
+    /// the caller's runtime); `None` if the store is closed or the writer is gone
+    /// (its runtime ended: the next referral starts another), in which case the
+    /// caller writes directly.
     async fn batched(&self, n: &NewReferral) -> Option<Result<Created, CreateError>> {
-        let sender = self
-            .batch
-            .get_or_init(|| {
-                let (send, receive) = tokio::sync::mpsc::channel(4096);
-                tokio::spawn(group_commit(self.pool.clone(), receive));
-                tokio::spawn(checkpointer(self.pool.clone(), send.downgrade()));
-                send
-            })
-            .clone();
+        let sender = {
+            let mut batch = self.batch.lock().ok()?;
+            if self.pool.is_closed() {
+                return None;
+            }
+            batch
+                .get_or_insert_with(|| {
+                    let (send, receive) = tokio::sync::mpsc::channel(4096);
+                    tokio::spawn(group_commit(self.pool.clone(), receive));
+                    tokio::spawn(checkpointer(self.pool.clone(), send.downgrade()));
+                    send
+                })
+                .clone()
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
-        sender.send((n.clone(), reply)).await.ok()?;
+        if sender.send((n.clone(), reply)).await.is_err() {
+            if let Ok(mut batch) = self.batch.lock() {
+                if batch.as_ref().is_some_and(|s| s.is_closed()) {
+                    *batch = None;
+                }
+            }
+            return None;
+        }
         answer.await.ok()
     }
 

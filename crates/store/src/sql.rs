@@ -83,9 +83,10 @@ impl StoreUrl {
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
-    /// The referral hub's group-commit writer on SQLite, started on first use.
+    /// The channel to the referral hub's group-commit writer on SQLite, started
+    /// on first use and stopped by [`SqlStore::close`].
     pub(crate) batch:
-        std::sync::Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<crate::hub::Pending>>>,
+        std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::Sender<crate::hub::Pending>>>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,8 +184,10 @@ impl SqlStore {
                         });
                     }
                 }
+                // Four for readers and other writers, one held by the referral
+                // hub's group-commit writer once it starts.
                 let pool = AnyPoolOptions::new()
-                    .max_connections(4)
+                    .max_connections(5)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL lets readers work while an import writes; FULL makes a
@@ -313,8 +316,12 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Closes the pool, waiting for connections to finish.
+    /// Closes the pool, waiting for connections to finish: first the
+    /// group-commit writer's, which ends once the referrals already handed to it
+    /// are committed and answered.
     pub async fn close(&self) {
+        let writer = self.batch.lock().ok().and_then(|mut b| b.take());
+        drop(writer);
         self.pool.close().await;
     }
 }

@@ -56,7 +56,10 @@ async fn a_reference_already_taken_is_replaced_by_a_longer_one() {
                 .await
                 .unwrap();
             assert!(!made.repeat);
-            assert_eq!(store.referral(id).await.unwrap().unwrap().reference, made.reference);
+            assert_eq!(
+                store.referral(id).await.unwrap().unwrap().reference,
+                made.reference
+            );
             references.push(made.reference);
         }
         assert_eq!(

@@ -375,196 +375,364 @@ fn failed_all(
         .collect()
 }
 
+/// Commits a group in one transaction; if it fails as a whole, each referral
+/// on its own, so that one that cannot be saved does not take the others with it.
 async fn commit_group(
     conn: &mut sqlx::pool::PoolConnection<Any>,
     jobs: &[Pending],
 ) -> Vec<Result<Created, CreateError>> {
-    use sqlx::Connection;
-    let failed = |e: &sqlx::Error, doing: &'static str| failed_all(jobs, e, doing);
-    let mut tx = match (**conn).begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(e) => return failed(&e, "starting a transaction"),
-    };
-    let mut out = Vec::with_capacity(jobs.len());
-    for (n, _) in jobs {
-        if let Err(e) = sqlx::query("SAVEPOINT referral").execute(&mut *tx).await {
-            return failed(&e, "starting a savepoint");
-        }
-        let result = match create_in(&mut tx, n).await {
-            Err(CreateError::Raced) => existing(&mut tx, n).await.and_then(|found| {
-                found.ok_or_else(|| {
-                    StoreError::Corrupt {
-                        found: "a clash on a referral's key with no referral".into(),
-                        expected: "the referral that holds the key",
-                    }
-                    .into()
-                })
-            }),
-            other => other,
-        };
-        let end = if result.is_ok() {
-            "RELEASE referral"
-        } else {
-            "ROLLBACK TO referral; RELEASE referral"
-        };
-        for statement in end.split("; ") {
-            if let Err(e) = sqlx::query(statement).execute(&mut *tx).await {
-                return failed(&e, "ending a savepoint");
+    let all: Vec<&NewReferral> = jobs.iter().map(|(n, _)| n).collect();
+    match commit_set(conn, &all).await {
+        Ok(out) => out,
+        Err(e) if jobs.len() == 1 => vec![Err(e)],
+        Err(_) => {
+            let mut out = Vec::with_capacity(jobs.len());
+            for n in all {
+                out.push(commit_one(conn, n).await);
             }
+            out
         }
-        out.push(result);
-    }
-    match tx.commit().await {
-        Ok(()) => out,
-        Err(e) => failed(&e, "committing referrals"),
     }
 }
 
-/// The writes of one new referral inside `tx` (see [`SqlStore::create_referral`]).
-async fn create_in(tx: &mut Transaction<'_, Any>, n: &NewReferral) -> Result<Created, CreateError> {
-    if let Some(found) = existing(tx, n).await? {
-        return Ok(found);
-    }
-    let mut linked: Option<String> = None;
-    for key in &n.match_keys {
-        let earlier: Option<String> = sqlx::query_scalar(
-            "SELECT k.referral_id FROM referral_key k JOIN referral r ON r.id = k.referral_id \
-                 WHERE k.match_key = $1 AND r.erased_at IS NULL ORDER BY r.created_at LIMIT 1",
-        )
-        .bind(key)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(sql_error("looking for an earlier referral"))?;
-        if earlier.is_some() {
-            linked = earlier;
-            break;
+/// One referral in its own transaction, tried again after a clash with a
+/// concurrent writer (which the next try sees).
+async fn commit_one(
+    conn: &mut sqlx::pool::PoolConnection<Any>,
+    n: &NewReferral,
+) -> Result<Created, CreateError> {
+    for _ in 0..3 {
+        match commit_set(conn, &[n]).await {
+            Ok(mut out) => return out.pop().unwrap_or(Err(CreateError::Raced)),
+            Err(CreateError::Raced) => continue,
+            Err(e) => return Err(e),
         }
     }
-    let reference = free_reference(tx, n).await?;
-    let d = &n.draft;
-    let inserted = sqlx::query(
-            "INSERT INTO referral (id, reference, hub_org, referrer_org, referrer, idempotency_key, request_hash, \
-             created_at, status, triage, urgency, needs, health_condition, lsoa, imd_decile, person, consent, \
-             flags, note, linked_to) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received', 'pending', $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-        )
-        .bind(&n.id)
-        .bind(&reference)
-        .bind(&n.hub_org)
-        .bind(&n.referrer_org)
-        .bind(&n.referrer)
-        .bind(&n.idempotency_key)
-        .bind(&n.request_hash)
-        .bind(n.created_at)
-        .bind(d.urgency.code())
-        .bind(codes(&d.needs, Need::code))
-        .bind(flag(d.has_health_condition()))
-        .bind(n.lsoa.as_deref())
-        .bind(n.imd_decile)
-        .bind(to_json(&d.person))
-        .bind(to_json(&d.consent))
-        .bind(codes(&d.flags, RiskFlag::code))
-        .bind(&d.note)
-        .bind(linked.as_deref())
-        .execute(&mut **tx)
-        .await;
-    if let Err(e) = inserted {
-        return Err(if is_unique_violation(&e) {
-            CreateError::Raced
-        } else {
-            sql_error("saving a referral")(e).into()
-        });
-    }
-    for key in &n.match_keys {
-        sqlx::query("INSERT INTO referral_key (match_key, referral_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(key)
-                .bind(&n.id)
-                .execute(&mut **tx)
-                .await
-                .map_err(sql_error("saving a match key"))?;
-    }
-    sqlx::query(
-            "INSERT INTO referral_event (id, referral_id, at, actor, kind, body, data) VALUES ($1, $2, $3, $4, 'received', NULL, NULL)",
-        )
-        .bind(format!("{}:received", n.id))
-        .bind(&n.id)
-        .bind(n.created_at)
-        .bind(&n.referrer)
-        .execute(&mut **tx)
-        .await
-        .map_err(sql_error("saving the timeline"))?;
-    audit_in(
-        tx,
-        &AuditEntry {
-            at: n.created_at,
-            actor: n.referrer.clone(),
-            org: n.referrer_org.clone(),
-            action: "create".into(),
-            subject: "referral".into(),
-            record: n.id.clone(),
-            reason: "referral made".into(),
-        },
-    )
-    .await?;
-    Ok(Created {
-        id: n.id.clone(),
-        reference,
-        repeat: false,
-    })
+    Err(CreateError::Raced)
 }
 
-/// `n.reference` if no referral has it, else the first free one of `R-` and the
-/// first 12, 16 or all 32 hex digits of `n.id` (which is unique, so the last
-/// always is, whatever form the id takes).
-async fn free_reference(tx: &mut Transaction<'_, Any>, n: &NewReferral) -> Result<String> {
+async fn commit_set(
+    conn: &mut sqlx::pool::PoolConnection<Any>,
+    jobs: &[&NewReferral],
+) -> Result<Vec<Result<Created, CreateError>>, CreateError> {
+    use sqlx::Connection;
+    let mut tx = (**conn)
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(sql_error("starting a transaction"))?;
+    let out = create_all(&mut tx, jobs).await?;
+    tx.commit()
+        .await
+        .map_err(sql_error("committing referrals"))?;
+    Ok(out)
+}
+
+/// The new references asked for: `n.reference`, then `R-` and the first 12, 16
+/// or all 32 hex digits of `n.id` (unique, so the last is free whatever form the
+/// id takes).
+fn reference_choices(n: &NewReferral) -> Vec<String> {
     let digits: String =
         n.id.chars()
             .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_uppercase())
             .collect();
-    let longer = [12, 16]
-        .into_iter()
-        .filter(|&k| k < digits.len())
-        .map(|k| format!("R-{}", &digits[..k]))
-        .chain([format!("R-{digits}")]);
-    for candidate in std::iter::once(n.reference.clone()).chain(longer) {
-        let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM referral WHERE reference = $1")
-            .bind(&candidate)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(sql_error("checking a referral's reference"))?;
-        if taken.is_none() {
-            return Ok(candidate);
-        }
-    }
-    Err(StoreError::Corrupt {
-        found: format!("every reference of referral {} taken", n.id),
-        expected: "a referral id used by no other referral",
-    })
+    std::iter::once(n.reference.clone())
+        .chain(
+            [12, 16]
+                .into_iter()
+                .filter(|&k| k < digits.len())
+                .map(|k| format!("R-{}", &digits[..k])),
+        )
+        .chain([format!("R-{digits}")])
+        .collect()
 }
 
-async fn existing(
+/// `$from, $from+1, …` for `n` parameters, in brackets.
+fn placeholders(from: usize, n: usize) -> String {
+    let list: Vec<String> = (from..from + n).map(|i| format!("${i}")).collect();
+    format!("({})", list.join(", "))
+}
+
+/// Rows per multi-row `INSERT`: under SQLite's oldest limit of 999 parameters.
+const ROWS_PER_INSERT: usize = 40;
+
+/// The writes of new referrals inside `tx` (see [`SqlStore::create_referral`]),
+/// as a set: three reads for all of them (earlier requests with the same keys,
+/// earlier referrals with the same match keys, references already taken) and
+/// multi-row inserts, whatever their number — a referral costs the database a
+/// few rows, not a dozen statements. The answer for each is as if they had been
+/// made one after another in the order given: a repeat of an earlier request
+/// (in the store or in `jobs`) is answered with it, a reused key refused, a
+/// person seen before linked to their earliest referral, and every reference
+/// unique. `Err` (nothing of it to be committed) for a database failure, or
+/// [`CreateError::Raced`] when a concurrent writer took a key or reference
+/// meanwhile (PostgreSQL).
+async fn create_all(
     tx: &mut Transaction<'_, Any>,
-    n: &NewReferral,
-) -> Result<Option<Created>, CreateError> {
-    let row = sqlx::query(
-        "SELECT id, reference, request_hash FROM referral WHERE referrer_org = $1 AND idempotency_key = $2",
-    )
-    .bind(&n.referrer_org)
-    .bind(&n.idempotency_key)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(sql_error("checking the idempotency key"))?;
-    let Some(row) = row else { return Ok(None) };
-    let hash: String = get(&row, "request_hash")?;
-    if hash != n.request_hash {
-        return Err(CreateError::KeyReused(n.idempotency_key.clone()));
+    jobs: &[&NewReferral],
+) -> Result<Vec<Result<Created, CreateError>>, CreateError> {
+    use std::collections::{HashMap, HashSet};
+    // Earlier requests with the same idempotency keys: (org, key) → (id, reference, hash).
+    let mut requests: HashMap<(String, String), (String, String, String)> = HashMap::new();
+    if !jobs.is_empty() {
+        let wheres: Vec<String> = (0..jobs.len())
+            .map(|i| {
+                format!(
+                    "(referrer_org = ${} AND idempotency_key = ${})",
+                    2 * i + 1,
+                    2 * i + 2
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT referrer_org, idempotency_key, id, reference, request_hash FROM referral WHERE {}",
+            wheres.join(" OR ")
+        );
+        let mut q = sqlx::query(&sql);
+        for n in jobs {
+            q = q.bind(&n.referrer_org).bind(&n.idempotency_key);
+        }
+        for row in q
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(sql_error("checking the idempotency keys"))?
+        {
+            requests.insert(
+                (get(&row, "referrer_org")?, get(&row, "idempotency_key")?),
+                (
+                    get(&row, "id")?,
+                    get(&row, "reference")?,
+                    get(&row, "request_hash")?,
+                ),
+            );
+        }
     }
-    Ok(Some(Created {
-        id: get(&row, "id")?,
-        reference: get(&row, "reference")?,
-        repeat: true,
-    }))
+    // The earliest referral, not erased, holding each match key: key → (created_at, id).
+    let keys: Vec<&String> = jobs.iter().flat_map(|n| &n.match_keys).collect();
+    let mut earliest: HashMap<String, (i64, String)> = HashMap::new();
+    if !keys.is_empty() {
+        let sql = format!(
+            "SELECT k.match_key, k.referral_id, r.created_at FROM referral_key k \
+             JOIN referral r ON r.id = k.referral_id \
+             WHERE r.erased_at IS NULL AND k.match_key IN {}",
+            placeholders(1, keys.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for k in &keys {
+            q = q.bind(*k);
+        }
+        for row in q
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(sql_error("looking for earlier referrals"))?
+        {
+            let key: String = get(&row, "match_key")?;
+            let found: (i64, String) = (get(&row, "created_at")?, get(&row, "referral_id")?);
+            match earliest.get(&key) {
+                Some(known) if *known <= found => {}
+                _ => {
+                    earliest.insert(key, found);
+                }
+            }
+        }
+    }
+    // References already taken, of those these referrals could have.
+    let choices: Vec<Vec<String>> = jobs.iter().map(|n| reference_choices(n)).collect();
+    let all: Vec<&String> = choices.iter().flatten().collect();
+    let mut taken: HashSet<String> = HashSet::new();
+    if !all.is_empty() {
+        let sql = format!(
+            "SELECT reference FROM referral WHERE reference IN {}",
+            placeholders(1, all.len())
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for r in &all {
+            q = q.bind(*r);
+        }
+        taken.extend(
+            q.fetch_all(&mut **tx)
+                .await
+                .map_err(sql_error("checking references"))?,
+        );
+    }
+    // Each in turn, as if one after another.
+    let mut out = Vec::with_capacity(jobs.len());
+    let mut new: Vec<(&NewReferral, String, Option<String>)> = Vec::new();
+    for (n, choices) in jobs.iter().zip(choices) {
+        let request = (n.referrer_org.clone(), n.idempotency_key.clone());
+        if let Some((id, reference, hash)) = requests.get(&request) {
+            out.push(if *hash == n.request_hash {
+                Ok(Created {
+                    id: id.clone(),
+                    reference: reference.clone(),
+                    repeat: true,
+                })
+            } else {
+                Err(CreateError::KeyReused(n.idempotency_key.clone()))
+            });
+            continue;
+        }
+        let linked = n
+            .match_keys
+            .iter()
+            .find_map(|k| earliest.get(k).map(|(_, id)| id.clone()));
+        let Some(reference) = choices.into_iter().find(|c| !taken.contains(c)) else {
+            return Err(StoreError::Corrupt {
+                found: format!("every reference of referral {} taken", n.id),
+                expected: "a referral id used by no other referral",
+            }
+            .into());
+        };
+        taken.insert(reference.clone());
+        for k in &n.match_keys {
+            earliest
+                .entry(k.clone())
+                .or_insert_with(|| (n.created_at, n.id.clone()));
+        }
+        requests.insert(
+            request,
+            (n.id.clone(), reference.clone(), n.request_hash.clone()),
+        );
+        out.push(Ok(Created {
+            id: n.id.clone(),
+            reference: reference.clone(),
+            repeat: false,
+        }));
+        new.push((n, reference, linked));
+    }
+    for chunk in new.chunks(ROWS_PER_INSERT) {
+        insert_referrals(tx, chunk).await?;
+    }
+    Ok(out)
+}
+
+/// The rows of new referrals: the referral, its match keys, the first event of
+/// its timeline, and the audit entry.
+async fn insert_referrals(
+    tx: &mut Transaction<'_, Any>,
+    rows: &[(&NewReferral, String, Option<String>)],
+) -> Result<(), CreateError> {
+    const COLUMNS: usize = 18;
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let p = |k: usize| format!("${}", i * COLUMNS + k);
+            format!(
+                "({}, {}, {}, {}, {}, {}, {}, {}, 'received', 'pending', {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9),
+                p(10), p(11), p(12), p(13), p(14), p(15), p(16), p(17), p(18)
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO referral (id, reference, hub_org, referrer_org, referrer, idempotency_key, request_hash, \
+         created_at, status, triage, urgency, needs, health_condition, lsoa, imd_decile, person, consent, \
+         flags, note, linked_to) VALUES {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (n, reference, linked) in rows {
+        let d = &n.draft;
+        q = q
+            .bind(&n.id)
+            .bind(reference)
+            .bind(&n.hub_org)
+            .bind(&n.referrer_org)
+            .bind(&n.referrer)
+            .bind(&n.idempotency_key)
+            .bind(&n.request_hash)
+            .bind(n.created_at)
+            .bind(d.urgency.code())
+            .bind(codes(&d.needs, Need::code))
+            .bind(flag(d.has_health_condition()))
+            .bind(n.lsoa.as_deref())
+            .bind(n.imd_decile)
+            .bind(to_json(&d.person))
+            .bind(to_json(&d.consent))
+            .bind(codes(&d.flags, RiskFlag::code))
+            .bind(&d.note)
+            .bind(linked.as_deref());
+    }
+    if let Err(e) = q.execute(&mut **tx).await {
+        return Err(if is_unique_violation(&e) {
+            CreateError::Raced
+        } else {
+            sql_error("saving referrals")(e).into()
+        });
+    }
+    let keys: Vec<(&String, &String)> = rows
+        .iter()
+        .flat_map(|(n, _, _)| n.match_keys.iter().map(|k| (k, &n.id)))
+        .collect();
+    for chunk in keys.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| placeholders(2 * i + 1, 2))
+            .collect();
+        let sql = format!(
+            "INSERT INTO referral_key (match_key, referral_id) VALUES {} ON CONFLICT DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (key, id) in chunk {
+            q = q.bind(*key).bind(*id);
+        }
+        q.execute(&mut **tx)
+            .await
+            .map_err(sql_error("saving match keys"))?;
+    }
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            format!(
+                "(${}, ${}, ${}, ${}, 'received', NULL, NULL)",
+                4 * i + 1,
+                4 * i + 2,
+                4 * i + 3,
+                4 * i + 4
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO referral_event (id, referral_id, at, actor, kind, body, data) VALUES {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (n, _, _) in rows {
+        q = q
+            .bind(format!("{}:received", n.id))
+            .bind(&n.id)
+            .bind(n.created_at)
+            .bind(&n.referrer);
+    }
+    q.execute(&mut **tx)
+        .await
+        .map_err(sql_error("saving the timeline"))?;
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let p = |k: usize| format!("${}", 4 * i + k);
+            format!(
+                "({}, {}, {}, 'create', 'referral', {}, 'referral made')",
+                p(1),
+                p(2),
+                p(3),
+                p(4)
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO audit_log (at, actor, org, action, subject, record, reason) VALUES {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (n, _, _) in rows {
+        q = q
+            .bind(n.created_at)
+            .bind(&n.referrer)
+            .bind(&n.referrer_org)
+            .bind(&n.id);
+    }
+    q.execute(&mut **tx)
+        .await
+        .map_err(sql_error("writing the audit log"))?;
+    Ok(())
 }
 
 /// Who made a change, for which organisation, and when (Unix seconds).
@@ -1257,34 +1425,23 @@ impl SqlStore {
                 return done;
             }
         }
-        // A clash is either a concurrent retry of the same request (answered
-        // with its referral) or a concurrent referral that took the same free
-        // reference (tried again, when the reference is taken and another is
-        // chosen).
+        // A clash with a concurrent writer (a retry of the same request, or a
+        // referral that took the same free reference) is tried again: the next
+        // try sees what the other wrote.
         for _ in 0..3 {
             let mut tx = self.tx().await?;
-            match create_in(&mut tx, n).await {
-                Ok(c) => {
+            match create_all(&mut tx, &[n]).await {
+                Ok(mut out) => {
                     tx.commit()
                         .await
                         .map_err(sql_error("committing a referral"))?;
-                    return Ok(c);
+                    return out.pop().unwrap_or(Err(CreateError::Raced));
                 }
-                Err(CreateError::Raced) => {
-                    drop(tx);
-                    let mut tx = self.tx().await?;
-                    if let Some(found) = existing(&mut tx, n).await? {
-                        return Ok(found);
-                    }
-                }
+                Err(CreateError::Raced) => continue,
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Corrupt {
-            found: "a referral clashing, three times, with none that holds its key".into(),
-            expected: "the referral that holds the key",
-        }
-        .into())
+        Err(CreateError::Raced)
     }
 
     /// Hands the referral to the group-commit writer (started on first use, on

@@ -5,8 +5,14 @@ use syndemic_hub::referral::Draft;
 use syndemic_store::hub::{HubOrg, NewReferral};
 
 fn draft(given: &str) -> Draft {
+    draft_of(
+        serde_json::json!({"given_name": given, "family_name": "Clash", "phone": "01632960001"}),
+    )
+}
+
+fn draft_of(person: serde_json::Value) -> Draft {
     serde_json::from_value(serde_json::json!({
-        "person": {"given_name": given, "family_name": "Clash", "phone": "01632960001"},
+        "person": person,
         "needs": ["cold-home"],
         "urgency": "routine",
         "consent": {"basis": "consent", "given_by": "The person", "given_on": "2026-11-30", "method": "verbal"}
@@ -32,18 +38,21 @@ fn referral(id: &str, reference: &str, key: &str) -> NewReferral {
     }
 }
 
+fn hub() -> HubOrg {
+    HubOrg {
+        id: "hub".into(),
+        name: "Hub".into(),
+        sector: "council".into(),
+        is_hub: true,
+    }
+}
+
 #[tokio::test]
 async fn a_reference_already_taken_is_replaced_by_a_longer_one() {
     let dir = tempfile::tempdir().unwrap();
     let name = "a_reference_already_taken_is_replaced_by_a_longer_one";
     for store in syndemic_testkit::stores(name, dir.path()).await {
-        let hub = HubOrg {
-            id: "hub".into(),
-            name: "Hub".into(),
-            sector: "council".into(),
-            is_hub: true,
-        };
-        store.put_org(&hub, 0).await.unwrap();
+        store.put_org(&hub(), 0).await.unwrap();
         let ids = [
             "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d",
             "0a1b2c3d-4e5f-4a6b-8c7d-000000000001",
@@ -75,4 +84,118 @@ async fn a_reference_already_taken_is_replaced_by_a_longer_one() {
         assert!(again.repeat);
         assert_eq!(again.reference, "R-0A1B2C3D4E5F");
     }
+}
+
+/// Referrals arriving together (on SQLite, committed as one group) are answered
+/// as if made one after another: repeats of one request share one referral, a
+/// key reused for another request is refused, the same person's referrals link
+/// to the earliest, and every one is stored exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrals_arriving_together_are_answered_as_if_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "referrals_arriving_together_are_answered_as_if_one_by_one";
+    for store in syndemic_testkit::stores(name, dir.path()).await {
+        store.put_org(&hub(), 0).await.unwrap();
+        let same_person = |i: usize| {
+            let mut r = referral(
+                &format!("person-{i}"),
+                &format!("R-P{i}"),
+                &format!("p-{i}"),
+            );
+            r.draft = draft_of(serde_json::json!({
+                "given_name": "Ann", "family_name": "Same", "date_of_birth": "1950-01-02",
+                "postcode": "HM1 2AB", "nhs_number": "9434765919"
+            }));
+            r.match_keys = r.draft.person.match_keys();
+            r.created_at += i as i64;
+            r
+        };
+        let first = store.create_referral(&same_person(0)).await.unwrap();
+        let reused = referral("reused-0", "R-U0", "reused");
+        store.create_referral(&reused).await.unwrap();
+        let mut jobs = Vec::new();
+        for i in 0..20 {
+            jobs.push(referral(
+                &format!("new-{i}"),
+                &format!("R-N{i}"),
+                &format!("new-{i}"),
+            ));
+        }
+        for _ in 0..10 {
+            jobs.push(referral("again", "R-AGAIN", "again"));
+        }
+        for i in 1..11 {
+            jobs.push(same_person(i));
+        }
+        for i in 0..5 {
+            let mut r = referral(
+                &format!("reused-{}", i + 1),
+                &format!("R-U{}", i + 1),
+                "reused",
+            );
+            r.request_hash = format!("another request {i}");
+            jobs.push(r);
+        }
+        let answers = futures_join(&store, jobs.clone()).await;
+        let mut made = 0;
+        let mut again_ids = std::collections::BTreeSet::new();
+        for (job, answer) in jobs.iter().zip(&answers) {
+            match (job.idempotency_key.as_str(), answer) {
+                ("reused", Err(syndemic_store::hub::CreateError::KeyReused(_))) => {}
+                ("reused", other) => panic!("a reused key was accepted: {other:?}"),
+                ("again", Ok(c)) => {
+                    again_ids.insert(c.id.clone());
+                    made += usize::from(!c.repeat);
+                }
+                (_, Ok(c)) => {
+                    assert!(!c.repeat, "{} is new", job.id);
+                    assert_eq!(c.id, job.id);
+                    made += 1;
+                }
+                (key, Err(e)) => panic!("{key}: {e}"),
+            }
+        }
+        assert_eq!(
+            again_ids.len(),
+            1,
+            "ten sendings of one request make one referral"
+        );
+        assert_eq!(made, 20 + 1 + 10);
+        for i in 1..11 {
+            let r = store
+                .referral(&format!("person-{i}"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                r.linked_to.as_deref(),
+                Some(first.id.as_str()),
+                "person-{i} links to the earliest"
+            );
+        }
+        let stored = store.referrals(&Default::default()).await.unwrap();
+        assert_eq!(stored.len(), 2 + 31, "every referral once");
+        let references: std::collections::BTreeSet<_> =
+            stored.iter().map(|r| &r.reference).collect();
+        assert_eq!(references.len(), stored.len(), "references are unique");
+    }
+}
+
+/// Every referral sent at once, each from its own task; the answers in order.
+async fn futures_join(
+    store: &syndemic_store::SqlStore,
+    jobs: Vec<NewReferral>,
+) -> Vec<Result<syndemic_store::hub::Created, syndemic_store::hub::CreateError>> {
+    let tasks: Vec<_> = jobs
+        .into_iter()
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move { store.create_referral(&n).await })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
 }

@@ -51,18 +51,24 @@ async fn seed(store: &SqlStore) -> Result<()> {
     Ok(())
 }
 
-/// One request on a kept-alive connection: the status.
+/// One request on a kept-alive connection: the status. The answer is read in
+/// chunks (the load generator shares the machine with the server, so it should
+/// cost little), up to the end of its body.
 async fn exchange(conn: &mut TcpStream, request: &[u8]) -> std::io::Result<u16> {
     conn.write_all(request).await?;
-    let mut head = Vec::with_capacity(512);
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if conn.read(&mut byte).await? == 0 {
+    let mut got = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 2048];
+    let head_end = loop {
+        if let Some(at) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = conn.read(&mut chunk).await?;
+        if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        head.push(byte[0]);
-    }
-    let text = String::from_utf8_lossy(&head);
+        got.extend_from_slice(&chunk[..n]);
+    };
+    let text = String::from_utf8_lossy(&got[..head_end]);
     let status = text
         .split_whitespace()
         .nth(1)
@@ -76,8 +82,13 @@ async fn exchange(conn: &mut TcpStream, request: &[u8]) -> std::io::Result<u16> 
                 .map(|v| v.trim().parse::<usize>().unwrap_or(0))
         })
         .unwrap_or(0);
-    let mut body = vec![0u8; length];
-    conn.read_exact(&mut body).await?;
+    while got.len() < head_end + length {
+        let n = conn.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        got.extend_from_slice(&chunk[..n]);
+    }
     Ok(status)
 }
 

@@ -1415,10 +1415,11 @@ impl SqlStore {
     /// coordinator to confirm.
     ///
     /// On SQLite, referrals arriving together are committed together (group
-    /// commit): one writer task takes every referral waiting, writes each inside
-    /// its own savepoint (so one refused referral leaves the others), commits once
-    /// — one `fsync` for the lot — and only then answers each caller. Every
-    /// referral is still acknowledged only after the commit that holds it.
+    /// commit): one writer task takes every referral waiting, writes them as a
+    /// set (a refused one, such as a reused key, leaves the others; a group that
+    /// fails as a whole is retried one by one), commits once — one `fsync` for
+    /// the lot — and only then answers each caller. Every referral is still
+    /// acknowledged only after the commit that holds it.
     pub async fn create_referral(&self, n: &NewReferral) -> Result<Created, CreateError> {
         if self.backend == Backend::Sqlite {
             if let Some(done) = self.batched(n).await {

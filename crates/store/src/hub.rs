@@ -447,10 +447,24 @@ fn reference_choices(n: &NewReferral) -> Vec<String> {
         .collect()
 }
 
-/// `$from, $from+1, …` for `n` parameters, in brackets.
-fn placeholders(from: usize, n: usize) -> String {
-    let list: Vec<String> = (from..from + n).map(|i| format!("${i}")).collect();
-    format!("({})", list.join(", "))
+/// `rows` copies of `template` joined by `between`, each `?` in them numbered
+/// in turn as a parameter (`$1`, `$2`, …): the text of a statement about a set.
+fn numbered(rows: usize, template: &str, between: &str) -> String {
+    let mut out = String::new();
+    let mut next = 1;
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(between);
+        }
+        for (i, part) in template.split('?').enumerate() {
+            if i > 0 {
+                out.push_str(&format!("${next}"));
+                next += 1;
+            }
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 /// Rows per multi-row `INSERT`: under SQLite's oldest limit of 999 parameters.
@@ -475,18 +489,9 @@ async fn create_all(
     // Earlier requests with the same idempotency keys: (org, key) → (id, reference, hash).
     let mut requests: HashMap<(String, String), (String, String, String)> = HashMap::new();
     if !jobs.is_empty() {
-        let wheres: Vec<String> = (0..jobs.len())
-            .map(|i| {
-                format!(
-                    "(referrer_org = ${} AND idempotency_key = ${})",
-                    2 * i + 1,
-                    2 * i + 2
-                )
-            })
-            .collect();
         let sql = format!(
             "SELECT referrer_org, idempotency_key, id, reference, request_hash FROM referral WHERE {}",
-            wheres.join(" OR ")
+            numbered(jobs.len(), "(referrer_org = ? AND idempotency_key = ?)", " OR ")
         );
         let mut q = sqlx::query(&sql);
         for n in jobs {
@@ -514,8 +519,8 @@ async fn create_all(
         let sql = format!(
             "SELECT k.match_key, k.referral_id, r.created_at FROM referral_key k \
              JOIN referral r ON r.id = k.referral_id \
-             WHERE r.erased_at IS NULL AND k.match_key IN {}",
-            placeholders(1, keys.len())
+             WHERE r.erased_at IS NULL AND k.match_key IN ({})",
+            numbered(keys.len(), "?", ", ")
         );
         let mut q = sqlx::query(&sql);
         for k in &keys {
@@ -542,8 +547,8 @@ async fn create_all(
     let mut taken: HashSet<String> = HashSet::new();
     if !all.is_empty() {
         let sql = format!(
-            "SELECT reference FROM referral WHERE reference IN {}",
-            placeholders(1, all.len())
+            "SELECT reference FROM referral WHERE reference IN ({})",
+            numbered(all.len(), "?", ", ")
         );
         let mut q = sqlx::query_scalar::<_, String>(&sql);
         for r in &all {
@@ -612,22 +617,15 @@ async fn insert_referrals(
     tx: &mut Transaction<'_, Any>,
     rows: &[(&NewReferral, String, Option<String>)],
 ) -> Result<(), CreateError> {
-    const COLUMNS: usize = 18;
-    let values: Vec<String> = (0..rows.len())
-        .map(|i| {
-            let p = |k: usize| format!("${}", i * COLUMNS + k);
-            format!(
-                "({}, {}, {}, {}, {}, {}, {}, {}, 'received', 'pending', {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-                p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9),
-                p(10), p(11), p(12), p(13), p(14), p(15), p(16), p(17), p(18)
-            )
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO referral (id, reference, hub_org, referrer_org, referrer, idempotency_key, request_hash, \
          created_at, status, triage, urgency, needs, health_condition, lsoa, imd_decile, person, consent, \
          flags, note, linked_to) VALUES {}",
-        values.join(", ")
+        numbered(
+            rows.len(),
+            "(?, ?, ?, ?, ?, ?, ?, ?, 'received', 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ", "
+        )
     );
     let mut q = sqlx::query(&sql);
     for (n, reference, linked) in rows {
@@ -664,12 +662,9 @@ async fn insert_referrals(
         .flat_map(|(n, _, _)| n.match_keys.iter().map(|k| (k, &n.id)))
         .collect();
     for chunk in keys.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| placeholders(2 * i + 1, 2))
-            .collect();
         let sql = format!(
             "INSERT INTO referral_key (match_key, referral_id) VALUES {} ON CONFLICT DO NOTHING",
-            values.join(", ")
+            numbered(chunk.len(), "(?, ?)", ", ")
         );
         let mut q = sqlx::query(&sql);
         for (key, id) in chunk {
@@ -679,20 +674,9 @@ async fn insert_referrals(
             .await
             .map_err(sql_error("saving match keys"))?;
     }
-    let values: Vec<String> = (0..rows.len())
-        .map(|i| {
-            format!(
-                "(${}, ${}, ${}, ${}, 'received', NULL, NULL)",
-                4 * i + 1,
-                4 * i + 2,
-                4 * i + 3,
-                4 * i + 4
-            )
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO referral_event (id, referral_id, at, actor, kind, body, data) VALUES {}",
-        values.join(", ")
+        numbered(rows.len(), "(?, ?, ?, ?, 'received', NULL, NULL)", ", ")
     );
     let mut q = sqlx::query(&sql);
     for (n, _, _) in rows {
@@ -705,21 +689,13 @@ async fn insert_referrals(
     q.execute(&mut **tx)
         .await
         .map_err(sql_error("saving the timeline"))?;
-    let values: Vec<String> = (0..rows.len())
-        .map(|i| {
-            let p = |k: usize| format!("${}", 4 * i + k);
-            format!(
-                "({}, {}, {}, 'create', 'referral', {}, 'referral made')",
-                p(1),
-                p(2),
-                p(3),
-                p(4)
-            )
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO audit_log (at, actor, org, action, subject, record, reason) VALUES {}",
-        values.join(", ")
+        numbered(
+            rows.len(),
+            "(?, ?, ?, 'create', 'referral', ?, 'referral made')",
+            ", "
+        )
     );
     let mut q = sqlx::query(&sql);
     for (n, _, _) in rows {

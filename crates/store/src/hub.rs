@@ -582,11 +582,11 @@ async fn create_all(
             .iter()
             .find_map(|k| earliest.get(k).map(|(_, id)| id.clone()));
         let Some(reference) = choices.into_iter().find(|c| !taken.contains(c)) else {
-            return Err(StoreError::Corrupt {
-                found: format!("every reference of referral {} taken", n.id),
-                expected: "a referral id used by no other referral",
-            }
-            .into());
+            // Even the reference of its own (unique) id is taken: only a
+            // concurrent write of this same referral does that, committed
+            // between this transaction's reads (PostgreSQL reads committed data
+            // afresh at each statement). Tried again, it is seen as a repeat.
+            return Err(CreateError::Raced);
         };
         taken.insert(reference.clone());
         for k in &n.match_keys {

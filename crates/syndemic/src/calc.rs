@@ -249,6 +249,11 @@ pub struct CalcArgs {
     pub trend_level: f64,
 }
 
+/// Input bytes per piece when rows are streamed (about six times that of output):
+/// small enough that the few output buffers in flight stay in the cache and are
+/// not page-faulted afresh.
+const STREAM_PIECE_BYTES: usize = 64 << 10;
+
 const AFTER_HELP: &str = "\
 Output columns: methods with one result per input row (proportion and rate without
 --group-by, quantile, funnel) keep every input column; the others keep the group
@@ -484,13 +489,14 @@ impl Ctx<'_> {
     /// the buffers back for reuse.
     fn stream_per_row(
         &self,
-        prep: Prepared,
+        mut prep: Prepared,
         x: &str,
         n: &str,
         sink: &mut table::Sink,
     ) -> anyhow::Result<()> {
         let a = self.args;
         let (xi, ni) = (prep.column(x)?, prep.column(n)?);
+        prep.split_blocks(STREAM_PIECE_BYTES);
         let is_rate = a.method == Method::Rate;
         let m = a
             .multiplier

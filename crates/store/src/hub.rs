@@ -420,7 +420,7 @@ async fn commit_set(
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(sql_error("starting a transaction"))?;
-    let out = create_all(&mut tx, jobs).await?;
+    let out = create_all(Backend::Sqlite, &mut tx, jobs).await?;
     tx.commit()
         .await
         .map_err(sql_error("committing referrals"))?;
@@ -447,9 +447,14 @@ fn reference_choices(n: &NewReferral) -> Vec<String> {
         .collect()
 }
 
-/// `rows` copies of `template` joined by `between`, each `?` in them numbered
-/// in turn as a parameter (`$1`, `$2`, …): the text of a statement about a set.
-fn numbered(rows: usize, template: &str, between: &str) -> String {
+/// `rows` copies of `template` joined by `between`: the text of a statement
+/// about a set. Each `?` in them is a parameter, numbered in turn (`$1`, `$2`, …)
+/// for PostgreSQL and left anonymous for SQLite (sqlx binds a named SQLite
+/// parameter by a linear search for its name: see `MAX_PARAMETERS` in `sql.rs`).
+fn numbered(backend: Backend, rows: usize, template: &str, between: &str) -> String {
+    if backend == Backend::Sqlite {
+        return vec![template; rows].join(between);
+    }
     let mut out = String::new();
     let mut next = 1;
     for row in 0..rows {
@@ -482,6 +487,7 @@ const ROWS_PER_INSERT: usize = 40;
 /// [`CreateError::Raced`] when a concurrent writer took a key or reference
 /// meanwhile (PostgreSQL).
 async fn create_all(
+    backend: Backend,
     tx: &mut Transaction<'_, Any>,
     jobs: &[&NewReferral],
 ) -> Result<Vec<Result<Created, CreateError>>, CreateError> {
@@ -491,7 +497,7 @@ async fn create_all(
     if !jobs.is_empty() {
         let sql = format!(
             "SELECT referrer_org, idempotency_key, id, reference, request_hash FROM referral WHERE {}",
-            numbered(jobs.len(), "(referrer_org = ? AND idempotency_key = ?)", " OR ")
+            numbered(backend, jobs.len(), "(referrer_org = ? AND idempotency_key = ?)", " OR ")
         );
         let mut q = sqlx::query(&sql);
         for n in jobs {
@@ -520,7 +526,7 @@ async fn create_all(
             "SELECT k.match_key, k.referral_id, r.created_at FROM referral_key k \
              JOIN referral r ON r.id = k.referral_id \
              WHERE r.erased_at IS NULL AND k.match_key IN ({})",
-            numbered(keys.len(), "?", ", ")
+            numbered(backend, keys.len(), "?", ", ")
         );
         let mut q = sqlx::query(&sql);
         for k in &keys {
@@ -548,7 +554,7 @@ async fn create_all(
     if !all.is_empty() {
         let sql = format!(
             "SELECT reference FROM referral WHERE reference IN ({})",
-            numbered(all.len(), "?", ", ")
+            numbered(backend, all.len(), "?", ", ")
         );
         let mut q = sqlx::query_scalar::<_, String>(&sql);
         for r in &all {
@@ -606,7 +612,7 @@ async fn create_all(
         new.push((n, reference, linked));
     }
     for chunk in new.chunks(ROWS_PER_INSERT) {
-        insert_referrals(tx, chunk).await?;
+        insert_referrals(backend, tx, chunk).await?;
     }
     Ok(out)
 }
@@ -614,6 +620,7 @@ async fn create_all(
 /// The rows of new referrals: the referral, its match keys, the first event of
 /// its timeline, and the audit entry.
 async fn insert_referrals(
+    backend: Backend,
     tx: &mut Transaction<'_, Any>,
     rows: &[(&NewReferral, String, Option<String>)],
 ) -> Result<(), CreateError> {
@@ -621,8 +628,7 @@ async fn insert_referrals(
         "INSERT INTO referral (id, reference, hub_org, referrer_org, referrer, idempotency_key, request_hash, \
          created_at, status, triage, urgency, needs, health_condition, lsoa, imd_decile, person, consent, \
          flags, note, linked_to) VALUES {}",
-        numbered(
-            rows.len(),
+        numbered(backend, rows.len(),
             "(?, ?, ?, ?, ?, ?, ?, ?, 'received', 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             ", "
         )
@@ -664,7 +670,7 @@ async fn insert_referrals(
     for chunk in keys.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO referral_key (match_key, referral_id) VALUES {} ON CONFLICT DO NOTHING",
-            numbered(chunk.len(), "(?, ?)", ", ")
+            numbered(backend, chunk.len(), "(?, ?)", ", ")
         );
         let mut q = sqlx::query(&sql);
         for (key, id) in chunk {
@@ -676,7 +682,12 @@ async fn insert_referrals(
     }
     let sql = format!(
         "INSERT INTO referral_event (id, referral_id, at, actor, kind, body, data) VALUES {}",
-        numbered(rows.len(), "(?, ?, ?, ?, 'received', NULL, NULL)", ", ")
+        numbered(
+            backend,
+            rows.len(),
+            "(?, ?, ?, ?, 'received', NULL, NULL)",
+            ", "
+        )
     );
     let mut q = sqlx::query(&sql);
     for (n, _, _) in rows {
@@ -692,6 +703,7 @@ async fn insert_referrals(
     let sql = format!(
         "INSERT INTO audit_log (at, actor, org, action, subject, record, reason) VALUES {}",
         numbered(
+            backend,
             rows.len(),
             "(?, ?, ?, 'create', 'referral', ?, 'referral made')",
             ", "
@@ -1407,7 +1419,7 @@ impl SqlStore {
         // try sees what the other wrote.
         for _ in 0..3 {
             let mut tx = self.tx().await?;
-            match create_all(&mut tx, &[n]).await {
+            match create_all(self.backend, &mut tx, &[n]).await {
                 Ok(mut out) => {
                     tx.commit()
                         .await

@@ -759,7 +759,8 @@ pub enum ChangeError {
 pub enum CreateError {
     #[error("the idempotency key `{0}` was used for a different referral: use a new key for a new referral")]
     KeyReused(String),
-    /// Another writer inserted the same key meanwhile (internal: answered with its referral).
+    /// Concurrent writers took this referral's key or reference three tries in a
+    /// row (each try after a clash sees what they wrote): retry with the same key.
     #[error("a concurrent request made this referral")]
     Raced,
     #[error(transparent)]

@@ -22,6 +22,9 @@ pub enum Role {
     OrgAdmin,
     /// Manages organisations and the directory; sees no case.
     SystemAdmin,
+    /// Manages the action plans of the partnerships their organisation leads and
+    /// records the board's reviews; sees no case.
+    PartnershipLead,
 }
 
 impl Role {
@@ -32,6 +35,7 @@ impl Role {
         Role::Analyst,
         Role::OrgAdmin,
         Role::SystemAdmin,
+        Role::PartnershipLead,
     ];
 
     pub fn code(self) -> &'static str {
@@ -42,6 +46,7 @@ impl Role {
             Role::Analyst => "analyst",
             Role::OrgAdmin => "org-admin",
             Role::SystemAdmin => "system-admin",
+            Role::PartnershipLead => "partnership-lead",
         }
     }
 
@@ -53,6 +58,7 @@ impl Role {
             Role::Analyst => "Analyst",
             Role::OrgAdmin => "Organisation admin",
             Role::SystemAdmin => "System admin",
+            Role::PartnershipLead => "Partnership lead",
         }
     }
 

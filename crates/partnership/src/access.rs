@@ -1,0 +1,138 @@
+//! Who may do what with a partnership's records.
+//!
+//! The hub's roles and organisations decide, as they do for referrals:
+//!
+//! - **Read** a partnership, its plans, commitments, updates, reviews and
+//!   scorecards: anyone signed in whose organisation is a member of it, of a
+//!   partnership nested in it, or of one it is nested in (a town partnership's
+//!   members read the county's plan, and the county's read the town's); a system
+//!   admin reads every partnership.
+//! - **Manage plans** (plans, commitments, milestones, frameworks, members) and
+//!   **review** commitments at the board: a partnership lead (the role) of an
+//!   organisation that leads the partnership, or leads one it is nested in.
+//! - **Report progress** on a commitment: a partnership lead, organisation admin,
+//!   coordinator or caseworker of the organisation leading it or of one
+//!   contributing to it; and whoever may manage the plan.
+//! - **Edit an organisation's partner profile and anchor measures**: its own
+//!   organisation admin, or a system admin.
+//! - **Import the place's business data**: a partnership lead or a system admin.
+//!
+//! Analysts and referrers read; they change nothing here.
+
+use serde::Serialize;
+use syndemic_hub::access::{Actor, Role};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemberRole {
+    /// Leads the partnership (chairs the board, owns its plans).
+    Lead,
+    Member,
+}
+
+impl MemberRole {
+    pub fn code(self) -> &'static str {
+        match self {
+            MemberRole::Lead => "lead",
+            MemberRole::Member => "member",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<MemberRole> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "lead" => Some(MemberRole::Lead),
+            "member" => Some(MemberRole::Member),
+            _ => None,
+        }
+    }
+}
+
+/// The organisations around one partnership that access depends on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Family {
+    /// Members of the partnership, of those nested in it and of those it is nested in.
+    pub readers: Vec<String>,
+    /// Leads of the partnership and of those it is nested in.
+    pub leads: Vec<String>,
+}
+
+pub fn may_read(actor: &Actor, family: &Family) -> bool {
+    actor.role == Role::SystemAdmin || family.readers.contains(&actor.org)
+}
+
+pub fn may_manage(actor: &Actor, family: &Family) -> bool {
+    actor.role == Role::PartnershipLead && family.leads.contains(&actor.org)
+}
+
+/// Whether `actor` may report progress on a commitment led by `lead` with
+/// `contributors`.
+pub fn may_update(actor: &Actor, family: &Family, lead: &str, contributors: &[String]) -> bool {
+    if may_manage(actor, family) {
+        return true;
+    }
+    matches!(
+        actor.role,
+        Role::PartnershipLead | Role::OrgAdmin | Role::Coordinator | Role::Caseworker
+    ) && may_read(actor, family)
+        && (actor.org == lead || contributors.contains(&actor.org))
+}
+
+pub fn may_edit_org(actor: &Actor, org: &str) -> bool {
+    actor.role == Role::SystemAdmin || (actor.role == Role::OrgAdmin && actor.org == org)
+}
+
+pub fn may_import_place_data(actor: &Actor) -> bool {
+    matches!(actor.role, Role::SystemAdmin | Role::PartnershipLead)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, org: &str) -> Actor {
+        Actor {
+            id: format!("{}-{org}", role.code()),
+            org: org.into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn the_matrix_of_partnership_access() {
+        let family = Family {
+            readers: vec!["council".into(), "nhs".into(), "charity".into()],
+            leads: vec!["council".into()],
+        };
+        let contributors = vec!["charity".to_owned()];
+        for role in Role::ALL {
+            for org in ["council", "nhs", "charity", "outsider"] {
+                let a = actor(*role, org);
+                assert_eq!(
+                    may_read(&a, &family),
+                    org != "outsider" || *role == Role::SystemAdmin,
+                    "{role:?} of {org} reading"
+                );
+                assert_eq!(
+                    may_manage(&a, &family),
+                    *role == Role::PartnershipLead && org == "council",
+                    "{role:?} of {org} managing"
+                );
+                // The commitment is led by the NHS, with the charity contributing.
+                let update = may_update(&a, &family, "nhs", &contributors);
+                let expect = (*role == Role::PartnershipLead && org == "council")
+                    || (matches!(
+                        role,
+                        Role::PartnershipLead | Role::OrgAdmin | Role::Coordinator | Role::Caseworker
+                    ) && matches!(org, "nhs" | "charity"));
+                assert_eq!(update, expect, "{role:?} of {org} updating");
+                assert_eq!(
+                    may_edit_org(&a, "nhs"),
+                    *role == Role::SystemAdmin || (*role == Role::OrgAdmin && org == "nhs")
+                );
+            }
+        }
+        // An outsider's partnership lead cannot update even a commitment naming them.
+        let outsider = actor(Role::PartnershipLead, "outsider");
+        assert!(!may_update(&outsider, &family, "outsider", &[]));
+    }
+}

@@ -1,0 +1,1045 @@
+//! The spreadsheets partners bring — their organisations, business lists, ONS UK
+//! Business Counts, anchor measures, social value and action plans — read from CSV
+//! or XLSX bytes into checked rows.
+//!
+//! Reading is all-or-nothing: every row is checked, every broken rule is reported
+//! with its line (the spreadsheet's row number, header = 1), column and field, and
+//! nothing is returned unless every row is good — so an import either stores the
+//! whole file or nothing. Headers are matched loosely (case, spaces, underscores and
+//! punctuation ignored) and in any order; unknown columns are ignored, missing
+//! required ones reported once.
+
+use std::fmt;
+use std::io::Cursor;
+
+use serde::Serialize;
+use syndemic_model::{AreaCode, Period};
+
+use crate::access::MemberRole;
+use crate::sector::{Sector, SizeBand};
+use crate::target::TargetRule;
+use crate::trajectory::parse_date;
+
+/// One problem in one place of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The spreadsheet row (the header is row 1); 0 for the file as a whole.
+    pub line: usize,
+    /// The column's letter (A, B, …, AA), if the problem is in one cell.
+    pub column: Option<String>,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.column, self.line) {
+            (_, 0) => write!(f, "{}: {}", self.field, self.message),
+            (Some(c), l) => write!(f, "line {l}, column {c} ({}): {}", self.field, self.message),
+            (None, l) => write!(f, "line {l} ({}): {}", self.field, self.message),
+        }
+    }
+}
+
+/// Every problem found in a file (at most [`MAX_PROBLEMS`] listed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+pub struct LayoutError {
+    pub file: String,
+    pub problems: Vec<Problem>,
+    /// Problems beyond those listed.
+    pub more: usize,
+}
+
+pub const MAX_PROBLEMS: usize = 50;
+
+impl fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: nothing was imported; fix ", self.file)?;
+        if self.problems.len() == 1 {
+            write!(f, "this and import it again: ")?;
+        } else {
+            write!(f, "these {} problems and import it again:", self.problems.len() + self.more)?;
+        }
+        for p in &self.problems {
+            write!(f, "\n  {p}")?;
+        }
+        if self.more > 0 {
+            write!(f, "\n  … and {} more", self.more)?;
+        }
+        Ok(())
+    }
+}
+
+/// A sheet: its header and rows of text cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sheet {
+    pub file: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+fn file_error(file: &str, message: String) -> LayoutError {
+    LayoutError {
+        file: file.into(),
+        problems: vec![Problem {
+            line: 0,
+            column: None,
+            field: "file".into(),
+            message,
+        }],
+        more: 0,
+    }
+}
+
+impl Sheet {
+    /// Reads CSV (UTF-8, a BOM allowed) or, when the bytes are a ZIP archive, the
+    /// first worksheet of an XLSX workbook.
+    pub fn read(file: &str, bytes: &[u8]) -> Result<Sheet, LayoutError> {
+        if bytes.starts_with(b"PK\x03\x04") {
+            return Sheet::read_xlsx(file, bytes);
+        }
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            file_error(
+                file,
+                format!("the file is not UTF-8 text (byte {}): save it as CSV UTF-8 or as an Excel workbook", e.valid_up_to()),
+            )
+        })?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut rows = Vec::new();
+        for (i, rec) in reader.records().enumerate() {
+            let rec = rec.map_err(|e| {
+                file_error(file, format!("line {}: not readable as CSV: {e}", i + 1))
+            })?;
+            rows.push(rec.iter().map(|c| c.trim().to_owned()).collect::<Vec<_>>());
+        }
+        Sheet::from_rows(file, rows)
+    }
+
+    fn read_xlsx(file: &str, bytes: &[u8]) -> Result<Sheet, LayoutError> {
+        use calamine::{Data, Reader, Xlsx};
+        let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| {
+            file_error(file, format!("not readable as an Excel workbook: {e}"))
+        })?;
+        let first = book
+            .sheet_names()
+            .first()
+            .cloned()
+            .ok_or_else(|| file_error(file, "the workbook has no worksheet".into()))?;
+        let range = book
+            .worksheet_range(&first)
+            .map_err(|e| file_error(file, format!("worksheet `{first}`: {e}")))?;
+        let rows = range
+            .rows()
+            .map(|r| {
+                r.iter()
+                    .map(|c| match c {
+                        Data::Empty => String::new(),
+                        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+                            format!("{}", *f as i64)
+                        }
+                        Data::DateTimeIso(s) | Data::DurationIso(s) => {
+                            s.split('T').next().unwrap_or(s).to_owned()
+                        }
+                        Data::DateTime(d) => {
+                            // Excel's serial day: 1899-12-30 is day 0.
+                            crate::trajectory::format_day(2_415_019 + d.as_f64().floor() as i64)
+                        }
+                        other => other.to_string().trim().to_owned(),
+                    })
+                    .collect()
+            })
+            .collect();
+        Sheet::from_rows(file, rows)
+    }
+
+    fn from_rows(file: &str, mut rows: Vec<Vec<String>>) -> Result<Sheet, LayoutError> {
+        // Blank lines (every cell empty) are not rows.
+        if rows.is_empty() {
+            return Err(file_error(file, "the file is empty: it needs a header row and at least one row of data".into()));
+        }
+        let header = rows.remove(0);
+        Ok(Sheet {
+            file: file.into(),
+            header,
+            rows,
+        })
+    }
+}
+
+/// The spreadsheet letter of a 0-based column.
+pub fn column_letter(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+fn loose(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// A column a layout reads: its name in the template, other names it is known
+/// by, and whether it must be there.
+struct Column {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    required: bool,
+}
+
+const fn req(name: &'static str, aliases: &'static [&'static str]) -> Column {
+    Column {
+        name,
+        aliases,
+        required: true,
+    }
+}
+
+const fn opt(name: &'static str, aliases: &'static [&'static str]) -> Column {
+    Column {
+        name,
+        aliases,
+        required: false,
+    }
+}
+
+/// Reads the rows of a sheet through a layout, gathering every problem.
+struct Reading<'a> {
+    sheet: &'a Sheet,
+    index: Vec<Option<usize>>,
+    problems: Vec<Problem>,
+    more: usize,
+}
+
+/// One row being read.
+struct Row<'r, 'a> {
+    reading: &'r mut Reading<'a>,
+    cells: &'a [String],
+    line: usize,
+    columns: &'static [Column],
+}
+
+impl<'a> Reading<'a> {
+    fn new(sheet: &'a Sheet, columns: &'static [Column]) -> Reading<'a> {
+        let keys: Vec<String> = sheet.header.iter().map(|h| loose(h)).collect();
+        let index = columns
+            .iter()
+            .map(|c| {
+                std::iter::once(c.name)
+                    .chain(c.aliases.iter().copied())
+                    .find_map(|n| keys.iter().position(|k| *k == loose(n)))
+            })
+            .collect::<Vec<_>>();
+        let mut r = Reading {
+            sheet,
+            index,
+            problems: Vec::new(),
+            more: 0,
+        };
+        for (c, i) in columns.iter().zip(r.index.clone()) {
+            if c.required && i.is_none() {
+                r.problem(
+                    1,
+                    None,
+                    c.name,
+                    format!(
+                        "the header has no `{}` column (it has: {}); add it, or start from the template",
+                        c.name,
+                        sheet.header.join(", ")
+                    ),
+                );
+            }
+        }
+        if sheet.rows.iter().all(|r| r.iter().all(String::is_empty)) {
+            r.problem(0, None, "file", "there are no rows of data under the header".into());
+        }
+        r
+    }
+
+    fn problem(&mut self, line: usize, column: Option<usize>, field: &str, message: String) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(Problem {
+                line,
+                column: column.map(column_letter),
+                field: field.into(),
+                message,
+            });
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// Each non-blank row, with its spreadsheet line.
+    fn rows(&self) -> Vec<(usize, &'a [String])> {
+        self.sheet
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.iter().any(|c| !c.is_empty()))
+            .map(|(i, r)| (i + 2, r.as_slice()))
+            .collect()
+    }
+
+    fn finish<T>(self, out: Vec<T>) -> Result<Vec<T>, LayoutError> {
+        if self.problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(LayoutError {
+                file: self.sheet.file.clone(),
+                problems: self.problems,
+                more: self.more,
+            })
+        }
+    }
+}
+
+impl Row<'_, '_> {
+    fn at(&self, name: &str) -> (Option<usize>, &str) {
+        let k = self
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .expect("a layout reads only its own columns");
+        let i = self.reading.index[k];
+        (
+            i,
+            i.and_then(|i| self.cells.get(i)).map(String::as_str).unwrap_or(""),
+        )
+    }
+
+    fn text(&self, name: &str) -> String {
+        self.at(name).1.to_owned()
+    }
+
+    fn fail(&mut self, name: &str, message: String) {
+        let (i, _) = self.at(name);
+        let line = self.line;
+        self.reading.problem(line, i, name, message);
+    }
+
+    /// A required text cell.
+    fn need(&mut self, name: &str) -> String {
+        let v = self.text(name);
+        if v.is_empty() {
+            self.fail(name, "is empty: every row needs it".into());
+        }
+        v
+    }
+
+    fn parse<T>(&mut self, name: &str, what: &str, f: impl FnOnce(&str) -> Option<T>) -> Option<T> {
+        let v = self.text(name);
+        if v.is_empty() {
+            return None;
+        }
+        let parsed = f(&v);
+        if parsed.is_none() {
+            self.fail(name, format!("`{v}` is not {what}"));
+        }
+        parsed
+    }
+
+    fn number(&mut self, name: &str) -> Option<f64> {
+        self.parse(name, "a number", |v| {
+            v.replace([',', '£'], "")
+                .trim_end_matches('%')
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+        })
+    }
+
+    fn count(&mut self, name: &str) -> Option<u64> {
+        self.parse(name, "a whole number of 0 or more", |v| {
+            v.replace(',', "").parse::<u64>().ok()
+        })
+    }
+
+    /// A share as a fraction 0–1, written as 0.35 or 35%.
+    fn share(&mut self, name: &str) -> Option<f64> {
+        self.parse(name, "a share: write 35% or 0.35", |v| {
+            let pct = v.ends_with('%');
+            let x: f64 = v.trim_end_matches('%').trim().parse().ok()?;
+            let x = if pct || x > 1.0 { x / 100.0 } else { x };
+            (0.0..=1.0).contains(&x).then_some(x)
+        })
+    }
+
+    fn yes_no(&mut self, name: &str) -> Option<bool> {
+        self.parse(name, "yes or no", |v| match v.to_ascii_lowercase().as_str() {
+            "yes" | "y" | "true" | "1" => Some(true),
+            "no" | "n" | "false" | "0" => Some(false),
+            _ => None,
+        })
+    }
+
+    fn area(&mut self, name: &str) -> Option<AreaCode> {
+        let v = self.text(name);
+        if v.is_empty() {
+            return None;
+        }
+        match AreaCode::parse(&v) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.fail(name, e.to_string());
+                None
+            }
+        }
+    }
+}
+
+fn read_rows<T>(
+    sheet: &Sheet,
+    columns: &'static [Column],
+    mut each: impl FnMut(&mut Row<'_, '_>) -> Option<T>,
+) -> Result<Vec<T>, LayoutError> {
+    let mut reading = Reading::new(sheet, columns);
+    if !reading.problems.is_empty() {
+        return reading.finish(Vec::new());
+    }
+    let mut out = Vec::new();
+    for (line, cells) in reading.rows() {
+        let before = reading.problems.len() + reading.more;
+        let mut row = Row {
+            reading: &mut reading,
+            cells,
+            line,
+            columns,
+        };
+        let v = each(&mut row);
+        if reading.problems.len() + reading.more == before {
+            out.extend(v);
+        }
+    }
+    reading.finish(out)
+}
+
+/// The header of a layout's template, in order.
+fn template(columns: &[Column]) -> Vec<&'static str> {
+    columns.iter().map(|c| c.name).collect()
+}
+
+// --- partners ---------------------------------------------------------------
+
+/// A partner organisation, as its sheet gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartnerRow {
+    pub id: String,
+    pub name: String,
+    pub sector: Sector,
+    pub sub_type: Option<String>,
+    pub employees: Option<u64>,
+    pub size_band: Option<SizeBand>,
+    pub local_employee_share: Option<f64>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub area: Option<AreaCode>,
+    pub charity_number: Option<String>,
+    pub company_number: Option<String>,
+    pub anchor: bool,
+    /// The partnership it joins, and as what (optional).
+    pub partnership: Option<String>,
+    pub member_role: Option<MemberRole>,
+}
+
+const PARTNER_COLUMNS: &[Column] = &[
+    req("id", &["organisation id", "org id", "code"]),
+    req("name", &["organisation", "organisation name"]),
+    req("sector", &[]),
+    opt("sub_type", &["subtype", "type"]),
+    opt("employees", &["employee count", "staff"]),
+    opt("size_band", &["size"]),
+    opt("local_employee_share", &["employees living locally", "local employees %", "local share"]),
+    opt("address", &[]),
+    opt("postcode", &["post code"]),
+    opt("area", &["lsoa", "area code", "lsoa11cd"]),
+    opt("charity_number", &["charity no", "registered charity number"]),
+    opt("company_number", &["company no", "companies house number"]),
+    opt("anchor", &["anchor institution"]),
+    opt("partnership", &["partnership id"]),
+    opt("member_role", &["role"]),
+];
+
+pub fn partners_template() -> Vec<&'static str> {
+    template(PARTNER_COLUMNS)
+}
+
+fn id_like(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 64
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+pub fn read_partners(sheet: &Sheet) -> Result<Vec<PartnerRow>, LayoutError> {
+    let mut seen = std::collections::HashMap::new();
+    read_rows(sheet, PARTNER_COLUMNS, |r| {
+        let id = r.need("id");
+        if !id.is_empty() && !id_like(&id) {
+            r.fail("id", format!("`{id}` is not an id: use lower-case letters, digits and hyphens (e.g. hartmoor-fire)"));
+        }
+        if let Some(first) = seen.insert(id.clone(), r.line) {
+            r.fail("id", format!("`{id}` is already on line {first}: each organisation once"));
+        }
+        let name = r.need("name");
+        let sector_text = r.need("sector");
+        let sector = Sector::from_code(&sector_text);
+        if sector.is_none() && !sector_text.is_empty() {
+            let codes: Vec<_> = Sector::ALL.iter().map(|s| s.code()).collect();
+            r.fail("sector", format!("`{sector_text}` is not a sector: one of {}", codes.join(", ")));
+        }
+        let sub_type = Some(r.text("sub_type").to_ascii_lowercase().replace(' ', "-"))
+            .filter(|s| !s.is_empty());
+        if let (Some(s), Some(t)) = (sector, &sub_type) {
+            if !s.sub_types().contains(&t.as_str()) {
+                r.fail("sub_type", format!("`{t}` is not a kind of {}: one of {}", s.label().to_lowercase(), s.sub_types().join(", ")));
+            }
+        }
+        let employees = r.count("employees");
+        let band = r.parse("size_band", "a size band (micro, small, medium, large)", SizeBand::parse);
+        if let (Some(n), Some(b)) = (employees, band) {
+            if SizeBand::of_employees(n) != b {
+                r.fail("size_band", format!("{n} employees make a {} employer, not {}", SizeBand::of_employees(n).code(), b.code()));
+            }
+        }
+        let local_employee_share = r.share("local_employee_share");
+        let area = r.area("area");
+        let anchor = r.yes_no("anchor").unwrap_or(false);
+        let partnership = Some(r.text("partnership")).filter(|s| !s.is_empty());
+        let member_role = r.parse("member_role", "lead or member", MemberRole::from_code);
+        let opt_text = |r: &Row<'_, '_>, n: &str| Some(r.text(n)).filter(|s| !s.is_empty());
+        Some(PartnerRow {
+            id,
+            name,
+            sector: sector?,
+            sub_type,
+            employees,
+            size_band: band.or(employees.map(SizeBand::of_employees)),
+            local_employee_share,
+            address: opt_text(r, "address"),
+            postcode: opt_text(r, "postcode"),
+            area,
+            charity_number: opt_text(r, "charity_number"),
+            company_number: opt_text(r, "company_number"),
+            anchor,
+            partnership,
+            member_role,
+        })
+    })
+}
+
+// --- businesses --------------------------------------------------------------
+
+/// A business from a list (a business rates list, a partner's own list).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusinessRow {
+    pub name: String,
+    pub company_number: Option<String>,
+    pub sic_code: Option<String>,
+    pub size_band: SizeBand,
+    pub employees: Option<u64>,
+    pub local_employees: Option<u64>,
+    pub postcode: Option<String>,
+    pub area: Option<AreaCode>,
+}
+
+const BUSINESS_COLUMNS: &[Column] = &[
+    req("name", &["business name", "company name", "ratepayer"]),
+    opt("company_number", &["company no", "companies house number", "crn"]),
+    opt("sic_code", &["sic", "sic 2007", "industry code"]),
+    opt("size_band", &["size", "employment size band"]),
+    opt("employees", &["employee count", "staff"]),
+    opt("local_employees", &["employees living locally"]),
+    opt("postcode", &["post code"]),
+    opt("area", &["lsoa", "area code", "lsoa11cd"]),
+];
+
+pub fn businesses_template() -> Vec<&'static str> {
+    template(BUSINESS_COLUMNS)
+}
+
+pub fn read_businesses(sheet: &Sheet) -> Result<Vec<BusinessRow>, LayoutError> {
+    read_rows(sheet, BUSINESS_COLUMNS, |r| {
+        let name = r.need("name");
+        let employees = r.count("employees");
+        let local_employees = r.count("local_employees");
+        if let (Some(n), Some(l)) = (employees, local_employees) {
+            if l > n {
+                r.fail("local_employees", format!("{l} local employees is more than the {n} employees"));
+            }
+        }
+        let band = r.parse("size_band", "a size band (micro, small, medium, large)", SizeBand::parse);
+        let size_band = match (band, employees) {
+            (Some(b), Some(n)) if SizeBand::of_employees(n) != b => {
+                r.fail("size_band", format!("{n} employees make a {} business, not {}", SizeBand::of_employees(n).code(), b.code()));
+                None
+            }
+            (Some(b), _) => Some(b),
+            (None, Some(n)) => Some(SizeBand::of_employees(n)),
+            (None, None) => {
+                r.fail("size_band", "give the size band or the number of employees".into());
+                None
+            }
+        };
+        let sic_code = Some(r.text("sic_code")).filter(|s| !s.is_empty());
+        if let Some(s) = &sic_code {
+            if !(4..=5).contains(&s.len()) || !s.chars().all(|c| c.is_ascii_digit()) {
+                r.fail("sic_code", format!("`{s}` is not a SIC 2007 code: four or five digits, e.g. 86210"));
+            }
+        }
+        let company_number = Some(r.text("company_number").to_ascii_uppercase()).filter(|s| !s.is_empty());
+        if let Some(c) = &company_number {
+            if c.len() != 8 || !c.chars().all(|c| c.is_ascii_alphanumeric()) {
+                r.fail("company_number", format!("`{c}` is not a Companies House number: eight characters, e.g. 01234567 or SC123456"));
+            }
+        }
+        let postcode = Some(r.text("postcode")).filter(|s| !s.is_empty());
+        let area = r.area("area");
+        Some(BusinessRow {
+            name,
+            company_number,
+            sic_code,
+            size_band: size_band?,
+            employees,
+            local_employees,
+            postcode,
+            area,
+        })
+    })
+}
+
+/// One cell of ONS UK Business Counts: enterprises or local units in an area, of
+/// one employment size band and industry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusinessCountRow {
+    pub area: AreaCode,
+    pub year: i32,
+    /// `enterprises` or `local-units`.
+    pub unit: String,
+    pub size_band: SizeBand,
+    /// The band as published (`10 to 19`).
+    pub band_text: String,
+    pub industry: String,
+    pub count: u64,
+}
+
+const COUNT_COLUMNS: &[Column] = &[
+    req("area", &["geography code", "geography_code", "area code", "mnemonic"]),
+    req("year", &["date", "date name", "period"]),
+    opt("unit", &["measure", "units", "dataset"]),
+    req("size_band", &["employment size band", "employment sizeband name", "employment size band name", "size band"]),
+    req("industry", &["industry name", "broad industry group", "industry_name"]),
+    req("count", &["obs value", "obs_value", "value"]),
+];
+
+pub fn business_counts_template() -> Vec<&'static str> {
+    template(COUNT_COLUMNS)
+}
+
+/// UK Business Counts as downloaded from Nomis (`GEOGRAPHY_CODE`, `DATE`,
+/// `EMPLOYMENT_SIZEBAND_NAME`, `INDUSTRY_NAME`, `OBS_VALUE`) or in the template's
+/// layout; `unit` says enterprises or local units, and `default_unit` applies when
+/// the file has no such column. Total rows (`Total`) are skipped: totals are
+/// summed from the parts, so a total cannot disagree with them.
+pub fn read_business_counts(sheet: &Sheet, default_unit: &str) -> Result<Vec<BusinessCountRow>, LayoutError> {
+    read_rows(sheet, COUNT_COLUMNS, |r| {
+        let area = r.area("area");
+        if area.is_none() && r.text("area").is_empty() {
+            r.fail("area", "is empty: every row needs its area's GSS code".into());
+        }
+        let year = r.parse("year", "a year", |v| v.get(..4)?.parse::<i32>().ok());
+        let unit_text = r.text("unit").to_ascii_lowercase();
+        let unit = if unit_text.is_empty() {
+            default_unit.to_owned()
+        } else if unit_text.contains("local") {
+            "local-units".to_owned()
+        } else if unit_text.contains("enterprise") {
+            "enterprises".to_owned()
+        } else {
+            r.fail("unit", format!("`{unit_text}` is neither enterprises nor local units"));
+            String::new()
+        };
+        let band_text = r.need("size_band");
+        let industry = r.need("industry");
+        let total = |s: &str| s.to_ascii_lowercase().starts_with("total");
+        if total(&band_text) || total(&industry) {
+            return None;
+        }
+        let size_band = r.parse("size_band", "an employment size band (0 to 4, 5 to 9, …, 1000+)", SizeBand::parse);
+        let count = r.count("count");
+        if count.is_none() && r.text("count").is_empty() {
+            r.fail("count", "is empty: write 0 for none".into());
+        }
+        Some(BusinessCountRow {
+            area: area?,
+            year: year?,
+            unit,
+            size_band: size_band?,
+            band_text,
+            industry,
+            count: count?,
+        })
+    })
+}
+
+// --- anchors ------------------------------------------------------------------
+
+/// One anchor institution's measures for one year.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AnchorRow {
+    pub organisation: String,
+    pub year: i32,
+    pub employees: Option<u64>,
+    /// Share of new hires living in the most deprived 20 % of areas nationally.
+    pub hired_most_deprived_share: Option<f64>,
+    /// Share of spend with suppliers in the place.
+    pub local_spend_share: Option<f64>,
+    /// Share of spend with SMEs and VCSE organisations.
+    pub sme_vcse_spend_share: Option<f64>,
+    pub real_living_wage: Option<bool>,
+    pub apprenticeships: Option<u64>,
+    pub volunteering_hours: Option<f64>,
+}
+
+const ANCHOR_COLUMNS: &[Column] = &[
+    req("organisation", &["organisation id", "org", "org id"]),
+    req("year", &["financial year", "period"]),
+    opt("employees", &[]),
+    opt("hired_most_deprived_share", &["hires from most deprived areas", "hired from most deprived %"]),
+    opt("local_spend_share", &["local spend", "local spend %"]),
+    opt("sme_vcse_spend_share", &["sme vcse spend", "sme and vcse spend %"]),
+    opt("real_living_wage", &["living wage employer", "real living wage employer"]),
+    opt("apprenticeships", &["apprentices"]),
+    opt("volunteering_hours", &["volunteering"]),
+];
+
+pub fn anchors_template() -> Vec<&'static str> {
+    template(ANCHOR_COLUMNS)
+}
+
+pub fn read_anchor_measures(sheet: &Sheet) -> Result<Vec<AnchorRow>, LayoutError> {
+    let mut seen = std::collections::HashMap::new();
+    read_rows(sheet, ANCHOR_COLUMNS, |r| {
+        let organisation = r.need("organisation");
+        let year = r.parse("year", "a year (2025, or a financial year 2025/26)", |v| {
+            let y: i32 = v.get(..4)?.parse().ok()?;
+            (1990..=2100).contains(&y).then_some(y)
+        });
+        if let Some(y) = year {
+            if let Some(first) = seen.insert((organisation.clone(), y), r.line) {
+                r.fail("year", format!("{organisation} {y} is already on line {first}: one row per organisation and year"));
+            }
+        }
+        Some(AnchorRow {
+            employees: r.count("employees"),
+            hired_most_deprived_share: r.share("hired_most_deprived_share"),
+            local_spend_share: r.share("local_spend_share"),
+            sme_vcse_spend_share: r.share("sme_vcse_spend_share"),
+            real_living_wage: r.yes_no("real_living_wage"),
+            apprenticeships: r.count("apprenticeships"),
+            volunteering_hours: r.number("volunteering_hours"),
+            organisation,
+            year: year?,
+        })
+    })
+}
+
+/// Social value committed in one contract, in the style of the National TOMs
+/// (themes, outcomes and measures, each with a proxy value in pounds per unit):
+/// its value is `quantity × proxy value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SocialValueRow {
+    pub organisation: String,
+    pub year: i32,
+    pub contract: String,
+    pub theme: String,
+    pub outcome: String,
+    pub measure: String,
+    pub unit: String,
+    pub quantity: f64,
+    pub proxy_value: f64,
+}
+
+impl SocialValueRow {
+    pub fn value(&self) -> f64 {
+        self.quantity * self.proxy_value
+    }
+}
+
+const SOCIAL_VALUE_COLUMNS: &[Column] = &[
+    req("organisation", &["organisation id", "org"]),
+    req("year", &["financial year"]),
+    req("contract", &["contract name", "contract reference"]),
+    req("theme", &[]),
+    req("outcome", &[]),
+    req("measure", &["measure reference", "toms measure"]),
+    opt("unit", &["units"]),
+    req("quantity", &["committed", "target quantity"]),
+    req("proxy_value", &["proxy value £", "proxy"]),
+];
+
+pub fn social_value_template() -> Vec<&'static str> {
+    template(SOCIAL_VALUE_COLUMNS)
+}
+
+pub fn read_social_value(sheet: &Sheet) -> Result<Vec<SocialValueRow>, LayoutError> {
+    read_rows(sheet, SOCIAL_VALUE_COLUMNS, |r| {
+        let year = r.parse("year", "a year", |v| v.get(..4)?.parse::<i32>().ok());
+        let quantity = r.number("quantity");
+        let proxy_value = r.number("proxy_value");
+        for (name, v) in [("quantity", quantity), ("proxy_value", proxy_value)] {
+            if v.is_some_and(|v| v < 0.0) {
+                r.fail(name, "cannot be negative".into());
+            }
+        }
+        Some(SocialValueRow {
+            organisation: r.need("organisation"),
+            contract: r.need("contract"),
+            theme: r.need("theme"),
+            outcome: r.need("outcome"),
+            measure: r.need("measure"),
+            unit: r.text("unit"),
+            year: year?,
+            quantity: quantity?,
+            proxy_value: proxy_value?,
+        })
+    })
+}
+
+// --- plans --------------------------------------------------------------------
+
+/// A commitment as a plan's sheet gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitmentRow {
+    pub reference: String,
+    pub title: String,
+    pub lead: String,
+    pub contributors: Vec<String>,
+    pub framework: Option<String>,
+    pub objective: Option<String>,
+    pub indicator: Option<String>,
+    pub baseline_period: Option<String>,
+    pub baseline_value: Option<f64>,
+    pub target_value: Option<f64>,
+    /// `YYYY-MM-DD`.
+    pub target_date: Option<String>,
+    pub target_areas: Option<TargetRule>,
+    /// `YYYY-MM-DD: what`, separated by `;`.
+    pub milestones: Vec<(String, String)>,
+}
+
+const COMMITMENT_COLUMNS: &[Column] = &[
+    req("reference", &["ref", "id", "number"]),
+    req("title", &["commitment", "what"]),
+    req("lead", &["lead organisation", "who leads"]),
+    opt("contributors", &["contributing partners", "partners"]),
+    opt("framework", &[]),
+    opt("objective", &["framework objective", "marmot objective"]),
+    opt("indicator", &["indicator id", "linked indicator"]),
+    opt("baseline_period", &["baseline year"]),
+    opt("baseline_value", &["baseline"]),
+    opt("target_value", &["target"]),
+    opt("target_date", &["by"]),
+    opt("target_areas", &["areas", "target area rule"]),
+    opt("milestones", &[]),
+];
+
+pub fn commitments_template() -> Vec<&'static str> {
+    template(COMMITMENT_COLUMNS)
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split([';', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A plan's commitments. Organisation ids, frameworks, objectives and indicators
+/// are checked against the store by the importer; here, every cell's own form.
+pub fn read_commitments(sheet: &Sheet) -> Result<Vec<CommitmentRow>, LayoutError> {
+    let mut seen = std::collections::HashMap::new();
+    read_rows(sheet, COMMITMENT_COLUMNS, |r| {
+        let reference = r.need("reference");
+        if let Some(first) = seen.insert(reference.clone(), r.line) {
+            r.fail("reference", format!("`{reference}` is already on line {first}: each commitment once"));
+        }
+        let title = r.need("title");
+        let lead = r.need("lead");
+        let indicator = Some(r.text("indicator")).filter(|s| !s.is_empty());
+        let baseline_period = Some(r.text("baseline_period")).filter(|s| !s.is_empty());
+        if let Some(p) = &baseline_period {
+            if let Err(e) = Period::parse(p) {
+                r.fail("baseline_period", e.to_string());
+            }
+        }
+        let baseline_value = r.number("baseline_value");
+        let target_value = r.number("target_value");
+        let target_date = r.parse("target_date", "a date: write YYYY-MM-DD", |v| parse_date(v).map(|_| v.to_owned()));
+        if indicator.is_some() {
+            for (name, missing) in [
+                ("baseline_period", baseline_period.is_none()),
+                ("target_value", target_value.is_none()),
+                ("target_date", target_date.is_none() && r.text("target_date").is_empty()),
+            ] {
+                if missing {
+                    r.fail(name, "is empty: a commitment linked to an indicator needs its baseline period, target value and target date".into());
+                }
+            }
+        }
+        let target_areas = r.parse("target_areas", "a target rule (local-quintile:AREA:1, national-decile:AREA:1-2 or areas:CODE,CODE)", |v| TargetRule::parse(v).ok());
+        let mut milestones = Vec::new();
+        for m in r.text("milestones").split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            match m.split_once(':') {
+                Some((d, what)) if parse_date(d).is_some() && !what.trim().is_empty() => {
+                    milestones.push((d.trim().to_owned(), what.trim().to_owned()))
+                }
+                _ => r.fail("milestones", format!("`{m}` is not a milestone: write YYYY-MM-DD: what, separated by ;")),
+            }
+        }
+        Some(CommitmentRow {
+            reference,
+            title,
+            lead,
+            contributors: list(&r.text("contributors")),
+            framework: Some(r.text("framework")).filter(|s| !s.is_empty()),
+            objective: Some(r.text("objective")).filter(|s| !s.is_empty()),
+            indicator,
+            baseline_period,
+            baseline_value,
+            target_value,
+            target_date,
+            target_areas,
+            milestones,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sheet(text: &str) -> Sheet {
+        Sheet::read("test.csv", text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn columns_are_lettered_as_spreadsheets_letter_them() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(27), "AB");
+        assert_eq!(column_letter(701), "ZZ");
+        assert_eq!(column_letter(702), "AAA");
+    }
+
+    #[test]
+    fn partners_are_read_with_loose_headers() {
+        let s = sheet("\u{feff}ID,Name,Sector,Sub Type,Employees,Local Employee Share,Anchor\nhartmoor-fire,Hartmoor Fire,public-services,fire-and-rescue,640,72%,no\nhartmoor-nhs,Hartmoor NHS Trust,Health and care,nhs-trust,\"6,200\",0.81,yes\n");
+        let rows = read_partners(&s).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].size_band, Some(SizeBand::Large));
+        assert_eq!(rows[0].local_employee_share, Some(0.72));
+        assert!(rows[1].anchor);
+        assert_eq!(rows[1].employees, Some(6200));
+        assert_eq!(rows[1].sector, Sector::HealthAndCare);
+    }
+
+    #[test]
+    fn every_bad_row_is_reported_where_it_is_and_nothing_returned() {
+        let s = sheet("id,name,sector,sub_type,employees,size_band\nok,Fine,vcse,charity,5,micro\nBad Id,X,vcse,,,\ndup,Y,police,,,\ndup,Z,business,employer,300,small\n");
+        let e = read_partners(&s).unwrap_err();
+        let at: Vec<(usize, Option<&str>, &str)> = e
+            .problems
+            .iter()
+            .map(|p| (p.line, p.column.as_deref(), p.field.as_str()))
+            .collect();
+        assert_eq!(
+            at,
+            vec![
+                (3, Some("A"), "id"),
+                (4, Some("C"), "sector"),
+                (5, Some("A"), "id"),
+                (5, Some("F"), "size_band"),
+            ]
+        );
+        let text = e.to_string();
+        assert!(text.contains("test.csv: nothing was imported"), "{text}");
+        assert!(text.contains("line 4, column C (sector): `police` is not a sector"), "{text}");
+        assert!(text.contains("300 employees make a large employer, not small"), "{text}");
+    }
+
+    #[test]
+    fn a_missing_column_is_named_once() {
+        let e = read_partners(&sheet("id,name\na,b\n")).unwrap_err();
+        assert_eq!(e.problems.len(), 1);
+        assert!(e.problems[0].message.contains("no `sector` column"));
+        assert!(read_partners(&sheet("id,name,sector\n")).is_err());
+    }
+
+    #[test]
+    fn business_counts_are_read_from_the_nomis_layout() {
+        let s = sheet("DATE,GEOGRAPHY_CODE,GEOGRAPHY_NAME,INDUSTRY_NAME,EMPLOYMENT_SIZEBAND_NAME,OBS_VALUE\n2025,E08000009,Trafford,C : Manufacturing,0 to 4,310\n2025,E08000009,Trafford,C : Manufacturing,Total,999\n2025,E08000009,Trafford,C : Manufacturing,250 to 499,5\n");
+        let rows = read_business_counts(&s, "enterprises").unwrap();
+        assert_eq!(rows.len(), 2, "the total row is skipped");
+        assert_eq!(rows[0].size_band, SizeBand::Micro);
+        assert_eq!(rows[1].size_band, SizeBand::Large);
+        assert_eq!(rows[1].unit, "enterprises");
+        let bad = sheet("DATE,GEOGRAPHY_CODE,INDUSTRY_NAME,EMPLOYMENT_SIZEBAND_NAME,OBS_VALUE\n2025,E08000009,C,0 to 49,x\n");
+        let e = read_business_counts(&bad, "enterprises").unwrap_err();
+        assert_eq!(e.problems.len(), 2);
+    }
+
+    #[test]
+    fn businesses_need_a_size() {
+        let s = sheet("name,company_number,sic_code,employees,local_employees\nMill Bakery,01234567,10710,12,9\nNo Size Ltd,,,,\nOdd,123,ABCDE,3,5\n");
+        let e = read_businesses(&s).unwrap_err();
+        let fields: Vec<_> = e.problems.iter().map(|p| (p.line, p.field.as_str())).collect();
+        assert_eq!(
+            fields,
+            vec![(3, "size_band"), (4, "local_employees"), (4, "sic_code"), (4, "company_number")]
+        );
+    }
+
+    #[test]
+    fn anchor_rows_are_one_per_organisation_and_year() {
+        let s = sheet("organisation,year,employees,local_spend_share,real_living_wage\nnhs,2025/26,6200,41%,yes\nnhs,2025,6100,40%,yes\n");
+        let e = read_anchor_measures(&s).unwrap_err();
+        assert_eq!(e.problems.len(), 1);
+        assert_eq!(e.problems[0].line, 3);
+        let ok = read_anchor_measures(&sheet("organisation,year,local_spend_share\nnhs,2025,0.4\n")).unwrap();
+        assert_eq!(ok[0].local_spend_share, Some(0.4));
+    }
+
+    #[test]
+    fn commitments_linked_to_an_indicator_need_their_trajectory() {
+        let s = sheet("reference,title,lead,indicator,baseline_period,target_value,target_date,target_areas,milestones\nC1,Warm homes,council,fuel-poverty,2022,10,2030-03-31,local-quintile:E08000009:1,2026-03-31: 500 homes insulated\nC2,Smoking,nhs,smoking,,,,,\n");
+        let e = read_commitments(&s).unwrap_err();
+        assert_eq!(e.problems.len(), 3, "{e}");
+        assert!(e.problems.iter().all(|p| p.line == 3));
+        let one = read_commitments(&sheet("reference,title,lead,milestones\nC1,Warm homes,council,2026-03-31: half; 2027-03-31: all\n")).unwrap();
+        assert_eq!(one[0].milestones.len(), 2);
+    }
+
+    #[test]
+    fn blank_and_binary_files_are_refused_with_a_reason() {
+        assert!(Sheet::read("x.csv", b"").is_err());
+        let e = Sheet::read("x.csv", &[0xff, 0xfe, 0x00]).unwrap_err();
+        assert!(e.to_string().contains("not UTF-8"));
+        let e = Sheet::read("x.xlsx", b"PK\x03\x04garbage").unwrap_err();
+        assert!(e.to_string().contains("Excel"), "{e}");
+    }
+}

@@ -1,0 +1,23 @@
+//! Partnership and accountability: the rules, pure and tested without a database.
+//!
+//! - [`sector`]: the six sectors of a place's partners, their sub-types, and
+//!   employer size bands.
+//! - [`framework`]: the frameworks commitments are classified against — the
+//!   Marmot policy objectives and the population intervention triangle built in.
+//! - [`trajectory`]: the straight line from a commitment's baseline to its target,
+//!   and whether the latest value is on track, off track or not significantly
+//!   different from it.
+//! - [`target`]: target areas resolved from a rule ("the most deprived 20 % of
+//!   LSOAs in a district") to a concrete list.
+//! - [`access`]: who may read, manage, update and review what.
+//! - [`layout`]: the spreadsheet layouts of partners, businesses, business counts,
+//!   anchor measures and plans, read all-or-nothing with every bad row reported.
+//! - [`maturity`]: the business-engagement maturity self-assessment.
+
+pub mod access;
+pub mod framework;
+pub mod layout;
+pub mod maturity;
+pub mod sector;
+pub mod target;
+pub mod trajectory;

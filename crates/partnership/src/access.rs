@@ -122,7 +122,10 @@ mod tests {
                 let expect = (*role == Role::PartnershipLead && org == "council")
                     || (matches!(
                         role,
-                        Role::PartnershipLead | Role::OrgAdmin | Role::Coordinator | Role::Caseworker
+                        Role::PartnershipLead
+                            | Role::OrgAdmin
+                            | Role::Coordinator
+                            | Role::Caseworker
                     ) && matches!(org, "nhs" | "charity"));
                 assert_eq!(update, expect, "{role:?} of {org} updating");
                 assert_eq!(

@@ -100,7 +100,10 @@ pub fn intervention_triangle() -> Framework {
             ("service", "Service-based interventions"),
             ("community", "Community-centred interventions"),
             ("civic-service", "Civic-level and service-based together"),
-            ("civic-community", "Civic-level and community-centred together"),
+            (
+                "civic-community",
+                "Civic-level and community-centred together",
+            ),
             (
                 "service-community",
                 "Service-based and community-centred together",

@@ -58,7 +58,11 @@ impl fmt::Display for LayoutError {
         if self.problems.len() == 1 {
             write!(f, "this and import it again: ")?;
         } else {
-            write!(f, "these {} problems and import it again:", self.problems.len() + self.more)?;
+            write!(
+                f,
+                "these {} problems and import it again:",
+                self.problems.len() + self.more
+            )?;
         }
         for p in &self.problems {
             write!(f, "\n  {p}")?;
@@ -121,9 +125,8 @@ impl Sheet {
 
     fn read_xlsx(file: &str, bytes: &[u8]) -> Result<Sheet, LayoutError> {
         use calamine::{Data, Reader, Xlsx};
-        let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| {
-            file_error(file, format!("not readable as an Excel workbook: {e}"))
-        })?;
+        let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
+            .map_err(|e| file_error(file, format!("not readable as an Excel workbook: {e}")))?;
         let first = book
             .sheet_names()
             .first()
@@ -159,7 +162,10 @@ impl Sheet {
     fn from_rows(file: &str, mut rows: Vec<Vec<String>>) -> Result<Sheet, LayoutError> {
         // Blank lines (every cell empty) are not rows.
         if rows.is_empty() {
-            return Err(file_error(file, "the file is empty: it needs a header row and at least one row of data".into()));
+            return Err(file_error(
+                file,
+                "the file is empty: it needs a header row and at least one row of data".into(),
+            ));
         }
         let header = rows.remove(0);
         Ok(Sheet {
@@ -263,7 +269,12 @@ impl<'a> Reading<'a> {
             }
         }
         if sheet.rows.iter().all(|r| r.iter().all(String::is_empty)) {
-            r.problem(0, None, "file", "there are no rows of data under the header".into());
+            r.problem(
+                0,
+                None,
+                "file",
+                "there are no rows of data under the header".into(),
+            );
         }
         r
     }
@@ -315,7 +326,9 @@ impl Row<'_, '_> {
         let i = self.reading.index[k];
         (
             i,
-            i.and_then(|i| self.cells.get(i)).map(String::as_str).unwrap_or(""),
+            i.and_then(|i| self.cells.get(i))
+                .map(String::as_str)
+                .unwrap_or(""),
         )
     }
 
@@ -378,10 +391,12 @@ impl Row<'_, '_> {
     }
 
     fn yes_no(&mut self, name: &str) -> Option<bool> {
-        self.parse(name, "yes or no", |v| match v.to_ascii_lowercase().as_str() {
-            "yes" | "y" | "true" | "1" => Some(true),
-            "no" | "n" | "false" | "0" => Some(false),
-            _ => None,
+        self.parse(name, "yes or no", |v| {
+            match v.to_ascii_lowercase().as_str() {
+                "yes" | "y" | "true" | "1" => Some(true),
+                "no" | "n" | "false" | "0" => Some(false),
+                _ => None,
+            }
         })
     }
 
@@ -461,11 +476,21 @@ const PARTNER_COLUMNS: &[Column] = &[
     opt("sub_type", &["subtype", "type"]),
     opt("employees", &["employee count", "staff"]),
     opt("size_band", &["size"]),
-    opt("local_employee_share", &["employees living locally", "local employees %", "local share"]),
+    opt(
+        "local_employee_share",
+        &[
+            "employees living locally",
+            "local employees %",
+            "local share",
+        ],
+    ),
     opt("address", &[]),
     opt("postcode", &["post code"]),
     opt("area", &["lsoa", "area code", "lsoa11cd"]),
-    opt("charity_number", &["charity no", "registered charity number"]),
+    opt(
+        "charity_number",
+        &["charity no", "registered charity number"],
+    ),
     opt("company_number", &["company no", "companies house number"]),
     opt("anchor", &["anchor institution"]),
     opt("partnership", &["partnership id"]),
@@ -491,27 +516,54 @@ pub fn read_partners(sheet: &Sheet) -> Result<Vec<PartnerRow>, LayoutError> {
             r.fail("id", format!("`{id}` is not an id: use lower-case letters, digits and hyphens (e.g. hartmoor-fire)"));
         }
         if let Some(first) = seen.insert(id.clone(), r.line) {
-            r.fail("id", format!("`{id}` is already on line {first}: each organisation once"));
+            r.fail(
+                "id",
+                format!("`{id}` is already on line {first}: each organisation once"),
+            );
         }
         let name = r.need("name");
         let sector_text = r.need("sector");
         let sector = Sector::from_code(&sector_text);
         if sector.is_none() && !sector_text.is_empty() {
             let codes: Vec<_> = Sector::ALL.iter().map(|s| s.code()).collect();
-            r.fail("sector", format!("`{sector_text}` is not a sector: one of {}", codes.join(", ")));
+            r.fail(
+                "sector",
+                format!(
+                    "`{sector_text}` is not a sector: one of {}",
+                    codes.join(", ")
+                ),
+            );
         }
         let sub_type = Some(r.text("sub_type").to_ascii_lowercase().replace(' ', "-"))
             .filter(|s| !s.is_empty());
         if let (Some(s), Some(t)) = (sector, &sub_type) {
             if !s.sub_types().contains(&t.as_str()) {
-                r.fail("sub_type", format!("`{t}` is not a kind of {}: one of {}", s.label().to_lowercase(), s.sub_types().join(", ")));
+                r.fail(
+                    "sub_type",
+                    format!(
+                        "`{t}` is not a kind of {}: one of {}",
+                        s.label().to_lowercase(),
+                        s.sub_types().join(", ")
+                    ),
+                );
             }
         }
         let employees = r.count("employees");
-        let band = r.parse("size_band", "a size band (micro, small, medium, large)", SizeBand::parse);
+        let band = r.parse(
+            "size_band",
+            "a size band (micro, small, medium, large)",
+            SizeBand::parse,
+        );
         if let (Some(n), Some(b)) = (employees, band) {
             if SizeBand::of_employees(n) != b {
-                r.fail("size_band", format!("{n} employees make a {} employer, not {}", SizeBand::of_employees(n).code(), b.code()));
+                r.fail(
+                    "size_band",
+                    format!(
+                        "{n} employees make a {} employer, not {}",
+                        SizeBand::of_employees(n).code(),
+                        b.code()
+                    ),
+                );
             }
         }
         let local_employee_share = r.share("local_employee_share");
@@ -557,7 +609,10 @@ pub struct BusinessRow {
 
 const BUSINESS_COLUMNS: &[Column] = &[
     req("name", &["business name", "company name", "ratepayer"]),
-    opt("company_number", &["company no", "companies house number", "crn"]),
+    opt(
+        "company_number",
+        &["company no", "companies house number", "crn"],
+    ),
     opt("sic_code", &["sic", "sic 2007", "industry code"]),
     opt("size_band", &["size", "employment size band"]),
     opt("employees", &["employee count", "staff"]),
@@ -577,29 +632,50 @@ pub fn read_businesses(sheet: &Sheet) -> Result<Vec<BusinessRow>, LayoutError> {
         let local_employees = r.count("local_employees");
         if let (Some(n), Some(l)) = (employees, local_employees) {
             if l > n {
-                r.fail("local_employees", format!("{l} local employees is more than the {n} employees"));
+                r.fail(
+                    "local_employees",
+                    format!("{l} local employees is more than the {n} employees"),
+                );
             }
         }
-        let band = r.parse("size_band", "a size band (micro, small, medium, large)", SizeBand::parse);
+        let band = r.parse(
+            "size_band",
+            "a size band (micro, small, medium, large)",
+            SizeBand::parse,
+        );
         let size_band = match (band, employees) {
             (Some(b), Some(n)) if SizeBand::of_employees(n) != b => {
-                r.fail("size_band", format!("{n} employees make a {} business, not {}", SizeBand::of_employees(n).code(), b.code()));
+                r.fail(
+                    "size_band",
+                    format!(
+                        "{n} employees make a {} business, not {}",
+                        SizeBand::of_employees(n).code(),
+                        b.code()
+                    ),
+                );
                 None
             }
             (Some(b), _) => Some(b),
             (None, Some(n)) => Some(SizeBand::of_employees(n)),
             (None, None) => {
-                r.fail("size_band", "give the size band or the number of employees".into());
+                r.fail(
+                    "size_band",
+                    "give the size band or the number of employees".into(),
+                );
                 None
             }
         };
         let sic_code = Some(r.text("sic_code")).filter(|s| !s.is_empty());
         if let Some(s) = &sic_code {
             if !(4..=5).contains(&s.len()) || !s.chars().all(|c| c.is_ascii_digit()) {
-                r.fail("sic_code", format!("`{s}` is not a SIC 2007 code: four or five digits, e.g. 86210"));
+                r.fail(
+                    "sic_code",
+                    format!("`{s}` is not a SIC 2007 code: four or five digits, e.g. 86210"),
+                );
             }
         }
-        let company_number = Some(r.text("company_number").to_ascii_uppercase()).filter(|s| !s.is_empty());
+        let company_number =
+            Some(r.text("company_number").to_ascii_uppercase()).filter(|s| !s.is_empty());
         if let Some(c) = &company_number {
             if c.len() != 8 || !c.chars().all(|c| c.is_ascii_alphanumeric()) {
                 r.fail("company_number", format!("`{c}` is not a Companies House number: eight characters, e.g. 01234567 or SC123456"));
@@ -636,11 +712,25 @@ pub struct BusinessCountRow {
 }
 
 const COUNT_COLUMNS: &[Column] = &[
-    req("area", &["geography code", "geography_code", "area code", "mnemonic"]),
+    req(
+        "area",
+        &["geography code", "geography_code", "area code", "mnemonic"],
+    ),
     req("year", &["date", "date name", "period"]),
     opt("unit", &["measure", "units", "dataset"]),
-    req("size_band", &["employment size band", "employment sizeband name", "employment size band name", "size band"]),
-    req("industry", &["industry name", "broad industry group", "industry_name"]),
+    req(
+        "size_band",
+        &[
+            "employment size band",
+            "employment sizeband name",
+            "employment size band name",
+            "size band",
+        ],
+    ),
+    req(
+        "industry",
+        &["industry name", "broad industry group", "industry_name"],
+    ),
     req("count", &["obs value", "obs_value", "value"]),
 ];
 
@@ -653,11 +743,17 @@ pub fn business_counts_template() -> Vec<&'static str> {
 /// layout; `unit` says enterprises or local units, and `default_unit` applies when
 /// the file has no such column. Total rows (`Total`) are skipped: totals are
 /// summed from the parts, so a total cannot disagree with them.
-pub fn read_business_counts(sheet: &Sheet, default_unit: &str) -> Result<Vec<BusinessCountRow>, LayoutError> {
+pub fn read_business_counts(
+    sheet: &Sheet,
+    default_unit: &str,
+) -> Result<Vec<BusinessCountRow>, LayoutError> {
     read_rows(sheet, COUNT_COLUMNS, |r| {
         let area = r.area("area");
         if area.is_none() && r.text("area").is_empty() {
-            r.fail("area", "is empty: every row needs its area's GSS code".into());
+            r.fail(
+                "area",
+                "is empty: every row needs its area's GSS code".into(),
+            );
         }
         let year = r.parse("year", "a year", |v| v.get(..4)?.parse::<i32>().ok());
         let unit_text = r.text("unit").to_ascii_lowercase();
@@ -668,7 +764,10 @@ pub fn read_business_counts(sheet: &Sheet, default_unit: &str) -> Result<Vec<Bus
         } else if unit_text.contains("enterprise") {
             "enterprises".to_owned()
         } else {
-            r.fail("unit", format!("`{unit_text}` is neither enterprises nor local units"));
+            r.fail(
+                "unit",
+                format!("`{unit_text}` is neither enterprises nor local units"),
+            );
             String::new()
         };
         let band_text = r.need("size_band");
@@ -677,7 +776,11 @@ pub fn read_business_counts(sheet: &Sheet, default_unit: &str) -> Result<Vec<Bus
         if total(&band_text) || total(&industry) {
             return None;
         }
-        let size_band = r.parse("size_band", "an employment size band (0 to 4, 5 to 9, …, 1000+)", SizeBand::parse);
+        let size_band = r.parse(
+            "size_band",
+            "an employment size band (0 to 4, 5 to 9, …, 1000+)",
+            SizeBand::parse,
+        );
         let count = r.count("count");
         if count.is_none() && r.text("count").is_empty() {
             r.fail("count", "is empty: write 0 for none".into());
@@ -717,10 +820,22 @@ const ANCHOR_COLUMNS: &[Column] = &[
     req("organisation", &["organisation id", "org", "org id"]),
     req("year", &["financial year", "period"]),
     opt("employees", &[]),
-    opt("hired_most_deprived_share", &["hires from most deprived areas", "hired from most deprived %"]),
+    opt(
+        "hired_most_deprived_share",
+        &[
+            "hires from most deprived areas",
+            "hired from most deprived %",
+        ],
+    ),
     opt("local_spend_share", &["local spend", "local spend %"]),
-    opt("sme_vcse_spend_share", &["sme vcse spend", "sme and vcse spend %"]),
-    opt("real_living_wage", &["living wage employer", "real living wage employer"]),
+    opt(
+        "sme_vcse_spend_share",
+        &["sme vcse spend", "sme and vcse spend %"],
+    ),
+    opt(
+        "real_living_wage",
+        &["living wage employer", "real living wage employer"],
+    ),
     opt("apprenticeships", &["apprentices"]),
     opt("volunteering_hours", &["volunteering"]),
 ];
@@ -875,7 +990,10 @@ pub fn read_commitments(sheet: &Sheet) -> Result<Vec<CommitmentRow>, LayoutError
     read_rows(sheet, COMMITMENT_COLUMNS, |r| {
         let reference = r.need("reference");
         if let Some(first) = seen.insert(reference.clone(), r.line) {
-            r.fail("reference", format!("`{reference}` is already on line {first}: each commitment once"));
+            r.fail(
+                "reference",
+                format!("`{reference}` is already on line {first}: each commitment once"),
+            );
         }
         let title = r.need("title");
         let lead = r.need("lead");
@@ -888,26 +1006,43 @@ pub fn read_commitments(sheet: &Sheet) -> Result<Vec<CommitmentRow>, LayoutError
         }
         let baseline_value = r.number("baseline_value");
         let target_value = r.number("target_value");
-        let target_date = r.parse("target_date", "a date: write YYYY-MM-DD", |v| parse_date(v).map(|_| v.to_owned()));
+        let target_date = r.parse("target_date", "a date: write YYYY-MM-DD", |v| {
+            parse_date(v).map(|_| v.to_owned())
+        });
         if indicator.is_some() {
             for (name, missing) in [
                 ("baseline_period", baseline_period.is_none()),
                 ("target_value", target_value.is_none()),
-                ("target_date", target_date.is_none() && r.text("target_date").is_empty()),
+                (
+                    "target_date",
+                    target_date.is_none() && r.text("target_date").is_empty(),
+                ),
             ] {
                 if missing {
                     r.fail(name, "is empty: a commitment linked to an indicator needs its baseline period, target value and target date".into());
                 }
             }
         }
-        let target_areas = r.parse("target_areas", "a target rule (local-quintile:AREA:1, national-decile:AREA:1-2 or areas:CODE,CODE)", |v| TargetRule::parse(v).ok());
+        let target_areas = r.parse(
+            "target_areas",
+            "a target rule (local-quintile:AREA:1, national-decile:AREA:1-2 or areas:CODE,CODE)",
+            |v| TargetRule::parse(v).ok(),
+        );
         let mut milestones = Vec::new();
-        for m in r.text("milestones").split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        for m in r
+            .text("milestones")
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             match m.split_once(':') {
                 Some((d, what)) if parse_date(d).is_some() && !what.trim().is_empty() => {
                     milestones.push((d.trim().to_owned(), what.trim().to_owned()))
                 }
-                _ => r.fail("milestones", format!("`{m}` is not a milestone: write YYYY-MM-DD: what, separated by ;")),
+                _ => r.fail(
+                    "milestones",
+                    format!("`{m}` is not a milestone: write YYYY-MM-DD: what, separated by ;"),
+                ),
             }
         }
         Some(CommitmentRow {
@@ -978,8 +1113,14 @@ mod tests {
         );
         let text = e.to_string();
         assert!(text.contains("test.csv: nothing was imported"), "{text}");
-        assert!(text.contains("line 4, column C (sector): `police` is not a sector"), "{text}");
-        assert!(text.contains("300 employees make a large employer, not small"), "{text}");
+        assert!(
+            text.contains("line 4, column C (sector): `police` is not a sector"),
+            "{text}"
+        );
+        assert!(
+            text.contains("300 employees make a large employer, not small"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1007,10 +1148,19 @@ mod tests {
     fn businesses_need_a_size() {
         let s = sheet("name,company_number,sic_code,employees,local_employees\nMill Bakery,01234567,10710,12,9\nNo Size Ltd,,,,\nOdd,123,ABCDE,3,5\n");
         let e = read_businesses(&s).unwrap_err();
-        let fields: Vec<_> = e.problems.iter().map(|p| (p.line, p.field.as_str())).collect();
+        let fields: Vec<_> = e
+            .problems
+            .iter()
+            .map(|p| (p.line, p.field.as_str()))
+            .collect();
         assert_eq!(
             fields,
-            vec![(3, "size_band"), (4, "local_employees"), (4, "sic_code"), (4, "company_number")]
+            vec![
+                (3, "size_band"),
+                (4, "local_employees"),
+                (4, "sic_code"),
+                (4, "company_number")
+            ]
         );
     }
 
@@ -1020,7 +1170,10 @@ mod tests {
         let e = read_anchor_measures(&s).unwrap_err();
         assert_eq!(e.problems.len(), 1);
         assert_eq!(e.problems[0].line, 3);
-        let ok = read_anchor_measures(&sheet("organisation,year,local_spend_share\nnhs,2025,0.4\n")).unwrap();
+        let ok = read_anchor_measures(&sheet(
+            "organisation,year,local_spend_share\nnhs,2025,0.4\n",
+        ))
+        .unwrap();
         assert_eq!(ok[0].local_spend_share, Some(0.4));
     }
 

@@ -11,17 +11,47 @@
 use serde::Serialize;
 
 pub const CRITERIA: [(&str, &str); 8] = [
-    ("leadership", "Business is represented in the partnership's leadership and governance"),
-    ("purpose", "Shared purpose: businesses have signed up to the place's health equity goals"),
-    ("insight", "The partnership knows its employers by size, sector and area"),
-    ("workforce", "Employers act on their workforce's health and wellbeing"),
-    ("procurement", "Public procurement secures social value from suppliers"),
-    ("recruitment", "Employers recruit from the most deprived areas and groups"),
-    ("investment", "Businesses invest time and money in communities"),
-    ("delivery", "Businesses deliver programmes jointly with the partnership"),
+    (
+        "leadership",
+        "Business is represented in the partnership's leadership and governance",
+    ),
+    (
+        "purpose",
+        "Shared purpose: businesses have signed up to the place's health equity goals",
+    ),
+    (
+        "insight",
+        "The partnership knows its employers by size, sector and area",
+    ),
+    (
+        "workforce",
+        "Employers act on their workforce's health and wellbeing",
+    ),
+    (
+        "procurement",
+        "Public procurement secures social value from suppliers",
+    ),
+    (
+        "recruitment",
+        "Employers recruit from the most deprived areas and groups",
+    ),
+    (
+        "investment",
+        "Businesses invest time and money in communities",
+    ),
+    (
+        "delivery",
+        "Businesses deliver programmes jointly with the partnership",
+    ),
 ];
 
-pub const LEVELS: [&str; 5] = ["Not started", "Emerging", "Developing", "Maturing", "Leading"];
+pub const LEVELS: [&str; 5] = [
+    "Not started",
+    "Emerging",
+    "Developing",
+    "Maturing",
+    "Leading",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Score {
@@ -62,7 +92,12 @@ mod tests {
         assert_eq!(s.mean, Some(2.5));
         assert_eq!(s.level, Some("Developing"));
         assert_eq!(s.scored, 2);
-        let all = score(&CRITERIA.iter().map(|(c, _)| ((*c).into(), 4)).collect::<Vec<_>>());
+        let all = score(
+            &CRITERIA
+                .iter()
+                .map(|(c, _)| ((*c).into(), 4))
+                .collect::<Vec<_>>(),
+        );
         assert_eq!(all.level, Some("Leading"));
         assert_eq!(score(&[("unknown".into(), 3)]).mean, None);
     }

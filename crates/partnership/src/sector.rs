@@ -243,7 +243,10 @@ mod tests {
             assert_eq!(Sector::from_code(s.code()), Some(s));
             assert_eq!(Sector::from_code(s.label()), Some(s));
         }
-        assert_eq!(Sector::from_code("Health and care"), Some(Sector::HealthAndCare));
+        assert_eq!(
+            Sector::from_code("Health and care"),
+            Some(Sector::HealthAndCare)
+        );
         assert_eq!(Sector::from_code("police"), None);
     }
 }

@@ -115,9 +115,8 @@ impl TargetRule {
     /// The parent area the rule ranks within, if it ranks.
     pub fn within(&self) -> Option<AreaCode> {
         match self {
-            TargetRule::LocalQuintile { within, .. } | TargetRule::NationalDecile { within, .. } => {
-                Some(*within)
-            }
+            TargetRule::LocalQuintile { within, .. }
+            | TargetRule::NationalDecile { within, .. } => Some(*within),
             TargetRule::Areas(_) => None,
         }
     }
@@ -282,7 +281,9 @@ mod tests {
         .unwrap();
         assert_eq!(deciles, vec![lsoa(1), lsoa(2), lsoa(3), lsoa(4)]);
         // Nothing ranked within the parent is an error, not an empty target.
-        assert!(TargetRule::most_deprived_fifth(district()).resolve(&[]).is_err());
+        assert!(TargetRule::most_deprived_fifth(district())
+            .resolve(&[])
+            .is_err());
     }
 
     #[test]

@@ -190,11 +190,14 @@ impl Trajectory {
             };
         };
         let expected = self.at(latest.day);
-        let judgement = match Direction::infer(polarity, self.baseline.value, self.target.value)
-        {
+        let judgement = match Direction::infer(polarity, self.baseline.value, self.target.value) {
             _ if !latest.value.is_finite() => Judgement::NoData,
             None => Judgement::NoDirection,
-            Some(_) if latest.interval().is_some_and(|(l, u)| l <= expected && expected <= u) => {
+            Some(_)
+                if latest
+                    .interval()
+                    .is_some_and(|(l, u)| l <= expected && expected <= u) =>
+            {
                 Judgement::NotSignificant
             }
             Some(d) if d.at_or_better(latest.value, expected) => Judgement::OnTrack,
@@ -275,13 +278,11 @@ pub fn parse_date(text: &str) -> Option<i64> {
 
 /// A Julian day as `YYYY-MM-DD`.
 pub fn format_day(day: i64) -> String {
-    match i32::try_from(day).ok().and_then(|d| Date::from_julian_day(d).ok()) {
-        Some(d) => format!(
-            "{:04}-{:02}-{:02}",
-            d.year(),
-            u8::from(d.month()),
-            d.day()
-        ),
+    match i32::try_from(day)
+        .ok()
+        .and_then(|d| Date::from_julian_day(d).ok())
+    {
+        Some(d) => format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
         None => day.to_string(),
     }
 }
@@ -359,7 +360,11 @@ mod tests {
         let ns = t.judge(Some(&obs(500, 16.0, 14.0, 18.0)), lower);
         assert_eq!(ns.judgement, Judgement::NotSignificant);
         let ns = t.judge(Some(&obs(500, 14.5, 15.0, 16.0)), lower);
-        assert_eq!(ns.judgement, Judgement::NotSignificant, "a limit on the line");
+        assert_eq!(
+            ns.judgement,
+            Judgement::NotSignificant,
+            "a limit on the line"
+        );
         // Exactly on the line without an interval is on track.
         let exact = Observed {
             day: 500,
@@ -382,7 +387,10 @@ mod tests {
     fn a_flat_target_without_polarity_is_not_judged() {
         let t = Trajectory::new(
             Point { day: 0, value: 5.0 },
-            Point { day: 10, value: 5.0 },
+            Point {
+                day: 10,
+                value: 5.0,
+            },
         )
         .unwrap();
         let j = t.judge(Some(&obs(5, 4.0, 3.0, 4.5)), None);
@@ -391,7 +399,10 @@ mod tests {
 
     #[test]
     fn a_target_must_come_after_its_baseline() {
-        let p = Point { day: 10, value: 1.0 };
+        let p = Point {
+            day: 10,
+            value: 1.0,
+        };
         assert_eq!(
             Trajectory::new(p, p),
             Err(TrajectoryError::TargetBeforeBaseline)
@@ -418,7 +429,10 @@ mod tests {
         assert_eq!(format_day(middle_of(&d)), "2021-03-21");
         let q = Period::parse("2024/25 Q4").unwrap();
         assert_eq!(format_day(middle_of(&q)), "2025-02-15");
-        assert_eq!(parse_date("2030-03-31").map(format_day).as_deref(), Some("2030-03-31"));
+        assert_eq!(
+            parse_date("2030-03-31").map(format_day).as_deref(),
+            Some("2030-03-31")
+        );
         assert_eq!(parse_date("2030-02-30"), None);
         assert_eq!(parse_date("soon"), None);
     }
@@ -427,8 +441,14 @@ mod tests {
     fn movement_needs_intervals_apart() {
         let lower = Some(Direction::LowerIsBetter);
         let b = obs(0, 20.0, 19.0, 21.0);
-        assert_eq!(movement(Some(&b), Some(&obs(9, 15.0, 14.0, 16.0)), lower), Movement::Better);
-        assert_eq!(movement(Some(&b), Some(&obs(9, 25.0, 24.0, 26.0)), lower), Movement::Worse);
+        assert_eq!(
+            movement(Some(&b), Some(&obs(9, 15.0, 14.0, 16.0)), lower),
+            Movement::Better
+        );
+        assert_eq!(
+            movement(Some(&b), Some(&obs(9, 25.0, 24.0, 26.0)), lower),
+            Movement::Worse
+        );
         assert_eq!(
             movement(Some(&b), Some(&obs(9, 18.5, 17.0, 19.5)), lower),
             Movement::NotSignificant

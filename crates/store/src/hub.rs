@@ -821,7 +821,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-fn flag(v: bool) -> i64 {
+pub(crate) fn flag(v: bool) -> i64 {
     i64::from(v)
 }
 
@@ -896,7 +896,7 @@ fn referral_of(row: &AnyRow) -> Result<ReferralRecord> {
     })
 }
 
-async fn audit_in(tx: &mut Transaction<'_, Any>, e: &AuditEntry) -> Result<()> {
+pub(crate) async fn audit_in(tx: &mut Transaction<'_, Any>, e: &AuditEntry) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor, org, action, subject, record, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -923,7 +923,7 @@ impl SqlStore {
     /// otherwise fail at once with "database is locked" when another writer got
     /// in between, instead of waiting its turn (busy_timeout only covers waits
     /// for a lock, not upgrades of one).
-    async fn tx(&self) -> Result<Transaction<'static, Any>> {
+    pub(crate) async fn tx(&self) -> Result<Transaction<'static, Any>> {
         let begun = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,

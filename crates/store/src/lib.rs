@@ -9,6 +9,7 @@
 pub mod disclosure;
 pub mod hub;
 mod model;
+pub mod partnership;
 mod sql;
 
 pub use model::*;

@@ -151,6 +151,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_hub.sql"),
         postgres: include_str!("../migrations/postgres/0008_hub.sql"),
     },
+    Migration {
+        version: 9,
+        name: "partnership",
+        sqlite: include_str!("../migrations/sqlite/0009_partnership.sql"),
+        postgres: include_str!("../migrations/postgres/0009_partnership.sql"),
+    },
 ];
 
 pub(crate) fn sql_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {

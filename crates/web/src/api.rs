@@ -111,7 +111,7 @@ pub struct Paging {
 
 impl Paging {
     /// (page from 1, size, CSV wanted), or 400 saying what is allowed.
-    fn parse(&self) -> Result<(usize, usize, bool), WebError> {
+    pub(crate) fn parse(&self) -> Result<(usize, usize, bool), WebError> {
         let number = |text: &Option<String>, name: &str, default: usize, max: usize| match text {
             None => Ok(default),
             Some(t) => t
@@ -141,7 +141,13 @@ impl Paging {
 
 /// A list: one page in the envelope as JSON, or every item as CSV (columns the
 /// items' fields, lists joined with `;`).
-fn list(headers: &HeaderMap, items: Vec<Value>, page: usize, size: usize, csv: bool) -> Response {
+pub(crate) fn list(
+    headers: &HeaderMap,
+    items: Vec<Value>,
+    page: usize,
+    size: usize,
+    csv: bool,
+) -> Response {
     if !csv {
         return tagged(headers, envelope(items, page, size));
     }

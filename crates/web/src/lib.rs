@@ -13,6 +13,7 @@ pub mod hub;
 mod indicator;
 mod outreach;
 mod pages;
+pub mod partnership;
 pub mod planner;
 mod report;
 mod svg;
@@ -369,7 +370,13 @@ pub fn router(state: AppState) -> Router {
         .route("/planner.svg", get(outreach::planner_svg))
         .route("/assets/site.css", get(stylesheet))
         .merge(hub::routes())
-        .nest("/api/v1", api::routes().merge(hub::api_routes()))
+        .merge(partnership::routes())
+        .nest(
+            "/api/v1",
+            api::routes()
+                .merge(hub::api_routes())
+                .merge(partnership::api_routes()),
+        )
         .fallback(pages::not_found)
         .with_state(state)
         // gzip for clients that accept it, on answers above 32 bytes (tower-http's

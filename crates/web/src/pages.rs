@@ -55,6 +55,7 @@ pub(crate) fn page(state: &AppState, title: &str, body: Markup) -> Html<String> 
                             a href="/planner" { "Outreach planner" }
                             a href="/api/v1/docs" { "Open data API" }
                             a href="/hub" { "Referral hub" }
+                            a href="/partnerships" { "Partnerships" }
                         }
                     }
                     main id="main" tabindex="-1" {

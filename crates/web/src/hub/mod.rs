@@ -9,7 +9,7 @@
 mod account;
 mod admin;
 mod api;
-mod auth;
+pub(crate) mod auth;
 mod cases;
 mod directory;
 mod front;
@@ -135,6 +135,10 @@ pub(crate) fn new_uuid() -> Result<String, WebError> {
 pub(crate) struct Form(Vec<(String, String)>);
 
 impl Form {
+    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Form {
+        Form(pairs)
+    }
+
     pub(crate) fn parse(body: &Bytes) -> Form {
         Form(
             form_urlencoded::parse(body)

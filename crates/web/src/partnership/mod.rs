@@ -1,0 +1,621 @@
+//! Partnership and accountability on the web: partners and partnerships, action
+//! plans and commitments judged against their indicators' trajectories, progress
+//! updates with evidence, board reviews, scorecards, the printable accountability
+//! report, anchor institutions and the business map — pages, exports and
+//! `/api/v1/{partnerships,organisations,commitments,businesses,anchor-measures}`.
+//!
+//! Access is decided by `syndemic_partnership::access` on every route, after the
+//! caller is authenticated and before anything is read; every change writes the
+//! audit log in the same transaction.
+
+mod api;
+mod business;
+mod orgs;
+mod pages;
+mod report;
+
+use axum::routing::{get, post};
+use axum::Router;
+use rustc_hash::{FxHashMap, FxHashSet};
+use syndemic_hub::access::{Actor, Role};
+use syndemic_model::{AreaCode, Period};
+use syndemic_partnership::access::{self as rules, Family};
+use syndemic_partnership::target::{Ranked, TargetError, TargetRule};
+use syndemic_partnership::trajectory::{
+    self, middle_of, movement, parse_date, Assessment, Direction, Judgement, Movement, Observed,
+    Point, Trajectory,
+};
+use syndemic_store::hub::{AuditEntry, HubOrg};
+use syndemic_store::partnership::{
+    CommitmentRecord, MemberRecord, PartnerProfile, PartnershipRecord, PlanRecord, ReviewRecord,
+    UpdateRecord,
+};
+use syndemic_store::{Indicator, Observation, Polarity, Store};
+
+use crate::hub::now;
+use crate::{AppState, WebError};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/partnerships", get(pages::list))
+        .route("/partnerships/{id}", get(pages::partnership))
+        .route("/partnerships/{id}/plans", post(pages::create_plan))
+        .route("/partnerships/{id}/maturity", post(pages::save_maturity))
+        .route("/partnerships/{id}/report", get(report::report))
+        .route("/partnerships/{id}/{file}", get(pages::scorecard_download))
+        .route("/plans/{id}", get(pages::plan))
+        .route("/plans/{id}/commitments", post(pages::create_commitment))
+        .route("/plans/{id}/import", post(pages::import_commitments))
+        .route("/commitments/{id}", get(pages::commitment))
+        .route("/commitments/{id}/updates", post(pages::add_update))
+        .route("/commitments/{id}/reviews", post(pages::add_review))
+        .route("/evidence/{id}", get(pages::evidence))
+        .route("/organisations", get(orgs::list))
+        .route("/organisations/import", post(orgs::import_partners))
+        .route(
+            "/organisations/table/{file}",
+            get(orgs::organisations_download),
+        )
+        .route(
+            "/organisations/{id}",
+            get(orgs::organisation).post(orgs::save),
+        )
+        .route("/anchors", get(orgs::anchors))
+        .route("/anchors/import", post(orgs::import_anchors))
+        .route("/anchors/{file}", get(orgs::anchors_download))
+        .route("/businesses", get(business::map))
+        .route("/businesses/import", post(business::import))
+        .route("/businesses/{file}", get(business::download))
+        .route("/templates/{file}", get(orgs::template))
+}
+
+pub(crate) fn api_routes() -> Router<AppState> {
+    api::routes()
+}
+
+/// Everything about the place's partnerships, read at once: it is small (tens of
+/// organisations, hundreds of commitments and updates) and every page needs most
+/// of it to decide access and to judge commitments.
+pub(crate) struct World {
+    pub orgs: Vec<HubOrg>,
+    pub profiles: FxHashMap<String, PartnerProfile>,
+    pub partnerships: Vec<PartnershipRecord>,
+    pub members: Vec<MemberRecord>,
+    pub plans: Vec<PlanRecord>,
+    pub commitments: Vec<CommitmentRecord>,
+    pub updates: Vec<UpdateRecord>,
+    pub reviews: Vec<ReviewRecord>,
+}
+
+impl World {
+    pub(crate) async fn load(state: &AppState) -> Result<World, WebError> {
+        let db = &state.hub.db;
+        Ok(World {
+            orgs: db.orgs().await?,
+            profiles: db
+                .profiles()
+                .await?
+                .into_iter()
+                .map(|p| (p.org_id.clone(), p))
+                .collect(),
+            partnerships: db.partnerships().await?,
+            members: db.members().await?,
+            plans: db.plans().await?,
+            commitments: db.commitments(None).await?,
+            updates: db.updates(None).await?,
+            reviews: db.reviews(None).await?,
+        })
+    }
+
+    pub(crate) fn org_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.orgs
+            .iter()
+            .find(|o| o.id == id)
+            .map_or(id, |o| o.name.as_str())
+    }
+
+    pub(crate) fn partnership(&self, id: &str) -> Result<&PartnershipRecord, WebError> {
+        self.partnerships
+            .iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| WebError::NotFound(format!("there is no partnership `{id}`")))
+    }
+
+    pub(crate) fn plan(&self, id: &str) -> Result<&PlanRecord, WebError> {
+        self.plans
+            .iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| WebError::NotFound(format!("there is no action plan `{id}`")))
+    }
+
+    pub(crate) fn commitment(&self, id: &str) -> Result<&CommitmentRecord, WebError> {
+        self.commitments
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| WebError::NotFound(format!("there is no commitment `{id}`")))
+    }
+
+    /// The partnership and those it is nested in, innermost first.
+    fn ancestors<'a>(&'a self, id: &'a str) -> Vec<&'a str> {
+        let mut out: Vec<&str> = Vec::new();
+        let mut at = Some(id);
+        while let Some(p) = at {
+            if out.contains(&p) {
+                break;
+            }
+            out.push(p);
+            at = self
+                .partnerships
+                .iter()
+                .find(|x| x.id == p)
+                .and_then(|x| x.parent_id.as_deref());
+        }
+        out
+    }
+
+    /// The partnerships nested in `id`, at any depth.
+    pub(crate) fn descendants<'a>(&'a self, id: &'a str) -> Vec<&'a str> {
+        let mut out: Vec<&str> = Vec::new();
+        let mut frontier = vec![id];
+        while let Some(p) = frontier.pop() {
+            for c in self
+                .partnerships
+                .iter()
+                .filter(|x| x.parent_id.as_deref() == Some(p))
+            {
+                if !out.contains(&c.id.as_str()) && c.id != id {
+                    out.push(&c.id);
+                    frontier.push(&c.id);
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn family(&self, id: &str) -> Family {
+        let up = self.ancestors(id);
+        let down = self.descendants(id);
+        let mut readers: Vec<String> = Vec::new();
+        let mut leads: Vec<String> = Vec::new();
+        for m in &self.members {
+            let p = m.partnership_id.as_str();
+            if (up.contains(&p) || down.contains(&p)) && !readers.contains(&m.org_id) {
+                readers.push(m.org_id.clone());
+            }
+            if up.contains(&p) && m.role == "lead" && !leads.contains(&m.org_id) {
+                leads.push(m.org_id.clone());
+            }
+        }
+        Family { readers, leads }
+    }
+
+    /// The partnership a plan or commitment belongs to, its family, or 404.
+    pub(crate) fn plan_family(&self, plan: &str) -> Result<(&PlanRecord, Family), WebError> {
+        let p = self.plan(plan)?;
+        Ok((p, self.family(&p.partnership_id)))
+    }
+
+    pub(crate) fn readable(&self, actor: &Actor) -> Vec<&PartnershipRecord> {
+        self.partnerships
+            .iter()
+            .filter(|p| rules::may_read(actor, &self.family(&p.id)))
+            .collect()
+    }
+
+    pub(crate) fn updates_of<'a>(&'a self, commitment: &str) -> Vec<&'a UpdateRecord> {
+        self.updates
+            .iter()
+            .filter(|u| u.commitment_id == commitment)
+            .collect()
+    }
+
+    pub(crate) fn reviews_of<'a>(&'a self, commitment: &str) -> Vec<&'a ReviewRecord> {
+        self.reviews
+            .iter()
+            .filter(|r| r.commitment_id == commitment)
+            .collect()
+    }
+
+    pub(crate) fn sector_of(&self, org: &str) -> &str {
+        self.profiles
+            .get(org)
+            .map(|p| p.sector.as_str())
+            .unwrap_or("unknown")
+    }
+}
+
+/// Read access to a partnership, or 403 saying why.
+pub(crate) fn must_read(actor: &Actor, family: &Family) -> Result<(), WebError> {
+    if rules::may_read(actor, family) {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(
+            "your organisation is not a member of this partnership".into(),
+        ))
+    }
+}
+
+pub(crate) fn must_manage(actor: &Actor, family: &Family) -> Result<(), WebError> {
+    if rules::may_manage(actor, family) {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(
+            "only a partnership lead of an organisation that leads this partnership may do this"
+                .into(),
+        ))
+    }
+}
+
+/// A commitment's delivery statuses, as its updates and reviews record them.
+pub(crate) const STATUSES: [(&str, &str); 5] = [
+    ("not-started", "Not started"),
+    ("on-track", "On track"),
+    ("at-risk", "At risk"),
+    ("off-track", "Off track"),
+    ("complete", "Complete"),
+];
+
+pub(crate) fn status_label(code: &str) -> &str {
+    STATUSES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, l)| l)
+}
+
+/// A commitment judged: its indicator's baseline and latest values from the
+/// evidence store, the trajectory and the judgement, its delivery status and
+/// whether an update is overdue.
+#[derive(Debug, Clone)]
+pub(crate) struct Judged {
+    pub indicator: Option<Indicator>,
+    pub area: Option<AreaCode>,
+    pub baseline_period: Option<Period>,
+    /// The baseline: the store's value at the baseline period, or the plan's where
+    /// the store has none.
+    pub baseline: Option<Observed>,
+    pub baseline_from_store: bool,
+    pub latest: Option<(Period, Observed)>,
+    pub target_day: Option<i64>,
+    pub assessment: Option<Assessment>,
+    pub movement: Movement,
+    pub direction: Option<Direction>,
+    /// The latest update's status, or `not-started`.
+    pub status: String,
+    pub last_update: Option<i64>,
+    /// The day (Unix seconds) the next update is due.
+    pub due_at: i64,
+    pub overdue: bool,
+    /// Why the indicator could not be judged, if it could not.
+    pub problem: Option<String>,
+}
+
+impl Judged {
+    pub(crate) fn judgement(&self) -> Judgement {
+        self.assessment.map_or(Judgement::NoData, |a| a.judgement)
+    }
+}
+
+fn observed(o: &Observation) -> Option<Observed> {
+    Some(Observed {
+        day: middle_of(&o.period),
+        value: o.value?,
+        lower: o.lower95,
+        upper: o.upper95,
+    })
+}
+
+/// The indicator's series for an area: whole-population rows (no category),
+/// persons where the indicator has them, one per period.
+pub(crate) fn series(rows: &[Observation], area: AreaCode) -> Vec<&Observation> {
+    let mine: Vec<&Observation> = rows
+        .iter()
+        .filter(|o| o.area == area && o.category_type.is_empty())
+        .collect();
+    let persons = mine.iter().any(|o| o.sex == "Persons");
+    let mut out: Vec<&Observation> = mine
+        .into_iter()
+        .filter(|o| !persons || o.sex == "Persons")
+        .collect();
+    out.sort_by_key(|o| o.period.sort_key());
+    out.dedup_by_key(|o| o.period.sort_key());
+    out
+}
+
+/// Judges every commitment of `list` (the indicators' observations read once each).
+pub(crate) async fn judge_all(
+    state: &AppState,
+    world: &World,
+    list: &[&CommitmentRecord],
+) -> Result<FxHashMap<String, Judged>, WebError> {
+    let mut out = FxHashMap::default();
+    let mut indicators: FxHashMap<String, Option<Indicator>> = FxHashMap::default();
+    for c in list {
+        if let Some(i) = &c.indicator {
+            if !indicators.contains_key(i) {
+                indicators.insert(i.clone(), state.store.indicator(i).await?);
+            }
+        }
+    }
+    let now = now();
+    for c in list {
+        let plan = world.plan(&c.plan_id)?;
+        let partnership = world.partnership(&plan.partnership_id)?;
+        let updates = world.updates_of(&c.id);
+        let last_update = updates.iter().map(|u| u.at).max();
+        let due_at = last_update.unwrap_or(c.created_at) + plan.update_every_days * 86_400;
+        let status = updates
+            .iter()
+            .max_by_key(|u| (u.at, &u.id))
+            .map_or("not-started".to_owned(), |u| u.status.clone());
+        let mut j = Judged {
+            indicator: None,
+            area: None,
+            baseline_period: None,
+            baseline: None,
+            baseline_from_store: false,
+            latest: None,
+            target_day: c.target_date.as_deref().and_then(parse_date),
+            assessment: None,
+            movement: Movement::NoData,
+            direction: None,
+            overdue: status != "complete" && due_at < now,
+            status,
+            last_update,
+            due_at,
+            problem: None,
+        };
+        if let Some(id) = &c.indicator {
+            j.indicator = indicators.get(id).cloned().flatten();
+            if j.indicator.is_none() {
+                j.problem = Some(format!("the evidence store has no indicator `{id}`"));
+            }
+            let area_text = c.indicator_area.as_deref().or(partnership.area.as_deref());
+            j.area = area_text.and_then(|a| AreaCode::parse(a).ok());
+            j.baseline_period = c
+                .baseline_period
+                .as_deref()
+                .and_then(|p| Period::parse(p).ok());
+            if let (Some(_), Some(area)) = (&j.indicator, j.area) {
+                let rows = state.observations(id).await?;
+                let s = series(&rows, area);
+                j.latest = s
+                    .iter()
+                    .rev()
+                    .find_map(|o| observed(o).map(|v| (o.period, v)));
+                if let Some(bp) = j.baseline_period {
+                    if let Some(b) = s.iter().find(|o| o.period == bp).and_then(|o| observed(o)) {
+                        j.baseline = Some(b);
+                        j.baseline_from_store = true;
+                    }
+                }
+            }
+            if j.baseline.is_none() {
+                if let (Some(bp), Some(v)) = (j.baseline_period, c.baseline_value) {
+                    j.baseline = Some(Observed {
+                        day: middle_of(&bp),
+                        value: v,
+                        lower: None,
+                        upper: None,
+                    });
+                }
+            }
+            let polarity = j.indicator.as_ref().and_then(|i| match i.polarity {
+                Some(Polarity::HigherIsBetter) => Some(Direction::HigherIsBetter),
+                Some(Polarity::LowerIsBetter) => Some(Direction::LowerIsBetter),
+                _ => None,
+            });
+            match (j.baseline, c.target_value, j.target_day) {
+                (Some(b), Some(t), Some(day)) => {
+                    j.direction = Direction::infer(polarity, b.value, t);
+                    match Trajectory::new(
+                        Point {
+                            day: b.day,
+                            value: b.value,
+                        },
+                        Point { day, value: t },
+                    ) {
+                        Ok(tr) => {
+                            j.assessment =
+                                Some(tr.judge(j.latest.as_ref().map(|(_, o)| o), polarity));
+                        }
+                        Err(e) => j.problem = Some(e.to_string()),
+                    }
+                    j.movement = movement(Some(&b), j.latest.as_ref().map(|(_, o)| o), j.direction);
+                }
+                _ if j.problem.is_none() => {
+                    j.problem = Some(
+                        "no baseline value for the baseline period, or no target value and date"
+                            .into(),
+                    )
+                }
+                _ => {}
+            }
+        }
+        out.insert(c.id.clone(), j);
+    }
+    Ok(out)
+}
+
+/// The small areas within `parent` with their national IMD rank. Where the store
+/// holds more than one edition (IoD2019 on 2011 LSOAs, IoD2025 on 2021 ones), the
+/// edition that ranks the most of the parent's small areas is used — the newest
+/// where two rank as many — so a parent walked through 2011 lookups is never
+/// ranked by the few 2021 areas that happen to share a code.
+pub(crate) async fn ranked_within(
+    store: &dyn Store,
+    parent: AreaCode,
+) -> Result<Vec<Ranked>, WebError> {
+    let inside: FxHashSet<AreaCode> = crate::small_areas_within(store, parent)
+        .await?
+        .into_iter()
+        .collect();
+    let mut best: Vec<Ranked> = Vec::new();
+    for edition in ["IoD2025", "IoD2019"] {
+        let ranked: Vec<Ranked> = store
+            .deprivation_table(edition, "imd")
+            .await?
+            .iter()
+            .filter(|d| inside.contains(&d.area))
+            .map(|d| Ranked {
+                area: d.area,
+                rank: d.rank,
+                decile: d.decile,
+            })
+            .collect();
+        if ranked.len() > best.len() {
+            best = ranked;
+        }
+    }
+    Ok(best)
+}
+
+/// Resolves a target rule against the store: the concrete small areas it means.
+pub async fn resolve_targets(
+    store: &dyn Store,
+    rule: &TargetRule,
+) -> Result<Vec<AreaCode>, WebError> {
+    let inside = match rule.within() {
+        Some(parent) => ranked_within(store, parent).await?,
+        None => Vec::new(),
+    };
+    rule.resolve(&inside)
+        .map_err(|e: TargetError| WebError::Unprocessable(e.to_string()))
+}
+
+pub(crate) fn audit_entry(actor: &Actor, action: &str, subject: &str, record: &str) -> AuditEntry {
+    AuditEntry {
+        at: now(),
+        actor: actor.id.clone(),
+        org: actor.org.clone(),
+        action: action.into(),
+        subject: subject.into(),
+        record: record.into(),
+        reason: String::new(),
+    }
+}
+
+/// The commitments whose next update is overdue and that `actor`'s organisation
+/// owes (it leads them): the in-app reminders.
+pub(crate) fn owed<'a>(
+    world: &'a World,
+    judged: &FxHashMap<String, Judged>,
+    actor: &Actor,
+) -> Vec<&'a CommitmentRecord> {
+    if matches!(
+        actor.role,
+        Role::Analyst | Role::Referrer | Role::SystemAdmin
+    ) {
+        return Vec::new();
+    }
+    world
+        .commitments
+        .iter()
+        .filter(|c| c.lead_org == actor.org && judged.get(&c.id).is_some_and(|j| j.overdue))
+        .collect()
+}
+
+/// A short number for a page: up to 3 significant decimals.
+pub(crate) fn num(v: f64) -> String {
+    crate::svg::fmt(v)
+}
+
+pub(crate) fn day(d: i64) -> String {
+    trajectory::format_day(d)
+}
+
+/// A file sent with a form.
+pub(crate) struct Upload {
+    pub field: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A `multipart/form-data` POST from a page: the signed-in user first (an
+/// anonymous caller is turned away before the body is read), then the fields and
+/// files, then the session's CSRF token, which the form must carry.
+pub(crate) async fn posted_multipart(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    request: axum::extract::Request,
+) -> Result<(crate::hub::Signed, crate::hub::Form, Vec<Upload>), WebError> {
+    use axum::extract::FromRequest;
+    let s = crate::hub::auth::require(state, headers).await?;
+    let mut multipart = axum::extract::Multipart::from_request(request, state)
+        .await
+        .map_err(|e| WebError::BadRequest(format!("this form could not be read: {e}")))?;
+    let mut fields = Vec::new();
+    let mut files = Vec::new();
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        WebError::BadRequest(format!(
+            "this form could not be read: {e} (files are limited to 2 MB in all)"
+        ))
+    };
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_owned();
+        match field.file_name().map(str::to_owned) {
+            Some(file_name) => {
+                let content_type = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                let bytes = field.bytes().await.map_err(bad)?.to_vec();
+                if !file_name.is_empty() && !bytes.is_empty() {
+                    files.push(Upload {
+                        field: name,
+                        file_name,
+                        content_type,
+                        bytes,
+                    });
+                }
+            }
+            None => fields.push((name, field.text().await.map_err(bad)?)),
+        }
+    }
+    let form = crate::hub::Form::from_pairs(fields);
+    s.check_csrf(&form)?;
+    Ok((s, form, files))
+}
+
+/// The one file a form's `field` must carry, or 422 saying so.
+pub(crate) fn one_file<'a>(files: &'a [Upload], field: &str) -> Result<&'a Upload, WebError> {
+    files.iter().find(|f| f.field == field).ok_or_else(|| {
+        WebError::Unprocessable("choose a file to import (CSV or XLSX, from the template)".into())
+    })
+}
+
+/// A judgement as a tag whose colours meet contrast on every background.
+pub(crate) fn judgement_tag(j: Judgement) -> maud::Markup {
+    maud::html! { span class=(format!("tag j-{}", j.code())) { (j.label()) } }
+}
+
+/// A spreadsheet layout's problems as a 422 the person can act on.
+pub(crate) fn layout_error(e: syndemic_partnership::layout::LayoutError) -> WebError {
+    WebError::Unprocessable(e.to_string())
+}
+
+/// The frameworks commitments can be classified against: the built-in ones
+/// (whether or not the store holds them) and those partnerships added.
+pub(crate) async fn frameworks(
+    state: &AppState,
+) -> Result<Vec<syndemic_store::partnership::FrameworkRecord>, WebError> {
+    let mut out: Vec<_> = syndemic_partnership::framework::built_in()
+        .into_iter()
+        .map(|f| syndemic_store::partnership::FrameworkRecord {
+            code: f.code,
+            name: f.name,
+            partnership_id: None,
+            objectives: f
+                .objectives
+                .into_iter()
+                .map(|o| (o.code, o.label))
+                .collect(),
+        })
+        .collect();
+    for f in state.hub.db.frameworks().await? {
+        if !out.iter().any(|b| b.code == f.code) {
+            out.push(f);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,1015 @@
+//! Partnership and accountability over real HTTP, on SQLite and (where
+//! configured) PostgreSQL: the authorisation matrix over every route (denials
+//! asserted as well as permissions, anonymous callers included), commitments
+//! judged against their trajectories from known data (on track, off track, and
+//! "not significant" where the latest interval holds the trajectory), target
+//! areas resolved by local quintile, imports all-or-nothing with errors that say
+//! where, and updates recorded once under their id.
+
+mod support;
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use syndemic_hub::access::Role;
+use syndemic_model::{AreaCode, Level, Period};
+use syndemic_store::hub::{AuditEntry, HubOrg, UserRecord};
+use syndemic_store::partnership::{
+    CommitmentRecord, EvidenceFile, MemberRecord, PartnershipRecord, PlanRecord, UpdateRecord,
+};
+use syndemic_store::{
+    Area, AreaLink, Deprivation, Indicator, Observation, Polarity, SqlStore, Store,
+};
+use syndemic_testkit::stores;
+use syndemic_web::AppState;
+
+use support::{request, Browser, Reply};
+
+const PASSWORD: &str = "tulip kettle orbit";
+const DISTRICT: &str = "E07900001";
+const PARTNERSHIP: &str = "board";
+const PLAN: &str = "plan";
+/// Off track, on track and not significant against their trajectories; and one
+/// with no indicator whose update is long overdue.
+const C_OFF: &str = "c-off";
+const C_ON: &str = "c-on";
+const C_NS: &str = "c-ns";
+const C_LATE: &str = "c-late";
+
+fn code(text: &str) -> AreaCode {
+    AreaCode::parse(text).unwrap()
+}
+
+fn lsoa(i: usize) -> String {
+    format!("E019{i:05}")
+}
+
+/// (user name, role, organisation). `lead-org` leads the partnership,
+/// `member-org` is a member and contributes to every commitment, `outsider` is
+/// neither.
+const USERS: &[(&str, Role, &str)] = &[
+    ("lead.own", Role::PartnershipLead, "lead-org"),
+    ("coordinator.lead", Role::Coordinator, "lead-org"),
+    ("lead.member", Role::PartnershipLead, "member-org"),
+    ("caseworker.member", Role::Caseworker, "member-org"),
+    ("analyst.member", Role::Analyst, "member-org"),
+    ("referrer.member", Role::Referrer, "member-org"),
+    ("orgadmin.member", Role::OrgAdmin, "member-org"),
+    ("lead.outsider", Role::PartnershipLead, "outsider"),
+    ("orgadmin.outsider", Role::OrgAdmin, "outsider"),
+    ("sysadmin", Role::SystemAdmin, "outsider"),
+];
+
+fn obs(period: &str, value: f64, lower: f64, upper: f64) -> Observation {
+    Observation {
+        indicator: "fuel".into(),
+        area: code(DISTRICT),
+        period: Period::parse(period).unwrap(),
+        sex: "Persons".into(),
+        age: "All ages".into(),
+        category_type: String::new(),
+        category: String::new(),
+        count: None,
+        denominator: None,
+        value: Some(value),
+        lower95: Some(lower),
+        upper95: Some(upper),
+        lower998: None,
+        upper998: None,
+        note: None,
+        compared_to_england: None,
+        compared_to_parent: None,
+        recent_trend: None,
+    }
+}
+
+fn audit() -> AuditEntry {
+    AuditEntry {
+        at: 0,
+        actor: "setup".into(),
+        org: "lead-org".into(),
+        action: "setup".into(),
+        subject: "test".into(),
+        record: String::new(),
+        reason: String::new(),
+    }
+}
+
+fn commitment(id: &str, reference: &str, target: Option<f64>, created_at: i64) -> CommitmentRecord {
+    CommitmentRecord {
+        id: id.into(),
+        plan_id: PLAN.into(),
+        reference: reference.into(),
+        title: format!("Commitment {reference}"),
+        lead_org: "lead-org".into(),
+        contributors: vec!["member-org".into()],
+        framework: Some("marmot".into()),
+        objective: Some("income".into()),
+        indicator: target.map(|_| "fuel".into()),
+        indicator_area: None,
+        baseline_period: target.map(|_| "2019".into()),
+        // The plan's own figure; the store's 20.0 for 2019 takes precedence.
+        baseline_value: target.map(|_| 25.0),
+        target_value: target,
+        target_date: target.map(|_| "2029-07-02".into()),
+        target_rule: None,
+        areas: Vec::new(),
+        milestones: Vec::new(),
+        created_at,
+    }
+}
+
+/// A district of ten small areas ranked 100, 200, …, 1000 nationally; an
+/// indicator (lower is better) at 20.0 (19–21) in 2019 and 17.0 (16.5–17.5) in
+/// 2023; organisations, users of every role, a partnership with a plan of four
+/// commitments, and an update with an evidence file.
+async fn fill(store: &SqlStore) {
+    let now = syndemic_web::hub::now();
+    let mut tx = store.begin().await.unwrap();
+    let mut areas = vec![Area {
+        code: code(DISTRICT),
+        name: Some("Testshire".into()),
+        no_known_parent: false,
+    }];
+    let mut links = Vec::new();
+    let mut deprivation = Vec::new();
+    for i in 1..=10 {
+        areas.push(Area {
+            code: code(&lsoa(i)),
+            name: Some(format!("Testshire {i:03}")),
+            no_known_parent: false,
+        });
+        links.push(AreaLink {
+            child: code(&lsoa(i)),
+            parent: code(DISTRICT),
+            level: Level::LowerTierAuthority,
+            vintage: "2024".into(),
+        });
+        deprivation.push(Deprivation {
+            area: code(&lsoa(i)),
+            edition: "IoD2025".into(),
+            domain: "imd".into(),
+            // Listed out of order: the most deprived are 7 and 3.
+            rank: [500, 900, 200, 800, 600, 1000, 100, 400, 300, 700][i - 1],
+            decile: 1,
+            score: None,
+        });
+    }
+    tx.put_areas(&areas).await.unwrap();
+    tx.put_links(&links).await.unwrap();
+    tx.put_deprivation(&deprivation).await.unwrap();
+    let mut indicator = Indicator::named("fuel", "Fuel poverty");
+    indicator.polarity = Some(Polarity::LowerIsBetter);
+    tx.put_indicator(&indicator).await.unwrap();
+    tx.put_observations(&[obs("2019", 20.0, 19.0, 21.0), obs("2023", 17.0, 16.5, 17.5)])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    for (id, sector) in [
+        ("lead-org", "local-government"),
+        ("member-org", "vcse"),
+        ("outsider", "local-government"),
+    ] {
+        store
+            .put_org(
+                &HubOrg {
+                    id: id.into(),
+                    name: format!("Org {id}"),
+                    sector: sector.into(),
+                    is_hub: false,
+                },
+                0,
+            )
+            .await
+            .unwrap();
+    }
+    let hash = syndemic_hub::secret::hash_password(PASSWORD, &[3; 16]).unwrap();
+    for (name, role, org) in USERS {
+        let u = UserRecord {
+            password_hash: Some(hash.clone()),
+            ..UserRecord::new(*name, *org, *name, *name, *role, 0)
+        };
+        assert!(store.create_user(&u).await.unwrap());
+    }
+    let member = |org: &str, role: &str| MemberRecord {
+        partnership_id: PARTNERSHIP.into(),
+        org_id: org.into(),
+        role: role.into(),
+        title: None,
+    };
+    store
+        .put_partnership(
+            &PartnershipRecord {
+                id: PARTNERSHIP.into(),
+                name: "Testshire Board".into(),
+                kind: "health-and-wellbeing-board".into(),
+                area: Some(DISTRICT.into()),
+                parent_id: None,
+                framework: "marmot".into(),
+            },
+            &[member("lead-org", "lead"), member("member-org", "member")],
+            &audit(),
+        )
+        .await
+        .unwrap();
+    store
+        .put_plan(
+            &PlanRecord {
+                id: PLAN.into(),
+                partnership_id: PARTNERSHIP.into(),
+                title: "Testshire Plan".into(),
+                owner_org: "lead-org".into(),
+                period_start: "2025-04-01".into(),
+                period_end: "2028-03-31".into(),
+                priorities: vec!["Warm homes".into()],
+                update_every_days: 92,
+            },
+            &[
+                commitment(C_OFF, "C1", Some(10.0), now),
+                commitment(C_ON, "C2", Some(18.0), now),
+                commitment(C_NS, "C3", Some(12.0), now),
+                commitment(C_LATE, "C4", None, now - 200 * 86_400),
+            ],
+            &audit(),
+        )
+        .await
+        .unwrap();
+    store
+        .add_update(
+            &UpdateRecord {
+                id: "u-seed".into(),
+                commitment_id: C_OFF.into(),
+                at: now,
+                author: "lead.own".into(),
+                org_id: "lead-org".into(),
+                status: "on-track".into(),
+                narrative: "Started.".into(),
+                evidence: Vec::new(),
+            },
+            &[EvidenceFile {
+                id: "evidence-1".into(),
+                update_id: "u-seed".into(),
+                file_name: "survey.csv".into(),
+                content_type: "text/csv".into(),
+                bytes: b"homes,surveyed\n400,1\n".to_vec(),
+            }],
+            &[],
+            &audit(),
+        )
+        .await
+        .unwrap();
+}
+
+struct Server {
+    backend: String,
+    port: u16,
+    store: SqlStore,
+}
+
+fn servers(test: &str, dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> Vec<Server> {
+    rt.block_on(async {
+        let mut out = Vec::new();
+        for store in stores(test, dir).await {
+            fill(&store).await;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let state = AppState::new(Arc::new(store.clone()), "Testshire", None);
+            tokio::spawn(syndemic_web::serve(state, listener));
+            out.push(Server {
+                backend: store.backend_name().to_owned(),
+                port,
+                store,
+            });
+        }
+        out
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A `multipart/form-data` body: text fields, then files as (field, name, bytes).
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &str)]) -> (String, String) {
+    let boundary = "----syndemic-test-boundary-7d1f";
+    let mut body = String::new();
+    for (k, v) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    for (field, name, content) in files {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n{content}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn post_multipart(
+    b: Option<&Browser>,
+    port: u16,
+    path: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &str)],
+) -> Reply {
+    let mut all: Vec<(&str, &str)> = Vec::new();
+    if let Some(b) = b {
+        all.push(("csrf", &b.csrf));
+    }
+    all.extend_from_slice(fields);
+    let (kind, body) = multipart(&all, files);
+    let mut headers = vec![("Content-Type", kind.as_str())];
+    if let Some(b) = b {
+        headers.push(("Cookie", &b.cookie));
+    }
+    request(port, "POST", path, &headers, &body)
+}
+
+fn api(b: Option<&Browser>, port: u16, method: &str, path: &str, body: &Value) -> Reply {
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(b) = b {
+        headers.push(("Cookie", b.cookie.as_str()));
+    }
+    request(port, method, path, &headers, &body.to_string())
+}
+
+const COMMITMENTS_CSV: &str = "reference,title,lead,contributors,indicator,baseline_period,target_value,target_date,target_areas\nN1,New commitment,lead-org,member-org,fuel,2019,15,2030-03-31,local-quintile:E07900001:1\n";
+const PARTNERS_CSV: &str =
+    "id,name,sector,sub_type,employees,partnership,member_role\nnew-charity,New Charity,vcse,charity,12,board,member\n";
+const ANCHORS_CSV: &str =
+    "organisation,year,employees,local_spend_share,real_living_wage\nmember-org,2025,300,40%,yes\n";
+const BUSINESSES_CSV: &str =
+    "name,sic_code,employees,area\nMill Bakery,10710,12,E01900001\nBig Works,25110,400,E01900007\n";
+
+/// Everyone who reads the partnership: its members' users and the system admin.
+fn reads(user: &str) -> bool {
+    !matches!(user, "lead.outsider" | "orgadmin.outsider")
+}
+
+/// Who may report progress on a commitment led by `lead-org` with `member-org`.
+fn updates(user: &str) -> bool {
+    matches!(
+        user,
+        "lead.own" | "coordinator.lead" | "lead.member" | "caseworker.member" | "orgadmin.member"
+    )
+}
+
+#[test]
+fn every_route_decides_access_by_role_and_organisation() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let name = "every_route_decides_access_by_role_and_organisation";
+    for server in servers(name, dir.path(), &rt) {
+        let (backend, port) = (server.backend.as_str(), server.port);
+        // Anonymous: pages send to sign-in; the API answers 401 whatever the body.
+        for path in [
+            "/partnerships",
+            "/partnerships/board",
+            "/partnerships/board/report",
+            "/partnerships/board/scorecard.csv",
+            "/plans/plan",
+            "/commitments/c-off",
+            "/evidence/evidence-1",
+            "/organisations",
+            "/organisations/member-org",
+            "/organisations/table/organisations.csv",
+            "/anchors",
+            "/anchors/measures.xlsx",
+            "/businesses",
+            "/businesses/by-decile.csv",
+        ] {
+            let r = request(port, "GET", path, &[], "");
+            assert_eq!(r.status, 303, "{backend} anonymous GET {path}");
+            assert_eq!(r.header("location").as_deref(), Some("/login"));
+        }
+        for path in [
+            "/partnerships/board/plans",
+            "/partnerships/board/maturity",
+            "/plans/plan/commitments",
+            "/plans/plan/import",
+            "/commitments/c-off/updates",
+            "/commitments/c-off/reviews",
+            "/organisations/member-org",
+            "/organisations/import",
+            "/anchors/import",
+            "/businesses/import",
+        ] {
+            let r = request(
+                port,
+                "POST",
+                path,
+                &[("Content-Type", "application/x-www-form-urlencoded")],
+                "title=x",
+            );
+            assert_eq!(r.status, 303, "{backend} anonymous POST {path}");
+        }
+        for (method, path) in [
+            ("GET", "/api/v1/partnerships"),
+            ("GET", "/api/v1/partnerships/board"),
+            ("GET", "/api/v1/organisations"),
+            ("GET", "/api/v1/organisations/member-org"),
+            ("GET", "/api/v1/commitments"),
+            ("GET", "/api/v1/commitments/c-off"),
+            ("GET", "/api/v1/businesses"),
+            ("GET", "/api/v1/anchor-measures"),
+            ("POST", "/api/v1/commitments/c-off/updates"),
+            ("POST", "/api/v1/commitments/c-off/reviews"),
+            ("POST", "/api/v1/commitments/no-such/updates"),
+        ] {
+            for body in [
+                json!({}),
+                json!("not an object"),
+                json!({"id": "x", "status": "on-track", "narrative": "n"}),
+            ] {
+                let r = api(None, port, method, path, &body);
+                assert_eq!(
+                    r.status, 401,
+                    "{backend} anonymous {method} {path}: {}",
+                    r.body
+                );
+            }
+        }
+
+        let mut checks = 0;
+        for (user, _, _) in USERS {
+            let b =
+                Browser::sign_in(port, user, PASSWORD).unwrap_or_else(|r| panic!("{user}: {r:?}"));
+            let mut check = |what: &str, got: u16, allowed: bool, ok: u16| {
+                let want = if allowed { ok } else { 403 };
+                assert_eq!(got, want, "{backend} {user}: {what}");
+                checks += 1;
+            };
+            // Reading the partnership and everything in it.
+            for path in [
+                "/partnerships/board",
+                "/partnerships/board/report",
+                "/partnerships/board/scorecard.csv",
+                "/partnerships/board/by-organisation.xlsx",
+                "/plans/plan",
+                "/commitments/c-off",
+                "/evidence/evidence-1",
+                "/api/v1/partnerships/board",
+                "/api/v1/commitments/c-off",
+            ] {
+                check(&format!("GET {path}"), b.get(path).status, reads(user), 200);
+            }
+            // Reading what every signed-in user reads.
+            for path in [
+                "/partnerships",
+                "/organisations",
+                "/organisations/member-org",
+                "/organisations/table/organisations.csv",
+                "/anchors",
+                "/anchors/measures.csv",
+                "/businesses",
+                "/businesses/employers.xlsx",
+                "/templates/partners.xlsx",
+                "/api/v1/partnerships",
+                "/api/v1/organisations",
+                "/api/v1/commitments",
+                "/api/v1/businesses",
+                "/api/v1/anchor-measures",
+            ] {
+                check(&format!("GET {path}"), b.get(path).status, true, 200);
+            }
+            // Lists show only what the caller may read.
+            let listed = b.get("/api/v1/commitments").json()["total_items"]
+                .as_u64()
+                .unwrap();
+            let all = rt.block_on(server.store.commitments(None)).unwrap().len() as u64;
+            assert_eq!(
+                listed,
+                if reads(user) { all } else { 0 },
+                "{backend} {user}: commitments listed"
+            );
+            let listed = b.get("/api/v1/partnerships").json()["total_items"]
+                .as_u64()
+                .unwrap();
+            assert_eq!(
+                listed,
+                u64::from(reads(user)),
+                "{backend} {user}: partnerships listed"
+            );
+
+            let manage = *user == "lead.own";
+            let r = b.post(
+                "/partnerships/board/plans",
+                &[
+                    ("title", "Another plan"),
+                    ("owner", "lead-org"),
+                    ("period_start", "2026-01-01"),
+                    ("period_end", "2027-01-01"),
+                    ("update_every_days", "92"),
+                ],
+            );
+            check("POST a plan", r.status, manage, 303);
+            let mut maturity: Vec<(&str, &str)> = vec![("assessed_on", "2026-06-01")];
+            for (c, _) in syndemic_partnership::maturity::CRITERIA {
+                maturity.push((c, "2"));
+            }
+            check(
+                "POST a self-assessment",
+                b.post("/partnerships/board/maturity", &maturity).status,
+                manage,
+                303,
+            );
+            let reference = format!("X-{user}");
+            let r = b.post(
+                "/plans/plan/commitments",
+                &[
+                    ("reference", &reference),
+                    ("title", "Something"),
+                    ("lead", "lead-org"),
+                    ("contributors", "member-org"),
+                    ("objective", "marmot:work"),
+                ],
+            );
+            check("POST a commitment", r.status, manage, 303);
+            let csv = COMMITMENTS_CSV.replace("N1", &format!("N-{user}"));
+            let r = post_multipart(
+                Some(&b),
+                port,
+                "/plans/plan/import",
+                &[],
+                &[("file", "plan.csv", &csv)],
+            );
+            check("POST a plan import", r.status, manage, 303);
+            let update_id = format!("page-{user}");
+            let r = post_multipart(
+                Some(&b),
+                port,
+                "/commitments/c-off/updates",
+                &[
+                    ("update_id", &update_id),
+                    ("status", "at-risk"),
+                    ("narrative", "Slower than hoped."),
+                ],
+                &[("evidence", "notes.txt", "minutes")],
+            );
+            check("POST an update", r.status, updates(user), 303);
+            let r = b.post(
+                "/commitments/c-off/reviews",
+                &[
+                    ("review_id", &format!("page-{user}")),
+                    ("reviewed_on", "2026-10-01"),
+                    ("rating", "amber"),
+                    ("actions", "Recovery plan"),
+                    ("next_review", "2027-01-01"),
+                ],
+            );
+            check("POST a review", r.status, manage, 303);
+            let r = b.post(
+                "/organisations/member-org",
+                &[
+                    ("name", "Org member-org"),
+                    ("sector", "vcse"),
+                    ("employees", "30"),
+                    ("local_percent", "80"),
+                ],
+            );
+            check(
+                "POST a profile",
+                r.status,
+                matches!(*user, "orgadmin.member" | "sysadmin"),
+                303,
+            );
+            let r = post_multipart(
+                Some(&b),
+                port,
+                "/organisations/import",
+                &[],
+                &[("file", "partners.csv", PARTNERS_CSV)],
+            );
+            check(
+                "POST a partners' import",
+                r.status,
+                *user == "sysadmin",
+                303,
+            );
+            let r = post_multipart(
+                Some(&b),
+                port,
+                "/anchors/import",
+                &[],
+                &[("file", "anchors.csv", ANCHORS_CSV)],
+            );
+            check(
+                "POST anchor measures",
+                r.status,
+                matches!(*user, "orgadmin.member" | "sysadmin"),
+                303,
+            );
+            let r = post_multipart(
+                Some(&b),
+                port,
+                "/businesses/import",
+                &[("kind", "list"), ("source", "rates")],
+                &[("file", "b.csv", BUSINESSES_CSV)],
+            );
+            check(
+                "POST businesses",
+                r.status,
+                matches!(
+                    *user,
+                    "lead.own" | "lead.member" | "lead.outsider" | "sysadmin"
+                ),
+                303,
+            );
+            let body = json!({"id": format!("api-{user}"), "status": "on-track", "narrative": "Via the API"});
+            let r = api(
+                Some(&b),
+                port,
+                "POST",
+                "/api/v1/commitments/c-off/updates",
+                &body,
+            );
+            let want = if updates(user) { 201 } else { 403 };
+            assert_eq!(r.status, want, "{backend} {user}: API update: {}", r.body);
+            let body = json!({"id": format!("api-{user}"), "reviewed_on": "2026-11-01", "rating": "green", "actions": "Noted"});
+            let r = api(
+                Some(&b),
+                port,
+                "POST",
+                "/api/v1/commitments/c-off/reviews",
+                &body,
+            );
+            assert_eq!(
+                r.status,
+                if manage { 201 } else { 403 },
+                "{backend} {user}: API review: {}",
+                r.body
+            );
+            checks += 2;
+            // A session cannot post JSON as a form from another site.
+            let r = request(
+                port,
+                "POST",
+                "/api/v1/commitments/c-off/updates",
+                &[("Cookie", &b.cookie), ("Content-Type", "text/plain")],
+                &json!({"id": "t", "status": "on-track", "narrative": "n"}).to_string(),
+            );
+            assert_eq!(r.status, 400, "{backend} {user}: {}", r.body);
+        }
+        println!("{backend}: {checks} authorisation checks");
+        // Every change left its audit entry.
+        let log = rt.block_on(server.store.audit_log(None, 10_000)).unwrap();
+        for action in ["create", "update", "review", "import", "edit", "assess"] {
+            assert!(
+                log.iter().any(|e| e.action == action),
+                "{backend}: no `{action}` in the audit log"
+            );
+        }
+    }
+}
+
+#[test]
+fn commitments_are_judged_against_their_trajectories() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let name = "commitments_are_judged_against_their_trajectories";
+    for server in servers(name, dir.path(), &rt) {
+        let (backend, port) = (server.backend.as_str(), server.port);
+        let b = Browser::sign_in(port, "analyst.member", PASSWORD).unwrap();
+        // Baseline mid-2019, latest mid-2023 (1,461 days on), target 2029-07-02
+        // (3,653 days on): the trajectory at the latest is baseline + (target −
+        // baseline) × 1461/3653.
+        let share = 1461.0 / 3653.0;
+        for (id, target, judgement, movement) in [
+            (C_OFF, 10.0, "off-track", "better"),
+            (C_ON, 18.0, "on-track", "better"),
+            (C_NS, 12.0, "not-significant", "better"),
+        ] {
+            let c = b.get(&format!("/api/v1/commitments/{id}")).json();
+            assert_eq!(
+                c["baseline"]["value"],
+                json!(20.0),
+                "{backend} {id}: baseline from the store, not the plan's 25"
+            );
+            assert_eq!(c["baseline"]["from_evidence_store"], json!(true));
+            assert_eq!(c["baseline"]["period"], json!("2019"));
+            assert_eq!(c["latest"]["value"], json!(17.0), "{backend} {id}");
+            assert_eq!(c["latest"]["period"], json!("2023"));
+            assert_eq!(c["latest"]["lower95"], json!(16.5));
+            let expected = 20.0 + (target - 20.0) * share;
+            let got = c["trajectory_value"].as_f64().unwrap();
+            assert!(
+                (got - expected).abs() < 1e-9,
+                "{backend} {id}: trajectory {got} ≠ {expected}"
+            );
+            assert_eq!(c["judgement"], json!(judgement), "{backend} {id}: {c}");
+            // 19–21 against 16.5–17.5: significantly better.
+            assert_eq!(c["movement"], json!(movement), "{backend} {id}");
+        }
+        let late = b.get(&format!("/api/v1/commitments/{C_LATE}")).json();
+        assert_eq!(late["judgement"], Value::Null);
+        assert_eq!(
+            late["update_overdue"],
+            json!(true),
+            "{backend}: 200 days without an update"
+        );
+        let page = b.get(&format!("/commitments/{C_NS}"));
+        assert!(page.body.contains("Not significant"), "{backend}");
+        assert!(
+            page.body.contains("19–21") || page.body.contains("19"),
+            "{backend}"
+        );
+        // The scorecard counts them.
+        let csv = b.get("/partnerships/board/scorecard.csv").body;
+        let row = csv.lines().nth(1).unwrap();
+        assert!(
+            row.starts_with("All commitments,4,1,1,1,0,0,"),
+            "{backend}: {csv}"
+        );
+        // The lead organisation's users see the reminder for the overdue update.
+        let lead = Browser::sign_in(port, "lead.own", PASSWORD).unwrap();
+        let list = lead.get("/partnerships").body;
+        assert!(
+            list.contains("Updates your organisation owes") && list.contains("Commitment C4"),
+            "{backend}"
+        );
+        let outsider = Browser::sign_in(port, "orgadmin.outsider", PASSWORD).unwrap();
+        assert!(
+            !outsider.get("/partnerships").body.contains("Commitment C4"),
+            "{backend}"
+        );
+        // The printable report has a print style and every commitment.
+        let report = lead.get("/partnerships/board/report").body;
+        for c in ["C1", "C2", "C3", "C4"] {
+            assert!(
+                report.contains(&format!("{c}: Commitment {c}")),
+                "{backend}: {c}"
+            );
+        }
+    }
+}
+
+#[test]
+fn target_areas_resolve_by_local_quintile_and_imports_are_all_or_nothing() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let name = "target_areas_resolve_by_local_quintile_and_imports_are_all_or_nothing";
+    for server in servers(name, dir.path(), &rt) {
+        let (backend, port) = (server.backend.as_str(), server.port);
+        let lead = Browser::sign_in(port, "lead.own", PASSWORD).unwrap();
+        let r = post_multipart(
+            Some(&lead),
+            port,
+            "/plans/plan/import",
+            &[],
+            &[("file", "plan.csv", COMMITMENTS_CSV)],
+        );
+        assert_eq!(r.status, 303, "{backend}: {}", r.body);
+        let all = lead.get("/api/v1/commitments").json();
+        let n1 = all["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["reference"] == "N1")
+            .unwrap()
+            .clone();
+        // Ten areas: the most deprived fifth is the two ranked 100 and 200.
+        assert_eq!(n1["target_areas"], json!([lsoa(3), lsoa(7)]), "{backend}");
+        assert_eq!(n1["target_rule"], json!("local-quintile:E07900001:1"));
+
+        let count = |b: &Browser| {
+            b.get("/api/v1/commitments").json()["total_items"]
+                .as_u64()
+                .unwrap()
+        };
+        let before = count(&lead);
+        // One bad row among good ones: nothing imported, the row and column named.
+        let bad = format!("{COMMITMENTS_CSV}N2,Two,lead-org,,fuel,2019,abc,2030-03-31,\nN3,Three,nobody-org,,,,,,\n").replace("N1,", "N9,");
+        let r = post_multipart(
+            Some(&lead),
+            port,
+            "/plans/plan/import",
+            &[],
+            &[("file", "plan.csv", &bad)],
+        );
+        assert_eq!(r.status, 422, "{backend}: {}", r.body);
+        assert!(
+            r.body.contains("line 3, column G (target_value)"),
+            "{backend}: {}",
+            r.body
+        );
+        assert!(r.body.contains("nothing was imported"), "{backend}");
+        assert_eq!(count(&lead), before, "{backend}: nothing imported");
+        let unknown = COMMITMENTS_CSV.replace("N1,New commitment,lead-org", "N8,Eight,nobody-org");
+        let r = post_multipart(
+            Some(&lead),
+            port,
+            "/plans/plan/import",
+            &[],
+            &[("file", "plan.csv", &unknown)],
+        );
+        assert_eq!(r.status, 422, "{backend}");
+        assert!(
+            r.body.contains("line 2") && r.body.contains("nobody-org"),
+            "{backend}: {}",
+            r.body
+        );
+        assert_eq!(count(&lead), before, "{backend}: nothing imported");
+
+        let admin = Browser::sign_in(port, "sysadmin", PASSWORD).unwrap();
+        let orgs = |b: &Browser| {
+            b.get("/api/v1/organisations").json()["total_items"]
+                .as_u64()
+                .unwrap()
+        };
+        let before = orgs(&admin);
+        let bad = format!("{PARTNERS_CSV}second,Second,police,,,,\n");
+        let r = post_multipart(
+            Some(&admin),
+            port,
+            "/organisations/import",
+            &[],
+            &[("file", "partners.csv", &bad)],
+        );
+        assert_eq!(r.status, 422, "{backend}");
+        assert!(
+            r.body.contains("line 3, column C (sector)"),
+            "{backend}: {}",
+            r.body
+        );
+        assert_eq!(orgs(&admin), before, "{backend}: no organisation added");
+        let r = post_multipart(
+            Some(&admin),
+            port,
+            "/organisations/import",
+            &[],
+            &[("file", "partners.csv", PARTNERS_CSV)],
+        );
+        assert_eq!(r.status, 303, "{backend}: {}", r.body);
+        assert_eq!(orgs(&admin), before + 1, "{backend}");
+        let board = admin.get("/api/v1/partnerships/board").json();
+        assert!(
+            board["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["organisation_id"] == "new-charity"),
+            "{backend}"
+        );
+
+        let businesses = |b: &Browser| {
+            b.get("/api/v1/businesses").json()["total_items"]
+                .as_u64()
+                .unwrap()
+        };
+        let r = post_multipart(
+            Some(&admin),
+            port,
+            "/businesses/import",
+            &[("kind", "list"), ("source", "rates")],
+            &[("file", "b.csv", BUSINESSES_CSV)],
+        );
+        assert_eq!(r.status, 303, "{backend}: {}", r.body);
+        assert_eq!(businesses(&admin), 2);
+        let listed = admin.get("/api/v1/businesses").json();
+        let big = listed["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["name"] == "Big Works")
+            .unwrap()
+            .clone();
+        assert_eq!(big["size_band"], json!("large"), "{backend}");
+        let bad = format!("{BUSINESSES_CSV}Odd,ABCDE,3,E01900002\n");
+        let r = post_multipart(
+            Some(&admin),
+            port,
+            "/businesses/import",
+            &[("kind", "list"), ("source", "rates")],
+            &[("file", "b.csv", &bad)],
+        );
+        assert_eq!(r.status, 422, "{backend}: {}", r.body);
+        assert!(r.body.contains("line 4"), "{backend}: {}", r.body);
+        assert_eq!(businesses(&admin), 2, "{backend}: the list as it was");
+
+        let anchors = |b: &Browser| {
+            b.get("/api/v1/anchor-measures").json()["total_items"]
+                .as_u64()
+                .unwrap()
+        };
+        let bad = format!("{ANCHORS_CSV}member-org,2024,300,140%,yes\n");
+        let r = post_multipart(
+            Some(&admin),
+            port,
+            "/anchors/import",
+            &[],
+            &[("file", "anchors.csv", &bad)],
+        );
+        assert_eq!(r.status, 422, "{backend}: {}", r.body);
+        assert!(r.body.contains("line 3"), "{backend}: {}", r.body);
+        assert_eq!(anchors(&admin), 0, "{backend}");
+        let r = post_multipart(
+            Some(&admin),
+            port,
+            "/anchors/import",
+            &[],
+            &[("file", "anchors.csv", ANCHORS_CSV)],
+        );
+        assert_eq!(r.status, 303, "{backend}: {}", r.body);
+        let m = admin.get("/api/v1/anchor-measures").json();
+        assert_eq!(
+            m["contents"][0]["local_spend_share"],
+            json!(0.4),
+            "{backend}"
+        );
+        assert_eq!(
+            m["contents"][0]["real_living_wage"],
+            json!(true),
+            "{backend}"
+        );
+    }
+}
+
+#[test]
+fn an_update_is_recorded_once_under_its_id() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let name = "an_update_is_recorded_once_under_its_id";
+    for server in servers(name, dir.path(), &rt) {
+        let (backend, port) = (server.backend.as_str(), server.port);
+        let b = Browser::sign_in(port, "caseworker.member", PASSWORD).unwrap();
+        let body = json!({"id": "retry-1", "status": "complete", "narrative": "Done", "milestones_done": []});
+        let first = api(
+            Some(&b),
+            port,
+            "POST",
+            "/api/v1/commitments/c-on/updates",
+            &body,
+        );
+        assert_eq!(first.status, 201, "{backend}: {}", first.body);
+        let again = api(
+            Some(&b),
+            port,
+            "POST",
+            "/api/v1/commitments/c-on/updates",
+            &body,
+        );
+        assert_eq!(again.status, 200, "{backend}");
+        assert_eq!(again.json()["recorded"], json!(false));
+        let c = b.get("/api/v1/commitments/c-on").json();
+        assert_eq!(c["updates"].as_array().unwrap().len(), 1, "{backend}");
+        assert_eq!(c["status"], json!("complete"), "{backend}");
+        // Bad input is refused with what would be valid.
+        let bad = api(
+            Some(&b),
+            port,
+            "POST",
+            "/api/v1/commitments/c-on/updates",
+            &json!({"id": "x", "status": "finished", "narrative": "n"}),
+        );
+        assert_eq!(bad.status, 422, "{backend}");
+        assert!(bad.body.contains("on-track"), "{backend}: {}", bad.body);
+        let bad = api(
+            Some(&b),
+            port,
+            "POST",
+            "/api/v1/commitments/c-on/updates",
+            &json!({"id": "x", "state": "complete"}),
+        );
+        assert_eq!(bad.status, 400, "{backend}: {}", bad.body);
+        // Script in a narrative is shown as text.
+        let xss =
+            json!({"id": "xss", "status": "on-track", "narrative": "<script>alert(1)</script>"});
+        assert_eq!(
+            api(
+                Some(&b),
+                port,
+                "POST",
+                "/api/v1/commitments/c-on/updates",
+                &xss
+            )
+            .status,
+            201
+        );
+        let page = b.get("/commitments/c-on").body;
+        assert!(
+            !page.contains("<script>alert(1)</script>") && page.contains("&lt;script&gt;"),
+            "{backend}"
+        );
+        // The evidence file downloads as an attachment, never rendered.
+        let e = b.get("/evidence/evidence-1");
+        assert_eq!(e.status, 200);
+        assert!(
+            e.header("content-disposition")
+                .unwrap()
+                .starts_with("attachment"),
+            "{backend}"
+        );
+        assert_eq!(e.body, "homes,surveyed\n400,1\n");
+        let store = &server.store;
+        let n = rt.block_on(store.updates(Some(C_ON))).unwrap().len();
+        assert_eq!(n, 2, "{backend}");
+    }
+}

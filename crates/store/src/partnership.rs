@@ -541,8 +541,8 @@ impl SqlStore {
 
     // --- frameworks ------------------------------------------------------------------
 
-    /// Saves a framework with its objectives (replacing those it had).
-    pub async fn put_framework(&self, f: &FrameworkRecord) -> Result<()> {
+    /// Saves a framework with its objectives (replacing those it had), audited.
+    pub async fn put_framework(&self, f: &FrameworkRecord, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "INSERT INTO framework (code, name, partnership_id) VALUES ($1, $2, $3) \
@@ -567,6 +567,7 @@ impl SqlStore {
             .await
             .map_err(sql_error("saving a framework's objective"))?;
         }
+        audit_in(&mut tx, audit).await?;
         tx.commit()
             .await
             .map_err(sql_error("committing a framework"))

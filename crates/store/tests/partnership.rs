@@ -178,12 +178,15 @@ async fn partnership_records_round_trip_and_nest() {
         );
         assert_eq!(store.members().await.unwrap().len(), 3, "{backend}");
         store
-            .put_framework(&FrameworkRecord {
-                code: "ours".into(),
-                name: "Our framework".into(),
-                partnership_id: Some("board".into()),
-                objectives: vec![("a".into(), "A".into()), ("b".into(), "B".into())],
-            })
+            .put_framework(
+                &FrameworkRecord {
+                    code: "ours".into(),
+                    name: "Our framework".into(),
+                    partnership_id: Some("board".into()),
+                    objectives: vec![("a".into(), "A".into()), ("b".into(), "B".into())],
+                },
+                &audit("framework"),
+            )
             .await
             .unwrap();
         let f = store.frameworks().await.unwrap();

@@ -391,6 +391,9 @@ fn every_route_decides_access_by_role_and_organisation() {
             assert_eq!(r.header("location").as_deref(), Some("/login"));
         }
         for path in [
+            "/partnerships",
+            "/partnerships/board/members",
+            "/partnerships/board/frameworks",
             "/partnerships/board/plans",
             "/partnerships/board/maturity",
             "/plans/plan/commitments",
@@ -493,13 +496,67 @@ fn every_route_decides_access_by_role_and_organisation() {
             let listed = b.get("/api/v1/partnerships").json()["total_items"]
                 .as_u64()
                 .unwrap();
-            assert_eq!(
-                listed,
-                u64::from(reads(user)),
-                "{backend} {user}: partnerships listed"
-            );
+            // Those its organisation is a member of (all top-level here), or all for
+            // the system admin.
+            let org = USERS.iter().find(|u| u.0 == *user).unwrap().2;
+            let members = rt.block_on(server.store.members()).unwrap();
+            let partnerships = rt.block_on(server.store.partnerships()).unwrap();
+            let expected = partnerships
+                .iter()
+                .filter(|p| {
+                    *user == "sysadmin"
+                        || members
+                            .iter()
+                            .any(|m| m.partnership_id == p.id && m.org_id == org)
+                })
+                .count() as u64;
+            assert_eq!(listed, expected, "{backend} {user}: partnerships listed");
 
             let manage = *user == "lead.own";
+            let r = b.post(
+                "/partnerships",
+                &[
+                    ("name", &format!("Made by {user}")),
+                    ("kind", "community-partnership"),
+                    ("area", DISTRICT),
+                    ("parent", ""),
+                    ("framework", "marmot"),
+                ],
+            );
+            check(
+                "POST a partnership",
+                r.status,
+                matches!(
+                    *user,
+                    "lead.own" | "lead.member" | "lead.outsider" | "sysadmin"
+                ),
+                303,
+            );
+            let r = b.post("/partnerships/board", &[]);
+            assert_eq!(r.status, 405, "{backend} {user}: POST to a page");
+            let r = b.post(
+                "/partnerships/board/members",
+                &[
+                    ("action", "put"),
+                    ("org", "member-org"),
+                    ("role", "member"),
+                    ("title", "Voluntary sector seat"),
+                ],
+            );
+            check(
+                "POST a member",
+                r.status,
+                matches!(*user, "lead.own" | "sysadmin"),
+                303,
+            );
+            let r = b.post(
+                "/partnerships/board/frameworks",
+                &[
+                    ("name", &format!("Ours {user}")),
+                    ("objectives", "warm: Warm homes\ndry: Dry homes"),
+                ],
+            );
+            check("POST a framework", r.status, manage, 303);
             let r = b.post(
                 "/partnerships/board/plans",
                 &[
@@ -894,6 +951,38 @@ fn target_areas_resolve_by_local_quintile_and_imports_are_all_or_nothing() {
         assert!(r.body.contains("line 4"), "{backend}: {}", r.body);
         assert_eq!(businesses(&admin), 2, "{backend}: the list as it was");
 
+        // UK Business Counts as downloaded from Nomis; totals skipped, bands summed.
+        let nomis = "GEOGRAPHY_CODE,DATE,EMPLOYMENT_SIZEBAND_NAME,INDUSTRY_NAME,OBS_VALUE\nE07900001,2025,0 to 4,Retail,40\nE07900001,2025,5 to 9,Retail,15\nE07900001,2025,250+,Retail,2\nE07900001,2025,Total,Retail,57\n";
+        let r = post_multipart(
+            Some(&admin),
+            port,
+            "/businesses/import",
+            &[("kind", "counts"), ("source", "enterprises")],
+            &[("file", "ubc.csv", nomis)],
+        );
+        assert_eq!(r.status, 303, "{backend}: {}", r.body);
+        let table = admin.get("/businesses/business-counts.csv").body;
+        assert_eq!(
+            table.lines().nth(1),
+            Some("E07900001,2025,enterprises,55,0,0,2"),
+            "{backend}: {table}"
+        );
+        let bad = nomis.replace("15", "fifteen");
+        let r = post_multipart(
+            Some(&admin),
+            port,
+            "/businesses/import",
+            &[("kind", "counts"), ("source", "enterprises")],
+            &[("file", "ubc.csv", &bad)],
+        );
+        assert_eq!(r.status, 422, "{backend}: {}", r.body);
+        assert!(r.body.contains("line 3, column E"), "{backend}: {}", r.body);
+        assert_eq!(
+            admin.get("/businesses/business-counts.csv").body,
+            table,
+            "{backend}: counts as they were"
+        );
+
         let anchors = |b: &Browser| {
             b.get("/api/v1/anchor-measures").json()["total_items"]
                 .as_u64()
@@ -1011,5 +1100,101 @@ fn an_update_is_recorded_once_under_its_id() {
         let store = &server.store;
         let n = rt.block_on(store.updates(Some(C_ON))).unwrap().len();
         assert_eq!(n, 2, "{backend}");
+    }
+}
+
+#[test]
+fn nested_partnerships_share_reading_but_not_leading() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let name = "nested_partnerships_share_reading_but_not_leading";
+    for server in servers(name, dir.path(), &rt) {
+        let (backend, port) = (server.backend.as_str(), server.port);
+        let admin = Browser::sign_in(port, "sysadmin", PASSWORD).unwrap();
+        let outsider = Browser::sign_in(port, "lead.outsider", PASSWORD).unwrap();
+        assert_eq!(outsider.get("/partnerships/board").status, 403, "{backend}");
+        // A partnership lead cannot nest a partnership in one they do not lead.
+        let r = outsider.post(
+            "/partnerships",
+            &[
+                ("name", "Town"),
+                ("kind", "community-partnership"),
+                ("area", ""),
+                ("parent", "board"),
+                ("framework", "marmot"),
+            ],
+        );
+        assert_eq!(r.status, 403, "{backend}");
+        let r = admin.post(
+            "/partnerships",
+            &[
+                ("name", "Town of Testshire"),
+                ("kind", "community-partnership"),
+                ("area", ""),
+                ("parent", "board"),
+                ("framework", "marmot"),
+            ],
+        );
+        assert_eq!(r.status, 303, "{backend}: {}", r.body);
+        let town = r.header("location").unwrap();
+        assert_eq!(town, "/partnerships/town-of-testshire");
+        let r = admin.post(
+            "/partnerships/town-of-testshire/members",
+            &[
+                ("action", "put"),
+                ("org", "outsider"),
+                ("role", "lead"),
+                ("title", "Chair"),
+            ],
+        );
+        assert_eq!(r.status, 303, "{backend}: {}", r.body);
+        // The town's lead reads the county board's plan and leads the town…
+        assert_eq!(outsider.get("/partnerships/board").status, 200, "{backend}");
+        assert_eq!(outsider.get("/plans/plan").status, 200, "{backend}");
+        assert_eq!(outsider.get(&town).status, 200, "{backend}");
+        let r = outsider.post(
+            "/partnerships/town-of-testshire/plans",
+            &[
+                ("title", "Town plan"),
+                ("owner", "outsider"),
+                ("period_start", "2026-01-01"),
+                ("period_end", "2027-01-01"),
+                ("update_every_days", "92"),
+            ],
+        );
+        assert_eq!(r.status, 303, "{backend}: {}", r.body);
+        // …but does not manage the board, nor review its commitments.
+        let r = outsider.post(
+            "/commitments/c-off/reviews",
+            &[
+                ("review_id", "x"),
+                ("reviewed_on", "2026-10-01"),
+                ("rating", "green"),
+                ("actions", "Fine"),
+            ],
+        );
+        assert_eq!(r.status, 403, "{backend}");
+        // The board's lead leads the town too (it is nested in the board).
+        let lead = Browser::sign_in(port, "lead.own", PASSWORD).unwrap();
+        let r = lead.post(
+            "/partnerships/town-of-testshire/maturity",
+            &syndemic_partnership::maturity::CRITERIA
+                .iter()
+                .map(|(c, _)| (*c, "1"))
+                .chain([("assessed_on", "2026-05-01")])
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(r.status, 303, "{backend}: {}", r.body);
+        // A member who leads or contributes to commitments cannot be dropped.
+        let r = lead.post(
+            "/partnerships/board/members",
+            &[("action", "remove"), ("org", "member-org")],
+        );
+        assert_eq!(r.status, 409, "{backend}: {}", r.body);
+        // The board's scorecard counts the town's commitments with its own.
+        let listed = admin.get("/api/v1/partnerships").json()["total_items"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(listed, 2, "{backend}");
     }
 }

@@ -265,7 +265,7 @@ pub(crate) async fn download(
 }
 
 /// A business's small area: the one given, or its postcode's.
-async fn locate(
+pub(crate) async fn locate(
     store: &dyn Store,
     area: Option<AreaCode>,
     postcode: Option<&str>,

@@ -10,6 +10,7 @@
 
 mod api;
 mod business;
+mod manage;
 mod orgs;
 mod pages;
 mod report;
@@ -37,7 +38,9 @@ use crate::{AppState, WebError};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/partnerships", get(pages::list))
+        .route("/partnerships", get(pages::list).post(manage::create))
+        .route("/partnerships/{id}/members", post(manage::members))
+        .route("/partnerships/{id}/frameworks", post(manage::add_framework))
         .route("/partnerships/{id}", get(pages::partnership))
         .route("/partnerships/{id}/plans", post(pages::create_plan))
         .route("/partnerships/{id}/maturity", post(pages::save_maturity))

@@ -243,6 +243,14 @@ pub(crate) async fn save(
     };
     let old = world.profiles.get(&id).cloned().unwrap_or_default();
     let opt = |n: &str| Some(form.get(n)).filter(|v| !v.is_empty());
+    let postcode = opt("postcode");
+    let area = match &postcode {
+        Some(pc) if old.postcode.as_ref() != Some(pc) => {
+            super::business::locate(state.store.as_ref(), None, Some(pc)).await?
+        }
+        Some(_) => old.area.clone(),
+        None => None,
+    };
     let profile = PartnerProfile {
         org_id: id.clone(),
         sector: sector.code().into(),
@@ -250,7 +258,8 @@ pub(crate) async fn save(
         size_band: employees.map(|n| SizeBand::of_employees(n).code().to_owned()),
         employees: employees.map(|n| n as i64),
         local_employee_share: local,
-        postcode: opt("postcode"),
+        postcode,
+        area,
         charity_number: opt("charity_number"),
         company_number: opt("company_number"),
         anchor: form.get("anchor") == "yes",
@@ -291,6 +300,8 @@ pub(crate) async fn import_partners(
     let mut problems = Vec::new();
     let mut import = PartnersImport::default();
     for (i, r) in rows.into_iter().enumerate() {
+        let area =
+            super::business::locate(state.store.as_ref(), r.area, r.postcode.as_deref()).await?;
         if let Some(p) = &r.partnership {
             if world.partnership(p).is_err() {
                 problems.push(format!(
@@ -323,7 +334,7 @@ pub(crate) async fn import_partners(
             local_employee_share: r.local_employee_share,
             address: r.address,
             postcode: r.postcode,
-            area: r.area.map(|a| a.as_str().to_owned()),
+            area,
             charity_number: r.charity_number,
             company_number: r.company_number,
             anchor: r.anchor,

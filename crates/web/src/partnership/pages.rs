@@ -57,6 +57,7 @@ pub(crate) async fn list(
     let all: Vec<&CommitmentRecord> = world.commitments.iter().collect();
     let judged = judge_all(&state, &world, &all).await?;
     let reminders = owed(&world, &judged, &s.actor);
+    let frameworks = super::frameworks(&state).await?;
     Ok(layout_page(
         &state,
         "Partnerships",
@@ -86,6 +87,7 @@ pub(crate) async fn list(
                     } }
                 }
             }
+            @if super::manage::may_create(&s) { (super::manage::create_form(&s, &world, &frameworks)) }
             ul class="columns" {
                 li { a href="/organisations" { "Organisations and their sectors" } }
                 li { a href="/anchors" { "Anchor institutions" } }
@@ -273,6 +275,7 @@ pub(crate) async fn partnership(
                     }
                 } }
             }
+            @if manage || s.actor.role == syndemic_hub::access::Role::SystemAdmin { (super::manage::members_form(&s, &world, &id)) }
             h2 { "Business engagement self-assessment" }
             @if days.is_empty() { p { "Not assessed yet." } }
             @else {
@@ -292,7 +295,7 @@ pub(crate) async fn partnership(
                     }
                 }
             }
-            @if manage { (maturity_form(&s, &id)) }
+            @if manage { (maturity_form(&s, &id)) (super::manage::framework_form(&s, &id)) }
         },
     ))
 }
@@ -553,6 +556,8 @@ pub(crate) async fn plan(
                     div class="field" { label for="c-td" { "Target date" } input id="c-td" name="target_date" type="date"; }
                     div class="field" { label for="c-areas" { "Target areas" } p class="hint" id="c-areas-hint" { "local-quintile:E08000009:1 is the most deprived fifth of the district's small areas; national-decile:E08000009:1-2 its areas in national deciles 1 and 2; areas:E01…,E01… a list." }
                         input id="c-areas" name="target_areas" type="text" aria-describedby="c-areas-hint"; }
+                    div class="field" { label for="c-milestones" { "Milestones" } p class="hint" id="c-milestones-hint" { "One a line, as YYYY-MM-DD: what — e.g. 2026-06-30: 500 homes surveyed." }
+                        textarea id="c-milestones" name="milestones" rows="3" aria-describedby="c-milestones-hint" {} }
                     button type="submit" { "Add the commitment" }
                 }
                 h2 { "Import commitments from a spreadsheet" }
@@ -693,6 +698,30 @@ fn optional(form: &crate::hub::Form, name: &str) -> Option<String> {
     Some(form.get(name)).filter(|v| !v.is_empty())
 }
 
+/// Milestones as a form gives them: `YYYY-MM-DD: what`, one a line.
+fn milestones(text: &str) -> Result<Vec<(String, String)>, WebError> {
+    let mut out = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        match line.split_once(':') {
+            Some((due, what)) if parse_date(due.trim()).is_some() && !what.trim().is_empty() => {
+                out.push((due.trim().to_owned(), what.trim().to_owned()));
+            }
+            _ => {
+                return Err(WebError::Unprocessable(format!(
+                    "milestones, line {}: write `YYYY-MM-DD: what`, not `{}`",
+                    i + 1,
+                    line.trim()
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) async fn create_commitment(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -743,7 +772,7 @@ pub(crate) async fn create_commitment(
         target_value: number(&form, "target_value", "Target value")?,
         target_date: optional(&form, "target_date"),
         target_areas,
-        milestones: Vec::new(),
+        milestones: milestones(&form.get("milestones"))?,
     };
     let record = commitment_record(&state, &world, plan, proposed)
         .await

@@ -38,6 +38,11 @@ pub const USERS: &[(&str, Role, &str)] = &[
     ("analyst", Role::Analyst, "health-partnership"),
     ("hub.admin", Role::OrgAdmin, HUB),
     ("sysadmin", Role::SystemAdmin, HUB),
+    (
+        "partnership.lead",
+        Role::PartnershipLead,
+        "health-partnership",
+    ),
 ];
 
 const ORGS: &[(&str, &str, &str, bool)] = &[
@@ -709,7 +714,7 @@ pub async fn seed(
         .await
         .map_err(hub_err)?;
     }
-    Ok(())
+    crate::partnership::seed(store, now, progress).await
 }
 
 /// The referral id an event id starts with.

@@ -25,6 +25,7 @@
 
 mod geometry;
 pub mod hub;
+pub mod partnership;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -533,6 +533,89 @@ fn the_demo_in_a_real_browser() {
         report.contains("Referrals\t601"),
         "the report counts the new referral: {report}"
     );
+    // The partnership: the lead walks partnership → plan → commitment, reports
+    // progress, records the board's review, and opens the printable report.
+    browser.open(&format!("{base}/hub"));
+    browser.click("form[action='/logout'] button");
+    sign_in("partnership.lead");
+    let mut check_page = |name: &str| {
+        browser.screenshot(&shots, name);
+        violations.extend(
+            browser
+                .axe(&axe_source)
+                .into_iter()
+                .map(|v| format!("{name}: {v}")),
+        );
+    };
+    browser.open(&format!("{base}/partnerships"));
+    check_page("partnerships");
+    browser.click("a[href='/partnerships/hartmoor-hwb']");
+    assert!(
+        browser.text().contains("Scorecard"),
+        "the board's scorecard: {}",
+        browser.text()
+    );
+    assert_eq!(
+        browser.tab(),
+        json!("#main"),
+        "the skip link comes first on the partnership page"
+    );
+    check_page("partnership");
+    browser.click("a[href='/plans/hartmoor-marmot-plan']");
+    check_page("plan");
+    browser.click("table a[href^='/commitments/']");
+    let commitment = browser.text();
+    assert!(
+        commitment.contains("Against its indicator") && commitment.contains("Baseline"),
+        "the commitment judged against its indicator: {commitment}"
+    );
+    check_page("commitment");
+    browser.fill(&[
+        ("u-status", "at-risk"),
+        (
+            "u-narrative",
+            "Browser test: two health visitors recruited, starting in January.",
+        ),
+    ]);
+    browser.click("form[action$='/updates'] button[type=submit]");
+    assert!(
+        browser
+            .text()
+            .contains("Browser test: two health visitors recruited"),
+        "the update is on the commitment's timeline"
+    );
+    browser.script(
+        "const d = new Date(); document.getElementById('r-on').value = d.toISOString().slice(0, 10); \
+         d.setDate(d.getDate() + 91); document.getElementById('r-next').value = d.toISOString().slice(0, 10); return true;",
+    );
+    browser.fill(&[
+        ("r-amber", "true"),
+        (
+            "r-actions",
+            "Browser test: the board asks for a recovery plan by March.",
+        ),
+    ]);
+    browser.click("form[action$='/reviews'] button[type=submit]");
+    assert!(
+        browser
+            .text()
+            .contains("Browser test: the board asks for a recovery plan"),
+        "the review is recorded: {}",
+        browser.text()
+    );
+    browser.open(&format!("{base}/partnerships/hartmoor-hwb/report"));
+    let report = browser.text();
+    assert!(
+        report.contains("Browser test: two health visitors recruited")
+            && report.contains("Browser test: the board asks for a recovery plan"),
+        "the printable report carries the update and the review: {report}"
+    );
+    assert_eq!(
+        browser.script("return [...document.styleSheets].some(s => [...s.cssRules].some(r => r.media && r.media.mediaText === 'print'));"),
+        json!(true),
+        "the report has print styles"
+    );
+    check_page("accountability-report");
     browser.call("DELETE", "", None);
     assert!(
         violations.is_empty(),

@@ -374,6 +374,11 @@ pub(crate) async fn judge_all(
             }
             let area_text = c.indicator_area.as_deref().or(partnership.area.as_deref());
             j.area = area_text.and_then(|a| AreaCode::parse(a).ok());
+            if j.area.is_none() {
+                j.problem = Some(
+                    "neither the commitment nor its partnership names the area its indicator is measured for".into(),
+                );
+            }
             j.baseline_period = c
                 .baseline_period
                 .as_deref()
@@ -381,6 +386,11 @@ pub(crate) async fn judge_all(
             if let (Some(_), Some(area)) = (&j.indicator, j.area) {
                 let rows = state.observations(id).await?;
                 let s = series(&rows, area);
+                if s.is_empty() {
+                    j.problem = Some(format!(
+                        "the evidence store has no values of this indicator for {area}: compute or import it for that area, or measure the commitment at an area that has them"
+                    ));
+                }
                 j.latest = s
                     .iter()
                     .rev()

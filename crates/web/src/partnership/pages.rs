@@ -16,7 +16,7 @@ use syndemic_partnership::layout::{self, Sheet};
 use syndemic_partnership::maturity;
 use syndemic_partnership::sector::Sector;
 use syndemic_partnership::target::TargetRule;
-use syndemic_partnership::trajectory::{parse_date, Judgement};
+use syndemic_partnership::trajectory::{parse_date, Judgement, Movement};
 use syndemic_store::partnership::{
     CommitmentRecord, EvidenceFile, MaturityRecord, MilestoneRecord, PlanRecord, ReviewRecord,
     UpdateRecord,
@@ -79,7 +79,7 @@ pub(crate) async fn list(
                     tbody { @for p in &readable {
                         tr {
                             td { a href=(format!("/partnerships/{}", p.id)) { (p.name) } }
-                            td { (p.kind.replace('-', " ")) }
+                            td { (kind_label(&p.kind)) }
                             td { (p.parent_id.as_deref().and_then(|id| world.partnership(id).ok()).map_or("—", |x| x.name.as_str())) }
                             td class="num" { (world.members.iter().filter(|m| m.partnership_id == p.id).count()) }
                             td class="num" { (world.commitments.iter().filter(|c| world.plan(&c.plan_id).is_ok_and(|pl| pl.partnership_id == p.id)).count()) }
@@ -97,57 +97,100 @@ pub(crate) async fn list(
     ))
 }
 
+/// A partnership's kind in words.
+fn kind_label(code: &str) -> &str {
+    super::manage::KINDS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, l)| l)
+}
+
 /// Seconds since the epoch as a date.
 pub(crate) fn day_of_unix(at: i64) -> String {
     day(at.div_euclid(86_400) + 2_440_588)
 }
 
-/// Counts of commitments by judgement and by delivery status, and the overdue.
-pub(crate) fn scorecard(
+/// The scorecard tables' download names, in the order [`scorecards`] gives them.
+pub(crate) const SCORECARDS: [&str; 4] = [
+    "scorecard",
+    "status",
+    "by-organisation",
+    "status-by-organisation",
+];
+
+type Groups<'a> = Vec<(String, Vec<&'a CommitmentRecord>)>;
+
+fn counter<'a>(
+    list: &'a [&'a CommitmentRecord],
+    judged: &'a FxHashMap<String, Judged>,
+) -> impl Fn(&dyn Fn(&Judged) -> bool) -> Cell + 'a {
+    move |f| {
+        Cell::Number(Some(
+            list.iter()
+                .filter(|c| judged.get(&c.id).is_some_and(f))
+                .count() as f64,
+        ))
+    }
+}
+
+/// Commitments with an indicator by their judgement against trajectory, and
+/// whether the indicator moved significantly since the baseline.
+pub(crate) fn judgement_table(
     caption: &str,
-    groups: &[(String, Vec<&CommitmentRecord>)],
+    groups: &Groups<'_>,
     judged: &FxHashMap<String, Judged>,
 ) -> DataTable {
-    let mut columns = vec!["Group".to_owned(), "Commitments".to_owned()];
-    columns.extend(Judgement::ALL.iter().map(|j| j.label().to_owned()));
-    columns.extend(STATUSES.iter().map(|(_, l)| format!("Status: {l}")));
-    columns.push("Update overdue".into());
-    columns.push("Indicator significantly better".into());
-    columns.push("Indicator significantly worse".into());
-    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let mut t = DataTable::new(caption, &names);
+    let mut columns = vec!["Group", "Commitments"];
+    columns.extend(Judgement::ALL.iter().map(|j| j.label()));
+    columns.extend([
+        "Indicator significantly better",
+        "Indicator significantly worse",
+    ]);
+    let mut t = DataTable::new(caption, &columns);
     for (name, list) in groups {
+        let count = counter(list, judged);
         let mut row = vec![
             Cell::text(name.clone()),
             Cell::Number(Some(list.len() as f64)),
         ];
-        let count = |f: &dyn Fn(&Judged) -> bool| {
-            Cell::Number(Some(
-                list.iter()
-                    .filter(|c| judged.get(&c.id).is_some_and(f))
-                    .count() as f64,
-            ))
-        };
         for j in Judgement::ALL {
             row.push(count(&|x| x.indicator.is_some() && x.judgement() == j));
         }
-        for (code, _) in STATUSES {
-            row.push(count(&|x| x.status == code));
-        }
-        row.push(count(&|x| x.overdue));
-        row.push(count(&|x| {
-            x.movement == syndemic_partnership::trajectory::Movement::Better
-        }));
-        row.push(count(&|x| {
-            x.movement == syndemic_partnership::trajectory::Movement::Worse
-        }));
+        row.push(count(&|x| x.movement == Movement::Better));
+        row.push(count(&|x| x.movement == Movement::Worse));
         t.push(row);
     }
     t
 }
 
-/// The scorecards of one partnership (and those nested in it): overall, by
-/// sector of the lead organisation, and by lead organisation.
+/// Commitments by the delivery status their latest update reports, and overdue.
+pub(crate) fn status_table(
+    caption: &str,
+    groups: &Groups<'_>,
+    judged: &FxHashMap<String, Judged>,
+) -> DataTable {
+    let mut columns = vec!["Group", "Commitments"];
+    columns.extend(STATUSES.iter().map(|(_, l)| *l));
+    columns.push("Update overdue");
+    let mut t = DataTable::new(caption, &columns);
+    for (name, list) in groups {
+        let count = counter(list, judged);
+        let mut row = vec![
+            Cell::text(name.clone()),
+            Cell::Number(Some(list.len() as f64)),
+        ];
+        for (code, _) in STATUSES {
+            row.push(count(&|x| x.status == code));
+        }
+        row.push(count(&|x| x.overdue));
+        t.push(row);
+    }
+    t
+}
+
+/// The scorecards of one partnership (and those nested in it): all commitments
+/// and by the lead organisation's sector, then by lead organisation — each
+/// against trajectory and by reported status.
 pub(crate) async fn scorecards(
     state: &AppState,
     world: &World,
@@ -165,12 +208,7 @@ pub(crate) async fn scorecards(
         })
         .collect();
     let judged = judge_all(state, world, &list).await?;
-    let overall = scorecard(
-        "Commitments by judgement against trajectory and by status",
-        &[("All commitments".into(), list.clone())],
-        &judged,
-    );
-    let mut by_sector: Vec<(String, Vec<&CommitmentRecord>)> = Vec::new();
+    let mut by_sector: Groups<'_> = vec![("All commitments".into(), list.clone())];
     for sector in Sector::ALL {
         let these: Vec<&CommitmentRecord> = list
             .iter()
@@ -181,7 +219,7 @@ pub(crate) async fn scorecards(
             by_sector.push((sector.label().to_owned(), these));
         }
     }
-    let mut by_org: Vec<(String, Vec<&CommitmentRecord>)> = Vec::new();
+    let mut by_org: Groups<'_> = Vec::new();
     for c in &list {
         let name = world.org_name(&c.lead_org).to_owned();
         match by_org.iter_mut().find(|(n, _)| *n == name) {
@@ -192,9 +230,18 @@ pub(crate) async fn scorecards(
     by_org.sort_by(|a, b| a.0.cmp(&b.0));
     Ok((
         vec![
-            overall,
-            scorecard("By the lead organisation's sector", &by_sector, &judged),
-            scorecard("By lead organisation", &by_org, &judged),
+            judgement_table(
+                "Against trajectory: all commitments and by the lead organisation's sector",
+                &by_sector,
+                &judged,
+            ),
+            status_table(
+                "Delivery status as reported: all commitments and by the lead organisation's sector",
+                &by_sector,
+                &judged,
+            ),
+            judgement_table("Against trajectory, by lead organisation", &by_org, &judged),
+            status_table("Delivery status, by lead organisation", &by_org, &judged),
         ],
         judged,
     ))
@@ -243,7 +290,7 @@ pub(crate) async fn partnership(
         &state,
         &p.name,
         html! {
-            p class="lead" { (p.kind.replace('-', " ")) @if let Some(a) = &p.area { " for " span class="code" { (a) } } ". Commitments are classified against " (framework_name) "." }
+            p class="lead" { (kind_label(&p.kind)) @if let Some(a) = &p.area { " for " span class="code" { (a) } } ". Commitments are classified against " (framework_name) "." }
             @if let Some(parent) = p.parent_id.as_deref().and_then(|x| world.partnership(x).ok()) {
                 p { "Part of " a href=(format!("/partnerships/{}", parent.id)) { (parent.name) } "." }
             }
@@ -254,7 +301,7 @@ pub(crate) async fn partnership(
             h2 { "Scorecard" }
             p { "A commitment is on track when its indicator's latest value is at or better than the straight line from its baseline to its target at that period; not significant when the latest 95 % interval contains that line's value." }
             @for (i, t) in tables.iter().enumerate() {
-                (t.html(Some(&download(["scorecard", "by-sector", "by-organisation"][i]))))
+                (t.html(Some(&download(SCORECARDS[i]))))
             }
             h2 { "Action plans" }
             @if plans.is_empty() { p { "No plan yet." } }
@@ -468,14 +515,9 @@ pub(crate) async fn scorecard_download(
     let (stem, ext) = file
         .rsplit_once('.')
         .ok_or_else(|| WebError::NotFound(format!("no download `{file}`")))?;
-    let index = ["scorecard", "by-sector", "by-organisation"]
-        .iter()
-        .position(|n| *n == stem)
-        .ok_or_else(|| {
-            WebError::NotFound(format!(
-                "no table `{stem}`: scorecard, by-sector or by-organisation"
-            ))
-        })?;
+    let index = SCORECARDS.iter().position(|n| *n == stem).ok_or_else(|| {
+        WebError::NotFound(format!("no table `{stem}`: {}", SCORECARDS.join(", ")))
+    })?;
     let (tables, _) = scorecards(&state, &world, &id).await?;
     tables[index].respond(ext, stem)
 }
@@ -919,7 +961,7 @@ pub(crate) async fn commitment(
             }
             h2 { "Progress updates" }
             @if updates.is_empty() { p { "No update yet." } }
-            ol class="timeline" { @for u in updates.iter().rev() {
+            ol class="timeline" reversed { @for u in updates.iter().rev() {
                 li {
                     strong { (day_of_unix(u.at)) " — " (status_label(&u.status)) } " by " (world.org_name(&u.org_id))
                     p class="note" { (u.narrative) }

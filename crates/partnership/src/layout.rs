@@ -78,6 +78,9 @@ impl fmt::Display for LayoutError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sheet {
     pub file: String,
+    /// The spreadsheet line (1-based) the header is on: after any blank lines and
+    /// a title line above it.
+    pub header_line: usize,
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
@@ -160,16 +163,28 @@ impl Sheet {
     }
 
     fn from_rows(file: &str, mut rows: Vec<Vec<String>>) -> Result<Sheet, LayoutError> {
-        // Blank lines (every cell empty) are not rows.
-        if rows.is_empty() {
+        let filled = |r: &[String]| r.iter().filter(|c| !c.is_empty()).count();
+        // Blank lines above the header are skipped, and so is a title line — one
+        // cell alone above a row of several, as a workbook's caption sits above
+        // its headings (our own XLSX downloads and templates are laid out so).
+        let mut skip = 0;
+        while skip < rows.len() && filled(&rows[skip]) == 0 {
+            skip += 1;
+        }
+        if skip + 1 < rows.len() && filled(&rows[skip]) == 1 && filled(&rows[skip + 1]) >= 2 {
+            skip += 1;
+        }
+        if skip >= rows.len() {
             return Err(file_error(
                 file,
                 "the file is empty: it needs a header row and at least one row of data".into(),
             ));
         }
+        let mut rows = rows.split_off(skip);
         let header = rows.remove(0);
         Ok(Sheet {
             file: file.into(),
+            header_line: skip + 1,
             header,
             rows,
         })
@@ -299,7 +314,7 @@ impl<'a> Reading<'a> {
             .iter()
             .enumerate()
             .filter(|(_, r)| r.iter().any(|c| !c.is_empty()))
-            .map(|(i, r)| (i + 2, r.as_slice()))
+            .map(|(i, r)| (i + self.sheet.header_line + 1, r.as_slice()))
             .collect()
     }
 
@@ -1069,6 +1084,68 @@ mod tests {
 
     fn sheet(text: &str) -> Sheet {
         Sheet::read("test.csv", text.as_bytes()).unwrap()
+    }
+
+    /// A workbook as a person (or our own downloads) would lay one out: a title
+    /// in the first row, headings in the second, numbers and dates as such.
+    fn workbook() -> Vec<u8> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "Hartmoor plan").unwrap();
+        for (c, h) in [
+            "reference",
+            "title",
+            "lead",
+            "baseline_value",
+            "target_value",
+            "target_date",
+        ]
+        .iter()
+        .enumerate()
+        {
+            sheet.write_string(1, c as u16, *h).unwrap();
+        }
+        sheet.write_string(2, 0, "C1").unwrap();
+        sheet.write_string(2, 1, "Warm homes").unwrap();
+        sheet.write_string(2, 2, "council").unwrap();
+        sheet.write_number(2, 3, 14.5).unwrap();
+        sheet.write_number(2, 4, 10).unwrap();
+        let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2028, 3, 31).unwrap();
+        let format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+        sheet
+            .write_datetime_with_format(2, 5, &date, &format)
+            .unwrap();
+        sheet.write_string(3, 0, "C2").unwrap();
+        sheet.write_string(3, 1, "Good work").unwrap();
+        sheet.write_string(3, 2, "council").unwrap();
+        sheet.write_string(3, 4, "ten").unwrap();
+        book.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn an_xlsx_workbook_is_read_with_its_title_numbers_and_dates() {
+        let bytes = workbook();
+        let s = Sheet::read("plan.xlsx", &bytes).unwrap();
+        assert_eq!(s.header_line, 2);
+        assert_eq!(s.rows[0][3..], ["14.5", "10", "2028-03-31"]);
+        // The bad cell is named by its spreadsheet line and column.
+        let e = read_commitments(&s).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("plan.xlsx: nothing was imported"), "{text}");
+        assert!(text.contains("line 4, column E (target_value)"), "{text}");
+    }
+
+    #[test]
+    fn a_title_above_the_header_is_skipped_and_lines_still_count_from_the_top() {
+        let s = sheet("Commitments,,\nreference,title,lead\nC1,Warm homes,\n");
+        assert_eq!(s.header_line, 2);
+        assert_eq!(s.header, vec!["reference", "title", "lead"]);
+        let e = read_commitments(&s).unwrap_err();
+        assert_eq!(e.problems[0].line, 3, "{e}");
+        assert_eq!(e.problems[0].column.as_deref(), Some("C"), "{e}");
+        // A one-column sheet's header is not taken for a title.
+        let one = sheet("name\nMill Bakery\n");
+        assert_eq!((one.header_line, one.header.len()), (1, 1));
     }
 
     #[test]

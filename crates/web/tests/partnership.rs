@@ -376,6 +376,7 @@ fn every_route_decides_access_by_role_and_organisation() {
             "/partnerships/board/report",
             "/partnerships/board/scorecard.csv",
             "/plans/plan",
+            "/plans/plan/commitments.xlsx",
             "/commitments/c-off",
             "/evidence/evidence-1",
             "/organisations",
@@ -457,6 +458,8 @@ fn every_route_decides_access_by_role_and_organisation() {
                 "/partnerships/board/scorecard.csv",
                 "/partnerships/board/by-organisation.xlsx",
                 "/plans/plan",
+                "/plans/plan/commitments.csv",
+                "/plans/plan/commitments.xlsx",
                 "/commitments/c-off",
                 "/evidence/evidence-1",
                 "/api/v1/partnerships/board",
@@ -777,6 +780,14 @@ fn commitments_are_judged_against_their_trajectories() {
         assert!(
             page.body.contains("19–21") || page.body.contains("19"),
             "{backend}"
+        );
+        // The plan's download carries the same figures.
+        let csv = b.get("/plans/plan/commitments.csv").body;
+        let c3 = csv.lines().find(|l| l.starts_with("C3,")).unwrap();
+        assert!(
+            c3.contains(",2019,20,2023,17,16.5,17.5,12,2029-07-02,")
+                && c3.contains("Not significant"),
+            "{backend}: {c3}"
         );
         // The scorecard counts them.
         let csv = b.get("/partnerships/board/scorecard.csv").body;

@@ -49,6 +49,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/plans/{id}", get(pages::plan))
         .route("/plans/{id}/commitments", post(pages::create_commitment))
         .route("/plans/{id}/import", post(pages::import_commitments))
+        .route("/plans/{id}/{file}", get(pages::plan_download))
         .route("/commitments/{id}", get(pages::commitment))
         .route("/commitments/{id}/updates", post(pages::add_update))
         .route("/commitments/{id}/reviews", post(pages::add_review))

@@ -574,6 +574,7 @@ pub(crate) async fn plan(
                     }
                 } }
             }
+            p class="downloads" { "Download every commitment with its figures: " a href=(format!("/plans/{id}/commitments.csv")) { "CSV" } ", " a href=(format!("/plans/{id}/commitments.xlsx")) { "Excel (XLSX)" } }
             @if manage {
                 h2 { "Add a commitment" }
                 form method="post" action=(format!("/plans/{id}/commitments")) class="stack" {
@@ -738,6 +739,114 @@ fn number(form: &crate::hub::Form, name: &str, label: &str) -> Result<Option<f64
 
 fn optional(form: &crate::hub::Form, name: &str) -> Option<String> {
     Some(form.get(name)).filter(|v| !v.is_empty())
+}
+
+/// A plan's commitments with every figure they are judged by: the table the
+/// plan page downloads as CSV or XLSX.
+fn commitments_table(
+    world: &World,
+    list: &[&CommitmentRecord],
+    judged: &FxHashMap<String, Judged>,
+) -> DataTable {
+    let mut t = DataTable::new(
+        "Commitments judged against their trajectories",
+        &[
+            "Reference",
+            "Commitment",
+            "Lead organisation",
+            "Contributors",
+            "Objective",
+            "Indicator",
+            "Area measured",
+            "Baseline period",
+            "Baseline",
+            "Latest period",
+            "Latest",
+            "Latest lower 95 %",
+            "Latest upper 95 %",
+            "Target",
+            "Target date",
+            "Trajectory at latest",
+            "Judgement",
+            "Since the baseline",
+            "Status",
+            "Update overdue",
+            "Target areas",
+        ],
+    );
+    for c in list {
+        let j = judged.get(&c.id);
+        let latest = j.and_then(|j| j.latest.as_ref());
+        t.push(vec![
+            Cell::text(c.reference.clone()),
+            Cell::text(c.title.clone()),
+            Cell::text(world.org_name(&c.lead_org)),
+            Cell::text(
+                c.contributors
+                    .iter()
+                    .map(|o| world.org_name(o))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            Cell::text(c.objective.clone().unwrap_or_default()),
+            Cell::text(c.indicator.clone().unwrap_or_default()),
+            Cell::text(
+                j.and_then(|j| j.area)
+                    .map(|a| a.as_str().to_owned())
+                    .unwrap_or_default(),
+            ),
+            Cell::text(c.baseline_period.clone().unwrap_or_default()),
+            Cell::Number(j.and_then(|j| j.baseline).map(|b| b.value)),
+            Cell::text(latest.map(|(p, _)| p.to_string()).unwrap_or_default()),
+            Cell::Number(latest.map(|(_, o)| o.value)),
+            Cell::Number(latest.and_then(|(_, o)| o.lower)),
+            Cell::Number(latest.and_then(|(_, o)| o.upper)),
+            Cell::Number(c.target_value),
+            Cell::text(c.target_date.clone().unwrap_or_default()),
+            Cell::Number(j.and_then(|j| j.assessment).map(|a| a.expected)),
+            Cell::text(if c.indicator.is_some() {
+                j.map_or("", |j| j.judgement().label())
+            } else {
+                ""
+            }),
+            Cell::text(if c.indicator.is_some() {
+                j.map_or("", |j| j.movement.label())
+            } else {
+                ""
+            }),
+            Cell::text(j.map_or("", |j| status_label(&j.status))),
+            Cell::text(if j.is_some_and(|j| j.overdue) {
+                "Yes"
+            } else {
+                "No"
+            }),
+            Cell::text(c.areas.join("; ")),
+        ]);
+    }
+    t
+}
+
+pub(crate) async fn plan_download(
+    State(state): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let s = require(&state, &headers).await?;
+    let world = World::load(&state).await?;
+    let (_, family) = world.plan_family(&id)?;
+    must_read(&s.actor, &family)?;
+    let ext = file.strip_prefix("commitments.").ok_or_else(|| {
+        WebError::NotFound(format!(
+            "no download `{file}`: commitments.csv or commitments.xlsx"
+        ))
+    })?;
+    let list: Vec<&CommitmentRecord> = world
+        .commitments
+        .iter()
+        .filter(|c| c.plan_id == id)
+        .collect();
+    let judged = judge_all(&state, &world, &list).await?;
+    commitments_table(&world, &list, &judged).respond(ext, "commitments")
 }
 
 /// Milestones as a form gives them: `YYYY-MM-DD: what`, one a line.

@@ -326,6 +326,11 @@ async fn put_commitment_in(tx: &mut Transaction<'_, Any>, c: &CommitmentRecord) 
     .execute(&mut **tx)
     .await
     .map_err(sql_error("saving a commitment"))?;
+    put_parts_in(tx, c).await
+}
+
+/// A commitment's contributing partners, target areas and milestones.
+async fn put_parts_in(tx: &mut Transaction<'_, Any>, c: &CommitmentRecord) -> Result<()> {
     for org in &c.contributors {
         sqlx::query("INSERT INTO commitment_partner (commitment_id, org_id) VALUES ($1, $2)")
             .bind(&c.id)
@@ -641,6 +646,55 @@ impl SqlStore {
         tx.commit()
             .await
             .map_err(sql_error("committing an action plan"))
+    }
+
+    /// Changes a commitment — what, who, its objective, indicator, baseline,
+    /// target, target areas and milestones (replacing those it had) — in one
+    /// transaction with its audit entry. `Ok(false)` if there is no such commitment.
+    pub async fn update_commitment(
+        &self,
+        c: &CommitmentRecord,
+        audit: &AuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.tx().await?;
+        let done = sqlx::query(
+            "UPDATE commitment SET title = $2, lead_org = $3, framework = $4, objective = $5, indicator = $6, \
+             indicator_area = $7, baseline_period = $8, baseline_value = $9, target_value = $10, target_date = $11, \
+             target_rule = $12 WHERE id = $1",
+        )
+        .bind(&c.id)
+        .bind(&c.title)
+        .bind(&c.lead_org)
+        .bind(c.framework.as_deref())
+        .bind(c.objective.as_deref())
+        .bind(c.indicator.as_deref())
+        .bind(c.indicator_area.as_deref())
+        .bind(c.baseline_period.as_deref())
+        .bind(c.baseline_value)
+        .bind(c.target_value)
+        .bind(c.target_date.as_deref())
+        .bind(c.target_rule.as_deref())
+        .execute(&mut *tx)
+        .await
+        .map_err(sql_error("changing a commitment"))?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for table in ["commitment_partner", "commitment_area", "milestone"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE commitment_id = $1"))
+                .bind(&c.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql_error(
+                    "replacing a commitment's partners, areas and milestones",
+                ))?;
+        }
+        put_parts_in(&mut tx, c).await?;
+        audit_in(&mut tx, audit).await?;
+        tx.commit()
+            .await
+            .map_err(sql_error("committing a changed commitment"))?;
+        Ok(true)
     }
 
     pub async fn plans(&self) -> Result<Vec<PlanRecord>> {

@@ -211,6 +211,40 @@ async fn partnership_records_round_trip_and_nest() {
             "{backend}"
         );
 
+        // A commitment changed: its parts replaced, the rest of the plan untouched.
+        let mut changed = commitment("c2", "C2");
+        changed.title = "Changed".into();
+        changed.target_value = Some(8.0);
+        changed.contributors = vec!["trust".into()];
+        changed.areas = vec!["E01000009".into()];
+        changed.milestones[0].done_on = Some("2026-02-01".into());
+        assert!(store
+            .update_commitment(&changed, &audit("edit"))
+            .await
+            .unwrap());
+        let cs = store.commitments(Some("plan")).await.unwrap();
+        assert_eq!(
+            cs,
+            vec![commitment("c1", "C1"), changed.clone()],
+            "{backend}"
+        );
+        let mut ghost = changed.clone();
+        ghost.id = "nobody".into();
+        assert!(!store
+            .update_commitment(&ghost, &audit("edit"))
+            .await
+            .unwrap());
+        // A change naming an organisation that does not exist is refused whole.
+        let mut bad = changed.clone();
+        bad.title = "Bad".into();
+        bad.contributors = vec!["nobody".into()];
+        assert!(store.update_commitment(&bad, &audit("edit")).await.is_err());
+        assert_eq!(
+            store.commitments(Some("plan")).await.unwrap()[1],
+            changed,
+            "{backend}"
+        );
+
         // A plan whose commitments clash on a reference is refused whole.
         let before = audit_count(&store).await;
         let mut other = plan();
@@ -225,6 +259,11 @@ async fn partnership_records_round_trip_and_nest() {
             .is_err());
         assert_eq!(store.plans().await.unwrap()[0].title, "Plan", "{backend}");
         assert_eq!(store.commitments(None).await.unwrap().len(), 2, "{backend}");
+        assert_eq!(
+            store.commitments(None).await.unwrap()[1],
+            changed,
+            "{backend}"
+        );
         assert_eq!(
             audit_count(&store).await,
             before,

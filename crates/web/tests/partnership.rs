@@ -616,6 +616,21 @@ fn every_route_decides_access_by_role_and_organisation() {
             );
             check("POST an update", r.status, updates(user), 303);
             let r = b.post(
+                "/commitments/c-off",
+                &[
+                    ("title", "Commitment C1"),
+                    ("lead", "lead-org"),
+                    ("contributors", "member-org"),
+                    ("objective", "marmot:income"),
+                    ("indicator", "fuel"),
+                    ("baseline_period", "2019"),
+                    ("baseline_value", "25"),
+                    ("target_value", "10"),
+                    ("target_date", "2029-07-02"),
+                ],
+            );
+            check("POST a changed commitment", r.status, manage, 303);
+            let r = b.post(
                 "/commitments/c-off/reviews",
                 &[
                     ("review_id", &format!("page-{user}")),
@@ -730,6 +745,10 @@ fn every_route_decides_access_by_role_and_organisation() {
     }
 }
 
+fn lead_of_board(port: u16) -> Browser {
+    Browser::sign_in(port, "lead.own", PASSWORD).unwrap()
+}
+
 #[test]
 fn commitments_are_judged_against_their_trajectories() {
     let rt = runtime();
@@ -781,6 +800,57 @@ fn commitments_are_judged_against_their_trajectories() {
             page.body.contains("19–21") || page.body.contains("19"),
             "{backend}"
         );
+        // The lead changes a target: the judgement follows; a bad change is refused
+        // whole with what would be valid.
+        let edit = |target: &str, lead_org: &str| {
+            lead_of_board(port).post(
+                &format!("/commitments/{C_ON}"),
+                &[
+                    ("title", "Commitment C2, more ambitious"),
+                    ("lead", lead_org),
+                    ("contributors", "member-org"),
+                    ("indicator", "fuel"),
+                    ("baseline_period", "2019"),
+                    ("target_value", target),
+                    ("target_date", "2029-07-02"),
+                    ("milestones", "2027-01-31: Half the homes done"),
+                ],
+            )
+        };
+        assert_eq!(edit("10", "lead-org").status, 303, "{backend}");
+        let c = b.get(&format!("/api/v1/commitments/{C_ON}")).json();
+        assert_eq!(c["judgement"], json!("off-track"), "{backend}: {c}");
+        assert_eq!(c["reference"], json!("C2"));
+        assert_eq!(c["milestones"][0]["what"], json!("Half the homes done"));
+        let r = edit("ten", "lead-org");
+        assert_eq!(r.status, 422, "{backend}");
+        assert!(
+            r.body.contains("Target value: `ten` is not a number"),
+            "{backend}: {}",
+            r.body
+        );
+        let r = edit("12", "outsider");
+        assert_eq!(r.status, 422, "{backend}");
+        assert!(r.body.contains("not a member"), "{backend}: {}", r.body);
+        assert_eq!(
+            b.get(&format!("/api/v1/commitments/{C_ON}")).json()["target_value"],
+            json!(10.0)
+        );
+        let edit_back = lead_of_board(port).post(
+            &format!("/commitments/{C_ON}"),
+            &[
+                ("title", "Commitment C2"),
+                ("lead", "lead-org"),
+                ("contributors", "member-org"),
+                ("indicator", "fuel"),
+                ("baseline_period", "2019"),
+                ("baseline_value", "25"),
+                ("target_value", "18"),
+                ("target_date", "2029-07-02"),
+            ],
+        );
+        assert_eq!(edit_back.status, 303, "{backend}");
+
         // The plan's download carries the same figures.
         let csv = b.get("/plans/plan/commitments.csv").body;
         let c3 = csv.lines().find(|l| l.starts_with("C3,")).unwrap();

@@ -50,7 +50,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/plans/{id}/commitments", post(pages::create_commitment))
         .route("/plans/{id}/import", post(pages::import_commitments))
         .route("/plans/{id}/{file}", get(pages::plan_download))
-        .route("/commitments/{id}", get(pages::commitment))
+        .route(
+            "/commitments/{id}",
+            get(pages::commitment).post(pages::edit_commitment),
+        )
         .route("/commitments/{id}/updates", post(pages::add_update))
         .route("/commitments/{id}/reviews", post(pages::add_review))
         .route("/evidence/{id}", get(pages::evidence))

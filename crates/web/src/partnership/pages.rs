@@ -577,32 +577,7 @@ pub(crate) async fn plan(
             p class="downloads" { "Download every commitment with its figures: " a href=(format!("/plans/{id}/commitments.csv")) { "CSV" } ", " a href=(format!("/plans/{id}/commitments.xlsx")) { "Excel (XLSX)" } }
             @if manage {
                 h2 { "Add a commitment" }
-                form method="post" action=(format!("/plans/{id}/commitments")) class="stack" {
-                    input type="hidden" name="csrf" value=(s.csrf);
-                    div class="field" { label for="c-ref" { "Reference" } input id="c-ref" name="reference" type="text" required; }
-                    div class="field" { label for="c-title" { "What will be done" } input id="c-title" name="title" type="text" required; }
-                    div class="field" { label for="c-lead" { "Lead organisation" }
-                        select id="c-lead" name="lead" { @for m in world.members.iter().filter(|m| m.partnership_id == partnership.id) { option value=(m.org_id) { (world.org_name(&m.org_id)) } } } }
-                    fieldset { legend { "Contributing partners" }
-                        @for m in world.members.iter().filter(|m| m.partnership_id == partnership.id) {
-                            div { input type="checkbox" id=(format!("c-with-{}", m.org_id)) name="contributors" value=(m.org_id); label for=(format!("c-with-{}", m.org_id)) { (world.org_name(&m.org_id)) } }
-                        }
-                    }
-                    div class="field" { label for="c-objective" { "Framework objective" }
-                        select id="c-objective" name="objective" { option value="" { "None" }
-                            @for f in &frameworks { optgroup label=(f.name) { @for (code, label) in &f.objectives { option value=(format!("{}:{code}", f.code)) { (label) } } } } } }
-                    div class="field" { label for="c-indicator" { "Linked indicator" }
-                        select id="c-indicator" name="indicator" { option value="" { "None" } @for i in &indicators { option value=(i.id) { (i.name) } } } }
-                    div class="field" { label for="c-bp" { "Baseline period" } p class="hint" id="c-bp-hint" { "As the indicator publishes it, e.g. 2019/20 or 2020." } input id="c-bp" name="baseline_period" type="text" aria-describedby="c-bp-hint"; }
-                    div class="field" { label for="c-bv" { "Baseline value (used where the evidence store has none for that period)" } input id="c-bv" name="baseline_value" type="text" inputmode="decimal"; }
-                    div class="field" { label for="c-tv" { "Target value" } input id="c-tv" name="target_value" type="text" inputmode="decimal"; }
-                    div class="field" { label for="c-td" { "Target date" } input id="c-td" name="target_date" type="date"; }
-                    div class="field" { label for="c-areas" { "Target areas" } p class="hint" id="c-areas-hint" { "local-quintile:E08000009:1 is the most deprived fifth of the district's small areas; national-decile:E08000009:1-2 its areas in national deciles 1 and 2; areas:E01…,E01… a list." }
-                        input id="c-areas" name="target_areas" type="text" aria-describedby="c-areas-hint"; }
-                    div class="field" { label for="c-milestones" { "Milestones" } p class="hint" id="c-milestones-hint" { "One a line, as YYYY-MM-DD: what — e.g. 2026-06-30: 500 homes surveyed." }
-                        textarea id="c-milestones" name="milestones" rows="3" aria-describedby="c-milestones-hint" {} }
-                    button type="submit" { "Add the commitment" }
-                }
+                (commitment_form(&s, &world, &partnership.id, &frameworks, &indicators, None, &format!("/plans/{id}/commitments")))
                 h2 { "Import commitments from a spreadsheet" }
                 p { "Fill in the " a href="/templates/commitments.csv" { "template (CSV)" } " or " a href="/templates/commitments.xlsx" { "template (Excel)" } ". Every row is checked first: if any is wrong, nothing is imported and every problem is listed with its line and column." }
                 form method="post" action=(format!("/plans/{id}/import")) enctype="multipart/form-data" {
@@ -613,6 +588,74 @@ pub(crate) async fn plan(
             }
         },
     ))
+}
+
+/// The form that adds a commitment, or changes `existing` (its reference fixed).
+fn commitment_form(
+    s: &Signed,
+    world: &World,
+    partnership: &str,
+    frameworks: &[syndemic_store::partnership::FrameworkRecord],
+    indicators: &[syndemic_store::Indicator],
+    existing: Option<&CommitmentRecord>,
+    action: &str,
+) -> Markup {
+    let members: Vec<&str> = world
+        .members
+        .iter()
+        .filter(|m| m.partnership_id == partnership)
+        .map(|m| m.org_id.as_str())
+        .collect();
+    let text =
+        |f: fn(&CommitmentRecord) -> Option<String>| existing.and_then(f).unwrap_or_default();
+    let objective = existing.and_then(|c| {
+        Some(format!(
+            "{}:{}",
+            c.framework.as_deref()?,
+            c.objective.as_deref()?
+        ))
+    });
+    let milestones: String = existing.map_or(String::new(), |c| {
+        c.milestones
+            .iter()
+            .map(|m| format!("{}: {}\n", m.due, m.what))
+            .collect()
+    });
+    html! {
+        form method="post" action=(action) class="stack" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            @if let Some(c) = existing {
+                p { "Reference " strong { (c.reference) } " (it stays as it is)." }
+            } @else {
+                div class="field" { label for="c-ref" { "Reference" } input id="c-ref" name="reference" type="text" required; }
+            }
+            div class="field" { label for="c-title" { "What will be done" } input id="c-title" name="title" type="text" required value=(text(|c| Some(c.title.clone()))); }
+            div class="field" { label for="c-lead" { "Lead organisation" }
+                select id="c-lead" name="lead" { @for m in &members { option value=(m) selected[existing.is_some_and(|c| c.lead_org == *m)] { (world.org_name(m)) } } } }
+            fieldset { legend { "Contributing partners" }
+                @for m in &members {
+                    div { input type="checkbox" id=(format!("c-with-{m}")) name="contributors" value=(m) checked[existing.is_some_and(|c| c.contributors.iter().any(|x| x == m))]; label for=(format!("c-with-{m}")) { (world.org_name(m)) } }
+                }
+            }
+            div class="field" { label for="c-objective" { "Framework objective" }
+                select id="c-objective" name="objective" { option value="" { "None" }
+                    @for f in frameworks { optgroup label=(f.name) { @for (code, label) in &f.objectives {
+                        @let value = format!("{}:{code}", f.code);
+                        option value=(value) selected[objective.as_ref() == Some(&value)] { (label) }
+                    } } } } }
+            div class="field" { label for="c-indicator" { "Linked indicator" }
+                select id="c-indicator" name="indicator" { option value="" { "None" } @for i in indicators { option value=(i.id) selected[existing.is_some_and(|c| c.indicator.as_ref() == Some(&i.id))] { (i.name) } } } }
+            div class="field" { label for="c-bp" { "Baseline period" } p class="hint" id="c-bp-hint" { "As the indicator publishes it, e.g. 2019/20 or 2020." } input id="c-bp" name="baseline_period" type="text" aria-describedby="c-bp-hint" value=(text(|c| c.baseline_period.clone())); }
+            div class="field" { label for="c-bv" { "Baseline value (used where the evidence store has none for that period)" } input id="c-bv" name="baseline_value" type="text" inputmode="decimal" value=(text(|c| c.baseline_value.map(|v| v.to_string()))); }
+            div class="field" { label for="c-tv" { "Target value" } input id="c-tv" name="target_value" type="text" inputmode="decimal" value=(text(|c| c.target_value.map(|v| v.to_string()))); }
+            div class="field" { label for="c-td" { "Target date" } input id="c-td" name="target_date" type="date" value=(text(|c| c.target_date.clone())); }
+            div class="field" { label for="c-areas" { "Target areas" } p class="hint" id="c-areas-hint" { "local-quintile:E08000009:1 is the most deprived fifth of the district's small areas; national-decile:E08000009:1-2 its areas in national deciles 1 and 2; areas:E01…,E01… a list." }
+                input id="c-areas" name="target_areas" type="text" aria-describedby="c-areas-hint" value=(text(|c| c.target_rule.clone())); }
+            div class="field" { label for="c-milestones" { "Milestones" } p class="hint" id="c-milestones-hint" { "One a line, as YYYY-MM-DD: what — e.g. 2026-06-30: 500 homes surveyed." }
+                textarea id="c-milestones" name="milestones" rows="3" aria-describedby="c-milestones-hint" { (milestones) } }
+            button type="submit" { @if existing.is_some() { "Save the changes" } @else { "Add the commitment" } }
+        }
+    }
 }
 
 /// A commitment as the form or a spreadsheet row gives it, checked against the
@@ -873,6 +916,42 @@ fn milestones(text: &str) -> Result<Vec<(String, String)>, WebError> {
     Ok(out)
 }
 
+/// The commitment a form proposes (its reference aside).
+fn proposed(form: &crate::hub::Form, reference: String) -> Result<Proposed, WebError> {
+    let title = form.get("title");
+    if reference.is_empty() || title.is_empty() {
+        return Err(WebError::Unprocessable(
+            "give the commitment a reference and say what will be done".into(),
+        ));
+    }
+    let target_areas = match optional(form, "target_areas") {
+        Some(t) => Some(TargetRule::parse(&t).map_err(|e| WebError::Unprocessable(e.to_string()))?),
+        None => None,
+    };
+    let objective = optional(form, "objective").map(|o| match o.split_once(':') {
+        Some((f, c)) => (f.to_owned(), c.to_owned()),
+        None => (String::new(), o),
+    });
+    Ok(Proposed {
+        reference,
+        title,
+        lead: form.get("lead"),
+        contributors: form
+            .all("contributors")
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .collect(),
+        objective,
+        indicator: optional(form, "indicator"),
+        baseline_period: optional(form, "baseline_period"),
+        baseline_value: number(form, "baseline_value", "Baseline value")?,
+        target_value: number(form, "target_value", "Target value")?,
+        target_date: optional(form, "target_date"),
+        target_areas,
+        milestones: milestones(&form.get("milestones"))?,
+    })
+}
+
 pub(crate) async fn create_commitment(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -884,12 +963,6 @@ pub(crate) async fn create_commitment(
     let (plan, family) = world.plan_family(&id)?;
     must_manage(&s.actor, &family)?;
     let reference = form.get("reference");
-    let title = form.get("title");
-    if reference.is_empty() || title.is_empty() {
-        return Err(WebError::Unprocessable(
-            "give the commitment a reference and say what will be done".into(),
-        ));
-    }
     if world
         .commitments
         .iter()
@@ -899,33 +972,7 @@ pub(crate) async fn create_commitment(
             "this plan already has a commitment `{reference}`: choose another reference"
         )));
     }
-    let target_areas = match optional(&form, "target_areas") {
-        Some(t) => Some(TargetRule::parse(&t).map_err(|e| WebError::Unprocessable(e.to_string()))?),
-        None => None,
-    };
-    let objective = optional(&form, "objective").map(|o| match o.split_once(':') {
-        Some((f, c)) => (f.to_owned(), c.to_owned()),
-        None => (String::new(), o),
-    });
-    let proposed = Proposed {
-        reference,
-        title,
-        lead: form.get("lead"),
-        contributors: form
-            .all("contributors")
-            .into_iter()
-            .filter(|c| !c.is_empty())
-            .collect(),
-        objective,
-        indicator: optional(&form, "indicator"),
-        baseline_period: optional(&form, "baseline_period"),
-        baseline_value: number(&form, "baseline_value", "Baseline value")?,
-        target_value: number(&form, "target_value", "Target value")?,
-        target_date: optional(&form, "target_date"),
-        target_areas,
-        milestones: milestones(&form.get("milestones"))?,
-    };
-    let record = commitment_record(&state, &world, plan, proposed)
+    let record = commitment_record(&state, &world, plan, proposed(&form, reference)?)
         .await
         .map_err(WebError::Unprocessable)?;
     state
@@ -938,6 +985,54 @@ pub(crate) async fn create_commitment(
         )
         .await?;
     Ok(Redirect::to(&format!("/commitments/{}", record.id)).into_response())
+}
+
+/// Changes a commitment: the partnership's lead only, with the same checks as a
+/// new one; milestones already reached keep the day they were reached.
+pub(crate) async fn edit_commitment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let (s, form) = posted(&state, &headers, &body).await?;
+    let world = World::load(&state).await?;
+    let old = world.commitment(&id)?;
+    let (plan, family) = world.plan_family(&old.plan_id)?;
+    must_manage(&s.actor, &family)?;
+    let new = commitment_record(
+        &state,
+        &world,
+        plan,
+        proposed(&form, old.reference.clone())?,
+    )
+    .await
+    .map_err(WebError::Unprocessable)?;
+    let milestones = new
+        .milestones
+        .into_iter()
+        .map(|m| MilestoneRecord {
+            done_on: old
+                .milestones
+                .iter()
+                .find(|o| o.due == m.due && o.what == m.what)
+                .and_then(|o| o.done_on.clone()),
+            ..m
+        })
+        .collect();
+    let changed = CommitmentRecord {
+        id: old.id.clone(),
+        created_at: old.created_at,
+        indicator_area: old.indicator_area.clone(),
+        milestones,
+        ..new
+    };
+    state
+        .hub
+        .db
+        .update_commitment(&changed, &audit_entry(&s.actor, "edit", "commitment", &id))
+        .await?;
+    Ok(Redirect::to(&format!("/commitments/{id}")).into_response())
 }
 
 pub(crate) async fn import_commitments(
@@ -1031,6 +1126,11 @@ pub(crate) async fn commitment(
     let updates = world.updates_of(&c.id);
     let reviews = world.reviews_of(&c.id);
     let frameworks = super::frameworks(&state).await?;
+    let indicators = if may_review {
+        state.store.indicators().await?
+    } else {
+        Vec::new()
+    };
     let objective = c.objective.as_deref().and_then(|o| {
         frameworks
             .iter()
@@ -1087,7 +1187,11 @@ pub(crate) async fn commitment(
                     @if let Some(n) = &r.next_review { p { "Next review: " (n) } }
                 }
             }
-            @if may_review { (review_form(&s, c)?) }
+            @if may_review {
+                (review_form(&s, c)?)
+                h2 { "Change this commitment" }
+                (commitment_form(&s, &world, &plan.partnership_id, &frameworks, &indicators, Some(c), &format!("/commitments/{}", c.id)))
+            }
         },
     ))
 }

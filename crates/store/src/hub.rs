@@ -1762,7 +1762,7 @@ impl SqlStore {
             }
             Change::Outcome { code, value } => {
                 let value = code.check_value(*value).map_err(ChangeError::Refused)?;
-                sqlx::query(
+                crate::sql::nullable_floats(
                     "INSERT INTO referral_outcome (id, referral_id, code, value, at, actor) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(event_id)

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
 use crate::hub::{audit_in, flag, AuditEntry, HubOrg};
-use crate::sql::{get, sql_error};
+use crate::sql::{get, nullable_floats, sql_error};
 use crate::{Result, SqlStore};
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -258,7 +258,7 @@ async fn put_org_in(tx: &mut Transaction<'_, Any>, org: &HubOrg, now: i64) -> Re
 }
 
 async fn put_profile_in(tx: &mut Transaction<'_, Any>, p: &PartnerProfile, now: i64) -> Result<()> {
-    sqlx::query(
+    nullable_floats(
         "INSERT INTO partner_profile (org_id, sector, sub_type, size_band, employees, local_employee_share, \
          address, postcode, area, charity_number, company_number, anchor, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
@@ -303,7 +303,7 @@ async fn put_member_in(tx: &mut Transaction<'_, Any>, m: &MemberRecord) -> Resul
 }
 
 async fn put_commitment_in(tx: &mut Transaction<'_, Any>, c: &CommitmentRecord) -> Result<()> {
-    sqlx::query(
+    nullable_floats(
         "INSERT INTO commitment (id, plan_id, reference, title, lead_org, framework, objective, indicator, \
          indicator_area, baseline_period, baseline_value, target_value, target_date, target_rule, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
@@ -657,7 +657,7 @@ impl SqlStore {
         audit: &AuditEntry,
     ) -> Result<bool> {
         let mut tx = self.tx().await?;
-        let done = sqlx::query(
+        let done = nullable_floats(
             "UPDATE commitment SET title = $2, lead_org = $3, framework = $4, objective = $5, indicator = $6, \
              indicator_area = $7, baseline_period = $8, baseline_value = $9, target_value = $10, target_date = $11, \
              target_rule = $12 WHERE id = $1",
@@ -946,7 +946,7 @@ impl SqlStore {
     ) -> Result<()> {
         let mut tx = self.tx().await?;
         for m in measures {
-            sqlx::query(
+            nullable_floats(
                 "INSERT INTO anchor_measure (org_id, year, employees, hired_most_deprived_share, local_spend_share, \
                  sme_vcse_spend_share, real_living_wage, apprenticeships, volunteering_hours) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (org_id, year) DO UPDATE SET \

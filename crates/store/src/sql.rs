@@ -159,6 +159,15 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// A statement that binds an `Option<f64>`: sqlx 0.8's `Any` driver binds a NULL `f64`
+/// as a `float4`, and a statement PostgreSQL prepared with that type then rejects a
+/// non-NULL `f64` in the same place ("incorrect binary data format"). Such a statement
+/// is therefore never kept prepared on its connection; every one that can bind a NULL
+/// float goes through here.
+pub(crate) fn nullable_floats(sql: &str) -> Query<'_, Any, AnyArguments<'_>> {
+    sqlx::query(sql).persistent(false)
+}
+
 pub(crate) fn sql_error(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Sql { doing, source }
 }
@@ -982,10 +991,7 @@ impl SqlTx {
             }
             sql.push(' ');
             sql.push_str(tail);
-            // Not kept as a prepared statement: sqlx 0.8's `Any` driver binds a NULL
-            // `f64` as a `float4`, and a statement prepared with that type rejects a
-            // later non-NULL `f64` in the same place on PostgreSQL.
-            let mut query = sqlx::query(&sql).persistent(false);
+            let mut query = nullable_floats(&sql);
             for row in chunk {
                 query = bind(query, row);
             }

@@ -1,8 +1,9 @@
 //! The referral store's contract on both backends: what the web tests cannot
 //! arrange through pages (a clash of references drawn at random).
 
+use syndemic_hub::need::OutcomeCode;
 use syndemic_hub::referral::Draft;
-use syndemic_store::hub::{HubOrg, NewReferral};
+use syndemic_store::hub::{Change, HubOrg, NewReferral, Stamp};
 
 fn draft(given: &str) -> Draft {
     draft_of(
@@ -83,6 +84,53 @@ async fn a_reference_already_taken_is_replaced_by_a_longer_one() {
             .unwrap();
         assert!(again.repeat);
         assert_eq!(again.reference, "R-0A1B2C3D4E5F");
+    }
+}
+
+/// Outcomes with and without a figure, in either order, are all recorded: a
+/// statement first run with a missing figure still takes a present one on the
+/// same connection.
+#[tokio::test]
+async fn outcomes_with_and_without_a_figure_are_all_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "outcomes_with_and_without_a_figure_are_all_recorded";
+    for store in syndemic_testkit::stores(name, dir.path()).await {
+        let backend = store.backend_name();
+        store.put_org(&hub(), 0).await.unwrap();
+        let id = "0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d";
+        store
+            .create_referral(&referral(id, "R-0A1B2C3D", "key"))
+            .await
+            .unwrap();
+        let outcomes = [
+            (OutcomeCode::AdviceGiven, None),
+            (OutcomeCode::MoneySaved, Some(125.5)),
+            (OutcomeCode::AdviceGiven, None),
+            (OutcomeCode::Ons4Close, Some(7.0)),
+        ];
+        for (i, (code, value)) in outcomes.iter().enumerate() {
+            let by = Stamp {
+                actor: "someone",
+                org: "hub",
+                at: 1_764_547_300 + i as i64,
+            };
+            let change = Change::Outcome {
+                code: *code,
+                value: *value,
+            };
+            store
+                .apply(id, &format!("event-{i}"), &by, &change, None)
+                .await
+                .unwrap_or_else(|e| panic!("{backend}: outcome {i}: {e}"));
+        }
+        let recorded: Vec<_> = store
+            .outcomes(Some(id))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.code, o.value))
+            .collect();
+        assert_eq!(recorded, outcomes, "{backend}");
     }
 }
 

@@ -228,6 +228,33 @@ async fn partnership_records_round_trip_and_nest() {
             vec![commitment("c1", "C1"), changed.clone()],
             "{backend}"
         );
+        // A figure that comes and goes: a statement first run with a missing float
+        // must still take a present one on the same connection (sqlx's `Any` driver
+        // types a missing `f64` as a `float4`, which a prepared statement keeps).
+        for round in 0..4 {
+            let mut c = changed.clone();
+            c.baseline_value = (round % 2 == 1).then_some(20.5);
+            c.target_value = (round % 2 == 1).then_some(12.25);
+            assert!(
+                store.update_commitment(&c, &audit("edit")).await.unwrap(),
+                "{backend}: round {round}"
+            );
+            assert_eq!(
+                store.commitments(Some("plan")).await.unwrap()[1],
+                c,
+                "{backend}: round {round}"
+            );
+            let mut p = profile("charity", "vcse");
+            p.local_employee_share = (round % 2 == 1).then_some(0.5);
+            store
+                .put_profile(&org("charity", "vcse"), &p, &audit("profile"))
+                .await
+                .unwrap();
+        }
+        assert!(store
+            .update_commitment(&changed, &audit("edit"))
+            .await
+            .unwrap());
         let mut ghost = changed.clone();
         ghost.id = "nobody".into();
         assert!(!store

@@ -28,10 +28,6 @@ pub const BOARD: &str = "hartmoor-hwb";
 /// The town partnership nested in it.
 pub const TOWN: &str = "saltmouth-partnership";
 const SALTMOUTH: &str = "E07900003";
-/// The engine computes districts, the region and England, not counties: the
-/// demo's region holds Hartmoor alone, so the county's commitments are measured
-/// there (the same small areas and people).
-const REGION: &str = "E12900001";
 
 /// (id, name, sector, sub-type, employees, share living locally, anchor).
 /// The first fourteen are the referral hub's partners.
@@ -746,7 +742,7 @@ pub async fn seed(
         (
             "hartmoor-marmot-plan",
             BOARD,
-            REGION,
+            COUNTY,
             "Hartmoor Marmot Place Plan 2024–2028",
             "hartmoor-county-council",
             &COUNTY_PLAN[..],
@@ -819,7 +815,7 @@ pub async fn seed(
                 framework: Some(framework::MARMOT.into()),
                 objective: Some((*objective).into()),
                 indicator: Some((*indicator).into()),
-                indicator_area: (area == REGION).then(|| REGION.to_owned()),
+                indicator_area: None,
                 baseline_period: Some("2019".into()),
                 baseline_value: baseline,
                 target_value: target,

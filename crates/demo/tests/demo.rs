@@ -106,6 +106,21 @@ async fn the_demo_place_is_built_through_the_real_importers_and_engine() {
                 "{backend}: ten years of {spec}"
             );
         }
+        // Hartmoor is a shire county over its five districts: the engine computes it
+        // as a level of its own (the whole place, as its one-county region is).
+        for spec in ["u75_mortality", "fuel_poverty"] {
+            let at = |area: &str| {
+                latest(&all, spec, area, "")
+                    .unwrap_or_else(|| panic!("{backend}: {spec} at {area}"))
+                    .value
+            };
+            assert!(at(syndemic_demo::COUNTY).is_some(), "{backend}: {spec}");
+            assert_eq!(
+                at(syndemic_demo::COUNTY),
+                at("E12900001"),
+                "{backend}: {spec}"
+            );
+        }
         // Credible gradients: worse in the most deprived national decile present
         // than in the least deprived, in the direction of each indicator.
         let decile_value = |indicator: &str, want_most: bool| -> f64 {

@@ -1,11 +1,11 @@
 //! One `syndemic compute` run: a measure — directly standardised rate (ESP2013,
 //! Dobson limits), crude rate (exact Poisson below 10 events, Byar's above) or
-//! proportion (Wilson) — for every LSOA, ward, district, region and England, for
-//! England by national IMD decile and for each district by local IMD quintile; each
-//! compared with England and its parent, with the recent trend over the last five
-//! periods for crude rates and proportions; then, per district (local quintiles) and
-//! for England (national deciles), the slope and relative index of inequality and
-//! the gap and ratio between the most and least deprived groups.
+//! proportion (Wilson) — for every LSOA, ward, district, shire county, region and
+//! England, for England by national IMD decile and for each district by local IMD
+//! quintile; each compared with England and its parent, with the recent trend over
+//! the last five periods for crude rates and proportions; then, per district (local
+//! quintiles) and for England (national deciles), the slope and relative index of
+//! inequality and the gap and ratio between the most and least deprived groups.
 
 use std::hash::Hasher;
 use std::io::Read;
@@ -159,6 +159,7 @@ enum Grouping {
     Lsoa,
     Ward,
     District,
+    County,
     Region,
     England,
     NationalDecile,
@@ -618,6 +619,7 @@ pub async fn compute(
     let sets = vec![
         with(vec![col("ward")]),
         with(vec![col("district")]),
+        with(vec![col("county")]),
         with(vec![col("region")]),
         tail(),
         with(vec![col("decile")]),
@@ -633,12 +635,12 @@ pub async fn compute(
     let mut stream = aggregated.execute_stream().await?;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
-        let ints: Vec<_> = ["ward", "district", "region", "decile", "quintile"]
+        let ints: Vec<_> = ["ward", "district", "county", "region", "decile", "quintile"]
             .iter()
             .map(|name| column(&batch, name))
             .collect::<Result<_, _>>()?;
-        let [ward, district, region, decile, quintile] =
-            [0, 1, 2, 3, 4].map(|i| ints[i].as_primitive::<Int64Type>());
+        let [ward, district, county, region, decile, quintile] =
+            [0, 1, 2, 3, 4, 5].map(|i| ints[i].as_primitive::<Int64Type>());
         let texts = Texts::of(&batch)?;
         for r in 0..batch.num_rows() {
             let (grouping, area, category) = if ward.is_valid(r) {
@@ -651,6 +653,8 @@ pub async fn compute(
                 )
             } else if district.is_valid(r) {
                 (Grouping::District, district.value(r), 0)
+            } else if county.is_valid(r) {
+                (Grouping::County, county.value(r), 0)
             } else if region.is_valid(r) {
                 (Grouping::Region, region.value(r), 0)
             } else if decile.is_valid(r) {
@@ -1149,8 +1153,8 @@ fn recent_trends(observations: &mut [Observation], polarity: Option<Polarity>) {
 
 /// Each result against England's and against its parent's value of the same
 /// period and sex, from its 95 % limits and the indicator's polarity (as Fingertips
-/// compares): an LSOA or ward with its district, a district with its region, a
-/// region with England, a deprivation group with the whole of its area.
+/// compares): an LSOA or ward with its district, a district or county with its
+/// region, a region with England, a deprivation group with the whole of its area.
 fn compare_with_parents(
     observations: &mut [Observation],
     groups: &[Group],
@@ -1167,6 +1171,9 @@ fn compare_with_parents(
             }
             if let Some(r) = geography.region[i] {
                 parent_of.insert(d, r);
+                if let Some(c) = geography.county[i] {
+                    parent_of.insert(c, r);
+                }
             }
         }
     }
@@ -1183,7 +1190,9 @@ fn compare_with_parents(
             Grouping::England => None,
             Grouping::Region => england,
             Grouping::NationalDecile | Grouping::LocalQuintile => Some(g.area),
-            Grouping::Lsoa | Grouping::Ward | Grouping::District => parent_of.get(&g.area).copied(),
+            Grouping::Lsoa | Grouping::Ward | Grouping::District | Grouping::County => {
+                parent_of.get(&g.area).copied()
+            }
         };
         let benchmark = |area: Option<AreaCode>| {
             area.and_then(|a| totals.get(&(a, o.period, o.sex.clone())).copied().flatten())

@@ -16,6 +16,9 @@ pub struct Geography {
     pub lsoa: Vec<AreaCode>,
     pub ward: Vec<Option<AreaCode>>,
     pub district: Vec<Option<AreaCode>>,
+    /// The shire county (E10) over the district, where there is one: unitary and
+    /// metropolitan areas have none, their district being their upper tier.
+    pub county: Vec<Option<AreaCode>>,
     pub region: Vec<Option<AreaCode>>,
     /// National IMD decile as published, 1 = most deprived.
     pub decile: Vec<Option<u8>>,
@@ -25,7 +28,7 @@ pub struct Geography {
 
 impl Geography {
     /// Reads the LSOAs linked to districts in the lookups of `vintage` (e.g.
-    /// `2019`), with their wards, regions, and the IMD of `edition`.
+    /// `2019`), with their wards, counties, regions, and the IMD of `edition`.
     pub async fn load(
         store: &dyn Store,
         vintage: &str,
@@ -50,6 +53,17 @@ impl Geography {
         for v in ["", vintage] {
             for l in store.links(Level::Region, v).await? {
                 region_of.insert(l.child, l.parent);
+            }
+        }
+        // County of each LSOA: linked directly, or through its district; from a
+        // lookup of this vintage or an unversioned one. Only shire counties count:
+        // an upper tier that is the district itself adds no level.
+        let mut county_of: FxHashMap<AreaCode, AreaCode> = FxHashMap::default();
+        for v in ["", vintage] {
+            for l in store.links(Level::UpperTierAuthority, v).await? {
+                if l.parent.area_type() == AreaType::County {
+                    county_of.insert(l.child, l.parent);
+                }
             }
         }
         let imd: FxHashMap<AreaCode, (i64, i64)> = store
@@ -81,6 +95,16 @@ impl Geography {
         }
         Ok(Geography {
             ward: lsoa.iter().map(|l| wards.get(l).copied()).collect(),
+            county: lsoa
+                .iter()
+                .zip(&district)
+                .map(|(l, d)| {
+                    county_of
+                        .get(l)
+                        .or_else(|| d.and_then(|d| county_of.get(&d)))
+                        .copied()
+                })
+                .collect(),
             region: district
                 .iter()
                 .map(|d| d.and_then(|d| region_of.get(&d).copied()))
@@ -96,8 +120,8 @@ impl Geography {
     }
 
     /// The geography as one Arrow batch to join the counts to: the LSOA code, then
-    /// integer ids (indexes into [`Geography::codes`]) of the LSOA, ward, district
-    /// and region — `-1` when unknown — and the decile and quintile (`0` when
+    /// integer ids (indexes into [`Geography::codes`]) of the LSOA, ward, district,
+    /// county and region — `-1` when unknown — and the decile and quintile (`0` when
     /// unknown). Integer keys keep the aggregation's hash tables small.
     pub fn to_batch(&self) -> Result<(RecordBatch, Vec<AreaCode>), EngineError> {
         let mut codes: Vec<AreaCode> = Vec::new();
@@ -114,6 +138,7 @@ impl Geography {
         let lsoa_id: Vec<i64> = self.lsoa.iter().map(|c| id(Some(*c))).collect();
         let ward: Vec<i64> = self.ward.iter().map(|c| id(*c)).collect();
         let district: Vec<i64> = self.district.iter().map(|c| id(*c)).collect();
+        let county: Vec<i64> = self.county.iter().map(|c| id(*c)).collect();
         let region: Vec<i64> = self.region.iter().map(|c| id(*c)).collect();
         let ints = |values: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(values)) };
         let groups = |values: &[Option<u8>]| -> ArrayRef {
@@ -131,6 +156,7 @@ impl Geography {
             ("lsoa_id", ints(lsoa_id)),
             ("ward", ints(ward)),
             ("district", ints(district)),
+            ("county", ints(county)),
             ("region", ints(region)),
             ("decile", groups(&self.decile)),
             ("quintile", groups(&self.local_quintile)),

@@ -2,7 +2,7 @@
 //! every deprivation group, stored with what produced them.
 //!
 //! The aggregation runs on Apache DataFusion: the counts file (Parquet or CSV) is
-//! joined to the store's geography (each LSOA's ward, district, region, national
+//! joined to the store's geography (each LSOA's ward, district, shire county, region, national
 //! IMD decile and local quintile within its district). The LSOA rows, already one
 //! per LSOA, period, sex and age band, stream out as they are; every higher level
 //! and deprivation group is reduced, in one query with grouping sets, to per-group,

@@ -1,7 +1,8 @@
 //! The compute engine on a small place of our own (20 LSOAs, 4 wards, 2 districts,
-//! 1 region), on SQLite and PostgreSQL: every level's DSR equals the statistics
-//! crate's DSR of the summed bands; deprivation groups and inequality measures are
-//! stored; an unchanged re-run does nothing; bad counts change nothing.
+//! a shire county over one of them, 1 region), on SQLite and PostgreSQL: every
+//! level's DSR equals the statistics crate's DSR of the summed bands; deprivation
+//! groups and inequality measures are stored; an unchanged re-run does nothing; bad
+//! counts change nothing.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use syndemic_store::{Indicator, Observation, Polarity, SqlStore, Store};
 use syndemic_testkit::stores;
 
 const LSOAS: usize = 20;
+const COUNTY: &str = "E10000099";
 
 fn lsoa(i: usize) -> String {
     format!("E0100{:04}", 6000 + i)
@@ -39,7 +41,7 @@ fn cell(i: usize, y: usize, s: usize, b: usize) -> (f64, f64) {
 
 fn fixture(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
     let mut lookup = String::from("LSOA11CD,LSOA11NM,WD19CD,WD19NM,LAD19CD,LAD19NM\n");
-    let mut regions = String::from("LAD19CD,LAD19NM,RGN19CD,RGN19NM\n");
+    let mut regions = String::from("LAD19CD,LAD19NM,CTY19CD,CTY19NM,RGN19CD,RGN19NM\n");
     let mut imd = String::from("LSOA code (2011),LSOA name (2011),Local Authority District code (2019),Local Authority District name (2019),Index of Multiple Deprivation (IMD) Rank,Index of Multiple Deprivation (IMD) Decile\n");
     for i in 0..LSOAS {
         let ward = format!("E0500{:04}", 800 + i / 5);
@@ -62,8 +64,13 @@ fn fixture(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
         )
         .unwrap();
     }
-    writeln!(regions, "E08000009,Trafford,E12000002,North West").unwrap();
-    writeln!(regions, "E08000010,Wigan,E12000002,North West").unwrap();
+    // The first district lies in a shire county; the second has none above it.
+    writeln!(
+        regions,
+        "E08000009,Trafford,{COUNTY},A county,E12000002,North West"
+    )
+    .unwrap();
+    writeln!(regions, "E08000010,Wigan,,,E12000002,North West").unwrap();
     let mut counts = String::from("area,period,sex,age_band,count,population\n");
     for i in 0..LSOAS {
         for y in 0..2 {
@@ -215,6 +222,11 @@ async fn every_level_and_group_from_lsoa_counts() {
                 expected(&trafford, y, s),
                 "district",
             );
+            close(
+                &pick(find(&all, "mort", COUNTY, "")),
+                expected(&trafford, y, s),
+                "county",
+            );
             let everyone: Vec<usize> = (0..LSOAS).collect();
             close(
                 &pick(find(&all, "mort", "E12000002", "")),
@@ -260,6 +272,12 @@ async fn every_level_and_group_from_lsoa_counts() {
             "{backend}"
         );
         assert!(lsoa_row.compared_to_england.is_some());
+        // The county is compared with its region; the district outside it has no
+        // county, and no county is counted twice.
+        assert!(find(&all, "mort", COUNTY, "")
+            .iter()
+            .all(|o| o.compared_to_parent.is_some() && o.compared_to_england.is_some()));
+        assert_eq!(find(&all, "mort", COUNTY, "").len(), 6, "{backend}");
         assert!(find(&all, "mort", "E92000001", "")
             .iter()
             .all(|o| o.compared_to_england.is_none()));

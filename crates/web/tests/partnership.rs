@@ -397,6 +397,7 @@ fn every_route_decides_access_by_role_and_organisation() {
             "/partnerships/board/frameworks",
             "/partnerships/board/plans",
             "/partnerships/board/maturity",
+            "/plans/plan",
             "/plans/plan/commitments",
             "/plans/plan/import",
             "/commitments/c-off/updates",
@@ -571,6 +572,18 @@ fn every_route_decides_access_by_role_and_organisation() {
                 ],
             );
             check("POST a plan", r.status, manage, 303);
+            let r = b.post(
+                "/plans/plan",
+                &[
+                    ("title", "Testshire Plan"),
+                    ("owner", "lead-org"),
+                    ("period_start", "2025-04-01"),
+                    ("period_end", "2028-03-31"),
+                    ("priorities", "Warm homes"),
+                    ("update_every_days", "92"),
+                ],
+            );
+            check("POST a changed plan", r.status, manage, 303);
             let mut maturity: Vec<(&str, &str)> = vec![("assessed_on", "2026-06-01")];
             for (c, _) in syndemic_partnership::maturity::CRITERIA {
                 maturity.push((c, "2"));
@@ -1181,6 +1194,93 @@ fn an_update_is_recorded_once_under_its_id() {
         let store = &server.store;
         let n = rt.block_on(store.updates(Some(C_ON))).unwrap().len();
         assert_eq!(n, 2, "{backend}");
+    }
+}
+
+#[test]
+fn a_plan_is_changed_by_its_lead_with_the_checks_a_new_one_has() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let name = "a_plan_is_changed_by_its_lead_with_the_checks_a_new_one_has";
+    for server in servers(name, dir.path(), &rt) {
+        let (backend, port) = (server.backend.as_str(), server.port);
+        let lead = lead_of_board(port);
+        let page = lead.get("/plans/plan");
+        assert!(
+            page.body.contains("Change this plan") && page.body.contains(r#"value="2028-03-31""#),
+            "{backend}: the form carries the plan as it is"
+        );
+        let change = |end: &str, owner: &str, every: &str| {
+            lead.post(
+                "/plans/plan",
+                &[
+                    ("title", "Testshire Plan, refreshed"),
+                    ("owner", owner),
+                    ("period_start", "2025-04-01"),
+                    ("period_end", end),
+                    ("priorities", "Warm homes\n\n  Good work  \n"),
+                    ("update_every_days", every),
+                ],
+            )
+        };
+        for (end, owner, every, says) in [
+            ("2024-01-01", "member-org", "92", "must end after it starts"),
+            ("2029-03-31", "outsider", "92", "not a member"),
+            ("31/03/2029", "member-org", "92", "is not a date"),
+            ("2029-03-31", "member-org", "400", "every 7 to 366 days"),
+        ] {
+            let r = change(end, owner, every);
+            assert_eq!(r.status, 422, "{backend}: {end} {owner} {every}");
+            assert!(r.body.contains(says), "{backend}: {}", r.body);
+        }
+        let before = rt.block_on(server.store.plans()).unwrap();
+        assert_eq!(
+            before[0].title, "Testshire Plan",
+            "{backend}: nothing changed"
+        );
+        let r = change("2029-03-31", "member-org", "61");
+        assert_eq!(r.status, 303, "{backend}: {}", r.body);
+        assert_eq!(r.header("location").as_deref(), Some("/plans/plan"));
+        let plan = rt
+            .block_on(server.store.plans())
+            .unwrap()
+            .into_iter()
+            .find(|p| p.id == "plan")
+            .unwrap();
+        assert_eq!(plan.title, "Testshire Plan, refreshed", "{backend}");
+        assert_eq!(plan.owner_org, "member-org");
+        assert_eq!(plan.period_end, "2029-03-31");
+        assert_eq!(plan.priorities, ["Warm homes", "Good work"]);
+        assert_eq!(plan.update_every_days, 61);
+        assert_eq!(
+            plan.partnership_id, "board",
+            "{backend}: it stays where it was"
+        );
+        // Its commitments are untouched and the change is audited.
+        let commitments = rt.block_on(server.store.commitments(Some("plan"))).unwrap();
+        assert_eq!(commitments.len(), 4, "{backend}");
+        let log = rt.block_on(server.store.audit_log(None, 10_000)).unwrap();
+        assert!(
+            log.iter()
+                .any(|e| e.action == "edit" && e.subject == "plan" && e.record == "plan"),
+            "{backend}"
+        );
+        // A member that does not lead the partnership may not.
+        let member = Browser::sign_in(port, "lead.member", PASSWORD).unwrap();
+        let r = member.post(
+            "/plans/plan",
+            &[
+                ("title", "Mine now"),
+                ("owner", "member-org"),
+                ("period_start", "2025-04-01"),
+                ("period_end", "2029-03-31"),
+                ("update_every_days", "92"),
+            ],
+        );
+        assert_eq!(r.status, 403, "{backend}");
+        assert!(!member.get("/plans/plan").body.contains("Change this plan"));
+        let plans = rt.block_on(server.store.plans()).unwrap();
+        assert!(plans.iter().all(|p| p.title != "Mine now"), "{backend}");
     }
 }
 

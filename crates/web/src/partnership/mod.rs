@@ -46,7 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/partnerships/{id}/maturity", post(pages::save_maturity))
         .route("/partnerships/{id}/report", get(report::report))
         .route("/partnerships/{id}/{file}", get(pages::scorecard_download))
-        .route("/plans/{id}", get(pages::plan))
+        .route("/plans/{id}", get(pages::plan).post(pages::edit_plan))
         .route("/plans/{id}/commitments", post(pages::create_commitment))
         .route("/plans/{id}/import", post(pages::import_commitments))
         .route("/plans/{id}/{file}", get(pages::plan_download))

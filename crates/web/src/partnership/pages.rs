@@ -308,7 +308,7 @@ pub(crate) async fn partnership(
             ul { @for pl in &plans {
                 li { a href=(format!("/plans/{}", pl.id)) { (pl.title) } " (" (pl.period_start) " to " (pl.period_end) ", " (world.commitments.iter().filter(|c| c.plan_id == pl.id).count()) " commitments)" }
             } }
-            @if manage { (plan_form(&s, &world, &id)) }
+            @if manage { (plan_form(&s, &world, &id, None)) }
             h2 { "Members" }
             table {
                 caption { (members.len()) " member organisations" }
@@ -347,26 +347,39 @@ pub(crate) async fn partnership(
     ))
 }
 
-fn plan_form(s: &Signed, world: &World, partnership: &str) -> Markup {
+/// The form that adds a plan to `partnership`, or changes `existing`.
+fn plan_form(
+    s: &Signed,
+    world: &World,
+    partnership: &str,
+    existing: Option<&PlanRecord>,
+) -> Markup {
     let members: Vec<&str> = world
         .members
         .iter()
         .filter(|m| m.partnership_id == partnership)
         .map(|m| m.org_id.as_str())
         .collect();
+    let owner = existing.map_or(s.actor.org.as_str(), |p| p.owner_org.as_str());
+    let action = existing.map_or(format!("/partnerships/{partnership}/plans"), |p| {
+        format!("/plans/{}", p.id)
+    });
+    let priorities = existing
+        .map(|p| p.priorities.join("\n"))
+        .unwrap_or_default();
     html! {
-        h3 { "Add an action plan" }
-        form method="post" action=(format!("/partnerships/{partnership}/plans")) class="stack" {
+        @if existing.is_none() { h3 { "Add an action plan" } }
+        form method="post" action=(action) class="stack" {
             input type="hidden" name="csrf" value=(s.csrf);
-            div class="field" { label for="plan-title" { "Title" } input id="plan-title" name="title" type="text" required; }
+            div class="field" { label for="plan-title" { "Title" } input id="plan-title" name="title" type="text" required value=[existing.map(|p| &p.title)]; }
             div class="field" { label for="plan-owner" { "Owning organisation" }
-                select id="plan-owner" name="owner" { @for m in &members { option value=(m) selected[*m == s.actor.org] { (world.org_name(m)) } } } }
-            div class="field" { label for="plan-start" { "Period from" } input id="plan-start" name="period_start" type="date" required; }
-            div class="field" { label for="plan-end" { "Period to" } input id="plan-end" name="period_end" type="date" required; }
+                select id="plan-owner" name="owner" { @for m in &members { option value=(m) selected[*m == owner] { (world.org_name(m)) } } } }
+            div class="field" { label for="plan-start" { "Period from" } input id="plan-start" name="period_start" type="date" required value=[existing.map(|p| &p.period_start)]; }
+            div class="field" { label for="plan-end" { "Period to" } input id="plan-end" name="period_end" type="date" required value=[existing.map(|p| &p.period_end)]; }
             div class="field" { label for="plan-priorities" { "Priorities" } p class="hint" id="plan-priorities-hint" { "One a line." }
-                textarea id="plan-priorities" name="priorities" rows="4" aria-describedby="plan-priorities-hint" {} }
-            div class="field" { label for="plan-every" { "Progress updates due every (days)" } input id="plan-every" name="update_every_days" type="number" min="7" max="366" value="92"; }
-            button type="submit" { "Add the plan" }
+                textarea id="plan-priorities" name="priorities" rows="4" aria-describedby="plan-priorities-hint" { (priorities) } }
+            div class="field" { label for="plan-every" { "Progress updates due every (days)" } input id="plan-every" name="update_every_days" type="number" min="7" max="366" value=(existing.map_or(92, |p| p.update_every_days)); }
+            button type="submit" { @if existing.is_some() { "Save the plan" } @else { "Add the plan" } }
         }
     }
 }
@@ -410,6 +423,53 @@ pub(crate) async fn create_plan(
     let world = World::load(&state).await?;
     world.partnership(&id)?;
     must_manage(&s.actor, &world.family(&id))?;
+    let plan = plan_of_form(&form, &world, new_uuid()?, &id)?;
+    state
+        .hub
+        .db
+        .put_plan(
+            &plan,
+            &[],
+            &audit_entry(&s.actor, "create", "plan", &plan.id),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/plans/{}", plan.id)).into_response())
+}
+
+/// A partnership's lead changes one of its plans: title, owner, period, priorities
+/// and how often updates are due, with the checks a new plan has; its commitments
+/// stay as they are.
+pub(crate) async fn edit_plan(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let (s, form) = posted(&state, &headers, &body).await?;
+    let world = World::load(&state).await?;
+    let (plan, family) = world.plan_family(&id)?;
+    must_manage(&s.actor, &family)?;
+    let changed = plan_of_form(&form, &world, plan.id.clone(), &plan.partnership_id)?;
+    state
+        .hub
+        .db
+        .put_plan(
+            &changed,
+            &[],
+            &audit_entry(&s.actor, "edit", "plan", &changed.id),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/plans/{id}")).into_response())
+}
+
+/// A plan from its form, checked: a title, an owner among the partnership's
+/// members, a period that ends after it starts, updates due every 7 to 366 days.
+fn plan_of_form(
+    form: &crate::hub::Form,
+    world: &World,
+    id: String,
+    partnership: &str,
+) -> Result<PlanRecord, WebError> {
     let title = form.get("title");
     if title.is_empty() {
         return Err(WebError::Unprocessable("give the plan a title".into()));
@@ -418,14 +478,14 @@ pub(crate) async fn create_plan(
     if !world
         .members
         .iter()
-        .any(|m| m.partnership_id == id && m.org_id == owner)
+        .any(|m| m.partnership_id == partnership && m.org_id == owner)
     {
         return Err(WebError::Unprocessable(format!(
             "`{owner}` is not a member of this partnership: choose a member to own the plan"
         )));
     }
-    let start = date_field(&form, "period_start", "Period from")?;
-    let end = date_field(&form, "period_end", "Period to")?;
+    let start = date_field(form, "period_start", "Period from")?;
+    let end = date_field(form, "period_end", "Period to")?;
     if end <= start {
         return Err(WebError::Unprocessable(
             "the plan's period must end after it starts".into(),
@@ -437,9 +497,9 @@ pub(crate) async fn create_plan(
             "updates are due every 7 to 366 days".into(),
         ));
     }
-    let plan = PlanRecord {
-        id: new_uuid()?,
-        partnership_id: id.clone(),
+    Ok(PlanRecord {
+        id,
+        partnership_id: partnership.to_owned(),
         title,
         owner_org: owner,
         period_start: start,
@@ -452,17 +512,7 @@ pub(crate) async fn create_plan(
             .map(str::to_owned)
             .collect(),
         update_every_days: every,
-    };
-    state
-        .hub
-        .db
-        .put_plan(
-            &plan,
-            &[],
-            &audit_entry(&s.actor, "create", "plan", &plan.id),
-        )
-        .await?;
-    Ok(Redirect::to(&format!("/plans/{}", plan.id)).into_response())
+    })
 }
 
 pub(crate) async fn save_maturity(
@@ -585,6 +635,8 @@ pub(crate) async fn plan(
                     div class="field" { label for="c-file" { "Spreadsheet (CSV or XLSX)" } input id="c-file" name="file" type="file" accept=".csv,.xlsx" required; }
                     button type="submit" { "Import" }
                 }
+                h2 { "Change this plan" }
+                (plan_form(&s, &world, &partnership.id, Some(plan)))
             }
         },
     ))

@@ -76,6 +76,47 @@ pub struct Actor {
     pub role: Role,
 }
 
+impl Actor {
+    /// Whether this is an organisation's API token rather than a person.
+    pub fn is_token(&self) -> bool {
+        self.id.starts_with("token:")
+    }
+}
+
+/// What an organisation's API token may be used for: each API route needs one
+/// scope, and a token carries those it was issued with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Make referrals and follow them (`/api/v1/referrals`), as a referrer.
+    Referrals,
+    /// Read the partnerships its organisation belongs to and report progress on
+    /// the commitments it leads or contributes to (the partnership API).
+    Partnership,
+}
+
+impl Scope {
+    pub const ALL: &'static [Scope] = &[Scope::Referrals, Scope::Partnership];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Scope::Referrals => "referrals",
+            Scope::Partnership => "partnership",
+        }
+    }
+
+    /// What the scope lets a system do, for the form that issues tokens.
+    pub fn label(self) -> &'static str {
+        match self {
+            Scope::Referrals => "Make referrals and follow them",
+            Scope::Partnership => "Read our partnerships and report progress on our commitments",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Scope> {
+        Scope::ALL.iter().copied().find(|s| s.code() == code)
+    }
+}
+
 /// What a route does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {

@@ -12,7 +12,8 @@
 //!   organisation that leads the partnership, or leads one it is nested in.
 //! - **Report progress** on a commitment: a partnership lead, organisation admin,
 //!   coordinator or caseworker of the organisation leading it or of one
-//!   contributing to it; and whoever may manage the plan.
+//!   contributing to it, or that organisation's API token (which reaches these
+//!   routes only with the `partnership` scope); and whoever may manage the plan.
 //! - **Edit an organisation's partner profile and anchor measures**: its own
 //!   organisation admin, or a system admin.
 //! - **Import the place's business data**: a partnership lead or a system admin.
@@ -70,10 +71,12 @@ pub fn may_update(actor: &Actor, family: &Family, lead: &str, contributors: &[St
     if may_manage(actor, family) {
         return true;
     }
-    matches!(
-        actor.role,
-        Role::PartnershipLead | Role::OrgAdmin | Role::Coordinator | Role::Caseworker
-    ) && may_read(actor, family)
+    (actor.is_token()
+        || matches!(
+            actor.role,
+            Role::PartnershipLead | Role::OrgAdmin | Role::Coordinator | Role::Caseworker
+        ))
+        && may_read(actor, family)
         && (actor.org == lead || contributors.contains(&actor.org))
 }
 
@@ -137,5 +140,38 @@ mod tests {
         // An outsider's partnership lead cannot update even a commitment naming them.
         let outsider = actor(Role::PartnershipLead, "outsider");
         assert!(!may_update(&outsider, &family, "outsider", &[]));
+    }
+
+    #[test]
+    fn an_organisations_token_reports_on_its_own_commitments_only() {
+        let family = Family {
+            readers: vec!["council".into(), "nhs".into(), "charity".into()],
+            leads: vec!["council".into()],
+        };
+        let token = |org: &str| Actor {
+            id: "token:t1".into(),
+            org: org.into(),
+            role: Role::Referrer,
+        };
+        let contributors = vec!["charity".to_owned()];
+        assert!(token("nhs").is_token());
+        assert!(may_update(&token("nhs"), &family, "nhs", &contributors));
+        assert!(may_update(&token("charity"), &family, "nhs", &contributors));
+        // The leading council's token does not manage: only a person leads.
+        assert!(!may_update(
+            &token("council"),
+            &family,
+            "nhs",
+            &contributors
+        ));
+        assert!(!may_manage(&token("council"), &family));
+        assert!(!may_update(&token("outsider"), &family, "outsider", &[]));
+        // A referrer in person reports nothing.
+        assert!(!may_update(
+            &actor(Role::Referrer, "nhs"),
+            &family,
+            "nhs",
+            &contributors
+        ));
     }
 }

@@ -381,7 +381,7 @@ fn the_authorisation_matrix_holds_for_every_role_route_and_organisation() {
             (
                 "POST",
                 "/admin/tokens",
-                vec![("name", "matrix")],
+                vec![("name", "matrix"), ("scopes", "referrals")],
                 201,
                 ADMINS,
             ),
@@ -1254,7 +1254,24 @@ fn admins_make_users_with_one_time_links_and_revoke_tokens() {
         );
         // A token issued is shown once and works; revoked, it opens nothing.
         let gp_admin = Browser::sign_in(s.port, "org-admin-other", PASSWORD).unwrap();
-        let issued = gp_admin.post("/admin/tokens", &[("name", "Practice B system 2")]);
+        // A token must be for something, and for something that exists.
+        for (scopes, says) in [
+            (vec![], "choose what the token may do"),
+            (
+                vec![("scopes", "everything")],
+                "`everything` is not a scope",
+            ),
+        ] {
+            let mut fields = vec![("name", "Practice B system 2")];
+            fields.extend(scopes);
+            let r = gp_admin.post("/admin/tokens", &fields);
+            assert_eq!(r.status, 422, "{b}");
+            assert!(r.body.contains(says), "{b}: {}", r.body);
+        }
+        let issued = gp_admin.post(
+            "/admin/tokens",
+            &[("name", "Practice B system 2"), ("scopes", "referrals")],
+        );
         assert_eq!(issued.status, 201, "{b}");
         let token = issued
             .body

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use syndemic_hub::access::Role;
 use syndemic_model::{AreaCode, Level, Period};
-use syndemic_store::hub::{AuditEntry, HubOrg, UserRecord};
+use syndemic_store::hub::{AuditEntry, HubOrg, TokenRecord, UserRecord};
 use syndemic_store::partnership::{
     CommitmentRecord, EvidenceFile, MemberRecord, PartnershipRecord, PlanRecord, UpdateRecord,
 };
@@ -1194,6 +1194,154 @@ fn an_update_is_recorded_once_under_its_id() {
         let store = &server.store;
         let n = rt.block_on(store.updates(Some(C_ON))).unwrap().len();
         assert_eq!(n, 2, "{backend}");
+    }
+}
+
+/// An organisation's API token does only what its scopes allow: with the
+/// `partnership` scope it reads its organisation's partnerships and reports
+/// progress on the commitments its organisation leads or contributes to, and
+/// nothing else; with only `referrals` it reaches no partnership route.
+#[test]
+fn an_organisations_token_does_only_what_its_scopes_allow() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let name = "an_organisations_token_does_only_what_its_scopes_allow";
+    for server in servers(name, dir.path(), &rt) {
+        let (backend, port) = (server.backend.as_str(), server.port);
+        let tokens = [
+            ("t-member-partnership", "member-org", "partnership"),
+            ("t-member-referrals", "member-org", "referrals"),
+            ("t-outsider-partnership", "outsider", "partnership"),
+            ("t-lead-both", "lead-org", "referrals partnership"),
+        ];
+        for (id, org, scopes) in tokens {
+            rt.block_on(server.store.create_token(
+                &TokenRecord {
+                    id: id.into(),
+                    org_id: org.into(),
+                    name: id.into(),
+                    scopes: scopes.split(' ').map(str::to_owned).collect(),
+                    created_by: "orgadmin.member".into(),
+                    created_at: 0,
+                    revoked_at: None,
+                },
+                &syndemic_hub::secret::hash_token(&format!("synd_{id}")),
+            ))
+            .unwrap();
+        }
+        let call = |token: &str, method: &str, path: &str, body: &Value| {
+            let bearer = format!("Bearer synd_{token}");
+            request(
+                port,
+                method,
+                path,
+                &[
+                    ("Authorization", bearer.as_str()),
+                    ("Content-Type", "application/json"),
+                ],
+                &body.to_string(),
+            )
+        };
+        let update = |id: &str| json!({"id": id, "status": "at-risk", "narrative": "Fewer homes insulated than planned."});
+        let none = json!({});
+
+        // The member's partnership token reads its partnership and reports on a
+        // commitment its organisation contributes to, once under the update's id.
+        let t = "t-member-partnership";
+        let r = call(t, "GET", "/api/v1/partnerships", &none);
+        assert_eq!(r.status, 200, "{backend}: {}", r.body);
+        assert_eq!(r.json()["contents"][0]["id"], json!("board"), "{backend}");
+        assert_eq!(
+            call(t, "GET", "/api/v1/commitments/c-off", &none).status,
+            200
+        );
+        let path = "/api/v1/commitments/c-off/updates";
+        let r = call(t, "POST", path, &update("from-the-system"));
+        assert_eq!(r.status, 201, "{backend}: {}", r.body);
+        assert_eq!(
+            call(t, "POST", path, &update("from-the-system")).status,
+            200
+        );
+        let updates = rt.block_on(server.store.updates(Some("c-off"))).unwrap();
+        let mine: Vec<_> = updates
+            .iter()
+            .filter(|u| u.id == "from-the-system")
+            .collect();
+        assert_eq!(mine.len(), 1, "{backend}");
+        assert_eq!(mine[0].org_id, "member-org");
+        assert_eq!(mine[0].author, "token:t-member-partnership");
+        // … but does not review, and makes no referral.
+        let review = json!({"id": "r-token", "reviewed_on": "2026-11-01", "rating": "green", "actions": "Noted"});
+        let r = call(t, "POST", "/api/v1/commitments/c-off/reviews", &review);
+        assert_eq!(r.status, 403, "{backend}: {}", r.body);
+        let r = call(t, "GET", "/api/v1/referrals", &none);
+        assert_eq!(r.status, 403, "{backend}: {}", r.body);
+        assert!(
+            r.body.contains("no `referrals` scope"),
+            "{backend}: {}",
+            r.body
+        );
+
+        // The same organisation's referrals token reaches no partnership route.
+        for (method, path) in [
+            ("GET", "/api/v1/partnerships"),
+            ("GET", "/api/v1/commitments"),
+            ("GET", "/api/v1/organisations"),
+            ("POST", "/api/v1/commitments/c-off/updates"),
+        ] {
+            let r = call(
+                "t-member-referrals",
+                method,
+                path,
+                &update("referrals-token"),
+            );
+            assert_eq!(r.status, 403, "{backend}: {method} {path}: {}", r.body);
+            assert!(
+                r.body.contains("no `partnership` scope"),
+                "{backend}: {}",
+                r.body
+            );
+        }
+        assert_eq!(
+            call("t-member-referrals", "GET", "/api/v1/referrals", &none).status,
+            200,
+            "{backend}"
+        );
+
+        // An outsider's token reads nothing of the partnership and reports nothing.
+        let t = "t-outsider-partnership";
+        assert_eq!(
+            call(t, "GET", "/api/v1/partnerships/board", &none).status,
+            403
+        );
+        assert_eq!(
+            call(t, "GET", "/api/v1/commitments/c-off", &none).status,
+            403
+        );
+        assert_eq!(call(t, "POST", path, &update("outsider")).status, 403);
+        let r = call(t, "GET", "/api/v1/partnerships", &none);
+        assert_eq!(r.json()["contents"], json!([]), "{backend}");
+
+        // A token with both scopes does both; an unknown token nothing.
+        assert_eq!(
+            call("t-lead-both", "GET", "/api/v1/referrals", &none).status,
+            200
+        );
+        assert_eq!(
+            call("t-lead-both", "POST", path, &update("lead-system")).status,
+            201
+        );
+        assert_eq!(
+            call("t-nobody", "GET", "/api/v1/partnerships", &none).status,
+            401
+        );
+        let updates = rt.block_on(server.store.updates(Some("c-off"))).unwrap();
+        assert!(
+            updates
+                .iter()
+                .all(|u| u.id != "referrals-token" && u.id != "outsider"),
+            "{backend}: nothing refused was recorded"
+        );
     }
 }
 

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
-use syndemic_hub::access::{Action, Role};
+use syndemic_hub::access::{Action, Role, Scope};
 use syndemic_hub::secret;
 use syndemic_store::hub::{TokenRecord, UserRecord};
 
@@ -97,7 +97,7 @@ async fn render(
                 button type="submit" { "Add the user and make a reset link" }
             }
             h2 { "API tokens of your organisation" }
-            p { "For systems that refer (a practice's clinical system, a discharge system). A token is shown once; keep it in the system's secret store." }
+            p { "For systems that refer (a practice's clinical system, a discharge system) or that report your organisation's progress on a partnership's commitments. A token may do only what it was issued for, and is shown once; keep it in the system's secret store." }
             @if tokens.is_empty() { p { "No tokens." } } @else {
                 table {
                     caption { "Tokens" }
@@ -113,6 +113,12 @@ async fn render(
             form method="post" action="/admin/tokens" class="stack" {
                 input type="hidden" name="csrf" value=(s.csrf);
                 div class="field" { label for="token-name" { "Token for" } input id="token-name" name="name" type="text" required; }
+                fieldset class="field" {
+                    legend { "It may" }
+                    @for scope in Scope::ALL {
+                        div { input type="checkbox" id=(format!("token-scope-{}", scope.code())) name="scopes" value=(scope.code()) checked[*scope == Scope::Referrals]; label for=(format!("token-scope-{}", scope.code())) { (scope.label()) } }
+                    }
+                }
                 button type="submit" { "Issue a token" }
             }
         },
@@ -245,12 +251,34 @@ pub(crate) async fn create_token(
             "say which system the token is for".into(),
         ));
     }
+    let mut scopes = Vec::new();
+    for code in form.all("scopes") {
+        let scope = Scope::from_code(&code).ok_or_else(|| {
+            WebError::Unprocessable(format!(
+                "`{code}` is not a scope: choose among {}",
+                Scope::ALL
+                    .iter()
+                    .map(|s| s.code())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        if !scopes.contains(&scope.code().to_owned()) {
+            scopes.push(scope.code().to_owned());
+        }
+    }
+    if scopes.is_empty() {
+        return Err(WebError::Unprocessable(
+            "choose what the token may do: make referrals, report partnership progress, or both"
+                .into(),
+        ));
+    }
     let token = format!("synd_{}", random_hex(32)?);
     let record = TokenRecord {
         id: new_uuid()?,
         org_id: org,
         name,
-        scopes: vec!["referrals".into()],
+        scopes,
         created_by: s.actor.id.clone(),
         created_at: now(),
         revoked_at: None,

@@ -14,7 +14,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use syndemic_hub::access::{self, Action, Actor};
+use syndemic_hub::access::{self, Action, Actor, Scope};
 use syndemic_hub::referral::Draft;
 use syndemic_store::hub::{Created, ReferralFilter, ReferralRecord};
 
@@ -118,7 +118,7 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers).await?;
+    let actor = api_caller(&state, &headers, Scope::Referrals).await?;
     if !access::role_allows(actor.role, Action::Refer) {
         return Err(WebError::Forbidden("this account may not make referrals".into()).into());
     }
@@ -137,7 +137,7 @@ async fn create_fhir(
     query: axum::extract::RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers).await?;
+    let actor = api_caller(&state, &headers, Scope::Referrals).await?;
     if !access::role_allows(actor.role, Action::Refer) {
         return Err(WebError::Forbidden("this account may not make referrals".into()).into());
     }
@@ -172,7 +172,7 @@ async fn summary(state: &AppState, r: &ReferralRecord) -> Result<Value, WebError
 }
 
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers).await?;
+    let actor = api_caller(&state, &headers, Scope::Referrals).await?;
     if !access::role_allows(actor.role, Action::SeeOwnReferrals) {
         return Err(WebError::Forbidden("this account made no referrals".into()).into());
     }
@@ -201,7 +201,7 @@ async fn one(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers).await?;
+    let actor = api_caller(&state, &headers, Scope::Referrals).await?;
     let r = state
         .hub
         .db

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
-use syndemic_hub::access::{Actor, Role};
+use syndemic_hub::access::{Actor, Role, Scope};
 use syndemic_hub::secret;
 
 use super::{cookie, now, random_hex, Form, Signed};
@@ -86,9 +86,15 @@ pub(crate) async fn require(state: &AppState, headers: &HeaderMap) -> Result<Sig
     signed_in(state, headers).await?.ok_or(WebError::SignIn)
 }
 
-/// The caller of an API route: an organisation's API token (`Authorization:
-/// Bearer …`, checked by one SHA-256 and one indexed read) or a signed-in user.
-pub(crate) async fn api_caller(state: &AppState, headers: &HeaderMap) -> Result<Actor, WebError> {
+/// The caller of an API route that needs `scope`: an organisation's API token
+/// (`Authorization: Bearer …`, checked by one SHA-256 and one indexed read) that
+/// carries the scope, acting for its organisation with a referrer's role, or a
+/// signed-in user.
+pub(crate) async fn api_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Scope,
+) -> Result<Actor, WebError> {
     if let Some(auth) = headers.get(header::AUTHORIZATION) {
         let token = auth
             .to_str()
@@ -102,10 +108,11 @@ pub(crate) async fn api_caller(state: &AppState, headers: &HeaderMap) -> Result<
             .token_by_hash(&secret::hash_token(token))
             .await?
             .ok_or(WebError::SignIn)?;
-        if !t.scopes.iter().any(|s| s == "referrals") {
-            return Err(WebError::Forbidden(
-                "this token may not make referrals".into(),
-            ));
+        if !t.scopes.iter().any(|s| s == scope.code()) {
+            return Err(WebError::Forbidden(format!(
+                "this token has no `{}` scope: your organisation's admin can issue one that has",
+                scope.code()
+            )));
         }
         return Ok(Actor {
             id: format!("token:{}", t.id),

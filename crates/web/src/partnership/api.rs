@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use syndemic_hub::access::Scope;
 use syndemic_partnership::access as rules;
 use syndemic_store::partnership::{CommitmentRecord, ReviewRecord};
 
@@ -67,7 +68,7 @@ async fn partnerships(
     headers: HeaderMap,
     Query(paging): Query<Paging>,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers).await?;
+    let actor = api_caller(&state, &headers, Scope::Partnership).await?;
     let (page, size, csv) = paging.parse()?;
     let world = World::load(&state).await?;
     let items = world
@@ -83,7 +84,7 @@ async fn partnership(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers).await?;
+    let actor = api_caller(&state, &headers, Scope::Partnership).await?;
     let world = World::load(&state).await?;
     world.partnership(&id)?;
     must_read(&actor, &world.family(&id))?;
@@ -114,7 +115,7 @@ async fn organisations(
     headers: HeaderMap,
     Query(paging): Query<Paging>,
 ) -> Result<Response, ApiError> {
-    api_caller(&state, &headers).await?;
+    api_caller(&state, &headers, Scope::Partnership).await?;
     let (page, size, csv) = paging.parse()?;
     let world = World::load(&state).await?;
     let items = world
@@ -130,7 +131,7 @@ async fn organisation(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    api_caller(&state, &headers).await?;
+    api_caller(&state, &headers, Scope::Partnership).await?;
     let world = World::load(&state).await?;
     if !world.orgs.iter().any(|o| o.id == id) {
         return Err(WebError::NotFound(format!("there is no organisation `{id}`")).into());
@@ -179,7 +180,7 @@ async fn commitments(
     headers: HeaderMap,
     Query(paging): Query<Paging>,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers).await?;
+    let actor = api_caller(&state, &headers, Scope::Partnership).await?;
     let (page, size, csv) = paging.parse()?;
     let world = World::load(&state).await?;
     let mine: Vec<&CommitmentRecord> = world
@@ -204,7 +205,7 @@ async fn commitment(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers).await?;
+    let actor = api_caller(&state, &headers, Scope::Partnership).await?;
     let world = World::load(&state).await?;
     let c = world.commitment(&id)?;
     let (_, family) = world.plan_family(&c.plan_id)?;
@@ -265,7 +266,7 @@ async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers).await?;
+    let actor = api_caller(&state, &headers, Scope::Partnership).await?;
     let b: UpdateBody = json_body(&headers, &body, "a progress update")?;
     let new = record_update(
         &state,
@@ -309,7 +310,7 @@ async fn review(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers).await?;
+    let actor = api_caller(&state, &headers, Scope::Partnership).await?;
     let b: ReviewBody = json_body(&headers, &body, "a board review")?;
     let new = record_review(
         &state,
@@ -344,7 +345,7 @@ async fn businesses(
     headers: HeaderMap,
     Query(paging): Query<Paging>,
 ) -> Result<Response, ApiError> {
-    api_caller(&state, &headers).await?;
+    api_caller(&state, &headers, Scope::Partnership).await?;
     let (page, size, csv) = paging.parse()?;
     let deciles = deciles(state.store.as_ref()).await?;
     let items = state
@@ -376,7 +377,7 @@ async fn anchor_measures(
     headers: HeaderMap,
     Query(paging): Query<Paging>,
 ) -> Result<Response, ApiError> {
-    api_caller(&state, &headers).await?;
+    api_caller(&state, &headers, Scope::Partnership).await?;
     let (page, size, csv) = paging.parse()?;
     let social = state.hub.db.social_value().await?;
     let items = state

@@ -13,11 +13,13 @@
 //! - [`layout`]: the spreadsheet layouts of partners, businesses, business counts,
 //!   anchor measures and plans, read all-or-nothing with every bad row reported.
 //! - [`maturity`]: the business-engagement maturity self-assessment.
+//! - [`progress`]: delivery statuses, and when a progress update is overdue.
 
 pub mod access;
 pub mod framework;
 pub mod layout;
 pub mod maturity;
+pub mod progress;
 pub mod sector;
 pub mod target;
 pub mod trajectory;

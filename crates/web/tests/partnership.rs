@@ -899,6 +899,37 @@ fn commitments_are_judged_against_their_trajectories() {
                 "{backend}: {c}"
             );
         }
+        // Withdrawn by its lead organisation, the late commitment owes nothing more.
+        let body = json!({"id": "withdraw-c4", "status": "withdrawn", "narrative": "Merged into C1 by the board."});
+        let r = api(
+            Some(&lead),
+            port,
+            "POST",
+            &format!("/api/v1/commitments/{C_LATE}/updates"),
+            &body,
+        );
+        assert_eq!(r.status, 201, "{backend}: {}", r.body);
+        let late = b.get(&format!("/api/v1/commitments/{C_LATE}")).json();
+        assert_eq!(late["status"], json!("withdrawn"), "{backend}");
+        assert_eq!(late["update_overdue"], json!(false), "{backend}");
+        assert!(
+            !lead.get("/partnerships").body.contains("Commitment C4"),
+            "{backend}: no reminder for a withdrawn commitment"
+        );
+        let csv = b.get("/partnerships/board/status.csv").body;
+        let header = csv.lines().find(|l| l.starts_with("Group,")).unwrap();
+        assert!(
+            header.ends_with(",Complete,Withdrawn,Update overdue"),
+            "{backend}: {csv}"
+        );
+        let all = csv
+            .lines()
+            .find(|l| l.starts_with("All commitments,"))
+            .unwrap();
+        assert!(
+            all.ends_with(",1,0"),
+            "{backend}: one withdrawn, none overdue: {csv}"
+        );
     }
 }
 

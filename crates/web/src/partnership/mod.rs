@@ -21,6 +21,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use syndemic_hub::access::{Actor, Role};
 use syndemic_model::{AreaCode, Period};
 use syndemic_partnership::access::{self as rules, Family};
+use syndemic_partnership::progress;
 use syndemic_partnership::target::{Ranked, TargetError, TargetRule};
 use syndemic_partnership::trajectory::{
     self, middle_of, movement, parse_date, Assessment, Direction, Judgement, Movement, Observed,
@@ -253,14 +254,7 @@ pub(crate) fn must_manage(actor: &Actor, family: &Family) -> Result<(), WebError
     }
 }
 
-/// A commitment's delivery statuses, as its updates and reviews record them.
-pub(crate) const STATUSES: [(&str, &str); 5] = [
-    ("not-started", "Not started"),
-    ("on-track", "On track"),
-    ("at-risk", "At risk"),
-    ("off-track", "Off track"),
-    ("complete", "Complete"),
-];
+pub(crate) use syndemic_partnership::progress::STATUSES;
 
 pub(crate) fn status_label(code: &str) -> &str {
     STATUSES
@@ -349,7 +343,7 @@ pub(crate) async fn judge_all(
         let partnership = world.partnership(&plan.partnership_id)?;
         let updates = world.updates_of(&c.id);
         let last_update = updates.iter().map(|u| u.at).max();
-        let due_at = last_update.unwrap_or(c.created_at) + plan.update_every_days * 86_400;
+        let due_at = progress::due_at(last_update, c.created_at, plan.update_every_days);
         let status = updates
             .iter()
             .max_by_key(|u| (u.at, &u.id))
@@ -365,7 +359,7 @@ pub(crate) async fn judge_all(
             assessment: None,
             movement: Movement::NoData,
             direction: None,
-            overdue: status != "complete" && due_at < now,
+            overdue: progress::overdue(&status, due_at, parse_date(&plan.period_end), now),
             status,
             last_update,
             due_at,

@@ -76,10 +76,23 @@ pub struct Actor {
     pub role: Role,
 }
 
+/// How an API token's actor id begins: `token:{token id}`.
+pub const TOKEN_ACTOR: &str = "token:";
+
 impl Actor {
+    /// An organisation's API token acting, with a referrer's role: what else it
+    /// may do is decided by its scopes and by [`Actor::is_token`].
+    pub fn token(token_id: &str, org: String) -> Actor {
+        Actor {
+            id: format!("{TOKEN_ACTOR}{token_id}"),
+            org,
+            role: Role::Referrer,
+        }
+    }
+
     /// Whether this is an organisation's API token rather than a person.
     pub fn is_token(&self) -> bool {
-        self.id.starts_with("token:")
+        self.id.starts_with(TOKEN_ACTOR)
     }
 }
 

@@ -148,11 +148,7 @@ mod tests {
             readers: vec!["council".into(), "nhs".into(), "charity".into()],
             leads: vec!["council".into()],
         };
-        let token = |org: &str| Actor {
-            id: "token:t1".into(),
-            org: org.into(),
-            role: Role::Referrer,
-        };
+        let token = |org: &str| Actor::token("t1", org.into());
         let contributors = vec!["charity".to_owned()];
         assert!(token("nhs").is_token());
         assert!(may_update(&token("nhs"), &family, "nhs", &contributors));

@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
-use syndemic_hub::access::{Actor, Role, Scope};
+use syndemic_hub::access::{Actor, Scope};
 use syndemic_hub::secret;
 
 use super::{cookie, now, random_hex, Form, Signed};
@@ -114,11 +114,7 @@ pub(crate) async fn api_caller(
                 scope.code()
             )));
         }
-        return Ok(Actor {
-            id: format!("token:{}", t.id),
-            org: t.org_id,
-            role: Role::Referrer,
-        });
+        return Ok(Actor::token(&t.id, t.org_id));
     }
     Ok(require(state, headers).await?.actor)
 }

@@ -247,7 +247,10 @@ async fn render_case(
         users
             .get(a)
             .cloned()
-            .or_else(|| a.strip_prefix("token:").map(|_| "API".to_owned()))
+            .or_else(|| {
+                a.strip_prefix(access::TOKEN_ACTOR)
+                    .map(|_| "API".to_owned())
+            })
             .unwrap_or_else(|| a.to_owned())
     };
     let is_coordinator = access::may(&s.actor, Action::Triage, &scope_of(r));

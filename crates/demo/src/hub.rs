@@ -7,7 +7,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
-use syndemic_hub::access::Role;
+use syndemic_access::Role;
 use syndemic_hub::need::{ConsentMethod, LawfulBasis, Need, OutcomeCode, RiskFlag, Urgency};
 use syndemic_hub::oruk::Feed;
 use syndemic_hub::person::Person;
@@ -387,7 +387,7 @@ pub async fn seed(
             .put_terms(&uuid(0x5e, i), Some(provider), &terms)
             .await?;
     }
-    let hash = syndemic_hub::secret::hash_password(DEMO_PASSWORD, &rng.random())
+    let hash = syndemic_access::secret::hash_password(DEMO_PASSWORD, &rng.random())
         .map_err(DemoError::Hub)?;
     for (i, (user, role, org)) in USERS.iter().enumerate() {
         let u = UserRecord {

@@ -55,6 +55,8 @@ pub enum DemoError {
     Engine(#[from] syndemic_engine::EngineError),
     #[error("demo: {0}")]
     Store(#[from] syndemic_store::StoreError),
+    #[error("demo: {0}")]
+    Place(#[from] syndemic_place::PlaceError),
     #[error("demo hub: {0}")]
     Hub(String),
 }

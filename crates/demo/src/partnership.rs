@@ -21,7 +21,8 @@ use syndemic_store::partnership::{
 };
 use syndemic_store::{SqlStore, Store};
 
-use crate::{DemoError, COUNTY, EDITION, SEED};
+use crate::{DemoError, COUNTY, SEED};
+use syndemic_model::date::format_unix_day;
 
 /// The county's health and wellbeing board.
 pub const BOARD: &str = "hartmoor-hwb";
@@ -566,30 +567,14 @@ fn audit(at: i64, action: &str, subject: &str, record: &str) -> AuditEntry {
     }
 }
 
-/// `YYYY-MM-DD` of Unix seconds.
-fn date(at: i64) -> String {
-    let d = syndemic_hub::workdays::date_of(at);
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-/// The small areas within `parent` with their IMD rank, walking the lookups down.
+/// The small areas within `parent` with their IMD rank, in the edition that
+/// ranks the most of them (the rule the web application applies).
 async fn ranked_within(store: &SqlStore, parent: AreaCode) -> Result<Vec<Ranked>, DemoError> {
-    let mut inside = rustc_hash::FxHashSet::default();
-    let mut frontier = vec![parent];
-    while let Some(a) = frontier.pop() {
-        for link in store.children(a, None).await? {
-            if link.child.area_type() == AreaType::Lsoa {
-                inside.insert(link.child);
-            } else if inside.insert(link.child) {
-                frontier.push(link.child);
-            }
-        }
-    }
-    Ok(store
-        .deprivation_table(EDITION, "imd")
+    Ok(syndemic_place::edition::ranked_within(store, parent)
         .await?
+        .map(|(_, rows)| rows)
+        .unwrap_or_default()
         .into_iter()
-        .filter(|d| inside.contains(&d.area))
         .map(|d| Ranked {
             area: d.area,
             rank: d.rank,
@@ -825,13 +810,13 @@ pub async fn seed(
                 milestones: vec![
                     MilestoneRecord {
                         seq: 1,
-                        due: date(year_ago + 120 * 86_400),
+                        due: format_unix_day(year_ago + 120 * 86_400),
                         what: "Delivery partners agreed and funded".into(),
                         done_on: None,
                     },
                     MilestoneRecord {
                         seq: 2,
-                        due: date(now + 180 * 86_400),
+                        due: format_unix_day(now + 180 * 86_400),
                         what: "First year's reach reported to the board".into(),
                         done_on: None,
                     },
@@ -874,7 +859,7 @@ pub async fn seed(
                     status = "off-track";
                 }
                 let done: Vec<(i64, String)> = if q == 1 {
-                    vec![(1, date(at))]
+                    vec![(1, format_unix_day(at))]
                 } else {
                     Vec::new()
                 };
@@ -905,7 +890,7 @@ pub async fn seed(
                         &ReviewRecord {
                             id: uuid(0xe0, k),
                             commitment_id: c.id.clone(),
-                            reviewed_on: date(at),
+                            reviewed_on: format_unix_day(at),
                             rating: rating.into(),
                             actions: match rating {
                                 "red" => "Escalated to the chief executives' group; a recovery plan to the next meeting.",
@@ -913,7 +898,7 @@ pub async fn seed(
                                 _ => "Noted; continue as planned.",
                             }
                             .into(),
-                            next_review: Some(date(at + 91 * 86_400)),
+                            next_review: Some(format_unix_day(at + 91 * 86_400)),
                             by_user: "demo".into(),
                             at,
                         },
@@ -1106,7 +1091,7 @@ pub async fn seed(
             .enumerate()
             .map(|(i, (code, _))| MaturityRecord {
                 partnership_id: BOARD.into(),
-                assessed_on: date(at),
+                assessed_on: format_unix_day(at),
                 criterion: (*code).into(),
                 score: (base + (i as i64 + k as i64) % 2).min(4),
                 note: String::new(),

@@ -8,25 +8,22 @@
 //! - [`referral`]: a referral as the front door takes it, with its consent record.
 //! - [`person`]: a person's details as given, and the keys that recognise a repeat referral.
 //! - [`triage`]: rules that suggest services from needs, eligibility and area.
-//! - [`access`]: roles, and what each may do.
-//! - [`secret`]: password hashing (Argon2id) and API-token hashing (SHA-256).
-//! - [`totp`]: the optional second factor (RFC 6238 one-time codes).
 //! - [`oruk`]: the Open Referral UK 3.0 directory: documents, filters and pages.
 //! - [`fhir`]: a referral as an HL7 FHIR UK Core `ServiceRequest` and `Patient` in a Bundle.
+//!
+//! Who may act on a referral (roles, actors, scopes) is the shared shell's, in
+//! `syndemic-access`.
 //!
 //! Every function here is deterministic given its inputs (the current time and
 //! random bytes are passed in), so the rules are tested without a database.
 
-pub mod access;
 pub mod fhir;
 pub mod need;
 pub mod nhs;
 pub mod oruk;
 pub mod person;
 pub mod referral;
-pub mod secret;
 pub mod status;
-pub mod totp;
 pub mod triage;
 pub mod workdays;
 

@@ -1,7 +1,8 @@
 //! The person a referral is about, and the keys that recognise them again.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use syndemic_access::secret::hex_sha256;
+use syndemic_model::normalise_postcode;
 
 use crate::nhs::NhsNumber;
 use crate::FieldError;
@@ -26,25 +27,6 @@ pub struct Person {
     /// In its normal form (`HM1 2AB`), where given.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub postcode: String,
-}
-
-/// A postcode in its normal form: capitals, one space before the last three
-/// characters. `None` if it cannot be a UK postcode (5–7 letters and digits,
-/// starting with a letter, ending digit-letter-letter).
-pub fn normal_postcode(text: &str) -> Option<String> {
-    let compact: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    let b = compact.as_bytes();
-    let ok = (5..=7).contains(&b.len())
-        && b.iter().all(u8::is_ascii_alphanumeric)
-        && b[0].is_ascii_alphabetic()
-        && b[b.len() - 3].is_ascii_digit()
-        && b[b.len() - 2].is_ascii_alphabetic()
-        && b[b.len() - 1].is_ascii_alphabetic();
-    ok.then(|| format!("{} {}", &compact[..b.len() - 3], &compact[b.len() - 3..]))
 }
 
 impl Person {
@@ -88,7 +70,7 @@ impl Person {
             },
         }
         if !self.postcode.is_empty() {
-            match normal_postcode(&self.postcode) {
+            match normalise_postcode(&self.postcode) {
                 Some(p) => self.postcode = p,
                 None => errors.push(FieldError::new(
                     "postcode",
@@ -159,11 +141,6 @@ impl Person {
     }
 }
 
-pub(crate) fn hex_sha256(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,7 +200,5 @@ mod tests {
             .count();
         assert_eq!(shared, 1);
         assert!(a.match_keys().iter().all(|k| !k.contains("9434765919")));
-        assert_eq!(normal_postcode(" sw1a1aa "), Some("SW1A 1AA".into()));
-        assert_eq!(normal_postcode("SW1A"), None);
     }
 }

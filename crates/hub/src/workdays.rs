@@ -7,7 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use time::{Date, Duration, OffsetDateTime, Weekday};
+pub use syndemic_model::date::{date_of, format_date, parse_date};
+use time::{Date, Duration, Weekday};
 
 /// Bank holidays in England and Wales, 2025–2027 (GOV.UK, "UK bank holidays"),
 /// the default list; a deployment may configure its own.
@@ -42,20 +43,6 @@ pub const ENGLAND_AND_WALES: &[&str] = &[
 #[derive(Debug, Clone, Default)]
 pub struct Calendar {
     holidays: BTreeSet<Date>,
-}
-
-const ISO_DATE: &[time::format_description::FormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]");
-
-/// Parses `YYYY-MM-DD`.
-pub fn parse_date(text: &str) -> Result<Date, String> {
-    Date::parse(text.trim(), ISO_DATE)
-        .map_err(|_| format!("`{text}` is not a date: write it as YYYY-MM-DD, such as 2026-12-25"))
-}
-
-/// Formats a date as `YYYY-MM-DD`.
-pub fn format_date(date: Date) -> String {
-    date.format(ISO_DATE).unwrap_or_default()
 }
 
 impl Calendar {
@@ -104,13 +91,6 @@ impl Calendar {
         }
         day
     }
-}
-
-/// The UTC date of a Unix time in seconds.
-pub fn date_of(unix_seconds: i64) -> Date {
-    OffsetDateTime::from_unix_timestamp(unix_seconds)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .date()
 }
 
 #[cfg(test)]

@@ -23,11 +23,12 @@ pub use export::{export_fingertips, write_xlsx, ExportSummary};
 pub use fingertips::import_fingertips;
 pub use imd::import_imd;
 pub use lookups::{import_lookups, LookupOptions};
-pub use places::{import_boundaries, import_postcodes, locate, normalise_postcode};
+pub use places::{import_boundaries, import_postcodes, locate};
 pub use population::{age_band, import_population};
 pub use summaries::{
     local_deprivation, summarise_areas, AreaSummary, Hierarchy, LocalRank, SummaryRequest,
 };
+pub use syndemic_model::normalise_postcode;
 
 /// What an import did, for the summary printed afterwards and kept in the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

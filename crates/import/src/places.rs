@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use syndemic_model::geo::{bbox, contains, simplify, MultiPolygon};
-use syndemic_model::{AreaCode, CodeVerdict};
+use syndemic_model::{normalise_postcode, AreaCode, CodeVerdict};
 use syndemic_store::{Area, AreaLink, Boundary, PostcodeRecord, Store};
 
 use crate::lookups::{finish, geo_column};
@@ -375,35 +375,6 @@ pub async fn locate(
     Ok(None)
 }
 
-/// A postcode in its normal form — upper case, one space before the three-character
-/// inward code (`m337xx` → `M33 7XX`) — or `None` if it cannot be one.
-pub fn normalise_postcode(text: &str) -> Option<String> {
-    let compact: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    let ok = (5..=7).contains(&compact.len())
-        && compact.chars().all(|c| c.is_ascii_alphanumeric())
-        && compact
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-        && {
-            let inward: Vec<char> = compact[compact.len() - 3..].chars().collect();
-            inward[0].is_ascii_digit()
-                && inward[1].is_ascii_alphabetic()
-                && inward[2].is_ascii_alphabetic()
-        };
-    ok.then(|| {
-        format!(
-            "{} {}",
-            &compact[..compact.len() - 3],
-            &compact[compact.len() - 3..]
-        )
-    })
-}
-
 /// Imports the ONS postcode directory (NSPL or ONSPD layout: `pcds` or `pcd`,
 /// `lsoa11`, `lsoa21`, `lat`, `long`) in one transaction. Postcodes outside England
 /// are skipped and counted.
@@ -526,22 +497,4 @@ pub async fn import_postcodes(
     }
     finish(tx, &summary, "postcodes").await?;
     Ok(summary)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalise_postcode;
-
-    #[test]
-    fn postcodes_normalised() {
-        assert_eq!(normalise_postcode("m337xx").as_deref(), Some("M33 7XX"));
-        assert_eq!(
-            normalise_postcode(" SW1A  1AA ").as_deref(),
-            Some("SW1A 1AA")
-        );
-        assert_eq!(normalise_postcode("M1 1AE").as_deref(), Some("M1 1AE"));
-        assert_eq!(normalise_postcode("12345"), None);
-        assert_eq!(normalise_postcode("M1 AAE"), None);
-        assert_eq!(normalise_postcode("M"), None);
-    }
 }

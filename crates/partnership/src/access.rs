@@ -21,7 +21,7 @@
 //! Analysts and referrers read; they change nothing here.
 
 use serde::Serialize;
-use syndemic_hub::access::{Actor, Role};
+use syndemic_access::{Actor, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -1,5 +1,7 @@
 //! A commitment's delivery statuses and when its next progress update is owed.
 
+use syndemic_model::date::julian_day;
+
 /// The delivery statuses an update records, with their labels. `withdrawn` is
 /// a commitment the board has stopped (the update says why); it and `complete`
 /// end the reminders.
@@ -15,11 +17,6 @@ pub const STATUSES: [(&str, &str); 6] = [
 /// Whether `status` ends a commitment's reporting.
 pub fn is_closed(status: &str) -> bool {
     matches!(status, "complete" | "withdrawn")
-}
-
-/// The Julian day of a Unix time (seconds), UTC.
-pub fn julian_day(unix_seconds: i64) -> i64 {
-    unix_seconds.div_euclid(86_400) + 2_440_588
 }
 
 /// When the next update is due (Unix seconds): `every_days` after the last
@@ -39,18 +36,9 @@ pub fn overdue(status: &str, due_at: i64, plan_end: Option<i64>, now: i64) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trajectory::parse_date;
+    use syndemic_model::date::parse_day as parse_date;
 
     const DAY: i64 = 86_400;
-
-    #[test]
-    fn julian_days_of_unix_times() {
-        assert_eq!(julian_day(0), 2_440_588, "1970-01-01");
-        assert_eq!(julian_day(DAY - 1), 2_440_588);
-        assert_eq!(julian_day(-1), 2_440_587);
-        // 2026-12-02 00:00:00 UTC.
-        assert_eq!(Some(julian_day(1_796_169_600)), parse_date("2026-12-02"));
-    }
 
     #[test]
     fn reminders_follow_the_status_and_the_plan_period() {

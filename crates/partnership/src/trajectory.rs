@@ -31,8 +31,8 @@
 //! overlap slightly can still differ at the 5 % level).
 
 use serde::Serialize;
+use syndemic_model::date::day_of;
 use syndemic_model::Period;
-use time::{Date, Month};
 
 /// Which way is better for an indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -259,34 +259,6 @@ pub fn movement(
     }
 }
 
-/// The Julian day of a calendar date; `None` if there is no such date.
-pub fn day_of(year: i32, month: u8, day: u8) -> Option<i64> {
-    let m = Month::try_from(month).ok()?;
-    Date::from_calendar_date(year, m, day)
-        .ok()
-        .map(|d| i64::from(d.to_julian_day()))
-}
-
-/// Reads `YYYY-MM-DD` as a Julian day.
-pub fn parse_date(text: &str) -> Option<i64> {
-    let mut parts = text.trim().splitn(3, '-');
-    let y = parts.next()?.parse().ok()?;
-    let m = parts.next()?.parse().ok()?;
-    let d = parts.next()?.parse().ok()?;
-    day_of(y, m, d)
-}
-
-/// A Julian day as `YYYY-MM-DD`.
-pub fn format_day(day: i64) -> String {
-    match i32::try_from(day)
-        .ok()
-        .and_then(|d| Date::from_julian_day(d).ok())
-    {
-        Some(d) => format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
-        None => day.to_string(),
-    }
-}
-
 /// The middle day of a period: halfway between its first day and the first day
 /// after it.
 pub fn middle_of(period: &Period) -> i64 {
@@ -311,6 +283,7 @@ pub fn middle_of(period: &Period) -> i64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use syndemic_model::date::{format_day, parse_day as parse_date};
 
     fn obs(day: i64, value: f64, lower: f64, upper: f64) -> Observed {
         Observed {

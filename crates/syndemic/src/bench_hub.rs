@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use syndemic_hub::access::Role;
+use syndemic_access::Role;
 use syndemic_store::hub::{HubOrg, TokenRecord};
 use syndemic_store::{SqlStore, StoreUrl};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -45,7 +45,7 @@ async fn seed(store: &SqlStore) -> Result<()> {
                 created_at: 0,
                 revoked_at: None,
             },
-            &syndemic_hub::secret::hash_token(TOKEN),
+            &syndemic_access::secret::hash_token(TOKEN),
         )
         .await?;
     Ok(())

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use syndemic_hub::access::Role;
+use syndemic_access::secret::random_hex;
+use syndemic_access::Role;
 use syndemic_hub::oruk::{Directory, Feed};
+use syndemic_model::date::unix_now as now;
 use syndemic_store::hub::{HubOrg, UserRecord};
 use syndemic_store::{SqlStore, StoreUrl};
-use syndemic_web::hub::{now, random_hex};
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -54,7 +55,7 @@ pub fn admin(args: &AdminArgs) -> Result<()> {
         }
         let token = random_hex(32)?;
         store
-            .create_reset(&syndemic_hub::secret::hash_token(&token), &id, now() + 24 * 3600)
+            .create_reset(&syndemic_access::secret::hash_token(&token), &id, now() + 24 * 3600)
             .await?;
         println!("created system admin `{}` of `{}`", args.user, args.org);
         println!("set their password within 24 hours at: /reset/{token} (on the server, e.g. http://127.0.0.1:8080/reset/{token})");

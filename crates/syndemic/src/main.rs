@@ -55,8 +55,45 @@ enum Command {
     Purge(hub::PurgeArgs),
 }
 
+/// Logs to standard error, filtered by `SYNDEMIC_LOG` (tracing's directives:
+/// `info`, `syndemic_web=debug`, …); warnings and errors only without it, so a
+/// command's own output and messages are all that a person sees.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SYNDEMIC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// The subcommand's name, for the span around its run.
+fn name_of(command: &Command) -> &'static str {
+    match command {
+        Command::Demo(_) => "demo",
+        Command::Serve(_) => "serve",
+        Command::PlanOutreach(_) => "plan-outreach",
+        Command::Calc(_) => "calc",
+        Command::Import(_) => "import",
+        Command::Areas(_) => "areas",
+        Command::Compute(_) => "compute",
+        Command::Export(_) => "export",
+        Command::Bench(_) => "bench",
+        Command::Admin(_) => "admin",
+        Command::Directory(_) => "directory",
+        Command::Backup(_) => "backup",
+        Command::Restore(_) => "restore",
+        Command::Purge(_) => "purge",
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    init_logging();
+    let span = tracing::info_span!("command", name = name_of(&cli.command));
+    let _entered = span.enter();
+    let started = std::time::Instant::now();
     let result = match cli.command {
         Command::Demo(args) => web::demo(&args),
         Command::Serve(args) => web::serve(&args),
@@ -73,6 +110,11 @@ fn main() -> std::process::ExitCode {
         Command::Restore(args) => hub::restore(&args),
         Command::Purge(args) => hub::purge(&args),
     };
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        ok = result.is_ok(),
+        "command finished"
+    );
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use syndemic_model::AreaCode;
-use syndemic_web::planner::{
+use syndemic_place::planner::{
     coverage, demand, grid, parse_sites, plan, stops, stops_csv, NeedOptions, Point,
 };
 

@@ -96,7 +96,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
             let mut say = |stage: &str| progress.say(format!("building the demo place: {stage}"));
             let mut result = syndemic_demo::build(&aside, scratch.path(), &mut say).await;
             if result.is_ok() {
-                let now = syndemic_web::hub::now();
+                let now = syndemic_model::date::unix_now();
                 if let Err(e) = syndemic_demo::hub::seed(&aside, now, &mut say).await {
                     result = Err(e);
                 }

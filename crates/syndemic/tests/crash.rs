@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use syndemic_hub::access::Role;
+use syndemic_access::Role;
 use syndemic_hub::need::Need;
 use syndemic_hub::triage::Terms;
 use syndemic_store::hub::{HubOrg, ReferralFilter, TokenRecord, UserRecord};
@@ -112,11 +112,11 @@ async fn seed(db: &str) {
                 created_at: 0,
                 revoked_at: None,
             },
-            &syndemic_hub::secret::hash_token(TOKEN),
+            &syndemic_access::secret::hash_token(TOKEN),
         )
         .await
         .unwrap();
-    let hash = syndemic_hub::secret::hash_password(PASSWORD, &[1; 16]).unwrap();
+    let hash = syndemic_access::secret::hash_password(PASSWORD, &[1; 16]).unwrap();
     store
         .create_user(&UserRecord {
             password_hash: Some(hash),

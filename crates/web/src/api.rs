@@ -6,16 +6,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use syndemic_model::{AreaCode, AreaType};
 use syndemic_store::Observation;
 
-use crate::{
-    hidden_deprivation, parse_code, small_areas_within, AppState, HiddenArea, HiddenOptions,
-    WebError,
-};
+use crate::{parse_code, AppState, WebError};
+use syndemic_place::{small_areas_within, HiddenOptions, Neighbours};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -64,7 +61,7 @@ impl IntoResponse for ApiError {
         }
         if let WebError::Store(e) = &self.0 {
             // The detail goes to the log, never to the caller.
-            eprintln!("error: {e}");
+            tracing::error!(error = %e, "an API request failed on the store");
             return (
                 status,
                 Json(json!({ "error": "the store could not answer just now; nothing was changed: try again" })),
@@ -363,7 +360,11 @@ async fn data(
                 .iter()
                 .map(|l| l.child)
                 .collect();
-            inside.extend(small_areas_within(store, parent).await?);
+            inside.extend(
+                small_areas_within(store, parent)
+                    .await
+                    .map_err(WebError::from)?,
+            );
             inside.sort();
             inside.dedup();
             Some(inside)
@@ -383,100 +384,6 @@ async fn data(
         .map(observation_json)
         .collect();
     Ok(list(&headers, items, page, size, csv))
-}
-
-/// The hidden-deprivation finder over the stored boundaries' neighbours and the
-/// matching edition's deciles, weighted by the configured population source.
-/// Which small areas count as an area's neighbours in the finder.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Neighbours {
-    /// Those sharing a boundary with it.
-    Adjacent,
-    /// Those whose centres lie within this many km of its centre.
-    Within(f64),
-}
-
-impl Neighbours {
-    /// From a `radius_km` parameter: none or 0 is adjacency; otherwise above 0 and
-    /// at most 50 km.
-    pub fn from_radius(radius: Option<f64>) -> Result<Neighbours, WebError> {
-        match radius {
-            None => Ok(Neighbours::Adjacent),
-            Some(0.0) => Ok(Neighbours::Adjacent),
-            Some(r) if r > 0.0 && r <= 50.0 => Ok(Neighbours::Within(r)),
-            Some(r) => Err(WebError::BadRequest(format!(
-                "radius_km={r}: give 0 (neighbours share a boundary) or a radius above 0 and at most 50 km"
-            ))),
-        }
-    }
-}
-
-pub async fn find_hidden(
-    state: &AppState,
-    within: Option<AreaCode>,
-    options: HiddenOptions,
-    neighbours: Neighbours,
-) -> Result<Vec<HiddenArea>, WebError> {
-    let store = state.store.as_ref();
-    let shapes = state.shapes().await?;
-    let Some(vintage) = shapes.vintage.clone() else {
-        return Ok(Vec::new());
-    };
-    let edition = if vintage == "LSOA21" {
-        "IoD2025"
-    } else {
-        "IoD2019"
-    };
-    let population: FxHashMap<AreaCode, f64> = match state.population.as_deref() {
-        Some(source) => store
-            .populations(source)
-            .await?
-            .into_iter()
-            .filter(|p| p.age == "All ages" && p.sex == "Persons")
-            .map(|p| (p.area, p.population))
-            .collect(),
-        None => FxHashMap::default(),
-    };
-    let areas: FxHashMap<AreaCode, (u8, Option<f64>, f64)> = store
-        .deprivation_table(edition, "imd")
-        .await?
-        .into_iter()
-        .map(|d| {
-            (
-                d.area,
-                (
-                    d.decile as u8,
-                    d.score,
-                    population.get(&d.area).copied().unwrap_or(1.0),
-                ),
-            )
-        })
-        .collect();
-    let pairs = match neighbours {
-        Neighbours::Adjacent => store.adjacency(&vintage).await?,
-        Neighbours::Within(km) => {
-            let centres: Vec<(AreaCode, crate::planner::Point)> = shapes
-                .outlines
-                .iter()
-                .filter_map(|(code, rings)| Some((*code, crate::planner::centre(rings)?)))
-                .collect();
-            let points: Vec<crate::planner::Point> = centres.iter().map(|c| c.1).collect();
-            let near = crate::planner::coverage(&points, &points, km);
-            let mut pairs = Vec::new();
-            for (i, list) in near.iter().enumerate() {
-                for &j in list.iter().filter(|&&j| j as usize != i) {
-                    pairs.push((centres[i].0, centres[j as usize].0));
-                }
-            }
-            pairs
-        }
-    };
-    let mut found = hidden_deprivation(&areas, &pairs, options);
-    if let Some(w) = within {
-        let inside = small_areas_within(store, w).await?;
-        found.retain(|h| inside.binary_search(&h.area).is_ok());
-    }
-    Ok(found)
 }
 
 #[derive(Deserialize)]
@@ -524,16 +431,16 @@ async fn hidden(
             ))
         })?),
     };
-    let found = find_hidden(
-        &state,
-        within,
-        HiddenOptions {
-            min_gap: gap,
-            max_decile: decile,
-        },
-        Neighbours::from_radius(radius)?,
-    )
-    .await?;
+    let found = state
+        .find_hidden(
+            within,
+            HiddenOptions {
+                min_gap: gap,
+                max_decile: decile,
+            },
+            Neighbours::from_radius(radius).map_err(WebError::from)?,
+        )
+        .await?;
     let items: Vec<Value> = found
         .iter()
         .map(|h| {

@@ -21,7 +21,8 @@ use crate::charts::{self, Curves, FunnelPoint, TrendPoint};
 use crate::pages::{comparison_colour, latest_total, page};
 use crate::svg::{self, fmt, Bar, MapArea, SCALE};
 use crate::table::{Cell, DataTable, Download};
-use crate::{parse_code, small_areas_within, AppState, Shapes, WebError};
+use crate::{parse_code, AppState, WebError};
+use syndemic_place::{small_areas_within, Shapes};
 
 const ENGLAND: &str = "E92000001";
 

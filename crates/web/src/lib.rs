@@ -8,13 +8,11 @@
 mod api;
 mod apidocs;
 mod charts;
-mod hidden;
 pub mod hub;
 mod indicator;
 mod outreach;
 mod pages;
 pub mod partnership;
-pub mod planner;
 mod report;
 mod svg;
 mod table;
@@ -28,13 +26,11 @@ use axum::routing::get;
 use axum::Router;
 use rustc_hash::FxHashMap;
 use std::time::{Duration, Instant};
-use syndemic_model::{AreaCode, AreaType};
+use syndemic_model::AreaCode;
+use syndemic_place::{PlaceError, Shapes};
 
 use syndemic_store::disclosure::{suppress, AreaFamilies};
-use syndemic_store::{Boundary, Observation, SqlStore, Store};
-
-pub use hidden::{hidden_deprivation, HiddenArea, HiddenOptions};
-pub use svg::rings;
+use syndemic_store::{Observation, SqlStore, Store};
 
 /// What every handler shares: the store, and the drawn boundaries (read once).
 #[derive(Clone)]
@@ -196,38 +192,37 @@ impl AppState {
         Ok(response)
     }
 
+    /// The hidden-deprivation finder over the kept outlines, weighted by the
+    /// configured population source (`syndemic_place::find_hidden`).
+    pub(crate) async fn find_hidden(
+        &self,
+        within: Option<AreaCode>,
+        options: syndemic_place::HiddenOptions,
+        neighbours: syndemic_place::Neighbours,
+    ) -> Result<Vec<syndemic_place::HiddenArea>, WebError> {
+        let shapes = self.shapes().await?;
+        Ok(syndemic_place::find_hidden(
+            self.store.as_ref(),
+            &shapes,
+            self.population.as_deref(),
+            within,
+            options,
+            neighbours,
+        )
+        .await?)
+    }
+
     async fn shapes(&self) -> Result<Arc<Shapes>, WebError> {
         let store = self.store.clone();
         self.shapes
-            .get_or_try_init(|| async move { Shapes::load(store.as_ref()).await.map(Arc::new) })
+            .get_or_try_init(|| async move {
+                Shapes::load(store.as_ref())
+                    .await
+                    .map(Arc::new)
+                    .map_err(WebError::from)
+            })
             .await
             .cloned()
-    }
-}
-
-/// The small-area boundaries, their simplified outlines parsed, by code; and the
-/// vintage they came from.
-pub(crate) struct Shapes {
-    pub vintage: Option<String>,
-    pub outlines: FxHashMap<AreaCode, Vec<Vec<[f64; 2]>>>,
-}
-
-impl Shapes {
-    async fn load(store: &dyn Store) -> Result<Shapes, WebError> {
-        let mut outlines = FxHashMap::default();
-        let mut vintage = None;
-        for v in ["LSOA21", "LSOA11"] {
-            let boundaries: Vec<Boundary> = store.boundaries(v).await?;
-            if boundaries.is_empty() {
-                continue;
-            }
-            for b in boundaries {
-                outlines.insert(b.code, svg::rings(&b.simplified));
-            }
-            vintage = Some(v.to_owned());
-            break;
-        }
-        Ok(Shapes { vintage, outlines })
     }
 }
 
@@ -252,6 +247,16 @@ pub enum WebError {
     Unprocessable(String),
     #[error("the store: {0}")]
     Store(#[from] syndemic_store::StoreError),
+}
+
+impl From<PlaceError> for WebError {
+    fn from(e: PlaceError) -> WebError {
+        match e {
+            PlaceError::Missing(m) => WebError::NotFound(m),
+            PlaceError::Unusable(m) => WebError::BadRequest(m),
+            PlaceError::Store(e) => WebError::Store(e),
+        }
+    }
 }
 
 impl WebError {
@@ -283,7 +288,7 @@ impl IntoResponse for WebError {
         let status = self.status();
         if let WebError::Store(e) = &self {
             // The detail goes to the log, never to the person.
-            eprintln!("error: {e}");
+            tracing::error!(error = %e, "a page failed on the store");
             return (
                 status,
                 pages::error_page(
@@ -304,36 +309,6 @@ pub(crate) fn parse_code(text: &str) -> Result<AreaCode, WebError> {
             "`{text}` is not an area code: {e} (a GSS code is a letter and eight digits, such as E01006074)"
         ))
     })
-}
-
-/// The area's small areas (LSOAs) below it, walking the stored links down.
-pub(crate) async fn small_areas_within(
-    store: &dyn Store,
-    parent: AreaCode,
-) -> Result<Vec<AreaCode>, WebError> {
-    if parent.area_type() == AreaType::Lsoa {
-        return Ok(vec![parent]);
-    }
-    let mut found: Vec<AreaCode> = Vec::new();
-    let mut seen: Vec<AreaCode> = vec![parent];
-    let mut frontier = vec![parent];
-    while let Some(area) = frontier.pop() {
-        for link in store.children(area, None).await? {
-            let child = link.child;
-            if seen.contains(&child) {
-                continue;
-            }
-            seen.push(child);
-            if child.area_type() == AreaType::Lsoa {
-                found.push(child);
-            } else {
-                frontier.push(child);
-            }
-        }
-    }
-    found.sort();
-    found.dedup();
-    Ok(found)
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -382,6 +357,23 @@ pub fn router(state: AppState) -> Router {
         // gzip for clients that accept it, on answers above 32 bytes (tower-http's
         // default rule: not raster images, which are compressed already).
         .layer(tower_http::compression::CompressionLayer::new())
+        // A span per request: its method and path only — never the query, which
+        // can hold a search for a person — with its status and time logged at
+        // `info` (`SYNDEMIC_LOG=info`).
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
+                .on_request(())
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                ),
+        )
 }
 
 /// Serves the application on `listener` until the process ends.

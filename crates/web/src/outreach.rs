@@ -1,7 +1,7 @@
 //! The outreach planner's page (`/planner`), its CSV of stops (`/planner.csv`) and
 //! its API answer (`/api/v1/planner`): `k` stops among candidate sites — generated
 //! grid points, or named sites pasted as CSV — chosen greedily to reach the most
-//! need within a radius (see [`crate::planner`]).
+//! need within a radius (see [`syndemic_place::planner`]).
 
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -11,12 +11,12 @@ use rustc_hash::FxHashSet;
 use serde::Deserialize;
 
 use crate::pages::page;
-use crate::planner::{
-    coverage, demand, grid, parse_sites, plan, stops, stops_csv, Demand, NeedOptions, Point, Stop,
-};
 use crate::svg::{choropleth_with, fmt, MapArea, Marker};
 use crate::table::{Cell, DataTable, Download};
 use crate::{parse_code, AppState, WebError};
+use syndemic_place::planner::{
+    coverage, demand, grid, parse_sites, plan, stops, stops_csv, Demand, NeedOptions, Point, Stop,
+};
 
 /// The most stops and candidate sites one request may ask for.
 const MAX_STOPS: usize = 50;

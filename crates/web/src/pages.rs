@@ -12,7 +12,8 @@ use syndemic_store::{Indicator, Observation};
 
 use crate::svg::{self, fmt, MapArea};
 use crate::table::{Cell, DataTable, Download};
-use crate::{parse_code, small_areas_within, AppState, HiddenOptions, WebError};
+use crate::{parse_code, AppState, WebError};
+use syndemic_place::HiddenOptions;
 
 /// The Marmot policy objectives indicators are grouped under, in order.
 const DOMAINS: [(&str, &str); 7] = [
@@ -263,32 +264,11 @@ impl Profile {
                 .collect();
             rows.push((indicator, o.clone(), england, peers));
         }
-        let small = small_areas_within(store, code).await?;
         let mut by_decile = [0usize; 11];
-        let edition = deprivation.first().map(|d| d.edition.clone());
         if code.area_type() != AreaType::Lsoa {
-            if let Some(edition) = &edition {
-                let table = store.deprivation_table(edition, "imd").await?;
-                for d in table
-                    .iter()
-                    .filter(|d| small.binary_search(&d.area).is_ok())
-                {
+            if let Some((_, rows)) = syndemic_place::edition::ranked_within(store, code).await? {
+                for d in &rows {
                     by_decile[d.decile.clamp(1, 10) as usize] += 1;
-                }
-            } else if let Some(first) = small.first() {
-                if let Some(d) = store
-                    .deprivation(*first)
-                    .await?
-                    .into_iter()
-                    .find(|d| d.domain == "imd")
-                {
-                    let table = store.deprivation_table(&d.edition, "imd").await?;
-                    for d in table
-                        .iter()
-                        .filter(|d| small.binary_search(&d.area).is_ok())
-                    {
-                        by_decile[d.decile.clamp(1, 10) as usize] += 1;
-                    }
                 }
             }
         }
@@ -456,7 +436,7 @@ async fn find(
 ) -> Result<
     (
         HiddenOptions,
-        Vec<crate::HiddenArea>,
+        Vec<syndemic_place::HiddenArea>,
         FxHashMap<AreaCode, Option<String>>,
     ),
     WebError,
@@ -476,8 +456,8 @@ async fn find(
         .filter(|w| !w.is_empty())
         .map(parse_code)
         .transpose()?;
-    let neighbours = crate::api::Neighbours::from_radius(query.radius_km)?;
-    let found = crate::api::find_hidden(state, within, options, neighbours).await?;
+    let neighbours = syndemic_place::Neighbours::from_radius(query.radius_km)?;
+    let found = state.find_hidden(within, options, neighbours).await?;
     let mut names: FxHashMap<AreaCode, Option<String>> = FxHashMap::default();
     for h in &found {
         names.insert(
@@ -489,7 +469,7 @@ async fn find(
 }
 
 fn hidden_table(
-    found: &[crate::HiddenArea],
+    found: &[syndemic_place::HiddenArea],
     names: &FxHashMap<AreaCode, Option<String>>,
 ) -> DataTable {
     let mut t = DataTable::new(
@@ -800,8 +780,8 @@ async fn compare_download(
 
 /// Every small area, those that stand out in dark blue.
 fn hidden_map(
-    shapes: &crate::Shapes,
-    found: &[crate::HiddenArea],
+    shapes: &syndemic_place::Shapes,
+    found: &[syndemic_place::HiddenArea],
     names: &FxHashMap<AreaCode, Option<String>>,
 ) -> Markup {
     let highlighted: Vec<MapArea> = shapes

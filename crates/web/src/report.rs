@@ -20,7 +20,8 @@ use crate::charts;
 use crate::pages::latest_total;
 use crate::svg::fmt;
 use crate::table::{Cell, DataTable, Download};
-use crate::{parse_code, small_areas_within, AppState, HiddenOptions, WebError};
+use crate::{parse_code, AppState, WebError};
+use syndemic_place::{small_areas_within, HiddenOptions};
 
 /// One indicator's part of the report.
 struct Line {
@@ -111,27 +112,18 @@ async fn render(
     let lines = lines(state, code).await?;
     // Deprivation: the small areas by national decile.
     let small = small_areas_within(store, code).await?;
-    let mut most_deprived_fifth = 0usize;
-    let mut ranked = 0usize;
-    for edition in ["IoD2025", "IoD2019"] {
-        let table = store.deprivation_table(edition, "imd").await?;
-        let inside: Vec<_> = table
-            .iter()
-            .filter(|d| small.binary_search(&d.area).is_ok())
-            .collect();
-        if !inside.is_empty() {
-            ranked = inside.len();
-            most_deprived_fifth = inside.iter().filter(|d| d.decile <= 2).count();
-            break;
-        }
-    }
-    let hidden = crate::api::find_hidden(
-        state,
-        (code.area_type() != AreaType::England).then_some(code),
-        HiddenOptions::default(),
-        crate::api::Neighbours::Adjacent,
-    )
-    .await?;
+    let (ranked, most_deprived_fifth) = match syndemic_place::edition::ranked(store, &small).await?
+    {
+        Some((_, rows)) => (rows.len(), rows.iter().filter(|d| d.decile <= 2).count()),
+        None => (0, 0),
+    };
+    let hidden = state
+        .find_hidden(
+            (code.area_type() != AreaType::England).then_some(code),
+            HiddenOptions::default(),
+            syndemic_place::Neighbours::Adjacent,
+        )
+        .await?;
     let mut hidden_names = Vec::new();
     for h in hidden.iter().take(20) {
         hidden_names.push(store.area(h.area).await?.and_then(|a| a.area.name));

@@ -18,35 +18,6 @@ pub const SCALE: [(&str, &str); 5] = [
     ("#08519c", "#ffffff"),
 ];
 
-/// The rings of a GeoJSON Polygon or MultiPolygon's text (outer rings and holes
-/// alike, drawn with the even-odd rule).
-pub fn rings(geometry: &str) -> Vec<Vec<[f64; 2]>> {
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(geometry) else {
-        return Vec::new();
-    };
-    let ring = |r: &serde_json::Value| -> Option<Vec<[f64; 2]>> {
-        r.as_array()?
-            .iter()
-            .map(|p| Some([p.get(0)?.as_f64()?, p.get(1)?.as_f64()?]))
-            .collect()
-    };
-    let polygons: Vec<&serde_json::Value> = match json.get("type").and_then(|t| t.as_str()) {
-        Some("Polygon") => json.get("coordinates").into_iter().collect(),
-        Some("MultiPolygon") => json
-            .get("coordinates")
-            .and_then(|c| c.as_array())
-            .map(|a| a.iter().collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    polygons
-        .into_iter()
-        .filter_map(|p| p.as_array())
-        .flatten()
-        .filter_map(ring)
-        .collect()
-}
-
 /// One area on a map: its outline rings, its fill step (none: no value), and the
 /// label read out for it.
 pub struct MapArea<'a> {
@@ -256,14 +227,5 @@ mod tests {
         assert_eq!(fmt(0.126), "0.13");
         assert_eq!(fmt(-0.001), "0");
         assert_eq!(fmt(-0.0), "0");
-    }
-
-    #[test]
-    fn polygons_and_multipolygons_give_rings() {
-        let p = r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}"#;
-        assert_eq!(rings(p).len(), 1);
-        let m = r#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[2,2],[3,2],[3,3],[2,2]]]]}"#;
-        assert_eq!(rings(m).len(), 2);
-        assert!(rings("not json").is_empty());
     }
 }

@@ -9,7 +9,7 @@ mod support;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use syndemic_hub::access::Role;
+use syndemic_access::Role;
 use syndemic_hub::need::Need;
 use syndemic_hub::oruk::Feed;
 use syndemic_hub::triage::Terms;
@@ -100,7 +100,7 @@ pub async fn fill(store: &SqlStore) -> String {
             .await
             .unwrap();
     }
-    let hash = syndemic_hub::secret::hash_password(PASSWORD, &[3; 16]).unwrap();
+    let hash = syndemic_access::secret::hash_password(PASSWORD, &[3; 16]).unwrap();
     for (role, own, other) in USERS {
         for (org, which) in [(own, "own"), (other, "other")] {
             let name = format!("{}-{which}", role.code());
@@ -161,7 +161,7 @@ pub async fn fill(store: &SqlStore) -> String {
                 created_at: 0,
                 revoked_at: None,
             },
-            &syndemic_hub::secret::hash_token(&token),
+            &syndemic_access::secret::hash_token(&token),
         )
         .await
         .unwrap();
@@ -176,7 +176,7 @@ pub async fn fill(store: &SqlStore) -> String {
                 created_at: 0,
                 revoked_at: None,
             },
-            &syndemic_hub::secret::hash_token("synd_test_token_gp_b"),
+            &syndemic_access::secret::hash_token("synd_test_token_gp_b"),
         )
         .await
         .unwrap();
@@ -1344,7 +1344,10 @@ fn admins_make_users_with_one_time_links_and_revoke_tokens() {
             .as_secs();
         let code = format!(
             "{:06}",
-            syndemic_hub::totp::hotp(&syndemic_hub::totp::from_base32(&secret).unwrap(), now / 30)
+            syndemic_access::totp::hotp(
+                &syndemic_access::totp::from_base32(&secret).unwrap(),
+                now / 30
+            )
         );
         assert_eq!(
             me.post(

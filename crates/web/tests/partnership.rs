@@ -11,7 +11,7 @@ mod support;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use syndemic_hub::access::Role;
+use syndemic_access::Role;
 use syndemic_model::{AreaCode, Level, Period};
 use syndemic_store::hub::{AuditEntry, HubOrg, TokenRecord, UserRecord};
 use syndemic_store::partnership::{
@@ -183,7 +183,7 @@ async fn fill(store: &SqlStore) {
             .await
             .unwrap();
     }
-    let hash = syndemic_hub::secret::hash_password(PASSWORD, &[3; 16]).unwrap();
+    let hash = syndemic_access::secret::hash_password(PASSWORD, &[3; 16]).unwrap();
     for (name, role, org) in USERS {
         let u = UserRecord {
             password_hash: Some(hash.clone()),
@@ -1256,7 +1256,7 @@ fn an_organisations_token_does_only_what_its_scopes_allow() {
                     created_at: 0,
                     revoked_at: None,
                 },
-                &syndemic_hub::secret::hash_token(&format!("synd_{id}")),
+                &syndemic_access::secret::hash_token(&format!("synd_{id}")),
             ))
             .unwrap();
         }

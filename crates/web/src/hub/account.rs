@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
-use syndemic_hub::totp;
+use syndemic_access::totp;
 
 use super::auth::require;
 use super::{now, posted, Signed};

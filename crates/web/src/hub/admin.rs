@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
-use syndemic_hub::access::{Action, Role, Scope};
-use syndemic_hub::secret;
+use syndemic_access::secret;
+use syndemic_access::{Action, Role, Scope};
 use syndemic_store::hub::{TokenRecord, UserRecord};
 
 use super::auth::{require, RESET_SECONDS};

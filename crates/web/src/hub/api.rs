@@ -14,7 +14,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use syndemic_hub::access::{self, Action, Actor, Scope};
+use syndemic_access::{self as access, Action, Actor, Scope};
 use syndemic_hub::referral::Draft;
 use syndemic_store::hub::{Created, ReferralFilter, ReferralRecord};
 

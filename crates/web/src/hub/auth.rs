@@ -14,8 +14,8 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
-use syndemic_hub::access::{Actor, Scope};
-use syndemic_hub::secret;
+use syndemic_access::secret;
+use syndemic_access::{Actor, Scope};
 
 use super::{cookie, now, random_hex, Form, Signed};
 use crate::pages::page;
@@ -242,7 +242,7 @@ pub(crate) async fn login(
     let code_ok = user
         .totp_secret
         .as_deref()
-        .is_none_or(|s| syndemic_hub::totp::verify(s, &form.get("code"), t));
+        .is_none_or(|s| syndemic_access::totp::verify(s, &form.get("code"), t));
     let ok = password_ok && code_ok;
     if !ok {
         let (_, locked) = db

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
-use syndemic_hub::access::{self, Action, Role};
+use syndemic_access::{self as access, Action, Role};
 use syndemic_hub::need::OutcomeCode;
 use syndemic_hub::status::Status;
 use syndemic_hub::triage::{self, Facts, Offer};

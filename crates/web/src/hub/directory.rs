@@ -177,7 +177,7 @@ async fn asked(state: &AppState, raw: Option<String>) -> Result<Asked, Oops> {
         }
     }
     if let Some(pc) = postcode {
-        let normal = syndemic_hub::person::normal_postcode(&pc)
+        let normal = syndemic_model::normalise_postcode(&pc)
             .ok_or_else(|| bad(format!("`{pc}` is not a UK postcode")))?;
         let found = state.store.postcode(&normal).await.map_err(Oops::from)?;
         let point = found.and_then(|p| Some((p.latitude?, p.longitude?)));

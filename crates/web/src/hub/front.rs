@@ -5,17 +5,19 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
-use syndemic_hub::access::{self, Action, Actor, CaseScope};
+use syndemic_access::{self as access, Action, Actor, CaseScope};
 use syndemic_hub::need::{ConsentMethod, LawfulBasis, Need, RiskFlag, Urgency};
-use syndemic_hub::person::{normal_postcode, Person};
+use syndemic_hub::person::Person;
 use syndemic_hub::referral::{Consent, Draft};
 use syndemic_hub::FieldError;
+use syndemic_model::normalise_postcode;
 use syndemic_store::hub::{CreateError, Created, NewReferral, ReferralFilter, ReferralRecord};
 
 use super::auth::require;
 use super::{now, posted, today, Form, Signed};
 use crate::pages::page;
 use crate::{AppState, WebError};
+use syndemic_place::edition::{self, Edition};
 
 /// The organisation an answer is for, by id → name.
 pub(crate) async fn org_names(
@@ -46,7 +48,7 @@ async fn locate(
     state: &AppState,
     postcode: &str,
 ) -> Result<(Option<String>, Option<i64>), WebError> {
-    let Some(pc) = normal_postcode(postcode) else {
+    let Some(pc) = normalise_postcode(postcode) else {
         return Ok((None, None));
     };
     let Some(rec) = state.store.postcode(&pc).await? else {
@@ -55,12 +57,16 @@ async fn locate(
     let Some(lsoa) = rec.lsoa21.or(rec.lsoa11) else {
         return Ok((None, None));
     };
-    let mut dep = state.store.deprivation(lsoa).await?;
-    dep.retain(|d| d.domain == "imd");
-    dep.sort_by(|a, b| b.edition.cmp(&a.edition));
+    let dep = state.store.deprivation(lsoa).await?;
+    let imd = |e: Edition| {
+        dep.iter()
+            .find(|d| d.domain == "imd" && d.edition == e.code())
+    };
+    let edition =
+        edition::choose(Edition::NEWEST_FIRST.map(|e| (e, usize::from(imd(e).is_some()))));
     Ok((
         Some(lsoa.as_str().to_owned()),
-        dep.first().map(|d| d.decile),
+        edition.and_then(imd).map(|d| d.decile),
     ))
 }
 
@@ -93,7 +99,7 @@ pub(crate) async fn create_referral(
         )]));
     }
     let draft = draft.validate(today()).map_err(Ok)?;
-    let request_hash = syndemic_hub::secret::hash_token(&format!(
+    let request_hash = syndemic_access::secret::hash_token(&format!(
         "{hub_org}|{}",
         serde_json::to_string(&draft).unwrap_or_default()
     ));

@@ -2,7 +2,7 @@
 //! casework, reports, administration, the open Open Referral UK directory at
 //! `/openreferral`, and the referral API at `/api/v1/referrals`.
 //!
-//! Every route decides access with `syndemic_hub::access` — by role, then by the
+//! Every route decides access with `syndemic_access` — by role, then by the
 //! record's organisations — before it reads anything personal, and every view,
 //! change or export of personal data writes the audit log.
 
@@ -23,7 +23,7 @@ use axum::body::Bytes;
 use axum::http::{header, HeaderMap};
 use axum::routing::{get, post};
 use axum::Router;
-use syndemic_hub::access::{Action, Actor};
+use syndemic_access::{Action, Actor};
 use syndemic_hub::oruk::Directory;
 use syndemic_hub::workdays::Calendar;
 use syndemic_store::hub::{AuditEntry, UserRecord};
@@ -93,10 +93,7 @@ impl Hub {
 
 /// Unix seconds now.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    syndemic_model::date::unix_now()
 }
 
 /// Today (UTC).
@@ -106,10 +103,7 @@ pub(crate) fn today() -> time::Date {
 
 /// `n` random bytes from the operating system, as hex.
 pub fn random_hex(n: usize) -> Result<String, WebError> {
-    let mut buf = vec![0u8; n];
-    getrandom::fill(&mut buf)
-        .map_err(|e| WebError::Internal(format!("no random numbers from the system: {e}")))?;
-    Ok(syndemic_hub::secret::hex(&buf))
+    syndemic_access::secret::random_hex(n).map_err(|e| WebError::Internal(e.to_string()))
 }
 
 /// A random (version 4) UUID: the ids the directory standard expects, and ids
@@ -120,7 +114,7 @@ pub(crate) fn new_uuid() -> Result<String, WebError> {
         .map_err(|e| WebError::Internal(format!("no random numbers from the system: {e}")))?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = syndemic_hub::secret::hex(&b);
+    let h = syndemic_access::secret::hex(&b);
     Ok(format!(
         "{}-{}-{}-{}-{}",
         &h[..8],
@@ -188,7 +182,7 @@ pub(crate) struct Signed {
 impl Signed {
     /// The role must allow the action, or the answer is 403.
     pub(crate) fn must(&self, action: Action) -> Result<(), WebError> {
-        if syndemic_hub::access::role_allows(self.actor.role, action) {
+        if syndemic_access::role_allows(self.actor.role, action) {
             Ok(())
         } else {
             Err(WebError::Forbidden(format!(
@@ -200,7 +194,7 @@ impl Signed {
 
     /// The form's CSRF token must be the session's.
     pub(crate) fn check_csrf(&self, form: &Form) -> Result<(), WebError> {
-        if syndemic_hub::secret::same_secret(&form.get("csrf"), &self.csrf) {
+        if syndemic_access::secret::same_secret(&form.get("csrf"), &self.csrf) {
             Ok(())
         } else {
             Err(WebError::Forbidden(

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::{Html, Response};
 use maud::html;
 use rustc_hash::FxHashMap;
-use syndemic_hub::access::{Action, Role};
+use syndemic_access::{Action, Role};
 use syndemic_hub::need::{Need, OutcomeCode};
 use syndemic_store::hub::ReferralFilter;
 
@@ -247,7 +247,7 @@ async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError
         let month =
             syndemic_hub::workdays::format_date(syndemic_hub::workdays::date_of(r.created_at));
         records.push(vec![
-            Cell::text(&syndemic_hub::secret::hash_token(&format!("pseudonym:{}", r.id))[..12]),
+            Cell::text(&syndemic_access::secret::hash_token(&format!("pseudonym:{}", r.id))[..12]),
             Cell::text(&month[..7]),
             Cell::text(sectors.get(&r.referrer_org).cloned().unwrap_or_default()),
             Cell::text(

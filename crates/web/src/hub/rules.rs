@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
-use syndemic_hub::access::Action;
+use syndemic_access::Action;
 use syndemic_hub::need::Need;
 use syndemic_hub::triage::Terms;
 

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use serde_json::json;
-use syndemic_hub::access::{self, Action};
+use syndemic_access::{self as access, Action};
 use syndemic_hub::person::Person;
 use syndemic_store::hub::{ReferralRecord, Stamp};
 
@@ -27,7 +27,7 @@ fn person_of(form: &Form) -> Person {
         family_name: form.get("family_name"),
         date_of_birth: Some(form.get("date_of_birth")).filter(|d| !d.is_empty()),
         nhs_number: Some(form.get("nhs_number")).filter(|n| !n.is_empty()),
-        postcode: syndemic_hub::person::normal_postcode(&form.get("postcode")).unwrap_or_default(),
+        postcode: syndemic_model::normalise_postcode(&form.get("postcode")).unwrap_or_default(),
         ..Person::default()
     }
 }

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use syndemic_hub::access::Scope;
+use syndemic_access::Scope;
 use syndemic_partnership::access as rules;
 use syndemic_store::partnership::{CommitmentRecord, ReviewRecord};
 
@@ -347,12 +347,9 @@ async fn businesses(
 ) -> Result<Response, ApiError> {
     api_caller(&state, &headers, Scope::Partnership).await?;
     let (page, size, csv) = paging.parse()?;
-    let deciles = deciles(state.store.as_ref()).await?;
-    let items = state
-        .hub
-        .db
-        .businesses()
-        .await?
+    let businesses = state.hub.db.businesses().await?;
+    let deciles = deciles(state.store.as_ref(), &businesses).await?;
+    let items = businesses
         .into_iter()
         .map(|b| {
             json!({

@@ -29,18 +29,24 @@ const BANDS: [SizeBand; 4] = [
     SizeBand::Large,
 ];
 
-/// Each small area's national IMD decile, from the newest edition stored.
-pub(crate) async fn deciles(store: &dyn Store) -> Result<FxHashMap<String, i64>, WebError> {
-    for edition in ["IoD2025", "IoD2019"] {
-        let table = store.deprivation_table(edition, "imd").await?;
-        if !table.is_empty() {
-            return Ok(table
-                .into_iter()
-                .map(|d| (d.area.as_str().to_owned(), d.decile))
-                .collect());
-        }
-    }
-    Ok(FxHashMap::default())
+/// The national IMD decile of each small area the businesses are in, from the
+/// edition that ranks the most of them (`syndemic_place::edition`).
+pub(crate) async fn deciles(
+    store: &dyn Store,
+    list: &[BusinessRecord],
+) -> Result<FxHashMap<String, i64>, WebError> {
+    let areas: Vec<AreaCode> = list
+        .iter()
+        .filter_map(|b| b.area.as_deref())
+        .filter_map(|a| AreaCode::parse(a).ok())
+        .collect();
+    Ok(syndemic_place::edition::ranked(store, &areas)
+        .await?
+        .map(|(_, rows)| rows)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d.area.as_str().to_owned(), d.decile))
+        .collect())
 }
 
 /// Businesses by size band and the national IMD decile of their area.
@@ -169,7 +175,7 @@ pub(crate) async fn map(
 ) -> Result<Html<String>, WebError> {
     let s = require(&state, &headers).await?;
     let list = state.hub.db.businesses().await?;
-    let deciles = deciles(state.store.as_ref()).await?;
+    let deciles = deciles(state.store.as_ref(), &list).await?;
     let ubc = state.hub.db.business_counts().await?;
     let shapes = state.shapes().await?;
     let mut per_area: FxHashMap<&str, (usize, i64)> = FxHashMap::default();
@@ -250,7 +256,7 @@ pub(crate) async fn download(
         .rsplit_once('.')
         .ok_or_else(|| WebError::NotFound(format!("no download `{file}`")))?;
     let list = state.hub.db.businesses().await?;
-    let deciles = deciles(state.store.as_ref()).await?;
+    let deciles = deciles(state.store.as_ref(), &list).await?;
     let table = match stem {
         "by-decile" => by_decile(&list, &deciles),
         "employers" => employers(&list, &deciles),
@@ -273,7 +279,7 @@ pub(crate) async fn locate(
     if let Some(a) = area {
         return Ok(Some(a.as_str().to_owned()));
     }
-    let Some(pc) = postcode.and_then(syndemic_hub::person::normal_postcode) else {
+    let Some(pc) = postcode.and_then(syndemic_model::normalise_postcode) else {
         return Ok(None);
     };
     Ok(store

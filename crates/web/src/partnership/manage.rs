@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use syndemic_hub::access::Role;
+use syndemic_access::Role;
 use syndemic_partnership::access::{self as rules, MemberRole};
 use syndemic_store::partnership::{FrameworkRecord, MemberRecord, PartnershipRecord};
 

@@ -17,15 +17,15 @@ mod report;
 
 use axum::routing::{get, post};
 use axum::Router;
-use rustc_hash::{FxHashMap, FxHashSet};
-use syndemic_hub::access::{Actor, Role};
+use rustc_hash::FxHashMap;
+use syndemic_access::{Actor, Role};
+use syndemic_model::date::parse_day as parse_date;
 use syndemic_model::{AreaCode, Period};
 use syndemic_partnership::access::{self as rules, Family};
 use syndemic_partnership::progress;
 use syndemic_partnership::target::{Ranked, TargetError, TargetRule};
 use syndemic_partnership::trajectory::{
-    self, middle_of, movement, parse_date, Assessment, Direction, Judgement, Movement, Observed,
-    Point, Trajectory,
+    middle_of, movement, Assessment, Direction, Judgement, Movement, Observed, Point, Trajectory,
 };
 use syndemic_store::hub::{AuditEntry, HubOrg};
 use syndemic_store::partnership::{
@@ -447,37 +447,25 @@ pub(crate) async fn judge_all(
     Ok(out)
 }
 
-/// The small areas within `parent` with their national IMD rank. Where the store
-/// holds more than one edition (IoD2019 on 2011 LSOAs, IoD2025 on 2021 ones), the
-/// edition that ranks the most of the parent's small areas is used — the newest
-/// where two rank as many — so a parent walked through 2011 lookups is never
-/// ranked by the few 2021 areas that happen to share a code.
+/// The small areas within `parent` with their national IMD rank, in the edition
+/// that ranks the most of them (`syndemic_place::edition`), so a parent walked
+/// through 2011 lookups is never ranked by the few 2021 areas that happen to
+/// share a code.
 pub(crate) async fn ranked_within(
     store: &dyn Store,
     parent: AreaCode,
 ) -> Result<Vec<Ranked>, WebError> {
-    let inside: FxHashSet<AreaCode> = crate::small_areas_within(store, parent)
+    Ok(syndemic_place::edition::ranked_within(store, parent)
         .await?
-        .into_iter()
-        .collect();
-    let mut best: Vec<Ranked> = Vec::new();
-    for edition in ["IoD2025", "IoD2019"] {
-        let ranked: Vec<Ranked> = store
-            .deprivation_table(edition, "imd")
-            .await?
-            .iter()
-            .filter(|d| inside.contains(&d.area))
-            .map(|d| Ranked {
-                area: d.area,
-                rank: d.rank,
-                decile: d.decile,
-            })
-            .collect();
-        if ranked.len() > best.len() {
-            best = ranked;
-        }
-    }
-    Ok(best)
+        .map(|(_, rows)| rows)
+        .unwrap_or_default()
+        .iter()
+        .map(|d| Ranked {
+            area: d.area,
+            rank: d.rank,
+            decile: d.decile,
+        })
+        .collect())
 }
 
 /// Resolves a target rule against the store: the concrete small areas it means.
@@ -531,7 +519,7 @@ pub(crate) fn num(v: f64) -> String {
 }
 
 pub(crate) fn day(d: i64) -> String {
-    trajectory::format_day(d)
+    syndemic_model::date::format_day(d)
 }
 
 /// A file sent with a form.

@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 use rustc_hash::FxHashSet;
-use syndemic_hub::access::Role;
+use syndemic_access::Role;
 use syndemic_partnership::access as rules;
 use syndemic_partnership::layout::{self, Sheet};
 use syndemic_partnership::sector::{Sector, SizeBand};

@@ -8,11 +8,12 @@ use axum::http::HeaderMap;
 use axum::response::Html;
 use maud::html;
 
-use super::pages::{day_of_unix, scorecards};
+use super::pages::scorecards;
 use super::{judgement_tag, must_read, num, status_label, World};
 use crate::hub::auth::require;
 use crate::pages::page as layout_page;
 use crate::{AppState, WebError};
+use syndemic_model::date::format_unix_day;
 
 pub(crate) async fn report(
     State(state): State<AppState>,
@@ -39,7 +40,7 @@ pub(crate) async fn report(
         &state,
         &format!("Accountability report: {}", p.name),
         html! {
-            p class="lead" { "Prepared " (day_of_unix(crate::hub::now())) " for the board. Judgements compare each linked indicator's latest value with the straight line from its baseline to its target; “not significant” means the latest 95 % confidence interval contains the line's value." }
+            p class="lead" { "Prepared " (format_unix_day(crate::hub::now())) " for the board. Judgements compare each linked indicator's latest value with the straight line from its baseline to its target; “not significant” means the latest 95 % confidence interval contains the line's value." }
             p class="no-print" { "Print this page (Ctrl+P) for the meeting pack." }
             h2 { "Scorecard" }
             @for t in &tables { (t.html(None)) }
@@ -67,7 +68,7 @@ pub(crate) async fn report(
                                     dt { "Since the baseline" } dd { (j.movement.label()) }
                                 }
                             }
-                            dt { "Latest update" } dd { @if let Some(u) = &last_update { (day_of_unix(u.at)) ": " (u.narrative) } @else { "None" } }
+                            dt { "Latest update" } dd { @if let Some(u) = &last_update { (format_unix_day(u.at)) ": " (u.narrative) } @else { "None" } }
                             dt { "Board's last review" } dd { @if let Some(r) = &last_review { (r.reviewed_on) ", " (r.rating) ": " (r.actions) @if let Some(n) = &r.next_review { " Next review " (n) "." } } @else { "Not reviewed" } }
                         }
                     }

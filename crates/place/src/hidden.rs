@@ -4,6 +4,11 @@
 
 use rustc_hash::FxHashMap;
 use syndemic_model::AreaCode;
+use syndemic_store::Store;
+
+use crate::geometry::Shapes;
+use crate::planner::{centre, coverage, Point};
+use crate::PlaceError;
 
 /// Thresholds of the finder.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -86,6 +91,101 @@ pub fn hidden_deprivation(
         .collect();
     out.sort_by(|a, b| b.gap.total_cmp(&a.gap).then(a.area.cmp(&b.area)));
     out
+}
+
+/// Which small areas count as an area's neighbours in the finder.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Neighbours {
+    /// Those sharing a boundary with it.
+    Adjacent,
+    /// Those whose centres lie within this many km of its centre.
+    Within(f64),
+}
+
+impl Neighbours {
+    /// From a `radius_km` parameter: none or 0 is adjacency; otherwise above 0 and
+    /// at most 50 km.
+    pub fn from_radius(radius: Option<f64>) -> Result<Neighbours, PlaceError> {
+        match radius {
+            None => Ok(Neighbours::Adjacent),
+            Some(0.0) => Ok(Neighbours::Adjacent),
+            Some(r) if r > 0.0 && r <= 50.0 => Ok(Neighbours::Within(r)),
+            Some(r) => Err(PlaceError::Unusable(format!(
+                "radius_km={r}: give 0 (neighbours share a boundary) or a radius above 0 and at most 50 km"
+            ))),
+        }
+    }
+}
+
+/// The hidden-deprivation finder over the stored small areas' neighbours (shared
+/// boundaries of the `shapes`' vintage, or centres within a radius) and the
+/// deciles of the edition that ranks the most of them ([`crate::edition`]),
+/// weighted by the `population` source's all-ages persons (1 each without one);
+/// only the areas within `within` where it is given.
+pub async fn find_hidden(
+    store: &dyn Store,
+    shapes: &Shapes,
+    population: Option<&str>,
+    within: Option<AreaCode>,
+    options: HiddenOptions,
+    neighbours: Neighbours,
+) -> Result<Vec<HiddenArea>, PlaceError> {
+    let Some(vintage) = shapes.vintage.clone() else {
+        return Ok(Vec::new());
+    };
+    let population: FxHashMap<AreaCode, f64> = match population {
+        Some(source) => store
+            .populations(source)
+            .await?
+            .into_iter()
+            .filter(|p| p.age == "All ages" && p.sex == "Persons")
+            .map(|p| (p.area, p.population))
+            .collect(),
+        None => FxHashMap::default(),
+    };
+    let small: Vec<AreaCode> = shapes.outlines.keys().copied().collect();
+    let ranked = crate::edition::ranked(store, &small)
+        .await?
+        .map(|(_, rows)| rows)
+        .unwrap_or_default();
+    let areas: FxHashMap<AreaCode, (u8, Option<f64>, f64)> = ranked
+        .into_iter()
+        .map(|d| {
+            (
+                d.area,
+                (
+                    d.decile as u8,
+                    d.score,
+                    population.get(&d.area).copied().unwrap_or(1.0),
+                ),
+            )
+        })
+        .collect();
+    let pairs = match neighbours {
+        Neighbours::Adjacent => store.adjacency(&vintage).await?,
+        Neighbours::Within(km) => {
+            let centres: Vec<(AreaCode, Point)> = shapes
+                .outlines
+                .iter()
+                .filter_map(|(code, rings)| Some((*code, centre(rings)?)))
+                .collect();
+            let points: Vec<Point> = centres.iter().map(|c| c.1).collect();
+            let near = coverage(&points, &points, km);
+            let mut pairs = Vec::new();
+            for (i, list) in near.iter().enumerate() {
+                for &j in list.iter().filter(|&&j| j as usize != i) {
+                    pairs.push((centres[i].0, centres[j as usize].0));
+                }
+            }
+            pairs
+        }
+    };
+    let mut found = hidden_deprivation(&areas, &pairs, options);
+    if let Some(w) = within {
+        let inside = crate::geography::small_areas_within(store, w).await?;
+        found.retain(|h| inside.binary_search(&h.area).is_ok());
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

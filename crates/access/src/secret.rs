@@ -9,6 +9,7 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// The shortest password accepted.
@@ -58,7 +59,32 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The stored form of a token (session id, API token, reset link, CSRF secret):
 /// SHA-256, as hex.
 pub fn hash_token(token: &str) -> String {
-    crate::person::hex_sha256(token)
+    hex_sha256(token)
+}
+
+/// `n` random bytes from the operating system, as hex: session ids, tokens,
+/// reset links, salts' sources.
+pub fn random_hex(n: usize) -> Result<String, NoRandomness> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).map_err(|e| NoRandomness(e.to_string()))?;
+    Ok(hex(&buf))
+}
+
+/// The operating system gave no random numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoRandomness(String);
+
+impl std::fmt::Display for NoRandomness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no random numbers from the system: {}", self.0)
+    }
+}
+
+impl std::error::Error for NoRandomness {}
+
+/// Lower-case hex of a text's SHA-256.
+pub fn hex_sha256(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// Compares two secrets in time independent of where they differ.

@@ -18,7 +18,9 @@ use rustc_hash::FxHashMap;
 use syndemic_model::AreaCode;
 use syndemic_store::{Polarity, Store};
 
-use crate::WebError;
+use crate::geography::small_areas_within;
+use crate::geometry::rings;
+use crate::PlaceError;
 
 /// Kilometres per degree of latitude.
 const KM_PER_DEGREE: f64 = 111.2;
@@ -187,18 +189,15 @@ pub fn centre(rings: &[Vec<[f64; 2]>]) -> Option<Point> {
 /// decile) / 10, 1 where the decile is unknown) × the indicator's unmet share where
 /// one is given (the share without the good outcome, or with the bad one, by its
 /// polarity; areas without a value are left out).
-pub async fn demand(store: &dyn Store, opts: NeedOptions<'_>) -> Result<Demand, WebError> {
-    // The 2021 small areas where their boundaries are stored (with the IoD2025,
-    // published on them), else the 2011 ones (IoD2019).
+pub async fn demand(store: &dyn Store, opts: NeedOptions<'_>) -> Result<Demand, PlaceError> {
+    // The 2021 small areas where their boundaries are stored, else the 2011 ones;
+    // deciles from the edition that ranks the most of them.
     let mut boundaries = store.boundaries("LSOA21").await?;
-    let edition = if boundaries.is_empty() {
-        boundaries = store.boundaries("LSOA11").await?;
-        "IoD2019"
-    } else {
-        "IoD2025"
-    };
     if boundaries.is_empty() {
-        return Err(WebError::BadRequest(
+        boundaries = store.boundaries("LSOA11").await?;
+    }
+    if boundaries.is_empty() {
+        return Err(PlaceError::Unusable(
             "no LSOA boundaries in the store: import them first (`syndemic import boundaries`)"
                 .into(),
         ));
@@ -211,14 +210,16 @@ pub async fn demand(store: &dyn Store, opts: NeedOptions<'_>) -> Result<Demand, 
         .map(|p| (p.area, p.population))
         .collect();
     if people.is_empty() {
-        return Err(WebError::BadRequest(format!(
+        return Err(PlaceError::Unusable(format!(
             "no `{}` populations in the store: import some (`syndemic import population --source`) or name another source",
             opts.population
         )));
     }
-    let deciles: FxHashMap<AreaCode, i64> = store
-        .deprivation_table(edition, "imd")
+    let codes: Vec<AreaCode> = boundaries.iter().map(|b| b.code).collect();
+    let deciles: FxHashMap<AreaCode, i64> = crate::edition::ranked(store, &codes)
         .await?
+        .map(|(_, rows)| rows)
+        .unwrap_or_default()
         .into_iter()
         .map(|d| (d.area, d.decile))
         .collect();
@@ -228,7 +229,7 @@ pub async fn demand(store: &dyn Store, opts: NeedOptions<'_>) -> Result<Demand, 
     };
     let inside = match opts.within {
         None => None,
-        Some(w) => Some(crate::small_areas_within(store, w).await?),
+        Some(w) => Some(small_areas_within(store, w).await?),
     };
     let mut out = Demand::default();
     for b in boundaries {
@@ -238,10 +239,7 @@ pub async fn demand(store: &dyn Store, opts: NeedOptions<'_>) -> Result<Demand, 
         {
             continue;
         }
-        let (Some(p), Some(&n)) = (
-            centre(&crate::svg::rings(&b.simplified)),
-            people.get(&b.code),
-        ) else {
+        let (Some(p), Some(&n)) = (centre(&rings(&b.simplified)), people.get(&b.code)) else {
             continue;
         };
         let weight = deciles
@@ -259,7 +257,7 @@ pub async fn demand(store: &dyn Store, opts: NeedOptions<'_>) -> Result<Demand, 
         out.areas.push(b.code);
     }
     if out.points.is_empty() {
-        return Err(WebError::NotFound(
+        return Err(PlaceError::Missing(
             "no small area has a boundary, a population and (where asked) an indicator value"
                 .into(),
         ));
@@ -268,9 +266,9 @@ pub async fn demand(store: &dyn Store, opts: NeedOptions<'_>) -> Result<Demand, 
 }
 
 /// Each area's latest Persons value of `id` as the share of people still in need.
-async fn unmet_share(store: &dyn Store, id: &str) -> Result<FxHashMap<AreaCode, f64>, WebError> {
+async fn unmet_share(store: &dyn Store, id: &str) -> Result<FxHashMap<AreaCode, f64>, PlaceError> {
     let Some(indicator) = store.indicator(id).await? else {
-        return Err(WebError::NotFound(format!(
+        return Err(PlaceError::Missing(format!(
             "no indicator `{id}` in the store"
         )));
     };

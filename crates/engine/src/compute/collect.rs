@@ -1,0 +1,296 @@
+//! The joined LSOA rows streamed into per-group sums and accumulators.
+
+use super::*;
+
+pub(super) fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, EngineError> {
+    batch
+        .column_by_name(name)
+        .cloned()
+        .ok_or_else(|| input(format!("the query lost the column {name}: this is a bug")))
+}
+
+/// The text and number columns every result batch has.
+pub(super) struct Texts {
+    period: ArrayRef,
+    sex: ArrayRef,
+    band: ArrayRef,
+    count: ArrayRef,
+    population: ArrayRef,
+}
+
+impl Texts {
+    pub(super) fn of(batch: &RecordBatch) -> Result<Texts, EngineError> {
+        Ok(Texts {
+            period: column(batch, "period")?,
+            sex: column(batch, "sex")?,
+            band: column(batch, "age_band")?,
+            count: column(batch, "count")?,
+            population: column(batch, "population")?,
+        })
+    }
+}
+
+/// Turns rows of (group, period, sex, band, sums) into DSR accumulators (or, for
+/// crude measures, sums of events and population), interning texts so that no row
+/// allocates.
+pub(super) struct Collector<'s> {
+    spec: &'s ComputeSpec,
+    codes: Vec<AreaCode>,
+    england: AreaCode,
+    pub(super) groups: Vec<Group>,
+    ids: FxHashMap<(Grouping, i64, i64, u32, u32), u32>,
+    periods: FxHashMap<String, (u32, Period)>,
+    sexes: FxHashMap<String, u32>,
+    sex_names: Vec<String>,
+    /// Per sex id: whether its rows also count towards the derived Persons.
+    derives_persons: Vec<bool>,
+    /// The sex id of Persons derived from Male and Female, once either is met.
+    persons: Option<u32>,
+    /// For a DSR: each derived Persons group's summed bands (group, bands seen,
+    /// [count, population] per band), and where each group's entry is.
+    persons_bands: Vec<(u32, u32, [[f64; 2]; 19])>,
+    persons_slots: FxHashMap<u32, usize>,
+    /// Band label → (index, ESP2013 weight; 1 for crude measures).
+    bands: FxHashMap<String, (usize, f64)>,
+    /// For LSOA rows: which (group, band) pairs were seen, to refuse repeats.
+    seen: Vec<u32>,
+    pub(super) accumulator: DsrAccumulator,
+    /// Per group: events and population (every measure).
+    pub(super) sums: Vec<[f64; 2]>,
+    row: usize,
+}
+
+impl<'s> Collector<'s> {
+    pub(super) fn new(spec: &'s ComputeSpec, codes: Vec<AreaCode>) -> Result<Self, EngineError> {
+        Ok(Collector {
+            spec,
+            codes,
+            england: AreaCode::parse(ENGLAND).map_err(|e| input(e.to_string()))?,
+            groups: Vec::new(),
+            ids: FxHashMap::default(),
+            periods: FxHashMap::default(),
+            sexes: FxHashMap::default(),
+            sex_names: Vec::new(),
+            derives_persons: Vec::new(),
+            persons: None,
+            persons_bands: Vec::new(),
+            persons_slots: FxHashMap::default(),
+            bands: FxHashMap::default(),
+            seen: Vec::new(),
+            accumulator: DsrAccumulator::new(),
+            sums: Vec::new(),
+            row: 0,
+        })
+    }
+
+    pub(super) fn add(
+        &mut self,
+        grouping: Grouping,
+        area: i64,
+        category: i64,
+        texts: &Texts,
+        r: usize,
+        check_repeats: bool,
+    ) -> Result<(), EngineError> {
+        let period = texts.period.as_string::<i32>().value(r);
+        let sex = texts.sex.as_string::<i32>().value(r);
+        let band_text = texts.band.as_string::<i32>().value(r);
+        let count = texts.count.as_primitive::<Float64Type>().value(r);
+        let population = texts.population.as_primitive::<Float64Type>().value(r);
+        let (band, weight) = match self.bands.get(band_text) {
+            Some(b) => *b,
+            None => {
+                let (index, w) = if self.spec.measure == Measure::Dsr {
+                    esp2013_band(band_text).ok_or_else(|| {
+                        input(format!(
+                            "{}: age band `{band_text}` is not an ESP2013 band (0-4, 5-9, …, 85-89, 90+)",
+                            self.spec.counts
+                        ))
+                    })?
+                } else if self.bands.len() < 32 {
+                    (self.bands.len(), 1.0)
+                } else {
+                    return Err(input(format!(
+                        "{}: more than 32 age bands (`{band_text}` is the 33rd); give at most 32, or sum them first",
+                        self.spec.counts
+                    )));
+                };
+                self.bands.insert(band_text.to_owned(), (index, w));
+                (index, w)
+            }
+        };
+        let (period_id, when) = match self.periods.get(period) {
+            Some(p) => *p,
+            None => {
+                let p = Period::parse(period)
+                    .map_err(|e| input(format!("{}: {e}", self.spec.counts)))?;
+                let entry = (self.periods.len() as u32, p);
+                self.periods.insert(period.to_owned(), entry);
+                entry
+            }
+        };
+        let sex_id = self.sex_id(sex)?;
+        let gid = self.group_id(grouping, area, category, period_id, when, sex_id);
+        if check_repeats {
+            let g = gid as usize;
+            if self.seen.len() <= g {
+                self.seen.resize(g + 1, 0);
+            }
+            let bit = 1u32 << band;
+            if self.seen[g] & bit != 0 {
+                let group = &self.groups[g];
+                return Err(input(format!(
+                    "{}: duplicate key: more than one row for {}, {}, {}, age band {band_text}; the layout has one row per LSOA, period, sex and age band",
+                    self.spec.counts,
+                    group.area,
+                    group.period,
+                    group.sex
+                )));
+            }
+            self.seen[g] |= bit;
+            if self.spec.measure == Measure::Proportion && count > population {
+                let group = &self.groups[g];
+                return Err(input(format!(
+                    "{}: {}, {}, {}, age band {band_text}: the count {count} is above its denominator {population}; a proportion counts people out of the denominator",
+                    self.spec.counts, group.area, group.period, group.sex
+                )));
+            }
+        }
+        self.accumulate(gid, count, population, weight)?;
+        // Persons: males and females added together, band by band (a DSR's bands
+        // are summed first and standardised at the end).
+        if let Some(persons) = self
+            .persons
+            .filter(|_| self.derives_persons[sex_id as usize])
+        {
+            let pid = self.group_id(grouping, area, category, period_id, when, persons);
+            if self.spec.measure == Measure::Dsr {
+                let next = self.persons_bands.len();
+                let slot = *self.persons_slots.entry(pid).or_insert(next);
+                if slot == next {
+                    self.persons_bands.push((pid, 0, [[0.0; 2]; 19]));
+                }
+                let (_, seen, sums) = &mut self.persons_bands[slot];
+                *seen |= 1 << band;
+                sums[band][0] += count;
+                sums[band][1] += population;
+            } else {
+                self.accumulate(pid, count, population, weight)?;
+            }
+        }
+        self.row += 1;
+        Ok(())
+    }
+
+    /// Standardises the derived Persons groups of a DSR from their summed bands;
+    /// call once every row has been added.
+    pub(super) fn finish_persons(&mut self) -> Result<(), EngineError> {
+        for (pid, seen, sums) in std::mem::take(&mut self.persons_bands) {
+            for (band, [count, population]) in sums.into_iter().enumerate() {
+                if seen & (1 << band) != 0 {
+                    self.accumulate(pid, count, population, ESP2013[band].1)?;
+                }
+            }
+        }
+        self.persons_slots.clear();
+        Ok(())
+    }
+
+    /// The id of a sex, interning it; `Male` and `Female` also open the derived
+    /// `Persons`, which rows of their own called `Persons` may not join.
+    pub(super) fn sex_id(&mut self, sex: &str) -> Result<u32, EngineError> {
+        if let Some(&s) = self.sexes.get(sex) {
+            return Ok(s);
+        }
+        let derives = sex.eq_ignore_ascii_case("male") || sex.eq_ignore_ascii_case("female");
+        let given_persons = sex.eq_ignore_ascii_case("persons");
+        if (given_persons && self.persons.is_some())
+            || (derives && self.sexes.keys().any(|k| k.eq_ignore_ascii_case("persons")))
+        {
+            return Err(input(format!(
+                "{}: the counts mix rows for Persons with rows for Male and Female; give one or the other (Persons is computed from Male and Female)",
+                self.spec.counts
+            )));
+        }
+        let s = self.sex_names.len() as u32;
+        self.sexes.insert(sex.to_owned(), s);
+        self.sex_names.push(sex.to_owned());
+        self.derives_persons.push(derives);
+        if derives && self.persons.is_none() {
+            self.persons = Some(self.sex_names.len() as u32);
+            self.sex_names.push("Persons".into());
+            self.derives_persons.push(false);
+        }
+        Ok(s)
+    }
+
+    pub(super) fn group_id(
+        &mut self,
+        grouping: Grouping,
+        area: i64,
+        category: i64,
+        period_id: u32,
+        when: Period,
+        sex_id: u32,
+    ) -> u32 {
+        let next = self.ids.len() as u32;
+        let (groups, codes, england, sex_names) =
+            (&mut self.groups, &self.codes, self.england, &self.sex_names);
+        *self
+            .ids
+            .entry((grouping, area, category, period_id, sex_id))
+            .or_insert_with(|| {
+                groups.push(Group {
+                    grouping,
+                    area: if area < 0 {
+                        england
+                    } else {
+                        codes[area as usize]
+                    },
+                    category: category as u8,
+                    period: when,
+                    sex: sex_names[sex_id as usize].clone(),
+                });
+                next
+            })
+    }
+
+    pub(super) fn accumulate(
+        &mut self,
+        gid: u32,
+        count: f64,
+        population: f64,
+        weight: f64,
+    ) -> Result<(), EngineError> {
+        let g = gid as usize;
+        if self.sums.len() <= g {
+            self.sums.resize(g + 1, [0.0; 2]);
+        }
+        self.sums[g][0] += count;
+        self.sums[g][1] += population;
+        if self.spec.measure == Measure::Dsr {
+            self.accumulator
+                .add(self.row, gid, Some(count), Some(population), Some(weight))?;
+        }
+        Ok(())
+    }
+}
+
+/// A band label without spaces or leading zeros (`05-09` → `5-9`).
+pub(super) fn normal_band(label: &str) -> String {
+    let compact: String = label.chars().filter(|c| !c.is_whitespace()).collect();
+    match compact.split_once('-') {
+        Some((a, b)) => {
+            let trim = |s: &str| {
+                let t = s.trim_start_matches('0');
+                if t.is_empty() {
+                    "0".to_owned()
+                } else {
+                    t.to_owned()
+                }
+            };
+            format!("{}-{}", trim(a), trim(b))
+        }
+        None => compact.replace("andover", "+"),
+    }
+}

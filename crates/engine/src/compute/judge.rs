@@ -1,0 +1,131 @@
+//! Comparisons with England and the parent, and recent trends, in the Fingertips wording.
+
+use super::*;
+
+/// Fingertips' wording of a comparison.
+pub(super) fn wording(c: Comparison) -> &'static str {
+    match c {
+        Comparison::Better => "Better",
+        Comparison::Similar => "Similar",
+        Comparison::Worse => "Worse",
+        Comparison::Higher => "Higher",
+        Comparison::Lower => "Lower",
+        Comparison::NotCompared => "Not compared",
+    }
+}
+
+pub(super) fn judged(polarity: Option<Polarity>) -> CompPolarity {
+    match polarity {
+        Some(Polarity::HigherIsBetter) => CompPolarity::HighIsGood,
+        Some(Polarity::LowerIsBetter) => CompPolarity::LowIsGood,
+        _ => CompPolarity::NoJudgement,
+    }
+}
+
+/// Fingertips' wording of a recent trend.
+pub(super) fn trend_wording(trend: Trend, getting_better: Option<bool>) -> &'static str {
+    match (trend, getting_better) {
+        (Trend::Increasing, Some(true)) => "Increasing & getting better",
+        (Trend::Increasing, Some(false)) => "Increasing & getting worse",
+        (Trend::Increasing, None) => "Increasing",
+        (Trend::Decreasing, Some(true)) => "Decreasing & getting better",
+        (Trend::Decreasing, Some(false)) => "Decreasing & getting worse",
+        (Trend::Decreasing, None) => "Decreasing",
+        (Trend::NoSignificantChange, _) => "No significant change",
+        (Trend::CannotBeCalculated, _) => "Cannot be calculated",
+    }
+}
+
+/// The recent trend of each result as of its period: Fingertips' chi-square test
+/// for trend (99.9 %) over the last five periods of the same area, group and sex up
+/// to and including it (counts out of denominators, so crude rates and proportions
+/// only; fewer than five periods cannot be calculated).
+pub(super) fn recent_trends(observations: &mut [Observation], polarity: Option<Polarity>) {
+    let polarity = judged(polarity);
+    let mut series: FxHashMap<(AreaCode, &str, &str, &str), Vec<usize>> = FxHashMap::default();
+    for (i, o) in observations.iter().enumerate() {
+        series
+            .entry((o.area, &o.category_type, &o.category, &o.sex))
+            .or_default()
+            .push(i);
+    }
+    let mut trends: Vec<(usize, &'static str)> = Vec::with_capacity(observations.len());
+    for members in series.into_values() {
+        let mut members = members;
+        members.sort_by_key(|&i| observations[i].period.sort_key());
+        let points: Vec<(f64, f64)> = members
+            .iter()
+            .map(|&i| {
+                let o = &observations[i];
+                (
+                    o.count.unwrap_or(f64::NAN),
+                    o.denominator.unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        for (k, &i) in members.iter().enumerate() {
+            let t = recent_trend(&points[..=k], 99.9, polarity);
+            trends.push((i, trend_wording(t.trend, t.getting_better)));
+        }
+    }
+    for (i, wording) in trends {
+        observations[i].recent_trend = Some(wording.to_owned());
+    }
+}
+
+/// Each result against England's and against its parent's value of the same
+/// period and sex, from its 95 % limits and the indicator's polarity (as Fingertips
+/// compares): an LSOA or ward with its district, a district or county with its
+/// region, a region with England, a deprivation group with the whole of its area.
+pub(super) fn compare_with_parents(
+    observations: &mut [Observation],
+    groups: &[Group],
+    geography: &Geography,
+    polarity: Option<Polarity>,
+) {
+    let polarity = judged(polarity);
+    let mut parent_of: FxHashMap<AreaCode, AreaCode> = FxHashMap::default();
+    for (i, lsoa) in geography.lsoa.iter().enumerate() {
+        if let Some(d) = geography.district[i] {
+            parent_of.insert(*lsoa, d);
+            if let Some(w) = geography.ward[i] {
+                parent_of.insert(w, d);
+            }
+            if let Some(r) = geography.region[i] {
+                parent_of.insert(d, r);
+                if let Some(c) = geography.county[i] {
+                    parent_of.insert(c, r);
+                }
+            }
+        }
+    }
+    let mut totals: FxHashMap<(AreaCode, Period, String), Option<f64>> = FxHashMap::default();
+    for o in observations.iter().filter(|o| o.category.is_empty()) {
+        totals.insert((o.area, o.period, o.sex.clone()), o.value);
+    }
+    let england = groups
+        .iter()
+        .find(|g| g.grouping == Grouping::England)
+        .map(|g| g.area);
+    for (o, g) in observations.iter_mut().zip(groups) {
+        let parent = match g.grouping {
+            Grouping::England => None,
+            Grouping::Region => england,
+            Grouping::NationalDecile | Grouping::LocalQuintile => Some(g.area),
+            Grouping::Lsoa | Grouping::Ward | Grouping::District | Grouping::County => {
+                parent_of.get(&g.area).copied()
+            }
+        };
+        let benchmark = |area: Option<AreaCode>| {
+            area.and_then(|a| totals.get(&(a, o.period, o.sex.clone())).copied().flatten())
+        };
+        if g.grouping != Grouping::England {
+            let c = compare(o.lower95, o.upper95, benchmark(england), polarity);
+            o.compared_to_england = Some(wording(c).to_owned());
+        }
+        if parent.is_some() {
+            let c = compare(o.lower95, o.upper95, benchmark(parent), polarity);
+            o.compared_to_parent = Some(wording(c).to_owned());
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Organisations, users, sessions, reset links and API tokens.
+
+use super::*;
+
+impl SqlStore {
+    // --- organisations and users ---------------------------------------------
+
+    pub async fn put_org(&self, org: &HubOrg, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO hub_org (id, name, sector, is_hub, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, sector = excluded.sector, is_hub = excluded.is_hub",
+        )
+        .bind(&org.id)
+        .bind(&org.name)
+        .bind(&org.sector)
+        .bind(flag(org.is_hub))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(sql_error("saving an organisation"))?;
+        Ok(())
+    }
+
+    pub async fn orgs(&self) -> Result<Vec<HubOrg>> {
+        let rows = sqlx::query("SELECT id, name, sector, is_hub FROM hub_org ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sql_error("reading organisations"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(HubOrg {
+                    id: get(r, "id")?,
+                    name: get(r, "name")?,
+                    sector: get(r, "sector")?,
+                    is_hub: get::<i64>(r, "is_hub")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Creates a user; `Ok(false)` if the user name is taken.
+    pub async fn create_user(&self, u: &UserRecord) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO hub_user (id, org_id, user_name, display_name, role, password_hash, totp_secret, \
+             failed_logins, locked_until, active, trained_on, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL, $8, $9, $10)",
+        )
+        .bind(&u.id)
+        .bind(&u.org_id)
+        .bind(&u.user_name)
+        .bind(&u.display_name)
+        .bind(u.role.code())
+        .bind(u.password_hash.as_deref())
+        .bind(u.totp_secret.as_deref())
+        .bind(flag(u.active))
+        .bind(u.trained_on.as_deref())
+        .bind(u.created_at)
+        .execute(&self.pool)
+        .await;
+        match done {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(sql_error("creating a user")(e)),
+        }
+    }
+
+    pub async fn user_by_name(&self, user_name: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM hub_user WHERE user_name = $1"
+        ))
+        .bind(user_name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(sql_error("reading a user"))?;
+        row.as_ref().map(user_of).transpose()
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM hub_user WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(sql_error("reading a user"))?;
+        row.as_ref().map(user_of).transpose()
+    }
+
+    /// Users of one organisation, or all.
+    pub async fn users(&self, org: Option<&str>) -> Result<Vec<UserRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM hub_user WHERE ($1 IS NULL OR org_id = $1) ORDER BY user_name"
+        ))
+        .bind(org)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading users"))?;
+        rows.iter().map(user_of).collect()
+    }
+
+    /// Counts a failed sign-in; after `max` in a row the account locks until
+    /// `now + lock_seconds`. Returns the count and the lock.
+    pub async fn login_failed(
+        &self,
+        user_id: &str,
+        now: i64,
+        max: i64,
+        lock_seconds: i64,
+    ) -> Result<(i64, Option<i64>)> {
+        let mut tx = self.tx().await?;
+        let row = sqlx::query(
+            "UPDATE hub_user SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(sql_error("counting a failed sign-in"))?;
+        let failed: i64 = get(&row, "failed_logins")?;
+        let mut locked = None;
+        if failed >= max {
+            locked = Some(now + lock_seconds);
+            sqlx::query("UPDATE hub_user SET locked_until = $1, failed_logins = 0 WHERE id = $2")
+                .bind(locked)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql_error("locking an account"))?;
+        }
+        tx.commit().await.map_err(sql_error("committing"))?;
+        Ok((failed, locked))
+    }
+
+    pub async fn login_succeeded(&self, user_id: &str) -> Result<()> {
+        sqlx::query("UPDATE hub_user SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(sql_error("resetting failed sign-ins"))?;
+        Ok(())
+    }
+
+    /// Sets a password, clears any lock, and ends every session of the user.
+    pub async fn set_password(&self, user_id: &str, hash: &str) -> Result<()> {
+        let mut tx = self.tx().await?;
+        sqlx::query(
+            "UPDATE hub_user SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2",
+        )
+        .bind(hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(sql_error("setting a password"))?;
+        sqlx::query("DELETE FROM hub_session WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(sql_error("ending sessions"))?;
+        tx.commit().await.map_err(sql_error("committing"))?;
+        Ok(())
+    }
+
+    pub async fn set_totp(&self, user_id: &str, secret: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE hub_user SET totp_secret = $1 WHERE id = $2")
+            .bind(secret)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(sql_error("setting a second factor"))?;
+        Ok(())
+    }
+
+    pub async fn set_user_active(&self, user_id: &str, active: bool) -> Result<()> {
+        let mut tx = self.tx().await?;
+        sqlx::query("UPDATE hub_user SET active = $1 WHERE id = $2")
+            .bind(flag(active))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(sql_error("changing a user"))?;
+        if !active {
+            sqlx::query("DELETE FROM hub_session WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql_error("ending sessions"))?;
+        }
+        tx.commit().await.map_err(sql_error("committing"))?;
+        Ok(())
+    }
+
+    pub async fn create_session(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO hub_session (id_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(csrf)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(sql_error("starting a session"))?;
+        Ok(())
+    }
+
+    /// The live session with this id hash, and its user (active users only).
+    pub async fn session(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> Result<Option<(SessionRecord, UserRecord)>> {
+        let row = sqlx::query(
+            "SELECT user_id, csrf, expires_at FROM hub_session WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(sql_error("reading a session"))?;
+        let Some(row) = row else { return Ok(None) };
+        let session = SessionRecord {
+            user_id: get(&row, "user_id")?,
+            csrf: get(&row, "csrf")?,
+            expires_at: get(&row, "expires_at")?,
+        };
+        Ok(self
+            .user(&session.user_id)
+            .await?
+            .filter(|u| u.active)
+            .map(|u| (session, u)))
+    }
+
+    pub async fn end_session(&self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM hub_session WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(sql_error("ending a session"))?;
+        Ok(())
+    }
+
+    pub async fn create_reset(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO hub_reset (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(sql_error("saving a reset link"))?;
+        Ok(())
+    }
+
+    /// The user of an unused, unexpired reset link; with `spend`, marks it used.
+    pub async fn reset_link(
+        &self,
+        token_hash: &str,
+        now: i64,
+        spend: bool,
+    ) -> Result<Option<String>> {
+        let mut tx = self.tx().await?;
+        let user: Option<String> = sqlx::query_scalar(
+            "SELECT user_id FROM hub_reset WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(sql_error("reading a reset link"))?;
+        if user.is_some() && spend {
+            sqlx::query("UPDATE hub_reset SET used_at = $1 WHERE token_hash = $2")
+                .bind(now)
+                .bind(token_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(sql_error("spending a reset link"))?;
+        }
+        tx.commit().await.map_err(sql_error("committing"))?;
+        Ok(user)
+    }
+
+    // --- API tokens ------------------------------------------------------------
+
+    pub async fn create_token(&self, t: &TokenRecord, token_hash: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO hub_token (id, org_id, name, token_hash, scopes, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&t.id)
+        .bind(&t.org_id)
+        .bind(&t.name)
+        .bind(token_hash)
+        .bind(t.scopes.join(" "))
+        .bind(&t.created_by)
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(sql_error("saving a token"))?;
+        Ok(())
+    }
+
+    fn token_of(r: &AnyRow) -> Result<TokenRecord> {
+        Ok(TokenRecord {
+            id: get(r, "id")?,
+            org_id: get(r, "org_id")?,
+            name: get(r, "name")?,
+            scopes: get::<String>(r, "scopes")?
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            created_by: get(r, "created_by")?,
+            created_at: get(r, "created_at")?,
+            revoked_at: get(r, "revoked_at")?,
+        })
+    }
+
+    /// The unrevoked token with this hash.
+    pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT id, org_id, name, scopes, created_by, created_at, revoked_at FROM hub_token \
+             WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(sql_error("checking a token"))?;
+        row.as_ref().map(SqlStore::token_of).transpose()
+    }
+
+    pub async fn tokens(&self, org: &str) -> Result<Vec<TokenRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, org_id, name, scopes, created_by, created_at, revoked_at FROM hub_token \
+             WHERE org_id = $1 ORDER BY created_at, id",
+        )
+        .bind(org)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading tokens"))?;
+        rows.iter().map(SqlStore::token_of).collect()
+    }
+
+    /// Revokes an organisation's token; false if it has no such token.
+    pub async fn revoke_token(&self, id: &str, org: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE hub_token SET revoked_at = $1 WHERE id = $2 AND org_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(org)
+        .execute(&self.pool)
+        .await
+        .map_err(sql_error("revoking a token"))?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+impl SqlStore {
+    /// Records the day a user was trained to refer.
+    pub async fn set_trained(&self, user_id: &str, on: &str) -> Result<()> {
+        sqlx::query("UPDATE hub_user SET trained_on = $1 WHERE id = $2")
+            .bind(on)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(sql_error("recording training"))?;
+        Ok(())
+    }
+}

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use syndemic_model::{AreaCode, AreaType};
 use syndemic_store::Observation;
+use syndemic_store::Store;
 
 use crate::{parse_code, AppState, WebError};
 use syndemic_place::{small_areas_within, HiddenOptions, Neighbours};
@@ -236,7 +237,7 @@ async fn areas(
     };
     let mut items = Vec::new();
     for t in types {
-        for a in state.store.areas_of_type(t).await? {
+        for a in state.db.areas_of_type(t).await? {
             items.push(json!({ "code": a.code.as_str(), "name": a.name, "type": t.key() }));
         }
     }
@@ -261,7 +262,7 @@ async fn area(
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
     let code = parse_code(&code)?;
-    let store = state.store.as_ref();
+    let store = state.db.as_ref();
     let Some(info) = store.area(code).await? else {
         return Err(WebError::NotFound(format!("{code} is not in the store")).into());
     };
@@ -308,7 +309,7 @@ async fn indicators(
     Query(paging): Query<Paging>,
 ) -> Result<Response, ApiError> {
     let (page, size, csv) = paging.parse()?;
-    let store = state.store.as_ref();
+    let store = state.db.as_ref();
     let mut items = Vec::new();
     for i in store.indicators().await? {
         let mut types: Vec<&str> = state
@@ -343,7 +344,7 @@ async fn data(
     Query(query): Query<DataQuery>,
 ) -> Result<Response, ApiError> {
     let (page, size, csv) = query.paging.parse()?;
-    let store = state.store.as_ref();
+    let store = state.db.as_ref();
     if store.indicator(&id).await?.is_none() {
         return Err(WebError::NotFound(format!(
             "no indicator `{id}`: /api/v1/indicators lists them"
@@ -472,7 +473,7 @@ async fn area_types(
     for t in AreaType::ALL {
         items.push(json!({
             "key": t.key(), "label": t.label(), "prefix": t.prefix(),
-            "areas": state.store.areas_of_type(t).await?.len(),
+            "areas": state.db.areas_of_type(t).await?.len(),
         }));
     }
     Ok(list(&headers, items, page, size, csv))
@@ -495,7 +496,7 @@ async fn inequality(
     Query(query): Query<InequalityQuery>,
 ) -> Result<Response, ApiError> {
     let (page, size, csv) = query.paging.parse()?;
-    if state.store.indicator(&id).await?.is_none() || id.contains('.') {
+    if state.db.indicator(&id).await?.is_none() || id.contains('.') {
         return Err(WebError::NotFound(format!(
             "no indicator `{id}`: /api/v1/indicators lists them"
         ))

@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use syndemic_model::AreaCode;
 use syndemic_stats::funnel::{self, RateType};
+use syndemic_store::Store;
 use syndemic_store::{Indicator, Observation, Polarity};
 
 use crate::charts::{self, Curves, FunnelPoint, TrendPoint};
@@ -69,7 +70,7 @@ impl View {
         id: &str,
         area: Option<&str>,
     ) -> Result<View, WebError> {
-        let store = state.store.as_ref();
+        let store = state.db.as_ref();
         let Some(indicator) = store.indicator(id).await? else {
             return Err(WebError::NotFound(format!(
                 "no indicator `{id}`: the home page lists them"

@@ -29,14 +29,18 @@ use std::time::{Duration, Instant};
 use syndemic_model::AreaCode;
 use syndemic_place::{PlaceError, Shapes};
 
+use syndemic_access::Actor;
 use syndemic_store::disclosure::{suppress, AreaFamilies};
+use syndemic_store::hub::AuditEntry;
 use syndemic_store::{Observation, SqlStore, Store};
 
-/// What every handler shares: the store, and the drawn boundaries (read once).
+/// What every handler shares: the one store (the evidence through its `Store`
+/// trait, every part's records through its methods), the referral hub's kept
+/// directory, and the drawn boundaries (read once).
 #[derive(Clone)]
 pub struct AppState {
-    store: Arc<dyn Store>,
-    /// The referral hub: its records live in the same database.
+    db: Arc<SqlStore>,
+    /// The referral hub's kept directory and calendar.
     hub: Arc<hub::Hub>,
     place: Arc<str>,
     /// The population source that weights neighbours (e.g. `IoD2019 File 6`).
@@ -126,8 +130,8 @@ impl AppState {
     pub fn new(store: Arc<SqlStore>, place: &str, population: Option<&str>) -> AppState {
         let calendar = syndemic_hub::workdays::Calendar::england_and_wales();
         AppState {
-            hub: Arc::new(hub::Hub::new(store.as_ref().clone(), calendar)),
-            store,
+            hub: Arc::new(hub::Hub::new(calendar)),
+            db: store,
             place: place.into(),
             population: population.map(Into::into),
             shapes: Arc::default(),
@@ -149,7 +153,7 @@ impl AppState {
                 return Ok(rows.clone());
             }
         }
-        let store = self.store.as_ref();
+        let store = self.db.as_ref();
         let mut rows = store.observations(Some(indicator)).await?;
         if let Some(rule) = store.indicator(indicator).await?.and_then(|i| i.disclosure) {
             let families = AreaFamilies::from_links(&store.all_links().await?);
@@ -202,7 +206,7 @@ impl AppState {
     ) -> Result<Vec<syndemic_place::HiddenArea>, WebError> {
         let shapes = self.shapes().await?;
         Ok(syndemic_place::find_hidden(
-            self.store.as_ref(),
+            self.db.as_ref(),
             &shapes,
             self.population.as_deref(),
             within,
@@ -212,8 +216,31 @@ impl AppState {
         .await?)
     }
 
+    /// Writes one entry of the audit log, as `actor`.
+    pub(crate) async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject: &str,
+        record: &str,
+        reason: &str,
+    ) -> Result<(), WebError> {
+        self.db
+            .audit(&AuditEntry {
+                at: syndemic_model::date::unix_now(),
+                actor: actor.id.clone(),
+                org: actor.org.clone(),
+                action: action.into(),
+                subject: subject.into(),
+                record: record.into(),
+                reason: reason.into(),
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn shapes(&self) -> Result<Arc<Shapes>, WebError> {
-        let store = self.store.clone();
+        let store = self.db.clone();
         self.shapes
             .get_or_try_init(|| async move {
                 Shapes::load(store.as_ref())

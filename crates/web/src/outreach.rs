@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use rustc_hash::FxHashSet;
 use serde::Deserialize;
+use syndemic_store::Store;
 
 use crate::pages::page;
 use crate::svg::{choropleth_with, fmt, MapArea, Marker};
@@ -116,7 +117,7 @@ pub(crate) async fn outcome(state: &AppState, q: &PlanQuery) -> Result<Outcome, 
     let within = non_empty(&q.within).map(parse_code).transpose()?;
     let indicator = non_empty(&q.indicator);
     let demand = demand(
-        state.store.as_ref(),
+        state.db.as_ref(),
         NeedOptions {
             population,
             indicator,
@@ -206,7 +207,7 @@ pub async fn planner(
     State(state): State<AppState>,
     Query(q): Query<PlanQuery>,
 ) -> Result<Html<String>, WebError> {
-    let indicators = state.store.indicators().await?;
+    let indicators = state.db.indicators().await?;
     let o = outcome(&state, &q).await?;
     let map = map(&state, &o).await?;
     let download = Download {

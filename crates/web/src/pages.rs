@@ -8,6 +8,7 @@ use maud::{html, Markup, DOCTYPE};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use syndemic_model::{AreaCode, AreaType};
+use syndemic_store::Store;
 use syndemic_store::{Indicator, Observation};
 
 use crate::svg::{self, fmt, MapArea};
@@ -109,7 +110,7 @@ fn area_link(code: AreaCode, name: &Option<String>) -> Markup {
 }
 
 pub async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
-    let store = state.store.as_ref();
+    let store = state.db.as_ref();
     let mut top = Vec::new();
     for t in [
         AreaType::County,
@@ -155,7 +156,7 @@ pub async fn search(
             "search for at least two characters of a name or code".into(),
         ));
     }
-    let found = state.store.search_areas(text, 50).await?;
+    let found = state.db.search_areas(text, 50).await?;
     Ok(page(
         &state,
         &format!("Areas matching “{text}”"),
@@ -225,7 +226,7 @@ struct Profile {
 
 impl Profile {
     async fn load(state: &AppState, code: AreaCode) -> Result<Profile, WebError> {
-        let store = state.store.as_ref();
+        let store = state.db.as_ref();
         let Some(info) = store.area(code).await? else {
             return Err(WebError::NotFound(format!(
                 "{code} is not in the store: search for an area from the home page"
@@ -462,7 +463,7 @@ async fn find(
     for h in &found {
         names.insert(
             h.area,
-            state.store.area(h.area).await?.and_then(|a| a.area.name),
+            state.db.area(h.area).await?.and_then(|a| a.area.name),
         );
     }
     Ok((options, found, names))
@@ -669,7 +670,7 @@ type Compared = (
 
 /// Two areas and each indicator's latest value in each.
 async fn compared(state: &AppState, a: &str, b: &str) -> Result<Compared, WebError> {
-    let store = state.store.as_ref();
+    let store = state.db.as_ref();
     let mut areas = Vec::new();
     for text in [a, b] {
         let code = parse_code(text)?;

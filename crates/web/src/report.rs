@@ -14,6 +14,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use syndemic_model::AreaType;
+use syndemic_store::Store;
 use syndemic_store::{Indicator, Observation};
 
 use crate::charts;
@@ -37,7 +38,7 @@ struct Line {
 /// Reads what the report needs of every indicator.
 async fn lines(state: &AppState, code: syndemic_model::AreaCode) -> Result<Vec<Line>, WebError> {
     let mut out = Vec::new();
-    for indicator in state.store.indicators().await? {
+    for indicator in state.db.indicators().await? {
         if indicator.id.contains('.') {
             continue;
         }
@@ -102,7 +103,7 @@ async fn render(
     code_text: &str,
 ) -> Result<(String, Vec<(&'static str, DataTable)>), WebError> {
     let code = parse_code(code_text)?;
-    let store = state.store.as_ref();
+    let store = state.db.as_ref();
     let Some(info) = store.area(code).await? else {
         return Err(WebError::NotFound(format!(
             "{code} is not in the store: search for an area from the home page"

@@ -51,7 +51,7 @@ pub(crate) async fn totp_action(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let (s, form) = posted(&state, &headers, &body).await?;
-    let db = &state.hub.db;
+    let db = &state.db;
     match form.get("do").as_str() {
         "start" => {
             let mut bytes = [0u8; 20];
@@ -79,7 +79,6 @@ pub(crate) async fn totp_action(
             }
             db.set_totp(&s.user.id, Some(&secret)).await?;
             state
-                .hub
                 .audit(&s.actor, "change", "user", &s.user.id, "second factor on")
                 .await?;
             Ok(render(&state, &s, true, html! { p { "Two-step sign-in is on: you will be asked for a code each time you sign in." } }).into_response())
@@ -97,7 +96,6 @@ pub(crate) async fn totp_action(
             }
             db.set_totp(&s.user.id, None).await?;
             state
-                .hub
                 .audit(&s.actor, "change", "user", &s.user.id, "second factor off")
                 .await?;
             Ok(render(

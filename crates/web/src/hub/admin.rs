@@ -45,7 +45,7 @@ async fn render(
     notice: Option<maud::Markup>,
 ) -> Result<Html<String>, WebError> {
     s.must(Action::ManageOrgUsers)?;
-    let db = &state.hub.db;
+    let db = &state.db;
     let all = s.actor.role == Role::SystemAdmin;
     let users = db
         .users(if all { None } else { Some(&s.actor.org) })
@@ -136,7 +136,6 @@ pub(crate) async fn page(
 async fn reset_link(state: &AppState, user: &UserRecord) -> Result<String, WebError> {
     let token = random_hex(32)?;
     state
-        .hub
         .db
         .create_reset(&secret::hash_token(&token), &user.id, now() + RESET_SECONDS)
         .await?;
@@ -176,14 +175,13 @@ pub(crate) async fn create_user(
         role,
         now(),
     );
-    if !state.hub.db.create_user(&user).await? {
+    if !state.db.create_user(&user).await? {
         return Err(WebError::Conflict(format!(
             "the user name `{}` is taken",
             user.user_name
         )));
     }
     state
-        .hub
         .audit(&s.actor, "create", "user", &user.id, role.code())
         .await?;
     let link = reset_link(&state, &user).await?;
@@ -199,7 +197,7 @@ pub(crate) async fn user_action(
 ) -> Result<Response, WebError> {
     let (s, form) = posted(&state, &headers, &body).await?;
     s.must(Action::ManageOrgUsers)?;
-    let db = &state.hub.db;
+    let db = &state.db;
     let user = db
         .user(&id)
         .await?
@@ -232,7 +230,6 @@ pub(crate) async fn user_action(
         }
     };
     state
-        .hub
         .audit(&s.actor, "change", "user", &user.id, &what)
         .await?;
     Ok(render(&state, &s, Some(notice)).await?.into_response())
@@ -284,12 +281,10 @@ pub(crate) async fn create_token(
         revoked_at: None,
     };
     state
-        .hub
         .db
         .create_token(&record, &secret::hash_token(&token))
         .await?;
     state
-        .hub
         .audit(&s.actor, "create", "token", &record.id, &record.name)
         .await?;
     let notice = html! { p { "Token for " strong { (record.name) } " — copy it now, it is not shown again: " code { (token) } } };
@@ -309,13 +304,12 @@ pub(crate) async fn revoke_token(
 ) -> Result<Response, WebError> {
     let (s, _) = posted(&state, &headers, &body).await?;
     let org = managed_org(&s, "")?;
-    if !state.hub.db.revoke_token(&id, &org, now()).await? {
+    if !state.db.revoke_token(&id, &org, now()).await? {
         return Err(WebError::NotFound(
             "your organisation has no such live token".into(),
         ));
     }
     state
-        .hub
         .audit(&s.actor, "change", "token", &id, "revoked")
         .await?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/admin")]).into_response())
@@ -328,9 +322,8 @@ pub(crate) async fn audit(
     let s = require(&state, &headers).await?;
     s.must(Action::ReadAudit)?;
     let org = (s.actor.role != Role::SystemAdmin).then(|| s.actor.org.clone());
-    let entries = state.hub.db.audit_log(org.as_deref(), 500).await?;
+    let entries = state.db.audit_log(org.as_deref(), 500).await?;
     state
-        .hub
         .audit(
             &s.actor,
             "view",

@@ -52,7 +52,6 @@ async fn default_hub(state: &AppState, asked: Option<String>) -> Result<String, 
         return Ok(h);
     }
     let hubs: Vec<_> = state
-        .hub
         .db
         .orgs()
         .await?
@@ -159,8 +158,8 @@ async fn create_fhir(
 }
 
 async fn summary(state: &AppState, r: &ReferralRecord) -> Result<Value, WebError> {
-    let directory = state.hub.directory().await?;
-    let outcomes = state.hub.db.outcomes(Some(&r.id)).await?;
+    let directory = state.hub.directory(&state.db).await?;
+    let outcomes = state.db.outcomes(Some(&r.id)).await?;
     Ok(json!({
         "id": r.id,
         "reference": r.reference,
@@ -177,7 +176,6 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
         return Err(WebError::Forbidden("this account made no referrals".into()).into());
     }
     let mine = state
-        .hub
         .db
         .referrals(&ReferralFilter {
             referrer: Some(actor.id.clone()),
@@ -190,7 +188,6 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
         items.push(summary(&state, r).await?);
     }
     state
-        .hub
         .audit(&actor, "view", "referral-list", "own", "API list")
         .await?;
     Ok(Json(json!({"total": items.len(), "items": items})).into_response())
@@ -203,7 +200,6 @@ async fn one(
 ) -> Result<Response, ApiError> {
     let actor = api_caller(&state, &headers, Scope::Referrals).await?;
     let r = state
-        .hub
         .db
         .referral(&id)
         .await?
@@ -214,7 +210,6 @@ async fn one(
         );
     }
     state
-        .hub
         .audit(&actor, "view", "referral", &r.id, "API status")
         .await?;
     Ok(Json(summary(&state, &r).await?).into_response())

@@ -66,7 +66,7 @@ pub(crate) async fn signed_in(
         return Ok(None);
     };
     let hash = secret::hash_token(&id);
-    let Some((session, user)) = state.hub.db.session(&hash, now()).await? else {
+    let Some((session, user)) = state.db.session(&hash, now()).await? else {
         return Ok(None);
     };
     Ok(Some(Signed {
@@ -103,7 +103,6 @@ pub(crate) async fn api_caller(
             .map(str::trim)
             .ok_or(WebError::SignIn)?;
         let t = state
-            .hub
             .db
             .token_by_hash(&secret::hash_token(token))
             .await?
@@ -210,7 +209,7 @@ pub(crate) async fn login(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let wrong = "The user name or password is not right.";
-    let db = &state.hub.db;
+    let db = &state.db;
     let Some(user) = db.user_by_name(&user_name).await? else {
         // The same work as for a real account, so timing tells nothing.
         let _ = secret::verify_password(&password, DUMMY_HASH);
@@ -325,7 +324,7 @@ pub(crate) async fn logout(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let (signed, _) = super::posted(&state, &headers, &body).await?;
-    state.hub.db.end_session(&signed.session_hash).await?;
+    state.db.end_session(&signed.session_hash).await?;
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
@@ -363,7 +362,6 @@ pub(crate) async fn reset_page(
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
     let user = state
-        .hub
         .db
         .reset_link(&secret::hash_token(&token), now(), false)
         .await?;
@@ -387,7 +385,7 @@ pub(crate) async fn reset(
 ) -> Result<Response, WebError> {
     let form = Form::parse(&body);
     let hash = secret::hash_token(&token);
-    let db = &state.hub.db;
+    let db = &state.db;
     let Some(user_id) = db.reset_link(&hash, now(), false).await? else {
         return Err(WebError::NotFound(
             "This reset link has expired or was used already.".into(),

@@ -72,7 +72,7 @@ async fn cases_of(state: &AppState, s: &Signed) -> Result<Vec<ReferralRecord>, W
             ..ReferralFilter::default()
         },
     };
-    let all = state.hub.db.referrals(&filter).await?;
+    let all = state.db.referrals(&filter).await?;
     Ok(all
         .into_iter()
         .filter(|r| access::may(&s.actor, Action::ListCases, &scope_of(r)))
@@ -97,7 +97,6 @@ pub(crate) async fn list(
         }
     }
     state
-        .hub
         .audit(
             &s.actor,
             "view",
@@ -106,7 +105,7 @@ pub(crate) async fn list(
             "case list",
         )
         .await?;
-    let directory = state.hub.directory().await?;
+    let directory = state.hub.directory(&state.db).await?;
     Ok(page(
         &state,
         "Cases",
@@ -158,7 +157,6 @@ async fn load(
 ) -> Result<ReferralRecord, WebError> {
     s.must(action)?;
     let r = state
-        .hub
         .db
         .referral(id)
         .await?
@@ -175,10 +173,10 @@ async fn load(
 async fn offers(
     state: &AppState,
 ) -> Result<(Vec<Offer>, rustc_hash::FxHashMap<String, Option<String>>), WebError> {
-    let directory = state.hub.directory().await?;
+    let directory = state.hub.directory(&state.db).await?;
     let mut offers = Vec::new();
     let mut provider = rustc_hash::FxHashMap::default();
-    for (service_id, org, terms) in state.hub.db.all_terms().await? {
+    for (service_id, org, terms) in state.db.all_terms().await? {
         let name = service_name(&directory, Some(&service_id));
         provider.insert(service_id.clone(), org);
         offers.push(Offer {
@@ -195,7 +193,7 @@ async fn areas_above(state: &AppState, lsoa: Option<&str>) -> Result<Vec<String>
         return Ok(Vec::new());
     };
     let mut out = vec![code.as_str().to_owned()];
-    for p in syndemic_store::Store::parents(state.store.as_ref(), code).await? {
+    for p in syndemic_store::Store::parents(state.db.as_ref(), code).await? {
         out.push(p.link.parent.as_str().to_owned());
     }
     Ok(out)
@@ -219,7 +217,6 @@ pub(crate) async fn case(
     let s = require(&state, &headers).await?;
     let r = load(&state, &s, &id, Action::ViewCase).await?;
     state
-        .hub
         .audit(&s.actor, "view", "referral", &r.id, "working the case")
         .await?;
     render_case(&state, &s, &r, None).await
@@ -231,11 +228,11 @@ async fn render_case(
     r: &ReferralRecord,
     problem: Option<&str>,
 ) -> Result<Html<String>, WebError> {
-    let db = &state.hub.db;
+    let db = &state.db;
     let events = db.events(&r.id).await?;
     let tasks = db.tasks(&r.id).await?;
     let outcomes = db.outcomes(Some(&r.id)).await?;
-    let directory = state.hub.directory().await?;
+    let directory = state.hub.directory(&state.db).await?;
     let orgs = org_names(state).await?;
     let users: rustc_hash::FxHashMap<String, String> = db
         .users(None)
@@ -512,7 +509,6 @@ pub(crate) async fn act(
             let user = Some(form.get("user")).filter(|u| !u.is_empty());
             if let (Some(u), Some(org)) = (&user, &r.service_org) {
                 let ok = state
-                    .hub
                     .db
                     .user(u)
                     .await?
@@ -547,7 +543,6 @@ pub(crate) async fn act(
     let version = form.get("version").parse().ok();
     let event_id = format!("{}:{update}", r.id);
     match state
-        .hub
         .db
         .apply(
             &r.id,
@@ -580,12 +575,7 @@ async fn refused(
     r: &ReferralRecord,
     message: &str,
 ) -> Result<Response, WebError> {
-    let fresh = state
-        .hub
-        .db
-        .referral(&r.id)
-        .await?
-        .unwrap_or_else(|| r.clone());
+    let fresh = state.db.referral(&r.id).await?.unwrap_or_else(|| r.clone());
     Ok((
         StatusCode::UNPROCESSABLE_ENTITY,
         render_case(state, s, &fresh, Some(message)).await?,
@@ -603,7 +593,6 @@ pub(crate) async fn fhir(
     let r = load(&state, &s, &id, Action::ExportCase).await?;
     let bundle = bundle_of(&state, &r).await?;
     state
-        .hub
         .audit(&s.actor, "export", "referral", &r.id, "FHIR export")
         .await?;
     Ok((

@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use syndemic_hub::oruk::{self, Near, Query};
+use syndemic_store::Store;
 
 use crate::{AppState, WebError};
 
@@ -179,7 +180,7 @@ async fn asked(state: &AppState, raw: Option<String>) -> Result<Asked, Oops> {
     if let Some(pc) = postcode {
         let normal = syndemic_model::normalise_postcode(&pc)
             .ok_or_else(|| bad(format!("`{pc}` is not a UK postcode")))?;
-        let found = state.store.postcode(&normal).await.map_err(Oops::from)?;
+        let found = state.db.postcode(&normal).await.map_err(Oops::from)?;
         let point = found.and_then(|p| Some((p.latitude?, p.longitude?)));
         // An unknown postcode finds nothing near it (an empty page), not an error.
         let (lat, lon) = point.unwrap_or((f64::NAN, f64::NAN));
@@ -194,7 +195,7 @@ async fn asked(state: &AppState, raw: Option<String>) -> Result<Asked, Oops> {
 
 async fn services(State(state): State<AppState>, raw: RawQuery) -> Result<Json<Value>, Oops> {
     let a = asked(&state, raw.0).await?;
-    let d = state.hub.directory().await?;
+    let d = state.hub.directory(&state.db).await?;
     Ok(Json(oruk::page(d.services(&a.query), a.page, a.per_page)))
 }
 
@@ -203,7 +204,7 @@ async fn service_at_locations(
     raw: RawQuery,
 ) -> Result<Json<Value>, Oops> {
     let a = asked(&state, raw.0).await?;
-    let d = state.hub.directory().await?;
+    let d = state.hub.directory(&state.db).await?;
     Ok(Json(oruk::page(
         d.service_at_locations(&a.query),
         a.page,
@@ -213,7 +214,7 @@ async fn service_at_locations(
 
 async fn taxonomies(State(state): State<AppState>, raw: RawQuery) -> Result<Json<Value>, Oops> {
     let a = asked(&state, raw.0).await?;
-    let d = state.hub.directory().await?;
+    let d = state.hub.directory(&state.db).await?;
     Ok(Json(oruk::page(
         d.taxonomies(a.query.search.as_deref()),
         a.page,
@@ -223,7 +224,7 @@ async fn taxonomies(State(state): State<AppState>, raw: RawQuery) -> Result<Json
 
 async fn taxonomy_terms(State(state): State<AppState>, raw: RawQuery) -> Result<Json<Value>, Oops> {
     let a = asked(&state, raw.0).await?;
-    let d = state.hub.directory().await?;
+    let d = state.hub.directory(&state.db).await?;
     let items = d.taxonomy_terms(a.query.taxonomy_id.as_deref(), a.query.search.as_deref());
     Ok(Json(oruk::page(items, a.page, a.per_page)))
 }
@@ -238,7 +239,7 @@ async fn service(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Oops> {
     found(
-        state.hub.directory().await?.service_full(&id),
+        state.hub.directory(&state.db).await?.service_full(&id),
         "service",
         &id,
     )
@@ -249,7 +250,11 @@ async fn service_at_location(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Oops> {
     found(
-        state.hub.directory().await?.service_at_location_full(&id),
+        state
+            .hub
+            .directory(&state.db)
+            .await?
+            .service_at_location_full(&id),
         "service at location",
         &id,
     )
@@ -259,14 +264,18 @@ async fn taxonomy(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Oops> {
-    found(state.hub.directory().await?.taxonomy(&id), "taxonomy", &id)
+    found(
+        state.hub.directory(&state.db).await?.taxonomy(&id),
+        "taxonomy",
+        &id,
+    )
 }
 
 async fn taxonomy_term(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Oops> {
-    let d = state.hub.directory().await?;
+    let d = state.hub.directory(&state.db).await?;
     found(
         d.feed.taxonomy_terms.get(&id).cloned(),
         "taxonomy term",

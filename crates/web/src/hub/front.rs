@@ -12,6 +12,7 @@ use syndemic_hub::referral::{Consent, Draft};
 use syndemic_hub::FieldError;
 use syndemic_model::normalise_postcode;
 use syndemic_store::hub::{CreateError, Created, NewReferral, ReferralFilter, ReferralRecord};
+use syndemic_store::Store;
 
 use super::auth::require;
 use super::{now, posted, today, Form, Signed};
@@ -24,7 +25,6 @@ pub(crate) async fn org_names(
     state: &AppState,
 ) -> Result<rustc_hash::FxHashMap<String, String>, WebError> {
     Ok(state
-        .hub
         .db
         .orgs()
         .await?
@@ -51,13 +51,13 @@ async fn locate(
     let Some(pc) = normalise_postcode(postcode) else {
         return Ok((None, None));
     };
-    let Some(rec) = state.store.postcode(&pc).await? else {
+    let Some(rec) = state.db.postcode(&pc).await? else {
         return Ok((None, None));
     };
     let Some(lsoa) = rec.lsoa21.or(rec.lsoa11) else {
         return Ok((None, None));
     };
-    let dep = state.store.deprivation(lsoa).await?;
+    let dep = state.db.deprivation(lsoa).await?;
     let imd = |e: Edition| {
         dep.iter()
             .find(|d| d.domain == "imd" && d.edition == e.code())
@@ -91,7 +91,7 @@ pub(crate) async fn create_referral(
             "send a unique key of 1–200 characters with each new referral (the same key again for a retry)",
         )]));
     }
-    let orgs = state.hub.db.orgs().await.map_err(|e| Err(e.into()))?;
+    let orgs = state.db.orgs().await.map_err(|e| Err(e.into()))?;
     if !orgs.iter().any(|o| o.id == hub_org && o.is_hub) {
         return Err(Ok(vec![FieldError::new(
             "hub",
@@ -120,7 +120,7 @@ pub(crate) async fn create_referral(
         lsoa,
         imd_decile,
     };
-    state.hub.db.create_referral(&n).await.map_err(|e| match e {
+    state.db.create_referral(&n).await.map_err(|e| match e {
         CreateError::KeyReused(k) => Err(WebError::Conflict(format!(
             "the idempotency key `{k}` was used for a different referral: use a new key for a new referral"
         ))),
@@ -302,7 +302,6 @@ fn refer_form(
 
 async fn hubs(state: &AppState) -> Result<Vec<(String, String)>, WebError> {
     Ok(state
-        .hub
         .db
         .orgs()
         .await?
@@ -406,7 +405,6 @@ pub(crate) async fn my_referrals(
     let s = require(&state, &headers).await?;
     s.must(Action::SeeOwnReferrals)?;
     let mine = state
-        .hub
         .db
         .referrals(&ReferralFilter {
             referrer: Some(s.actor.id.clone()),
@@ -415,10 +413,9 @@ pub(crate) async fn my_referrals(
         })
         .await?;
     state
-        .hub
         .audit(&s.actor, "view", "referral-list", "own", "referrer's list")
         .await?;
-    let directory = state.hub.directory().await?;
+    let directory = state.hub.directory(&state.db).await?;
     Ok(page(
         &state,
         "Referrals you made",
@@ -467,7 +464,6 @@ pub(crate) async fn my_referral(
     let s = require(&state, &headers).await?;
     s.must(Action::SeeOwnReferrals)?;
     let r = state
-        .hub
         .db
         .referral(&id)
         .await?
@@ -478,11 +474,10 @@ pub(crate) async fn my_referral(
         ));
     }
     state
-        .hub
         .audit(&s.actor, "view", "referral", &r.id, "referrer follows up")
         .await?;
-    let outcomes = state.hub.db.outcomes(Some(&r.id)).await?;
-    let directory = state.hub.directory().await?;
+    let outcomes = state.db.outcomes(Some(&r.id)).await?;
+    let directory = state.hub.directory(&state.db).await?;
     let sent = query.0.as_deref().is_some_and(|q| q.contains("sent=1"));
     Ok(page(
         &state,

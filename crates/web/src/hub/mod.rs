@@ -26,7 +26,7 @@ use axum::Router;
 use syndemic_access::{Action, Actor};
 use syndemic_hub::oruk::Directory;
 use syndemic_hub::workdays::Calendar;
-use syndemic_store::hub::{AuditEntry, UserRecord};
+use syndemic_store::hub::UserRecord;
 use syndemic_store::SqlStore;
 
 use crate::{AppState, WebError};
@@ -35,22 +35,20 @@ pub use auth::SESSION_COOKIE;
 
 /// The hub's share of the application state.
 pub struct Hub {
-    pub(crate) db: SqlStore,
     directory: tokio::sync::RwLock<Option<Arc<Directory>>>,
     pub(crate) calendar: Calendar,
 }
 
 impl Hub {
-    pub fn new(db: SqlStore, calendar: Calendar) -> Hub {
+    pub fn new(calendar: Calendar) -> Hub {
         Hub {
-            db,
             directory: tokio::sync::RwLock::new(None),
             calendar,
         }
     }
 
     /// The directory, read from the store once and kept until [`Hub::reload_directory`].
-    pub(crate) async fn directory(&self) -> Result<Arc<Directory>, WebError> {
+    pub(crate) async fn directory(&self, db: &SqlStore) -> Result<Arc<Directory>, WebError> {
         if let Some(d) = self.directory.read().await.as_ref() {
             return Ok(d.clone());
         }
@@ -58,7 +56,7 @@ impl Hub {
         if let Some(d) = slot.as_ref() {
             return Ok(d.clone());
         }
-        let d = Arc::new(Directory::new(self.db.directory().await?));
+        let d = Arc::new(Directory::new(db.directory().await?));
         *slot = Some(d.clone());
         Ok(d)
     }
@@ -66,28 +64,6 @@ impl Hub {
     /// Forgets the kept directory, so the next read sees an import.
     pub async fn reload_directory(&self) {
         *self.directory.write().await = None;
-    }
-
-    pub(crate) async fn audit(
-        &self,
-        actor: &Actor,
-        action: &str,
-        subject: &str,
-        record: &str,
-        reason: &str,
-    ) -> Result<(), WebError> {
-        self.db
-            .audit(&AuditEntry {
-                at: now(),
-                actor: actor.id.clone(),
-                org: actor.org.clone(),
-                action: action.into(),
-                subject: subject.into(),
-                record: record.into(),
-                reason: reason.into(),
-            })
-            .await?;
-        Ok(())
     }
 }
 

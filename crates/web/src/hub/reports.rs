@@ -44,7 +44,7 @@ async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError
     } else {
         ReferralFilter::default()
     };
-    let db = &state.hub.db;
+    let db = &state.db;
     let referrals = db.referrals(&filter).await?;
     let ids: rustc_hash::FxHashSet<&str> = referrals.iter().map(|r| r.id.as_str()).collect();
     let outcomes: Vec<_> = db
@@ -283,7 +283,6 @@ async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError
 pub(crate) async fn page_(state: &AppState, s: &Signed) -> Result<Html<String>, WebError> {
     let tables = tables(state, s).await?;
     state
-        .hub
         .audit(&s.actor, "view", "report", "hub", "aggregate report")
         .await?;
     Ok(layout(
@@ -326,7 +325,6 @@ pub(crate) async fn download(
     })?;
     let tables = tables(&state, &s).await?;
     state
-        .hub
         .audit(
             &s.actor,
             "export",

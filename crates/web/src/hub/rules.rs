@@ -24,8 +24,8 @@ pub(crate) async fn list(
 ) -> Result<Html<String>, WebError> {
     let s = require(&state, &headers).await?;
     s.must(Action::Triage)?;
-    let directory = state.hub.directory().await?;
-    let terms = state.hub.db.all_terms().await?;
+    let directory = state.hub.directory(&state.db).await?;
+    let terms = state.db.all_terms().await?;
     let orgs = super::front::org_names(&state).await?;
     Ok(page(
         &state,
@@ -67,7 +67,7 @@ pub(crate) async fn save(
 ) -> Result<Response, WebError> {
     let (s, form) = posted(&state, &headers, &body).await?;
     s.must(Action::Triage)?;
-    let all = state.hub.db.all_terms().await?;
+    let all = state.db.all_terms().await?;
     let Some((_, provider, _)) = all.iter().find(|(sid, _, _)| *sid == id) else {
         return Err(WebError::NotFound("no such service".into()));
     };
@@ -115,13 +115,8 @@ pub(crate) async fn save(
             )));
         }
     }
+    state.db.put_terms(&id, provider.as_deref(), &terms).await?;
     state
-        .hub
-        .db
-        .put_terms(&id, provider.as_deref(), &terms)
-        .await?;
-    state
-        .hub
         .audit(&s.actor, "change", "service-terms", &id, "triage rules")
         .await?;
     Ok((

@@ -47,7 +47,7 @@ async fn find(state: &AppState, s: &Signed, form: &Form) -> Result<Vec<ReferralR
             "give the NHS number, or the first and last names, date of birth and postcode".into(),
         ));
     }
-    let found = state.hub.db.referrals_of_person(&keys).await?;
+    let found = state.db.referrals_of_person(&keys).await?;
     Ok(found
         .into_iter()
         .filter(|r| access::may(&s.actor, Action::ExportCase, &scope_of(r)))
@@ -55,7 +55,7 @@ async fn find(state: &AppState, s: &Signed, form: &Form) -> Result<Vec<ReferralR
 }
 
 async fn export(state: &AppState, found: &[ReferralRecord]) -> Result<serde_json::Value, WebError> {
-    let db = &state.hub.db;
+    let db = &state.db;
     let mut referrals = Vec::new();
     for r in found {
         let events = db.events(&r.id).await?;
@@ -98,7 +98,6 @@ pub(crate) async fn subject(
     if let Some(f) = &found {
         for r in f {
             state
-                .hub
                 .audit(
                     &s.actor,
                     "export",
@@ -175,7 +174,6 @@ pub(crate) async fn erase(
     let found = find(&state, &s, &form).await?;
     let ids: Vec<String> = found.iter().map(|r| r.id.clone()).collect();
     let n = state
-        .hub
         .db
         .erase(
             &ids,

@@ -347,8 +347,8 @@ async fn businesses(
 ) -> Result<Response, ApiError> {
     api_caller(&state, &headers, Scope::Partnership).await?;
     let (page, size, csv) = paging.parse()?;
-    let businesses = state.hub.db.businesses().await?;
-    let deciles = deciles(state.store.as_ref(), &businesses).await?;
+    let businesses = state.db.businesses().await?;
+    let deciles = deciles(state.db.as_ref(), &businesses).await?;
     let items = businesses
         .into_iter()
         .map(|b| {
@@ -376,9 +376,8 @@ async fn anchor_measures(
 ) -> Result<Response, ApiError> {
     api_caller(&state, &headers, Scope::Partnership).await?;
     let (page, size, csv) = paging.parse()?;
-    let social = state.hub.db.social_value().await?;
+    let social = state.db.social_value().await?;
     let items = state
-        .hub
         .db
         .anchor_measures()
         .await?

@@ -174,9 +174,9 @@ pub(crate) async fn map(
     headers: HeaderMap,
 ) -> Result<Html<String>, WebError> {
     let s = require(&state, &headers).await?;
-    let list = state.hub.db.businesses().await?;
-    let deciles = deciles(state.store.as_ref(), &list).await?;
-    let ubc = state.hub.db.business_counts().await?;
+    let list = state.db.businesses().await?;
+    let deciles = deciles(state.db.as_ref(), &list).await?;
+    let ubc = state.db.business_counts().await?;
     let shapes = state.shapes().await?;
     let mut per_area: FxHashMap<&str, (usize, i64)> = FxHashMap::default();
     for b in &list {
@@ -255,12 +255,12 @@ pub(crate) async fn download(
     let (stem, ext) = file
         .rsplit_once('.')
         .ok_or_else(|| WebError::NotFound(format!("no download `{file}`")))?;
-    let list = state.hub.db.businesses().await?;
-    let deciles = deciles(state.store.as_ref(), &list).await?;
+    let list = state.db.businesses().await?;
+    let deciles = deciles(state.db.as_ref(), &list).await?;
     let table = match stem {
         "by-decile" => by_decile(&list, &deciles),
         "employers" => employers(&list, &deciles),
-        "business-counts" => counts(&state.hub.db.business_counts().await?),
+        "business-counts" => counts(&state.db.business_counts().await?),
         other => {
             return Err(WebError::NotFound(format!(
                 "no table `{other}`: by-decile, employers or business-counts"
@@ -323,11 +323,7 @@ pub(crate) async fn import(
                 count: r.count as i64,
             })
             .collect();
-        state
-            .hub
-            .db
-            .import_business_counts(&records, &audit)
-            .await?;
+        state.db.import_business_counts(&records, &audit).await?;
     } else {
         let rows = layout::read_businesses(&sheet).map_err(layout_error)?;
         let mut records = Vec::with_capacity(rows.len());
@@ -335,7 +331,7 @@ pub(crate) async fn import(
             records.push(BusinessRecord {
                 id: format!("{source}:{}", i + 1),
                 source: source.clone(),
-                area: locate(state.store.as_ref(), r.area, r.postcode.as_deref()).await?,
+                area: locate(state.db.as_ref(), r.area, r.postcode.as_deref()).await?,
                 name: r.name,
                 company_number: r.company_number,
                 sic_code: r.sic_code,
@@ -346,7 +342,6 @@ pub(crate) async fn import(
             });
         }
         state
-            .hub
             .db
             .import_businesses(&source, &records, &audit)
             .await?;

@@ -143,7 +143,6 @@ pub(crate) async fn create(
         .into_iter()
         .collect();
     state
-        .hub
         .db
         .put_partnership(
             &record,
@@ -267,7 +266,6 @@ pub(crate) async fn members(
         ));
     }
     state
-        .hub
         .db
         .put_partnership(
             &p,
@@ -344,7 +342,6 @@ pub(crate) async fn add_framework(
     }
     let audit = audit_entry(&s.actor, "create", "framework", &code);
     state
-        .hub
         .db
         .put_framework(
             &FrameworkRecord {

@@ -97,7 +97,7 @@ pub(crate) struct World {
 
 impl World {
     pub(crate) async fn load(state: &AppState) -> Result<World, WebError> {
-        let db = &state.hub.db;
+        let db = &state.db;
         Ok(World {
             orgs: db.orgs().await?,
             profiles: db
@@ -333,7 +333,7 @@ pub(crate) async fn judge_all(
     for c in list {
         if let Some(i) = &c.indicator {
             if !indicators.contains_key(i) {
-                indicators.insert(i.clone(), state.store.indicator(i).await?);
+                indicators.insert(i.clone(), state.db.indicator(i).await?);
             }
         }
     }
@@ -611,7 +611,7 @@ pub(crate) async fn frameworks(
                 .collect(),
         })
         .collect();
-    for f in state.hub.db.frameworks().await? {
+    for f in state.db.frameworks().await? {
         if !out.iter().any(|b| b.code == f.code) {
             out.push(f);
         }

@@ -246,7 +246,7 @@ pub(crate) async fn save(
     let postcode = opt("postcode");
     let area = match &postcode {
         Some(pc) if old.postcode.as_ref() != Some(pc) => {
-            super::business::locate(state.store.as_ref(), None, Some(pc)).await?
+            super::business::locate(state.db.as_ref(), None, Some(pc)).await?
         }
         Some(_) => old.area.clone(),
         None => None,
@@ -270,7 +270,6 @@ pub(crate) async fn save(
         ..org.clone()
     };
     state
-        .hub
         .db
         .put_profile(
             &org,
@@ -301,7 +300,7 @@ pub(crate) async fn import_partners(
     let mut import = PartnersImport::default();
     for (i, r) in rows.into_iter().enumerate() {
         let area =
-            super::business::locate(state.store.as_ref(), r.area, r.postcode.as_deref()).await?;
+            super::business::locate(state.db.as_ref(), r.area, r.postcode.as_deref()).await?;
         if let Some(p) = &r.partnership {
             if world.partnership(p).is_err() {
                 problems.push(format!(
@@ -348,7 +347,6 @@ pub(crate) async fn import_partners(
         )));
     }
     state
-        .hub
         .db
         .import_partners(
             &import,
@@ -410,8 +408,8 @@ pub(crate) async fn anchors(
 ) -> Result<Html<String>, WebError> {
     let s = require(&state, &headers).await?;
     let world = World::load(&state).await?;
-    let measures = state.hub.db.anchor_measures().await?;
-    let social = state.hub.db.social_value().await?;
+    let measures = state.db.anchor_measures().await?;
+    let social = state.db.social_value().await?;
     let anchors: Vec<&HubOrg> = world
         .orgs
         .iter()
@@ -461,8 +459,8 @@ pub(crate) async fn anchors_download(
         .strip_prefix("measures.")
         .ok_or_else(|| WebError::NotFound(format!("no download `{file}`")))?;
     let world = World::load(&state).await?;
-    let measures = state.hub.db.anchor_measures().await?;
-    let social = state.hub.db.social_value().await?;
+    let measures = state.db.anchor_measures().await?;
+    let social = state.db.social_value().await?;
     anchors_table(&world, &measures, &social).respond(ext, "anchor-measures")
 }
 
@@ -539,7 +537,6 @@ pub(crate) async fn import_anchors(
         })
         .collect();
     state
-        .hub
         .db
         .import_anchor_measures(
             &measures,

@@ -33,7 +33,6 @@ pub(crate) async fn report(
         .filter(|pl| scope.contains(&pl.partnership_id.as_str()))
         .collect();
     state
-        .hub
         .audit(&s.actor, "view", "accountability-report", &id, "")
         .await?;
     Ok(layout_page(

@@ -1,6 +1,7 @@
 //! Commitments: the form that adds or changes one, its checks against the store, the plan's commitments table and its import.
 
 use super::*;
+use syndemic_store::Store;
 
 /// The form that adds a commitment, or changes `existing` (its reference fixed).
 pub(super) fn commitment_form(
@@ -124,7 +125,7 @@ pub(crate) async fn commitment_record(
     }
     if let Some(i) = &p.indicator {
         if state
-            .store
+            .db
             .indicator(i)
             .await
             .map_err(|e| e.to_string())?
@@ -142,7 +143,7 @@ pub(crate) async fn commitment_record(
         }
     }
     let areas = match &p.target_areas {
-        Some(rule) => resolve_targets(state.store.as_ref(), rule)
+        Some(rule) => resolve_targets(state.db.as_ref(), rule)
             .await
             .map_err(|e| e.to_string())?
             .into_iter()
@@ -394,7 +395,6 @@ pub(crate) async fn create_commitment(
         .await
         .map_err(WebError::Unprocessable)?;
     state
-        .hub
         .db
         .put_plan(
             plan,
@@ -446,7 +446,6 @@ pub(crate) async fn edit_commitment(
         ..new
     };
     state
-        .hub
         .db
         .update_commitment(&changed, &audit_entry(&s.actor, "edit", "commitment", &id))
         .await?;
@@ -516,7 +515,6 @@ pub(crate) async fn import_commitments(
         )));
     }
     state
-        .hub
         .db
         .put_plan(
             plan,

@@ -25,6 +25,7 @@ use syndemic_store::partnership::{
     CommitmentRecord, EvidenceFile, MaturityRecord, MilestoneRecord, PlanRecord, ReviewRecord,
     UpdateRecord,
 };
+use syndemic_store::Store;
 
 use super::{
     audit_entry, day, judge_all, judgement_tag, layout_error, must_manage, must_read, num,
@@ -275,7 +276,7 @@ pub(crate) async fn partnership(
         .iter()
         .filter(|x| x.parent_id.as_deref() == Some(id.as_str()))
         .collect();
-    let assessments = state.hub.db.maturity(&id).await?;
+    let assessments = state.db.maturity(&id).await?;
     let mut days: Vec<&str> = assessments.iter().map(|m| m.assessed_on.as_str()).collect();
     days.dedup();
     let download = |name: &str| Download {
@@ -426,7 +427,6 @@ pub(crate) async fn create_plan(
     must_manage(&s.actor, &world.family(&id))?;
     let plan = plan_of_form(&form, &world, new_uuid()?, &id)?;
     state
-        .hub
         .db
         .put_plan(
             &plan,
@@ -452,7 +452,6 @@ pub(crate) async fn edit_plan(
     must_manage(&s.actor, &family)?;
     let changed = plan_of_form(&form, &world, plan.id.clone(), &plan.partnership_id)?;
     state
-        .hub
         .db
         .put_plan(
             &changed,
@@ -547,7 +546,6 @@ pub(crate) async fn save_maturity(
         });
     }
     state
-        .hub
         .db
         .put_maturity(&rows, &audit_entry(&s.actor, "assess", "maturity", &id))
         .await?;
@@ -601,7 +599,7 @@ pub(crate) async fn plan(
         .collect();
     let judged = judge_all(&state, &world, &list).await?;
     let partnership = world.partnership(&plan.partnership_id)?;
-    let indicators = state.store.indicators().await?;
+    let indicators = state.db.indicators().await?;
     let frameworks = super::frameworks(&state).await?;
     Ok(layout_page(
         &state,

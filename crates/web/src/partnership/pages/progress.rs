@@ -1,6 +1,7 @@
 //! A commitment judged against its trajectory, with its progress updates, board reviews and evidence files.
 
 use super::*;
+use syndemic_store::Store;
 
 pub(crate) async fn commitment(
     State(state): State<AppState>,
@@ -20,7 +21,7 @@ pub(crate) async fn commitment(
     let reviews = world.reviews_of(&c.id);
     let frameworks = super::super::frameworks(&state).await?;
     let indicators = if may_review {
-        state.store.indicators().await?
+        state.db.indicators().await?
     } else {
         Vec::new()
     };
@@ -197,7 +198,6 @@ pub(crate) async fn record_update(
         evidence: Vec::new(),
     };
     Ok(state
-        .hub
         .db
         .add_update(
             &record,
@@ -298,7 +298,6 @@ pub(crate) async fn record_review(
         ..review
     };
     Ok(state
-        .hub
         .db
         .add_review(&review, &audit_entry(actor, "review", "commitment", &c.id))
         .await?)
@@ -332,7 +331,6 @@ pub(crate) async fn evidence(
 ) -> Result<Response, WebError> {
     let s = require(&state, &headers).await?;
     let file = state
-        .hub
         .db
         .evidence_file(&id)
         .await?

@@ -124,7 +124,7 @@ fn commitment(id: &str, reference: &str, target: Option<f64>, created_at: i64) -
 /// 2023; organisations, users of every role, a partnership with a plan of four
 /// commitments, and an update with an evidence file.
 async fn fill(store: &SqlStore) {
-    let now = syndemic_web::hub::now();
+    let now = syndemic_model::date::unix_now();
     let mut tx = store.begin().await.unwrap();
     let mut areas = vec![Area {
         code: code(DISTRICT),

@@ -5,6 +5,7 @@ use super::*;
 impl SqlStore {
     // --- organisations and users ---------------------------------------------
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn put_org(&self, org: &HubOrg, now: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO hub_org (id, name, sector, is_hub, created_at) VALUES ($1, $2, $3, $4, $5) \
@@ -21,6 +22,7 @@ impl SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn orgs(&self) -> Result<Vec<HubOrg>> {
         let rows = sqlx::query("SELECT id, name, sector, is_hub FROM hub_org ORDER BY name")
             .fetch_all(&self.pool)
@@ -39,6 +41,7 @@ impl SqlStore {
     }
 
     /// Creates a user; `Ok(false)` if the user name is taken.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_user(&self, u: &UserRecord) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO hub_user (id, org_id, user_name, display_name, role, password_hash, totp_secret, \
@@ -64,6 +67,7 @@ impl SqlStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn user_by_name(&self, user_name: &str) -> Result<Option<UserRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS} FROM hub_user WHERE user_name = $1"
@@ -75,6 +79,7 @@ impl SqlStore {
         row.as_ref().map(user_of).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn user(&self, id: &str) -> Result<Option<UserRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS} FROM hub_user WHERE id = $1"
@@ -87,6 +92,7 @@ impl SqlStore {
     }
 
     /// Users of one organisation, or all.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn users(&self, org: Option<&str>) -> Result<Vec<UserRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {USER_COLUMNS} FROM hub_user WHERE ($1 IS NULL OR org_id = $1) ORDER BY user_name"
@@ -100,6 +106,7 @@ impl SqlStore {
 
     /// Counts a failed sign-in; after `max` in a row the account locks until
     /// `now + lock_seconds`. Returns the count and the lock.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn login_failed(
         &self,
         user_id: &str,
@@ -130,6 +137,7 @@ impl SqlStore {
         Ok((failed, locked))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn login_succeeded(&self, user_id: &str) -> Result<()> {
         sqlx::query("UPDATE hub_user SET failed_logins = 0, locked_until = NULL WHERE id = $1")
             .bind(user_id)
@@ -140,6 +148,7 @@ impl SqlStore {
     }
 
     /// Sets a password, clears any lock, and ends every session of the user.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_password(&self, user_id: &str, hash: &str) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
@@ -159,6 +168,7 @@ impl SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_totp(&self, user_id: &str, secret: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE hub_user SET totp_secret = $1 WHERE id = $2")
             .bind(secret)
@@ -169,6 +179,7 @@ impl SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_user_active(&self, user_id: &str, active: bool) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query("UPDATE hub_user SET active = $1 WHERE id = $2")
@@ -188,6 +199,7 @@ impl SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_session(
         &self,
         id_hash: &str,
@@ -211,6 +223,7 @@ impl SqlStore {
     }
 
     /// The live session with this id hash, and its user (active users only).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn session(
         &self,
         id_hash: &str,
@@ -237,6 +250,7 @@ impl SqlStore {
             .map(|u| (session, u)))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn end_session(&self, id_hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM hub_session WHERE id_hash = $1")
             .bind(id_hash)
@@ -246,6 +260,7 @@ impl SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_reset(
         &self,
         token_hash: &str,
@@ -263,6 +278,7 @@ impl SqlStore {
     }
 
     /// The user of an unused, unexpired reset link; with `spend`, marks it used.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reset_link(
         &self,
         token_hash: &str,
@@ -292,6 +308,7 @@ impl SqlStore {
 
     // --- API tokens ------------------------------------------------------------
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_token(&self, t: &TokenRecord, token_hash: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO hub_token (id, org_id, name, token_hash, scopes, created_by, created_at) \
@@ -326,6 +343,7 @@ impl SqlStore {
     }
 
     /// The unrevoked token with this hash.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
         let row = sqlx::query(
             "SELECT id, org_id, name, scopes, created_by, created_at, revoked_at FROM hub_token \
@@ -338,6 +356,7 @@ impl SqlStore {
         row.as_ref().map(SqlStore::token_of).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn tokens(&self, org: &str) -> Result<Vec<TokenRecord>> {
         let rows = sqlx::query(
             "SELECT id, org_id, name, scopes, created_by, created_at, revoked_at FROM hub_token \
@@ -351,6 +370,7 @@ impl SqlStore {
     }
 
     /// Revokes an organisation's token; false if it has no such token.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_token(&self, id: &str, org: &str, now: i64) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE hub_token SET revoked_at = $1 WHERE id = $2 AND org_id = $3 AND revoked_at IS NULL",
@@ -367,6 +387,7 @@ impl SqlStore {
 
 impl SqlStore {
     /// Records the day a user was trained to refer.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_trained(&self, user_id: &str, on: &str) -> Result<()> {
         sqlx::query("UPDATE hub_user SET trained_on = $1 WHERE id = $2")
             .bind(on)

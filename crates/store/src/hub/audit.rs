@@ -22,6 +22,7 @@ pub(crate) async fn audit_in(tx: &mut Transaction<'_, Any>, e: &AuditEntry) -> R
 impl SqlStore {
     // --- the audit log -------------------------------------------------------------
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit(&self, e: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         audit_in(&mut tx, e).await?;
@@ -32,6 +33,7 @@ impl SqlStore {
     }
 
     /// The newest `limit` audit entries, of one organisation's actors or all.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_log(&self, org: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT at, actor, org, action, subject, record, reason FROM audit_log \

@@ -7,6 +7,7 @@ impl SqlStore {
     /// transaction with its timeline and audit entries. The same event id applied
     /// again changes nothing. With `expected_version`, a referral changed since
     /// is refused rather than overwritten.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn apply(
         &self,
         referral_id: &str,

@@ -313,6 +313,7 @@ impl SqlStore {
     /// fails as a whole is retried one by one), commits once — one `fsync` for
     /// the lot — and only then answers each caller. Every referral is still
     /// acknowledged only after the commit that holds it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_referral(&self, n: &NewReferral) -> Result<Created, CreateError> {
         if self.backend == Backend::Sqlite {
             if let Some(done) = self.batched(n).await {

@@ -6,6 +6,7 @@ impl SqlStore {
     // --- the directory -----------------------------------------------------------
 
     /// Adds or replaces every record of a feed, in one transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn put_directory(&self, feed: &Feed) -> Result<()> {
         let mut tx = self.tx().await?;
         for (kind, records) in [
@@ -33,6 +34,7 @@ impl SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn directory(&self) -> Result<Feed> {
         let rows = sqlx::query("SELECT kind, id, doc FROM dir_record ORDER BY kind, id")
             .fetch_all(&self.pool)
@@ -56,6 +58,7 @@ impl SqlStore {
     }
 
     /// Sets what a service accepts by referral, and which organisation of ours runs it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn put_terms(
         &self,
         service_id: &str,
@@ -76,6 +79,7 @@ impl SqlStore {
     }
 
     /// Every service's referral terms: (service id, provider organisation, terms).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn all_terms(&self) -> Result<Vec<(String, Option<String>, Terms)>> {
         let rows = sqlx::query(
             "SELECT service_id, provider_org, terms FROM dir_terms ORDER BY service_id",

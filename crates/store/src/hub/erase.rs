@@ -5,6 +5,7 @@ use super::*;
 impl SqlStore {
     /// A consistent copy of a live SQLite store into a new file (`VACUUM INTO`,
     /// which reads one snapshot while writers carry on).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn backup_to(&self, path: &str) -> Result<()> {
         if self.backend != Backend::Sqlite {
             return Err(StoreError::BadUrl(
@@ -23,6 +24,7 @@ impl SqlStore {
 impl SqlStore {
     /// The referrals recorded under any of these match keys (a person's NHS
     /// number, or name, date of birth and postcode).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn referrals_of_person(&self, keys: &[String]) -> Result<Vec<ReferralRecord>> {
         let mut out: Vec<ReferralRecord> = Vec::new();
         for key in keys {
@@ -48,6 +50,7 @@ impl SqlStore {
     /// note, the text of timeline entries and tasks, the match keys — keeping what
     /// the reports count (dates, needs, status, area, outcomes). One transaction,
     /// audited per referral. Returns how many were erased.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn erase(&self, ids: &[String], by: &Stamp<'_>, why: &str) -> Result<usize> {
         let mut tx = self.tx().await?;
         let mut n = 0;
@@ -97,6 +100,7 @@ impl SqlStore {
 
     /// Referrals finished (closed or declined) before `before`, not yet erased:
     /// those past their retention period.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn past_retention(&self, before: i64) -> Result<Vec<String>> {
         sqlx::query_scalar(
             "SELECT id FROM referral WHERE erased_at IS NULL AND closed_at IS NOT NULL AND closed_at < $1 ORDER BY closed_at",
@@ -112,6 +116,7 @@ impl SqlStore {
     /// On SQLite, moves everything in the write-ahead log into the database file
     /// and empties the log, so the file alone holds every commit (before it is
     /// copied or renamed). Nothing on PostgreSQL.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn checkpoint(&self) -> Result<()> {
         if self.backend == Backend::Sqlite {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -3,6 +3,7 @@
 use super::*;
 
 impl SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn referral(&self, id: &str) -> Result<Option<ReferralRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {REFERRAL_COLUMNS} FROM referral WHERE id = $1"
@@ -15,6 +16,7 @@ impl SqlStore {
     }
 
     /// Referrals matching every given part of the filter, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn referrals(&self, f: &ReferralFilter) -> Result<Vec<ReferralRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {REFERRAL_COLUMNS} FROM referral WHERE ($1 IS NULL OR hub_org = $1) \
@@ -31,6 +33,7 @@ impl SqlStore {
         rows.iter().map(referral_of).collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn events(&self, referral_id: &str) -> Result<Vec<EventRecord>> {
         let rows = sqlx::query(
             "SELECT id, referral_id, at, actor, kind, body, data FROM referral_event WHERE referral_id = $1 ORDER BY at, id",
@@ -54,6 +57,7 @@ impl SqlStore {
             .collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn tasks(&self, referral_id: &str) -> Result<Vec<TaskRecord>> {
         let rows = sqlx::query(
             "SELECT id, referral_id, title, due, done_at FROM referral_task WHERE referral_id = $1 ORDER BY due, id",
@@ -76,6 +80,7 @@ impl SqlStore {
     }
 
     /// Every outcome, of one referral or of all.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn outcomes(&self, referral_id: Option<&str>) -> Result<Vec<OutcomeRecord>> {
         let rows = sqlx::query(
             "SELECT referral_id, code, value, at FROM referral_outcome WHERE ($1 IS NULL OR referral_id = $1) ORDER BY at, id",

@@ -14,13 +14,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use syndemic_access::{self as access, Action, Actor, Scope};
+use syndemic_access::{self as access, Action, Scope};
 use syndemic_hub::referral::Draft;
 use syndemic_store::hub::{Created, ReferralFilter, ReferralRecord};
 
-use super::auth::api_caller;
-use super::front::{create_referral, scope_of, service_name};
-use crate::api::ApiError;
+use super::front::{scope_of, service_name};
+use super::make::{make_referral, Hubs, Referrer, Refusal};
+use crate::place::api::ApiError;
+use crate::shell::auth::api_caller;
 use crate::{AppState, WebError};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -47,42 +48,17 @@ fn key_of(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
-async fn default_hub(state: &AppState, asked: Option<String>) -> Result<String, WebError> {
-    if let Some(h) = asked.filter(|h| !h.is_empty()) {
-        return Ok(h);
-    }
-    let hubs: Vec<_> = state
-        .db
-        .orgs()
-        .await?
-        .into_iter()
-        .filter(|o| o.is_hub)
-        .collect();
-    match hubs.as_slice() {
-        [one] => Ok(one.id.clone()),
-        [] => Err(WebError::Unprocessable(
-            "no hub takes referrals here yet".into(),
-        )),
-        _ => Err(WebError::Unprocessable(format!(
-            "name the hub: one of {}",
-            hubs.iter()
-                .map(|h| h.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
-}
-
 async fn finish(
     state: &AppState,
-    actor: &Actor,
+    by: &Referrer<'_>,
+    hubs: &Hubs,
     hub: &str,
     draft: Draft,
     key: &str,
 ) -> Result<Response, ApiError> {
-    match create_referral(state, actor, hub, draft, key).await {
+    match make_referral(state, by, hubs, hub, draft, key).await {
         Ok(c) => Ok(created(&c)),
-        Err(Ok(errors)) => Ok((
+        Err(Refusal::Fields(errors)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             Json(json!({
                 "error": "the referral breaks some rules: see `fields`",
@@ -90,7 +66,7 @@ async fn finish(
             })),
         )
             .into_response()),
-        Err(Err(e)) => Err(e.into()),
+        Err(Refusal::Failed(e)) => Err(e.into()),
     }
 }
 
@@ -118,16 +94,23 @@ async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let actor = api_caller(&state, &headers, Scope::Referrals).await?;
-    if !access::role_allows(actor.role, Action::Refer) {
-        return Err(WebError::Forbidden("this account may not make referrals".into()).into());
-    }
+    let referrer = Referrer::check(&actor)?;
     let parsed: Body = serde_json::from_slice(&body).map_err(|e| {
         WebError::BadRequest(format!(
             "the body is not a referral: {e} (see /api/v1/docs for the fields)"
         ))
     })?;
-    let hub = default_hub(&state, parsed.hub).await?;
-    finish(&state, &actor, &hub, parsed.draft, &key_of(&headers)).await
+    let hubs = Hubs::read(&state).await?;
+    let hub = hubs.chosen(parsed.hub)?;
+    finish(
+        &state,
+        &referrer,
+        &hubs,
+        &hub,
+        parsed.draft,
+        &key_of(&headers),
+    )
+    .await
 }
 
 async fn create_fhir(
@@ -137,9 +120,7 @@ async fn create_fhir(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let actor = api_caller(&state, &headers, Scope::Referrals).await?;
-    if !access::role_allows(actor.role, Action::Refer) {
-        return Err(WebError::Forbidden("this account may not make referrals".into()).into());
-    }
+    let referrer = Referrer::check(&actor)?;
     let bundle: Value = serde_json::from_slice(&body)
         .map_err(|e| WebError::BadRequest(format!("the body is not JSON: {e}")))?;
     let (id, draft) = syndemic_hub::fhir::from_bundle(&bundle)
@@ -153,8 +134,9 @@ async fn create_fhir(
     let asked = form_urlencoded::parse(query.0.unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "hub")
         .map(|(_, v)| v.into_owned());
-    let hub = default_hub(&state, asked).await?;
-    finish(&state, &actor, &hub, draft, &key).await
+    let hubs = Hubs::read(&state).await?;
+    let hub = hubs.chosen(asked)?;
+    finish(&state, &referrer, &hubs, &hub, draft, &key).await
 }
 
 async fn summary(state: &AppState, r: &ReferralRecord) -> Result<Value, WebError> {

@@ -15,10 +15,10 @@ use syndemic_hub::triage::{self, Facts, Offer};
 use syndemic_hub::workdays::{date_of, format_date};
 use syndemic_store::hub::{Applied, Change, ChangeError, ReferralFilter, ReferralRecord, Stamp};
 
-use super::auth::require;
 use super::front::{org_names, scope_of, service_name};
-use super::{now, posted, today, Signed};
-use crate::pages::page;
+use crate::shell::auth::require;
+use crate::shell::page;
+use crate::shell::{now, posted, today, Signed};
 use crate::{AppState, WebError};
 
 /// A time as `YYYY-MM-DD HH:MM` UTC.
@@ -200,7 +200,7 @@ async fn areas_above(state: &AppState, lsoa: Option<&str>) -> Result<Vec<String>
 }
 
 fn hidden(s: &Signed, r: &ReferralRecord, action: &str) -> Result<Markup, WebError> {
-    let update = super::new_uuid()?;
+    let update = crate::shell::new_uuid()?;
     Ok(html! {
         input type="hidden" name="csrf" value=(s.csrf);
         input type="hidden" name="update_id" value=(update);

@@ -5,20 +5,18 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
-use syndemic_access::{self as access, Action, Actor, CaseScope};
+use syndemic_access::{self as access, Action, CaseScope};
 use syndemic_hub::need::{ConsentMethod, LawfulBasis, Need, RiskFlag, Urgency};
 use syndemic_hub::person::Person;
 use syndemic_hub::referral::{Consent, Draft};
 use syndemic_hub::FieldError;
-use syndemic_model::normalise_postcode;
-use syndemic_store::hub::{CreateError, Created, NewReferral, ReferralFilter, ReferralRecord};
-use syndemic_store::Store;
+use syndemic_store::hub::{ReferralFilter, ReferralRecord};
 
-use super::auth::require;
-use super::{now, posted, today, Form, Signed};
-use crate::pages::page;
+use super::make::{make_referral, Hubs, Referrer, Refusal};
+use crate::shell::auth::require;
+use crate::shell::page;
+use crate::shell::{posted, today, Form, Signed};
 use crate::{AppState, WebError};
-use syndemic_place::edition::{self, Edition};
 
 /// The organisation an answer is for, by id → name.
 pub(crate) async fn org_names(
@@ -41,94 +39,6 @@ pub(crate) fn scope_of(r: &ReferralRecord) -> CaseScope {
         referrer: r.referrer.clone(),
         service_org: r.service_org.clone(),
     }
-}
-
-/// Where a postcode is: its small area and that area's national IMD decile.
-async fn locate(
-    state: &AppState,
-    postcode: &str,
-) -> Result<(Option<String>, Option<i64>), WebError> {
-    let Some(pc) = normalise_postcode(postcode) else {
-        return Ok((None, None));
-    };
-    let Some(rec) = state.db.postcode(&pc).await? else {
-        return Ok((None, None));
-    };
-    let Some(lsoa) = rec.lsoa21.or(rec.lsoa11) else {
-        return Ok((None, None));
-    };
-    let dep = state.db.deprivation(lsoa).await?;
-    let imd = |e: Edition| {
-        dep.iter()
-            .find(|d| d.domain == "imd" && d.edition == e.code())
-    };
-    let edition =
-        edition::choose(Edition::NEWEST_FIRST.map(|e| (e, usize::from(imd(e).is_some()))));
-    Ok((
-        Some(lsoa.as_str().to_owned()),
-        edition.and_then(imd).map(|d| d.decile),
-    ))
-}
-
-/// Checks a draft and stores it as a referral to `hub_org` (one transaction; a
-/// repeat of the same request under the same key answers with the first).
-pub(crate) async fn create_referral(
-    state: &AppState,
-    actor: &Actor,
-    hub_org: &str,
-    draft: Draft,
-    idempotency_key: &str,
-) -> Result<Created, Result<Vec<FieldError>, WebError>> {
-    if !access::role_allows(actor.role, Action::Refer) {
-        return Err(Err(WebError::Forbidden(
-            "this account may not make referrals".into(),
-        )));
-    }
-    let key = idempotency_key.trim();
-    if key.is_empty() || key.len() > 200 {
-        return Err(Ok(vec![FieldError::new(
-            "idempotency_key",
-            "send a unique key of 1–200 characters with each new referral (the same key again for a retry)",
-        )]));
-    }
-    let orgs = state.db.orgs().await.map_err(|e| Err(e.into()))?;
-    if !orgs.iter().any(|o| o.id == hub_org && o.is_hub) {
-        return Err(Ok(vec![FieldError::new(
-            "hub",
-            format!("`{hub_org}` is not a hub that takes referrals"),
-        )]));
-    }
-    let draft = draft.validate(today()).map_err(Ok)?;
-    let request_hash = syndemic_access::secret::hash_token(&format!(
-        "{hub_org}|{}",
-        serde_json::to_string(&draft).unwrap_or_default()
-    ));
-    let (lsoa, imd_decile) = locate(state, &draft.person.postcode).await.map_err(Err)?;
-    let id = super::new_uuid().map_err(Err)?;
-    let reference = format!("R-{}", id[..8].to_uppercase());
-    let n = NewReferral {
-        match_keys: draft.person.match_keys(),
-        id,
-        reference,
-        hub_org: hub_org.to_owned(),
-        referrer_org: actor.org.clone(),
-        referrer: actor.id.clone(),
-        idempotency_key: key.to_owned(),
-        request_hash,
-        created_at: now(),
-        draft,
-        lsoa,
-        imd_decile,
-    };
-    state.db.create_referral(&n).await.map_err(|e| match e {
-        CreateError::KeyReused(k) => Err(WebError::Conflict(format!(
-            "the idempotency key `{k}` was used for a different referral: use a new key for a new referral"
-        ))),
-        CreateError::Raced => Err(WebError::Conflict(
-            "the same referral is being made by another request: retry with the same key".into(),
-        )),
-        CreateError::Store(e) => Err(e.into()),
-    })
 }
 
 pub(crate) async fn dashboard(
@@ -192,7 +102,7 @@ fn refer_form(
     filled: &Filled,
     errors: &[FieldError],
 ) -> Result<Html<String>, WebError> {
-    let key = super::new_uuid()?;
+    let key = crate::shell::new_uuid()?;
     let text = |id: &str, label: &str, kind: &str, autocomplete: &str, hint: Option<&str>| {
         let err = errors
             .iter()
@@ -300,24 +210,19 @@ fn refer_form(
     ))
 }
 
-async fn hubs(state: &AppState) -> Result<Vec<(String, String)>, WebError> {
-    Ok(state
-        .db
-        .orgs()
-        .await?
-        .into_iter()
-        .filter(|o| o.is_hub)
-        .map(|o| (o.id, o.name))
-        .collect())
-}
-
 pub(crate) async fn refer_page(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Html<String>, WebError> {
     let s = require(&state, &headers).await?;
-    s.must(Action::Refer)?;
-    refer_form(&state, &s, &hubs(&state).await?, &Filled::default(), &[])
+    Referrer::check(&s.actor)?;
+    refer_form(
+        &state,
+        &s,
+        &Hubs::read(&state).await?.choices(),
+        &Filled::default(),
+        &[],
+    )
 }
 
 /// Reads the form's fields into a draft; unknown codes are field errors.
@@ -373,28 +278,30 @@ pub(crate) async fn refer(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let (s, form) = posted(&state, &headers, &body).await?;
-    s.must(Action::Refer)?;
-    let hubs = hubs(&state).await?;
+    let referrer = Referrer::check(&s.actor)?;
+    let hubs = Hubs::read(&state).await?;
+    let choices = hubs.choices();
     let hub = Some(form.get("hub"))
         .filter(|h| !h.is_empty())
-        .or_else(|| hubs.first().map(|h| h.0.clone()))
+        .or_else(|| choices.first().map(|h| h.0.clone()))
         .unwrap_or_default();
     let fail = |errors: Vec<FieldError>, form: Form| -> Result<Response, WebError> {
-        let html = refer_form(&state, &s, &hubs, &Filled { form: Some(form) }, &errors)?;
+        let html = refer_form(&state, &s, &choices, &Filled { form: Some(form) }, &errors)?;
         Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
     };
     let draft = match draft_of(&form) {
         Ok(d) => d,
         Err(e) => return fail(e, form),
     };
-    match create_referral(&state, &s.actor, &hub, draft, &form.get("idempotency_key")).await {
+    let key = form.get("idempotency_key");
+    match make_referral(&state, &referrer, &hubs, &hub, draft, &key).await {
         Ok(c) => Ok((
             StatusCode::SEE_OTHER,
             [(header::LOCATION, format!("/referrals/{}?sent=1", c.id))],
         )
             .into_response()),
-        Err(Ok(errors)) => fail(errors, form),
-        Err(Err(e)) => Err(e),
+        Err(Refusal::Fields(errors)) => fail(errors, form),
+        Err(Refusal::Failed(e)) => Err(e),
     }
 }
 

@@ -13,12 +13,12 @@ use syndemic_access::{Action, Role};
 use syndemic_hub::need::{Need, OutcomeCode};
 use syndemic_store::hub::ReferralFilter;
 
-use super::auth::require;
 use super::cases::clock;
 use super::front::org_names;
-use super::Signed;
-use crate::pages::page as layout;
-use crate::table::{Cell, DataTable, Download};
+use crate::shell::auth::require;
+use crate::shell::page as layout;
+use crate::shell::table::{Cell, DataTable, Download};
+use crate::shell::Signed;
 use crate::{AppState, WebError};
 
 const TABLES: [&str; 7] = [

@@ -12,10 +12,10 @@ use syndemic_access::Action;
 use syndemic_hub::need::Need;
 use syndemic_hub::triage::Terms;
 
-use super::auth::require;
 use super::front::service_name;
-use super::posted;
-use crate::pages::page;
+use crate::shell::auth::require;
+use crate::shell::page;
+use crate::shell::posted;
 use crate::{AppState, WebError};
 
 pub(crate) async fn list(

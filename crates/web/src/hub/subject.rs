@@ -14,11 +14,11 @@ use syndemic_access::{self as access, Action};
 use syndemic_hub::person::Person;
 use syndemic_store::hub::{ReferralRecord, Stamp};
 
-use super::auth::require;
 use super::cases::when;
 use super::front::scope_of;
-use super::{now, posted, Form, Signed};
-use crate::pages::page;
+use crate::shell::auth::require;
+use crate::shell::page;
+use crate::shell::{now, posted, Form, Signed};
 use crate::{AppState, WebError};
 
 fn person_of(form: &Form) -> Person {

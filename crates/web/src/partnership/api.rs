@@ -20,8 +20,8 @@ use syndemic_store::partnership::{CommitmentRecord, ReviewRecord};
 use super::business::deciles;
 use super::pages::{record_review, record_update, NewUpdate};
 use super::{judge_all, must_read, Judged, World};
-use crate::api::{list, ApiError, Paging};
-use crate::hub::auth::api_caller;
+use crate::place::api::{list, ApiError, Paging};
+use crate::shell::auth::api_caller;
 use crate::{AppState, WebError};
 
 pub(crate) fn routes() -> Router<AppState> {

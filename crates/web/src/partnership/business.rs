@@ -16,10 +16,10 @@ use syndemic_store::partnership::{BusinessCountRecord, BusinessRecord};
 use syndemic_store::Store;
 
 use super::{audit_entry, layout_error, num, one_file, posted_multipart};
-use crate::hub::auth::require;
-use crate::pages::page as layout_page;
-use crate::svg::{choropleth, MapArea, SCALE};
-use crate::table::{Cell, DataTable, Download};
+use crate::shell::auth::require;
+use crate::shell::page as layout_page;
+use crate::shell::svg::{choropleth, MapArea, SCALE};
+use crate::shell::table::{Cell, DataTable, Download};
 use crate::{AppState, WebError};
 
 const BANDS: [SizeBand; 4] = [

@@ -11,7 +11,7 @@ use syndemic_partnership::access::{self as rules, MemberRole};
 use syndemic_store::partnership::{FrameworkRecord, MemberRecord, PartnershipRecord};
 
 use super::{audit_entry, frameworks, must_manage, World};
-use crate::hub::{posted, Signed};
+use crate::shell::{posted, Signed};
 use crate::{AppState, WebError};
 
 /// The kinds of partnership a place has.

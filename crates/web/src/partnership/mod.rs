@@ -34,7 +34,7 @@ use syndemic_store::partnership::{
 };
 use syndemic_store::{Indicator, Observation, Polarity, Store};
 
-use crate::hub::now;
+use crate::shell::now;
 use crate::{AppState, WebError};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -515,7 +515,7 @@ pub(crate) fn owed<'a>(
 
 /// A short number for a page: up to 3 significant decimals.
 pub(crate) fn num(v: f64) -> String {
-    crate::svg::fmt(v)
+    crate::shell::svg::fmt(v)
 }
 
 pub(crate) fn day(d: i64) -> String {
@@ -537,9 +537,9 @@ pub(crate) async fn posted_multipart(
     state: &AppState,
     headers: &axum::http::HeaderMap,
     request: axum::extract::Request,
-) -> Result<(crate::hub::Signed, crate::hub::Form, Vec<Upload>), WebError> {
+) -> Result<(crate::shell::Signed, crate::shell::Form, Vec<Upload>), WebError> {
     use axum::extract::FromRequest;
-    let s = crate::hub::auth::require(state, headers).await?;
+    let s = crate::shell::auth::require(state, headers).await?;
     let mut multipart = axum::extract::Multipart::from_request(request, state)
         .await
         .map_err(|e| WebError::BadRequest(format!("this form could not be read: {e}")))?;
@@ -571,7 +571,7 @@ pub(crate) async fn posted_multipart(
             None => fields.push((name, field.text().await.map_err(bad)?)),
         }
     }
-    let form = crate::hub::Form::from_pairs(fields);
+    let form = crate::shell::Form::from_pairs(fields);
     s.check_csrf(&form)?;
     Ok((s, form, files))
 }

@@ -18,10 +18,10 @@ use syndemic_store::partnership::{
 };
 
 use super::{audit_entry, layout_error, num, one_file, posted_multipart, World};
-use crate::hub::auth::require;
-use crate::hub::posted;
-use crate::pages::page as layout_page;
-use crate::table::{Cell, DataTable, Download};
+use crate::shell::auth::require;
+use crate::shell::page as layout_page;
+use crate::shell::posted;
+use crate::shell::table::{Cell, DataTable, Download};
 use crate::{AppState, WebError};
 
 fn sector_label(code: &str) -> &str {

@@ -10,8 +10,8 @@ use maud::html;
 
 use super::pages::scorecards;
 use super::{judgement_tag, must_read, num, status_label, World};
-use crate::hub::auth::require;
-use crate::pages::page as layout_page;
+use crate::shell::auth::require;
+use crate::shell::page as layout_page;
 use crate::{AppState, WebError};
 use syndemic_model::date::format_unix_day;
 
@@ -39,7 +39,7 @@ pub(crate) async fn report(
         &state,
         &format!("Accountability report: {}", p.name),
         html! {
-            p class="lead" { "Prepared " (format_unix_day(crate::hub::now())) " for the board. Judgements compare each linked indicator's latest value with the straight line from its baseline to its target; “not significant” means the latest 95 % confidence interval contains the line's value." }
+            p class="lead" { "Prepared " (format_unix_day(crate::shell::now())) " for the board. Judgements compare each linked indicator's latest value with the straight line from its baseline to its target; “not significant” means the latest 95 % confidence interval contains the line's value." }
             p class="no-print" { "Print this page (Ctrl+P) for the meeting pack." }
             h2 { "Scorecard" }
             @for t in &tables { (t.html(None)) }

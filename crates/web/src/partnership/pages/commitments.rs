@@ -179,12 +179,12 @@ pub(crate) async fn commitment_record(
                 done_on: None,
             })
             .collect(),
-        created_at: crate::hub::now(),
+        created_at: crate::shell::now(),
     })
 }
 
 pub(super) fn number(
-    form: &crate::hub::Form,
+    form: &crate::shell::Form,
     name: &str,
     label: &str,
 ) -> Result<Option<f64>, WebError> {
@@ -199,7 +199,7 @@ pub(super) fn number(
         .ok_or_else(|| WebError::Unprocessable(format!("{label}: `{v}` is not a number")))
 }
 
-pub(super) fn optional(form: &crate::hub::Form, name: &str) -> Option<String> {
+pub(super) fn optional(form: &crate::shell::Form, name: &str) -> Option<String> {
     Some(form.get(name)).filter(|v| !v.is_empty())
 }
 
@@ -336,7 +336,7 @@ pub(super) fn milestones(text: &str) -> Result<Vec<(String, String)>, WebError> 
 }
 
 /// The commitment a form proposes (its reference aside).
-pub(super) fn proposed(form: &crate::hub::Form, reference: String) -> Result<Proposed, WebError> {
+pub(super) fn proposed(form: &crate::shell::Form, reference: String) -> Result<Proposed, WebError> {
     let title = form.get("title");
     if reference.is_empty() || title.is_empty() {
         return Err(WebError::Unprocessable(

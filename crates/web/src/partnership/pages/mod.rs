@@ -31,10 +31,10 @@ use super::{
     audit_entry, day, judge_all, judgement_tag, layout_error, must_manage, must_read, num,
     one_file, owed, posted_multipart, resolve_targets, status_label, Judged, World, STATUSES,
 };
-use crate::hub::auth::require;
-use crate::hub::{new_uuid, posted, Signed};
-use crate::pages::page as layout_page;
-use crate::table::{Cell, DataTable, Download};
+use crate::shell::auth::require;
+use crate::shell::page as layout_page;
+use crate::shell::table::{Cell, DataTable, Download};
+use crate::shell::{new_uuid, posted, Signed};
 use crate::{AppState, WebError};
 
 pub(crate) use commitments::*;
@@ -405,7 +405,7 @@ fn maturity_form(s: &Signed, partnership: &str) -> Markup {
     }
 }
 
-fn date_field(form: &crate::hub::Form, name: &str, label: &str) -> Result<String, WebError> {
+fn date_field(form: &crate::shell::Form, name: &str, label: &str) -> Result<String, WebError> {
     let v = form.get(name);
     if parse_date(&v).is_none() {
         return Err(WebError::Unprocessable(format!(
@@ -465,7 +465,7 @@ pub(crate) async fn edit_plan(
 /// A plan from its form, checked: a title, an owner among the partnership's
 /// members, a period that ends after it starts, updates due every 7 to 366 days.
 fn plan_of_form(
-    form: &crate::hub::Form,
+    form: &crate::shell::Form,
     world: &World,
     id: String,
     partnership: &str,

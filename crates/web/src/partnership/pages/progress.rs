@@ -181,7 +181,7 @@ pub(crate) async fn record_update(
             "the update has no id: reload the page and send it again".into(),
         ));
     }
-    let today = crate::hub::today();
+    let today = crate::shell::today();
     let on = day(
         syndemic_model::date::day_of(today.year(), u8::from(today.month()), today.day())
             .unwrap_or(0),
@@ -190,7 +190,7 @@ pub(crate) async fn record_update(
     let record = UpdateRecord {
         id: update_id.to_owned(),
         commitment_id: c.id.clone(),
-        at: crate::hub::now(),
+        at: crate::shell::now(),
         author: actor.id.clone(),
         org_id: actor.org.clone(),
         status: status.to_owned(),
@@ -294,7 +294,7 @@ pub(crate) async fn record_review(
     let review = ReviewRecord {
         commitment_id: c.id.clone(),
         by_user: actor.id.clone(),
-        at: crate::hub::now(),
+        at: crate::shell::now(),
         ..review
     };
     Ok(state

@@ -9,7 +9,7 @@ use syndemic_stats::funnel::FunnelRow;
 use syndemic_stats::sii::{gradient_line, GradientLine};
 use syndemic_store::Observation;
 
-use crate::svg::fmt;
+use crate::shell::svg::fmt;
 
 const WIDTH: f64 = 640.0;
 const INK: &str = "#000000";

@@ -12,9 +12,9 @@ use syndemic_access::{Action, Role, Scope};
 use syndemic_store::hub::{TokenRecord, UserRecord};
 
 use super::auth::{require, RESET_SECONDS};
-use super::cases::when;
 use super::{new_uuid, now, posted, random_hex, Signed};
-use crate::pages::page as layout;
+use crate::hub::cases::when;
+use crate::shell::page as layout;
 use crate::{AppState, WebError};
 
 /// Argon2id of a new password, with a fresh salt.

@@ -8,11 +8,11 @@ use axum::response::Html;
 use maud::{html, Markup};
 use serde_json::Value;
 
-use crate::pages::page;
+use crate::shell::page;
 use crate::{AppState, WebError};
 
 /// The embedded OpenAPI 3.1 document.
-pub const OPENAPI: &str = include_str!("../assets/openapi.json");
+pub const OPENAPI: &str = include_str!("../../assets/openapi.json");
 
 /// A parameter, following a `$ref` into `components/parameters`.
 fn resolve<'a>(doc: &'a Value, p: &'a Value) -> &'a Value {

@@ -9,7 +9,7 @@ use syndemic_access::totp;
 
 use super::auth::require;
 use super::{now, posted, Signed};
-use crate::pages::page;
+use crate::shell::page;
 use crate::{AppState, WebError};
 
 fn render(state: &AppState, s: &Signed, on: bool, body: Markup) -> Html<String> {

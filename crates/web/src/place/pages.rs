@@ -2,17 +2,18 @@
 //! `main` landmark, a skip link, labelled forms, and a table beside each chart.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{Html, Response};
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use syndemic_model::{AreaCode, AreaType};
 use syndemic_store::Store;
 use syndemic_store::{Indicator, Observation};
 
-use crate::svg::{self, fmt, MapArea};
-use crate::table::{Cell, DataTable, Download};
+use crate::shell::page;
+use crate::shell::svg::{self, fmt, MapArea};
+use crate::shell::table::{Cell, DataTable, Download};
 use crate::{parse_code, AppState, WebError};
 use syndemic_place::HiddenOptions;
 
@@ -35,65 +36,6 @@ const DOMAINS: [(&str, &str); 7] = [
     ),
     ("other", "Other indicators"),
 ];
-
-pub(crate) fn page(state: &AppState, title: &str, body: Markup) -> Html<String> {
-    Html(
-        html! {
-            (DOCTYPE)
-            html lang="en-GB" {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (title) " — " (state.place) " — syndemic" }
-                    link rel="stylesheet" href="/assets/site.css";
-                }
-                body {
-                    a class="skip" href="#main" { "Skip to content" }
-                    header {
-                        nav aria-label="Site" {
-                            a href="/" { strong { (state.place) } " place intelligence" }
-                            a href="/hidden" { "Hidden deprivation" }
-                            a href="/compare" { "Compare areas" }
-                            a href="/planner" { "Outreach planner" }
-                            a href="/api/v1/docs" { "Open data API" }
-                            a href="/hub" { "Referral hub" }
-                            a href="/partnerships" { "Partnerships" }
-                        }
-                    }
-                    main id="main" tabindex="-1" {
-                        h1 { (title) }
-                        (body)
-                    }
-                    footer { p { "syndemic — place-based health equity. Figures are computed from the evidence store with 95 % confidence limits." } }
-                }
-            }
-        }
-        .into_string(),
-    )
-}
-
-pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
-    Html(
-        html! {
-            (DOCTYPE)
-            html lang="en-GB" {
-                head { meta charset="utf-8"; title { (status.as_u16()) " — syndemic" } link rel="stylesheet" href="/assets/site.css"; }
-                body { main id="main" { h1 { (status.canonical_reason().unwrap_or("Error")) } p { (message) } p { a href="/" { "Back to the home page" } } } }
-            }
-        }
-        .into_string(),
-    )
-}
-
-pub async fn not_found() -> (StatusCode, Html<String>) {
-    (
-        StatusCode::NOT_FOUND,
-        error_page(
-            StatusCode::NOT_FOUND,
-            "There is no page here. Search for an area from the home page.",
-        ),
-    )
-}
 
 fn search_form() -> Markup {
     html! {

@@ -18,7 +18,7 @@ use syndemic_access::secret;
 use syndemic_access::{Actor, Scope};
 
 use super::{cookie, now, random_hex, Form, Signed};
-use crate::pages::page;
+use crate::shell::page;
 use crate::{AppState, WebError};
 
 pub const SESSION_COOKIE: &str = "syndemic_session";

@@ -18,10 +18,11 @@ use syndemic_stats::funnel::{self, RateType};
 use syndemic_store::Store;
 use syndemic_store::{Indicator, Observation, Polarity};
 
-use crate::charts::{self, Curves, FunnelPoint, TrendPoint};
-use crate::pages::{comparison_colour, latest_total, page};
-use crate::svg::{self, fmt, Bar, MapArea, SCALE};
-use crate::table::{Cell, DataTable, Download};
+use crate::place::pages::{comparison_colour, latest_total};
+use crate::shell::charts::{self, Curves, FunnelPoint, TrendPoint};
+use crate::shell::page;
+use crate::shell::svg::{self, fmt, Bar, MapArea, SCALE};
+use crate::shell::table::{Cell, DataTable, Download};
 use crate::{parse_code, AppState, WebError};
 use syndemic_place::{small_areas_within, Shapes};
 

@@ -8,7 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
-use crate::svg::fmt;
+use crate::shell::svg::fmt;
 use crate::WebError;
 
 /// One cell.

@@ -18,7 +18,7 @@ use syndemic_place::{small_areas_within, HiddenOptions, Neighbours};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi))
-        .route("/docs", get(crate::apidocs::docs))
+        .route("/docs", get(crate::place::apidocs::docs))
         .route("/areas", get(areas))
         .route("/areas/{code}", get(area))
         .route("/indicators", get(indicators))
@@ -458,7 +458,7 @@ async fn hidden(
 async fn openapi() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        crate::apidocs::OPENAPI,
+        crate::place::apidocs::OPENAPI,
     )
 }
 
@@ -535,9 +535,9 @@ async fn inequality(
 async fn planner(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<crate::outreach::PlanQuery>,
+    Query(query): Query<crate::place::outreach::PlanQuery>,
 ) -> Result<Response, ApiError> {
-    let o = crate::outreach::outcome(&state, &query).await?;
+    let o = crate::place::outreach::outcome(&state, &query).await?;
     let stops: Vec<Value> = o
         .stops
         .iter()

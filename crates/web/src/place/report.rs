@@ -17,10 +17,10 @@ use syndemic_model::AreaType;
 use syndemic_store::Store;
 use syndemic_store::{Indicator, Observation};
 
-use crate::charts;
-use crate::pages::latest_total;
-use crate::svg::fmt;
-use crate::table::{Cell, DataTable, Download};
+use crate::place::pages::latest_total;
+use crate::shell::charts;
+use crate::shell::svg::fmt;
+use crate::shell::table::{Cell, DataTable, Download};
 use crate::{parse_code, AppState, WebError};
 use syndemic_place::{small_areas_within, HiddenOptions};
 
@@ -252,7 +252,7 @@ async fn render(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — " (state.place) " — syndemic" }
-                style { (PreEscaped(include_str!("../assets/site.css"))) }
+                style { (PreEscaped(include_str!("../../assets/site.css"))) }
             }
             body class="report" {
                 a class="skip" href="#main" { "Skip to content" }
@@ -342,7 +342,7 @@ pub async fn report(
                 .into_response(),
             Err(why) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                crate::pages::error_page(
+                crate::shell::error_page(
                     StatusCode::SERVICE_UNAVAILABLE,
                     &format!(
                         "{why} The HTML report at /report/{code} prints the same from any browser."

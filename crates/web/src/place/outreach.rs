@@ -11,9 +11,9 @@ use rustc_hash::FxHashSet;
 use serde::Deserialize;
 use syndemic_store::Store;
 
-use crate::pages::page;
-use crate::svg::{choropleth_with, fmt, MapArea, Marker};
-use crate::table::{Cell, DataTable, Download};
+use crate::shell::page;
+use crate::shell::svg::{choropleth_with, fmt, MapArea, Marker};
+use crate::shell::table::{Cell, DataTable, Download};
 use crate::{parse_code, AppState, WebError};
 use syndemic_place::planner::{
     coverage, demand, grid, parse_sites, plan, stops, stops_csv, Demand, NeedOptions, Point, Stop,
@@ -346,7 +346,7 @@ pub async fn planner_svg(
     let chart = map(&state, &o)
         .await?
         .ok_or_else(|| WebError::NotFound("no boundaries are stored, so there is no map".into()))?;
-    Ok(crate::svg::download(chart, "outreach-plan"))
+    Ok(crate::shell::svg::download(chart, "outreach-plan"))
 }
 
 #[cfg(test)]

@@ -1,0 +1,44 @@
+//! The place intelligence pages — home, search, the area profile, the indicator
+//! view, hidden deprivation, compare, the outreach planner, the place report —
+//! and the open data API under `/api/v1`, with its documentation.
+
+pub(crate) mod api;
+mod apidocs;
+mod indicator;
+mod outreach;
+pub(crate) mod pages;
+mod report;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::AppState;
+
+/// The place pages' routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/search", get(pages::search))
+        .route("/areas/{code}", get(pages::profile))
+        .route("/areas/{code}/{file}", get(pages::profile_download))
+        .route("/indicators/{id}", get(indicator::indicator))
+        .route("/indicators/{id}/{file}", get(indicator::download))
+        .route("/hidden", get(pages::hidden))
+        .route("/hidden.csv", get(pages::hidden_csv))
+        .route("/hidden.xlsx", get(pages::hidden_xlsx))
+        .route("/hidden.svg", get(pages::hidden_svg))
+        .route("/compare", get(pages::compare))
+        .route("/compare.csv", get(pages::compare_csv))
+        .route("/compare.xlsx", get(pages::compare_xlsx))
+        .route("/report/{file}", get(report::report))
+        .route("/report/{code}/{file}", get(report::report_table))
+        .route("/planner", get(outreach::planner))
+        .route("/planner.csv", get(outreach::planner_csv))
+        .route("/planner.xlsx", get(outreach::planner_xlsx))
+        .route("/planner.svg", get(outreach::planner_svg))
+}
+
+/// The open data API, mounted under `/api/v1`.
+pub(crate) fn api_routes() -> Router<AppState> {
+    api::routes()
+}

@@ -1,0 +1,136 @@
+//! What a request brings and a handler needs first: the signed-in actor, a form
+//! checked for its CSRF token, cookies, the clock and fresh ids.
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap};
+use syndemic_access::{Action, Actor};
+use syndemic_store::hub::UserRecord;
+
+use super::auth;
+use crate::{AppState, WebError};
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    syndemic_model::date::unix_now()
+}
+
+/// Today (UTC).
+pub(crate) fn today() -> time::Date {
+    syndemic_hub::workdays::date_of(now())
+}
+
+/// `n` random bytes from the operating system, as hex.
+pub fn random_hex(n: usize) -> Result<String, WebError> {
+    syndemic_access::secret::random_hex(n).map_err(|e| WebError::Internal(e.to_string()))
+}
+
+/// A random (version 4) UUID: the ids the directory standard expects, and ids
+/// that cannot be guessed.
+pub(crate) fn new_uuid() -> Result<String, WebError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b)
+        .map_err(|e| WebError::Internal(format!("no random numbers from the system: {e}")))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = syndemic_access::secret::hex(&b);
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
+}
+
+/// A request body of `application/x-www-form-urlencoded` fields, repeats kept.
+pub(crate) struct Form(pub(crate) Vec<(String, String)>);
+
+impl Form {
+    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Form {
+        Form(pairs)
+    }
+
+    pub(crate) fn parse(body: &Bytes) -> Form {
+        Form(
+            form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The field's first value, trimmed; empty if absent.
+    pub(crate) fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .collect()
+    }
+}
+
+/// A cookie's value from the request.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Someone signed in: their user, what they may act as, and their session's CSRF token.
+pub(crate) struct Signed {
+    pub user: UserRecord,
+    pub actor: Actor,
+    pub csrf: String,
+    pub session_hash: String,
+}
+
+impl Signed {
+    /// The role must allow the action, or the answer is 403.
+    pub(crate) fn must(&self, action: Action) -> Result<(), WebError> {
+        if syndemic_access::role_allows(self.actor.role, action) {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden(format!(
+                "a {} cannot do this",
+                self.actor.role.label().to_lowercase()
+            )))
+        }
+    }
+
+    /// The form's CSRF token must be the session's.
+    pub(crate) fn check_csrf(&self, form: &Form) -> Result<(), WebError> {
+        if syndemic_access::secret::same_secret(&form.get("csrf"), &self.csrf) {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden(
+                "this form has expired or did not come from this site: go back, reload the page and send it again".into(),
+            ))
+        }
+    }
+}
+
+/// A page's POST: the signed-in user, and their form — which must carry their
+/// session's CSRF token. Every form handler starts here, so none can forget it.
+pub(crate) async fn posted(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Signed, Form), WebError> {
+    let s = auth::require(state, headers).await?;
+    let form = Form::parse(body);
+    s.check_csrf(&form)?;
+    Ok((s, form))
+}

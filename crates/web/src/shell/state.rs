@@ -1,0 +1,259 @@
+//! The state every handler shares: the one store, the caches of observations,
+//! pages and boundaries, and the audit entry written on an actor's behalf.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap};
+use axum::response::{Html, IntoResponse, Response};
+use rustc_hash::FxHashMap;
+use std::time::{Duration, Instant};
+use syndemic_model::AreaCode;
+use syndemic_place::Shapes;
+
+use syndemic_access::Actor;
+use syndemic_store::disclosure::{suppress, AreaFamilies};
+use syndemic_store::hub::AuditEntry;
+use syndemic_store::{Observation, SqlStore, Store};
+
+use super::WebError;
+use crate::hub;
+
+/// What every handler shares: the one store (the evidence through its `Store`
+/// trait, every part's records through its methods), the referral hub's kept
+/// directory, and the drawn boundaries (read once).
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) db: Arc<SqlStore>,
+    /// The referral hub's kept directory and calendar.
+    pub(crate) hub: Arc<hub::Hub>,
+    pub(crate) place: Arc<str>,
+    /// The population source that weights neighbours (e.g. `IoD2019 File 6`).
+    pub(crate) population: Option<Arc<str>>,
+    shapes: Arc<tokio::sync::OnceCell<Arc<Shapes>>>,
+    /// Each indicator's observations with its disclosure rule applied, kept for
+    /// [`CACHE_SECONDS`].
+    cache: Arc<tokio::sync::Mutex<Cache>>,
+    /// Rendered pages by key, kept for [`CACHE_SECONDS`] like the observations
+    /// they are drawn from.
+    pages: Arc<tokio::sync::Mutex<FxHashMap<String, KeptPage>>>,
+}
+
+/// A rendered page as kept: its HTML, and the same gzip-compressed once, so that
+/// a busy page costs no compression per request.
+struct KeptPage {
+    at: Instant,
+    html: Bytes,
+    gzip: Bytes,
+}
+
+impl KeptPage {
+    fn new(html: String) -> Result<KeptPage, WebError> {
+        use std::io::Write;
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(html.as_bytes())
+            .and_then(|()| z.flush())
+            .map_err(|e| WebError::Internal(format!("cannot compress the page: {e}")))?;
+        let gzip = z
+            .finish()
+            .map_err(|e| WebError::Internal(format!("cannot compress the page: {e}")))?;
+        Ok(KeptPage {
+            at: Instant::now(),
+            html: Bytes::from(html),
+            gzip: Bytes::from(gzip),
+        })
+    }
+
+    /// The page, compressed where the client accepts gzip (the compression layer
+    /// leaves an answer that has a `Content-Encoding` as it is).
+    fn respond(&self, gzip: bool) -> Response {
+        let vary = (header::VARY, "accept-encoding");
+        if gzip {
+            (
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CONTENT_ENCODING, "gzip"),
+                    vary,
+                ],
+                self.gzip.clone(),
+            )
+                .into_response()
+        } else {
+            ([vary], Html(self.html.clone())).into_response()
+        }
+    }
+}
+
+/// Whether `Accept-Encoding` lists gzip with a weight above zero.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let weight = parts
+                .find_map(|p| p.strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f64>().ok())
+                .unwrap_or(1.0);
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && weight > 0.0
+        })
+}
+
+/// Indicator id → when its observations were read, and them.
+type Cache = FxHashMap<String, (Instant, Arc<Vec<Observation>>)>;
+
+/// How long an indicator's observations are served from memory before the store
+/// is read again (so an import shows within this time).
+pub const CACHE_SECONDS: u64 = 60;
+
+impl AppState {
+    /// `place` names the place on every page (e.g. "Hartmoor"); `population` is
+    /// the population source that weights averages over areas.
+    pub fn new(store: Arc<SqlStore>, place: &str, population: Option<&str>) -> AppState {
+        let calendar = syndemic_hub::workdays::Calendar::england_and_wales();
+        AppState {
+            hub: Arc::new(hub::Hub::new(calendar)),
+            db: store,
+            place: place.into(),
+            population: population.map(Into::into),
+            shapes: Arc::default(),
+            cache: Arc::default(),
+            pages: Arc::default(),
+        }
+    }
+
+    /// Every observation of `indicator` as it may be published: the indicator's
+    /// small-number rule applied, with secondary suppression across categories,
+    /// sexes and child areas (`syndemic_store::disclosure`).
+    pub(crate) async fn observations(
+        &self,
+        indicator: &str,
+    ) -> Result<Arc<Vec<Observation>>, WebError> {
+        let mut cache = self.cache.lock().await;
+        if let Some((at, rows)) = cache.get(indicator) {
+            if at.elapsed() < Duration::from_secs(CACHE_SECONDS) {
+                return Ok(rows.clone());
+            }
+        }
+        let store = self.db.as_ref();
+        let mut rows = store.observations(Some(indicator)).await?;
+        if let Some(rule) = store.indicator(indicator).await?.and_then(|i| i.disclosure) {
+            let families = AreaFamilies::from_links(&store.all_links().await?);
+            suppress(&mut rows, indicator, rule, &families);
+        }
+        let rows = Arc::new(rows);
+        cache.insert(indicator.to_owned(), (Instant::now(), rows.clone()));
+        Ok(rows)
+    }
+
+    /// A page rendered at most once per [`CACHE_SECONDS`] for `key`: the profile
+    /// and indicator pages read dozens of indicators, and are read far more often
+    /// than the store changes. When a kept page goes stale, the first request
+    /// renders it again while the others are still answered with the kept one (so
+    /// a busy page never has every waiting request render it at once). Errors are
+    /// not kept.
+    pub(crate) async fn cached_page<F>(
+        &self,
+        key: String,
+        headers: &HeaderMap,
+        render: F,
+    ) -> Result<Response, WebError>
+    where
+        F: std::future::Future<Output = Result<Html<String>, WebError>>,
+    {
+        let gzip = accepts_gzip(headers);
+        let fresh = |at: &Instant| at.elapsed() < Duration::from_secs(CACHE_SECONDS);
+        if let Some(kept) = self.pages.lock().await.get_mut(&key) {
+            if fresh(&kept.at) {
+                return Ok(kept.respond(gzip));
+            }
+            // This request renders; the others keep the kept page meanwhile.
+            kept.at = Instant::now();
+        }
+        let page = KeptPage::new(render.await?.0)?;
+        let response = page.respond(gzip);
+        let mut pages = self.pages.lock().await;
+        pages.retain(|_, kept| fresh(&kept.at));
+        pages.insert(key, page);
+        Ok(response)
+    }
+
+    /// The hidden-deprivation finder over the kept outlines, weighted by the
+    /// configured population source (`syndemic_place::find_hidden`).
+    pub(crate) async fn find_hidden(
+        &self,
+        within: Option<AreaCode>,
+        options: syndemic_place::HiddenOptions,
+        neighbours: syndemic_place::Neighbours,
+    ) -> Result<Vec<syndemic_place::HiddenArea>, WebError> {
+        let shapes = self.shapes().await?;
+        Ok(syndemic_place::find_hidden(
+            self.db.as_ref(),
+            &shapes,
+            self.population.as_deref(),
+            within,
+            options,
+            neighbours,
+        )
+        .await?)
+    }
+
+    /// Writes one entry of the audit log, as `actor`.
+    pub(crate) async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject: &str,
+        record: &str,
+        reason: &str,
+    ) -> Result<(), WebError> {
+        self.db
+            .audit(&AuditEntry {
+                at: syndemic_model::date::unix_now(),
+                actor: actor.id.clone(),
+                org: actor.org.clone(),
+                action: action.into(),
+                subject: subject.into(),
+                record: record.into(),
+                reason: reason.into(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn shapes(&self) -> Result<Arc<Shapes>, WebError> {
+        let store = self.db.clone();
+        self.shapes
+            .get_or_try_init(|| async move {
+                Shapes::load(store.as_ref())
+                    .await
+                    .map(Arc::new)
+                    .map_err(WebError::from)
+            })
+            .await
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_read_from_accept_encoding() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
+            accepts_gzip(&h)
+        };
+        assert!(with("gzip"));
+        assert!(with("br, gzip;q=0.5"));
+        assert!(with("*"));
+        assert!(!with("gzip;q=0"));
+        assert!(!with("br, deflate"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+}

@@ -4,6 +4,7 @@
 //! - [`nhs`]: NHS numbers, validated by their modulus-11 check digit.
 //! - [`need`]: the coded list of needs a referral names, and outcome codes.
 //! - [`status`]: the case lifecycle and which moves it allows.
+//! - [`case`]: what one change to a case may do, decided from the case as it stands.
 //! - [`workdays`]: time to first contact in working days (weekends and bank holidays out).
 //! - [`referral`]: a referral as the front door takes it, with its consent record.
 //! - [`person`]: a person's details as given, and the keys that recognise a repeat referral.
@@ -17,6 +18,7 @@
 //! Every function here is deterministic given its inputs (the current time and
 //! random bytes are passed in), so the rules are tested without a database.
 
+pub mod case;
 pub mod fhir;
 pub mod need;
 pub mod nhs;

@@ -24,6 +24,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 use syndemic_access::Role;
+pub use syndemic_hub::case::Change;
 use syndemic_hub::need::{Need, OutcomeCode, RiskFlag, Urgency};
 use syndemic_hub::oruk::Feed;
 use syndemic_hub::person::Person;
@@ -198,68 +199,6 @@ pub struct OutcomeRecord {
     pub code: OutcomeCode,
     pub value: Option<f64>,
     pub at: i64,
-}
-
-/// One change to a referral, recorded on its timeline.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    Status {
-        to: Status,
-        reason: String,
-    },
-    /// A note; `contact` marks a contact with the person (call, visit, message).
-    Note {
-        text: String,
-        contact: bool,
-    },
-    /// Accept to a service, reroute, or refer onward: routes the case to it.
-    Route {
-        service_id: String,
-        service_org: Option<String>,
-        reason: String,
-    },
-    Decline {
-        reason: String,
-    },
-    Assign {
-        user_id: Option<String>,
-    },
-    Outcome {
-        code: OutcomeCode,
-        value: Option<f64>,
-    },
-    AddTask {
-        title: String,
-        due: String,
-    },
-    DoneTask {
-        task_id: String,
-    },
-    WithdrawConsent {
-        reason: String,
-    },
-    /// The coordinator confirms (or rejects) that the linked referral is the same person.
-    ConfirmLink {
-        same_person: bool,
-    },
-}
-
-impl Change {
-    fn kind(&self) -> &'static str {
-        match self {
-            Change::Status { .. } => "status",
-            Change::Note { contact: true, .. } => "contact",
-            Change::Note { .. } => "note",
-            Change::Route { .. } => "route",
-            Change::Decline { .. } => "decline",
-            Change::Assign { .. } => "assign",
-            Change::Outcome { .. } => "outcome",
-            Change::AddTask { .. } => "task",
-            Change::DoneTask { .. } => "task-done",
-            Change::WithdrawConsent { .. } => "consent-withdrawn",
-            Change::ConfirmLink { .. } => "link",
-        }
-    }
 }
 
 /// Who made a change, for which organisation, and when (Unix seconds).

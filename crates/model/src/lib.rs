@@ -1,6 +1,7 @@
 //! Domain values of syndemic, parsed once where data enters ("parse, don't
 //! validate"): GSS area codes and the area types they imply, the time periods
-//! official statistics are published for, calendar days, and postcodes.
+//! official statistics are published for, calendar days, postcodes and
+//! indicators' polarity.
 //!
 //! This crate does no I/O and knows no database; the store and the importers hold
 //! these values, never raw strings.
@@ -9,8 +10,10 @@ mod area;
 pub mod date;
 pub mod geo;
 mod period;
+pub mod polarity;
 pub mod postcode;
 
 pub use area::{AreaCode, AreaCodeError, AreaType, CodeVerdict, Level};
 pub use period::{Period, PeriodError};
+pub use polarity::Polarity;
 pub use postcode::normalise_postcode;

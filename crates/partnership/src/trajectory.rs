@@ -32,7 +32,7 @@
 
 use serde::Serialize;
 use syndemic_model::date::day_of;
-use syndemic_model::Period;
+use syndemic_model::{Period, Polarity};
 
 /// Which way is better for an indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,6 +43,16 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The direction an indicator's polarity gives; `None` for one that makes no
+    /// judgement.
+    pub fn of(polarity: Polarity) -> Option<Direction> {
+        match polarity {
+            Polarity::HigherIsBetter => Some(Direction::HigherIsBetter),
+            Polarity::LowerIsBetter => Some(Direction::LowerIsBetter),
+            Polarity::NoJudgement => None,
+        }
+    }
+
     /// The indicator's polarity where it has one; otherwise the way the target
     /// points from the baseline; `None` when neither says (a target equal to its
     /// baseline on an indicator with no polarity).

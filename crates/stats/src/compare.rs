@@ -3,14 +3,8 @@
 use crate::confidence::ConfidenceLevel;
 use crate::dist::chisq_quantile;
 
-/// Which direction is good for an indicator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Polarity {
-    HighIsGood,
-    LowIsGood,
-    /// Higher or lower is reported without judgement.
-    NoJudgement,
-}
+/// Which direction is good for an indicator: the workspace's one polarity.
+pub use syndemic_model::Polarity;
 
 /// The result of comparing an area with a benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,10 +56,10 @@ pub fn compare(
     };
     match (higher, polarity) {
         (None, _) => Comparison::Similar,
-        (Some(true), Polarity::HighIsGood) | (Some(false), Polarity::LowIsGood) => {
+        (Some(true), Polarity::HigherIsBetter) | (Some(false), Polarity::LowerIsBetter) => {
             Comparison::Better
         }
-        (Some(true), Polarity::LowIsGood) | (Some(false), Polarity::HighIsGood) => {
+        (Some(true), Polarity::LowerIsBetter) | (Some(false), Polarity::HigherIsBetter) => {
             Comparison::Worse
         }
         (Some(true), Polarity::NoJudgement) => Comparison::Higher,
@@ -152,14 +146,13 @@ pub fn recent_trend(points: &[(f64, f64)], level: f64, polarity: Polarity) -> Tr
     } else {
         Trend::NoSignificantChange
     };
-    let getting_better =
-        match (trend, polarity) {
-            (Trend::Increasing, Polarity::HighIsGood)
-            | (Trend::Decreasing, Polarity::LowIsGood) => Some(true),
-            (Trend::Increasing, Polarity::LowIsGood)
-            | (Trend::Decreasing, Polarity::HighIsGood) => Some(false),
-            _ => None,
-        };
+    let getting_better = match (trend, polarity) {
+        (Trend::Increasing, Polarity::HigherIsBetter)
+        | (Trend::Decreasing, Polarity::LowerIsBetter) => Some(true),
+        (Trend::Increasing, Polarity::LowerIsBetter)
+        | (Trend::Decreasing, Polarity::HigherIsBetter) => Some(false),
+        _ => None,
+    };
     TrendResult {
         trend,
         getting_better,
@@ -175,11 +168,11 @@ mod tests {
     fn comparison_follows_the_interval_and_polarity() {
         let b = Some(50.0);
         assert_eq!(
-            compare(Some(51.0), Some(53.0), b, Polarity::HighIsGood),
+            compare(Some(51.0), Some(53.0), b, Polarity::HigherIsBetter),
             Comparison::Better
         );
         assert_eq!(
-            compare(Some(51.0), Some(53.0), b, Polarity::LowIsGood),
+            compare(Some(51.0), Some(53.0), b, Polarity::LowerIsBetter),
             Comparison::Worse
         );
         assert_eq!(
@@ -187,7 +180,7 @@ mod tests {
             Comparison::Higher
         );
         assert_eq!(
-            compare(Some(45.0), Some(49.0), b, Polarity::HighIsGood),
+            compare(Some(45.0), Some(49.0), b, Polarity::HigherIsBetter),
             Comparison::Worse
         );
         assert_eq!(
@@ -195,20 +188,20 @@ mod tests {
             Comparison::Lower
         );
         assert_eq!(
-            compare(Some(49.0), Some(51.0), b, Polarity::HighIsGood),
+            compare(Some(49.0), Some(51.0), b, Polarity::HigherIsBetter),
             Comparison::Similar
         );
         // An interval that touches the benchmark is similar.
         assert_eq!(
-            compare(Some(50.0), Some(51.0), b, Polarity::HighIsGood),
+            compare(Some(50.0), Some(51.0), b, Polarity::HigherIsBetter),
             Comparison::Similar
         );
         assert_eq!(
-            compare(None, Some(51.0), b, Polarity::HighIsGood),
+            compare(None, Some(51.0), b, Polarity::HigherIsBetter),
             Comparison::NotCompared
         );
         assert_eq!(
-            compare(Some(1.0), Some(2.0), None, Polarity::HighIsGood),
+            compare(Some(1.0), Some(2.0), None, Polarity::HigherIsBetter),
             Comparison::NotCompared
         );
     }
@@ -221,12 +214,12 @@ mod tests {
             .iter()
             .map(|&x| (x, 100.0))
             .collect();
-        let t = recent_trend(&points, 99.9, Polarity::LowIsGood);
+        let t = recent_trend(&points, 99.9, Polarity::LowerIsBetter);
         assert!((t.chi_square.unwrap() - 10000.0 / 210.0).abs() < 1e-9);
         assert_eq!(t.trend, Trend::Increasing);
         assert_eq!(t.getting_better, Some(false));
         let falling: Vec<(f64, f64)> = points.iter().rev().copied().collect();
-        let t = recent_trend(&falling, 99.9, Polarity::LowIsGood);
+        let t = recent_trend(&falling, 99.9, Polarity::LowerIsBetter);
         assert_eq!((t.trend, t.getting_better), (Trend::Decreasing, Some(true)));
     }
 
@@ -234,18 +227,18 @@ mod tests {
     fn trend_uses_the_last_five_points_and_needs_five() {
         let flat = vec![(30.0, 100.0); 5];
         assert_eq!(
-            recent_trend(&flat, 99.9, Polarity::HighIsGood).trend,
+            recent_trend(&flat, 99.9, Polarity::HigherIsBetter).trend,
             Trend::NoSignificantChange
         );
         assert_eq!(
-            recent_trend(&flat[..4], 99.9, Polarity::HighIsGood).trend,
+            recent_trend(&flat[..4], 99.9, Polarity::HigherIsBetter).trend,
             Trend::CannotBeCalculated
         );
         // A steep early rise followed by five flat points is no significant change.
         let mut series = vec![(1.0, 100.0), (90.0, 100.0)];
         series.extend(flat);
         assert_eq!(
-            recent_trend(&series, 99.9, Polarity::HighIsGood).trend,
+            recent_trend(&series, 99.9, Polarity::HigherIsBetter).trend,
             Trend::NoSignificantChange
         );
         // A small noisy change is not significant at 99.9 %.
@@ -257,7 +250,7 @@ mod tests {
             (31.0, 100.0),
         ];
         assert_eq!(
-            recent_trend(&noisy, 99.9, Polarity::HighIsGood).trend,
+            recent_trend(&noisy, 99.9, Polarity::HigherIsBetter).trend,
             Trend::NoSignificantChange
         );
     }

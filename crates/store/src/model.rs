@@ -82,34 +82,7 @@ pub struct Population {
     pub source: String,
 }
 
-/// Which way is better for an indicator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Polarity {
-    HigherIsBetter,
-    LowerIsBetter,
-    /// Neither direction is better (e.g. a population count).
-    NoJudgement,
-}
-
-impl Polarity {
-    pub fn key(self) -> &'static str {
-        match self {
-            Polarity::HigherIsBetter => "higher-is-better",
-            Polarity::LowerIsBetter => "lower-is-better",
-            Polarity::NoJudgement => "no-judgement",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Polarity> {
-        [
-            Polarity::HigherIsBetter,
-            Polarity::LowerIsBetter,
-            Polarity::NoJudgement,
-        ]
-        .into_iter()
-        .find(|p| p.key() == key)
-    }
-}
+pub use syndemic_model::Polarity;
 
 /// Small-number disclosure control: counts from `min` to `max` (e.g. 1–4) are not
 /// published, and neither is any cell from which a suppressed one could be derived.

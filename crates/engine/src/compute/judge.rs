@@ -14,12 +14,8 @@ pub(super) fn wording(c: Comparison) -> &'static str {
     }
 }
 
-pub(super) fn judged(polarity: Option<Polarity>) -> CompPolarity {
-    match polarity {
-        Some(Polarity::HigherIsBetter) => CompPolarity::HighIsGood,
-        Some(Polarity::LowerIsBetter) => CompPolarity::LowIsGood,
-        _ => CompPolarity::NoJudgement,
-    }
+pub(super) fn judged(polarity: Option<Polarity>) -> Polarity {
+    polarity.unwrap_or(Polarity::NoJudgement)
 }
 
 /// Fingertips' wording of a recent trend.

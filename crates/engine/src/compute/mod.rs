@@ -29,7 +29,7 @@ use datafusion::prelude::{
 use futures::StreamExt;
 use rustc_hash::{FxHashMap, FxHasher};
 use syndemic_model::{AreaCode, Period};
-use syndemic_stats::compare::{compare, recent_trend, Comparison, Polarity as CompPolarity, Trend};
+use syndemic_stats::compare::{compare, recent_trend, Comparison, Trend};
 use syndemic_stats::dsr::{DsrAccumulator, ESP2013};
 use syndemic_stats::proportion::proportion;
 use syndemic_stats::rate::rate;

@@ -169,8 +169,8 @@ impl Ctx<'_> {
 
     pub(super) fn polarity(&self) -> Polarity {
         match self.args.polarity {
-            PolarityArg::HighIsGood => Polarity::HighIsGood,
-            PolarityArg::LowIsGood => Polarity::LowIsGood,
+            PolarityArg::HighIsGood => Polarity::HigherIsBetter,
+            PolarityArg::LowIsGood => Polarity::LowerIsBetter,
             PolarityArg::None => Polarity::NoJudgement,
         }
     }

@@ -32,7 +32,7 @@ use syndemic_store::partnership::{
     CommitmentRecord, MemberRecord, PartnerProfile, PartnershipRecord, PlanRecord, ReviewRecord,
     UpdateRecord,
 };
-use syndemic_store::{Indicator, Observation, Polarity, Store};
+use syndemic_store::{Indicator, Observation, Store};
 
 use crate::shell::now;
 use crate::{AppState, WebError};
@@ -410,11 +410,11 @@ pub(crate) async fn judge_all(
                     });
                 }
             }
-            let polarity = j.indicator.as_ref().and_then(|i| match i.polarity {
-                Some(Polarity::HigherIsBetter) => Some(Direction::HigherIsBetter),
-                Some(Polarity::LowerIsBetter) => Some(Direction::LowerIsBetter),
-                _ => None,
-            });
+            let polarity = j
+                .indicator
+                .as_ref()
+                .and_then(|i| i.polarity)
+                .and_then(Direction::of);
             match (j.baseline, c.target_value, j.target_day) {
                 (Some(b), Some(t), Some(day)) => {
                     j.direction = Direction::infer(polarity, b.value, t);

@@ -15,4 +15,4 @@ pub mod role;
 pub mod secret;
 pub mod totp;
 
-pub use role::{may, role_allows, Action, Actor, CaseScope, Role, Scope, TOKEN_ACTOR};
+pub use role::{may, may_grant, role_allows, Action, Actor, CaseScope, Role, Scope, TOKEN_ACTOR};

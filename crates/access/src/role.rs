@@ -157,6 +157,12 @@ pub enum Action {
     ReadAudit,
 }
 
+/// Whether a user of role `granter` may give an account role `role`: only a
+/// system admin makes system admins.
+pub fn may_grant(granter: Role, role: Role) -> bool {
+    role != Role::SystemAdmin || granter == Role::SystemAdmin
+}
+
 /// Whether a role may do an action at all.
 pub fn role_allows(role: Role, action: Action) -> bool {
     use Action::*;
@@ -249,6 +255,15 @@ mod tests {
             Action::ViewCase,
             &unrouted
         ));
+        // Only a system admin makes system admins.
+        for granter in Role::ALL {
+            for role in Role::ALL {
+                assert_eq!(
+                    may_grant(*granter, *role),
+                    *role != Role::SystemAdmin || *granter == Role::SystemAdmin
+                );
+            }
+        }
         // Analysts and admins never see a case.
         for r in [Role::Analyst, Role::OrgAdmin, Role::SystemAdmin] {
             assert!(!role_allows(r, Action::ViewCase));

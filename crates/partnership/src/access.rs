@@ -84,6 +84,18 @@ pub fn may_edit_org(actor: &Actor, org: &str) -> bool {
     actor.role == Role::SystemAdmin || (actor.role == Role::OrgAdmin && actor.org == org)
 }
 
+/// Who may make a partnership: a system admin, or a partnership lead (whose
+/// organisation leads what they make).
+pub fn may_create_partnership(actor: &Actor) -> bool {
+    matches!(actor.role, Role::SystemAdmin | Role::PartnershipLead)
+}
+
+/// Who may import anchor measures and social value: an organisation's admin (for
+/// their own organisation) or a system admin.
+pub fn may_import_anchor_measures(actor: &Actor) -> bool {
+    matches!(actor.role, Role::OrgAdmin | Role::SystemAdmin)
+}
+
 pub fn may_import_place_data(actor: &Actor) -> bool {
     matches!(actor.role, Role::SystemAdmin | Role::PartnershipLead)
 }
@@ -134,6 +146,16 @@ mod tests {
                 assert_eq!(
                     may_edit_org(&a, "nhs"),
                     *role == Role::SystemAdmin || (*role == Role::OrgAdmin && org == "nhs")
+                );
+                assert_eq!(
+                    may_create_partnership(&a),
+                    matches!(role, Role::SystemAdmin | Role::PartnershipLead),
+                    "{role:?} making a partnership"
+                );
+                assert_eq!(
+                    may_import_anchor_measures(&a),
+                    matches!(role, Role::OrgAdmin | Role::SystemAdmin),
+                    "{role:?} importing anchor measures"
                 );
             }
         }

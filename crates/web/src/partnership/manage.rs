@@ -23,12 +23,6 @@ pub(crate) const KINDS: [(&str, &str); 5] = [
     ("other", "Other partnership"),
 ];
 
-/// Who may make a partnership: a system admin, or a partnership lead (whose
-/// organisation leads what they make).
-pub(crate) fn may_create(s: &Signed) -> bool {
-    matches!(s.actor.role, Role::SystemAdmin | Role::PartnershipLead)
-}
-
 pub(crate) fn create_form(s: &Signed, world: &World, frameworks: &[FrameworkRecord]) -> Markup {
     let parents: Vec<_> = world
         .partnerships
@@ -73,7 +67,7 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Result<Response, WebError> {
     let (s, form) = posted(&state, &headers, &body).await?;
-    if !may_create(&s) {
+    if !rules::may_create_partnership(&s.actor) {
         return Err(WebError::Forbidden(
             "a partnership lead or a system admin makes partnerships".into(),
         ));

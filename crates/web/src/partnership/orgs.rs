@@ -470,7 +470,7 @@ pub(crate) async fn import_anchors(
     request: Request,
 ) -> Result<Response, WebError> {
     let (s, _, files) = posted_multipart(&state, &headers, request).await?;
-    if !matches!(s.actor.role, Role::OrgAdmin | Role::SystemAdmin) {
+    if !rules::may_import_anchor_measures(&s.actor) {
         return Err(WebError::Forbidden(
             "an organisation's admin imports its anchor measures".into(),
         ));

@@ -151,7 +151,7 @@ pub(crate) async fn create_user(
     let org = managed_org(&s, &form.get("org"))?;
     let role = Role::from_code(&form.get("role"))
         .ok_or_else(|| WebError::Unprocessable("choose a role".into()))?;
-    if role == Role::SystemAdmin && s.actor.role != Role::SystemAdmin {
+    if !syndemic_access::may_grant(s.actor.role, role) {
         return Err(WebError::Forbidden(
             "only a system admin makes system admins".into(),
         ));

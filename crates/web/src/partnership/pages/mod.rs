@@ -94,7 +94,7 @@ pub(crate) async fn list(
                     } }
                 }
             }
-            @if super::manage::may_create(&s) { (super::manage::create_form(&s, &world, &frameworks)) }
+            @if syndemic_partnership::access::may_create_partnership(&s.actor) { (super::manage::create_form(&s, &world, &frameworks)) }
             ul class="columns" {
                 li { a href="/organisations" { "Organisations and their sectors" } }
                 li { a href="/anchors" { "Anchor institutions" } }

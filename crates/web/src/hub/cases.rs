@@ -16,7 +16,6 @@ use syndemic_hub::workdays::{date_of, format_date};
 use syndemic_store::hub::{Applied, Change, ChangeError, ReferralFilter, ReferralRecord, Stamp};
 
 use super::front::{org_names, scope_of, service_name};
-use crate::shell::auth::require;
 use crate::shell::page;
 use crate::shell::{now, posted, today, Signed};
 use crate::{AppState, WebError};
@@ -81,10 +80,9 @@ async fn cases_of(state: &AppState, s: &Signed) -> Result<Vec<ReferralRecord>, W
 
 pub(crate) async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let mut cases = cases_of(&state, &s).await?;
     let status = q.status.as_deref().filter(|v| !v.is_empty());
     if let Some(code) = status {
@@ -212,9 +210,8 @@ fn hidden(s: &Signed, r: &ReferralRecord, action: &str) -> Result<Markup, WebErr
 pub(crate) async fn case(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let r = load(&state, &s, &id, Action::ViewCase).await?;
     state
         .audit(&s.actor, "view", "referral", &r.id, "working the case")
@@ -587,9 +584,8 @@ async fn refused(
 pub(crate) async fn fhir(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
     let r = load(&state, &s, &id, Action::ExportCase).await?;
     let bundle = bundle_of(&state, &r).await?;
     state

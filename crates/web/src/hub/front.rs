@@ -13,7 +13,6 @@ use syndemic_hub::FieldError;
 use syndemic_store::hub::{ReferralFilter, ReferralRecord};
 
 use super::make::{make_referral, Hubs, Referrer, Refusal};
-use crate::shell::auth::require;
 use crate::shell::page;
 use crate::shell::{posted, today, Form, Signed};
 use crate::{AppState, WebError};
@@ -43,9 +42,8 @@ pub(crate) fn scope_of(r: &ReferralRecord) -> CaseScope {
 
 pub(crate) async fn dashboard(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let can = |a| access::role_allows(s.actor.role, a);
     let orgs = org_names(&state).await?;
     Ok(page(
@@ -212,9 +210,8 @@ fn refer_form(
 
 pub(crate) async fn refer_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     Referrer::check(&s.actor)?;
     refer_form(
         &state,
@@ -307,9 +304,8 @@ pub(crate) async fn refer(
 
 pub(crate) async fn my_referrals(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     s.must(Action::SeeOwnReferrals)?;
     let mine = state
         .db
@@ -365,10 +361,9 @@ pub(crate) fn service_name(d: &syndemic_hub::oruk::Directory, id: Option<&str>) 
 pub(crate) async fn my_referral(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    s: Signed,
     query: axum::extract::RawQuery,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     s.must(Action::SeeOwnReferrals)?;
     let r = state
         .db

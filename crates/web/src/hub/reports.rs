@@ -5,7 +5,6 @@
 //! pages follow), so a report never identifies a person.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{Html, Response};
 use maud::html;
 use rustc_hash::FxHashMap;
@@ -15,7 +14,6 @@ use syndemic_store::hub::ReferralFilter;
 
 use super::cases::clock;
 use super::front::org_names;
-use crate::shell::auth::require;
 use crate::shell::page as layout;
 use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::Signed;
@@ -302,18 +300,16 @@ pub(crate) async fn page_(state: &AppState, s: &Signed) -> Result<Html<String>, 
 
 pub(crate) async fn page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     page_(&state, &s).await
 }
 
 pub(crate) async fn download(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
     let (stem, ext) = file
         .rsplit_once('.')
         .ok_or_else(|| WebError::NotFound("no such report".into()))?;

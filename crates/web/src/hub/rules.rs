@@ -13,16 +13,15 @@ use syndemic_hub::need::Need;
 use syndemic_hub::triage::Terms;
 
 use super::front::service_name;
-use crate::shell::auth::require;
 use crate::shell::page;
 use crate::shell::posted;
+use crate::shell::Signed;
 use crate::{AppState, WebError};
 
 pub(crate) async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     s.must(Action::Triage)?;
     let directory = state.hub.directory(&state.db).await?;
     let terms = state.db.all_terms().await?;

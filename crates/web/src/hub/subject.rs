@@ -16,7 +16,6 @@ use syndemic_store::hub::{ReferralRecord, Stamp};
 
 use super::cases::when;
 use super::front::scope_of;
-use crate::shell::auth::require;
 use crate::shell::page;
 use crate::shell::{now, posted, Form, Signed};
 use crate::{AppState, WebError};
@@ -82,10 +81,9 @@ async fn export(state: &AppState, found: &[ReferralRecord]) -> Result<serde_json
 
 pub(crate) async fn subject(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
     query: RawQuery,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
     s.must(Action::ExportCase)?;
     let raw = query.0.unwrap_or_default();
     let form = Form::parse(&Bytes::from(raw.clone()));

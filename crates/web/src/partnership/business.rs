@@ -20,6 +20,7 @@ use crate::shell::auth::require;
 use crate::shell::page as layout_page;
 use crate::shell::svg::{choropleth, MapArea, SCALE};
 use crate::shell::table::{Cell, DataTable, Download};
+use crate::shell::Signed;
 use crate::{AppState, WebError};
 
 const BANDS: [SizeBand; 4] = [
@@ -171,9 +172,8 @@ pub(crate) fn counts(rows: &[BusinessCountRecord]) -> DataTable {
 
 pub(crate) async fn map(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let list = state.db.businesses().await?;
     let deciles = deciles(state.db.as_ref(), &list).await?;
     let ubc = state.db.business_counts().await?;

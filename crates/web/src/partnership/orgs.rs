@@ -22,6 +22,7 @@ use crate::shell::auth::require;
 use crate::shell::page as layout_page;
 use crate::shell::posted;
 use crate::shell::table::{Cell, DataTable, Download};
+use crate::shell::Signed;
 use crate::{AppState, WebError};
 
 fn sector_label(code: &str) -> &str {
@@ -77,9 +78,8 @@ pub(crate) fn organisations_table(world: &World) -> DataTable {
 
 pub(crate) async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let world = World::load(&state).await?;
     let table = organisations_table(&world);
     let counts: Vec<(Sector, usize)> = Sector::ALL
@@ -131,9 +131,8 @@ pub(crate) async fn organisations_download(
 pub(crate) async fn organisation(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let world = World::load(&state).await?;
     let org = world
         .orgs
@@ -404,9 +403,8 @@ pub(crate) fn anchors_table(
 
 pub(crate) async fn anchors(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let world = World::load(&state).await?;
     let measures = state.db.anchor_measures().await?;
     let social = state.db.social_value().await?;

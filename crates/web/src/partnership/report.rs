@@ -4,23 +4,21 @@
 //! review. Print styles hide navigation and forms and keep a commitment on one page.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Html;
 use maud::html;
 
 use super::pages::scorecards;
 use super::{judgement_tag, must_read, num, status_label, World};
-use crate::shell::auth::require;
 use crate::shell::page as layout_page;
+use crate::shell::Signed;
 use crate::{AppState, WebError};
 use syndemic_model::date::format_unix_day;
 
 pub(crate) async fn report(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let world = World::load(&state).await?;
     let p = world.partnership(&id)?;
     must_read(&s.actor, &world.family(&id))?;

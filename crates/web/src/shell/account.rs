@@ -7,7 +7,6 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 use syndemic_access::totp;
 
-use super::auth::require;
 use super::{now, posted, Signed};
 use crate::shell::page;
 use crate::{AppState, WebError};
@@ -27,9 +26,8 @@ fn render(state: &AppState, s: &Signed, on: bool, body: Markup) -> Html<String> 
 
 pub(crate) async fn page_(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let on = s.user.totp_secret.is_some();
     let form = html! {
         form method="post" action="/account/totp" {

@@ -11,7 +11,7 @@ use syndemic_access::secret;
 use syndemic_access::{Action, Role, Scope};
 use syndemic_store::hub::{TokenRecord, UserRecord};
 
-use super::auth::{require, RESET_SECONDS};
+use super::auth::RESET_SECONDS;
 use super::{new_uuid, now, posted, random_hex, Signed};
 use crate::hub::cases::when;
 use crate::shell::page as layout;
@@ -127,9 +127,8 @@ async fn render(
 
 pub(crate) async fn page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     render(&state, &s, None).await
 }
 
@@ -317,9 +316,8 @@ pub(crate) async fn revoke_token(
 
 pub(crate) async fn audit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     s.must(Action::ReadAudit)?;
     let org = (s.actor.role != Role::SystemAdmin).then(|| s.actor.org.clone());
     let entries = state.db.audit_log(org.as_deref(), 500).await?;

@@ -2,6 +2,8 @@
 //! checked for its CSRF token, cookies, the clock and fresh ids.
 
 use axum::body::Bytes;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use syndemic_access::{Action, Actor};
 use syndemic_store::hub::UserRecord;
@@ -119,6 +121,17 @@ impl Signed {
                 "this form has expired or did not come from this site: go back, reload the page and send it again".into(),
             ))
         }
+    }
+}
+
+/// The signed-in person, as an extractor: a handler that takes `s: Signed`
+/// answers an anonymous request by sending it to sign in (`WebError::SignIn`)
+/// before it runs. Pages only; the API's callers are `auth::api_caller`'s.
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        auth::require(state, &parts.headers).await
     }
 }
 

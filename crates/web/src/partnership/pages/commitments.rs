@@ -291,9 +291,8 @@ pub(super) fn commitments_table(
 pub(crate) async fn plan_download(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
     let world = World::load(&state).await?;
     let (_, family) = world.plan_family(&id)?;
     must_read(&s.actor, &family)?;

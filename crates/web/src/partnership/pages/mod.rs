@@ -31,7 +31,6 @@ use super::{
     audit_entry, day, judge_all, judgement_tag, layout_error, must_manage, must_read, num,
     one_file, owed, posted_multipart, resolve_targets, status_label, Judged, World, STATUSES,
 };
-use crate::shell::auth::require;
 use crate::shell::page as layout_page;
 use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::{new_uuid, posted, Signed};
@@ -56,9 +55,8 @@ fn rating_label(code: &str) -> &str {
 
 pub(crate) async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let world = World::load(&state).await?;
     let readable = world.readable(&s.actor);
     let all: Vec<&CommitmentRecord> = world.commitments.iter().collect();
@@ -252,9 +250,8 @@ pub(crate) async fn scorecards(
 pub(crate) async fn partnership(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let world = World::load(&state).await?;
     let p = world.partnership(&id)?;
     let family = world.family(&id);
@@ -555,9 +552,8 @@ pub(crate) async fn save_maturity(
 pub(crate) async fn scorecard_download(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
     let world = World::load(&state).await?;
     world.partnership(&id)?;
     must_read(&s.actor, &world.family(&id))?;
@@ -585,9 +581,8 @@ fn judged_cells(c: &CommitmentRecord, j: Option<&Judged>) -> Markup {
 pub(crate) async fn plan(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let world = World::load(&state).await?;
     let (plan, family) = world.plan_family(&id)?;
     must_read(&s.actor, &family)?;

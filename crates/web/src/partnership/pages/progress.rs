@@ -6,9 +6,8 @@ use syndemic_store::Store;
 pub(crate) async fn commitment(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Html<String>, WebError> {
-    let s = require(&state, &headers).await?;
     let world = World::load(&state).await?;
     let c = world.commitment(&id)?;
     let (plan, family) = world.plan_family(&c.plan_id)?;
@@ -327,9 +326,8 @@ pub(crate) async fn add_review(
 pub(crate) async fn evidence(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    s: Signed,
 ) -> Result<Response, WebError> {
-    let s = require(&state, &headers).await?;
     let file = state
         .db
         .evidence_file(&id)

@@ -15,21 +15,12 @@
 use std::path::Path;
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use syndemic_model::{AreaCode, CodeVerdict, Period};
-use syndemic_store::{Area, CountRow, Store};
+use syndemic_model::{AgeBand, AreaCode, CodeVerdict, Period, Sex};
+use syndemic_store::{CountRow, Store};
 
-use crate::lookups::finish;
+use crate::lookups::{create_unknown_areas, finish, ROWS_PER_BATCH};
 use crate::read::Table;
 use crate::{ImportError, ImportSummary};
-
-fn sex_of(text: &str) -> Option<&'static str> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "" | "persons" | "all" | "p" => Some("Persons"),
-        "male" | "males" | "m" | "1" => Some("Male"),
-        "female" | "females" | "f" | "2" => Some("Female"),
-        _ => None,
-    }
-}
 
 /// Imports one counts file (CSV, gzip CSV or Parquet) as `dataset`, replacing
 /// rows of the same key, in one transaction.
@@ -101,7 +92,7 @@ pub async fn import_counts(
             let when = Period::parse(row.required(period)?)
                 .map_err(|e| row.error(period, e.to_string()))?;
             let sex_text = match sex {
-                Some(i) => sex_of(row.get(i)).ok_or_else(|| {
+                Some(i) => Sex::parse(row.get(i)).map(Sex::label).ok_or_else(|| {
                     row.error(
                         i,
                         format!(
@@ -118,7 +109,7 @@ pub async fn import_counts(
                     if text.is_empty() {
                         "All ages".to_owned()
                     } else {
-                        crate::age_band(text).ok_or_else(|| {
+                        AgeBand::parse(text).map(|b| b.to_string()).ok_or_else(|| {
                             row.error(
                                 i,
                                 format!("`{text}` is not an age band: write 0-4, 90+ or All ages"),
@@ -169,22 +160,13 @@ pub async fn import_counts(
             });
             summary.values += 1;
         }
-        if done || rows.len() >= 5_000 {
-            let to_store = |e| ImportError::store(&label, e);
-            let missing = tx.missing_areas(&pending).await.map_err(to_store)?;
-            let new: Vec<Area> = missing
-                .iter()
-                .map(|c| Area {
-                    code: *c,
-                    name: None,
-                    no_known_parent: true,
-                })
-                .collect();
-            summary.created_without_parent += new.len() as u64;
-            summary.areas += new.len() as u64;
-            tx.put_areas(&new).await.map_err(to_store)?;
-            pending.clear();
-            tx.put_counts(&rows).await.map_err(to_store)?;
+        if done || rows.len() >= ROWS_PER_BATCH {
+            let met = pending.drain(..).map(|code| (code, None));
+            let created = create_unknown_areas(tx.as_mut(), &label, met, &mut summary).await?;
+            summary.areas += created;
+            tx.put_counts(&rows)
+                .await
+                .map_err(|e| ImportError::store(&label, e))?;
             rows.clear();
         }
         if done {

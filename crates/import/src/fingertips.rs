@@ -7,11 +7,15 @@ use std::path::Path;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use syndemic_model::{AreaCode, CodeVerdict, Period};
-use syndemic_store::{Area, Indicator, Observation, Store};
+use syndemic_store::{Indicator, Observation, Store};
 
-use crate::lookups::finish;
+use crate::lookups::{create_unknown_areas, finish};
 use crate::read::Table;
 use crate::{ImportError, ImportSummary};
+
+/// Observations held before writing: fewer than other importers' rows
+/// (`ROWS_PER_BATCH`), as each observation is a wide row of values and limits.
+const OBSERVATIONS_PER_BATCH: usize = 2_000;
 
 /// Imports one Fingertips export in one transaction. Areas the store does not know
 /// (say, a county abolished since) are created with their type from the code's
@@ -171,23 +175,14 @@ pub async fn import_fingertips(
             rows.push(observation);
             summary.values += 1;
         }
-        if done || rows.len() >= 2_000 {
-            let to_store = |e| ImportError::store(&file, e);
-            let new: Vec<AreaCode> = names.keys().copied().collect();
-            let missing = tx.missing_areas(&new).await.map_err(to_store)?;
-            let created: Vec<Area> = missing
-                .iter()
-                .map(|code| Area {
-                    code: *code,
-                    name: names.get(code).cloned().flatten(),
-                    no_known_parent: true,
-                })
-                .collect();
-            summary.created_without_parent += created.len() as u64;
-            summary.areas += created.len() as u64;
-            tx.put_areas(&created).await.map_err(to_store)?;
-            checked.extend(names.drain().map(|(code, _)| code));
-            tx.put_observations(&rows).await.map_err(to_store)?;
+        if done || rows.len() >= OBSERVATIONS_PER_BATCH {
+            checked.extend(names.keys().copied());
+            let created =
+                create_unknown_areas(tx.as_mut(), &file, names.drain(), &mut summary).await?;
+            summary.areas += created;
+            tx.put_observations(&rows)
+                .await
+                .map_err(|e| ImportError::store(&file, e))?;
             rows.clear();
         }
         if done {

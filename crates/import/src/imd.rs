@@ -16,7 +16,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use syndemic_model::{AreaCode, AreaType, CodeVerdict, Level, Period};
 use syndemic_store::{Area, AreaLink, Deprivation, Population, Store};
 
-use crate::lookups::finish;
+use crate::lookups::{finish, ROWS_PER_BATCH};
 use crate::read::{normalise, Row, Table};
 use crate::{ImportError, ImportSummary};
 
@@ -349,7 +349,7 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
                 summary.values += 1;
             }
         }
-        if done || values.len() + pops.len() + areas.len() >= 5_000 {
+        if done || values.len() + pops.len() + areas.len() >= ROWS_PER_BATCH {
             let to_store = |e| ImportError::store(&file, e);
             // LSOAs met without a district column keep their parents if the store
             // already knows them; new ones are flagged as having no known parent.

@@ -24,7 +24,7 @@ pub use fingertips::import_fingertips;
 pub use imd::import_imd;
 pub use lookups::{import_lookups, LookupOptions};
 pub use places::{import_boundaries, import_postcodes, locate};
-pub use population::{age_band, import_population};
+pub use population::import_population;
 pub use summaries::{
     local_deprivation, summarise_areas, AreaSummary, Hierarchy, LocalRank, SummaryRequest,
 };

@@ -131,9 +131,6 @@ fn columns(table: &Table, options: &LookupOptions) -> (Vec<GeoColumn>, Vec<Strin
     (geo, ignored)
 }
 
-/// Rows written per batch.
-const BATCH: usize = 5_000;
-
 struct Batch {
     areas: Vec<Area>,
     vintages: Vec<(AreaCode, String)>,
@@ -322,7 +319,7 @@ pub async fn import_lookups(
                 summary.links += 1;
             }
         }
-        if batch.links.len() + batch.areas.len() + batch.correspondences.len() >= BATCH {
+        if batch.links.len() + batch.areas.len() + batch.correspondences.len() >= ROWS_PER_BATCH {
             batch.flush(tx.as_mut(), &file).await?;
         }
     }
@@ -335,6 +332,42 @@ pub async fn import_lookups(
     }
     finish(tx, &summary, "lookups").await?;
     Ok(summary)
+}
+
+/// Rows an importer holds before writing them, in every importer but Fingertips'
+/// (whose rows are wide enough to need smaller batches): memory stays bounded
+/// however long the file, and each batch is one multi-row statement per table.
+pub(crate) const ROWS_PER_BATCH: usize = 5_000;
+
+/// Areas met in a data file that no imported lookup holds are created, with the
+/// name the file gives if any, marked as having no known parent — so they are
+/// shown as such, never dropped. Counts them in the summary; returns how many.
+pub(crate) async fn create_unknown_areas(
+    tx: &mut dyn StoreTx,
+    file: &str,
+    met: impl IntoIterator<Item = (AreaCode, Option<String>)>,
+    summary: &mut ImportSummary,
+) -> Result<u64, ImportError> {
+    let met: FxHashMap<AreaCode, Option<String>> = met.into_iter().collect();
+    let codes: Vec<AreaCode> = met.keys().copied().collect();
+    let missing = tx
+        .missing_areas(&codes)
+        .await
+        .map_err(|e| ImportError::store(file, e))?;
+    let created: Vec<Area> = missing
+        .iter()
+        .map(|code| Area {
+            code: *code,
+            name: met.get(code).cloned().flatten(),
+            no_known_parent: true,
+        })
+        .collect();
+    tx.put_areas(&created)
+        .await
+        .map_err(|e| ImportError::store(file, e))?;
+    let n = created.len() as u64;
+    summary.created_without_parent += n;
+    Ok(n)
 }
 
 /// Records the import and commits.

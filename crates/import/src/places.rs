@@ -9,7 +9,7 @@ use syndemic_model::geo::{bbox, contains, simplify, MultiPolygon};
 use syndemic_model::{normalise_postcode, AreaCode, CodeVerdict};
 use syndemic_store::{Area, AreaLink, Boundary, PostcodeRecord, Store};
 
-use crate::lookups::{finish, geo_column};
+use crate::lookups::{create_unknown_areas, finish, geo_column, ROWS_PER_BATCH};
 use crate::read::Table;
 use crate::{ImportError, ImportSummary};
 
@@ -464,25 +464,16 @@ pub async fn import_postcodes(
             });
             summary.values += 1;
         }
-        if done || rows.len() >= 5_000 {
-            let codes: Vec<AreaCode> = rows
+        if done || rows.len() >= ROWS_PER_BATCH {
+            let met = rows
                 .iter()
                 .flat_map(|r| [r.lsoa11, r.lsoa21])
                 .flatten()
-                .collect();
-            let to_store = |e| ImportError::store(&file, e);
-            let missing = tx.missing_areas(&codes).await.map_err(to_store)?;
-            let new: Vec<Area> = missing
-                .iter()
-                .map(|c| Area {
-                    code: *c,
-                    name: None,
-                    no_known_parent: true,
-                })
-                .collect();
-            summary.created_without_parent += new.len() as u64;
-            tx.put_areas(&new).await.map_err(to_store)?;
-            tx.put_postcodes(&rows).await.map_err(to_store)?;
+                .map(|code| (code, None));
+            create_unknown_areas(tx.as_mut(), &file, met, &mut summary).await?;
+            tx.put_postcodes(&rows)
+                .await
+                .map_err(|e| ImportError::store(&file, e))?;
             rows.clear();
         }
         if done {

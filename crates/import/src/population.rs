@@ -7,38 +7,12 @@
 use std::path::Path;
 
 use rustc_hash::FxHashMap;
-use syndemic_model::{AreaCode, CodeVerdict, Period};
-use syndemic_store::{Area, Population, Store};
+use syndemic_model::{AgeBand, AreaCode, CodeVerdict, Period, Sex};
+use syndemic_store::{Population, Store};
 
-use crate::lookups::finish;
+use crate::lookups::{create_unknown_areas, finish, ROWS_PER_BATCH};
 use crate::read::Table;
 use crate::{ImportError, ImportSummary};
-
-/// `Aged 4 years and under` → `0-4`, `Aged 5 to 9 years` → `5-9`, `Aged 85 years
-/// and over` → `85+`, `All ages` and bands already written `0-4` / `90+` as they are.
-pub fn age_band(text: &str) -> Option<String> {
-    let t = text.trim().to_ascii_lowercase();
-    if t == "all ages" || t == "total" || t == "all persons" {
-        return Some("All ages".into());
-    }
-    let words: Vec<&str> = t.trim_start_matches("aged ").split_whitespace().collect();
-    let number = |w: &str| w.parse::<u32>().ok();
-    match words.as_slice() {
-        [a, "to", b, ..] => Some(format!("{}-{}", number(a)?, number(b)?)),
-        [a, "years", "and", "under"] | [a, "and", "under"] => Some(format!("0-{}", number(a)?)),
-        [a, "years", "and", "over"] | [a, "and", "over"] | [a, "+"] => {
-            Some(format!("{}+", number(a)?))
-        }
-        [one] => {
-            if let Some(a) = one.strip_suffix('+') {
-                return Some(format!("{}+", number(a)?));
-            }
-            let (a, b) = one.split_once('-')?;
-            Some(format!("{}-{}", number(a)?, number(b)?))
-        }
-        _ => None,
-    }
-}
 
 /// Imports one population file in one transaction, under `source` (e.g.
 /// `Census 2021`).
@@ -101,41 +75,28 @@ pub async fn import_population(
             };
             let when = Period::parse(row.required(period)?)
                 .map_err(|e| row.error(period, e.to_string()))?;
-            let band = age_band(row.required(age)?).ok_or_else(|| {
-                row.error(
-                    age,
-                    format!(
+            let band = AgeBand::parse(row.required(age)?)
+                .map(|b| b.to_string())
+                .ok_or_else(|| {
+                    row.error(
+                        age,
+                        format!(
                         "`{}` is not an age band: write 0-4, 85+, All ages or `Aged 5 to 9 years`",
                         row.get(age)
                     ),
-                )
-            })?;
+                    )
+                })?;
             let sex_text = match sex.map(|i| row.get(i)) {
-                None | Some("") => "Persons".to_owned(),
-                Some(s) if s.eq_ignore_ascii_case("persons") || s.eq_ignore_ascii_case("all") => {
-                    "Persons".into()
-                }
-                Some(s)
-                    if s.eq_ignore_ascii_case("male")
-                        || s.eq_ignore_ascii_case("males")
-                        || s == "1" =>
-                {
-                    "Male".into()
-                }
-                Some(s)
-                    if s.eq_ignore_ascii_case("female")
-                        || s.eq_ignore_ascii_case("females")
-                        || s == "2" =>
-                {
-                    "Female".into()
-                }
-                Some(s) => {
-                    return Err(row.error(
+                None => Sex::Persons,
+                Some(s) => Sex::parse(s).ok_or_else(|| {
+                    row.error(
                         sex.unwrap_or(0),
                         format!("`{s}` is not a sex: write Persons, Male or Female"),
-                    ))
-                }
-            };
+                    )
+                })?,
+            }
+            .label()
+            .to_owned();
             let Some(population) = row.number(value)? else {
                 return Err(row.error(value, "blank population"));
             };
@@ -166,23 +127,13 @@ pub async fn import_population(
             });
             summary.values += 1;
         }
-        if done || rows.len() >= 5_000 {
-            let to_store = |e| ImportError::store(&file, e);
-            let codes: Vec<AreaCode> = names.keys().copied().collect();
-            let missing = tx.missing_areas(&codes).await.map_err(to_store)?;
-            let created: Vec<Area> = missing
-                .iter()
-                .map(|c| Area {
-                    code: *c,
-                    name: names.get(c).cloned().flatten(),
-                    no_known_parent: true,
-                })
-                .collect();
-            summary.created_without_parent += created.len() as u64;
-            summary.areas += created.len() as u64;
-            tx.put_areas(&created).await.map_err(to_store)?;
-            names.clear();
-            tx.put_populations(&rows).await.map_err(to_store)?;
+        if done || rows.len() >= ROWS_PER_BATCH {
+            let created =
+                create_unknown_areas(tx.as_mut(), &file, names.drain(), &mut summary).await?;
+            summary.areas += created;
+            tx.put_populations(&rows)
+                .await
+                .map_err(|e| ImportError::store(&file, e))?;
             rows.clear();
         }
         if done {
@@ -197,20 +148,4 @@ pub async fn import_population(
     }
     finish(tx, &summary, "population").await?;
     Ok(summary)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::age_band;
-
-    #[test]
-    fn age_bands_as_published() {
-        assert_eq!(age_band("Aged 4 years and under").as_deref(), Some("0-4"));
-        assert_eq!(age_band("Aged 5 to 9 years").as_deref(), Some("5-9"));
-        assert_eq!(age_band("Aged 85 years and over").as_deref(), Some("85+"));
-        assert_eq!(age_band("90+").as_deref(), Some("90+"));
-        assert_eq!(age_band("10-14").as_deref(), Some("10-14"));
-        assert_eq!(age_band("All ages").as_deref(), Some("All ages"));
-        assert_eq!(age_band("teenagers"), None);
-    }
 }

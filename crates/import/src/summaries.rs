@@ -4,7 +4,7 @@
 //! our county"), both from the stored small-area ranks.
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use syndemic_model::{AreaCode, AreaType, Level};
+use syndemic_model::{walk_up, AreaCode, AreaType, Level};
 use syndemic_stats::deprivation::{local_quantiles, summarise, SmallArea, Summary};
 use syndemic_store::{Deprivation, Store};
 
@@ -34,19 +34,13 @@ impl Hierarchy {
     }
 
     /// The area's parents, their parents and so on, each once, with the level of
-    /// the link that reached it.
+    /// the link that reached it (`syndemic_model::walk_up`).
     pub fn ancestors(&self, code: AreaCode) -> Vec<(AreaCode, Level)> {
-        let mut seen: Vec<(AreaCode, Level)> = Vec::new();
-        let mut frontier = vec![code];
-        while let Some(current) = frontier.pop() {
-            for &(p, level) in self.parents.get(&current).into_iter().flatten() {
-                if p != code && !seen.iter().any(|(s, l)| *s == p && *l == level) {
-                    seen.push((p, level));
-                    frontier.push(p);
-                }
-            }
-        }
-        seen
+        walk_up(
+            code,
+            |a| self.parents.get(&a).cloned().unwrap_or_default(),
+            |link| *link,
+        )
     }
 
     /// Whether `area` lies within `parent` (England holds every area).

@@ -341,6 +341,13 @@ impl AreaCode {
     }
 }
 
+/// Written as its nine characters, as every file and API exchanges it.
+impl serde::Serialize for AreaCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for AreaCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -351,6 +358,37 @@ impl fmt::Debug for AreaCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "AreaCode({})", self.as_str())
     }
+}
+
+/// The one walk up the geography: an area's parents, their parents and so on —
+/// each (area, level) once, never the area itself, nearest first (breadth first).
+/// `parents_of` gives an area's direct links, as `T`; `key` says which area and
+/// level a link reaches. The lookups a place imports can hold a loop (a ward that
+/// is its own district's child in another vintage); the walk still ends.
+pub fn walk_up<T: Clone>(
+    start: AreaCode,
+    parents_of: impl Fn(AreaCode) -> Vec<T>,
+    key: impl Fn(&T) -> (AreaCode, Level),
+) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    let mut seen: Vec<(AreaCode, Level)> = Vec::new();
+    let mut visited: Vec<AreaCode> = vec![start];
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(current) = queue.pop_front() {
+        for link in parents_of(current) {
+            let (parent, level) = key(&link);
+            if parent == start || seen.contains(&(parent, level)) {
+                continue;
+            }
+            seen.push((parent, level));
+            out.push(link);
+            if !visited.contains(&parent) {
+                visited.push(parent);
+                queue.push_back(parent);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -429,5 +467,28 @@ mod tests {
         fn never_panics(text in "\\PC{0,12}") {
             let _ = AreaCode::classify(&text);
         }
+    }
+
+    #[test]
+    fn walk_up_nearest_first_each_once_through_loops() {
+        let lsoa = AreaCode::parse("E01000001").unwrap();
+        let ward = AreaCode::parse("E05000001").unwrap();
+        let district = AreaCode::parse("E07000001").unwrap();
+        let region = AreaCode::parse("E12000001").unwrap();
+        let links = [
+            (lsoa, ward, Level::Ward),
+            (lsoa, district, Level::LowerTierAuthority),
+            (ward, district, Level::LowerTierAuthority),
+            (district, region, Level::Region),
+            // A loop back down, as mismatched vintages can make.
+            (region, lsoa, Level::Lsoa),
+        ];
+        let up = walk_up(
+            lsoa,
+            |a| links.iter().filter(|l| l.0 == a).copied().collect(),
+            |l| (l.1, l.2),
+        );
+        let reached: Vec<AreaCode> = up.iter().map(|l| l.1).collect();
+        assert_eq!(reached, vec![ward, district, region]);
     }
 }

@@ -1,19 +1,23 @@
 //! Domain values of syndemic, parsed once where data enters ("parse, don't
 //! validate"): GSS area codes and the area types they imply, the time periods
 //! official statistics are published for, calendar days, postcodes and
-//! indicators' polarity.
+//! age bands, sex and indicators' polarity.
 //!
 //! This crate does no I/O and knows no database; the store and the importers hold
 //! these values, never raw strings.
 
+pub mod age;
 mod area;
 pub mod date;
 pub mod geo;
 mod period;
 pub mod polarity;
 pub mod postcode;
+mod sex;
 
-pub use area::{AreaCode, AreaCodeError, AreaType, CodeVerdict, Level};
+pub use age::AgeBand;
+pub use area::{walk_up, AreaCode, AreaCodeError, AreaType, CodeVerdict, Level};
 pub use period::{Period, PeriodError};
 pub use polarity::Polarity;
 pub use postcode::normalise_postcode;
+pub use sex::Sex;

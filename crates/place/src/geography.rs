@@ -1,7 +1,8 @@
 //! Walking the stored geography.
 
-use syndemic_model::{AreaCode, AreaType};
-use syndemic_store::Store;
+use rustc_hash::FxHashMap;
+use syndemic_model::{walk_up, AreaCode, AreaType};
+use syndemic_store::{ParentInfo, Store};
 
 use crate::PlaceError;
 
@@ -33,4 +34,25 @@ pub async fn small_areas_within(
     found.sort();
     found.dedup();
     Ok(found)
+}
+
+/// The area's parents, theirs and so on through every stored vintage, each (area,
+/// level) once, nearest first, with names: the walk of `syndemic_model::walk_up`
+/// over the store's links, read one area at a time.
+pub async fn ancestors(store: &dyn Store, code: AreaCode) -> Result<Vec<ParentInfo>, PlaceError> {
+    let mut links: FxHashMap<AreaCode, Vec<ParentInfo>> = FxHashMap::default();
+    let mut frontier = vec![code];
+    while let Some(area) = frontier.pop() {
+        if links.contains_key(&area) {
+            continue;
+        }
+        let parents = store.parents(area).await?;
+        frontier.extend(parents.iter().map(|p| p.link.parent));
+        links.insert(area, parents);
+    }
+    Ok(walk_up(
+        code,
+        |a| links.get(&a).cloned().unwrap_or_default(),
+        |p| (p.link.parent, p.link.level),
+    ))
 }

@@ -28,6 +28,37 @@ impl Comparison {
             Comparison::NotCompared => "not compared",
         }
     }
+
+    /// Fingertips' wording, as stored beside each value and shown on pages.
+    pub fn wording(self) -> &'static str {
+        match self {
+            Comparison::Better => "Better",
+            Comparison::Similar => "Similar",
+            Comparison::Worse => "Worse",
+            Comparison::Higher => "Higher",
+            Comparison::Lower => "Lower",
+            Comparison::NotCompared => "Not compared",
+        }
+    }
+
+    /// Reads a stored or imported wording back: ours, or Fingertips' with its
+    /// confidence level after the word (`Worse 99.8%`); any case. `None` for a
+    /// wording that is not a comparison with a benchmark (quintiles such as
+    /// `Highest`, or blank).
+    pub fn from_wording(text: &str) -> Option<Comparison> {
+        let first = text.split_whitespace().next()?.to_ascii_lowercase();
+        let all = [
+            Comparison::Better,
+            Comparison::Similar,
+            Comparison::Worse,
+            Comparison::Higher,
+            Comparison::Lower,
+        ];
+        if text.trim().eq_ignore_ascii_case("not compared") {
+            return Some(Comparison::NotCompared);
+        }
+        all.into_iter().find(|c| c.label() == first)
+    }
 }
 
 /// Compares an area's interval with a benchmark value, as Fingertips' "confidence
@@ -253,5 +284,26 @@ mod tests {
             recent_trend(&noisy, 99.9, Polarity::HigherIsBetter).trend,
             Trend::NoSignificantChange
         );
+    }
+
+    #[test]
+    fn wordings_read_back() {
+        for c in [
+            Comparison::Better,
+            Comparison::Similar,
+            Comparison::Worse,
+            Comparison::Higher,
+            Comparison::Lower,
+            Comparison::NotCompared,
+        ] {
+            assert_eq!(Comparison::from_wording(c.wording()), Some(c));
+        }
+        assert_eq!(
+            Comparison::from_wording("Worse 99.8%"),
+            Some(Comparison::Worse)
+        );
+        assert_eq!(Comparison::from_wording("better"), Some(Comparison::Better));
+        assert_eq!(Comparison::from_wording("Highest"), None);
+        assert_eq!(Comparison::from_wording(""), None);
     }
 }

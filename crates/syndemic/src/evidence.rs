@@ -252,19 +252,9 @@ async fn profile(store: &SqlStore, code: AreaCode) -> Result<Profile> {
     };
     // Parents: the area's own, then theirs, one per level, nearest first.
     let mut parents: Vec<(Level, String, AreaCode, Option<String>)> = Vec::new();
-    let mut frontier = vec![code];
-    while let Some(current) = frontier.pop() {
-        for p in store.parents(current).await? {
-            if p.link.parent == code || parents.iter().any(|(level, ..)| *level == p.link.level) {
-                continue;
-            }
-            parents.push((
-                p.link.level,
-                p.link.vintage.clone(),
-                p.link.parent,
-                p.name.clone(),
-            ));
-            frontier.insert(0, p.link.parent);
+    for p in syndemic_place::geography::ancestors(store, code).await? {
+        if !parents.iter().any(|(level, ..)| *level == p.link.level) {
+            parents.push((p.link.level, p.link.vintage, p.link.parent, p.name));
         }
     }
     parents.sort_by_key(|(level, ..)| *level);

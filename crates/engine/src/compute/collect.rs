@@ -275,22 +275,3 @@ impl<'s> Collector<'s> {
         Ok(())
     }
 }
-
-/// A band label without spaces or leading zeros (`05-09` → `5-9`).
-pub(super) fn normal_band(label: &str) -> String {
-    let compact: String = label.chars().filter(|c| !c.is_whitespace()).collect();
-    match compact.split_once('-') {
-        Some((a, b)) => {
-            let trim = |s: &str| {
-                let t = s.trim_start_matches('0');
-                if t.is_empty() {
-                    "0".to_owned()
-                } else {
-                    t.to_owned()
-                }
-            };
-            format!("{}-{}", trim(a), trim(b))
-        }
-        None => compact.replace("andover", "+"),
-    }
-}

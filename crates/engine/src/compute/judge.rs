@@ -2,18 +2,6 @@
 
 use super::*;
 
-/// Fingertips' wording of a comparison.
-pub(super) fn wording(c: Comparison) -> &'static str {
-    match c {
-        Comparison::Better => "Better",
-        Comparison::Similar => "Similar",
-        Comparison::Worse => "Worse",
-        Comparison::Higher => "Higher",
-        Comparison::Lower => "Lower",
-        Comparison::NotCompared => "Not compared",
-    }
-}
-
 pub(super) fn judged(polarity: Option<Polarity>) -> Polarity {
     polarity.unwrap_or(Polarity::NoJudgement)
 }
@@ -117,11 +105,11 @@ pub(super) fn compare_with_parents(
         };
         if g.grouping != Grouping::England {
             let c = compare(o.lower95, o.upper95, benchmark(england), polarity);
-            o.compared_to_england = Some(wording(c).to_owned());
+            o.compared_to_england = Some(c.wording().to_owned());
         }
         if parent.is_some() {
             let c = compare(o.lower95, o.upper95, benchmark(parent), polarity);
-            o.compared_to_parent = Some(wording(c).to_owned());
+            o.compared_to_parent = Some(c.wording().to_owned());
         }
     }
 }

@@ -28,8 +28,8 @@ use datafusion::prelude::{
 };
 use futures::StreamExt;
 use rustc_hash::{FxHashMap, FxHasher};
-use syndemic_model::{AreaCode, Period};
-use syndemic_stats::compare::{compare, recent_trend, Comparison, Trend};
+use syndemic_model::{AgeBand, AreaCode, Period};
+use syndemic_stats::compare::{compare, recent_trend, Trend};
 use syndemic_stats::dsr::{DsrAccumulator, ESP2013};
 use syndemic_stats::proportion::proportion;
 use syndemic_stats::rate::rate;
@@ -452,10 +452,10 @@ async fn map_vintage(
     Ok((mapped, apportioned))
 }
 
-/// The index and ESP2013 weight of an age band written `0-4`, `5-9`, …, `90+` (spaces and
-/// leading zeros allowed).
+/// The index and ESP2013 weight of an age band written `0-4`, `5-9`, …, `90+` (in any
+/// form `AgeBand` reads).
 fn esp2013_band(band: &str) -> Option<(usize, f64)> {
-    let key = normal_band(band);
+    let key = AgeBand::parse(band)?.to_string();
     ESP2013
         .iter()
         .position(|(label, _)| *label == key)

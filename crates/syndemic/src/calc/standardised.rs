@@ -1,6 +1,7 @@
 //! Directly and indirectly standardised rates and life expectancy over whole files.
 
 use super::*;
+use syndemic_model::AgeBand;
 
 impl Ctx<'_> {
     pub(super) fn dsr(&self, data: Input, source: String) -> anyhow::Result<Vec<Vec<u8>>> {
@@ -397,21 +398,17 @@ pub(super) fn standard_population(spec: &str) -> anyhow::Result<Vec<(String, f64
 }
 
 /// Matches an age band label: exactly, or as the same ages (`00-04` is `0-4`,
-/// `90+` is `90+`).
+/// `Aged 90 years and over` is `90+`; `syndemic_model::AgeBand` reads both).
 pub(super) fn lookup_band(table: &[(String, f64)], label: &[u8]) -> Option<f64> {
     let label = String::from_utf8_lossy(label);
     let label = label.trim();
-    let norm = |s: &str| -> String {
-        s.split(['-', '+'])
-            .map(|p| p.trim().trim_start_matches('0'))
-            .map(|p| if p.is_empty() { "0" } else { p })
-            .collect::<Vec<_>>()
-            .join(if s.contains('+') { "+" } else { "-" })
-    };
+    let band = AgeBand::parse(label);
     table
         .iter()
         .find(|(l, _)| l == label)
-        .or_else(|| table.iter().find(|(l, _)| norm(l) == norm(label)))
+        .or_else(|| {
+            band.and_then(|band| table.iter().find(|(l, _)| AgeBand::parse(l) == Some(band)))
+        })
         .map(|(_, w)| *w)
 }
 

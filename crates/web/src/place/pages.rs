@@ -8,6 +8,7 @@ use maud::{html, Markup};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use syndemic_model::{AreaCode, AreaType};
+use syndemic_stats::compare::Comparison;
 use syndemic_store::Store;
 use syndemic_store::{Indicator, Observation};
 
@@ -113,13 +114,13 @@ pub async fn search(
 /// Fingertips-style comparison colours, each with a dark or light text colour that
 /// reads on it, and always written out in words beside.
 pub(crate) fn comparison_colour(comparison: Option<&str>) -> (&'static str, &'static str) {
-    match comparison {
-        Some("Better") => ("#92d050", "#000000"),
-        Some("Worse") => ("#c00000", "#ffffff"),
-        Some("Similar") => ("#ffc000", "#000000"),
-        Some("Higher") => ("#bed2ff", "#000000"),
-        Some("Lower") => ("#5555e6", "#ffffff"),
-        _ => ("#ffffff", "#000000"),
+    match comparison.and_then(Comparison::from_wording) {
+        Some(Comparison::Better) => ("#92d050", "#000000"),
+        Some(Comparison::Worse) => ("#c00000", "#ffffff"),
+        Some(Comparison::Similar) => ("#ffc000", "#000000"),
+        Some(Comparison::Higher) => ("#bed2ff", "#000000"),
+        Some(Comparison::Lower) => ("#5555e6", "#ffffff"),
+        Some(Comparison::NotCompared) | None => ("#ffffff", "#000000"),
     }
 }
 

@@ -14,6 +14,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use syndemic_model::AreaType;
+use syndemic_stats::compare::Comparison;
 use syndemic_store::Store;
 use syndemic_store::{Indicator, Observation};
 
@@ -87,7 +88,8 @@ async fn lines(state: &AppState, code: syndemic_model::AreaCode) -> Result<Vec<L
 fn worse(o: &Observation) -> bool {
     o.compared_to_england
         .as_deref()
-        .is_some_and(|c| c.to_ascii_lowercase().starts_with("worse"))
+        .and_then(Comparison::from_wording)
+        .is_some_and(|c| c == Comparison::Worse)
 }
 
 fn getting_worse(o: &Observation) -> bool {

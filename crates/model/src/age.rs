@@ -1,0 +1,123 @@
+//! Age bands as official statistics publish them, read once into one value.
+//!
+//! ONS and the Census write `Aged 4 years and under`, `Aged 5 to 9 years`, `Aged 85
+//! years and over`; Fingertips and most local extracts write `0-4`, `05-09`, `90+`;
+//! the European Standard Population writes `85-89` and `90+`. These are the same
+//! bands: [`AgeBand::parse`] reads them all, and its `Display` writes the one form
+//! the store keeps (`0-4`, `5-9`, `85+`, `All ages`).
+
+use std::fmt;
+
+/// One age band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AgeBand {
+    /// From `from` to `to` years, both included (`5-9`).
+    Range { from: u16, to: u16 },
+    /// `from` years and over (`85+`).
+    AndOver { from: u16 },
+    /// Every age (`All ages`, `Total`, `All persons`).
+    AllAges,
+}
+
+impl AgeBand {
+    /// Reads a band as published: `Aged 4 years and under` → `0-4`, `Aged 5 to 9
+    /// years` → `5-9`, `Aged 85 years and over` → `85+`, `05 - 09` → `5-9`, `90 +` →
+    /// `90+`, `All ages`. Case, spaces and leading zeros do not matter. `None` for
+    /// anything else (`teenagers`, `9-5`).
+    pub fn parse(text: &str) -> Option<AgeBand> {
+        let t = text.trim().to_ascii_lowercase();
+        if matches!(t.as_str(), "all ages" | "total" | "all persons") {
+            return Some(AgeBand::AllAges);
+        }
+        // Words, with `-` and `+` as words of their own: `05 - 09`, `05-09` and
+        // `5 to 9` read alike.
+        let spaced = t.replace('-', " - ").replace('+', " + ");
+        let words: Vec<&str> = spaced
+            .split_whitespace()
+            .skip_while(|w| *w == "aged")
+            .filter(|w| *w != "years" && *w != "year")
+            .collect();
+        let number = |w: &str| w.parse::<u16>().ok();
+        let band = match words.as_slice() {
+            [a, "to" | "-", b] => AgeBand::Range {
+                from: number(a)?,
+                to: number(b)?,
+            },
+            [a, "and", "under"] => AgeBand::Range {
+                from: 0,
+                to: number(a)?,
+            },
+            [a, "and", "over"] | [a, "+"] => AgeBand::AndOver { from: number(a)? },
+            _ => return None,
+        };
+        match band {
+            AgeBand::Range { from, to } if from > to => None,
+            band => Some(band),
+        }
+    }
+}
+
+impl fmt::Display for AgeBand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AgeBand::Range { from, to } => write!(f, "{from}-{to}"),
+            AgeBand::AndOver { from } => write!(f, "{from}+"),
+            AgeBand::AllAges => f.write_str("All ages"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AgeBand;
+    use proptest::prelude::*;
+
+    fn read(text: &str) -> Option<String> {
+        AgeBand::parse(text).map(|b| b.to_string())
+    }
+
+    #[test]
+    fn bands_as_published() {
+        assert_eq!(read("Aged 4 years and under").as_deref(), Some("0-4"));
+        assert_eq!(read("Aged 5 to 9 years").as_deref(), Some("5-9"));
+        assert_eq!(read("Aged 85 years and over").as_deref(), Some("85+"));
+        assert_eq!(read("85 and over").as_deref(), Some("85+"));
+        assert_eq!(read("90+").as_deref(), Some("90+"));
+        assert_eq!(read("90 +").as_deref(), Some("90+"));
+        assert_eq!(read("10-14").as_deref(), Some("10-14"));
+        assert_eq!(read("05-09").as_deref(), Some("5-9"));
+        assert_eq!(read(" 00 - 04 ").as_deref(), Some("0-4"));
+        assert_eq!(read("All ages").as_deref(), Some("All ages"));
+        assert_eq!(read("TOTAL").as_deref(), Some("All ages"));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_band() {
+        for text in [
+            "teenagers",
+            "",
+            "9-5",
+            "5-",
+            "-5",
+            "+",
+            "5 to",
+            "a-b",
+            "1-2-3",
+        ] {
+            assert_eq!(AgeBand::parse(text), None, "{text:?}");
+        }
+    }
+
+    proptest! {
+        /// What is written reads back as itself, so stored labels are stable.
+        #[test]
+        fn written_form_reads_back(from in 0u16..120, width in 0u16..30, over in any::<bool>()) {
+            let band = if over {
+                AgeBand::AndOver { from }
+            } else {
+                AgeBand::Range { from, to: from + width }
+            };
+            prop_assert_eq!(AgeBand::parse(&band.to_string()), Some(band));
+        }
+    }
+}

@@ -15,4 +15,7 @@ pub mod role;
 pub mod secret;
 pub mod totp;
 
-pub use role::{may, may_grant, role_allows, Action, Actor, CaseScope, Role, Scope, TOKEN_ACTOR};
+pub use role::{
+    may, may_grant, report_view, role_allows, Action, Actor, CaseScope, ReportView, Role, Scope,
+    TOKEN_ACTOR,
+};

@@ -178,6 +178,25 @@ pub fn role_allows(role: Role, action: Action) -> bool {
     }
 }
 
+/// What the hub's reports show an actor whose role allows `Action::Reports`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportView {
+    /// Their own hub's referrals, counted in full (a coordinator).
+    OwnHub,
+    /// Every hub's referrals, counts of 1 to 4 written `<5` (an analyst, who
+    /// works across the place and sees no case).
+    EveryHubWithheld,
+}
+
+/// What the hub's reports show `role`, or `None` where the role sees no reports.
+pub fn report_view(role: Role) -> Option<ReportView> {
+    match role {
+        Role::Coordinator => Some(ReportView::OwnHub),
+        Role::Analyst => Some(ReportView::EveryHubWithheld),
+        _ => None,
+    }
+}
+
 /// The organisations a referral belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseScope {
@@ -268,5 +287,21 @@ mod tests {
         for r in [Role::Analyst, Role::OrgAdmin, Role::SystemAdmin] {
             assert!(!role_allows(r, Action::ViewCase));
         }
+    }
+
+    #[test]
+    fn reports_are_seen_by_their_roles_only() {
+        for role in Role::ALL {
+            assert_eq!(
+                report_view(*role).is_some(),
+                role_allows(*role, Action::Reports),
+                "{role:?}"
+            );
+        }
+        assert_eq!(report_view(Role::Coordinator), Some(ReportView::OwnHub));
+        assert_eq!(
+            report_view(Role::Analyst),
+            Some(ReportView::EveryHubWithheld)
+        );
     }
 }

@@ -80,6 +80,24 @@ pub fn may_update(actor: &Actor, family: &Family, lead: &str, contributors: &[St
         && (actor.org == lead || contributors.contains(&actor.org))
 }
 
+/// Who runs a partnership — sets up its members, or nests a new partnership in
+/// it: its lead, or a system admin (who sets up a partnership's first lead).
+pub fn may_run(actor: &Actor, family: &Family) -> bool {
+    actor.role == Role::SystemAdmin || may_manage(actor, family)
+}
+
+/// The organisation that leads a partnership `actor` makes: a partnership lead's
+/// own; a system admin's partnership gets its lead when members are added.
+pub fn founding_lead(actor: &Actor) -> Option<&str> {
+    (actor.role == Role::PartnershipLead).then_some(actor.org.as_str())
+}
+
+/// Who may import the partners' sheet (organisations of every sector, and their
+/// memberships): a system admin.
+pub fn may_import_partners(actor: &Actor) -> bool {
+    actor.role == Role::SystemAdmin
+}
+
 pub fn may_edit_org(actor: &Actor, org: &str) -> bool {
     actor.role == Role::SystemAdmin || (actor.role == Role::OrgAdmin && actor.org == org)
 }
@@ -151,6 +169,22 @@ mod tests {
                     may_create_partnership(&a),
                     matches!(role, Role::SystemAdmin | Role::PartnershipLead),
                     "{role:?} making a partnership"
+                );
+                assert_eq!(
+                    may_run(&a, &family),
+                    *role == Role::SystemAdmin
+                        || (*role == Role::PartnershipLead && org == "council"),
+                    "{role:?} of {org} running the partnership"
+                );
+                assert_eq!(
+                    founding_lead(&a),
+                    (*role == Role::PartnershipLead).then_some(org),
+                    "{role:?} of {org} founding"
+                );
+                assert_eq!(
+                    may_import_partners(&a),
+                    *role == Role::SystemAdmin,
+                    "{role:?} importing partners"
                 );
                 assert_eq!(
                     may_import_anchor_measures(&a),

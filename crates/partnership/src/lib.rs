@@ -10,12 +10,14 @@
 //! - [`target`]: target areas resolved from a rule ("the most deprived 20 % of
 //!   LSOAs in a district") to a concrete list.
 //! - [`access`]: who may read, manage, update and review what.
+//! - [`commitment`]: a proposed commitment and the checks it must pass.
 //! - [`layout`]: the spreadsheet layouts of partners, businesses, business counts,
 //!   anchor measures and plans, read all-or-nothing with every bad row reported.
 //! - [`maturity`]: the business-engagement maturity self-assessment.
 //! - [`progress`]: delivery statuses, and when a progress update is overdue.
 
 pub mod access;
+pub mod commitment;
 pub mod framework;
 pub mod layout;
 pub mod maturity;

@@ -12,16 +12,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
-use syndemic_access::{self as access, Action, Scope};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use syndemic_access::{self as access, Action};
 use syndemic_hub::referral::Draft;
 use syndemic_store::hub::{Created, ReferralFilter, ReferralRecord};
 
 use super::front::{scope_of, service_name};
 use super::make::{make_referral, Hubs, Referrer, Refusal};
-use crate::place::api::ApiError;
-use crate::shell::auth::api_caller;
+use crate::shell::api::ApiError;
+use crate::shell::{Caller, ReferralsScope};
 use crate::{AppState, WebError};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -29,6 +29,53 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/referrals", get(list).post(create))
         .route("/referrals/fhir", axum::routing::post(create_fhir))
         .route("/referrals/{id}", get(one))
+}
+
+/// 422: the referral's fields that break the rules (schema `Error`, with `fields`).
+#[derive(Serialize)]
+struct Problems<'a> {
+    error: &'static str,
+    fields: Vec<FieldProblem<'a>>,
+}
+
+#[derive(Serialize)]
+struct FieldProblem<'a> {
+    field: &'a str,
+    message: &'a str,
+}
+
+/// 201 (or 200 for a replayed key): the referral made (schema `ReferralStatus`).
+#[derive(Serialize)]
+struct Received<'a> {
+    id: &'a str,
+    reference: &'a str,
+    status: &'static str,
+    href: String,
+}
+
+/// A referral as its referrer follows it (schema `ReferralStatus`).
+#[derive(Serialize)]
+struct Summary {
+    id: String,
+    reference: String,
+    created_at: i64,
+    status: &'static str,
+    service: Option<String>,
+    outcomes: Vec<Outcome>,
+}
+
+#[derive(Serialize)]
+struct Outcome {
+    code: &'static str,
+    value: Option<f64>,
+    at: i64,
+}
+
+/// The referrer's own referrals (`GET /referrals`).
+#[derive(Serialize)]
+struct SummaryList {
+    total: usize,
+    items: Vec<Summary>,
 }
 
 #[derive(Deserialize)]
@@ -60,10 +107,16 @@ async fn finish(
         Ok(c) => Ok(created(&c)),
         Err(Refusal::Fields(errors)) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({
-                "error": "the referral breaks some rules: see `fields`",
-                "fields": errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect::<Vec<_>>(),
-            })),
+            Json(Problems {
+                error: "the referral breaks some rules: see `fields`",
+                fields: errors
+                    .iter()
+                    .map(|e| FieldProblem {
+                        field: &e.field,
+                        message: &e.message,
+                    })
+                    .collect(),
+            }),
         )
             .into_response()),
         Err(Refusal::Failed(e)) => Err(e.into()),
@@ -78,7 +131,12 @@ fn created(c: &Created) -> Response {
     };
     let mut r = (
         status,
-        Json(json!({"id": c.id, "reference": c.reference, "status": "received", "href": format!("/api/v1/referrals/{}", c.id)})),
+        Json(Received {
+            id: &c.id,
+            reference: &c.reference,
+            status: "received",
+            href: format!("/api/v1/referrals/{}", c.id),
+        }),
     )
         .into_response();
     if c.repeat {
@@ -90,10 +148,10 @@ fn created(c: &Created) -> Response {
 
 async fn create(
     State(state): State<AppState>,
+    Caller(actor, _): Caller<ReferralsScope>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers, Scope::Referrals).await?;
     let referrer = Referrer::check(&actor)?;
     let parsed: Body = serde_json::from_slice(&body).map_err(|e| {
         WebError::BadRequest(format!(
@@ -115,11 +173,11 @@ async fn create(
 
 async fn create_fhir(
     State(state): State<AppState>,
+    Caller(actor, _): Caller<ReferralsScope>,
     headers: HeaderMap,
     query: axum::extract::RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers, Scope::Referrals).await?;
     let referrer = Referrer::check(&actor)?;
     let bundle: Value = serde_json::from_slice(&body)
         .map_err(|e| WebError::BadRequest(format!("the body is not JSON: {e}")))?;
@@ -139,21 +197,33 @@ async fn create_fhir(
     finish(&state, &referrer, &hubs, &hub, draft, &key).await
 }
 
-async fn summary(state: &AppState, r: &ReferralRecord) -> Result<Value, WebError> {
+async fn summary(state: &AppState, r: &ReferralRecord) -> Result<Summary, WebError> {
     let directory = state.hub.directory(&state.db).await?;
     let outcomes = state.db.outcomes(Some(&r.id)).await?;
-    Ok(json!({
-        "id": r.id,
-        "reference": r.reference,
-        "created_at": r.created_at,
-        "status": r.status.code(),
-        "service": r.service_id.as_ref().map(|_| service_name(&directory, r.service_id.as_deref())),
-        "outcomes": outcomes.iter().map(|o| json!({"code": o.code.code(), "value": o.value, "at": o.at})).collect::<Vec<_>>(),
-    }))
+    Ok(Summary {
+        id: r.id.clone(),
+        reference: r.reference.clone(),
+        created_at: r.created_at,
+        status: r.status.code(),
+        service: r
+            .service_id
+            .as_ref()
+            .map(|_| service_name(&directory, r.service_id.as_deref())),
+        outcomes: outcomes
+            .iter()
+            .map(|o| Outcome {
+                code: o.code.code(),
+                value: o.value,
+                at: o.at,
+            })
+            .collect(),
+    })
 }
 
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers, Scope::Referrals).await?;
+async fn list(
+    State(state): State<AppState>,
+    Caller(actor, _): Caller<ReferralsScope>,
+) -> Result<Response, ApiError> {
     if !access::role_allows(actor.role, Action::SeeOwnReferrals) {
         return Err(WebError::Forbidden("this account made no referrals".into()).into());
     }
@@ -172,15 +242,18 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
     state
         .audit(&actor, "view", "referral-list", "own", "API list")
         .await?;
-    Ok(Json(json!({"total": items.len(), "items": items})).into_response())
+    Ok(Json(SummaryList {
+        total: items.len(),
+        items,
+    })
+    .into_response())
 }
 
 async fn one(
     State(state): State<AppState>,
+    Caller(actor, _): Caller<ReferralsScope>,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let actor = api_caller(&state, &headers, Scope::Referrals).await?;
     let r = state
         .db
         .referral(&id)
@@ -195,4 +268,46 @@ async fn one(
         .audit(&actor, "view", "referral", &r.id, "API status")
         .await?;
     Ok(Json(summary(&state, &r).await?).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::api::conformance::assert_conforms;
+
+    #[test]
+    fn answers_match_the_openapi_document() {
+        let summary = Summary {
+            id: "r1".into(),
+            reference: "HUB-0001".into(),
+            created_at: 1_700_000_000,
+            status: "received",
+            service: Some("Warm homes".into()),
+            outcomes: vec![Outcome {
+                code: "onward-referral",
+                value: Some(1.0),
+                at: 1_700_000_100,
+            }],
+        };
+        assert_conforms(&summary, "ReferralStatus");
+        assert_conforms(
+            &Received {
+                id: "r1",
+                reference: "HUB-0001",
+                status: "received",
+                href: "/api/v1/referrals/r1".into(),
+            },
+            "ReferralStatus",
+        );
+        assert_conforms(
+            &Problems {
+                error: "the referral breaks some rules: see `fields`",
+                fields: vec![FieldProblem {
+                    field: "person.postcode",
+                    message: "give a postcode",
+                }],
+            },
+            "Error",
+        );
+    }
 }

@@ -2,9 +2,8 @@
 //! change to it (each under a one-time update id, so a double click or a retry
 //! changes it once).
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -17,7 +16,7 @@ use syndemic_store::hub::{Applied, Change, ChangeError, ReferralFilter, Referral
 
 use super::front::{org_names, scope_of, service_name};
 use crate::shell::page;
-use crate::shell::{now, posted, today, Signed};
+use crate::shell::{now, today, Posted, Signed};
 use crate::{AppState, WebError};
 
 /// A time as `YYYY-MM-DD HH:MM` UTC.
@@ -424,10 +423,8 @@ async fn render_case(
 pub(crate) async fn act(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let action = form.get("action");
     let needs = match action.as_str() {
         "route" | "decline" | "link" => Action::Triage,

@@ -1,8 +1,7 @@
 //! The front door: the referral form, and what a referrer sees of what they referred.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 use syndemic_access::{self as access, Action, CaseScope};
@@ -14,7 +13,7 @@ use syndemic_store::hub::{ReferralFilter, ReferralRecord};
 
 use super::make::{make_referral, Hubs, Referrer, Refusal};
 use crate::shell::page;
-use crate::shell::{posted, today, Form, Signed};
+use crate::shell::{today, Form, Posted, Signed};
 use crate::{AppState, WebError};
 
 /// The organisation an answer is for, by id → name.
@@ -271,10 +270,8 @@ fn draft_of(form: &Form) -> Result<Draft, Vec<FieldError>> {
 
 pub(crate) async fn refer(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let referrer = Referrer::check(&s.actor)?;
     let hubs = Hubs::read(&state).await?;
     let choices = hubs.choices();

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::{Html, Response};
 use maud::html;
 use rustc_hash::FxHashMap;
-use syndemic_access::{Action, Role};
+use syndemic_access::{report_view, Action, ReportView, Role};
 use syndemic_hub::need::{Need, OutcomeCode};
 use syndemic_store::hub::ReferralFilter;
 
@@ -33,8 +33,9 @@ fn count(n: usize, suppress: bool) -> Cell {
 
 async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError> {
     s.must(Action::Reports)?;
-    let suppress = s.actor.role == Role::Analyst;
-    let filter = if s.actor.role == Role::Coordinator {
+    let view = report_view(s.actor.role);
+    let suppress = view == Some(ReportView::EveryHubWithheld);
+    let filter = if view == Some(ReportView::OwnHub) {
         ReferralFilter {
             hub_org: Some(s.actor.org.clone()),
             ..ReferralFilter::default()
@@ -287,7 +288,7 @@ pub(crate) async fn page_(state: &AppState, s: &Signed) -> Result<Html<String>, 
         state,
         "Hub reports",
         html! {
-            p class="lead" { @if s.actor.role == Role::Analyst { "Every hub's referrals, counts only; counts from 1 to 4 are shown as <5." } @else { "Your hub's referrals, counts only." } }
+            p class="lead" { @if report_view(s.actor.role) == Some(ReportView::EveryHubWithheld) { "Every hub's referrals, counts only; counts from 1 to 4 are shown as <5." } @else { "Your hub's referrals, counts only." } }
             @for (name, t) in TABLES.iter().zip(&tables).filter(|(n, _)| **n != "records") {
                 (t.html(Some(&Download { path: format!("/hub/reports/{name}"), query: String::new() })))
             }

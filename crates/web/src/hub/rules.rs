@@ -3,9 +3,8 @@
 //! covers, and a priority among equals. Coordinators set them; triage suggests
 //! from them (`syndemic_hub::triage`).
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use syndemic_access::Action;
@@ -14,7 +13,7 @@ use syndemic_hub::triage::Terms;
 
 use super::front::service_name;
 use crate::shell::page;
-use crate::shell::posted;
+use crate::shell::Posted;
 use crate::shell::Signed;
 use crate::{AppState, WebError};
 
@@ -61,10 +60,8 @@ pub(crate) async fn list(
 pub(crate) async fn save(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     s.must(Action::Triage)?;
     let all = state.db.all_terms().await?;
     let Some((_, provider, _)) = all.iter().find(|(sid, _, _)| *sid == id) else {

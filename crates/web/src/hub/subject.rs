@@ -6,7 +6,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use serde_json::json;
@@ -17,7 +17,7 @@ use syndemic_store::hub::{ReferralRecord, Stamp};
 use super::cases::when;
 use super::front::scope_of;
 use crate::shell::page;
-use crate::shell::{now, posted, Form, Signed};
+use crate::shell::{now, Form, Posted, Signed};
 use crate::{AppState, WebError};
 
 fn person_of(form: &Form) -> Person {
@@ -160,10 +160,8 @@ pub(crate) async fn subject(
 
 pub(crate) async fn erase(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     s.must(Action::ExportCase)?;
     let why = form.get("why");
     if why.is_empty() {

@@ -3,7 +3,7 @@
 //! size band and by the national IMD decile of where they are, so a health system
 //! knows which large, medium and small employers are in its footprint.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
@@ -15,12 +15,13 @@ use syndemic_partnership::sector::SizeBand;
 use syndemic_store::partnership::{BusinessCountRecord, BusinessRecord};
 use syndemic_store::Store;
 
-use super::{audit_entry, layout_error, num, one_file, posted_multipart};
+use super::{audit_entry, layout_error, num};
 use crate::shell::auth::require;
 use crate::shell::page as layout_page;
 use crate::shell::svg::{choropleth, MapArea, SCALE};
 use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::Signed;
+use crate::shell::{PostedFiles, Upload};
 use crate::{AppState, WebError};
 
 const BANDS: [SizeBand; 4] = [
@@ -291,16 +292,14 @@ pub(crate) async fn locate(
 
 pub(crate) async fn import(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    request: Request,
+    PostedFiles(s, form, files): PostedFiles,
 ) -> Result<Response, WebError> {
-    let (s, form, files) = posted_multipart(&state, &headers, request).await?;
     if !rules::may_import_place_data(&s.actor) {
         return Err(WebError::Forbidden(
             "a partnership lead or a system admin imports the place's businesses".into(),
         ));
     }
-    let file = one_file(&files, "file")?;
+    let file = Upload::one(&files, "file")?;
     let source = form.get("source");
     if source.is_empty() || source.len() > 64 {
         return Err(WebError::Unprocessable(

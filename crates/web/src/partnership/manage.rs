@@ -1,17 +1,14 @@
 //! Making and running partnerships: a new partnership (top-level, or nested in
 //! one its maker leads), its members and their seats, and frameworks of its own.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use syndemic_access::Role;
 use syndemic_partnership::access::{self as rules, MemberRole};
 use syndemic_store::partnership::{FrameworkRecord, MemberRecord, PartnershipRecord};
 
 use super::{audit_entry, frameworks, must_manage, World};
-use crate::shell::{posted, Signed};
+use crate::shell::{Posted, Signed};
 use crate::{AppState, WebError};
 
 /// The kinds of partnership a place has.
@@ -27,9 +24,7 @@ pub(crate) fn create_form(s: &Signed, world: &World, frameworks: &[FrameworkReco
     let parents: Vec<_> = world
         .partnerships
         .iter()
-        .filter(|p| {
-            s.actor.role == Role::SystemAdmin || rules::may_manage(&s.actor, &world.family(&p.id))
-        })
+        .filter(|p| rules::may_run(&s.actor, &world.family(&p.id)))
         .collect();
     html! {
         h2 { "Make a partnership" }
@@ -63,10 +58,8 @@ fn slug(name: &str) -> String {
 
 pub(crate) async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     if !rules::may_create_partnership(&s.actor) {
         return Err(WebError::Forbidden(
             "a partnership lead or a system admin makes partnerships".into(),
@@ -93,9 +86,7 @@ pub(crate) async fn create(
     let parent = Some(form.get("parent")).filter(|p| !p.is_empty());
     if let Some(p) = &parent {
         world.partnership(p)?;
-        if s.actor.role != Role::SystemAdmin {
-            must_manage(&s.actor, &world.family(p))?;
-        }
+        must_run(&s, &world, p)?;
     }
     let framework = form.get("framework");
     if !frameworks(&state)
@@ -127,10 +118,10 @@ pub(crate) async fn create(
         framework,
     };
     // A lead's organisation leads what they make; a system admin adds members next.
-    let members: Vec<MemberRecord> = (s.actor.role == Role::PartnershipLead)
-        .then(|| MemberRecord {
+    let members: Vec<MemberRecord> = rules::founding_lead(&s.actor)
+        .map(|org| MemberRecord {
             partnership_id: id.clone(),
-            org_id: s.actor.org.clone(),
+            org_id: org.to_owned(),
             role: MemberRole::Lead.code().into(),
             title: None,
         })
@@ -149,10 +140,11 @@ pub(crate) async fn create(
 
 /// Whoever manages a partnership, or a system admin (who sets up its first lead).
 fn must_run(s: &Signed, world: &World, id: &str) -> Result<(), WebError> {
-    if s.actor.role == Role::SystemAdmin {
-        return Ok(());
+    if rules::may_run(&s.actor, &world.family(id)) {
+        Ok(())
+    } else {
+        must_manage(&s.actor, &world.family(id))
     }
-    must_manage(&s.actor, &world.family(id))
 }
 
 pub(crate) fn members_form(s: &Signed, world: &World, id: &str) -> Markup {
@@ -204,10 +196,8 @@ pub(crate) fn members_form(s: &Signed, world: &World, id: &str) -> Markup {
 pub(crate) async fn members(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let world = World::load(&state).await?;
     let p = world.partnership(&id)?.clone();
     must_run(&s, &world, &id)?;
@@ -286,10 +276,8 @@ pub(crate) fn framework_form(s: &Signed, id: &str) -> Markup {
 pub(crate) async fn add_framework(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let world = World::load(&state).await?;
     world.partnership(&id)?;
     must_manage(&s.actor, &world.family(&id))?;

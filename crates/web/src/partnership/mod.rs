@@ -522,67 +522,6 @@ pub(crate) fn day(d: i64) -> String {
     syndemic_model::date::format_day(d)
 }
 
-/// A file sent with a form.
-pub(crate) struct Upload {
-    pub field: String,
-    pub file_name: String,
-    pub content_type: String,
-    pub bytes: Vec<u8>,
-}
-
-/// A `multipart/form-data` POST from a page: the signed-in user first (an
-/// anonymous caller is turned away before the body is read), then the fields and
-/// files, then the session's CSRF token, which the form must carry.
-pub(crate) async fn posted_multipart(
-    state: &AppState,
-    headers: &axum::http::HeaderMap,
-    request: axum::extract::Request,
-) -> Result<(crate::shell::Signed, crate::shell::Form, Vec<Upload>), WebError> {
-    use axum::extract::FromRequest;
-    let s = crate::shell::auth::require(state, headers).await?;
-    let mut multipart = axum::extract::Multipart::from_request(request, state)
-        .await
-        .map_err(|e| WebError::BadRequest(format!("this form could not be read: {e}")))?;
-    let mut fields = Vec::new();
-    let mut files = Vec::new();
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        WebError::BadRequest(format!(
-            "this form could not be read: {e} (files are limited to 2 MB in all)"
-        ))
-    };
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
-        let name = field.name().unwrap_or("").to_owned();
-        match field.file_name().map(str::to_owned) {
-            Some(file_name) => {
-                let content_type = field
-                    .content_type()
-                    .unwrap_or("application/octet-stream")
-                    .to_owned();
-                let bytes = field.bytes().await.map_err(bad)?.to_vec();
-                if !file_name.is_empty() && !bytes.is_empty() {
-                    files.push(Upload {
-                        field: name,
-                        file_name,
-                        content_type,
-                        bytes,
-                    });
-                }
-            }
-            None => fields.push((name, field.text().await.map_err(bad)?)),
-        }
-    }
-    let form = crate::shell::Form::from_pairs(fields);
-    s.check_csrf(&form)?;
-    Ok((s, form, files))
-}
-
-/// The one file a form's `field` must carry, or 422 saying so.
-pub(crate) fn one_file<'a>(files: &'a [Upload], field: &str) -> Result<&'a Upload, WebError> {
-    files.iter().find(|f| f.field == field).ok_or_else(|| {
-        WebError::Unprocessable("choose a file to import (CSV or XLSX, from the template)".into())
-    })
-}
-
 /// A judgement as a tag whose colours meet contrast on every background.
 pub(crate) fn judgement_tag(j: Judgement) -> maud::Markup {
     maud::html! { span class=(format!("tag j-{}", j.code())) { (j.label()) } }

@@ -2,13 +2,11 @@
 //! their profiles (edited by their own admin), the partners' import, and the
 //! anchor institutions' measures and social value.
 
-use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 use rustc_hash::FxHashSet;
-use syndemic_access::Role;
 use syndemic_partnership::access as rules;
 use syndemic_partnership::layout::{self, Sheet};
 use syndemic_partnership::sector::{Sector, SizeBand};
@@ -17,12 +15,13 @@ use syndemic_store::partnership::{
     AnchorRecord, MemberRecord, PartnerProfile, PartnersImport, SocialValueRecord,
 };
 
-use super::{audit_entry, layout_error, num, one_file, posted_multipart, World};
+use super::{audit_entry, layout_error, num, World};
 use crate::shell::auth::require;
 use crate::shell::page as layout_page;
-use crate::shell::posted;
 use crate::shell::table::{Cell, DataTable, Download};
+use crate::shell::Posted;
 use crate::shell::Signed;
+use crate::shell::{PostedFiles, Upload};
 use crate::{AppState, WebError};
 
 fn sector_label(code: &str) -> &str {
@@ -102,7 +101,7 @@ pub(crate) async fn list(
             p class="lead" { (world.orgs.len()) " organisations: "
                 @for (i, (sec, n)) in counts.iter().enumerate() { @if i > 0 { ", " } (n) " " (sec.label().to_lowercase()) } "." }
             (table.html(Some(&Download { path: "/organisations/table/organisations".into(), query: String::new() })))
-            @if s.actor.role == Role::SystemAdmin {
+            @if rules::may_import_partners(&s.actor) {
                 h2 { "Import partners" }
                 p { "Fill in the " a href="/templates/partners.csv" { "partners template (CSV)" } " or " a href="/templates/partners.xlsx" { "(Excel)" } ". Organisations are added or updated by id; a partnership column adds each to a partnership. Nothing is imported unless every row is right." }
                 form method="post" action="/organisations/import" enctype="multipart/form-data" {
@@ -197,10 +196,8 @@ pub(crate) async fn organisation(
 pub(crate) async fn save(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     if !rules::may_edit_org(&s.actor, &id) {
         return Err(WebError::Forbidden(
             "only the organisation's own admin edits its profile".into(),
@@ -282,16 +279,14 @@ pub(crate) async fn save(
 /// Imports partners — organisations, profiles and memberships — all or nothing.
 pub(crate) async fn import_partners(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    request: Request,
+    PostedFiles(s, _, files): PostedFiles,
 ) -> Result<Response, WebError> {
-    let (s, _, files) = posted_multipart(&state, &headers, request).await?;
-    if s.actor.role != Role::SystemAdmin {
+    if !rules::may_import_partners(&s.actor) {
         return Err(WebError::Forbidden(
             "only a system admin imports organisations".into(),
         ));
     }
-    let file = one_file(&files, "file")?;
+    let file = Upload::one(&files, "file")?;
     let sheet = Sheet::read(&file.file_name, &file.bytes).map_err(layout_error)?;
     let rows = layout::read_partners(&sheet).map_err(layout_error)?;
     let world = World::load(&state).await?;
@@ -433,7 +428,7 @@ pub(crate) async fn anchors(
             p { "In the style of the National TOMs: each measure's quantity times its proxy value in pounds." }
             table { caption { "Social value by theme (£)" } thead { tr { th scope="col" { "Theme" } th scope="col" class="num" { "£" } } }
                 tbody { @for (t, v) in &themes { tr { td { (t) } td class="num" { (num(v.round())) } } } } }
-            @if s.actor.role == Role::OrgAdmin || s.actor.role == Role::SystemAdmin {
+            @if rules::may_import_anchor_measures(&s.actor) {
                 h2 { "Import measures" }
                 p { "Fill in the " a href="/templates/anchors.csv" { "anchor measures template" } " and, if you have it, the " a href="/templates/social-value.csv" { "social value template" } ". An organisation's admin imports its own organisation's rows; nothing is imported unless every row is right." }
                 form method="post" action="/anchors/import" enctype="multipart/form-data" class="stack" {
@@ -464,16 +459,14 @@ pub(crate) async fn anchors_download(
 
 pub(crate) async fn import_anchors(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    request: Request,
+    PostedFiles(s, _, files): PostedFiles,
 ) -> Result<Response, WebError> {
-    let (s, _, files) = posted_multipart(&state, &headers, request).await?;
     if !rules::may_import_anchor_measures(&s.actor) {
         return Err(WebError::Forbidden(
             "an organisation's admin imports its anchor measures".into(),
         ));
     }
-    let file = one_file(&files, "file")?;
+    let file = Upload::one(&files, "file")?;
     let sheet = Sheet::read(&file.file_name, &file.bytes).map_err(layout_error)?;
     let rows = layout::read_anchor_measures(&sheet).map_err(layout_error)?;
     let social_rows = match files.iter().find(|f| f.field == "social") {

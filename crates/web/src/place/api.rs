@@ -2,16 +2,16 @@
 //! `/api/v1/openapi.json`. Lists answer in Open Referral UK's page envelope.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use axum::Router;
+use serde::{Deserialize, Serialize};
 use syndemic_model::{AreaCode, AreaType};
 use syndemic_store::Observation;
 use syndemic_store::Store;
 
+use crate::shell::api::{list, tagged, ApiError, Paging};
 use crate::{parse_code, AppState, WebError};
 use syndemic_place::{small_areas_within, HiddenOptions, Neighbours};
 
@@ -32,176 +32,6 @@ pub fn routes() -> Router<AppState> {
                 "no such API route: see /api/v1/openapi.json".into(),
             ))
         })
-}
-
-/// Errors as JSON: `{"error": "…"}` with 400, 404 or 500.
-pub struct ApiError(WebError);
-
-impl From<WebError> for ApiError {
-    fn from(e: WebError) -> Self {
-        ApiError(e)
-    }
-}
-
-impl From<syndemic_store::StoreError> for ApiError {
-    fn from(e: syndemic_store::StoreError) -> Self {
-        ApiError(WebError::Store(e))
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.0.status();
-        if let WebError::SignIn = self.0 {
-            return (
-                status,
-                [(header::WWW_AUTHENTICATE, "Bearer")],
-                Json(json!({ "error": "authentication required: send an organisation's API token as `Authorization: Bearer …`" })),
-            )
-                .into_response();
-        }
-        if let WebError::Store(e) = &self.0 {
-            // The detail goes to the log, never to the caller.
-            tracing::error!(error = %e, "an API request failed on the store");
-            return (
-                status,
-                Json(json!({ "error": "the store could not answer just now; nothing was changed: try again" })),
-            )
-                .into_response();
-        }
-        (status, Json(json!({ "error": self.0.to_string() }))).into_response()
-    }
-}
-
-/// A JSON answer with a strong ETag of its bytes; `If-None-Match` gets 304.
-fn tagged(headers: &HeaderMap, body: Value) -> Response {
-    let text = body.to_string();
-    let tag = format!("\"{:016x}\"", {
-        use std::hash::{Hash, Hasher};
-        let mut h = rustc_hash::FxHasher::default();
-        text.hash(&mut h);
-        h.finish()
-    });
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == tag)
-    {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response();
-    }
-    (
-        [
-            (header::CONTENT_TYPE, "application/json".to_owned()),
-            (header::ETAG, tag),
-        ],
-        text,
-    )
-        .into_response()
-}
-
-#[derive(Deserialize)]
-pub struct Paging {
-    page: Option<String>,
-    per_page: Option<String>,
-    /// `json` (the default, one page in the envelope) or `csv` (every item).
-    format: Option<String>,
-}
-
-impl Paging {
-    /// (page from 1, size, CSV wanted), or 400 saying what is allowed.
-    pub(crate) fn parse(&self) -> Result<(usize, usize, bool), WebError> {
-        let number = |text: &Option<String>, name: &str, default: usize, max: usize| match text {
-            None => Ok(default),
-            Some(t) => t
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| {
-                    WebError::BadRequest(format!("{name}={t}: give a whole number from 1 to {max}"))
-                }),
-        };
-        let csv = match self.format.as_deref() {
-            None | Some("json") => false,
-            Some("csv") => true,
-            Some(other) => {
-                return Err(WebError::BadRequest(format!(
-                    "format={other}: give json or csv"
-                )))
-            }
-        };
-        Ok((
-            number(&self.page, "page", 1, 1_000_000)?,
-            number(&self.per_page, "per_page", 50, 1_000)?,
-            csv,
-        ))
-    }
-}
-
-/// A list: one page in the envelope as JSON, or every item as CSV (columns the
-/// items' fields, lists joined with `;`).
-pub(crate) fn list(
-    headers: &HeaderMap,
-    items: Vec<Value>,
-    page: usize,
-    size: usize,
-    csv: bool,
-) -> Response {
-    if !csv {
-        return tagged(headers, envelope(items, page, size));
-    }
-    let columns: Vec<String> = items
-        .first()
-        .and_then(|i| i.as_object())
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
-    let mut out = ::csv::Writer::from_writer(Vec::new());
-    let cell = |v: &Value| match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a
-            .iter()
-            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
-            .collect::<Vec<_>>()
-            .join(";"),
-        other => other.to_string(),
-    };
-    let _ = out.write_record(&columns);
-    for item in &items {
-        let _ = out.write_record(columns.iter().map(|c| cell(&item[c])));
-    }
-    let body = out.into_inner().unwrap_or_default();
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"syndemic.csv\"",
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-/// Open Referral UK's page envelope around one page of `items`.
-fn envelope(items: Vec<Value>, page: usize, size: usize) -> Value {
-    let total = items.len();
-    let pages = total.div_ceil(size).max(1);
-    let contents: Vec<Value> = items
-        .into_iter()
-        .skip((page - 1) * size)
-        .take(size)
-        .collect();
-    json!({
-        "contents": contents,
-        "total_items": total,
-        "total_pages": pages,
-        "page_number": page,
-        "size": size,
-        "first_page": page == 1,
-        "last_page": page >= pages,
-        "empty": contents.is_empty(),
-    })
 }
 
 #[derive(Deserialize)]
@@ -238,22 +68,105 @@ async fn areas(
     let mut items = Vec::new();
     for t in types {
         for a in state.db.areas_of_type(t).await? {
-            items.push(json!({ "code": a.code.as_str(), "name": a.name, "type": t.key() }));
+            items.push(AreaItem {
+                code: a.code,
+                name: a.name,
+                area_type: t.key(),
+            });
         }
     }
-    Ok(list(&headers, items, page, size, csv))
+    Ok(list(&headers, items, page, size, csv)?)
 }
 
-fn observation_json(o: &Observation) -> Value {
-    json!({
-        "indicator": o.indicator, "area": o.area.as_str(), "period": o.period.to_string(),
-        "sex": o.sex, "age": o.age, "category_type": o.category_type, "category": o.category,
-        "value": o.value, "lower95": o.lower95, "upper95": o.upper95,
-        "lower998": o.lower998, "upper998": o.upper998, "count": o.count,
-        "denominator": o.denominator, "note": o.note,
-        "compared_to_england": o.compared_to_england, "compared_to_parent": o.compared_to_parent,
-        "recent_trend": o.recent_trend,
-    })
+/// One area of a list (schema `AreaSummary`).
+#[derive(Serialize)]
+struct AreaItem {
+    code: AreaCode,
+    name: Option<String>,
+    #[serde(rename = "type")]
+    area_type: &'static str,
+}
+
+/// One published value (schema `Observation`); an inequality result adds its
+/// `measure`.
+#[derive(Serialize)]
+struct ObservationOut<'a> {
+    indicator: &'a str,
+    area: AreaCode,
+    period: String,
+    sex: &'a str,
+    age: &'a str,
+    category_type: &'a str,
+    category: &'a str,
+    value: Option<f64>,
+    lower95: Option<f64>,
+    upper95: Option<f64>,
+    lower998: Option<f64>,
+    upper998: Option<f64>,
+    count: Option<f64>,
+    denominator: Option<f64>,
+    note: Option<&'a str>,
+    compared_to_england: Option<&'a str>,
+    compared_to_parent: Option<&'a str>,
+    recent_trend: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    measure: Option<&'static str>,
+}
+
+impl<'a> From<&'a Observation> for ObservationOut<'a> {
+    fn from(o: &'a Observation) -> Self {
+        ObservationOut {
+            indicator: &o.indicator,
+            area: o.area,
+            period: o.period.to_string(),
+            sex: &o.sex,
+            age: &o.age,
+            category_type: &o.category_type,
+            category: &o.category,
+            value: o.value,
+            lower95: o.lower95,
+            upper95: o.upper95,
+            lower998: o.lower998,
+            upper998: o.upper998,
+            count: o.count,
+            denominator: o.denominator,
+            note: o.note.as_deref(),
+            compared_to_england: o.compared_to_england.as_deref(),
+            compared_to_parent: o.compared_to_parent.as_deref(),
+            recent_trend: o.recent_trend.as_deref(),
+            measure: None,
+        }
+    }
+}
+
+/// An area with its parents, deprivation and latest values (schema `Area`).
+#[derive(Serialize)]
+struct AreaOut<'a> {
+    code: AreaCode,
+    name: Option<String>,
+    #[serde(rename = "type")]
+    area_type: &'static str,
+    vintages: Vec<String>,
+    parents: Vec<ParentOut>,
+    deprivation: Vec<DeprivationOut>,
+    latest: Vec<ObservationOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct ParentOut {
+    code: AreaCode,
+    name: Option<String>,
+    level: &'static str,
+    vintage: String,
+}
+
+#[derive(Serialize)]
+struct DeprivationOut {
+    edition: String,
+    domain: String,
+    rank: i64,
+    decile: i64,
+    score: Option<f64>,
 }
 
 async fn area(
@@ -266,20 +179,31 @@ async fn area(
     let Some(info) = store.area(code).await? else {
         return Err(WebError::NotFound(format!("{code} is not in the store")).into());
     };
-    let parents: Vec<Value> = store
+    let parents: Vec<ParentOut> = store
         .parents(code)
         .await?
-        .iter()
-        .map(|p| json!({ "code": p.link.parent.as_str(), "name": p.name, "level": p.link.level.key(), "vintage": p.link.vintage }))
+        .into_iter()
+        .map(|p| ParentOut {
+            code: p.link.parent,
+            name: p.name,
+            level: p.link.level.key(),
+            vintage: p.link.vintage,
+        })
         .collect();
-    let deprivation: Vec<Value> = store
+    let deprivation: Vec<DeprivationOut> = store
         .deprivation(code)
         .await?
-        .iter()
-        .map(|d| json!({ "edition": d.edition, "domain": d.domain, "rank": d.rank, "decile": d.decile, "score": d.score }))
+        .into_iter()
+        .map(|d| DeprivationOut {
+            edition: d.edition,
+            domain: d.domain,
+            rank: d.rank,
+            decile: d.decile,
+            score: d.score,
+        })
         .collect();
     // Each indicator's rows for the area at its latest period, as published.
-    let mut latest: Vec<Value> = Vec::new();
+    let mut rows_of = Vec::new();
     for i in store.indicators().await? {
         let rows = state.observations(&i.id).await?;
         let period = rows
@@ -287,20 +211,44 @@ async fn area(
             .filter(|o| o.area == code)
             .map(|o| o.period)
             .max_by_key(|p| p.sort_key());
-        latest.extend(
-            rows.iter()
-                .filter(|o| o.area == code && Some(o.period) == period)
-                .map(observation_json),
-        );
+        rows_of.push((rows, period));
     }
+    let latest = rows_of
+        .iter()
+        .flat_map(|(rows, period)| {
+            rows.iter()
+                .filter(|o| o.area == code && Some(o.period) == *period)
+                .map(ObservationOut::from)
+        })
+        .collect();
     Ok(tagged(
         &headers,
-        json!({
-            "code": code.as_str(), "name": info.area.name, "type": code.area_type().key(),
-            "vintages": info.vintages, "parents": parents, "deprivation": deprivation,
-            "latest": latest,
-        }),
-    ))
+        &AreaOut {
+            code,
+            name: info.area.name,
+            area_type: code.area_type().key(),
+            vintages: info.vintages,
+            parents,
+            deprivation,
+            latest,
+        },
+    )?)
+}
+
+/// An indicator and the kinds of area it has values for (schema `Indicator`).
+#[derive(Serialize)]
+struct IndicatorOut {
+    id: String,
+    name: String,
+    definition: Option<String>,
+    measure_type: Option<String>,
+    multiplier: Option<f64>,
+    polarity: Option<&'static str>,
+    unit: Option<String>,
+    source: Option<String>,
+    licence: Option<String>,
+    domain: Option<String>,
+    area_types: Vec<&'static str>,
 }
 
 async fn indicators(
@@ -320,13 +268,21 @@ async fn indicators(
             .collect();
         types.sort_unstable();
         types.dedup();
-        items.push(json!({
-            "id": i.id, "name": i.name, "definition": i.definition, "measure_type": i.measure_type,
-            "multiplier": i.multiplier, "polarity": i.polarity.map(|p| p.key()), "unit": i.unit,
-            "source": i.source, "licence": i.licence, "domain": i.domain, "area_types": types,
-        }));
+        items.push(IndicatorOut {
+            polarity: i.polarity.map(|p| p.key()),
+            id: i.id,
+            name: i.name,
+            definition: i.definition,
+            measure_type: i.measure_type,
+            multiplier: i.multiplier,
+            unit: i.unit,
+            source: i.source,
+            licence: i.licence,
+            domain: i.domain,
+            area_types: types,
+        });
     }
-    Ok(list(&headers, items, page, size, csv))
+    Ok(list(&headers, items, page, size, csv)?)
 }
 
 #[derive(Deserialize)]
@@ -372,9 +328,8 @@ async fn data(
         }
         None => None,
     };
-    let items: Vec<Value> = state
-        .observations(&id)
-        .await?
+    let rows = state.observations(&id).await?;
+    let items: Vec<ObservationOut> = rows
         .iter()
         .filter(|o| area_type.is_none_or(|t| o.area.area_type() == t))
         .filter(|o| {
@@ -382,9 +337,9 @@ async fn data(
                 .as_ref()
                 .is_none_or(|w| w.binary_search(&o.area).is_ok())
         })
-        .map(observation_json)
+        .map(ObservationOut::from)
         .collect();
-    Ok(list(&headers, items, page, size, csv))
+    Ok(list(&headers, items, page, size, csv)?)
 }
 
 #[derive(Deserialize)]
@@ -395,6 +350,18 @@ pub struct HiddenQuery {
     radius_km: Option<String>,
     #[serde(flatten)]
     paging: Paging,
+}
+
+/// A small area more deprived than its neighbours (schema `HiddenArea`).
+#[derive(Serialize)]
+struct HiddenOut {
+    area: AreaCode,
+    decile: u8,
+    score: Option<f64>,
+    neighbours_decile: f64,
+    neighbours_score: Option<f64>,
+    neighbours: usize,
+    gap: f64,
 }
 
 async fn hidden(
@@ -442,17 +409,19 @@ async fn hidden(
             Neighbours::from_radius(radius).map_err(WebError::from)?,
         )
         .await?;
-    let items: Vec<Value> = found
+    let items: Vec<HiddenOut> = found
         .iter()
-        .map(|h| {
-            json!({
-                "area": h.area.as_str(), "decile": h.decile, "score": h.score,
-                "neighbours_decile": h.neighbours_decile, "neighbours_score": h.neighbours_score,
-                "neighbours": h.neighbours, "gap": h.gap,
-            })
+        .map(|h| HiddenOut {
+            area: h.area,
+            decile: h.decile,
+            score: h.score,
+            neighbours_decile: h.neighbours_decile,
+            neighbours_score: h.neighbours_score,
+            neighbours: h.neighbours,
+            gap: h.gap,
         })
         .collect();
-    Ok(list(&headers, items, page, size, csv))
+    Ok(list(&headers, items, page, size, csv)?)
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -460,6 +429,15 @@ async fn openapi() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "application/json")],
         crate::place::apidocs::OPENAPI,
     )
+}
+
+/// A kind of area (schema `AreaType`).
+#[derive(Serialize)]
+struct AreaTypeOut {
+    key: &'static str,
+    label: &'static str,
+    prefix: &'static str,
+    areas: usize,
 }
 
 /// Every kind of area, with its GSS prefix and how many the store holds.
@@ -471,12 +449,14 @@ async fn area_types(
     let (page, size, csv) = paging.parse()?;
     let mut items = Vec::new();
     for t in AreaType::ALL {
-        items.push(json!({
-            "key": t.key(), "label": t.label(), "prefix": t.prefix(),
-            "areas": state.db.areas_of_type(t).await?.len(),
-        }));
+        items.push(AreaTypeOut {
+            key: t.key(),
+            label: t.label(),
+            prefix: t.prefix(),
+            areas: state.db.areas_of_type(t).await?.len(),
+        });
     }
-    Ok(list(&headers, items, page, size, csv))
+    Ok(list(&headers, items, page, size, csv)?)
 }
 
 #[derive(Deserialize)]
@@ -503,32 +483,52 @@ async fn inequality(
         .into());
     }
     let area = parse_code(query.area.as_deref().unwrap_or("E92000001"))?;
-    let mut items = Vec::new();
+    let mut results = Vec::new();
     for measure in ["sii", "rii", "gap", "ratio"] {
-        for o in state
-            .observations(&format!("{id}.{measure}"))
-            .await?
-            .iter()
-            .filter(|o| o.area == area)
-        {
-            let mut v = observation_json(o);
-            v["measure"] = json!(measure);
-            items.push(v);
-        }
+        results.push((
+            measure,
+            state.observations(&format!("{id}.{measure}")).await?,
+        ));
     }
-    items.sort_by(|a, b| {
-        (
-            a["period"].as_str(),
-            a["sex"].as_str(),
-            a["measure"].as_str(),
-        )
-            .cmp(&(
-                b["period"].as_str(),
-                b["sex"].as_str(),
-                b["measure"].as_str(),
-            ))
-    });
-    Ok(list(&headers, items, page, size, csv))
+    let mut items: Vec<ObservationOut> = results
+        .iter()
+        .flat_map(|(measure, rows)| {
+            rows.iter()
+                .filter(|o| o.area == area)
+                .map(|o| ObservationOut {
+                    measure: Some(*measure),
+                    ..ObservationOut::from(o)
+                })
+        })
+        .collect();
+    items.sort_by(|a, b| (&a.period, a.sex, a.measure).cmp(&(&b.period, b.sex, b.measure)));
+    Ok(list(&headers, items, page, size, csv)?)
+}
+
+/// The outreach planner's answer (schema `Plan`).
+#[derive(Serialize)]
+struct PlanOut<'a> {
+    stops: Vec<StopOut<'a>>,
+    need_covered: f64,
+    need_total: f64,
+    share_of_need: f64,
+    small_areas: usize,
+    candidate_sites: usize,
+    radius_km: f64,
+    grid_km: Option<f64>,
+}
+
+/// One stop of the outreach plan (schema `Stop`).
+#[derive(Serialize)]
+struct StopOut<'a> {
+    order: usize,
+    name: &'a str,
+    lon: f64,
+    lat: f64,
+    need_covered: f64,
+    cumulative: f64,
+    share_of_need: f64,
+    areas_reached: usize,
 }
 
 /// The outreach planner's stops as JSON (the `/planner` page's query).
@@ -538,28 +538,163 @@ async fn planner(
     Query(query): Query<crate::place::outreach::PlanQuery>,
 ) -> Result<Response, ApiError> {
     let o = crate::place::outreach::outcome(&state, &query).await?;
-    let stops: Vec<Value> = o
+    let stops: Vec<StopOut> = o
         .stops
         .iter()
-        .map(|s| {
-            json!({
-                "order": s.order, "name": s.name, "lon": s.point.lon, "lat": s.point.lat,
-                "need_covered": s.need_covered, "cumulative": s.cumulative,
-                "share_of_need": s.share_of_need, "areas_reached": s.areas_reached,
-            })
+        .map(|s| StopOut {
+            order: s.order,
+            name: &s.name,
+            lon: s.point.lon,
+            lat: s.point.lat,
+            need_covered: s.need_covered,
+            cumulative: s.cumulative,
+            share_of_need: s.share_of_need,
+            areas_reached: s.areas_reached,
         })
         .collect();
     Ok(tagged(
         &headers,
-        json!({
-            "stops": stops,
-            "need_covered": o.covered_need,
-            "need_total": o.total_need,
-            "share_of_need": o.covered_need / o.total_need.max(1e-12),
-            "small_areas": o.demand.areas.len(),
-            "candidate_sites": o.candidates,
-            "radius_km": o.radius_km,
-            "grid_km": o.grid_km,
-        }),
-    ))
+        &PlanOut {
+            stops,
+            need_covered: o.covered_need,
+            need_total: o.total_need,
+            share_of_need: o.covered_need / o.total_need.max(1e-12),
+            small_areas: o.demand.areas.len(),
+            candidate_sites: o.candidates,
+            radius_km: o.radius_km,
+            grid_km: o.grid_km,
+        },
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::api::conformance::assert_conforms;
+    use syndemic_model::Period;
+
+    #[test]
+    fn answers_match_the_openapi_document() {
+        let code = AreaCode::parse("E01000001").unwrap();
+        assert_conforms(
+            &AreaItem {
+                code,
+                name: Some("Hartmoor 001A".into()),
+                area_type: "lsoa",
+            },
+            "AreaSummary",
+        );
+        let o = Observation {
+            indicator: "90366".into(),
+            area: code,
+            period: Period::parse("2022").unwrap(),
+            sex: "Persons".into(),
+            age: "All ages".into(),
+            category_type: String::new(),
+            category: String::new(),
+            count: Some(12.0),
+            denominator: Some(1500.0),
+            value: Some(8.0),
+            lower95: Some(4.1),
+            upper95: Some(14.0),
+            lower998: None,
+            upper998: None,
+            note: None,
+            compared_to_england: Some("Similar".into()),
+            compared_to_parent: None,
+            recent_trend: None,
+        };
+        assert_conforms(&ObservationOut::from(&o), "Observation");
+        assert_conforms(
+            &ObservationOut {
+                measure: Some("sii"),
+                ..ObservationOut::from(&o)
+            },
+            "InequalityResult",
+        );
+        assert_conforms(
+            &AreaOut {
+                code,
+                name: Some("Hartmoor 001A".into()),
+                area_type: "lsoa",
+                vintages: vec!["LSOA21".into()],
+                parents: vec![ParentOut {
+                    code: AreaCode::parse("E07000001").unwrap(),
+                    name: Some("Hartford".into()),
+                    level: "ltla",
+                    vintage: "2021".into(),
+                }],
+                deprivation: vec![DeprivationOut {
+                    edition: "IoD2025".into(),
+                    domain: "imd".into(),
+                    rank: 1200,
+                    decile: 1,
+                    score: Some(45.2),
+                }],
+                latest: vec![ObservationOut::from(&o)],
+            },
+            "Area",
+        );
+        assert_conforms(
+            &IndicatorOut {
+                id: "90366".into(),
+                name: "Life expectancy at birth".into(),
+                definition: None,
+                measure_type: Some("life-expectancy".into()),
+                multiplier: None,
+                polarity: Some("higher-is-better"),
+                unit: Some("years".into()),
+                source: Some("OHID".into()),
+                licence: Some("OGL v3".into()),
+                domain: None,
+                area_types: vec!["lsoa", "district"],
+            },
+            "Indicator",
+        );
+        assert_conforms(
+            &HiddenOut {
+                area: code,
+                decile: 3,
+                score: Some(30.0),
+                neighbours_decile: 7.5,
+                neighbours_score: Some(12.0),
+                neighbours: 6,
+                gap: 4.5,
+            },
+            "HiddenArea",
+        );
+        assert_conforms(
+            &AreaTypeOut {
+                key: "lsoa",
+                label: "LSOA",
+                prefix: "E01",
+                areas: 400,
+            },
+            "AreaType",
+        );
+        let stop = StopOut {
+            order: 1,
+            name: "Hartford library",
+            lon: -1.5,
+            lat: 53.0,
+            need_covered: 120.0,
+            cumulative: 120.0,
+            share_of_need: 0.4,
+            areas_reached: 9,
+        };
+        assert_conforms(&stop, "Stop");
+        assert_conforms(
+            &PlanOut {
+                stops: vec![stop],
+                need_covered: 120.0,
+                need_total: 300.0,
+                share_of_need: 0.4,
+                small_areas: 40,
+                candidate_sites: 12,
+                radius_km: 2.0,
+                grid_km: None,
+            },
+            "Plan",
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! and the open data API under `/api/v1`, with its documentation.
 
 pub(crate) mod api;
-mod apidocs;
+pub(crate) mod apidocs;
 mod indicator;
 mod outreach;
 pub(crate) mod pages;

@@ -1,13 +1,12 @@
 //! A user's own account: turning the second factor (TOTP) on and off.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 use syndemic_access::totp;
 
-use super::{now, posted, Signed};
+use super::{now, Posted, Signed};
 use crate::shell::page;
 use crate::{AppState, WebError};
 
@@ -45,10 +44,8 @@ pub(crate) async fn page_(
 
 pub(crate) async fn totp_action(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let db = &state.db;
     match form.get("do").as_str() {
         "start" => {

@@ -2,9 +2,8 @@
 //! training dates) and API tokens (issue, revoke), and the audit log.
 //! Organisation admins manage their own organisation; system admins any.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use syndemic_access::secret;
@@ -12,7 +11,7 @@ use syndemic_access::{Action, Role, Scope};
 use syndemic_store::hub::{TokenRecord, UserRecord};
 
 use super::auth::RESET_SECONDS;
-use super::{new_uuid, now, posted, random_hex, Signed};
+use super::{new_uuid, now, random_hex, Posted, Signed};
 use crate::hub::cases::when;
 use crate::shell::page as layout;
 use crate::{AppState, WebError};
@@ -143,10 +142,8 @@ async fn reset_link(state: &AppState, user: &UserRecord) -> Result<String, WebEr
 
 pub(crate) async fn create_user(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let org = managed_org(&s, &form.get("org"))?;
     let role = Role::from_code(&form.get("role"))
         .ok_or_else(|| WebError::Unprocessable("choose a role".into()))?;
@@ -191,10 +188,8 @@ pub(crate) async fn create_user(
 pub(crate) async fn user_action(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     s.must(Action::ManageOrgUsers)?;
     let db = &state.db;
     let user = db
@@ -236,10 +231,8 @@ pub(crate) async fn user_action(
 
 pub(crate) async fn create_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let org = managed_org(&s, "")?;
     let name = form.get("name");
     if name.is_empty() {
@@ -298,10 +291,8 @@ pub(crate) async fn create_token(
 pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, _): Posted,
 ) -> Result<Response, WebError> {
-    let (s, _) = posted(&state, &headers, &body).await?;
     let org = managed_org(&s, "")?;
     if !state.db.revoke_token(&id, &org, now()).await? {
         return Err(WebError::NotFound(

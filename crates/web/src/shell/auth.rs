@@ -17,7 +17,7 @@ use maud::html;
 use syndemic_access::secret;
 use syndemic_access::{Actor, Scope};
 
-use super::{cookie, now, random_hex, Form, Signed};
+use super::{cookie, now, random_hex, Form, Posted, Signed};
 use crate::shell::page;
 use crate::{AppState, WebError};
 
@@ -321,9 +321,8 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 pub(crate) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    Posted(signed, _): Posted,
 ) -> Result<Response, WebError> {
-    let (signed, _) = super::posted(&state, &headers, &body).await?;
     state.db.end_session(&signed.session_hash).await?;
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
     r.headers_mut().append(

@@ -5,6 +5,7 @@
 
 pub(crate) mod account;
 pub(crate) mod admin;
+pub(crate) mod api;
 pub(crate) mod auth;
 pub(crate) mod charts;
 mod error;
@@ -19,11 +20,14 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 
+pub(crate) use api::{Caller, PartnershipScope, ReferralsScope};
 pub use auth::SESSION_COOKIE;
 pub(crate) use error::parse_code;
 pub use error::WebError;
 pub(crate) use layout::{error_page, not_found, page};
-pub(crate) use request::{cookie, new_uuid, now, posted, random_hex, today, Form, Signed};
+pub(crate) use request::{
+    cookie, new_uuid, now, random_hex, today, Form, Posted, PostedFiles, Signed, Upload,
+};
 pub use state::{AppState, CACHE_SECONDS};
 
 /// The shell's routes: signing in and out, reset links, one's account, the

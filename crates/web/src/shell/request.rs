@@ -2,9 +2,11 @@
 //! checked for its CSRF token, cookies, the clock and fresh ids.
 
 use axum::body::Bytes;
-use axum::extract::FromRequestParts;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use syndemic_access::{Action, Actor};
 use syndemic_store::hub::UserRecord;
 
@@ -136,14 +138,92 @@ impl FromRequestParts<AppState> for Signed {
 }
 
 /// A page's POST: the signed-in user, and their form — which must carry their
-/// session's CSRF token. Every form handler starts here, so none can forget it.
-pub(crate) async fn posted(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<(Signed, Form), WebError> {
-    let s = auth::require(state, headers).await?;
-    let form = Form::parse(body);
-    s.check_csrf(&form)?;
-    Ok((s, form))
+/// session's CSRF token. Every form handler takes it as its last argument, so none
+/// can forget the check: an anonymous caller is sent to sign in and a form without
+/// the token is refused (403) before the handler runs. The body is read within the
+/// router's body limit.
+pub(crate) struct Posted(pub Signed, pub Form);
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let s = Signed::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = Form::parse(&body);
+        s.check_csrf(&form).map_err(IntoResponse::into_response)?;
+        Ok(Posted(s, form))
+    }
+}
+
+/// A file sent with a form.
+pub(crate) struct Upload {
+    pub field: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Upload {
+    /// The one file a form's `field` must carry, or 422 saying so.
+    pub(crate) fn one<'a>(files: &'a [Upload], field: &str) -> Result<&'a Upload, WebError> {
+        files.iter().find(|f| f.field == field).ok_or_else(|| {
+            WebError::Unprocessable(
+                "choose a file to import (CSV or XLSX, from the template)".into(),
+            )
+        })
+    }
+}
+
+/// A `multipart/form-data` POST from a page: the signed-in user first (an
+/// anonymous caller is turned away before the body is read), then the fields and
+/// files, then the session's CSRF token, which the form must carry.
+pub(crate) struct PostedFiles(pub Signed, pub Form, pub Vec<Upload>);
+
+impl FromRequest<AppState> for PostedFiles {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, WebError> {
+        let (mut parts, body) = request.into_parts();
+        let s = Signed::from_request_parts(&mut parts, state).await?;
+        let mut multipart = Multipart::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| WebError::BadRequest(format!("this form could not be read: {e}")))?;
+        let mut fields = Vec::new();
+        let mut files = Vec::new();
+        let bad = |e: MultipartError| {
+            WebError::BadRequest(format!(
+                "this form could not be read: {e} (files are limited to 2 MB in all)"
+            ))
+        };
+        while let Some(field) = multipart.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or("").to_owned();
+            match field.file_name().map(str::to_owned) {
+                Some(file_name) => {
+                    let content_type = field
+                        .content_type()
+                        .unwrap_or("application/octet-stream")
+                        .to_owned();
+                    let bytes = field.bytes().await.map_err(bad)?.to_vec();
+                    if !file_name.is_empty() && !bytes.is_empty() {
+                        files.push(Upload {
+                            field: name,
+                            file_name,
+                            content_type,
+                            bytes,
+                        });
+                    }
+                }
+                None => fields.push((name, field.text().await.map_err(bad)?)),
+            }
+        }
+        let form = Form::from_pairs(fields);
+        s.check_csrf(&form)?;
+        Ok(PostedFiles(s, form, files))
+    }
 }

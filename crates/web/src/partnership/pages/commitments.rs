@@ -1,6 +1,8 @@
 //! Commitments: the form that adds or changes one, its checks against the store, the plan's commitments table and its import.
 
 use super::*;
+use crate::shell::{PostedFiles, Upload};
+use syndemic_partnership::commitment::{check, Facts, Proposed, Refusal};
 use syndemic_store::Store;
 
 /// The form that adds a commitment, or changes `existing` (its reference fixed).
@@ -71,88 +73,74 @@ pub(super) fn commitment_form(
     }
 }
 
-/// A commitment as the form or a spreadsheet row gives it, checked against the
-/// store: the lead and contributors members of the partnership, the objective
-/// in a framework, the indicator known, the target areas resolved.
-pub(crate) struct Proposed {
-    pub reference: String,
-    pub title: String,
-    pub lead: String,
-    pub contributors: Vec<String>,
-    pub objective: Option<(String, String)>,
-    pub indicator: Option<String>,
-    pub baseline_period: Option<String>,
-    pub baseline_value: Option<f64>,
-    pub target_value: Option<f64>,
-    pub target_date: Option<String>,
-    pub target_areas: Option<TargetRule>,
-    pub milestones: Vec<(String, String)>,
-}
-
-pub(crate) async fn commitment_record(
+/// The facts every commitment proposed to `plan` is checked against, read once:
+/// the plan's references (but `changing`'s own), the partnership's members, the
+/// frameworks' objectives and the store's indicators.
+async fn facts(
     state: &AppState,
     world: &World,
     plan: &PlanRecord,
-    p: Proposed,
-) -> Result<CommitmentRecord, String> {
-    let members: Vec<&str> = world
-        .members
-        .iter()
-        .filter(|m| m.partnership_id == plan.partnership_id)
-        .map(|m| m.org_id.as_str())
-        .collect();
-    for org in std::iter::once(&p.lead).chain(&p.contributors) {
-        if !members.contains(&org.as_str()) {
-            return Err(format!(
-                "`{org}` is not a member of this partnership: add it as a member first"
-            ));
-        }
-    }
-    if let Some((f, o)) = &p.objective {
-        let frameworks = super::super::frameworks(state)
-            .await
-            .map_err(|e| e.to_string())?;
-        if !frameworks
+    changing: Option<&str>,
+) -> Result<Facts, WebError> {
+    Ok(Facts {
+        references: world
+            .commitments
             .iter()
-            .any(|x| x.code == *f && x.objectives.iter().any(|(c, _)| c == o))
-        {
-            return Err(format!(
-                "`{f}:{o}` is not an objective of a framework here (built in: {} and {})",
-                framework::MARMOT,
-                framework::TRIANGLE
-            ));
-        }
-    }
-    if let Some(i) = &p.indicator {
-        if state
+            .filter(|c| c.plan_id == plan.id && Some(c.id.as_str()) != changing)
+            .map(|c| c.reference.clone())
+            .collect(),
+        members: world
+            .members
+            .iter()
+            .filter(|m| m.partnership_id == plan.partnership_id)
+            .map(|m| m.org_id.clone())
+            .collect(),
+        objectives: super::super::frameworks(state)
+            .await?
+            .into_iter()
+            .flat_map(|f| {
+                let code = f.code;
+                f.objectives
+                    .into_iter()
+                    .map(move |(o, _)| (code.clone(), o))
+            })
+            .collect(),
+        indicators: state
             .db
-            .indicator(i)
-            .await
-            .map_err(|e| e.to_string())?
-            .is_none()
-        {
-            return Err(format!("the evidence store has no indicator `{i}`"));
-        }
+            .indicators()
+            .await?
+            .into_iter()
+            .map(|i| i.id)
+            .collect(),
+    })
+}
+
+/// A refusal as the person sees it: a reference already taken is a conflict
+/// (409), anything else a form to correct (422).
+fn refused(r: Refusal) -> WebError {
+    match r {
+        Refusal::ReferenceTaken(_) => WebError::Conflict(r.to_string()),
+        other => WebError::Unprocessable(other.to_string()),
     }
-    if let Some(bp) = &p.baseline_period {
-        syndemic_model::Period::parse(bp).map_err(|e| format!("baseline period `{bp}`: {e}"))?;
-    }
-    if let Some(d) = &p.target_date {
-        if parse_date(d).is_none() {
-            return Err(format!("target date `{d}` is not a date: give YYYY-MM-DD"));
-        }
-    }
+}
+
+/// A checked proposal as the record the store keeps: its target areas resolved,
+/// its milestones numbered.
+async fn commitment_record(
+    state: &AppState,
+    plan: &PlanRecord,
+    p: Proposed,
+) -> Result<CommitmentRecord, WebError> {
     let areas = match &p.target_areas {
         Some(rule) => resolve_targets(state.db.as_ref(), rule)
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .into_iter()
             .map(|a| a.as_str().to_owned())
             .collect(),
         None => Vec::new(),
     };
     Ok(CommitmentRecord {
-        id: new_uuid().map_err(|e| e.to_string())?,
+        id: new_uuid()?,
         plan_id: plan.id.clone(),
         reference: p.reference,
         title: p.title,
@@ -373,26 +361,14 @@ pub(super) fn proposed(form: &crate::shell::Form, reference: String) -> Result<P
 pub(crate) async fn create_commitment(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let world = World::load(&state).await?;
     let (plan, family) = world.plan_family(&id)?;
     must_manage(&s.actor, &family)?;
-    let reference = form.get("reference");
-    if world
-        .commitments
-        .iter()
-        .any(|c| c.plan_id == id && c.reference == reference)
-    {
-        return Err(WebError::Conflict(format!(
-            "this plan already has a commitment `{reference}`: choose another reference"
-        )));
-    }
-    let record = commitment_record(&state, &world, plan, proposed(&form, reference)?)
-        .await
-        .map_err(WebError::Unprocessable)?;
+    let proposal = proposed(&form, form.get("reference"))?;
+    check(&proposal, &facts(&state, &world, plan, None).await?).map_err(refused)?;
+    let record = commitment_record(&state, plan, proposal).await?;
     state
         .db
         .put_plan(
@@ -409,22 +385,19 @@ pub(crate) async fn create_commitment(
 pub(crate) async fn edit_commitment(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let world = World::load(&state).await?;
     let old = world.commitment(&id)?;
     let (plan, family) = world.plan_family(&old.plan_id)?;
     must_manage(&s.actor, &family)?;
-    let new = commitment_record(
-        &state,
-        &world,
-        plan,
-        proposed(&form, old.reference.clone())?,
+    let proposal = proposed(&form, old.reference.clone())?;
+    check(
+        &proposal,
+        &facts(&state, &world, plan, Some(&old.id)).await?,
     )
-    .await
-    .map_err(WebError::Unprocessable)?;
+    .map_err(refused)?;
+    let new = commitment_record(&state, plan, proposal).await?;
     let milestones = new
         .milestones
         .into_iter()
@@ -454,31 +427,18 @@ pub(crate) async fn edit_commitment(
 pub(crate) async fn import_commitments(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    request: Request,
+    PostedFiles(s, _, files): PostedFiles,
 ) -> Result<Response, WebError> {
-    let (s, _, files) = posted_multipart(&state, &headers, request).await?;
     let world = World::load(&state).await?;
     let (plan, family) = world.plan_family(&id)?;
     must_manage(&s.actor, &family)?;
-    let file = one_file(&files, "file")?;
+    let file = Upload::one(&files, "file")?;
     let sheet = Sheet::read(&file.file_name, &file.bytes).map_err(layout_error)?;
     let rows = layout::read_commitments(&sheet).map_err(layout_error)?;
-    let mut records = Vec::with_capacity(rows.len());
+    let facts = facts(&state, &world, plan, None).await?;
+    let mut accepted = Vec::with_capacity(rows.len());
     let mut problems = Vec::new();
     for (i, r) in rows.into_iter().enumerate() {
-        if world
-            .commitments
-            .iter()
-            .any(|c| c.plan_id == id && c.reference == r.reference)
-        {
-            problems.push(format!(
-                "line {}: the plan already has a commitment `{}`",
-                i + 2,
-                r.reference
-            ));
-            continue;
-        }
         let objective = r.objective.map(|o| {
             (
                 r.framework
@@ -501,9 +461,9 @@ pub(crate) async fn import_commitments(
             target_areas: r.target_areas,
             milestones: r.milestones,
         };
-        match commitment_record(&state, &world, plan, proposed).await {
-            Ok(c) => records.push(c),
-            Err(e) => problems.push(format!("line {}: {e}", i + 2)),
+        match check(&proposed, &facts) {
+            Ok(()) => accepted.push(proposed),
+            Err(refusal) => problems.push(format!("line {}: {refusal}", i + 2)),
         }
     }
     if !problems.is_empty() {
@@ -512,6 +472,10 @@ pub(crate) async fn import_commitments(
             file.file_name,
             problems.join("; ")
         )));
+    }
+    let mut records = Vec::with_capacity(accepted.len());
+    for proposal in accepted {
+        records.push(commitment_record(&state, plan, proposal).await?);
     }
     state
         .db

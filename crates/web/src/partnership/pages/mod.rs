@@ -6,9 +6,8 @@
 mod commitments;
 mod progress;
 
-use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use rustc_hash::FxHashMap;
@@ -28,12 +27,12 @@ use syndemic_store::partnership::{
 use syndemic_store::Store;
 
 use super::{
-    audit_entry, day, judge_all, judgement_tag, layout_error, must_manage, must_read, num,
-    one_file, owed, posted_multipart, resolve_targets, status_label, Judged, World, STATUSES,
+    audit_entry, day, judge_all, judgement_tag, layout_error, must_manage, must_read, num, owed,
+    resolve_targets, status_label, Judged, World, STATUSES,
 };
 use crate::shell::page as layout_page;
 use crate::shell::table::{Cell, DataTable, Download};
-use crate::shell::{new_uuid, posted, Signed};
+use crate::shell::{new_uuid, Posted, Signed};
 use crate::{AppState, WebError};
 
 pub(crate) use commitments::*;
@@ -415,10 +414,8 @@ fn date_field(form: &crate::shell::Form, name: &str, label: &str) -> Result<Stri
 pub(crate) async fn create_plan(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let world = World::load(&state).await?;
     world.partnership(&id)?;
     must_manage(&s.actor, &world.family(&id))?;
@@ -440,10 +437,8 @@ pub(crate) async fn create_plan(
 pub(crate) async fn edit_plan(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let world = World::load(&state).await?;
     let (plan, family) = world.plan_family(&id)?;
     must_manage(&s.actor, &family)?;
@@ -515,10 +510,8 @@ fn plan_of_form(
 pub(crate) async fn save_maturity(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let world = World::load(&state).await?;
     world.partnership(&id)?;
     must_manage(&s.actor, &world.family(&id))?;

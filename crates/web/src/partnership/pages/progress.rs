@@ -1,6 +1,7 @@
 //! A commitment judged against its trajectory, with its progress updates, board reviews and evidence files.
 
 use super::*;
+use crate::shell::PostedFiles;
 use syndemic_store::Store;
 
 pub(crate) async fn commitment(
@@ -210,10 +211,8 @@ pub(crate) async fn record_update(
 pub(crate) async fn add_update(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    request: Request,
+    PostedFiles(s, form, files): PostedFiles,
 ) -> Result<Response, WebError> {
-    let (s, form, files) = posted_multipart(&state, &headers, request).await?;
     let update_id = form.get("update_id");
     let mut evidence = Vec::new();
     for f in files.into_iter().filter(|f| f.field == "evidence") {
@@ -305,10 +304,8 @@ pub(crate) async fn record_review(
 pub(crate) async fn add_review(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted(s, form): Posted,
 ) -> Result<Response, WebError> {
-    let (s, form) = posted(&state, &headers, &body).await?;
     let review = ReviewRecord {
         id: form.get("review_id"),
         commitment_id: id.clone(),

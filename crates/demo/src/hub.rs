@@ -19,6 +19,7 @@ use syndemic_store::hub::{Change, HubOrg, NewReferral, Stamp, UserRecord};
 use syndemic_store::{PostcodeRecord, SqlStore, Store};
 
 use crate::{DemoError, EDITION, SEED};
+use syndemic_store::prelude::*;
 
 /// The password of every demo user (printed when the demo starts).
 pub const DEMO_PASSWORD: &str = "hartmoor demo 2026";

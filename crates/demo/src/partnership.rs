@@ -23,6 +23,7 @@ use syndemic_store::{SqlStore, Store};
 
 use crate::{DemoError, COUNTY, SEED};
 use syndemic_model::date::format_unix_day;
+use syndemic_store::prelude::*;
 
 /// The county's health and wellbeing board.
 pub const BOARD: &str = "hartmoor-hwb";

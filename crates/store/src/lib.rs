@@ -15,6 +15,19 @@ mod sql;
 pub use model::*;
 pub use sql::{SqlStore, StoreUrl};
 
+/// Every part's store traits, so a caller of `SqlStore` (or of a fake) writes one
+/// `use syndemic_store::prelude::*;`: the evidence (`Store`), accounts and audit,
+/// the referral hub (`Referrals` and its concerns), the partnership
+/// (`Partnerships` and its concerns).
+pub mod prelude {
+    pub use crate::hub::{
+        Accounts, Audit, CaseChanges, NewReferrals, ReferralReads, Referrals, ServiceDirectory,
+        SubjectRights,
+    };
+    pub use crate::partnership::{Businesses, PartnershipRecords, Partnerships};
+    pub use crate::Store;
+}
+
 use async_trait::async_trait;
 use syndemic_model::{AreaCode, AreaType, Level};
 

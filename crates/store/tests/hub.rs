@@ -4,6 +4,7 @@
 use syndemic_hub::need::OutcomeCode;
 use syndemic_hub::referral::Draft;
 use syndemic_store::hub::{Change, HubOrg, NewReferral, Stamp};
+use syndemic_store::prelude::*;
 
 fn draft(given: &str) -> Draft {
     draft_of(

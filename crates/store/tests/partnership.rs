@@ -8,6 +8,7 @@ use syndemic_store::partnership::{
     FrameworkRecord, MaturityRecord, MemberRecord, MilestoneRecord, PartnerProfile, PartnersImport,
     PartnershipRecord, PlanRecord, ReviewRecord, SocialValueRecord, UpdateRecord,
 };
+use syndemic_store::prelude::*;
 use syndemic_store::SqlStore;
 
 fn audit(action: &str) -> AuditEntry {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use syndemic_access::Role;
 use syndemic_store::hub::{HubOrg, TokenRecord};
+use syndemic_store::prelude::*;
 use syndemic_store::{SqlStore, StoreUrl};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -11,6 +11,7 @@ use syndemic_access::Role;
 use syndemic_hub::oruk::{Directory, Feed};
 use syndemic_model::date::unix_now as now;
 use syndemic_store::hub::{HubOrg, UserRecord};
+use syndemic_store::prelude::*;
 use syndemic_store::{SqlStore, StoreUrl};
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

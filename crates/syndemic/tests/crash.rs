@@ -16,6 +16,7 @@ use syndemic_access::Role;
 use syndemic_hub::need::Need;
 use syndemic_hub::triage::Terms;
 use syndemic_store::hub::{HubOrg, ReferralFilter, TokenRecord, UserRecord};
+use syndemic_store::prelude::*;
 use syndemic_store::{SqlStore, StoreUrl};
 
 const REFERRALS: usize = 6_000;

@@ -6,6 +6,7 @@
 use std::process::Command;
 
 use syndemic_store::hub::{HubOrg, NewReferral, ReferralFilter, Stamp};
+use syndemic_store::prelude::*;
 use syndemic_store::{SqlStore, StoreUrl};
 
 fn syndemic(args: &[&str]) -> (bool, String) {

@@ -20,6 +20,7 @@ use syndemic_testkit::stores;
 use syndemic_web::AppState;
 
 use support::{enc, form_encode, hidden, request, Browser, Reply};
+use syndemic_store::prelude::*;
 
 pub const PASSWORD: &str = "tulip kettle orbit";
 pub const LSOA: &str = "E01900001";

@@ -18,6 +18,7 @@ use syndemic_testkit::{shared_dir, stores};
 use syndemic_web::AppState;
 
 use support::request;
+use syndemic_store::prelude::*;
 
 fn read(path: &Path) -> Value {
     serde_json::from_str(

@@ -24,6 +24,7 @@ use syndemic_testkit::stores;
 use syndemic_web::AppState;
 
 use support::{request, Browser, Reply};
+use syndemic_store::prelude::*;
 
 const PASSWORD: &str = "tulip kettle orbit";
 const DISTRICT: &str = "E07900001";

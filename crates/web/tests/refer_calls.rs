@@ -18,6 +18,7 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 use support::{hidden, Browser};
+use syndemic_store::prelude::*;
 
 const PASSWORD: &str = "tulip kettle orbit";
 

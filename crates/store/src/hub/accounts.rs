@@ -2,11 +2,101 @@
 
 use super::*;
 
+/// Organisations, users, sessions, reset links and API tokens: the shell's accounts.
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    async fn put_org(&self, org: &HubOrg, now: i64) -> Result<()>;
+
+    async fn orgs(&self) -> Result<Vec<HubOrg>>;
+
+    /// Creates a user; `Ok(false)` if the user name is taken.
+    async fn create_user(&self, u: &UserRecord) -> Result<bool>;
+
+    async fn user_by_name(&self, user_name: &str) -> Result<Option<UserRecord>>;
+
+    async fn user(&self, id: &str) -> Result<Option<UserRecord>>;
+
+    /// Users of one organisation, or all.
+    async fn users(&self, org: Option<&str>) -> Result<Vec<UserRecord>>;
+
+    /// Counts a failed sign-in; after `max` in a row the account locks until
+    /// `now + lock_seconds`. Returns the count and the lock.
+    async fn login_failed(
+        &self,
+        user_id: &str,
+        now: i64,
+        max: i64,
+        lock_seconds: i64,
+    ) -> Result<(i64, Option<i64>)>;
+
+    async fn login_succeeded(&self, user_id: &str) -> Result<()>;
+
+    /// Sets a password, clears any lock, and ends every session of the user.
+    async fn set_password(&self, user_id: &str, hash: &str) -> Result<()>;
+
+    async fn set_totp(&self, user_id: &str, secret: Option<&str>) -> Result<()>;
+
+    async fn set_user_active(&self, user_id: &str, active: bool) -> Result<()>;
+
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()>;
+
+    /// The live session with this id hash, and its user (active users only).
+    async fn session(&self, id_hash: &str, now: i64)
+        -> Result<Option<(SessionRecord, UserRecord)>>;
+
+    async fn end_session(&self, id_hash: &str) -> Result<()>;
+
+    async fn create_reset(&self, token_hash: &str, user_id: &str, expires_at: i64) -> Result<()>;
+
+    /// The user of an unused, unexpired reset link; with `spend`, marks it used.
+    async fn reset_link(&self, token_hash: &str, now: i64, spend: bool) -> Result<Option<String>>;
+
+    async fn create_token(&self, t: &TokenRecord, token_hash: &str) -> Result<()>;
+
+    /// The unrevoked token with this hash.
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
+
+    async fn tokens(&self, org: &str) -> Result<Vec<TokenRecord>>;
+
+    /// Revokes an organisation's token; false if it has no such token.
+    async fn revoke_token(&self, id: &str, org: &str, now: i64) -> Result<bool>;
+
+    /// Records the day a user was trained to refer.
+    async fn set_trained(&self, user_id: &str, on: &str) -> Result<()>;
+}
+
 impl SqlStore {
     // --- organisations and users ---------------------------------------------
 
+    // --- API tokens ------------------------------------------------------------
+
+    fn token_of(r: &AnyRow) -> Result<TokenRecord> {
+        Ok(TokenRecord {
+            id: get(r, "id")?,
+            org_id: get(r, "org_id")?,
+            name: get(r, "name")?,
+            scopes: get::<String>(r, "scopes")?
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            created_by: get(r, "created_by")?,
+            created_at: get(r, "created_at")?,
+            revoked_at: get(r, "revoked_at")?,
+        })
+    }
+}
+
+#[async_trait]
+impl Accounts for SqlStore {
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn put_org(&self, org: &HubOrg, now: i64) -> Result<()> {
+    async fn put_org(&self, org: &HubOrg, now: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO hub_org (id, name, sector, is_hub, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, sector = excluded.sector, is_hub = excluded.is_hub",
@@ -23,7 +113,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn orgs(&self) -> Result<Vec<HubOrg>> {
+    async fn orgs(&self) -> Result<Vec<HubOrg>> {
         let rows = sqlx::query("SELECT id, name, sector, is_hub FROM hub_org ORDER BY name")
             .fetch_all(&self.pool)
             .await
@@ -40,9 +130,8 @@ impl SqlStore {
             .collect()
     }
 
-    /// Creates a user; `Ok(false)` if the user name is taken.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn create_user(&self, u: &UserRecord) -> Result<bool> {
+    async fn create_user(&self, u: &UserRecord) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO hub_user (id, org_id, user_name, display_name, role, password_hash, totp_secret, \
              failed_logins, locked_until, active, trained_on, created_at) \
@@ -68,7 +157,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn user_by_name(&self, user_name: &str) -> Result<Option<UserRecord>> {
+    async fn user_by_name(&self, user_name: &str) -> Result<Option<UserRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS} FROM hub_user WHERE user_name = $1"
         ))
@@ -80,7 +169,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn user(&self, id: &str) -> Result<Option<UserRecord>> {
+    async fn user(&self, id: &str) -> Result<Option<UserRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS} FROM hub_user WHERE id = $1"
         ))
@@ -91,9 +180,8 @@ impl SqlStore {
         row.as_ref().map(user_of).transpose()
     }
 
-    /// Users of one organisation, or all.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn users(&self, org: Option<&str>) -> Result<Vec<UserRecord>> {
+    async fn users(&self, org: Option<&str>) -> Result<Vec<UserRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {USER_COLUMNS} FROM hub_user WHERE ($1 IS NULL OR org_id = $1) ORDER BY user_name"
         ))
@@ -104,10 +192,8 @@ impl SqlStore {
         rows.iter().map(user_of).collect()
     }
 
-    /// Counts a failed sign-in; after `max` in a row the account locks until
-    /// `now + lock_seconds`. Returns the count and the lock.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn login_failed(
+    async fn login_failed(
         &self,
         user_id: &str,
         now: i64,
@@ -138,7 +224,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn login_succeeded(&self, user_id: &str) -> Result<()> {
+    async fn login_succeeded(&self, user_id: &str) -> Result<()> {
         sqlx::query("UPDATE hub_user SET failed_logins = 0, locked_until = NULL WHERE id = $1")
             .bind(user_id)
             .execute(&self.pool)
@@ -147,9 +233,8 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Sets a password, clears any lock, and ends every session of the user.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn set_password(&self, user_id: &str, hash: &str) -> Result<()> {
+    async fn set_password(&self, user_id: &str, hash: &str) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "UPDATE hub_user SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2",
@@ -169,7 +254,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn set_totp(&self, user_id: &str, secret: Option<&str>) -> Result<()> {
+    async fn set_totp(&self, user_id: &str, secret: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE hub_user SET totp_secret = $1 WHERE id = $2")
             .bind(secret)
             .bind(user_id)
@@ -180,7 +265,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn set_user_active(&self, user_id: &str, active: bool) -> Result<()> {
+    async fn set_user_active(&self, user_id: &str, active: bool) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query("UPDATE hub_user SET active = $1 WHERE id = $2")
             .bind(flag(active))
@@ -200,7 +285,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn create_session(
+    async fn create_session(
         &self,
         id_hash: &str,
         user_id: &str,
@@ -222,9 +307,8 @@ impl SqlStore {
         Ok(())
     }
 
-    /// The live session with this id hash, and its user (active users only).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn session(
+    async fn session(
         &self,
         id_hash: &str,
         now: i64,
@@ -251,7 +335,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn end_session(&self, id_hash: &str) -> Result<()> {
+    async fn end_session(&self, id_hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM hub_session WHERE id_hash = $1")
             .bind(id_hash)
             .execute(&self.pool)
@@ -261,12 +345,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn create_reset(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        expires_at: i64,
-    ) -> Result<()> {
+    async fn create_reset(&self, token_hash: &str, user_id: &str, expires_at: i64) -> Result<()> {
         sqlx::query("INSERT INTO hub_reset (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(token_hash)
             .bind(user_id)
@@ -277,14 +356,8 @@ impl SqlStore {
         Ok(())
     }
 
-    /// The user of an unused, unexpired reset link; with `spend`, marks it used.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn reset_link(
-        &self,
-        token_hash: &str,
-        now: i64,
-        spend: bool,
-    ) -> Result<Option<String>> {
+    async fn reset_link(&self, token_hash: &str, now: i64, spend: bool) -> Result<Option<String>> {
         let mut tx = self.tx().await?;
         let user: Option<String> = sqlx::query_scalar(
             "SELECT user_id FROM hub_reset WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
@@ -306,10 +379,8 @@ impl SqlStore {
         Ok(user)
     }
 
-    // --- API tokens ------------------------------------------------------------
-
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn create_token(&self, t: &TokenRecord, token_hash: &str) -> Result<()> {
+    async fn create_token(&self, t: &TokenRecord, token_hash: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO hub_token (id, org_id, name, token_hash, scopes, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -327,24 +398,8 @@ impl SqlStore {
         Ok(())
     }
 
-    fn token_of(r: &AnyRow) -> Result<TokenRecord> {
-        Ok(TokenRecord {
-            id: get(r, "id")?,
-            org_id: get(r, "org_id")?,
-            name: get(r, "name")?,
-            scopes: get::<String>(r, "scopes")?
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
-            created_by: get(r, "created_by")?,
-            created_at: get(r, "created_at")?,
-            revoked_at: get(r, "revoked_at")?,
-        })
-    }
-
-    /// The unrevoked token with this hash.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
         let row = sqlx::query(
             "SELECT id, org_id, name, scopes, created_by, created_at, revoked_at FROM hub_token \
              WHERE token_hash = $1 AND revoked_at IS NULL",
@@ -357,7 +412,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn tokens(&self, org: &str) -> Result<Vec<TokenRecord>> {
+    async fn tokens(&self, org: &str) -> Result<Vec<TokenRecord>> {
         let rows = sqlx::query(
             "SELECT id, org_id, name, scopes, created_by, created_at, revoked_at FROM hub_token \
              WHERE org_id = $1 ORDER BY created_at, id",
@@ -369,9 +424,8 @@ impl SqlStore {
         rows.iter().map(SqlStore::token_of).collect()
     }
 
-    /// Revokes an organisation's token; false if it has no such token.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn revoke_token(&self, id: &str, org: &str, now: i64) -> Result<bool> {
+    async fn revoke_token(&self, id: &str, org: &str, now: i64) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE hub_token SET revoked_at = $1 WHERE id = $2 AND org_id = $3 AND revoked_at IS NULL",
         )
@@ -383,12 +437,9 @@ impl SqlStore {
         .map_err(sql_error("revoking a token"))?;
         Ok(done.rows_affected() > 0)
     }
-}
 
-impl SqlStore {
-    /// Records the day a user was trained to refer.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn set_trained(&self, user_id: &str, on: &str) -> Result<()> {
+    async fn set_trained(&self, user_id: &str, on: &str) -> Result<()> {
         sqlx::query("UPDATE hub_user SET trained_on = $1 WHERE id = $2")
             .bind(on)
             .bind(user_id)

@@ -2,6 +2,15 @@
 
 use super::*;
 
+/// The audit log: append-only, every view, change or export of personal data.
+#[async_trait]
+pub trait Audit: Send + Sync {
+    async fn audit(&self, e: &AuditEntry) -> Result<()>;
+
+    /// The newest `limit` audit entries, of one organisation's actors or all.
+    async fn audit_log(&self, org: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>>;
+}
+
 pub(crate) async fn audit_in(tx: &mut Transaction<'_, Any>, e: &AuditEntry) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor, org, action, subject, record, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -21,9 +30,12 @@ pub(crate) async fn audit_in(tx: &mut Transaction<'_, Any>, e: &AuditEntry) -> R
 
 impl SqlStore {
     // --- the audit log -------------------------------------------------------------
+}
 
+#[async_trait]
+impl Audit for SqlStore {
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn audit(&self, e: &AuditEntry) -> Result<()> {
+    async fn audit(&self, e: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         audit_in(&mut tx, e).await?;
         tx.commit()
@@ -32,9 +44,8 @@ impl SqlStore {
         Ok(())
     }
 
-    /// The newest `limit` audit entries, of one organisation's actors or all.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn audit_log(&self, org: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
+    async fn audit_log(&self, org: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT at, actor, org, action, subject, record, reason FROM audit_log \
              WHERE ($1 IS NULL OR org = $1) ORDER BY seq DESC LIMIT $2",

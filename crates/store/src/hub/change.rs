@@ -5,102 +5,24 @@
 use super::*;
 use syndemic_hub::case::{self, Case, Decided, Effect};
 
-impl SqlStore {
+/// Changing a case: one change under its event id, decided by `syndemic_hub::case::apply` on the row read inside the transaction.
+#[async_trait]
+pub trait CaseChanges: Send + Sync {
     /// Applies one change to a referral under the caller's event id, in one
     /// transaction with its timeline and audit entries. The same event id applied
     /// again changes nothing. With `expected_version`, a referral changed since
     /// is refused rather than overwritten.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn apply(
+    async fn apply(
         &self,
         referral_id: &str,
         event_id: &str,
         by: &Stamp<'_>,
         change: &Change,
         expected_version: Option<i64>,
-    ) -> Result<Applied, ChangeError> {
-        let (actor, actor_org, now) = (by.actor, by.org, by.at);
-        let mut tx = self.tx().await?;
-        let seen: Option<String> =
-            sqlx::query_scalar("SELECT referral_id FROM referral_event WHERE id = $1")
-                .bind(event_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(sql_error("checking an update"))?;
-        if let Some(of) = seen {
-            if of != referral_id {
-                return Err(ChangeError::Refused(format!(
-                    "the update id `{event_id}` was used for another referral"
-                )));
-            }
-            return Ok(Applied::Repeat);
-        }
-        let row = sqlx::query(&format!(
-            "SELECT {REFERRAL_COLUMNS} FROM referral WHERE id = $1"
-        ))
-        .bind(referral_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(sql_error("reading a referral"))?;
-        let r = match row {
-            Some(row) => referral_of(&row)?,
-            None => return Err(ChangeError::NotFound(referral_id.to_owned())),
-        };
-        if let Some(expected) = expected_version {
-            if expected != r.version {
-                return Err(ChangeError::Stale {
-                    expected,
-                    found: r.version,
-                });
-            }
-        }
-        let case = Case {
-            status: r.status,
-            service_id: r.service_id.clone(),
-            erased: r.erased_at.is_some(),
-            consent_withdrawn: r.consent_withdrawn_at.is_some(),
-            linked: r.linked_to.is_some(),
-        };
-        let Decided { effect, body, data } =
-            case::apply(&case, change).map_err(ChangeError::Refused)?;
-        Self::effect_in(&mut tx, &r.id, event_id, actor, now, effect).await?;
-        sqlx::query("UPDATE referral SET version = version + 1 WHERE id = $1")
-            .bind(referral_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(sql_error("updating a referral"))?;
-        sqlx::query(
-            "INSERT INTO referral_event (id, referral_id, at, actor, kind, body, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(event_id)
-        .bind(referral_id)
-        .bind(now)
-        .bind(actor)
-        .bind(change.kind())
-        .bind(body.as_deref())
-        .bind(data.as_deref())
-        .execute(&mut *tx)
-        .await
-        .map_err(sql_error("saving the timeline"))?;
-        audit_in(
-            &mut tx,
-            &AuditEntry {
-                at: now,
-                actor: actor.to_owned(),
-                org: actor_org.to_owned(),
-                action: "change".into(),
-                subject: "referral".into(),
-                record: referral_id.to_owned(),
-                reason: change.kind().into(),
-            },
-        )
-        .await?;
-        tx.commit()
-            .await
-            .map_err(sql_error("committing an update"))?;
-        Ok(Applied::Done)
-    }
+    ) -> Result<Applied, ChangeError>;
+}
 
+impl SqlStore {
     /// The writes of a change [`case::apply`] allowed.
     async fn effect_in(
         tx: &mut Transaction<'static, Any>,
@@ -225,5 +147,99 @@ impl SqlStore {
             }
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl CaseChanges for SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn apply(
+        &self,
+        referral_id: &str,
+        event_id: &str,
+        by: &Stamp<'_>,
+        change: &Change,
+        expected_version: Option<i64>,
+    ) -> Result<Applied, ChangeError> {
+        let (actor, actor_org, now) = (by.actor, by.org, by.at);
+        let mut tx = self.tx().await?;
+        let seen: Option<String> =
+            sqlx::query_scalar("SELECT referral_id FROM referral_event WHERE id = $1")
+                .bind(event_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(sql_error("checking an update"))?;
+        if let Some(of) = seen {
+            if of != referral_id {
+                return Err(ChangeError::Refused(format!(
+                    "the update id `{event_id}` was used for another referral"
+                )));
+            }
+            return Ok(Applied::Repeat);
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {REFERRAL_COLUMNS} FROM referral WHERE id = $1"
+        ))
+        .bind(referral_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(sql_error("reading a referral"))?;
+        let r = match row {
+            Some(row) => referral_of(&row)?,
+            None => return Err(ChangeError::NotFound(referral_id.to_owned())),
+        };
+        if let Some(expected) = expected_version {
+            if expected != r.version {
+                return Err(ChangeError::Stale {
+                    expected,
+                    found: r.version,
+                });
+            }
+        }
+        let case = Case {
+            status: r.status,
+            service_id: r.service_id.clone(),
+            erased: r.erased_at.is_some(),
+            consent_withdrawn: r.consent_withdrawn_at.is_some(),
+            linked: r.linked_to.is_some(),
+        };
+        let Decided { effect, body, data } =
+            case::apply(&case, change).map_err(ChangeError::Refused)?;
+        Self::effect_in(&mut tx, &r.id, event_id, actor, now, effect).await?;
+        sqlx::query("UPDATE referral SET version = version + 1 WHERE id = $1")
+            .bind(referral_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(sql_error("updating a referral"))?;
+        sqlx::query(
+            "INSERT INTO referral_event (id, referral_id, at, actor, kind, body, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(event_id)
+        .bind(referral_id)
+        .bind(now)
+        .bind(actor)
+        .bind(change.kind())
+        .bind(body.as_deref())
+        .bind(data.as_deref())
+        .execute(&mut *tx)
+        .await
+        .map_err(sql_error("saving the timeline"))?;
+        audit_in(
+            &mut tx,
+            &AuditEntry {
+                at: now,
+                actor: actor.to_owned(),
+                org: actor_org.to_owned(),
+                action: "change".into(),
+                subject: "referral".into(),
+                record: referral_id.to_owned(),
+                reason: change.kind().into(),
+            },
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(sql_error("committing an update"))?;
+        Ok(Applied::Done)
     }
 }

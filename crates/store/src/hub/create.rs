@@ -2,6 +2,24 @@
 
 use super::*;
 
+/// Making a referral: one committed, idempotent write (group commit on SQLite).
+#[async_trait]
+pub trait NewReferrals: Send + Sync {
+    /// Creates a referral, its match keys, its first timeline entry and its audit
+    /// entry in one transaction. A repeat of the same request under the same key
+    /// returns the first; the same key with another request is refused. A
+    /// referral sharing a match key with an earlier one is linked to it, for the
+    /// coordinator to confirm.
+    ///
+    /// On SQLite, referrals arriving together are committed together (group
+    /// commit): one writer task takes every referral waiting, writes them as a
+    /// set (a refused one, such as a reused key, leaves the others; a group that
+    /// fails as a whole is retried one by one), commits once — one `fsync` for
+    /// the lot — and only then answers each caller. Every referral is still
+    /// acknowledged only after the commit that holds it.
+    async fn create_referral(&self, n: &NewReferral) -> Result<Created, CreateError>;
+}
+
 /// The new references asked for: `n.reference`, then `R-` and the first 12, 16
 /// or all 32 hex digits of `n.id` (unique, so the last is free whatever form the
 /// id takes).
@@ -301,44 +319,6 @@ async fn insert_referrals(
 impl SqlStore {
     // --- referrals ----------------------------------------------------------------
 
-    /// Creates a referral, its match keys, its first timeline entry and its audit
-    /// entry in one transaction. A repeat of the same request under the same key
-    /// returns the first; the same key with another request is refused. A
-    /// referral sharing a match key with an earlier one is linked to it, for the
-    /// coordinator to confirm.
-    ///
-    /// On SQLite, referrals arriving together are committed together (group
-    /// commit): one writer task takes every referral waiting, writes them as a
-    /// set (a refused one, such as a reused key, leaves the others; a group that
-    /// fails as a whole is retried one by one), commits once — one `fsync` for
-    /// the lot — and only then answers each caller. Every referral is still
-    /// acknowledged only after the commit that holds it.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn create_referral(&self, n: &NewReferral) -> Result<Created, CreateError> {
-        if self.backend == Backend::Sqlite {
-            if let Some(done) = self.batched(n).await {
-                return done;
-            }
-        }
-        // A clash with a concurrent writer (a retry of the same request, or a
-        // referral that took the same free reference) is tried again: the next
-        // try sees what the other wrote.
-        for _ in 0..3 {
-            let mut tx = self.tx().await?;
-            match create_all(self.backend, &mut tx, &[n]).await {
-                Ok(mut out) => {
-                    tx.commit()
-                        .await
-                        .map_err(sql_error("committing a referral"))?;
-                    return out.pop().unwrap_or(Err(CreateError::Raced));
-                }
-                Err(CreateError::Raced) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(CreateError::Raced)
-    }
-
     /// Hands the referral to the group-commit writer (started on first use, on
     /// the caller's runtime); `None` if the store is closed or the writer is gone
     /// (its runtime ended: the next referral starts another), in which case the
@@ -368,5 +348,34 @@ impl SqlStore {
             return None;
         }
         answer.await.ok()
+    }
+}
+
+#[async_trait]
+impl NewReferrals for SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn create_referral(&self, n: &NewReferral) -> Result<Created, CreateError> {
+        if self.backend == Backend::Sqlite {
+            if let Some(done) = self.batched(n).await {
+                return done;
+            }
+        }
+        // A clash with a concurrent writer (a retry of the same request, or a
+        // referral that took the same free reference) is tried again: the next
+        // try sees what the other wrote.
+        for _ in 0..3 {
+            let mut tx = self.tx().await?;
+            match create_all(self.backend, &mut tx, &[n]).await {
+                Ok(mut out) => {
+                    tx.commit()
+                        .await
+                        .map_err(sql_error("committing a referral"))?;
+                    return out.pop().unwrap_or(Err(CreateError::Raced));
+                }
+                Err(CreateError::Raced) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(CreateError::Raced)
     }
 }

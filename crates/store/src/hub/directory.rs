@@ -2,12 +2,34 @@
 
 use super::*;
 
+/// The service directory (Open Referral UK records) and each service's referral terms.
+#[async_trait]
+pub trait ServiceDirectory: Send + Sync {
+    /// Adds or replaces every record of a feed, in one transaction.
+    async fn put_directory(&self, feed: &Feed) -> Result<()>;
+
+    async fn directory(&self) -> Result<Feed>;
+
+    /// Sets what a service accepts by referral, and which organisation of ours runs it.
+    async fn put_terms(
+        &self,
+        service_id: &str,
+        provider_org: Option<&str>,
+        terms: &Terms,
+    ) -> Result<()>;
+
+    /// Every service's referral terms: (service id, provider organisation, terms).
+    async fn all_terms(&self) -> Result<Vec<(String, Option<String>, Terms)>>;
+}
+
 impl SqlStore {
     // --- the directory -----------------------------------------------------------
+}
 
-    /// Adds or replaces every record of a feed, in one transaction.
+#[async_trait]
+impl ServiceDirectory for SqlStore {
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn put_directory(&self, feed: &Feed) -> Result<()> {
+    async fn put_directory(&self, feed: &Feed) -> Result<()> {
         let mut tx = self.tx().await?;
         for (kind, records) in [
             ("organization", &feed.organizations),
@@ -35,7 +57,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn directory(&self) -> Result<Feed> {
+    async fn directory(&self) -> Result<Feed> {
         let rows = sqlx::query("SELECT kind, id, doc FROM dir_record ORDER BY kind, id")
             .fetch_all(&self.pool)
             .await
@@ -57,9 +79,8 @@ impl SqlStore {
         Ok(feed)
     }
 
-    /// Sets what a service accepts by referral, and which organisation of ours runs it.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn put_terms(
+    async fn put_terms(
         &self,
         service_id: &str,
         provider_org: Option<&str>,
@@ -78,9 +99,8 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Every service's referral terms: (service id, provider organisation, terms).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn all_terms(&self) -> Result<Vec<(String, Option<String>, Terms)>> {
+    async fn all_terms(&self) -> Result<Vec<(String, Option<String>, Terms)>> {
         let rows = sqlx::query(
             "SELECT service_id, provider_org, terms FROM dir_terms ORDER BY service_id",
         )

@@ -2,6 +2,24 @@
 
 use super::*;
 
+/// Subject access, erasure and retention.
+#[async_trait]
+pub trait SubjectRights: Send + Sync {
+    /// The referrals recorded under any of these match keys (a person's NHS
+    /// number, or name, date of birth and postcode).
+    async fn referrals_of_person(&self, keys: &[String]) -> Result<Vec<ReferralRecord>>;
+
+    /// Removes the personal data of referrals — the person, consent record and
+    /// note, the text of timeline entries and tasks, the match keys — keeping what
+    /// the reports count (dates, needs, status, area, outcomes). One transaction,
+    /// audited per referral. Returns how many were erased.
+    async fn erase(&self, ids: &[String], by: &Stamp<'_>, why: &str) -> Result<usize>;
+
+    /// Referrals finished (closed or declined) before `before`, not yet erased:
+    /// those past their retention period.
+    async fn past_retention(&self, before: i64) -> Result<Vec<String>>;
+}
+
 impl SqlStore {
     /// A consistent copy of a live SQLite store into a new file (`VACUUM INTO`,
     /// which reads one snapshot while writers carry on).
@@ -22,10 +40,25 @@ impl SqlStore {
 }
 
 impl SqlStore {
-    /// The referrals recorded under any of these match keys (a person's NHS
-    /// number, or name, date of birth and postcode).
+    /// On SQLite, moves everything in the write-ahead log into the database file
+    /// and empties the log, so the file alone holds every commit (before it is
+    /// copied or renamed). Nothing on PostgreSQL.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn referrals_of_person(&self, keys: &[String]) -> Result<Vec<ReferralRecord>> {
+    pub async fn checkpoint(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+                .map_err(sql_error("checkpointing the write-ahead log"))?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SubjectRights for SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn referrals_of_person(&self, keys: &[String]) -> Result<Vec<ReferralRecord>> {
         let mut out: Vec<ReferralRecord> = Vec::new();
         for key in keys {
             let rows = sqlx::query(&format!(
@@ -46,12 +79,8 @@ impl SqlStore {
         Ok(out)
     }
 
-    /// Removes the personal data of referrals — the person, consent record and
-    /// note, the text of timeline entries and tasks, the match keys — keeping what
-    /// the reports count (dates, needs, status, area, outcomes). One transaction,
-    /// audited per referral. Returns how many were erased.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn erase(&self, ids: &[String], by: &Stamp<'_>, why: &str) -> Result<usize> {
+    async fn erase(&self, ids: &[String], by: &Stamp<'_>, why: &str) -> Result<usize> {
         let mut tx = self.tx().await?;
         let mut n = 0;
         for id in ids {
@@ -98,10 +127,8 @@ impl SqlStore {
         Ok(n)
     }
 
-    /// Referrals finished (closed or declined) before `before`, not yet erased:
-    /// those past their retention period.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn past_retention(&self, before: i64) -> Result<Vec<String>> {
+    async fn past_retention(&self, before: i64) -> Result<Vec<String>> {
         sqlx::query_scalar(
             "SELECT id FROM referral WHERE erased_at IS NULL AND closed_at IS NOT NULL AND closed_at < $1 ORDER BY closed_at",
         )
@@ -109,21 +136,5 @@ impl SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(sql_error("finding referrals past retention"))
-    }
-}
-
-impl SqlStore {
-    /// On SQLite, moves everything in the write-ahead log into the database file
-    /// and empties the log, so the file alone holds every commit (before it is
-    /// copied or renamed). Nothing on PostgreSQL.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn checkpoint(&self) -> Result<()> {
-        if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.pool)
-                .await
-                .map_err(sql_error("checkpointing the write-ahead log"))?;
-        }
-        Ok(())
     }
 }

@@ -17,9 +17,30 @@ mod erase;
 mod group_commit;
 mod read;
 
+pub use accounts::Accounts;
 pub(crate) use audit::audit_in;
+pub use audit::Audit;
+pub use change::CaseChanges;
+pub use create::NewReferrals;
+pub use directory::ServiceDirectory;
+pub use erase::SubjectRights;
+pub use read::ReferralReads;
+
+/// The referral hub's records, one trait per concern (`ReferralReads`,
+/// `NewReferrals`, `CaseChanges`, `ServiceDirectory`, `SubjectRights`); a type that
+/// keeps them all keeps a hub.
+pub trait Referrals:
+    ReferralReads + NewReferrals + CaseChanges + ServiceDirectory + SubjectRights
+{
+}
+
+impl<T: ReferralReads + NewReferrals + CaseChanges + ServiceDirectory + SubjectRights> Referrals
+    for T
+{
+}
 pub(crate) use group_commit::{checkpointer, group_commit, Pending};
 
+use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};

@@ -2,9 +2,26 @@
 
 use super::*;
 
-impl SqlStore {
+/// Referrals and their timelines, tasks and outcomes, as read.
+#[async_trait]
+pub trait ReferralReads: Send + Sync {
+    async fn referral(&self, id: &str) -> Result<Option<ReferralRecord>>;
+
+    /// Referrals matching every given part of the filter, newest first.
+    async fn referrals(&self, f: &ReferralFilter) -> Result<Vec<ReferralRecord>>;
+
+    async fn events(&self, referral_id: &str) -> Result<Vec<EventRecord>>;
+
+    async fn tasks(&self, referral_id: &str) -> Result<Vec<TaskRecord>>;
+
+    /// Every outcome, of one referral or of all.
+    async fn outcomes(&self, referral_id: Option<&str>) -> Result<Vec<OutcomeRecord>>;
+}
+
+#[async_trait]
+impl ReferralReads for SqlStore {
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn referral(&self, id: &str) -> Result<Option<ReferralRecord>> {
+    async fn referral(&self, id: &str) -> Result<Option<ReferralRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {REFERRAL_COLUMNS} FROM referral WHERE id = $1"
         ))
@@ -15,9 +32,8 @@ impl SqlStore {
         row.as_ref().map(referral_of).transpose()
     }
 
-    /// Referrals matching every given part of the filter, newest first.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn referrals(&self, f: &ReferralFilter) -> Result<Vec<ReferralRecord>> {
+    async fn referrals(&self, f: &ReferralFilter) -> Result<Vec<ReferralRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {REFERRAL_COLUMNS} FROM referral WHERE ($1 IS NULL OR hub_org = $1) \
              AND ($2 IS NULL OR service_org = $2) AND ($3 IS NULL OR referrer = $3) \
@@ -34,7 +50,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn events(&self, referral_id: &str) -> Result<Vec<EventRecord>> {
+    async fn events(&self, referral_id: &str) -> Result<Vec<EventRecord>> {
         let rows = sqlx::query(
             "SELECT id, referral_id, at, actor, kind, body, data FROM referral_event WHERE referral_id = $1 ORDER BY at, id",
         )
@@ -58,7 +74,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn tasks(&self, referral_id: &str) -> Result<Vec<TaskRecord>> {
+    async fn tasks(&self, referral_id: &str) -> Result<Vec<TaskRecord>> {
         let rows = sqlx::query(
             "SELECT id, referral_id, title, due, done_at FROM referral_task WHERE referral_id = $1 ORDER BY due, id",
         )
@@ -79,9 +95,8 @@ impl SqlStore {
             .collect()
     }
 
-    /// Every outcome, of one referral or of all.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn outcomes(&self, referral_id: Option<&str>) -> Result<Vec<OutcomeRecord>> {
+    async fn outcomes(&self, referral_id: Option<&str>) -> Result<Vec<OutcomeRecord>> {
         let rows = sqlx::query(
             "SELECT referral_id, code, value, at FROM referral_outcome WHERE ($1 IS NULL OR referral_id = $1) ORDER BY at, id",
         )

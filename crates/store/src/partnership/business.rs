@@ -2,12 +2,59 @@
 
 use super::*;
 
+/// Anchor institutions' measures and social value, the business map, and business-engagement maturity.
+#[async_trait]
+pub trait Businesses: Send + Sync {
+    /// Writes anchor measures and social value in one transaction, replacing the
+    /// rows of the same organisation and year.
+    async fn import_anchor_measures(
+        &self,
+        measures: &[AnchorRecord],
+        social: &[SocialValueRecord],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+
+    async fn anchor_measures(&self) -> Result<Vec<AnchorRecord>>;
+
+    async fn social_value(&self) -> Result<Vec<SocialValueRecord>>;
+
+    /// Replaces the businesses of one source list with `rows`, in one transaction.
+    async fn import_businesses(
+        &self,
+        source: &str,
+        rows: &[BusinessRecord],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+
+    async fn businesses(&self) -> Result<Vec<BusinessRecord>>;
+
+    /// Writes UK Business Counts rows, replacing each (area, year, unit) they cover.
+    async fn import_business_counts(
+        &self,
+        rows: &[BusinessCountRecord],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+
+    async fn business_counts(&self) -> Result<Vec<BusinessCountRecord>>;
+
+    /// Saves one self-assessment (every criterion scored on one day), replacing an
+    /// earlier one of the same day.
+    async fn put_maturity(&self, rows: &[MaturityRecord], audit: &AuditEntry) -> Result<()>;
+
+    async fn maturity(&self, partnership: &str) -> Result<Vec<MaturityRecord>>;
+}
+
 impl SqlStore {
     // --- anchors -----------------------------------------------------------------------
 
-    /// Writes anchor measures and social value in one transaction, replacing the
-    /// rows of the same organisation and year.
-    pub async fn import_anchor_measures(
+    // --- the business map -------------------------------------------------------------
+
+    // --- business-engagement maturity ------------------------------------------------
+}
+
+#[async_trait]
+impl Businesses for SqlStore {
+    async fn import_anchor_measures(
         &self,
         measures: &[AnchorRecord],
         social: &[SocialValueRecord],
@@ -70,7 +117,7 @@ impl SqlStore {
             .map_err(sql_error("committing anchor measures"))
     }
 
-    pub async fn anchor_measures(&self) -> Result<Vec<AnchorRecord>> {
+    async fn anchor_measures(&self) -> Result<Vec<AnchorRecord>> {
         let rows = sqlx::query("SELECT * FROM anchor_measure ORDER BY org_id, year")
             .fetch_all(&self.pool)
             .await
@@ -92,7 +139,7 @@ impl SqlStore {
             .collect()
     }
 
-    pub async fn social_value(&self) -> Result<Vec<SocialValueRecord>> {
+    async fn social_value(&self) -> Result<Vec<SocialValueRecord>> {
         let rows =
             sqlx::query("SELECT * FROM social_value ORDER BY org_id, year, contract, measure")
                 .fetch_all(&self.pool)
@@ -115,10 +162,7 @@ impl SqlStore {
             .collect()
     }
 
-    // --- the business map -------------------------------------------------------------
-
-    /// Replaces the businesses of one source list with `rows`, in one transaction.
-    pub async fn import_businesses(
+    async fn import_businesses(
         &self,
         source: &str,
         rows: &[BusinessRecord],
@@ -155,7 +199,7 @@ impl SqlStore {
             .map_err(sql_error("committing a business list"))
     }
 
-    pub async fn businesses(&self) -> Result<Vec<BusinessRecord>> {
+    async fn businesses(&self) -> Result<Vec<BusinessRecord>> {
         let rows = sqlx::query("SELECT * FROM business ORDER BY name, id")
             .fetch_all(&self.pool)
             .await
@@ -178,8 +222,7 @@ impl SqlStore {
             .collect()
     }
 
-    /// Writes UK Business Counts rows, replacing each (area, year, unit) they cover.
-    pub async fn import_business_counts(
+    async fn import_business_counts(
         &self,
         rows: &[BusinessCountRecord],
         audit: &AuditEntry,
@@ -220,7 +263,7 @@ impl SqlStore {
             .map_err(sql_error("committing business counts"))
     }
 
-    pub async fn business_counts(&self) -> Result<Vec<BusinessCountRecord>> {
+    async fn business_counts(&self) -> Result<Vec<BusinessCountRecord>> {
         let rows = sqlx::query(
             "SELECT * FROM business_count ORDER BY area, year, unit, size_band, band_text, industry",
         )
@@ -242,11 +285,7 @@ impl SqlStore {
             .collect()
     }
 
-    // --- business-engagement maturity ------------------------------------------------
-
-    /// Saves one self-assessment (every criterion scored on one day), replacing an
-    /// earlier one of the same day.
-    pub async fn put_maturity(&self, rows: &[MaturityRecord], audit: &AuditEntry) -> Result<()> {
+    async fn put_maturity(&self, rows: &[MaturityRecord], audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         for m in rows {
             sqlx::query(
@@ -268,7 +307,7 @@ impl SqlStore {
             .map_err(sql_error("committing a self-assessment"))
     }
 
-    pub async fn maturity(&self, partnership: &str) -> Result<Vec<MaturityRecord>> {
+    async fn maturity(&self, partnership: &str) -> Result<Vec<MaturityRecord>> {
         let rows = sqlx::query(
             "SELECT * FROM maturity_score WHERE partnership_id = $1 ORDER BY assessed_on, criterion",
         )

@@ -9,12 +9,94 @@
 
 mod business;
 
+pub use business::Businesses;
+
+/// The partnership's records: `PartnershipRecords` and `Businesses`.
+pub trait Partnerships: PartnershipRecords + Businesses {}
+
+impl<T: PartnershipRecords + Businesses> Partnerships for T {}
+
+use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
 use crate::hub::{audit_in, flag, AuditEntry, HubOrg};
 use crate::sql::{get, nullable_floats, sql_error};
 use crate::{Result, SqlStore};
+
+/// Partners, partnerships and members, frameworks, plans, commitments, progress updates with evidence, and board reviews.
+#[async_trait]
+pub trait PartnershipRecords: Send + Sync {
+    /// Writes a partners' import — organisations, their profiles, their
+    /// memberships — in one transaction with its audit entry.
+    async fn import_partners(&self, i: &PartnersImport, audit: &AuditEntry) -> Result<()>;
+
+    /// Saves one partner's profile (and its organisation's name), audited.
+    async fn put_profile(&self, org: &HubOrg, p: &PartnerProfile, audit: &AuditEntry)
+        -> Result<()>;
+
+    async fn profiles(&self) -> Result<Vec<PartnerProfile>>;
+
+    /// Saves a partnership and its members (replacing the members it had).
+    async fn put_partnership(
+        &self,
+        p: &PartnershipRecord,
+        members: &[MemberRecord],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+
+    async fn partnerships(&self) -> Result<Vec<PartnershipRecord>>;
+
+    /// Every partnership's members.
+    async fn members(&self) -> Result<Vec<MemberRecord>>;
+
+    /// Saves a framework with its objectives (replacing those it had), audited.
+    async fn put_framework(&self, f: &FrameworkRecord, audit: &AuditEntry) -> Result<()>;
+
+    async fn frameworks(&self) -> Result<Vec<FrameworkRecord>>;
+
+    /// Saves a plan and adds its commitments, in one transaction: a plan imported
+    /// from a spreadsheet is stored whole or not at all. A commitment whose
+    /// reference the plan already has is refused (the database's unique key).
+    async fn put_plan(
+        &self,
+        plan: &PlanRecord,
+        commitments: &[CommitmentRecord],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+
+    /// Changes a commitment — what, who, its objective, indicator, baseline,
+    /// target, target areas and milestones (replacing those it had) — in one
+    /// transaction with its audit entry. `Ok(false)` if there is no such commitment.
+    async fn update_commitment(&self, c: &CommitmentRecord, audit: &AuditEntry) -> Result<bool>;
+
+    async fn plans(&self) -> Result<Vec<PlanRecord>>;
+
+    /// Commitments of one plan, or all, with their partners, areas and milestones.
+    async fn commitments(&self, plan: Option<&str>) -> Result<Vec<CommitmentRecord>>;
+
+    /// Records a progress update with its evidence files and audit entry, once:
+    /// `Ok(false)` if an update with this id was recorded before.
+    async fn add_update(
+        &self,
+        u: &UpdateRecord,
+        files: &[EvidenceFile],
+        milestones_done: &[(i64, String)],
+        audit: &AuditEntry,
+    ) -> Result<bool>;
+
+    /// Progress updates of one commitment, or all, oldest first, with their
+    /// evidence files' names and sizes.
+    async fn updates(&self, commitment: Option<&str>) -> Result<Vec<UpdateRecord>>;
+
+    async fn evidence_file(&self, id: &str) -> Result<Option<EvidenceFile>>;
+
+    /// Records a board review once: `Ok(false)` if one with this id was recorded before.
+    async fn add_review(&self, r: &ReviewRecord, audit: &AuditEntry) -> Result<bool>;
+
+    /// Reviews of one commitment, or all, oldest first.
+    async fn reviews(&self, commitment: Option<&str>) -> Result<Vec<ReviewRecord>>;
+}
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PartnerProfile {
@@ -425,9 +507,16 @@ fn review_of(r: &AnyRow) -> Result<ReviewRecord> {
 impl SqlStore {
     // --- partners and partnerships ---------------------------------------------
 
-    /// Writes a partners' import — organisations, their profiles, their
-    /// memberships — in one transaction with its audit entry.
-    pub async fn import_partners(&self, i: &PartnersImport, audit: &AuditEntry) -> Result<()> {
+    // --- frameworks ------------------------------------------------------------------
+
+    // --- plans and commitments ------------------------------------------------------
+
+    // --- progress and reviews ----------------------------------------------------------
+}
+
+#[async_trait]
+impl PartnershipRecords for SqlStore {
+    async fn import_partners(&self, i: &PartnersImport, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         for o in &i.orgs {
             put_org_in(&mut tx, o, audit.at).await?;
@@ -444,8 +533,7 @@ impl SqlStore {
             .map_err(sql_error("committing the partners' import"))
     }
 
-    /// Saves one partner's profile (and its organisation's name), audited.
-    pub async fn put_profile(
+    async fn put_profile(
         &self,
         org: &HubOrg,
         p: &PartnerProfile,
@@ -460,7 +548,7 @@ impl SqlStore {
             .map_err(sql_error("committing a partner's profile"))
     }
 
-    pub async fn profiles(&self) -> Result<Vec<PartnerProfile>> {
+    async fn profiles(&self) -> Result<Vec<PartnerProfile>> {
         let rows = sqlx::query("SELECT * FROM partner_profile ORDER BY org_id")
             .fetch_all(&self.pool)
             .await
@@ -468,8 +556,7 @@ impl SqlStore {
         rows.iter().map(profile_of).collect()
     }
 
-    /// Saves a partnership and its members (replacing the members it had).
-    pub async fn put_partnership(
+    async fn put_partnership(
         &self,
         p: &PartnershipRecord,
         members: &[MemberRecord],
@@ -505,7 +592,7 @@ impl SqlStore {
             .map_err(sql_error("committing a partnership"))
     }
 
-    pub async fn partnerships(&self) -> Result<Vec<PartnershipRecord>> {
+    async fn partnerships(&self) -> Result<Vec<PartnershipRecord>> {
         let rows = sqlx::query(
             "SELECT id, name, kind, area, parent_id, framework FROM partnership ORDER BY name",
         )
@@ -526,8 +613,7 @@ impl SqlStore {
             .collect()
     }
 
-    /// Every partnership's members.
-    pub async fn members(&self) -> Result<Vec<MemberRecord>> {
+    async fn members(&self) -> Result<Vec<MemberRecord>> {
         let rows = sqlx::query(
             "SELECT partnership_id, org_id, role, title FROM partnership_member ORDER BY partnership_id, role, org_id",
         )
@@ -546,10 +632,7 @@ impl SqlStore {
             .collect()
     }
 
-    // --- frameworks ------------------------------------------------------------------
-
-    /// Saves a framework with its objectives (replacing those it had), audited.
-    pub async fn put_framework(&self, f: &FrameworkRecord, audit: &AuditEntry) -> Result<()> {
+    async fn put_framework(&self, f: &FrameworkRecord, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "INSERT INTO framework (code, name, partnership_id) VALUES ($1, $2, $3) \
@@ -580,7 +663,7 @@ impl SqlStore {
             .map_err(sql_error("committing a framework"))
     }
 
-    pub async fn frameworks(&self) -> Result<Vec<FrameworkRecord>> {
+    async fn frameworks(&self) -> Result<Vec<FrameworkRecord>> {
         let rows = sqlx::query("SELECT code, name, partnership_id FROM framework ORDER BY code")
             .fetch_all(&self.pool)
             .await
@@ -610,12 +693,7 @@ impl SqlStore {
             .collect()
     }
 
-    // --- plans and commitments ------------------------------------------------------
-
-    /// Saves a plan and adds its commitments, in one transaction: a plan imported
-    /// from a spreadsheet is stored whole or not at all. A commitment whose
-    /// reference the plan already has is refused (the database's unique key).
-    pub async fn put_plan(
+    async fn put_plan(
         &self,
         plan: &PlanRecord,
         commitments: &[CommitmentRecord],
@@ -650,14 +728,7 @@ impl SqlStore {
             .map_err(sql_error("committing an action plan"))
     }
 
-    /// Changes a commitment — what, who, its objective, indicator, baseline,
-    /// target, target areas and milestones (replacing those it had) — in one
-    /// transaction with its audit entry. `Ok(false)` if there is no such commitment.
-    pub async fn update_commitment(
-        &self,
-        c: &CommitmentRecord,
-        audit: &AuditEntry,
-    ) -> Result<bool> {
+    async fn update_commitment(&self, c: &CommitmentRecord, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.tx().await?;
         let done = nullable_floats(
             "UPDATE commitment SET title = $2, lead_org = $3, framework = $4, objective = $5, indicator = $6, \
@@ -699,7 +770,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub async fn plans(&self) -> Result<Vec<PlanRecord>> {
+    async fn plans(&self) -> Result<Vec<PlanRecord>> {
         let rows = sqlx::query("SELECT * FROM action_plan ORDER BY period_start, title")
             .fetch_all(&self.pool)
             .await
@@ -707,8 +778,7 @@ impl SqlStore {
         rows.iter().map(plan_of).collect()
     }
 
-    /// Commitments of one plan, or all, with their partners, areas and milestones.
-    pub async fn commitments(&self, plan: Option<&str>) -> Result<Vec<CommitmentRecord>> {
+    async fn commitments(&self, plan: Option<&str>) -> Result<Vec<CommitmentRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {COMMITMENT_COLUMNS} FROM commitment WHERE ($1 IS NULL OR plan_id = $1) ORDER BY plan_id, reference"
         ))
@@ -764,11 +834,7 @@ impl SqlStore {
         Ok(out)
     }
 
-    // --- progress and reviews ----------------------------------------------------------
-
-    /// Records a progress update with its evidence files and audit entry, once:
-    /// `Ok(false)` if an update with this id was recorded before.
-    pub async fn add_update(
+    async fn add_update(
         &self,
         u: &UpdateRecord,
         files: &[EvidenceFile],
@@ -824,9 +890,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    /// Progress updates of one commitment, or all, oldest first, with their
-    /// evidence files' names and sizes.
-    pub async fn updates(&self, commitment: Option<&str>) -> Result<Vec<UpdateRecord>> {
+    async fn updates(&self, commitment: Option<&str>) -> Result<Vec<UpdateRecord>> {
         let rows = sqlx::query(
             "SELECT id, commitment_id, at, author, org_id, status, narrative FROM progress_update \
              WHERE ($1 IS NULL OR commitment_id = $1) ORDER BY commitment_id, at, id",
@@ -876,7 +940,7 @@ impl SqlStore {
         Ok(out)
     }
 
-    pub async fn evidence_file(&self, id: &str) -> Result<Option<EvidenceFile>> {
+    async fn evidence_file(&self, id: &str) -> Result<Option<EvidenceFile>> {
         let row = sqlx::query(
             "SELECT id, update_id, file_name, content_type, bytes FROM update_evidence WHERE id = $1",
         )
@@ -896,8 +960,7 @@ impl SqlStore {
         .transpose()
     }
 
-    /// Records a board review once: `Ok(false)` if one with this id was recorded before.
-    pub async fn add_review(&self, r: &ReviewRecord, audit: &AuditEntry) -> Result<bool> {
+    async fn add_review(&self, r: &ReviewRecord, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.tx().await?;
         let done = sqlx::query(
             "INSERT INTO board_review (id, commitment_id, reviewed_on, rating, actions, next_review, by_user, at) \
@@ -924,8 +987,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    /// Reviews of one commitment, or all, oldest first.
-    pub async fn reviews(&self, commitment: Option<&str>) -> Result<Vec<ReviewRecord>> {
+    async fn reviews(&self, commitment: Option<&str>) -> Result<Vec<ReviewRecord>> {
         let rows = sqlx::query(
             "SELECT * FROM board_review WHERE ($1 IS NULL OR commitment_id = $1) ORDER BY commitment_id, reviewed_on, at",
         )

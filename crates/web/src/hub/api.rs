@@ -23,6 +23,7 @@ use super::make::{make_referral, Hubs, Referrer, Refusal};
 use crate::shell::api::ApiError;
 use crate::shell::{Caller, ReferralsScope};
 use crate::{AppState, WebError};
+use syndemic_store::prelude::*;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

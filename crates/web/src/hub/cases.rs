@@ -18,6 +18,7 @@ use super::front::{org_names, scope_of, service_name};
 use crate::shell::page;
 use crate::shell::{now, today, Posted, Signed};
 use crate::{AppState, WebError};
+use syndemic_store::prelude::*;
 
 /// A time as `YYYY-MM-DD HH:MM` UTC.
 pub(crate) fn when(t: i64) -> String {

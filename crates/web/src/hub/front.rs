@@ -15,6 +15,7 @@ use super::make::{make_referral, Hubs, Referrer, Refusal};
 use crate::shell::page;
 use crate::shell::{today, Form, Posted, Signed};
 use crate::{AppState, WebError};
+use syndemic_store::prelude::*;
 
 /// The organisation an answer is for, by id → name.
 pub(crate) async fn org_names(

@@ -15,6 +15,7 @@ use syndemic_store::Store;
 
 use crate::shell::{new_uuid, now, today};
 use crate::{AppState, WebError};
+use syndemic_store::prelude::*;
 
 /// Proof that an actor's role may make referrals: made only by
 /// [`Referrer::check`], required by [`make_referral`], so the role is checked

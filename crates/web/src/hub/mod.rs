@@ -25,6 +25,7 @@ use syndemic_hub::workdays::Calendar;
 use syndemic_store::SqlStore;
 
 use crate::{AppState, WebError};
+use syndemic_store::prelude::*;
 
 pub use crate::shell::SESSION_COOKIE;
 

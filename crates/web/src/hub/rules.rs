@@ -16,6 +16,7 @@ use crate::shell::page;
 use crate::shell::Posted;
 use crate::shell::Signed;
 use crate::{AppState, WebError};
+use syndemic_store::prelude::*;
 
 pub(crate) async fn list(
     State(state): State<AppState>,

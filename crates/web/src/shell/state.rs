@@ -18,6 +18,7 @@ use syndemic_store::{Observation, SqlStore, Store};
 
 use super::WebError;
 use crate::hub;
+use syndemic_store::prelude::*;
 
 /// What every handler shares: the one store (the evidence through its `Store`
 /// trait, every part's records through its methods), the referral hub's kept

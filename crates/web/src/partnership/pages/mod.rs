@@ -34,6 +34,7 @@ use crate::shell::page as layout_page;
 use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::{new_uuid, Posted, Signed};
 use crate::{AppState, WebError};
+use syndemic_store::prelude::*;
 
 pub(crate) use commitments::*;
 pub(crate) use progress::*;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::shell::PostedFiles;
+use syndemic_store::prelude::*;
 use syndemic_store::Store;
 
 pub(crate) async fn commitment(

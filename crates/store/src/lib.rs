@@ -25,7 +25,20 @@ pub mod prelude {
         SubjectRights,
     };
     pub use crate::partnership::{Businesses, PartnershipRecords, Partnerships};
-    pub use crate::Store;
+    pub use crate::{Database, Store};
+}
+
+/// Every part's records together — the evidence, accounts and audit, the
+/// referral hub and the partnership: what the web application holds, as
+/// `Arc<dyn Database>`, so none of its handlers names the SQL implementation.
+pub trait Database:
+    Store + hub::Accounts + hub::Audit + hub::Referrals + partnership::Partnerships
+{
+}
+
+impl<T: Store + hub::Accounts + hub::Audit + hub::Referrals + partnership::Partnerships> Database
+    for T
+{
 }
 
 use async_trait::async_trait;

@@ -211,3 +211,25 @@ fn no_source_file_is_over_1200_lines() {
         long.join("\n")
     );
 }
+
+#[test]
+fn web_handlers_hold_the_store_by_its_traits() {
+    let found: Vec<String> = sources()
+        .into_iter()
+        .filter(|(path, _)| {
+            path.starts_with("crates/web/src/") && path != "crates/web/src/shell/state.rs"
+        })
+        .flat_map(|(path, text)| {
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| line.contains("SqlStore"))
+                .map(|(i, line)| format!("{path}:{}: {}", i + 1, line.trim()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "web code naming the SQL store instead of its traits:\n{}",
+        found.join("\n")
+    );
+}

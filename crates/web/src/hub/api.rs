@@ -23,7 +23,6 @@ use super::make::{make_referral, Hubs, Referrer, Refusal};
 use crate::shell::api::ApiError;
 use crate::shell::{Caller, ReferralsScope};
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -199,7 +198,7 @@ async fn create_fhir(
 }
 
 async fn summary(state: &AppState, r: &ReferralRecord) -> Result<Summary, WebError> {
-    let directory = state.hub.directory(&state.db).await?;
+    let directory = state.hub.directory(state.db.as_ref()).await?;
     let outcomes = state.db.outcomes(Some(&r.id)).await?;
     Ok(Summary {
         id: r.id.clone(),

@@ -18,7 +18,6 @@ use super::front::{org_names, scope_of, service_name};
 use crate::shell::page;
 use crate::shell::{now, today, Posted, Signed};
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 /// A time as `YYYY-MM-DD HH:MM` UTC.
 pub(crate) fn when(t: i64) -> String {
@@ -103,7 +102,7 @@ pub(crate) async fn list(
             "case list",
         )
         .await?;
-    let directory = state.hub.directory(&state.db).await?;
+    let directory = state.hub.directory(state.db.as_ref()).await?;
     Ok(page(
         &state,
         "Cases",
@@ -171,7 +170,7 @@ async fn load(
 async fn offers(
     state: &AppState,
 ) -> Result<(Vec<Offer>, rustc_hash::FxHashMap<String, Option<String>>), WebError> {
-    let directory = state.hub.directory(&state.db).await?;
+    let directory = state.hub.directory(state.db.as_ref()).await?;
     let mut offers = Vec::new();
     let mut provider = rustc_hash::FxHashMap::default();
     for (service_id, org, terms) in state.db.all_terms().await? {
@@ -229,7 +228,7 @@ async fn render_case(
     let events = db.events(&r.id).await?;
     let tasks = db.tasks(&r.id).await?;
     let outcomes = db.outcomes(Some(&r.id)).await?;
-    let directory = state.hub.directory(&state.db).await?;
+    let directory = state.hub.directory(state.db.as_ref()).await?;
     let orgs = org_names(state).await?;
     let users: rustc_hash::FxHashMap<String, String> = db
         .users(None)

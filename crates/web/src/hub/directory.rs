@@ -10,7 +10,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use syndemic_hub::oruk::{self, Near, Query};
-use syndemic_store::Store;
 
 use crate::{AppState, WebError};
 
@@ -195,7 +194,7 @@ async fn asked(state: &AppState, raw: Option<String>) -> Result<Asked, Oops> {
 
 async fn services(State(state): State<AppState>, raw: RawQuery) -> Result<Json<Value>, Oops> {
     let a = asked(&state, raw.0).await?;
-    let d = state.hub.directory(&state.db).await?;
+    let d = state.hub.directory(state.db.as_ref()).await?;
     Ok(Json(oruk::page(d.services(&a.query), a.page, a.per_page)))
 }
 
@@ -204,7 +203,7 @@ async fn service_at_locations(
     raw: RawQuery,
 ) -> Result<Json<Value>, Oops> {
     let a = asked(&state, raw.0).await?;
-    let d = state.hub.directory(&state.db).await?;
+    let d = state.hub.directory(state.db.as_ref()).await?;
     Ok(Json(oruk::page(
         d.service_at_locations(&a.query),
         a.page,
@@ -214,7 +213,7 @@ async fn service_at_locations(
 
 async fn taxonomies(State(state): State<AppState>, raw: RawQuery) -> Result<Json<Value>, Oops> {
     let a = asked(&state, raw.0).await?;
-    let d = state.hub.directory(&state.db).await?;
+    let d = state.hub.directory(state.db.as_ref()).await?;
     Ok(Json(oruk::page(
         d.taxonomies(a.query.search.as_deref()),
         a.page,
@@ -224,7 +223,7 @@ async fn taxonomies(State(state): State<AppState>, raw: RawQuery) -> Result<Json
 
 async fn taxonomy_terms(State(state): State<AppState>, raw: RawQuery) -> Result<Json<Value>, Oops> {
     let a = asked(&state, raw.0).await?;
-    let d = state.hub.directory(&state.db).await?;
+    let d = state.hub.directory(state.db.as_ref()).await?;
     let items = d.taxonomy_terms(a.query.taxonomy_id.as_deref(), a.query.search.as_deref());
     Ok(Json(oruk::page(items, a.page, a.per_page)))
 }
@@ -239,7 +238,11 @@ async fn service(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Oops> {
     found(
-        state.hub.directory(&state.db).await?.service_full(&id),
+        state
+            .hub
+            .directory(state.db.as_ref())
+            .await?
+            .service_full(&id),
         "service",
         &id,
     )
@@ -252,7 +255,7 @@ async fn service_at_location(
     found(
         state
             .hub
-            .directory(&state.db)
+            .directory(state.db.as_ref())
             .await?
             .service_at_location_full(&id),
         "service at location",
@@ -265,7 +268,7 @@ async fn taxonomy(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Oops> {
     found(
-        state.hub.directory(&state.db).await?.taxonomy(&id),
+        state.hub.directory(state.db.as_ref()).await?.taxonomy(&id),
         "taxonomy",
         &id,
     )
@@ -275,7 +278,7 @@ async fn taxonomy_term(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Oops> {
-    let d = state.hub.directory(&state.db).await?;
+    let d = state.hub.directory(state.db.as_ref()).await?;
     found(
         d.feed.taxonomy_terms.get(&id).cloned(),
         "taxonomy term",

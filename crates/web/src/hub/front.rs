@@ -15,7 +15,6 @@ use super::make::{make_referral, Hubs, Referrer, Refusal};
 use crate::shell::page;
 use crate::shell::{today, Form, Posted, Signed};
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 /// The organisation an answer is for, by id → name.
 pub(crate) async fn org_names(
@@ -316,7 +315,7 @@ pub(crate) async fn my_referrals(
     state
         .audit(&s.actor, "view", "referral-list", "own", "referrer's list")
         .await?;
-    let directory = state.hub.directory(&state.db).await?;
+    let directory = state.hub.directory(state.db.as_ref()).await?;
     Ok(page(
         &state,
         "Referrals you made",
@@ -377,7 +376,7 @@ pub(crate) async fn my_referral(
         .audit(&s.actor, "view", "referral", &r.id, "referrer follows up")
         .await?;
     let outcomes = state.db.outcomes(Some(&r.id)).await?;
-    let directory = state.hub.directory(&state.db).await?;
+    let directory = state.hub.directory(state.db.as_ref()).await?;
     let sent = query.0.as_deref().is_some_and(|q| q.contains("sent=1"));
     Ok(page(
         &state,

@@ -11,11 +11,9 @@ use syndemic_hub::FieldError;
 use syndemic_model::normalise_postcode;
 use syndemic_place::edition::{self, Edition};
 use syndemic_store::hub::{CreateError, Created, HubOrg, NewReferral};
-use syndemic_store::Store;
 
 use crate::shell::{new_uuid, now, today};
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 /// Proof that an actor's role may make referrals: made only by
 /// [`Referrer::check`], required by [`make_referral`], so the role is checked

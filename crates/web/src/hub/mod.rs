@@ -22,7 +22,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use syndemic_hub::oruk::Directory;
 use syndemic_hub::workdays::Calendar;
-use syndemic_store::SqlStore;
 
 use crate::{AppState, WebError};
 use syndemic_store::prelude::*;
@@ -44,7 +43,10 @@ impl Hub {
     }
 
     /// The directory, read from the store once and kept until [`Hub::reload_directory`].
-    pub(crate) async fn directory(&self, db: &SqlStore) -> Result<Arc<Directory>, WebError> {
+    pub(crate) async fn directory(
+        &self,
+        db: &dyn ServiceDirectory,
+    ) -> Result<Arc<Directory>, WebError> {
         if let Some(d) = self.directory.read().await.as_ref() {
             return Ok(d.clone());
         }

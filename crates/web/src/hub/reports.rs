@@ -18,7 +18,6 @@ use crate::shell::page as layout;
 use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::Signed;
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 const TABLES: [&str; 7] = [
     "summary", "sources", "needs", "outcomes", "deciles", "partners", "records",

@@ -16,14 +16,13 @@ use crate::shell::page;
 use crate::shell::Posted;
 use crate::shell::Signed;
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 pub(crate) async fn list(
     State(state): State<AppState>,
     s: Signed,
 ) -> Result<Html<String>, WebError> {
     s.must(Action::Triage)?;
-    let directory = state.hub.directory(&state.db).await?;
+    let directory = state.hub.directory(state.db.as_ref()).await?;
     let terms = state.db.all_terms().await?;
     let orgs = super::front::org_names(&state).await?;
     Ok(page(

@@ -19,7 +19,6 @@ use super::front::scope_of;
 use crate::shell::page;
 use crate::shell::{now, Form, Posted, Signed};
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 fn person_of(form: &Form) -> Person {
     Person {

@@ -22,7 +22,6 @@ use super::{judge_all, must_read, Judged, World};
 use crate::shell::api::{list, ApiError, Paging};
 use crate::shell::{Caller, PartnershipScope};
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

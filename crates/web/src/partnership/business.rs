@@ -23,7 +23,6 @@ use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::Signed;
 use crate::shell::{PostedFiles, Upload};
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 const BANDS: [SizeBand; 4] = [
     SizeBand::Micro,

@@ -10,7 +10,6 @@ use syndemic_store::partnership::{FrameworkRecord, MemberRecord, PartnershipReco
 use super::{audit_entry, frameworks, must_manage, World};
 use crate::shell::{Posted, Signed};
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 /// The kinds of partnership a place has.
 pub(crate) const KINDS: [(&str, &str); 5] = [

@@ -36,7 +36,6 @@ use syndemic_store::{Indicator, Observation, Store};
 
 use crate::shell::now;
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

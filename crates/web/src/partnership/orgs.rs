@@ -23,7 +23,6 @@ use crate::shell::Posted;
 use crate::shell::Signed;
 use crate::shell::{PostedFiles, Upload};
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 fn sector_label(code: &str) -> &str {
     Sector::from_code(code).map_or(code, |s| s.label())

@@ -9,7 +9,6 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use syndemic_model::{AreaCode, AreaType};
 use syndemic_store::Observation;
-use syndemic_store::Store;
 
 use crate::shell::api::{list, tagged, ApiError, Paging};
 use crate::{parse_code, AppState, WebError};

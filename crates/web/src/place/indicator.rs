@@ -15,7 +15,6 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use syndemic_model::AreaCode;
 use syndemic_stats::funnel::{self, RateType};
-use syndemic_store::Store;
 use syndemic_store::{Indicator, Observation, Polarity};
 
 use crate::place::pages::{comparison_colour, latest_total};

@@ -9,7 +9,6 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use rustc_hash::FxHashSet;
 use serde::Deserialize;
-use syndemic_store::Store;
 
 use crate::shell::page;
 use crate::shell::svg::{choropleth_with, fmt, MapArea, Marker};

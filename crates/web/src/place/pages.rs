@@ -9,7 +9,6 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use syndemic_model::{AreaCode, AreaType};
 use syndemic_stats::compare::Comparison;
-use syndemic_store::Store;
 use syndemic_store::{Indicator, Observation};
 
 use crate::shell::page;

@@ -15,7 +15,6 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use syndemic_model::AreaType;
 use syndemic_stats::compare::Comparison;
-use syndemic_store::Store;
 use syndemic_store::{Indicator, Observation};
 
 use crate::place::pages::latest_total;

@@ -9,7 +9,6 @@ use syndemic_access::totp;
 use super::{now, Posted, Signed};
 use crate::shell::page;
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 fn render(state: &AppState, s: &Signed, on: bool, body: Markup) -> Html<String> {
     page(

@@ -15,7 +15,6 @@ use super::{new_uuid, now, random_hex, Posted, Signed};
 use crate::hub::cases::when;
 use crate::shell::page as layout;
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 /// Argon2id of a new password, with a fresh salt.
 pub(crate) fn hash_new_password(password: &str) -> Result<String, WebError> {

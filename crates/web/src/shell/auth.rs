@@ -20,7 +20,6 @@ use syndemic_access::{Actor, Scope};
 use super::{cookie, now, random_hex, Form, Posted, Signed};
 use crate::shell::page;
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 pub const SESSION_COOKIE: &str = "syndemic_session";
 const LOGIN_COOKIE: &str = "syndemic_login";

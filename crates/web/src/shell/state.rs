@@ -14,7 +14,7 @@ use syndemic_place::Shapes;
 use syndemic_access::Actor;
 use syndemic_store::disclosure::{suppress, AreaFamilies};
 use syndemic_store::hub::AuditEntry;
-use syndemic_store::{Observation, SqlStore, Store};
+use syndemic_store::{Observation, SqlStore};
 
 use super::WebError;
 use crate::hub;
@@ -25,7 +25,7 @@ use syndemic_store::prelude::*;
 /// directory, and the drawn boundaries (read once).
 #[derive(Clone)]
 pub struct AppState {
-    pub(crate) db: Arc<SqlStore>,
+    pub(crate) db: Arc<dyn Database>,
     /// The referral hub's kept directory and calendar.
     pub(crate) hub: Arc<hub::Hub>,
     pub(crate) place: Arc<str>,
@@ -117,7 +117,7 @@ impl AppState {
         let calendar = syndemic_hub::workdays::Calendar::england_and_wales();
         AppState {
             hub: Arc::new(hub::Hub::new(calendar)),
-            db: store,
+            db: store as Arc<dyn Database>,
             place: place.into(),
             population: population.map(Into::into),
             shapes: Arc::default(),

@@ -3,8 +3,6 @@
 use super::*;
 use crate::shell::{PostedFiles, Upload};
 use syndemic_partnership::commitment::{check, Facts, Proposed, Refusal};
-use syndemic_store::prelude::*;
-use syndemic_store::Store;
 
 /// The form that adds a commitment, or changes `existing` (its reference fixed).
 pub(super) fn commitment_form(

@@ -24,7 +24,6 @@ use syndemic_store::partnership::{
     CommitmentRecord, EvidenceFile, MaturityRecord, MilestoneRecord, PlanRecord, ReviewRecord,
     UpdateRecord,
 };
-use syndemic_store::Store;
 
 use super::{
     audit_entry, day, judge_all, judgement_tag, layout_error, must_manage, must_read, num, owed,
@@ -34,7 +33,6 @@ use crate::shell::page as layout_page;
 use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::{new_uuid, Posted, Signed};
 use crate::{AppState, WebError};
-use syndemic_store::prelude::*;
 
 pub(crate) use commitments::*;
 pub(crate) use progress::*;

@@ -2,8 +2,6 @@
 
 use super::*;
 use crate::shell::PostedFiles;
-use syndemic_store::prelude::*;
-use syndemic_store::Store;
 
 pub(crate) async fn commitment(
     State(state): State<AppState>,

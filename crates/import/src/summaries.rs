@@ -39,6 +39,7 @@ impl Hierarchy {
         walk_up(
             code,
             |a| self.parents.get(&a).cloned().unwrap_or_default(),
+            |link| link.0,
             |link| *link,
         )
     }

@@ -11,7 +11,8 @@ use std::fmt;
 /// One age band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AgeBand {
-    /// From `from` to `to` years, both included (`5-9`).
+    /// From `from` to `to` years, both included (`5-9`); one year of age when they
+    /// are equal (written `5`).
     Range { from: u16, to: u16 },
     /// `from` years and over (`85+`).
     AndOver { from: u16 },
@@ -21,9 +22,10 @@ pub enum AgeBand {
 
 impl AgeBand {
     /// Reads a band as published: `Aged 4 years and under` → `0-4`, `Aged 5 to 9
-    /// years` → `5-9`, `Aged 85 years and over` → `85+`, `05 - 09` → `5-9`, `90 +` →
-    /// `90+`, `All ages`. Case, spaces and leading zeros do not matter. `None` for
-    /// anything else (`teenagers`, `9-5`).
+    /// years` → `5-9`, `0 to 4 yrs` → `0-4`, `Aged 85 years and over` → `85+`,
+    /// `05 - 09` → `5-9`, `90 +` → `90+`, a single year of age `07` → `7`, `All
+    /// ages`. Case, spaces and leading zeros do not matter. `None` for anything
+    /// else (`teenagers`, `<1`, a reversed range such as `9-5`).
     pub fn parse(text: &str) -> Option<AgeBand> {
         let t = text.trim().to_ascii_lowercase();
         if matches!(t.as_str(), "all ages" | "total" | "all persons") {
@@ -38,11 +40,22 @@ impl AgeBand {
             .filter(|w| *w != "years" && *w != "year")
             .collect();
         let number = |w: &str| w.parse::<u16>().ok();
+        let words_only = |rest: &[&str]| {
+            rest.iter()
+                .all(|w| w.chars().all(|c| c.is_ascii_alphabetic()))
+        };
         let band = match words.as_slice() {
-            [a, "to" | "-", b] => AgeBand::Range {
+            [a, "to" | "-", b, rest @ ..] if words_only(rest) => AgeBand::Range {
                 from: number(a)?,
                 to: number(b)?,
             },
+            [a] => {
+                let year = number(a)?;
+                AgeBand::Range {
+                    from: year,
+                    to: year,
+                }
+            }
             [a, "and", "under"] => AgeBand::Range {
                 from: 0,
                 to: number(a)?,
@@ -60,6 +73,7 @@ impl AgeBand {
 impl fmt::Display for AgeBand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            AgeBand::Range { from, to } if from == to => write!(f, "{from}"),
             AgeBand::Range { from, to } => write!(f, "{from}-{to}"),
             AgeBand::AndOver { from } => write!(f, "{from}+"),
             AgeBand::AllAges => f.write_str("All ages"),
@@ -89,6 +103,10 @@ mod tests {
         assert_eq!(read(" 00 - 04 ").as_deref(), Some("0-4"));
         assert_eq!(read("All ages").as_deref(), Some("All ages"));
         assert_eq!(read("TOTAL").as_deref(), Some("All ages"));
+        assert_eq!(read("0 to 4 yrs").as_deref(), Some("0-4"));
+        assert_eq!(read("Aged 5 to 9 years old").as_deref(), Some("5-9"));
+        assert_eq!(read("07").as_deref(), Some("7"));
+        assert_eq!(read("0").as_deref(), Some("0"));
     }
 
     #[test]
@@ -103,6 +121,8 @@ mod tests {
             "5 to",
             "a-b",
             "1-2-3",
+            "<1",
+            "5 to 9 10",
         ] {
             assert_eq!(AgeBand::parse(text), None, "{text:?}");
         }

@@ -360,31 +360,36 @@ impl fmt::Debug for AreaCode {
     }
 }
 
-/// The one walk up the geography: an area's parents, their parents and so on —
-/// each (area, level) once, never the area itself, nearest first (breadth first).
-/// `parents_of` gives an area's direct links, as `T`; `key` says which area and
-/// level a link reaches. The lookups a place imports can hold a loop (a ward that
-/// is its own district's child in another vintage); the walk still ends.
-pub fn walk_up<T: Clone>(
+/// The one walk up the geography: an area's parents, their parents and so on,
+/// nearest first (breadth first), never the area itself. `parents_of` gives an
+/// area's direct links, as `T`; `parent` says which area a link reaches. A link is
+/// kept unless one with the same `once_per` key was kept before it — per (area,
+/// level) for every ancestor, per level for one chain of parents — and the walk
+/// goes on only from the areas that kept links reach. The lookups a place imports
+/// can hold a loop (a ward that is its own district's child in another vintage);
+/// the walk still ends.
+pub fn walk_up<T, K: PartialEq>(
     start: AreaCode,
     parents_of: impl Fn(AreaCode) -> Vec<T>,
-    key: impl Fn(&T) -> (AreaCode, Level),
+    parent: impl Fn(&T) -> AreaCode,
+    once_per: impl Fn(&T) -> K,
 ) -> Vec<T> {
     let mut out: Vec<T> = Vec::new();
-    let mut seen: Vec<(AreaCode, Level)> = Vec::new();
+    let mut kept: Vec<K> = Vec::new();
     let mut visited: Vec<AreaCode> = vec![start];
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(current) = queue.pop_front() {
         for link in parents_of(current) {
-            let (parent, level) = key(&link);
-            if parent == start || seen.contains(&(parent, level)) {
+            let reached = parent(&link);
+            let key = once_per(&link);
+            if reached == start || kept.contains(&key) {
                 continue;
             }
-            seen.push((parent, level));
+            kept.push(key);
             out.push(link);
-            if !visited.contains(&parent) {
-                visited.push(parent);
-                queue.push_back(parent);
+            if !visited.contains(&reached) {
+                visited.push(reached);
+                queue.push_back(reached);
             }
         }
     }
@@ -483,12 +488,25 @@ mod tests {
             // A loop back down, as mismatched vintages can make.
             (region, lsoa, Level::Lsoa),
         ];
-        let up = walk_up(
-            lsoa,
-            |a| links.iter().filter(|l| l.0 == a).copied().collect(),
-            |l| (l.1, l.2),
-        );
+        let parents_of = |a| links.iter().filter(|l| l.0 == a).copied().collect();
+        let up = walk_up(lsoa, parents_of, |l| l.1, |l| (l.1, l.2));
         let reached: Vec<AreaCode> = up.iter().map(|l| l.1).collect();
         assert_eq!(reached, vec![ward, district, region]);
+        // One per level: the walk goes on only through the links it keeps.
+        let other = AreaCode::parse("E07000002").unwrap();
+        let links = [
+            (lsoa, ward, Level::Ward),
+            (lsoa, district, Level::LowerTierAuthority),
+            (ward, other, Level::LowerTierAuthority),
+            (other, region, Level::Region),
+        ];
+        let parents_of = |a| links.iter().filter(|l| l.0 == a).copied().collect();
+        let chain = walk_up(lsoa, parents_of, |l| l.1, |l| l.2);
+        let reached: Vec<AreaCode> = chain.iter().map(|l| l.1).collect();
+        assert_eq!(
+            reached,
+            vec![ward, district],
+            "no region through a dropped district"
+        );
     }
 }

@@ -36,10 +36,15 @@ pub async fn small_areas_within(
     Ok(found)
 }
 
-/// The area's parents, theirs and so on through every stored vintage, each (area,
-/// level) once, nearest first, with names: the walk of `syndemic_model::walk_up`
-/// over the store's links, read one area at a time.
-pub async fn ancestors(store: &dyn Store, code: AreaCode) -> Result<Vec<ParentInfo>, PlaceError> {
+/// The area's chain of parents through every stored vintage: its own, then
+/// theirs, one per level, nearest first, with names — the walk of
+/// `syndemic_model::walk_up` over the store's links, read one area at a time, going
+/// on only through the parent it keeps at each level (so a region is never reached
+/// through a district of another vintage that was not kept).
+pub async fn parent_chain(
+    store: &dyn Store,
+    code: AreaCode,
+) -> Result<Vec<ParentInfo>, PlaceError> {
     let mut links: FxHashMap<AreaCode, Vec<ParentInfo>> = FxHashMap::default();
     let mut frontier = vec![code];
     while let Some(area) = frontier.pop() {
@@ -53,6 +58,7 @@ pub async fn ancestors(store: &dyn Store, code: AreaCode) -> Result<Vec<ParentIn
     Ok(walk_up(
         code,
         |a| links.get(&a).cloned().unwrap_or_default(),
-        |p| (p.link.parent, p.link.level),
+        |p| p.link.parent,
+        |p| p.link.level,
     ))
 }

@@ -251,12 +251,12 @@ async fn profile(store: &SqlStore, code: AreaCode) -> Result<Profile> {
         );
     };
     // Parents: the area's own, then theirs, one per level, nearest first.
-    let mut parents: Vec<(Level, String, AreaCode, Option<String>)> = Vec::new();
-    for p in syndemic_place::geography::ancestors(store, code).await? {
-        if !parents.iter().any(|(level, ..)| *level == p.link.level) {
-            parents.push((p.link.level, p.link.vintage, p.link.parent, p.name));
-        }
-    }
+    let mut parents: Vec<(Level, String, AreaCode, Option<String>)> =
+        syndemic_place::geography::parent_chain(store, code)
+            .await?
+            .into_iter()
+            .map(|p| (p.link.level, p.link.vintage, p.link.parent, p.name))
+            .collect();
     parents.sort_by_key(|(level, ..)| *level);
     let mut deprivation = Vec::new();
     let mut national_count = 0;

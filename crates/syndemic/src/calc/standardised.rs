@@ -398,11 +398,12 @@ pub(super) fn standard_population(spec: &str) -> anyhow::Result<Vec<(String, f64
 }
 
 /// Matches an age band label: exactly, or as the same ages (`00-04` is `0-4`,
-/// `Aged 90 years and over` is `90+`; `syndemic_model::AgeBand` reads both).
+/// `05` is `5`, `Aged 90 years and over` is `90+`; `syndemic_model::AgeBand` reads
+/// them). A total (`All ages`) is never matched to a standard's total row.
 pub(super) fn lookup_band(table: &[(String, f64)], label: &[u8]) -> Option<f64> {
     let label = String::from_utf8_lossy(label);
     let label = label.trim();
-    let band = AgeBand::parse(label);
+    let band = AgeBand::parse(label).filter(|b| *b != AgeBand::AllAges);
     table
         .iter()
         .find(|(l, _)| l == label)

@@ -365,8 +365,13 @@ pub(crate) async fn create_commitment(
     let world = World::load(&state).await?;
     let (plan, family) = world.plan_family(&id)?;
     must_manage(&s.actor, &family)?;
-    let proposal = proposed(&form, form.get("reference"))?;
-    check(&proposal, &facts(&state, &world, plan, None).await?).map_err(refused)?;
+    let facts = facts(&state, &world, plan, None).await?;
+    let reference = form.get("reference");
+    if facts.references.contains(&reference) {
+        return Err(refused(Refusal::ReferenceTaken(reference)));
+    }
+    let proposal = proposed(&form, reference)?;
+    check(&proposal, &facts).map_err(refused)?;
     let record = commitment_record(&state, plan, proposal).await?;
     state
         .db
@@ -435,7 +440,7 @@ pub(crate) async fn import_commitments(
     let sheet = Sheet::read(&file.file_name, &file.bytes).map_err(layout_error)?;
     let rows = layout::read_commitments(&sheet).map_err(layout_error)?;
     let facts = facts(&state, &world, plan, None).await?;
-    let mut accepted = Vec::with_capacity(rows.len());
+    let mut records = Vec::with_capacity(rows.len());
     let mut problems = Vec::new();
     for (i, r) in rows.into_iter().enumerate() {
         let objective = r.objective.map(|o| {
@@ -460,9 +465,17 @@ pub(crate) async fn import_commitments(
             target_areas: r.target_areas,
             milestones: r.milestones,
         };
-        match check(&proposed, &facts) {
-            Ok(()) => accepted.push(proposed),
-            Err(refusal) => problems.push(format!("line {}: {refusal}", i + 2)),
+        if let Err(refusal) = check(&proposed, &facts) {
+            problems.push(format!("line {}: {refusal}", i + 2));
+            continue;
+        }
+        // A target rule that names no usable area is the row's problem too; a
+        // store that cannot answer is no one's row.
+        match commitment_record(&state, plan, proposed).await {
+            Ok(record) => records.push(record),
+            Err(WebError::Store(e)) => return Err(WebError::Store(e)),
+            Err(WebError::Internal(e)) => return Err(WebError::Internal(e)),
+            Err(e) => problems.push(format!("line {}: {e}", i + 2)),
         }
     }
     if !problems.is_empty() {
@@ -471,10 +484,6 @@ pub(crate) async fn import_commitments(
             file.file_name,
             problems.join("; ")
         )));
-    }
-    let mut records = Vec::with_capacity(accepted.len());
-    for proposal in accepted {
-        records.push(commitment_record(&state, plan, proposal).await?);
     }
     state
         .db

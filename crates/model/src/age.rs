@@ -70,6 +70,28 @@ impl AgeBand {
     }
 }
 
+impl AgeBand {
+    /// The first and last year of age of the band (`None` for the last of an open
+    /// band); `None` for `All ages`.
+    pub fn years(self) -> Option<(u16, Option<u16>)> {
+        match self {
+            AgeBand::Range { from, to } => Some((from, Some(to))),
+            AgeBand::AndOver { from } => Some((from, None)),
+            AgeBand::AllAges => None,
+        }
+    }
+
+    /// Whether every age of `other` is in this band (`85+` contains `85-89` and
+    /// `90+`; `All ages` contains every band).
+    pub fn contains(self, other: AgeBand) -> bool {
+        let (Some((a, b)), Some((c, d))) = (self.years(), other.years()) else {
+            return self == AgeBand::AllAges;
+        };
+        let end = |x: Option<u16>| x.map_or(u32::MAX, u32::from);
+        a <= c && end(d) <= end(b)
+    }
+}
+
 impl fmt::Display for AgeBand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -107,6 +129,19 @@ mod tests {
         assert_eq!(read("Aged 5 to 9 years old").as_deref(), Some("5-9"));
         assert_eq!(read("07").as_deref(), Some("7"));
         assert_eq!(read("0").as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn wider_bands_contain_narrower() {
+        let band = |t: &str| AgeBand::parse(t).unwrap();
+        assert!(band("85+").contains(band("85-89")));
+        assert!(band("85+").contains(band("90+")));
+        assert!(band("85+").contains(band("85+")));
+        assert!(!band("85-89").contains(band("85+")));
+        assert!(!band("85+").contains(band("80-84")));
+        assert!(band("0-14").contains(band("7")));
+        assert!(AgeBand::AllAges.contains(band("90+")));
+        assert!(!band("90+").contains(AgeBand::AllAges));
     }
 
     #[test]

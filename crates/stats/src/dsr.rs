@@ -6,6 +6,7 @@ use crate::confidence::ConfidenceLevel;
 use crate::error::{Field, Problem, StatsError};
 use crate::estimate::{check_groups, finite, group_sums, par_rows, same_len, Estimates, Note, Row};
 use crate::rate::byars;
+use syndemic_model::AgeBand;
 
 /// The 2013 European Standard Population: 19 bands `0-4`, `5-9`, …, `85-89`, `90+`,
 /// summing to 100,000 (Eurostat 2013, *Revision of the European Standard Population*).
@@ -30,6 +31,60 @@ pub const ESP2013: [(&str, f64); 19] = [
     ("85-89", 1500.0),
     ("90+", 1000.0),
 ];
+
+/// The standard weight of `band` in a standard population `table` of bands and
+/// weights: the band's own weight when the table has it, or the sum of the table's
+/// bands that together make it up exactly — an open band `85+` is ESP2013's `85-89`
+/// and `90+` together (1,500 + 1,000 = 2,500), `0-14` is `0-4`, `5-9` and `10-14`.
+///
+/// Standardising a band made of several standard bands with their summed weight is
+/// exact when the age-specific rate is the same across them, and otherwise the
+/// usual approximation for a population published with a wider top band (the
+/// Census 2021 tables end at `85+`); OHID's *Technical Guide: Confidence intervals*
+/// (2018) and the Eurostat ESP2013 revision note both treat aggregated bands this
+/// way. `None` when no run of the table's bands makes up the band exactly (a band
+/// that cuts one of the table's in two, or a gap), and never for `All ages`.
+pub fn standard_weight(table: &[(AgeBand, f64)], band: AgeBand) -> Option<f64> {
+    if let Some((_, w)) = table.iter().find(|(b, _)| *b == band) {
+        return Some(*w);
+    }
+    let span = |b: AgeBand| {
+        b.years()
+            .map(|(from, to)| (u32::from(from), to.map_or(u32::MAX, u32::from)))
+    };
+    let (from, to) = span(band)?;
+    let mut parts: Vec<(u32, u32, f64)> = Vec::new();
+    for (b, w) in table {
+        let Some((lo, hi)) = span(*b) else { continue };
+        if hi < from || lo > to {
+            continue;
+        }
+        if lo < from || hi > to {
+            return None;
+        }
+        parts.push((lo, hi, *w));
+    }
+    parts.sort_by_key(|p| p.0);
+    let first = parts.first()?;
+    if first.0 != from || parts.last()?.1 != to {
+        return None;
+    }
+    if parts
+        .windows(2)
+        .any(|w| w[0].1.checked_add(1) != Some(w[1].0))
+    {
+        return None;
+    }
+    Some(parts.iter().map(|p| p.2).sum())
+}
+
+/// [`ESP2013`] as bands, for [`standard_weight`].
+pub fn esp2013_bands() -> Vec<(AgeBand, f64)> {
+    ESP2013
+        .iter()
+        .filter_map(|(label, w)| AgeBand::parse(label).map(|b| (b, *w)))
+        .collect()
+}
 
 /// Per-group totals reported beside a DSR.
 #[derive(Debug, Clone, PartialEq)]
@@ -320,4 +375,83 @@ fn non_independent_sums(
         }
     }
     Ok(sums)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn band(text: &str) -> AgeBand {
+        AgeBand::parse(text).unwrap()
+    }
+
+    #[test]
+    fn bands_made_of_standard_bands() {
+        let esp = esp2013_bands();
+        assert_eq!(esp.len(), 19);
+        assert_eq!(standard_weight(&esp, band("85-89")), Some(1500.0));
+        assert_eq!(standard_weight(&esp, band("85+")), Some(2500.0));
+        assert_eq!(
+            standard_weight(&esp, band("Aged 85 years and over")),
+            Some(2500.0)
+        );
+        assert_eq!(
+            standard_weight(&esp, band("75+")),
+            Some(4000.0 + 2500.0 + 2500.0)
+        );
+        assert_eq!(standard_weight(&esp, band("0-14")), Some(16_000.0));
+        assert_eq!(standard_weight(&esp, band("0+")), Some(100_000.0));
+        // A band that cuts a standard band, or a total, has no weight.
+        assert_eq!(standard_weight(&esp, band("86+")), None);
+        assert_eq!(standard_weight(&esp, band("0-6")), None);
+        assert_eq!(standard_weight(&esp, band("7")), None);
+        assert_eq!(standard_weight(&esp, AgeBand::AllAges), None);
+        // A gap in the table is not bridged.
+        let gappy = vec![(band("0-4"), 1.0), (band("10-14"), 1.0)];
+        assert_eq!(standard_weight(&gappy, band("0-14")), None);
+    }
+
+    /// An `85+` band standardised with the weight of 85-89 and 90+ gives the DSR of
+    /// the two bands when both carry the same rate.
+    #[test]
+    fn open_top_band_equals_its_parts_at_one_rate() {
+        let esp = esp2013_bands();
+        let lower: Vec<(f64, f64)> = (0..17).map(|i| (10.0 + i as f64, 1000.0)).collect();
+        let mut split = lower.clone();
+        split.extend([(30.0, 600.0), (20.0, 400.0)]);
+        let mut joined = lower;
+        joined.push((50.0, 1000.0));
+        let weights = |n: usize| -> Vec<Option<f64>> {
+            let mut w: Vec<Option<f64>> = ESP2013[..17].iter().map(|b| Some(b.1)).collect();
+            if n == 2 {
+                w.extend([Some(1500.0), Some(1000.0)]);
+            } else {
+                w.push(standard_weight(&esp, band("85+")));
+            }
+            w
+        };
+        let run = |rows: &[(f64, f64)], n: usize| {
+            let count: Vec<Option<f64>> = rows.iter().map(|r| Some(r.0)).collect();
+            let population: Vec<Option<f64>> = rows.iter().map(|r| Some(r.1)).collect();
+            let standard = weights(n);
+            let groups = vec![0; rows.len()];
+            let input = DsrInput {
+                groups: &groups,
+                n_groups: 1,
+                count: &count,
+                population: &population,
+                standard: &standard,
+                multiplier: 100_000.0,
+                non_independent: None,
+            };
+            dsr(&input, &[ConfidenceLevel::new(95.0).unwrap()])
+                .unwrap()
+                .1
+        };
+        let (a, b) = (run(&split, 2), run(&joined, 1));
+        let close = |x: Option<f64>, y: Option<f64>| (x.unwrap() - y.unwrap()).abs() < 1e-9;
+        assert!(close(a.value[0], b.value[0]));
+        assert!(close(a.lower[0][0], b.lower[0][0]));
+        assert!(close(a.upper[0][0], b.upper[0][0]));
+    }
 }

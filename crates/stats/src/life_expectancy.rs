@@ -373,7 +373,11 @@ impl Table {
             Status::Computed => {
                 let (e, se) = (self.e[b], self.se[b]);
                 let mut row = Row::default();
-                if e.is_finite() {
+                if self.l[b] <= 0.0 {
+                    // Nobody alive at the start of the band: no years to live, and
+                    // no interval (the reference leaves the limits blank).
+                    row.value = Some(0.0);
+                } else if e.is_finite() {
                     for (slot, z) in row.limits.iter_mut().zip(zs) {
                         let half = z * se;
                         if half.is_finite() {
@@ -457,6 +461,40 @@ mod tests {
             (e5 - reference).abs() < 0.25,
             "5-year bands: {e5} vs {reference}"
         );
+    }
+
+    /// Where everyone has died before a band starts (deaths in the band before it
+    /// above what its population allows, so q = 1), the bands after have no one
+    /// alive: life expectancy 0, and no limits rather than limits of 0 to 0.
+    #[test]
+    fn nobody_alive_at_the_start_gives_zero_and_blank_limits() {
+        let bands = AgeBands::reference();
+        let mut deaths = DEATHS;
+        // 85-89: more deaths than its people over 5 years allow (above 0.4 of them),
+        // fewer than its people: q = 1.
+        deaths[18] = 7_200.0;
+        let d: Vec<_> = deaths.iter().map(|&x| Some(x)).collect();
+        let p: Vec<_> = POPS.iter().map(|&x| Some(x)).collect();
+        let groups = vec![0; d.len()];
+        let input = LifeTableInput {
+            groups: &groups,
+            n_groups: 1,
+            start_age: bands.starts(),
+            deaths: &d,
+            population: &p,
+            bands: &bands,
+        };
+        let le = life_expectancy(
+            &input,
+            &AtAges::Ages(vec![0.0, 90.0]),
+            &[ConfidenceLevel::P95],
+        )
+        .unwrap();
+        let e = &le.estimates;
+        assert!(e.value[0].is_some_and(|v| v > 0.0), "{e:?}");
+        assert!(e.lower[0][0].is_some());
+        assert_eq!(e.value[1], Some(0.0));
+        assert_eq!((e.lower[0][1], e.upper[0][1]), (None, None));
     }
 
     #[test]

@@ -1160,3 +1160,141 @@ fn grouped_rates_life_table_suppression_and_rate_funnels_through_calc() {
         funnel_in.len() * 2
     );
 }
+
+/// ESP2013 bands with one rate per band, as `group,band,count,population` rows.
+fn esp_rows(group: &str, bands: &[(&str, f64, f64)]) -> String {
+    bands
+        .iter()
+        .map(|(band, count, population)| format!("{group},{band},{count},{population}\n"))
+        .collect()
+}
+
+const LOWER_BANDS: [&str; 17] = [
+    "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49", "50-54",
+    "55-59", "60-64", "65-69", "70-74", "75-79", "80-84",
+];
+
+fn dsr_args<'a>(input: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "dsr",
+        "--input",
+        input,
+        "--group-by",
+        "district",
+        "--age-band",
+        "band",
+        "--count",
+        "count",
+        "--population",
+        "population",
+    ];
+    args.extend(extra);
+    args
+}
+
+/// LSOA rows grouped by district repeat every band once per LSOA: refused, naming
+/// the group, the band and the lines, unless asked to sum them; the sum then gives
+/// the DSR of the district's summed bands.
+#[test]
+fn dsr_refuses_repeated_bands_unless_asked_to_sum_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let lower: Vec<(&str, f64, f64)> = LOWER_BANDS
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (*b, 5.0 + i as f64, 800.0 + 10.0 * i as f64))
+        .collect();
+    let mut first = lower.clone();
+    first.extend([("85-89", 12.0, 300.0), ("90+", 9.0, 100.0)]);
+    let mut second = lower.clone();
+    second.extend([("85-89", 20.0, 250.0), ("90+", 15.0, 150.0)]);
+    let mut lsoa_rows = String::from("district,band,count,population\n");
+    lsoa_rows += &esp_rows("E07000001", &first);
+    lsoa_rows += &esp_rows("E07000001", &second);
+    let lsoas = write(d, "lsoas.csv", &lsoa_rows);
+    // Streamed (no quotes) and fully read (quotes) files are refused alike.
+    let quoted = write(
+        d,
+        "quoted.csv",
+        &lsoa_rows.replace("E07000001", "\"E07000001\""),
+    );
+    for input in [&lsoas, &quoted] {
+        let err = refused(&dsr_args(input, &[]));
+        assert!(err.contains("group E07000001"), "{err}");
+        assert!(err.contains("age band 0-4 occurs 2 times"), "{err}");
+        assert!(err.contains("lines 2, 21"), "{err}");
+        assert!(err.contains("--sum-repeated-bands"), "{err}");
+    }
+    // Summed first by hand: the same figure as --sum-repeated-bands.
+    let summed: Vec<(&str, f64, f64)> = first
+        .iter()
+        .zip(&second)
+        .map(|(a, b)| (a.0, a.1 + b.1, a.2 + b.2))
+        .collect();
+    let by_hand = write(
+        d,
+        "summed.csv",
+        &format!(
+            "district,band,count,population\n{}",
+            esp_rows("E07000001", &summed)
+        ),
+    );
+    let expected = calc_ok(&dsr_args(&by_hand, &[]));
+    for input in [&lsoas, &quoted] {
+        let got = calc_ok(&dsr_args(input, &["--sum-repeated-bands"]));
+        assert_eq!(got.len(), 1);
+        for column in ["total_count", "total_pop", "value", "lower_95", "upper_95"] {
+            check("summed", &got[0], column, &expected[0], column, 1e-12);
+        }
+    }
+    // An open band beside the bands inside it overlaps them: refused, even when summing.
+    let mut overlap = String::from("district,band,count,population\n");
+    overlap += &esp_rows("E07000001", &first);
+    overlap += "E07000001,85+,3,40\n";
+    let overlap = write(d, "overlap.csv", &overlap);
+    for extra in [&[][..], &["--sum-repeated-bands"][..]] {
+        let err = refused(&dsr_args(&overlap, extra));
+        assert!(err.contains("overlap in group E07000001"), "{err}");
+        assert!(err.contains("85+"), "{err}");
+    }
+}
+
+/// The Census's top band `85+` takes the ESP2013 weight of 85-89 and 90+ together:
+/// the same DSR as the two bands when they carry the same rate.
+#[test]
+fn dsr_reads_an_open_85_plus_band_as_85_89_and_90_plus() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let lower: Vec<(&str, f64, f64)> = LOWER_BANDS
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (*b, 3.0 + 2.0 * i as f64, 1000.0))
+        .collect();
+    let mut split = lower.clone();
+    split.extend([("85-89", 60.0, 600.0), ("90+", 40.0, 400.0)]);
+    let mut joined = lower;
+    joined.push(("Aged 85 years and over", 100.0, 1000.0));
+    let header = "district,band,count,population\n";
+    let split = write(
+        d,
+        "split.csv",
+        &format!("{header}{}", esp_rows("A", &split)),
+    );
+    let joined = write(
+        d,
+        "joined.csv",
+        &format!("{header}{}", esp_rows("A", &joined)),
+    );
+    let a = calc_ok(&dsr_args(&split, &[]));
+    let b = calc_ok(&dsr_args(&joined, &[]));
+    for column in [
+        "total_count",
+        "value",
+        "lower_95",
+        "upper_95",
+        "lower_99_8",
+        "upper_99_8",
+    ] {
+        check("85+", &b[0], column, &a[0], column, 1e-12);
+    }
+}

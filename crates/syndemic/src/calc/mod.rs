@@ -156,6 +156,11 @@ pub struct CalcArgs {
     /// person had (the count column then counts persons).
     #[arg(long, value_name = "COL")]
     pub event_frequency: Option<String>,
+    /// dsr: sum the rows of an age band that occurs more than once in a group (say
+    /// LSOA rows grouped by district) before standardising; without it such a file
+    /// is refused, naming the group, the band and the lines.
+    #[arg(long)]
+    pub sum_repeated_bands: bool,
     /// life-expectancy: deaths column.
     #[arg(long, value_name = "COL")]
     pub deaths: Option<String>,

@@ -9,9 +9,19 @@ impl Ctx<'_> {
         let band = need(&a.age_band, "--age-band", "dsr")?;
         let count = need(&a.count, "--count", "dsr")?;
         let pop = need(&a.population, "--population", "dsr")?;
+        if a.sum_repeated_bands && a.event_frequency.is_some() {
+            bail!("--sum-repeated-bands cannot be used with --event-frequency: rows of non-independent events repeat each band once per frequency; sum the repeated rows first");
+        }
         let prep = table::prepare(data, source)?;
-        if !prep.quoted && a.event_frequency.is_none() {
-            return self.stream_dsr(prep, band, count, pop);
+        if !prep.quoted
+            && a.event_frequency.is_none()
+            && a.standard_column.is_none()
+            && !a.sum_repeated_bands
+        {
+            if let Some(out) = self.stream_dsr(&prep, band, count, pop)? {
+                return Ok(out);
+            }
+            // A band repeats in a group: the full reading below names it.
         }
         let mut numeric = vec![count.clone(), pop.clone()];
         if let Some(c) = &a.standard_column {
@@ -55,15 +65,66 @@ impl Ctx<'_> {
         };
         let keys = &parsed.keys[0];
         let m = a.multiplier.unwrap_or(100_000.0);
-        let non_independent = a.event_frequency.as_ref().map(|_| NonIndependent {
-            event_frequency: &parsed.numeric[next],
+        let frequency = a.event_frequency.as_ref().map(|_| &parsed.numeric[next]);
+        // With a standard column, a band is only a label beside its weight (the
+        // reference's own file writes 55-69 for 55-59): only a repeated label is
+        // refused, never an overlap.
+        let repeats = repeated_bands(&keys.ids, bands, frequency, a.standard_column.is_none());
+        let (groups, count_col, pop_col, standard) = match repeats.first() {
+            None => (
+                keys.ids.clone(),
+                parsed.numeric[0].clone(),
+                parsed.numeric[1].clone(),
+                standard,
+            ),
+            Some(r) if !a.sum_repeated_bands || r.overlap => {
+                let group = String::from_utf8_lossy(keys.value(keys.ids[r.rows[0]] as usize))
+                    .replace(table::SEP as char, ", ");
+                let group = if a.group_by.is_empty() {
+                    "the whole file".to_string()
+                } else {
+                    format!("group {group}")
+                };
+                let lines: Vec<String> = r
+                    .rows
+                    .iter()
+                    .map(|&row| parsed.line_of(row).to_string())
+                    .collect();
+                let label = |row: usize| {
+                    String::from_utf8_lossy(bands.value(bands.ids[row] as usize)).into_owned()
+                };
+                let message = if r.overlap {
+                    format!(
+                        "age bands {} (line {}) and {} (line {}) overlap in {group}: give either the wider band or the narrower ones",
+                        label(r.rows[0]),
+                        lines[0],
+                        label(r.rows[1]),
+                        lines[1]
+                    )
+                } else {
+                    format!(
+                        "age band {} occurs {} times in {group} (lines {}): a DSR takes one row per age band in each group, and treating repeats as more bands gives a wrong rate. Sum the rows first, or give --sum-repeated-bands to have them summed",
+                        label(r.rows[0]),
+                        r.rows.len(),
+                        lines.join(", ")
+                    )
+                };
+                return Err(parsed
+                    .error_at(*r.rows.last().unwrap_or(&0), parsed.column(band), message)
+                    .into());
+            }
+            Some(_) => sum_repeated(&keys.ids, bands, &parsed.numeric, &standard, &repeats)
+                .map_err(|(row, message)| parsed.error_at(row, parsed.column(band), message))?,
+        };
+        let non_independent = frequency.map(|f| NonIndependent {
+            event_frequency: f,
             age_band: &bands.ids,
         });
         let input = DsrInput {
-            groups: &keys.ids,
+            groups: &groups,
             n_groups: keys.len(),
-            count: &parsed.numeric[0],
-            population: &parsed.numeric[1],
+            count: &count_col,
+            population: &pop_col,
             standard: &standard,
             multiplier: m,
             non_independent,
@@ -95,13 +156,15 @@ impl Ctx<'_> {
 
     /// DSR streamed: each block adds its rows to its own accumulator with block-local
     /// group ids, which are then mapped to global ids (first appearance) and merged.
+    /// `None` when an age band repeats (or overlaps another) in a group: each block
+    /// keeps a mask per group of the standard's bands it has seen.
     pub(super) fn stream_dsr(
         &self,
-        prep: Prepared,
+        prep: &Prepared,
         band: &str,
         count: &str,
         pop: &str,
-    ) -> anyhow::Result<Vec<Vec<u8>>> {
+    ) -> anyhow::Result<Option<Vec<Vec<u8>>>> {
         let a = self.args;
         let group_cols: Vec<usize> = a
             .group_by
@@ -118,6 +181,10 @@ impl Ctx<'_> {
             Some(_) => Vec::new(),
             None => standard_population(&a.standard)?,
         };
+        if table.len() > 64 {
+            // Too many bands for a mask per group: the full reading checks repeats.
+            return Ok(None);
+        }
         let fields = [
             (Field::Count, ci),
             (Field::Population, pi),
@@ -125,10 +192,13 @@ impl Ctx<'_> {
         ];
         self.progress.stage("computing");
         let data = &prep.data;
-        let blocks = per_block(&prep, |range| {
+        let blocks = per_block(prep, |range| {
             let mut groups = SpanKeys::new(data, group_cols.clone(), 0);
             let mut bands = SpanKeys::new(data, vec![bi], 0);
             let mut weights: Vec<Option<f64>> = Vec::new();
+            let mut covers: Vec<u64> = Vec::new();
+            let mut seen: Vec<u64> = Vec::new();
+            let mut repeated = false;
             let mut acc = DsrAccumulator::new();
             visit_rows(data, range, prep.headers.len(), |row, f| {
                 let g = groups.key(f);
@@ -138,7 +208,14 @@ impl Ctx<'_> {
                         let b = bands.key(f) as usize;
                         if b == weights.len() {
                             weights.push(lookup_band(&table, bands.table.get(b)));
+                            covers.push(band_mask(&table, bands.table.get(b)));
                         }
+                        let g = g as usize;
+                        if g >= seen.len() {
+                            seen.resize(g + 1, 0);
+                        }
+                        repeated |= seen[g] & covers[b] != 0;
+                        seen[g] |= covers[b];
                         if weights[b].is_none() {
                             return Err(BlockError {
                                 row,
@@ -158,15 +235,29 @@ impl Ctx<'_> {
                 acc.add(row, g, c, p, w)
                     .map_err(|e| block_error(e, &fields))
             })?;
-            Ok((groups.table, acc))
+            Ok((groups.table, acc, seen, repeated))
         })?;
         // Global ids in order of first appearance across blocks.
         let mut keys = table::KeyTable::default();
         let mut total = DsrAccumulator::new();
-        for (local, acc) in blocks {
+        let mut seen: Vec<u64> = Vec::new();
+        for (local, acc, local_seen, repeated) in blocks {
+            if repeated {
+                return Ok(None);
+            }
             let map: Vec<u32> = (0..local.len())
                 .map(|id| keys.intern(local.get(id)))
                 .collect();
+            for (g, mask) in local_seen.into_iter().enumerate() {
+                let to = map[g] as usize;
+                if to >= seen.len() {
+                    seen.resize(to + 1, 0);
+                }
+                if seen[to] & mask != 0 {
+                    return Ok(None);
+                }
+                seen[to] |= mask;
+            }
             total.merge(&acc, &map);
         }
         let m = a.multiplier.unwrap_or(100_000.0);
@@ -175,7 +266,7 @@ impl Ctx<'_> {
         header.extend(["total_count", "total_pop"].map(String::from));
         header.extend(estimate_header(self.levels, ""));
         header.push("note".into());
-        Ok(format_rows(&header, keys.len(), |g, out| {
+        Ok(Some(format_rows(&header, keys.len(), |g, out| {
             if push_key(out, keys.get(g), !a.group_by.is_empty()) {
                 out.push(b',');
             }
@@ -183,7 +274,7 @@ impl Ctx<'_> {
             push_numbers(out, &[Some(totals.total_pop[g])]);
             push_estimate(out, &est, g);
             push_note(out, est.note[g].map(|n| n.text()));
-        }))
+        })))
     }
 
     pub(super) fn life_expectancy(
@@ -397,20 +488,192 @@ pub(super) fn standard_population(spec: &str) -> anyhow::Result<Vec<(String, f64
     Ok(out)
 }
 
-/// Matches an age band label: exactly, or as the same ages (`00-04` is `0-4`,
-/// `05` is `5`, `Aged 90 years and over` is `90+`; `syndemic_model::AgeBand` reads
-/// them). A total (`All ages`) is never matched to a standard's total row.
-pub(super) fn lookup_band(table: &[(String, f64)], label: &[u8]) -> Option<f64> {
-    let label = String::from_utf8_lossy(label);
-    let label = label.trim();
-    let band = AgeBand::parse(label).filter(|b| *b != AgeBand::AllAges);
+/// The standard's bands that `label` reads as, parsed (totals left out).
+fn parsed_table(table: &[(String, f64)]) -> Vec<(AgeBand, f64)> {
     table
         .iter()
-        .find(|(l, _)| l == label)
-        .or_else(|| {
-            band.and_then(|band| table.iter().find(|(l, _)| AgeBand::parse(l) == Some(band)))
+        .filter_map(|(l, w)| AgeBand::parse(l).map(|b| (b, *w)))
+        .filter(|(b, _)| *b != AgeBand::AllAges)
+        .collect()
+}
+
+fn parsed_label(label: &[u8]) -> (String, Option<AgeBand>) {
+    let label = String::from_utf8_lossy(label).trim().to_string();
+    let band = AgeBand::parse(&label).filter(|b| *b != AgeBand::AllAges);
+    (label, band)
+}
+
+/// Matches an age band label: exactly, or as the same ages (`00-04` is `0-4`,
+/// `05` is `5`, `Aged 90 years and over` is `90+`; `syndemic_model::AgeBand` reads
+/// them), or as a run of the standard's bands (`85+` is ESP2013's 85-89 and 90+,
+/// with their weights summed: [`dsr::standard_weight`]). A total (`All ages`) is
+/// never matched to a standard's total row.
+pub(super) fn lookup_band(table: &[(String, f64)], label: &[u8]) -> Option<f64> {
+    let (label, band) = parsed_label(label);
+    if let Some((_, w)) = table.iter().find(|(l, _)| *l == label) {
+        return Some(*w);
+    }
+    dsr::standard_weight(&parsed_table(table), band?)
+}
+
+/// Which of the standard's bands (by position) a label covers, as a mask: its own
+/// band, or every band of a run such as `85+`. 0 for a label the standard lacks.
+fn band_mask(table: &[(String, f64)], label: &[u8]) -> u64 {
+    let (label, band) = parsed_label(label);
+    table
+        .iter()
+        .enumerate()
+        .filter(|(_, (l, _))| {
+            *l == label
+                || band.is_some_and(|band| {
+                    AgeBand::parse(l).is_some_and(|b| b != AgeBand::AllAges && band.contains(b))
+                })
         })
-        .map(|(_, w)| *w)
+        .fold(0, |m, (i, _)| m | 1 << i)
+}
+
+/// An age band given more than once in a group (`overlap` false: the rows of one
+/// band) or two bands that share ages (`overlap`: the two rows).
+pub(super) struct Repeat {
+    pub rows: Vec<usize>,
+    pub overlap: bool,
+}
+
+/// Every band repeated in a group, and (`by_age`) the first overlap, in file order
+/// of their first row. With event frequencies, rows repeat a band once per
+/// frequency: only rows of the same frequency are compared. Without `by_age`, bands
+/// are labels: two rows repeat when their labels read as the same band.
+fn repeated_bands(
+    groups: &[u32],
+    bands: &table::Keys,
+    frequency: Option<&Vec<Option<f64>>>,
+    by_age: bool,
+) -> Vec<Repeat> {
+    let parsed: Vec<(String, Option<AgeBand>)> = (0..bands.len())
+        .map(|b| parsed_label(bands.value(b)))
+        .collect();
+    // One id per band as written in its one form (`05-09` is `5-9`).
+    let mut forms: Vec<String> = Vec::new();
+    let canonical: Vec<u32> = parsed
+        .iter()
+        .map(|(label, band)| {
+            let form = band.map_or_else(|| label.clone(), |b| b.to_string());
+            let at = forms.iter().position(|f| *f == form).unwrap_or_else(|| {
+                forms.push(form);
+                forms.len() - 1
+            });
+            at as u32
+        })
+        .collect();
+    // A band's span in years; a label that is no band (or any band, without
+    // `by_age`) sorts after every band and repeats only itself.
+    let span = |row: usize| {
+        let b = bands.ids[row] as usize;
+        match parsed[b].1.and_then(|band| band.years()).filter(|_| by_age) {
+            Some((from, to)) => (u32::from(from), to.map_or(u32::MAX, u32::from), u32::MAX),
+            None => (u32::MAX, u32::MAX, canonical[b]),
+        }
+    };
+    let freq = |row: usize| frequency.and_then(|f| f[row]).map_or(0, f64::to_bits);
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&r| (groups[r], freq(r), span(r), r));
+    let mut repeats: Vec<Repeat> = Vec::new();
+    let mut i = 0;
+    while i + 1 < order.len() {
+        let (r, next) = (order[i], order[i + 1]);
+        let same_group = groups[r] == groups[next] && freq(r) == freq(next);
+        let (a, b) = (span(r), span(next));
+        if same_group && a == b {
+            let mut rows = vec![r];
+            let mut j = i + 1;
+            while j < order.len()
+                && groups[order[j]] == groups[r]
+                && freq(order[j]) == freq(r)
+                && span(order[j]) == a
+            {
+                rows.push(order[j]);
+                j += 1;
+            }
+            repeats.push(Repeat {
+                rows,
+                overlap: false,
+            });
+            i = j;
+            continue;
+        }
+        if same_group && a.2 == u32::MAX && b.2 == u32::MAX && b.0 <= a.1 {
+            repeats.push(Repeat {
+                rows: vec![r.min(next), r.max(next)],
+                overlap: true,
+            });
+        }
+        i += 1;
+    }
+    repeats.sort_by_key(|r| (!r.overlap, r.rows[0]));
+    repeats
+}
+
+/// A DSR's rows as columns: group ids, counts, populations and standard weights.
+type DsrColumns = (
+    Vec<u32>,
+    Vec<Option<f64>>,
+    Vec<Option<f64>>,
+    Vec<Option<f64>>,
+);
+
+/// The rows with each repeated band summed into its first row: the columns of the
+/// rows that remain. A band's rows must carry one standard weight (or the error
+/// names the row that differs).
+fn sum_repeated(
+    groups: &[u32],
+    bands: &table::Keys,
+    numeric: &[Vec<Option<f64>>],
+    standard: &[Option<f64>],
+    repeats: &[Repeat],
+) -> Result<DsrColumns, (usize, String)> {
+    let mut keep = vec![true; groups.len()];
+    let (mut count, mut population) = (numeric[0].clone(), numeric[1].clone());
+    for r in repeats {
+        let first = r.rows[0];
+        for &row in &r.rows[1..] {
+            if standard[row] != standard[first] {
+                return Err((
+                    row,
+                    format!(
+                        "age band {} has standard weight {:?} here and {:?} in an earlier row of the same group; rows summed together need one weight",
+                        String::from_utf8_lossy(bands.value(bands.ids[row] as usize)),
+                        standard[row],
+                        standard[first]
+                    ),
+                ));
+            }
+            let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+            };
+            count[first] = add(count[first], count[row]);
+            population[first] = add(population[first], population[row]);
+            keep[row] = false;
+        }
+    }
+    let pick = |v: &[Option<f64>]| -> Vec<Option<f64>> {
+        v.iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(x, _)| *x)
+            .collect()
+    };
+    Ok((
+        groups
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(g, _)| *g)
+            .collect(),
+        pick(&count),
+        pick(&population),
+        pick(standard),
+    ))
 }
 
 /// Reads observed totals per group from a CSV with the group columns and `count`.

@@ -33,10 +33,11 @@ use std::path::{Path, PathBuf};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution, Normal, Poisson};
-use syndemic_engine::{compute, ComputeSpec, CountColumns, Counts, Measure};
+use syndemic_engine::{compute, Benchmark, ComputeSpec, CountColumns, Counts, Measure};
 use syndemic_import::{
     import_boundaries, import_imd, import_lookups, import_population, LookupOptions,
 };
+use syndemic_stats::dsr::ESP2013;
 use syndemic_store::{Indicator, Polarity, Store};
 
 use geometry::{distance, inside, outline, to_lon_lat, voronoi, Point};
@@ -406,7 +407,7 @@ const SPECS: [Spec; 17] = [
         name: "Under 75 mortality rate from all causes",
         domain: "prevention",
         kind: Kind::AgeRate {
-            base: 0.00004,
+            base: 0.0000185,
             slope: 0.088,
             from: 0.0,
             to: 75.0,
@@ -421,7 +422,7 @@ const SPECS: [Spec; 17] = [
         name: "Mortality rate from all causes, all ages",
         domain: "prevention",
         kind: Kind::AgeRate {
-            base: 0.00004,
+            base: 0.000029,
             slope: 0.088,
             from: 0.0,
             to: 200.0,
@@ -436,7 +437,7 @@ const SPECS: [Spec; 17] = [
         name: "Under 75 mortality rate from cardiovascular disease",
         domain: "prevention",
         kind: Kind::AgeRate {
-            base: 0.000006,
+            base: 0.0000021,
             slope: 0.09,
             from: 30.0,
             to: 75.0,
@@ -451,7 +452,7 @@ const SPECS: [Spec; 17] = [
         name: "Emergency hospital admissions due to falls, 65 and over",
         domain: "prevention",
         kind: Kind::AgeRate {
-            base: 0.0004,
+            base: 0.0000435,
             slope: 0.075,
             from: 65.0,
             to: 200.0,
@@ -584,7 +585,7 @@ const SPECS: [Spec; 17] = [
         name: "Employment rate, 16 to 64",
         domain: "work",
         kind: Kind::Share {
-            logit: 1.5,
+            logit: 1.15,
             from: 15.0,
             to: 65.0,
             eligible: 0.95,
@@ -836,6 +837,110 @@ fn counts_file(
     write(&dir.join(format!("{}.csv", spec.id)), &text)
 }
 
+/// England's and the demo region's published values of an indicator, as a real
+/// place would download them from Fingertips: the counts' own model, averaged over
+/// England's deprivation (England's LSOAs spread evenly over the national ranks:
+/// the inverse of [`deprivation_file`]'s mapping; the region a little less
+/// deprived), with 95 % limits for England's 56.5 million people (the region a
+/// tenth of them). Hartmoor's own counts never make its England.
+fn benchmark_file(spec: &Spec, dir: &Path) -> Result<PathBuf, DemoError> {
+    const PEOPLE: f64 = 56_500_000.0;
+    let places = [
+        ("E92000001", 0.0, PEOPLE),
+        ("E12900001", -0.03, PEOPLE / 10.0),
+    ];
+    let spread: Vec<f64> = (0..200)
+        .map(|k| {
+            let u = (f64::from(k) + 0.5) / 200.0;
+            0.42 + 0.13 * (u / (1.0 - u)).ln()
+        })
+        .collect();
+    let mean = |f: &dyn Fn(f64) -> f64| spread.iter().map(|d| f(*d)).sum::<f64>() / 200.0;
+    let share_of_people = |from: f64, to: f64| -> f64 {
+        BANDS
+            .iter()
+            .zip(ESP2013)
+            .filter(|((_, age), _)| *age >= from && *age < to)
+            .map(|(_, (_, w))| w)
+            .sum::<f64>()
+            / 100_000.0
+    };
+    let mut text = String::from("area,period,sex,age,value,lower_95,upper_95\n");
+    for (code, shift, people) in places {
+        for y in 0..YEARS.len() {
+            let year = YEARS.start + y as i32;
+            let lift = |d: f64| 1.0 + (spec.gradient - 1.0) * (d + shift).clamp(0.0, 1.0);
+            let mut rows: Vec<(&str, f64, f64)> = Vec::new();
+            match spec.kind {
+                Kind::AgeRate {
+                    base,
+                    slope,
+                    from,
+                    to,
+                } => {
+                    for (sex, male) in [("Female", 1.0), ("Male", 1.35), ("Persons", 1.175)] {
+                        let (mut weighted, mut weights) = (0.0, 0.0);
+                        for ((_, age), (_, w)) in BANDS.iter().zip(ESP2013) {
+                            if *age < from || *age >= to {
+                                continue;
+                            }
+                            let rate = mean(&|d| {
+                                (base
+                                    * (slope * (age + 2.5)).exp()
+                                    * male
+                                    * lift(d)
+                                    * (1.0 + spec.trend).powi(y as i32))
+                                .min(0.5)
+                            });
+                            weighted += w * rate;
+                            weights += w;
+                        }
+                        let rate = weighted / weights;
+                        let events = rate * people * share_of_people(from, to);
+                        rows.push((sex, rate, 1.96 * rate / events.sqrt()));
+                    }
+                }
+                Kind::Rate {
+                    per_person,
+                    from,
+                    to,
+                } => {
+                    let rate = per_person * mean(&lift) * (1.0 + spec.trend).powi(y as i32);
+                    let events = rate * people * share_of_people(from, to);
+                    rows.push(("Persons", rate, 1.96 * rate / events.sqrt()));
+                }
+                Kind::Share {
+                    logit,
+                    from,
+                    to,
+                    eligible,
+                } => {
+                    let p = mean(&|d| {
+                        let z = logit
+                            + spec.gradient * ((d + shift).clamp(0.0, 1.0) - 0.4)
+                            + spec.trend * y as f64;
+                        1.0 / (1.0 + (-z).exp())
+                    });
+                    let n = people * share_of_people(from, to) * eligible;
+                    rows.push(("Persons", p, 1.96 * (p * (1.0 - p) / n).sqrt()));
+                }
+            }
+            for (sex, value, half) in rows {
+                let m = spec.multiplier;
+                writeln!(
+                    text,
+                    "{code},{year},{sex},All ages,{:.4},{:.4},{:.4}",
+                    value * m,
+                    (value - half) * m,
+                    (value + half) * m
+                )
+                .expect("writing to a string");
+            }
+        }
+    }
+    write(&dir.join(format!("{}-england.csv", spec.id)), &text)
+}
+
 /// Whether `store` holds a complete demo place (every indicator computed).
 pub async fn is_built(store: &dyn Store) -> Result<bool, DemoError> {
     for spec in &SPECS {
@@ -873,6 +978,7 @@ pub async fn build(
     for spec in &SPECS {
         progress(spec.name);
         let counts = counts_file(spec, &place, &mut rng, dir)?;
+        let benchmark = benchmark_file(spec, dir)?;
         let mut indicator = Indicator::named(spec.id, spec.name);
         indicator.polarity = Some(spec.polarity);
         indicator.multiplier = Some(spec.multiplier);
@@ -901,6 +1007,7 @@ pub async fn build(
                 edition: EDITION.into(),
                 repetitions: 1000,
                 seed: SEED,
+                benchmark: Some(Benchmark::File(benchmark)),
             },
             &mut |_| {},
         )

@@ -82,7 +82,8 @@ async fn the_demo_place_is_built_through_the_real_importers_and_engine() {
         assert!(deciles.len() >= 8, "{backend}: deciles {deciles:?}");
 
         let all = store.observations(None).await.unwrap();
-        let county = "E92000001";
+        let england = "E92000001";
+        let county = syndemic_demo::COUNTY;
         for spec in [
             "u75_mortality",
             "flu_65",
@@ -90,46 +91,73 @@ async fn the_demo_place_is_built_through_the_real_importers_and_engine() {
             "fuel_poverty",
             "school_readiness",
         ] {
-            let o = latest(&all, spec, county, "").unwrap_or_else(|| panic!("{backend}: {spec}"));
-            assert!(
-                o.value.is_some() && o.lower95.is_some(),
-                "{backend}: {spec} {o:?}"
-            );
-            assert_eq!(
-                all.iter()
-                    .filter(|x| x.indicator == spec
-                        && x.area.as_str() == county
-                        && x.category.is_empty()
-                        && x.sex == "Persons")
-                    .count(),
-                10,
-                "{backend}: ten years of {spec}"
-            );
+            for area in [england, county] {
+                let o = latest(&all, spec, area, "")
+                    .unwrap_or_else(|| panic!("{backend}: {spec} at {area}"));
+                assert!(
+                    o.value.is_some() && o.lower95.is_some(),
+                    "{backend}: {spec} {o:?}"
+                );
+                assert_eq!(
+                    all.iter()
+                        .filter(|x| x.indicator == spec
+                            && x.area.as_str() == area
+                            && x.category.is_empty()
+                            && x.sex == "Persons")
+                        .count(),
+                    10,
+                    "{backend}: ten years of {spec} at {area}"
+                );
+            }
         }
-        // Hartmoor is a shire county over its five districts: the engine computes it
-        // as a level of its own (the whole place, as its one-county region is).
-        for spec in ["u75_mortality", "fuel_poverty"] {
-            let at = |area: &str| {
-                latest(&all, spec, area, "")
-                    .unwrap_or_else(|| panic!("{backend}: {spec} at {area}"))
-                    .value
+        // A county inside England: England's and the region's values come from the
+        // national benchmark the demo writes, never from Hartmoor's own counts, so
+        // no indicator of Hartmoor equals its England in every period, and
+        // England's values carry their source and no counts.
+        let indicators: std::collections::BTreeSet<&str> = all
+            .iter()
+            .filter(|o| !o.indicator.contains('.'))
+            .map(|o| o.indicator.as_str())
+            .collect();
+        assert_eq!(indicators.len(), 17, "{backend}");
+        for spec in &indicators {
+            let series = |area: &str| -> Vec<(i64, Option<f64>)> {
+                let mut rows: Vec<(i64, Option<f64>)> = all
+                    .iter()
+                    .filter(|o| {
+                        o.indicator == *spec
+                            && o.area.as_str() == area
+                            && o.category.is_empty()
+                            && o.sex == "Persons"
+                    })
+                    .map(|o| (o.period.sort_key(), o.value))
+                    .collect();
+                rows.sort_by_key(|r| r.0);
+                rows
             };
-            assert!(at(syndemic_demo::COUNTY).is_some(), "{backend}: {spec}");
-            assert_eq!(
-                at(syndemic_demo::COUNTY),
-                at("E12900001"),
-                "{backend}: {spec}"
-            );
+            assert_ne!(series(county), series(england), "{backend}: {spec}");
+            assert_ne!(series(county), series("E12900001"), "{backend}: {spec}");
+            assert!(all
+                .iter()
+                .filter(|o| o.indicator == *spec && o.area.as_str() == england)
+                .all(|o| o.count.is_none()
+                    && o.note
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("Benchmark: "))));
         }
-        // Credible gradients: worse in the most deprived national decile present
-        // than in the least deprived, in the direction of each indicator.
+        // England's deciles are not summed from Hartmoor's counts.
+        assert!(!all
+            .iter()
+            .any(|o| o.category_type.ends_with("national decile")));
+        // Credible gradients: worse in the county's most deprived fifth than in its
+        // least deprived, in the direction of each indicator.
         let decile_value = |indicator: &str, want_most: bool| -> f64 {
             let rows: Vec<&Observation> = all
                 .iter()
                 .filter(|o| {
                     o.indicator == indicator
                         && o.area.as_str() == county
-                        && o.category_type.ends_with("national decile")
+                        && o.category_type.ends_with("local quintile")
                         && o.period.sort_key()
                             == latest(&all, indicator, county, "")
                                 .unwrap()
@@ -163,6 +191,16 @@ async fn the_demo_place_is_built_through_the_real_importers_and_engine() {
             decile_value("school_readiness", true) < decile_value("school_readiness", false),
             "{backend}"
         );
+        // The county's own gap and slope index between its fifths, for its report.
+        for measure in ["gap", "sii"] {
+            assert!(
+                all.iter()
+                    .any(|o| o.indicator == format!("u75_mortality.{measure}")
+                        && o.area.as_str() == county
+                        && o.value.is_some()),
+                "{backend}: the county's {measure}"
+            );
+        }
         store.close().await;
     }
 }

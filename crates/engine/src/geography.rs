@@ -24,6 +24,34 @@ pub struct Geography {
     pub decile: Vec<Option<u8>>,
     /// Quintile within the district by national IMD rank, 1 = most deprived.
     pub local_quintile: Vec<Option<u8>>,
+    /// Quintile within the shire county by national IMD rank (`None` outside a
+    /// shire county, whose districts are their own upper tier).
+    pub county_quintile: Vec<Option<u8>>,
+}
+
+/// Quintiles by national IMD rank within each parent (1 = most deprived), for the
+/// LSOAs with a parent and a rank.
+fn quintiles_within(
+    parent: &[Option<AreaCode>],
+    rank: &[Option<f64>],
+) -> Result<Vec<Option<u8>>, EngineError> {
+    let mut ids: FxHashMap<AreaCode, u32> = FxHashMap::default();
+    let mut ranked: Vec<(usize, u32, f64)> = Vec::new();
+    for (i, (p, r)) in parent.iter().zip(rank).enumerate() {
+        if let (Some(p), Some(r)) = (p, r) {
+            let next = ids.len() as u32;
+            let id = *ids.entry(*p).or_insert(next);
+            ranked.push((i, id, *r));
+        }
+    }
+    let groups: Vec<u32> = ranked.iter().map(|r| r.1).collect();
+    let ranks: Vec<f64> = ranked.iter().map(|r| r.2).collect();
+    let quintiles = local_quantiles(&groups, ids.len(), &ranks, 5)?;
+    let mut out = vec![None; parent.len()];
+    for ((i, _, _), q) in ranked.iter().zip(quintiles) {
+        out[*i] = q.map(|q| q as u8);
+    }
+    Ok(out)
 }
 
 impl Geography {
@@ -76,35 +104,28 @@ impl Geography {
         lsoa.sort();
         let district: Vec<Option<AreaCode>> =
             lsoa.iter().map(|l| districts.get(l).copied()).collect();
-        // Local quintiles: rank within district, over LSOAs with an IMD rank.
-        let mut district_ids: FxHashMap<AreaCode, u32> = FxHashMap::default();
-        let mut ranked: Vec<(usize, u32, f64)> = Vec::new();
-        for (i, code) in lsoa.iter().enumerate() {
-            if let (Some(d), Some((rank, _))) = (district[i], imd.get(code)) {
-                let next = district_ids.len() as u32;
-                let id = *district_ids.entry(d).or_insert(next);
-                ranked.push((i, id, *rank as f64));
-            }
-        }
-        let groups: Vec<u32> = ranked.iter().map(|r| r.1).collect();
-        let ranks: Vec<f64> = ranked.iter().map(|r| r.2).collect();
-        let quintiles = local_quantiles(&groups, district_ids.len(), &ranks, 5)?;
-        let mut local_quintile = vec![None; lsoa.len()];
-        for ((i, _, _), q) in ranked.iter().zip(quintiles) {
-            local_quintile[*i] = q.map(|q| q as u8);
-        }
+        // Local quintiles: rank within district (and within shire county), over
+        // LSOAs with an IMD rank.
+        let rank: Vec<Option<f64>> = lsoa
+            .iter()
+            .map(|l| imd.get(l).map(|(r, _)| *r as f64))
+            .collect();
+        let local_quintile = quintiles_within(&district, &rank)?;
+        let county: Vec<Option<AreaCode>> = lsoa
+            .iter()
+            .zip(&district)
+            .map(|(l, d)| {
+                county_of
+                    .get(l)
+                    .or_else(|| d.and_then(|d| county_of.get(&d)))
+                    .copied()
+            })
+            .collect();
+        let county_quintile = quintiles_within(&county, &rank)?;
         Ok(Geography {
             ward: lsoa.iter().map(|l| wards.get(l).copied()).collect(),
-            county: lsoa
-                .iter()
-                .zip(&district)
-                .map(|(l, d)| {
-                    county_of
-                        .get(l)
-                        .or_else(|| d.and_then(|d| county_of.get(&d)))
-                        .copied()
-                })
-                .collect(),
+            county,
+            county_quintile,
             region: district
                 .iter()
                 .map(|d| d.and_then(|d| region_of.get(&d).copied()))
@@ -121,8 +142,8 @@ impl Geography {
 
     /// The geography as one Arrow batch to join the counts to: the LSOA code, then
     /// integer ids (indexes into [`Geography::codes`]) of the LSOA, ward, district,
-    /// county and region — `-1` when unknown — and the decile and quintile (`0` when
-    /// unknown). Integer keys keep the aggregation's hash tables small.
+    /// county and region — `-1` when unknown — and the decile and the district's and
+    /// county's quintiles (`0` when unknown). Integer keys keep the aggregation's hash tables small.
     pub fn to_batch(&self) -> Result<(RecordBatch, Vec<AreaCode>), EngineError> {
         let mut codes: Vec<AreaCode> = Vec::new();
         let mut ids: FxHashMap<AreaCode, i64> = FxHashMap::default();
@@ -160,6 +181,7 @@ impl Geography {
             ("region", ints(region)),
             ("decile", groups(&self.decile)),
             ("quintile", groups(&self.local_quintile)),
+            ("county_quintile", groups(&self.county_quintile)),
         ])
         .map_err(|e| EngineError::Query(e.into()))?;
         Ok((batch, codes))

@@ -13,7 +13,10 @@
 mod compute;
 mod geography;
 
-pub use compute::{compute, ComputeSpec, ComputeSummary, CountColumns, Counts, Measure};
+pub use compute::{
+    compute, Benchmark, ComputeSpec, ComputeSummary, CountColumns, Counts, Measure, Withheld,
+    NO_ENGLAND_VALUE,
+};
 pub use geography::Geography;
 
 /// Why a computation could not be done.

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use syndemic_engine::{compute, ComputeSpec, CountColumns, Counts, Measure};
+use syndemic_engine::{compute, Benchmark, ComputeSpec, CountColumns, Counts, Measure};
 use syndemic_import::{import_imd, import_lookups, LookupOptions};
 use syndemic_model::Period;
 use syndemic_stats::dsr::{dsr, DsrInput, ESP2013};
@@ -150,6 +150,7 @@ fn spec(counts: PathBuf) -> ComputeSpec {
         edition: "IoD2019".into(),
         repetitions: 1000,
         seed: 7,
+        benchmark: None,
     }
 }
 
@@ -287,8 +288,9 @@ async fn every_level_and_group_from_lsoa_counts() {
             .iter()
             .filter(|o| o.indicator == "mort" && o.category_type == "IMD 2019 local quintile")
             .collect();
-        // Two districts × five quintiles × two years × female, male and persons.
-        assert_eq!(quintiles.len(), 2 * 5 * 2 * 3, "{backend}");
+        // Two districts and the shire county over one of them × five quintiles ×
+        // two years × female, male and persons.
+        assert_eq!(quintiles.len(), 3 * 5 * 2 * 3, "{backend}");
         assert!(all.iter().any(
             |o| o.category_type == "IMD 2019 national decile" && o.area.as_str() == "E92000001"
         ));
@@ -710,6 +712,142 @@ async fn counts_of_another_vintage_are_mapped_through_the_lookup() {
             error.contains("E01100009") && error.contains("lookup from LSOA21"),
             "{error}"
         );
+        store.close().await;
+    }
+}
+
+/// Counts of one district only (a council's own residents): its LSOAs, wards,
+/// district and county are published, the region and England are not (nor
+/// England's deciles), and comparisons with England say there is no England value;
+/// with a benchmark file, England's and the region's values are the benchmark's
+/// and every comparison uses them. An `85+` band is read as 85-89 and 90+.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_counts_publish_no_england_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores("local_counts_publish_no_england", dir.path()).await {
+        let backend = store.backend_name();
+        let all_counts = prepared(&store, dir.path()).await;
+        // Trafford's LSOAs (0-9) only, with the top two bands given as 85+.
+        let mut local = String::from("area,period,sex,age_band,count,population\n");
+        for i in 0..10 {
+            for y in 0..2 {
+                for (s, sex) in ["Female", "Male"].iter().enumerate() {
+                    for (b, (band, _)) in ESP2013.iter().enumerate().take(17) {
+                        let (d, p) = cell(i, y, s, b);
+                        writeln!(local, "{},{},{sex},{band},{d},{p}", lsoa(i), 2018 + y).unwrap();
+                    }
+                    let (d1, p1) = cell(i, y, s, 17);
+                    let (d2, p2) = cell(i, y, s, 18);
+                    writeln!(
+                        local,
+                        "{},{},{sex},85+,{},{}",
+                        lsoa(i),
+                        2018 + y,
+                        d1 + d2,
+                        p1 + p2
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        let local_path = dir.path().join("trafford.csv");
+        std::fs::write(&local_path, local).unwrap();
+        let mut local_spec = spec(local_path.clone());
+        local_spec.indicator.id = "local".into();
+        let summary = compute(&store, &local_spec, &mut |_| {}).await.unwrap();
+        let left_out: Vec<String> = summary.withheld.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            left_out,
+            [
+                "England E92000001: 10 of 20 LSOAs — not published",
+                "region E12000002: 10 of 20 LSOAs — not published"
+            ],
+            "{backend}"
+        );
+        let rows = store.observations(Some("local")).await.unwrap();
+        assert!(
+            find(&rows, "local", "E92000001", "").is_empty(),
+            "{backend}"
+        );
+        assert!(
+            find(&rows, "local", "E12000002", "").is_empty(),
+            "{backend}"
+        );
+        assert!(
+            rows.iter().all(|o| !o.category_type.contains("national")),
+            "{backend}: England's deciles from Trafford's counts"
+        );
+        let trafford = find(&rows, "local", "E08000009", "");
+        assert!(!trafford.is_empty(), "{backend}");
+        assert!(
+            trafford
+                .iter()
+                .all(|o| o.compared_to_england.as_deref() == Some("No England value")),
+            "{backend}"
+        );
+        // The county over Trafford is Trafford's LSOAs alone: published, and its
+        // local quintiles too.
+        assert!(!find(&rows, "local", COUNTY, "").is_empty(), "{backend}");
+        assert!(!find(&rows, "local", COUNTY, "1").is_empty(), "{backend}");
+        // 85+ is read (not refused) and adds its deaths and people as the two
+        // bands it stands for do.
+        compute(&store, &spec(all_counts.clone()), &mut |_| {})
+            .await
+            .unwrap();
+        let full = store.observations(Some("mort")).await.unwrap();
+        let count_of = |rows: &[Observation], area: &str| {
+            rows.iter()
+                .find(|o| {
+                    o.area.as_str() == area
+                        && o.category.is_empty()
+                        && o.sex == "Persons"
+                        && o.period == Period::Year(2019)
+                })
+                .map(|o| (o.count, o.denominator))
+        };
+        assert_eq!(
+            count_of(&rows, &lsoa(2)),
+            count_of(&full, &lsoa(2)),
+            "{backend}"
+        );
+
+        // A benchmark: England and the region from a Fingertips-layout file.
+        let bench = dir.path().join("england.csv");
+        let mut text = String::from(
+            "Area Code,Sex,Age,Time period,Value,Lower CI 95.0 limit,Upper CI 95.0 limit\n",
+        );
+        for year in [2018, 2019] {
+            for sex in ["Persons", "Female", "Male"] {
+                writeln!(text, "E92000001,{sex},All ages,{year},1.0,0.9,1.1").unwrap();
+                writeln!(
+                    text,
+                    "E12000002,{sex},All ages,{year},1000000,999999,1000001"
+                )
+                .unwrap();
+            }
+        }
+        std::fs::write(&bench, text).unwrap();
+        local_spec.benchmark = Some(Benchmark::File(bench));
+        let summary = compute(&store, &local_spec, &mut |_| {}).await.unwrap();
+        assert_eq!(summary.benchmark_values, 12, "{backend}");
+        let rows = store.observations(Some("local")).await.unwrap();
+        let england = find(&rows, "local", "E92000001", "");
+        assert_eq!(england.len(), 6, "{backend}");
+        assert!(england.iter().all(|o| o.value == Some(1.0)
+            && o.count.is_none()
+            && o.note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("Benchmark: "))));
+        // Trafford's rates (well above 1 per 100,000) are worse than this England,
+        // and better than this region.
+        for o in find(&rows, "local", "E08000009", "") {
+            assert_eq!(o.compared_to_england.as_deref(), Some("Worse"), "{backend}");
+        }
+        let region = find(&rows, "local", "E12000002", "");
+        assert!(region.iter().all(|o| o.value == Some(1_000_000.0)));
+        for o in find(&rows, "local", "E08000009", "") {
+            assert_eq!(o.compared_to_parent.as_deref(), Some("Better"), "{backend}");
+        }
         store.close().await;
     }
 }

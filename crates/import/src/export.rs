@@ -69,7 +69,7 @@ pub async fn export_fingertips(
     }
     let mut summary = ExportSummary::default();
     let indicators = store.indicators().await.map_err(fail)?;
-    let families = if indicators.iter().any(|i| i.disclosure.is_some()) {
+    let families = if indicators.iter().any(|i| i.disclosure_rule().is_some()) {
         AreaFamilies::from_links(&store.all_links().await.map_err(fail)?)
     } else {
         AreaFamilies::default()
@@ -77,7 +77,7 @@ pub async fn export_fingertips(
     let mut names = FxHashMap::default();
     for i in &indicators {
         names.insert(i.id.clone(), i.name.clone());
-        if let Some(rule) = i.disclosure {
+        if let Some(rule) = i.disclosure_rule() {
             let (primary, secondary) = suppress(&mut observations, &i.id, rule, &families);
             summary.primary += primary;
             summary.secondary += secondary;

@@ -87,7 +87,7 @@ pub async fn import_fingertips(
                 Err(e) => return Err(row.error(area, e.to_string())),
             };
             if indicators.insert(indicator.clone()) {
-                let title = row.get(name).trim().to_owned();
+                let title = name_without_sex(row.get(name));
                 let mut record = Indicator::named(indicator.clone(), title);
                 record.source = Some("OHID Fingertips".into());
                 record.licence = Some("Open Government Licence v3.0".into());
@@ -213,5 +213,74 @@ fn number(row: &crate::read::Row<'_>, column: Option<usize>) -> Result<Option<f6
     match column {
         Some(i) => row.number(i),
         None => Ok(None),
+    }
+}
+
+/// An indicator's name without the sex Fingertips writes into it for a one-sex
+/// export (`Life expectancy at birth (Female, 1 year range)` → `Life expectancy at
+/// birth (1 year range)`; `Healthy life expectancy at birth (Male)` → `Healthy life
+/// expectancy at birth`): sex is a column of the observations, and one indicator
+/// has one name whichever sex's file came last.
+pub(crate) fn name_without_sex(name: &str) -> String {
+    let name = name.trim();
+    let is_sex = |w: &str| {
+        matches!(
+            w.trim().to_ascii_lowercase().as_str(),
+            "male" | "males" | "female" | "females" | "persons"
+        )
+    };
+    let Some(open) = name.rfind('(') else {
+        return name.to_owned();
+    };
+    let Some(inner) = name[open + 1..].strip_suffix(')') else {
+        return name.to_owned();
+    };
+    let kept: Vec<&str> = inner
+        .split(',')
+        .filter(|w| !is_sex(w))
+        .map(str::trim)
+        .collect();
+    if kept.len() == inner.split(',').count() {
+        return name.to_owned();
+    }
+    let head = name[..open].trim_end();
+    if kept.is_empty() {
+        head.to_owned()
+    } else {
+        format!("{head} ({})", kept.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_without_sex;
+
+    #[test]
+    fn the_sex_leaves_the_name() {
+        for (given, kept) in [
+            (
+                "A01b - Life expectancy at birth (Female, 1 year range)",
+                "A01b - Life expectancy at birth (1 year range)",
+            ),
+            (
+                "A01a - Healthy life expectancy at birth (Male)",
+                "A01a - Healthy life expectancy at birth",
+            ),
+            (
+                "Under 75 mortality rate for deaths due to COVID-19 (Persons)",
+                "Under 75 mortality rate for deaths due to COVID-19",
+            ),
+            (
+                "CHD: QOF prevalence (all ages)",
+                "CHD: QOF prevalence (all ages)",
+            ),
+            (
+                "Smoking prevalence in adults (15+) - current smokers (QOF)",
+                "Smoking prevalence in adults (15+) - current smokers (QOF)",
+            ),
+            ("Deaths (1 year range, Males)", "Deaths (1 year range)"),
+        ] {
+            assert_eq!(name_without_sex(given), kept);
+        }
     }
 }

@@ -12,6 +12,7 @@ mod export;
 mod fingertips;
 mod imd;
 mod lookups;
+mod metadata;
 mod places;
 mod population;
 mod read;
@@ -23,6 +24,10 @@ pub use export::{export_fingertips, write_xlsx, ExportSummary};
 pub use fingertips::import_fingertips;
 pub use imd::import_imd;
 pub use lookups::{import_lookups, LookupOptions};
+pub use metadata::{
+    import_indicator_metadata, judge_against_england, read_fingertips_metadata,
+    read_metadata_table, read_polarity, MetadataSummary,
+};
 pub use places::{import_boundaries, import_postcodes, locate};
 pub use population::import_population;
 pub use summaries::{

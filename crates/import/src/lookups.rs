@@ -217,6 +217,9 @@ pub async fn import_lookups(
     let mut seen_children: FxHashMap<AreaCode, u64> = FxHashMap::default();
     let mut seen_links: FxHashMap<(AreaCode, Level, String), (AreaCode, u64)> =
         FxHashMap::default();
+    // (level, vintage) → the links the store held before this import, read once.
+    let mut stored: FxHashMap<(Level, String), FxHashMap<AreaCode, AreaCode>> =
+        FxHashMap::default();
     let child = geo[0].clone();
     // A lookup between vintages of the child's kind (LSOA11CD, LSOA21CD) lists an
     // area once per area it overlaps.
@@ -309,6 +312,33 @@ pub async fn import_lookups(
                     None => {
                         seen_links.insert(key, (upper_code, line));
                     }
+                }
+                // A link the store already holds for this area, level and vintage,
+                // from an earlier file, is never silently replaced.
+                let held = match stored.entry((upper.level, upper.year.clone())) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                        store
+                            .links(upper.level, &upper.year)
+                            .await
+                            .map_err(|e| ImportError::store(&file, e))?
+                            .into_iter()
+                            .map(|l| (l.child, l.parent))
+                            .collect(),
+                    ),
+                };
+                if let Some(earlier) = held.get(&lower_code).filter(|p| **p != upper_code) {
+                    let vintage = if upper.year.is_empty() {
+                        "unversioned lookups".to_string()
+                    } else {
+                        format!("lookups of vintage {}", upper.year)
+                    };
+                    return Err(row.error(
+                        upper.index,
+                        format!(
+                            "{lower_code} is in {upper_code} here, but an earlier import put it in {earlier} ({vintage}); a lookup never replaces another's link: if this file describes another year, import it with its own --vintage (e.g. --vintage 2024)"
+                        ),
+                    ));
                 }
                 batch.links.push(AreaLink {
                     child: lower_code,

@@ -20,7 +20,9 @@ impl Hierarchy {
     pub async fn load(store: &dyn Store, vintage: &str) -> Result<Hierarchy, String> {
         let mut parents: FxHashMap<AreaCode, Vec<(AreaCode, Level)>> = FxHashMap::default();
         for level in Level::ALL {
-            for v in ["", vintage] {
+            // The vintage's own links first: a walk up meets them before the
+            // unversioned ones (a current district → upper-tier lookup).
+            for v in [vintage, ""] {
                 let links = store.links(level, v).await.map_err(|e| e.to_string())?;
                 for l in links {
                     let list = parents.entry(l.child).or_default();
@@ -152,11 +154,15 @@ pub async fn summarise_areas(
         let holders: Vec<AreaCode> = if level == Level::England {
             vec![AreaCode::parse("E92000001").map_err(|e| e.to_string())?]
         } else {
+            // One holder per level, the nearest: a small area counts once in a
+            // level's summaries, even where a current lookup links its old
+            // district to a unitary authority created since.
             hierarchy
                 .ancestors(d.area)
                 .into_iter()
-                .filter(|(_, l)| *l == level)
+                .find(|(_, l)| *l == level)
                 .map(|(a, _)| a)
+                .into_iter()
                 .collect()
         };
         if holders.is_empty() {

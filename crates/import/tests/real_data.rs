@@ -225,6 +225,57 @@ async fn england_geography_and_deprivation_from_published_files() {
             32_844
         );
         println!("{backend}: 317 district summaries: proportion and both ranks exact, average rank within {worst_rank:.3}");
+
+        // Upper tiers: each small area once, though the current lookup links the
+        // districts of counties abolished since 2019 to their new unitaries.
+        let uppers = summarise_areas(
+            &store,
+            &SummaryRequest {
+                level: Level::UpperTierAuthority,
+                ..request.clone()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            uppers.iter().map(|r| r.summary.small_areas).sum::<usize>(),
+            32_844,
+            "{backend}: upper-tier summaries count each LSOA once"
+        );
+        // The current codes imported as 2019's would move Corby out of
+        // Northamptonshire: refused, naming both links, and nothing changes.
+        let corby = AreaCode::parse("E07000150").unwrap();
+        let county_of_corby = |links: Vec<syndemic_store::AreaLink>| {
+            links
+                .into_iter()
+                .find(|l| l.child == corby)
+                .map(|l| l.parent.to_string())
+        };
+        let error = import_lookups(
+            &store,
+            &data(&shared, "boundaries-geo-lookups/lookups/la_all_codes.csv"),
+            &LookupOptions {
+                vintage: Some("2019".into()),
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("an earlier import put it in E10") && error.contains("--vintage"),
+            "{backend}: {error}"
+        );
+        assert_eq!(
+            county_of_corby(
+                store
+                    .links(Level::UpperTierAuthority, "2019")
+                    .await
+                    .unwrap()
+            )
+            .as_deref(),
+            Some("E10000021"),
+            "{backend}: Corby's 2019 county"
+        );
         store.close().await;
     }
 }
@@ -276,7 +327,29 @@ async fn fingertips_round_trip_preserves_every_value() {
                 }
             }
         }
-        // Export everything and compare every cell of every row.
+        // With the default small-number rule, no count of 1 to 4 leaves the store.
+        let mut out = Vec::new();
+        let summary = export_fingertips(&store, None, &mut out).await.unwrap();
+        assert!(
+            summary.primary > 0,
+            "{backend}: the exports hold small counts"
+        );
+        let export_path = dir.path().join("withheld.csv");
+        std::fs::write(&export_path, &out).unwrap();
+        assert!(
+            read_csv(&export_path)
+                .iter()
+                .all(|r| !num(r, "Count").is_some_and(|c| (1.0..=4.0).contains(&c))),
+            "{backend}: a count of 1 to 4 was exported"
+        );
+        // With the rule set to none (published figures republished as they are),
+        // export everything and compare every cell of every row.
+        let mut tx = store.begin().await.unwrap();
+        for mut indicator in store.indicators().await.unwrap() {
+            indicator.disclosure = Some(syndemic_store::Disclosure::NONE);
+            tx.put_indicator(&indicator).await.unwrap();
+        }
+        tx.commit().await.unwrap();
         let mut out = Vec::new();
         export_fingertips(&store, None, &mut out).await.unwrap();
         let export_path = dir.path().join("export.csv");

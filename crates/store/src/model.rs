@@ -92,6 +92,53 @@ pub struct Disclosure {
     pub max: f64,
 }
 
+impl Disclosure {
+    /// The rule of an indicator that sets none: counts from 1 to 4 withheld, the
+    /// small-number practice of ONS, NHS England and OHID for health statistics.
+    pub const DEFAULT: Disclosure = Disclosure { min: 1.0, max: 4.0 };
+    /// No rule: every count published (an empty range, stored so that it is not
+    /// taken for "unset").
+    pub const NONE: Disclosure = Disclosure { min: 1.0, max: 0.0 };
+
+    /// Whether the rule publishes every count.
+    pub fn is_none(self) -> bool {
+        self.min.is_nan() || self.max.is_nan() || self.min > self.max
+    }
+
+    /// Reads `1-4` (counts 1 to 4 withheld), `1-9`, or `none`.
+    pub fn parse(text: &str) -> Result<Disclosure, String> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("none") {
+            return Ok(Disclosure::NONE);
+        }
+        let bad = || {
+            format!(
+                "disclosure rule `{t}`: give the range of counts to withhold as MIN-MAX (e.g. 1-4), or `none`"
+            )
+        };
+        let (a, b) = t.split_once('-').ok_or_else(bad)?;
+        let (min, max): (f64, f64) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if !(min.is_finite() && max.is_finite() && min >= 0.0 && min <= max) {
+            return Err(bad());
+        }
+        Ok(Disclosure { min, max })
+    }
+}
+
+impl std::fmt::Display for Disclosure {
+    /// `counts 1–4 withheld` or `no small-number rule`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_none() {
+            f.write_str("no small-number rule")
+        } else {
+            write!(f, "counts {}–{} withheld", self.min, self.max)
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Indicator {
     pub id: String,
@@ -108,9 +155,22 @@ pub struct Indicator {
     /// `work`, `income`, `healthy_places`, `prevention`; none: "other").
     pub domain: Option<String>,
     pub disclosure: Option<Disclosure>,
+    /// As published: `Directly standardised rate`, `Proportion`, `Life expectancy`…
+    pub value_type: Option<String>,
+    /// How its confidence intervals are computed (`Wilson Score method`).
+    pub ci_method: Option<String>,
+    /// `Calendar`, `Financial`, `Academic`…
+    pub year_type: Option<String>,
 }
 
 impl Indicator {
+    /// The small-number rule in force: the indicator's own, or
+    /// [`Disclosure::DEFAULT`] when it sets none; `None` when it publishes every count.
+    pub fn disclosure_rule(&self) -> Option<Disclosure> {
+        let rule = self.disclosure.unwrap_or(Disclosure::DEFAULT);
+        (!rule.is_none()).then_some(rule)
+    }
+
     pub fn named(id: impl Into<String>, name: impl Into<String>) -> Indicator {
         Indicator {
             id: id.into(),
@@ -124,6 +184,9 @@ impl Indicator {
             licence: None,
             domain: None,
             disclosure: None,
+            value_type: None,
+            ci_method: None,
+            year_type: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use syndemic_engine::{compute, ComputeSpec, CountColumns, Counts, Measure};
+use syndemic_engine::{compute, Benchmark, ComputeSpec, CountColumns, Counts, Measure};
 use syndemic_import::{
     export_fingertips, import_boundaries, import_counts, import_fingertips, import_imd,
     import_lookups, import_population, import_postcodes, locate, normalise_postcode, write_xlsx,
@@ -15,6 +15,7 @@ use syndemic_import::{
 };
 use syndemic_model::{AreaCode, Level};
 use syndemic_stats::deprivation::local_quantiles;
+use syndemic_store::disclosure::{suppress, AreaFamilies};
 use syndemic_store::{Indicator, Observation, Polarity, SqlStore, Store, StoreUrl};
 
 use crate::progress::Progress;
@@ -308,6 +309,10 @@ async fn profile(store: &SqlStore, code: AreaCode) -> Result<Profile> {
             .unwrap_or_default()
     };
     let mut shown = Vec::new();
+    // Values as they may be published: each indicator's small-number rule applied
+    // over all its observations (a withheld cell can hide in a total).
+    let mut families = None;
+    let mut disclosed: std::collections::HashMap<String, Vec<Observation>> = Default::default();
     for (area, area_name) in std::iter::once((code, info.area.name.clone()))
         .chain(parents.iter().map(|(_, _, c, n)| (*c, n.clone())))
     {
@@ -317,6 +322,45 @@ async fn profile(store: &SqlStore, code: AreaCode) -> Result<Profile> {
         }
         shown.push(area);
         for o in store.latest_observations(area).await? {
+            let rule = indicators
+                .iter()
+                .find(|i| i.id == o.indicator)
+                .and_then(|i| i.disclosure_rule());
+            let o = match rule {
+                None => o,
+                Some(rule) => {
+                    if families.is_none() {
+                        families = Some(AreaFamilies::from_links(&store.all_links().await?));
+                    }
+                    if !disclosed.contains_key(&o.indicator) {
+                        let mut rows = store.observations(Some(&o.indicator)).await?;
+                        let f = families.as_ref().expect("read above");
+                        suppress(&mut rows, &o.indicator, rule, f);
+                        disclosed.insert(o.indicator.clone(), rows);
+                    }
+                    disclosed[&o.indicator]
+                        .iter()
+                        .find(|d| {
+                            (
+                                d.area,
+                                d.period,
+                                &d.sex,
+                                &d.age,
+                                &d.category_type,
+                                &d.category,
+                            ) == (
+                                o.area,
+                                o.period,
+                                &o.sex,
+                                &o.age,
+                                &o.category_type,
+                                &o.category,
+                            )
+                        })
+                        .cloned()
+                        .unwrap_or(o)
+                }
+            };
             let title = name_of(&o.indicator);
             values.push((area, area_name.clone(), o, title));
         }
@@ -644,6 +688,13 @@ pub struct ComputeArgs {
     count_column: String,
     #[arg(long, default_value = "population")]
     population_column: String,
+    /// England's and the regions' values from outside, when the counts cover only
+    /// a place: an indicator in the store (e.g. imported from Fingertips) or a CSV
+    /// file area,period,sex,age,value,lower_95,upper_95 (Fingertips' export headers
+    /// read too). Without it, areas the counts cover only in part (England, the
+    /// region) are not published and comparisons say "No England value".
+    #[arg(long, value_name = "INDICATOR|FILE")]
+    benchmark: Option<String>,
     /// Recompute even when the inputs are those of the last run.
     #[arg(long)]
     force: bool,
@@ -706,6 +757,14 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
         edition: args.edition.clone(),
         repetitions: args.repetitions,
         seed: args.seed,
+        benchmark: args.benchmark.as_ref().map(|b| {
+            let path = PathBuf::from(b);
+            if path.is_file() || b.to_ascii_lowercase().ends_with(".csv") {
+                Benchmark::File(path)
+            } else {
+                Benchmark::Indicator(b.clone())
+            }
+        }),
     };
     let started = std::time::Instant::now();
     // DataFusion runs its partitions on the runtime's threads.
@@ -738,6 +797,20 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
             summary.observations,
             started.elapsed().as_secs_f64()
         );
+        for w in &summary.withheld {
+            eprintln!("  {w} (the counts cover only part of it)");
+        }
+        if summary.benchmark_values > 0 {
+            eprintln!(
+                "  {} England and region values from the benchmark {}",
+                summary.benchmark_values,
+                args.benchmark.as_deref().unwrap_or_default()
+            );
+        } else if summary.withheld.iter().any(|w| w.level == "England") {
+            eprintln!(
+                "  no England value: comparisons with England say so (give --benchmark with England's published values)"
+            );
+        }
         if summary.apportioned > 0 {
             eprintln!(
                 "  {} areas of {} overlap several LSOAs: their counts were shared {}",

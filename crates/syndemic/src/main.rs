@@ -7,6 +7,7 @@ mod calc;
 mod deprivation;
 mod evidence;
 mod hub;
+mod indicators;
 mod outreach;
 mod progress;
 mod table;
@@ -41,6 +42,8 @@ enum Command {
     Compute(Box<evidence::ComputeArgs>),
     /// Export observations from the evidence store.
     Export(evidence::ExportArgs),
+    /// List, show, describe and import indicators' metadata and small-number rules.
+    Indicators(indicators::IndicatorsArgs),
     /// Generate the benchmark workloads and time `syndemic calc` on them.
     Bench(bench::BenchArgs),
     /// Create the referral hub's first system admin (prints a one-time password link).
@@ -79,6 +82,7 @@ fn name_of(command: &Command) -> &'static str {
         Command::Areas(_) => "areas",
         Command::Compute(_) => "compute",
         Command::Export(_) => "export",
+        Command::Indicators(_) => "indicators",
         Command::Bench(_) => "bench",
         Command::Admin(_) => "admin",
         Command::Directory(_) => "directory",
@@ -103,6 +107,7 @@ fn main() -> std::process::ExitCode {
         Command::Import(args) => evidence::import(&args),
         Command::Areas(args) => evidence::areas(&args),
         Command::Export(args) => evidence::export(&args),
+        Command::Indicators(args) => indicators::run(&args),
         Command::Compute(args) => evidence::run_compute(&args),
         Command::Admin(args) => hub::admin(&args),
         Command::Directory(args) => hub::directory(&args),

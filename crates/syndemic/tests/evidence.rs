@@ -370,3 +370,127 @@ fn serves_the_tees_valley_from_the_published_files() {
     );
     assert!(!hartlepool.contains("Middlesbrough 0"), "only Hartlepool's");
 }
+
+/// Lambeth from its Fingertips exports: the Fingertips API's metadata gives every
+/// indicator its unit and source; with MMR uptake's polarity set, Lambeth's 76 %
+/// against England's 89 % is worse than England; life expectancy and healthy life
+/// expectancy, published for males and females in files of their own, are one
+/// indicator each, shown on the profile for both sexes.
+#[test]
+fn lambeth_with_indicator_metadata_and_sexes() {
+    let Some(shared) = shared_dir("lambeth_with_indicator_metadata_and_sexes") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lambeth.db").display().to_string();
+    let mut files: Vec<String> = std::fs::read_dir(shared.join("data/fingertips-lambeth"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 24);
+    let mut args = vec!["import", "fingertips", "--quiet", "--db", &db];
+    args.extend(files.iter().map(String::as_str));
+    ok(&args);
+    let list = ok(&["indicators", "list", "--db", &db]);
+    assert_eq!(list.lines().count(), 1 + 22, "{list}");
+    assert!(
+        list.contains("A01b - Life expectancy at birth (1 year range)"),
+        "{list}"
+    );
+    assert!(
+        !list.contains("(Female"),
+        "the sex is not in a name: {list}"
+    );
+    let out = syndemic(&[
+        "indicators",
+        "import",
+        &data(&shared, "fingertips-api-indicator-metadata-json/ft.json"),
+        "--db",
+        &db,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("1587 indicators described; 22 in the store updated"),
+        "{said}"
+    );
+    let list = ok(&["indicators", "list", "--db", &db]);
+    assert!(
+        list.lines()
+            .skip(1)
+            .all(|l| l.split('\t').nth(2) != Some("-")),
+        "every indicator has a unit: {list}"
+    );
+    let mmr = ok(&["indicators", "show", "30309", "--db", &db]);
+    assert!(mmr.contains("Unit: %"), "{mmr}");
+    assert!(
+        mmr.contains("Source: NHS England (OHID Fingertips)"),
+        "{mmr}"
+    );
+    assert!(
+        mmr.contains("Disclosure: counts 1–4 withheld (the default)"),
+        "{mmr}"
+    );
+    ok(&[
+        "indicators",
+        "set",
+        "30309",
+        "--polarity",
+        "higher-is-better",
+        "--db",
+        &db,
+    ]);
+    let export = csv_rows(&ok(&["export", "--indicator", "30309", "--db", &db]));
+    let lambeth = export
+        .iter()
+        .find(|r| r["Area Code"] == "E09000022" && r["Time period"] == "2021/22")
+        .unwrap();
+    assert_eq!(
+        lambeth["Compared to England value or percentiles"], "Worse",
+        "{lambeth:?}"
+    );
+    // The profile: life expectancy and healthy life expectancy for each sex, under
+    // the names the metadata gives.
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_syndemic"))
+        .args([
+            "serve",
+            "--db",
+            &db,
+            "--port",
+            &port.to_string(),
+            "--place",
+            "Lambeth",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed().as_secs() < 60, "the server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (status, page) = http_get(port, "/areas/E09000022");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(status, 200, "{page}");
+    for name in [
+        "Life expectancy at birth (Female)",
+        "Life expectancy at birth (Male)",
+        "Healthy life expectancy at birth (Female)",
+        "Healthy life expectancy at birth (Male)",
+    ] {
+        assert!(page.contains(name), "the profile lacks {name}");
+    }
+}

@@ -46,13 +46,17 @@ pub(super) struct Collector<'s> {
     derives_persons: Vec<bool>,
     /// The sex id of Persons derived from Male and Female, once either is met.
     persons: Option<u32>,
-    /// For a DSR: each derived Persons group's summed bands (group, bands seen,
-    /// [count, population] per band), and where each group's entry is.
-    persons_bands: Vec<(u32, u32, [[f64; 2]; 19])>,
+    /// For a DSR: each derived Persons group's summed bands (group, band slots
+    /// seen, [count, population] per slot), and where each group's entry is.
+    persons_bands: Vec<(u32, u32, [[f64; 2]; MAX_BANDS])>,
     persons_slots: FxHashMap<u32, usize>,
-    /// Band label → (index, ESP2013 weight; 1 for crude measures).
-    bands: FxHashMap<String, (usize, f64)>,
-    /// For LSOA rows: which (group, band) pairs were seen, to refuse repeats.
+    /// Band label → its slot (order of first appearance, at most [`MAX_BANDS`]).
+    bands: FxHashMap<String, usize>,
+    /// Per slot: its label, its weight (ESP2013 for a DSR, 1 for crude measures)
+    /// and the ages it covers as a mask (a DSR: of ESP2013's 19 bands, so that `85+`
+    /// and `85-89` in one group are refused as overlapping; crude: the slot's bit).
+    slots: Vec<(String, f64, u32)>,
+    /// For LSOA rows: which ages each group has seen, to refuse repeats.
     seen: Vec<u32>,
     pub(super) accumulator: DsrAccumulator,
     /// Per group: events and population (every measure).
@@ -76,6 +80,7 @@ impl<'s> Collector<'s> {
             persons_bands: Vec::new(),
             persons_slots: FxHashMap::default(),
             bands: FxHashMap::default(),
+            slots: Vec::new(),
             seen: Vec::new(),
             accumulator: DsrAccumulator::new(),
             sums: Vec::new(),
@@ -97,28 +102,11 @@ impl<'s> Collector<'s> {
         let band_text = texts.band.as_string::<i32>().value(r);
         let count = texts.count.as_primitive::<Float64Type>().value(r);
         let population = texts.population.as_primitive::<Float64Type>().value(r);
-        let (band, weight) = match self.bands.get(band_text) {
+        let band = match self.bands.get(band_text) {
             Some(b) => *b,
-            None => {
-                let (index, w) = if self.spec.measure == Measure::Dsr {
-                    esp2013_band(band_text).ok_or_else(|| {
-                        input(format!(
-                            "{}: age band `{band_text}` is not an ESP2013 band (0-4, 5-9, …, 85-89, 90+)",
-                            self.spec.counts
-                        ))
-                    })?
-                } else if self.bands.len() < 32 {
-                    (self.bands.len(), 1.0)
-                } else {
-                    return Err(input(format!(
-                        "{}: more than 32 age bands (`{band_text}` is the 33rd); give at most 32, or sum them first",
-                        self.spec.counts
-                    )));
-                };
-                self.bands.insert(band_text.to_owned(), (index, w));
-                (index, w)
-            }
+            None => self.new_slot(band_text)?,
         };
+        let (weight, ages) = (self.slots[band].1, self.slots[band].2);
         let (period_id, when) = match self.periods.get(period) {
             Some(p) => *p,
             None => {
@@ -136,18 +124,14 @@ impl<'s> Collector<'s> {
             if self.seen.len() <= g {
                 self.seen.resize(g + 1, 0);
             }
-            let bit = 1u32 << band;
-            if self.seen[g] & bit != 0 {
+            if self.seen[g] & ages != 0 {
                 let group = &self.groups[g];
                 return Err(input(format!(
-                    "{}: duplicate key: more than one row for {}, {}, {}, age band {band_text}; the layout has one row per LSOA, period, sex and age band",
-                    self.spec.counts,
-                    group.area,
-                    group.period,
-                    group.sex
+                    "{}: duplicate key: more than one row for {}, {}, {}, age band {band_text} (or a band that overlaps it, such as 85+ beside 85-89); the layout has one row per LSOA, period, sex and age band",
+                    self.spec.counts, group.area, group.period, group.sex
                 )));
             }
-            self.seen[g] |= bit;
+            self.seen[g] |= ages;
             if self.spec.measure == Measure::Proportion && count > population {
                 let group = &self.groups[g];
                 return Err(input(format!(
@@ -168,7 +152,7 @@ impl<'s> Collector<'s> {
                 let next = self.persons_bands.len();
                 let slot = *self.persons_slots.entry(pid).or_insert(next);
                 if slot == next {
-                    self.persons_bands.push((pid, 0, [[0.0; 2]; 19]));
+                    self.persons_bands.push((pid, 0, [[0.0; 2]; MAX_BANDS]));
                 }
                 let (_, seen, sums) = &mut self.persons_bands[slot];
                 *seen |= 1 << band;
@@ -188,12 +172,38 @@ impl<'s> Collector<'s> {
         for (pid, seen, sums) in std::mem::take(&mut self.persons_bands) {
             for (band, [count, population]) in sums.into_iter().enumerate() {
                 if seen & (1 << band) != 0 {
-                    self.accumulate(pid, count, population, ESP2013[band].1)?;
+                    self.accumulate(pid, count, population, self.slots[band].1)?;
                 }
             }
         }
         self.persons_slots.clear();
         Ok(())
+    }
+
+    /// Opens the slot of a band label met for the first time. A DSR takes the
+    /// ESP2013 weight of the band, or of the standard bands that make it up
+    /// (`85+` is 85-89 and 90+, 2,500: [`standard_weight`]).
+    fn new_slot(&mut self, band_text: &str) -> Result<usize, EngineError> {
+        let slot = self.slots.len();
+        if slot == MAX_BANDS {
+            return Err(input(format!(
+                "{}: more than {MAX_BANDS} age bands (`{band_text}` is one too many); give at most {MAX_BANDS}, or sum them first",
+                self.spec.counts
+            )));
+        }
+        let (weight, ages) = if self.spec.measure == Measure::Dsr {
+            esp2013_band(band_text).ok_or_else(|| {
+                input(format!(
+                    "{}: age band `{band_text}` is not an ESP2013 band (0-4, 5-9, …, 85-89, 90+) nor a run of them (such as 85+)",
+                    self.spec.counts
+                ))
+            })?
+        } else {
+            (1.0, 1u32 << slot)
+        };
+        self.bands.insert(band_text.to_owned(), slot);
+        self.slots.push((band_text.to_owned(), weight, ages));
+        Ok(slot)
     }
 
     /// The id of a sex, interning it; `Male` and `Female` also open the derived

@@ -10,7 +10,7 @@ pub(super) const DERIVED: [(&str, &str, u8); 4] = [
     ("ratio", "ratio of most to least deprived", 3),
 ];
 
-/// SII, RII, gap and ratio per district over local quintiles and for England over
+/// SII, RII, gap and ratio per district and shire county over local quintiles and for England over
 /// national deciles, per period and sex.
 pub(super) fn inequality(
     spec: &ComputeSpec,
@@ -31,6 +31,15 @@ pub(super) fn inequality(
         Grouping::LocalQuintile,
         local,
     )?;
+    out.extend(inequality_of(
+        spec,
+        multiplier,
+        groups,
+        observations,
+        levels,
+        Grouping::CountyQuintile,
+        local,
+    )?);
     out.extend(inequality_of(
         spec,
         multiplier,

@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// The comparison with England where the store has no England value for the
+/// period and sex (the counts are local and no benchmark was given).
+pub const NO_ENGLAND_VALUE: &str = "No England value";
+
 pub(super) fn judged(polarity: Option<Polarity>) -> Polarity {
     polarity.unwrap_or(Polarity::NoJudgement)
 }
@@ -95,7 +99,9 @@ pub(super) fn compare_with_parents(
         let parent = match g.grouping {
             Grouping::England => None,
             Grouping::Region => england,
-            Grouping::NationalDecile | Grouping::LocalQuintile => Some(g.area),
+            Grouping::NationalDecile | Grouping::LocalQuintile | Grouping::CountyQuintile => {
+                Some(g.area)
+            }
             Grouping::Lsoa | Grouping::Ward | Grouping::District | Grouping::County => {
                 parent_of.get(&g.area).copied()
             }
@@ -104,8 +110,14 @@ pub(super) fn compare_with_parents(
             area.and_then(|a| totals.get(&(a, o.period, o.sex.clone())).copied().flatten())
         };
         if g.grouping != Grouping::England {
-            let c = compare(o.lower95, o.upper95, benchmark(england), polarity);
-            o.compared_to_england = Some(c.wording().to_owned());
+            o.compared_to_england = Some(match benchmark(england) {
+                // Never the area against itself, nor against a part of England
+                // under England's name: see `coverage`.
+                None => NO_ENGLAND_VALUE.to_owned(),
+                Some(value) => compare(o.lower95, o.upper95, Some(value), polarity)
+                    .wording()
+                    .to_owned(),
+            });
         }
         if parent.is_some() {
             let c = compare(o.lower95, o.upper95, benchmark(parent), polarity);

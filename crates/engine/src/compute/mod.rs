@@ -8,8 +8,11 @@
 //! inequality and the gap and ratio between the most and least deprived groups.
 
 mod collect;
+mod coverage;
 mod inequality;
 mod judge;
+
+pub use coverage::{Benchmark, Withheld};
 
 use std::hash::Hasher;
 use std::io::Read;
@@ -30,7 +33,7 @@ use futures::StreamExt;
 use rustc_hash::{FxHashMap, FxHasher};
 use syndemic_model::{AgeBand, AreaCode, Period};
 use syndemic_stats::compare::{compare, recent_trend, Trend};
-use syndemic_stats::dsr::{DsrAccumulator, ESP2013};
+use syndemic_stats::dsr::{esp2013_bands, standard_weight, DsrAccumulator};
 use syndemic_stats::proportion::proportion;
 use syndemic_stats::rate::rate;
 use syndemic_stats::sii::{sii, SiiInput, SiiOptions, ValueType};
@@ -40,7 +43,9 @@ use syndemic_store::{Area, ComputeRun, Indicator, Observation, Polarity, Store};
 use crate::{EngineError, Geography};
 
 use collect::*;
+use coverage::*;
 use inequality::*;
+pub use judge::NO_ENGLAND_VALUE;
 use judge::*;
 /// Column names of the counts file.
 #[derive(Debug, Clone)]
@@ -144,6 +149,10 @@ pub struct ComputeSpec {
     /// SII simulation repetitions (at least 1,000) and seed.
     pub repetitions: u32,
     pub seed: u64,
+    /// Where England's and the regions' values come from, in place of aggregates
+    /// of the counts (which are published only where the counts cover the whole
+    /// area: see [`Withheld`]).
+    pub benchmark: Option<Benchmark>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -155,6 +164,10 @@ pub struct ComputeSummary {
     /// of the geography's.
     pub apportioned: u64,
     pub observations: u64,
+    /// Areas whose aggregate was left out: the counts cover only part of them.
+    pub withheld: Vec<Withheld>,
+    /// England and region values taken from the benchmark.
+    pub benchmark_values: usize,
     /// Stage names and how long each took.
     pub stages: Vec<(&'static str, Duration)>,
 }
@@ -171,6 +184,8 @@ enum Grouping {
     England,
     NationalDecile,
     LocalQuintile,
+    /// Quintiles within a shire county (its own local quintiles, as a district's).
+    CountyQuintile,
 }
 
 const ENGLAND: &str = "E92000001";
@@ -452,16 +467,25 @@ async fn map_vintage(
     Ok((mapped, apportioned))
 }
 
-/// The index and ESP2013 weight of an age band written `0-4`, `5-9`, …, `90+` (in any
-/// form `AgeBand` reads).
-fn esp2013_band(band: &str) -> Option<(usize, f64)> {
-    let key = AgeBand::parse(band)?.to_string();
-    ESP2013
+/// Most age bands one computation takes (ESP2013 has 19).
+const MAX_BANDS: usize = 32;
+
+/// The ESP2013 weight of an age band (in any form `AgeBand` reads): one of its 19
+/// bands, or a run of them such as the Census's `85+` (85-89 and 90+ together,
+/// [`standard_weight`]); and which of the 19 bands it covers, as a mask.
+fn esp2013_band(band: &str) -> Option<(f64, u32)> {
+    let band = AgeBand::parse(band)?;
+    let table = esp2013_bands();
+    let weight = standard_weight(&table, band)?;
+    let mask = table
         .iter()
-        .position(|(label, _)| *label == key)
-        .map(|i| (i, ESP2013[i].1))
+        .enumerate()
+        .filter(|(_, (b, _))| band.contains(*b))
+        .fold(0u32, |m, (i, _)| m | 1 << i);
+    Some((weight, mask))
 }
 
+#[derive(Debug)]
 struct Group {
     grouping: Grouping,
     area: AreaCode,
@@ -508,7 +532,7 @@ pub async fn compute(
     progress("fingerprinting the inputs");
     let imports = store.imports().await?.len();
     let inputs = format!(
-        "counts {} [{}]; columns {:?}; lookups {}; deprivation {}; counts vintage {:?} apportioned by {:?}; store imports {imports}",
+        "counts {} [{}]; columns {:?}; lookups {}; deprivation {}; counts vintage {:?} apportioned by {:?}; benchmark {}; store imports {imports}",
         spec.counts,
         match &spec.counts {
             Counts::File(path) => fingerprint(path)?,
@@ -519,7 +543,13 @@ pub async fn compute(
         spec.vintage,
         spec.edition,
         spec.counts_vintage,
-        spec.apportion_by
+        spec.apportion_by,
+        match &spec.benchmark {
+            None => "none".to_string(),
+            Some(b @ Benchmark::File(path)) => format!("{b} [{}]", fingerprint(path)?),
+            // A stored indicator changes only by an import, which the import count records.
+            Some(b) => b.to_string(),
+        }
     );
     let key = format!("{:016x}", {
         let mut h = FxHasher::default();
@@ -637,6 +667,7 @@ pub async fn compute(
         tail(),
         with(vec![col("decile")]),
         with(vec![col("district"), col("quintile")]),
+        with(vec![col("county"), col("county_quintile")]),
     ];
     let aggregated = joined.aggregate(
         vec![Expr::GroupingSet(GroupingSet::GroupingSets(sets))],
@@ -648,12 +679,20 @@ pub async fn compute(
     let mut stream = aggregated.execute_stream().await?;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
-        let ints: Vec<_> = ["ward", "district", "county", "region", "decile", "quintile"]
-            .iter()
-            .map(|name| column(&batch, name))
-            .collect::<Result<_, _>>()?;
-        let [ward, district, county, region, decile, quintile] =
-            [0, 1, 2, 3, 4, 5].map(|i| ints[i].as_primitive::<Int64Type>());
+        let ints: Vec<_> = [
+            "ward",
+            "district",
+            "county",
+            "region",
+            "decile",
+            "quintile",
+            "county_quintile",
+        ]
+        .iter()
+        .map(|name| column(&batch, name))
+        .collect::<Result<_, _>>()?;
+        let [ward, district, county, region, decile, quintile, county_quintile] =
+            [0, 1, 2, 3, 4, 5, 6].map(|i| ints[i].as_primitive::<Int64Type>());
         let texts = Texts::of(&batch)?;
         for r in 0..batch.num_rows() {
             let (grouping, area, category) = if ward.is_valid(r) {
@@ -663,6 +702,12 @@ pub async fn compute(
                     Grouping::LocalQuintile,
                     district.value(r),
                     quintile.value(r),
+                )
+            } else if county_quintile.is_valid(r) {
+                (
+                    Grouping::CountyQuintile,
+                    county.value(r),
+                    county_quintile.value(r),
                 )
             } else if district.is_valid(r) {
                 (Grouping::District, district.value(r), 0)
@@ -677,8 +722,10 @@ pub async fn compute(
             };
             // Unknown parents and groups (id -1, group 0) are not areas.
             if area == -1
-                || (matches!(grouping, Grouping::NationalDecile | Grouping::LocalQuintile)
-                    && category == 0)
+                || (matches!(
+                    grouping,
+                    Grouping::NationalDecile | Grouping::LocalQuintile | Grouping::CountyQuintile
+                ) && category == 0)
             {
                 continue;
             }
@@ -708,11 +755,19 @@ pub async fn compute(
     let edition_year = spec.edition.trim_start_matches("IoD");
     let national = format!("IMD {edition_year} national decile");
     let local = format!("IMD {edition_year} local quintile");
+    let (published, withheld) = coverage(&groups, &geography);
+    summary.withheld = withheld;
     let mut observations: Vec<Observation> = Vec::with_capacity(groups.len());
-    for (g, group) in groups.iter().enumerate() {
+    let mut kept: Vec<Group> = Vec::with_capacity(groups.len());
+    for ((g, group), publish) in groups.into_iter().enumerate().zip(published) {
+        if !publish {
+            continue;
+        }
         let (category_type, category) = match group.grouping {
             Grouping::NationalDecile => (national.clone(), group.category.to_string()),
-            Grouping::LocalQuintile => (local.clone(), group.category.to_string()),
+            Grouping::LocalQuintile | Grouping::CountyQuintile => {
+                (local.clone(), group.category.to_string())
+            }
             _ => (String::new(), String::new()),
         };
         observations.push(Observation {
@@ -735,6 +790,21 @@ pub async fn compute(
             compared_to_parent: None,
             recent_trend: None,
         });
+        kept.push(group);
+    }
+    let mut groups = kept;
+    if let Some(benchmark) = &spec.benchmark {
+        progress("reading the benchmark");
+        let regions: rustc_hash::FxHashSet<AreaCode> =
+            geography.region.iter().flatten().copied().collect();
+        let values = read_benchmark(store, benchmark, &regions).await?;
+        summary.benchmark_values =
+            apply_benchmark(&mut observations, &mut groups, &values, benchmark, &id);
+        if summary.benchmark_values == 0 {
+            return Err(input(format!(
+                "benchmark {benchmark}: none of its England or region values is for a period of the counts"
+            )));
+        }
     }
     compare_with_parents(
         &mut observations,
@@ -839,10 +909,16 @@ mod tests {
 
     #[test]
     fn esp2013_bands() {
-        assert_eq!(esp2013_band("0-4"), Some((0, 5000.0)));
-        assert_eq!(esp2013_band("05-09"), Some((1, 5500.0)));
-        assert_eq!(esp2013_band("90+"), Some((18, 1000.0)));
-        assert_eq!(esp2013_band("90 and over"), Some((18, 1000.0)));
+        assert_eq!(esp2013_band("0-4"), Some((5000.0, 1)));
+        assert_eq!(esp2013_band("05-09"), Some((5500.0, 1 << 1)));
+        assert_eq!(esp2013_band("90+"), Some((1000.0, 1 << 18)));
+        assert_eq!(esp2013_band("90 and over"), Some((1000.0, 1 << 18)));
+        // The Census's top band: 85-89 and 90+ together.
+        assert_eq!(esp2013_band("85+"), Some((2500.0, 1 << 17 | 1 << 18)));
+        assert_eq!(
+            esp2013_band("Aged 85 years and over"),
+            Some((2500.0, 1 << 17 | 1 << 18))
+        );
         assert_eq!(esp2013_band("0-5"), None);
     }
 }

@@ -85,6 +85,9 @@ fn indicator_of(row: &AnyRow) -> Result<Indicator> {
         source: get(row, "source")?,
         licence: get(row, "licence")?,
         domain: get(row, "domain")?,
+        value_type: get(row, "value_type")?,
+        ci_method: get(row, "ci_method")?,
+        year_type: get(row, "year_type")?,
         disclosure: match (disclosure_min, disclosure_max) {
             (Some(min), Some(max)) => Some(Disclosure { min, max }),
             _ => None,

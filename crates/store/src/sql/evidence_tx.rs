@@ -190,6 +190,9 @@ impl StoreTx for SqlTx {
                 "disclosure_min",
                 "disclosure_max",
                 "domain",
+                "value_type",
+                "ci_method",
+                "year_type",
             ],
             "ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
              definition = COALESCE(excluded.definition, indicator.definition), \
@@ -201,7 +204,10 @@ impl StoreTx for SqlTx {
              licence = COALESCE(excluded.licence, indicator.licence), \
              disclosure_min = COALESCE(excluded.disclosure_min, indicator.disclosure_min), \
              disclosure_max = COALESCE(excluded.disclosure_max, indicator.disclosure_max), \
-             domain = COALESCE(excluded.domain, indicator.domain)",
+             domain = COALESCE(excluded.domain, indicator.domain), \
+             value_type = COALESCE(excluded.value_type, indicator.value_type), \
+             ci_method = COALESCE(excluded.ci_method, indicator.ci_method), \
+             year_type = COALESCE(excluded.year_type, indicator.year_type)",
             std::slice::from_ref(i),
             |q, i| {
                 q.bind(i.id.as_str())
@@ -216,6 +222,9 @@ impl StoreTx for SqlTx {
                     .bind(i.disclosure.map(|d| d.min))
                     .bind(i.disclosure.map(|d| d.max))
                     .bind(i.domain.as_deref())
+                    .bind(i.value_type.as_deref())
+                    .bind(i.ci_method.as_deref())
+                    .bind(i.year_type.as_deref())
             },
             "writing an indicator",
         )

@@ -160,6 +160,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0009_partnership.sql"),
         postgres: include_str!("../../migrations/postgres/0009_partnership.sql"),
     },
+    Migration {
+        version: 10,
+        name: "indicator metadata",
+        sqlite: include_str!("../../migrations/sqlite/0010_indicator_metadata.sql"),
+        postgres: include_str!("../../migrations/postgres/0010_indicator_metadata.sql"),
+    },
 ];
 
 /// A statement that binds an `Option<f64>`: sqlx 0.8's `Any` driver binds a NULL `f64`

@@ -524,6 +524,15 @@ pub async fn indicator(
         .await
 }
 
+/// ` (95 % limits A to B)`, or nothing where either limit is blank (a value
+/// from fewer than 10 events, or a benchmark published without limits).
+fn limits(lower: Option<f64>, upper: Option<f64>) -> String {
+    match (lower, upper) {
+        (Some(a), Some(b)) => format!(" (95 % limits {} to {})", fmt(a), fmt(b)),
+        _ => String::new(),
+    }
+}
+
 async fn render(
     state: &AppState,
     id: String,
@@ -538,7 +547,7 @@ async fn render(
         &format!("{} — {}", v.indicator.name, v.area_name),
         html! {
             @if let Some(o) = &v.headline {
-                p class="lead" { (v.area_name) ", " (o.period.to_string()) ": " strong { (o.value.map(fmt).unwrap_or_else(|| "no value".into())) } " " (unit) " (95 % limits " (o.lower95.map(fmt).unwrap_or_default()) " to " (o.upper95.map(fmt).unwrap_or_default()) ")" }
+                p class="lead" { (v.area_name) ", " (o.period.to_string()) ": " strong { (o.value.map(fmt).unwrap_or_else(|| "no value".into())) } " " (unit) (limits(o.lower95, o.upper95)) }
             }
             @if let Some(d) = &v.indicator.definition { p { (d) } }
             @if let Some(map) = v.map() {
@@ -560,7 +569,7 @@ async fn render(
                     (v.figure("gradient", chart, html! { "Bars: each group's value, as wide as its share of the population; dashed red line: the slope index of inequality's fitted line; bracket: the gap between the most and least deprived groups." }))
                 }
                 (table("gradient").unwrap_or_default())
-                @if let Some(s) = &v.sii { p { "Slope index of inequality: " strong { (s.value.map(fmt).unwrap_or_else(|| "not computed".into())) } " (95 % limits " (s.lower95.map(fmt).unwrap_or_default()) " to " (s.upper95.map(fmt).unwrap_or_default()) "): the modelled gap between the most and least deprived ends." } }
+                @if let Some(s) = &v.sii { p { "Slope index of inequality: " strong { (s.value.map(fmt).unwrap_or_else(|| "not computed".into())) } (limits(s.lower95, s.upper95)) ": the modelled gap between the most and least deprived ends." } }
                 @if let (Some(a), Some(b)) = (v.gradient.first().and_then(|o| o.value), v.gradient.last().and_then(|o| o.value)) {
                     @if v.gradient.len() > 1 { p { "Gap between the most and least deprived groups: " strong { (fmt((a - b).abs())) } " (" (fmt(a)) " against " (fmt(b)) ")." } }
                 }
@@ -578,7 +587,16 @@ async fn render(
                 (table("funnel").unwrap_or_default())
             }
             p { a href=(format!("/api/v1/indicators/{id}/data?parent={}&format=csv", v.area)) { "Download every figure for the areas within " (v.area_name) " (CSV)" } }
-            p { "Polarity: " (match v.indicator.polarity { Some(Polarity::HigherIsBetter) => "higher is better", Some(Polarity::LowerIsBetter) => "lower is better", _ => "no judgement" }) ". Source: " (v.indicator.source.as_deref().unwrap_or("not given")) "." }
+            h2 { "About this indicator" }
+            dl class="about" {
+                dt { "Unit" } dd { (v.indicator.unit.as_deref().unwrap_or("not given")) }
+                @if let Some(t) = &v.indicator.value_type { dt { "Value type" } dd { (t) } }
+                dt { "Polarity" } dd { (match v.indicator.polarity { Some(Polarity::HigherIsBetter) => "higher is better", Some(Polarity::LowerIsBetter) => "lower is better", _ => "no judgement" }) }
+                dt { "Source" } dd { (v.indicator.source.as_deref().unwrap_or("not given")) }
+                @if let Some(m) = &v.indicator.ci_method { dt { "Confidence intervals" } dd { (m) } }
+                @if let Some(y) = &v.indicator.year_type { dt { "Year type" } dd { (y) } }
+                dt { "Small numbers" } dd { (match v.indicator.disclosure_rule() { Some(rule) => format!("{rule}, and any figure from which one could be worked out"), None => "every count published (no small-number rule)".into() }) }
+            }
         },
     ))
 }

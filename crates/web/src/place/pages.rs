@@ -135,8 +135,33 @@ fn trend_arrow(trend: Option<&str>) -> &'static str {
 pub(crate) fn latest_total<'a>(
     rows: impl Iterator<Item = &'a Observation>,
 ) -> Option<&'a Observation> {
-    rows.filter(|o| o.category.is_empty() && o.sex == "Persons")
+    latest_of_sex(rows, "Persons")
+}
+
+/// The latest whole-area value of one sex.
+pub(crate) fn latest_of_sex<'a>(
+    rows: impl Iterator<Item = &'a Observation>,
+    sex: &str,
+) -> Option<&'a Observation> {
+    rows.filter(|o| o.category.is_empty() && o.sex == sex)
         .max_by_key(|o| o.period.sort_key())
+}
+
+/// The sexes an area's values of one indicator are shown for: Persons where there
+/// is a value for Persons, otherwise each sex it has (life expectancy is published
+/// for males and females only).
+pub(crate) fn sexes_shown<'a>(rows: impl Iterator<Item = &'a Observation>) -> Vec<String> {
+    let mut sexes: Vec<String> = Vec::new();
+    for o in rows.filter(|o| o.category.is_empty()) {
+        if o.sex == "Persons" {
+            return vec!["Persons".into()];
+        }
+        if !sexes.contains(&o.sex) {
+            sexes.push(o.sex.clone());
+        }
+    }
+    sexes.sort();
+    sexes
 }
 
 pub async fn profile(
@@ -190,22 +215,37 @@ impl Profile {
         let mut rows: Vec<(Indicator, Observation, Option<f64>, Vec<f64>)> = Vec::new();
         for indicator in indicators.into_iter().filter(|i| !i.id.contains('.')) {
             let all = state.observations(&indicator.id).await?;
-            let Some(o) = latest_total(all.iter().filter(|x| x.area == code)) else {
-                continue;
-            };
-            let england = latest_total(all.iter().filter(|x| x.area.as_str() == "E92000001"))
-                .and_then(|x| x.value);
-            let peers: Vec<f64> = all
-                .iter()
-                .filter(|x| {
-                    x.area.area_type() == code.area_type()
-                        && x.period == o.period
-                        && x.sex == "Persons"
-                        && x.category.is_empty()
-                })
-                .filter_map(|x| x.value)
-                .collect();
-            rows.push((indicator, o.clone(), england, peers));
+            // A row per sex where the indicator has no Persons value here.
+            for sex in sexes_shown(all.iter().filter(|x| x.area == code)) {
+                let Some(o) = latest_of_sex(all.iter().filter(|x| x.area == code), &sex) else {
+                    continue;
+                };
+                // England in the same period (never a later year's value).
+                let england = all
+                    .iter()
+                    .find(|x| {
+                        x.area.as_str() == "E92000001"
+                            && x.period == o.period
+                            && x.sex == sex
+                            && x.category.is_empty()
+                    })
+                    .and_then(|x| x.value);
+                let peers: Vec<f64> = all
+                    .iter()
+                    .filter(|x| {
+                        x.area.area_type() == code.area_type()
+                            && x.period == o.period
+                            && x.sex == sex
+                            && x.category.is_empty()
+                    })
+                    .filter_map(|x| x.value)
+                    .collect();
+                let mut shown = indicator.clone();
+                if sex != "Persons" {
+                    shown.name = format!("{} ({sex})", indicator.name);
+                }
+                rows.push((shown, o.clone(), england, peers));
+            }
         }
         let mut by_decile = [0usize; 11];
         if code.area_type() != AreaType::Lsoa {

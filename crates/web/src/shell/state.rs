@@ -141,7 +141,11 @@ impl AppState {
         }
         let store = self.db.as_ref();
         let mut rows = store.observations(Some(indicator)).await?;
-        if let Some(rule) = store.indicator(indicator).await?.and_then(|i| i.disclosure) {
+        if let Some(rule) = store
+            .indicator(indicator)
+            .await?
+            .and_then(|i| i.disclosure_rule())
+        {
             let families = AreaFamilies::from_links(&store.all_links().await?);
             suppress(&mut rows, indicator, rule, &families);
         }

@@ -107,16 +107,7 @@ pub async fn stores(test: &str, dir: &Path) -> Vec<syndemic_store::SqlStore> {
     match std::env::var("SYNDEMIC_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => {
             let url = StoreUrl::parse(&url).expect("SYNDEMIC_TEST_POSTGRES_URL");
-            let schema: String = format!("test_{test}")
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_lowercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
+            let schema = schema_of(test);
             out.push(
                 SqlStore::connect_fresh_schema(&url, &schema)
                     .await
@@ -126,4 +117,41 @@ pub async fn stores(test: &str, dir: &Path) -> Vec<syndemic_store::SqlStore> {
         _ => eprintln!("skipped: {test} on PostgreSQL: SYNDEMIC_TEST_POSTGRES_URL is not set"),
     }
     out
+}
+
+/// The `--db` values a command-line test runs against: a fresh SQLite file in
+/// `dir`, and, when `SYNDEMIC_TEST_POSTGRES_URL` is set, PostgreSQL in a fresh
+/// schema of its own (named after the test, dropped first), reached through the
+/// URL's `options=-c search_path=…` so that every connection the command opens works
+/// in it. Without the variable the PostgreSQL run says it was skipped, by name.
+pub async fn database_urls(test: &str, dir: &Path) -> Vec<String> {
+    let stores = stores(test, dir).await;
+    let mut urls = vec![dir.join(format!("{test}.db")).display().to_string()];
+    for store in stores {
+        let postgres = store.backend_name() == "postgres";
+        store.close().await;
+        if postgres {
+            let base = std::env::var("SYNDEMIC_TEST_POSTGRES_URL").expect("set: a store was made");
+            let separator = if base.contains('?') { '&' } else { '?' };
+            urls.push(format!(
+                "{base}{separator}options=-c%20search_path%3D{}",
+                schema_of(test)
+            ));
+        }
+    }
+    urls
+}
+
+/// The PostgreSQL schema of a test: its name, lower case, `_` for anything else.
+fn schema_of(test: &str) -> String {
+    format!("test_{test}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

@@ -1,0 +1,316 @@
+//! `docs/REAL-PLACE.md` run as written, on SQLite and PostgreSQL: Trafford from the
+//! published files and a generated Trafford-only file of deaths by LSOA, sex and
+//! age band. No England or North West value is published from Trafford's counts;
+//! with a benchmark file the comparisons use its values; no count from 1 to 4 leaves
+//! the store by export, API or page.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use syndemic_testkit::{database_urls, read_csv, shared_dir};
+
+/// The `syndemic …` commands of the document's shell blocks, in order, each split
+/// into words (double quotes group words).
+fn steps(doc: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut in_shell = false;
+    for line in doc.lines() {
+        let line = line.trim();
+        if line.starts_with("```") {
+            in_shell = line == "```sh";
+            continue;
+        }
+        if in_shell && line.starts_with("syndemic ") {
+            let mut words = Vec::new();
+            let mut word = String::new();
+            let mut quoted = false;
+            for c in line.chars() {
+                match c {
+                    '"' => quoted = !quoted,
+                    ' ' if !quoted => {
+                        if !word.is_empty() {
+                            words.push(std::mem::take(&mut word));
+                        }
+                    }
+                    c => word.push(c),
+                }
+            }
+            words.push(word);
+            out.push(words);
+        }
+    }
+    out
+}
+
+fn run(args: &[String]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_syndemic"))
+        .args(args)
+        .output()
+        .expect("run syndemic")
+}
+
+fn ok(args: &[String]) -> (String, String) {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "syndemic {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+const BANDS: [&str; 17] = [
+    "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49", "50-54",
+    "55-59", "60-64", "65-69", "70-74", "75-79", "80-84",
+];
+
+/// Deaths in Trafford's 138 LSOAs (2011), 2019-2021, by sex and band (the top band
+/// `85+` as the Census gives it): rates rising with age, some LSOAs with very few.
+fn deaths_file(shared: &Path, work: &Path) -> usize {
+    let lookup = read_csv(
+        &shared
+            .join("data")
+            .join("ons-lookups-jtrim/LSOA11_to_WD19_LAD19_lookup_EW.csv"),
+    );
+    let mut lsoas: Vec<String> = lookup
+        .iter()
+        .filter(|r| r["LAD19CD"] == "E08000009")
+        .map(|r| r["LSOA11CD"].clone())
+        .collect();
+    lsoas.sort();
+    let mut text = String::from("area,period,sex,age_band,count,population\n");
+    for (i, lsoa) in lsoas.iter().enumerate() {
+        for year in 2019..=2021 {
+            for (s, sex) in ["Female", "Male"].iter().enumerate() {
+                let bands = BANDS.iter().copied().chain(["85+"]);
+                for (b, band) in bands.enumerate() {
+                    let population = 40 + (i * 7 + b * 13 + s * 5 + year as usize) % 50;
+                    let rate =
+                        0.0002 * (0.09 * (b as f64 * 5.0 + 2.5)).exp() * (1.0 + 0.3 * s as f64);
+                    // In every seventh LSOA only a few of the oldest die: totals of
+                    // 1 to 3 a sex.
+                    let deaths = if i % 7 != 0 {
+                        (population as f64 * rate.min(0.4)
+                            + ((i + b + year as usize) % 3) as f64 * 0.4)
+                            .round()
+                    } else if band == "85+" {
+                        (1 + (i + s) % 3) as f64
+                    } else {
+                        0.0
+                    };
+                    writeln!(text, "{lsoa},{year},{sex},{band},{deaths},{population}").unwrap();
+                }
+            }
+        }
+    }
+    std::fs::write(work.join("trafford-deaths.csv"), text).unwrap();
+    let mut england = String::from(
+        "Area Code,Sex,Age,Time period,Value,Lower CI 95.0 limit,Upper CI 95.0 limit\n",
+    );
+    for year in 2019..=2021 {
+        for sex in ["Persons", "Female", "Male"] {
+            writeln!(
+                england,
+                "E92000001,{sex},All ages,{year},1000.5,998.5,1002.5"
+            )
+            .unwrap();
+            writeln!(
+                england,
+                "E12000002,{sex},All ages,{year},1100.5,1094.5,1106.5"
+            )
+            .unwrap();
+        }
+    }
+    std::fs::write(work.join("england-mortality.csv"), england).unwrap();
+    lsoas.len()
+}
+
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (
+        head.split_whitespace().nth(1).unwrap().parse().unwrap(),
+        body.to_owned(),
+    )
+}
+
+fn small(count: &str) -> bool {
+    count.parse::<f64>().is_ok_and(|c| (1.0..=4.0).contains(&c))
+}
+
+#[test]
+fn the_real_place_walkthrough_runs_as_written() {
+    let Some(shared) = shared_dir("the_real_place_walkthrough_runs_as_written") else {
+        return;
+    };
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/REAL-PLACE.md"),
+    )
+    .unwrap();
+    let steps = steps(&doc);
+    assert_eq!(steps.len(), 8, "the walkthrough's steps: {steps:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    assert_eq!(deaths_file(&shared, work), 138);
+    let data = shared.join("data").display().to_string();
+    let urls = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(database_urls("real_place_walkthrough", work));
+    for db in urls {
+        let backend = if db.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        let fill = |step: &[String]| -> Vec<String> {
+            step[1..]
+                .iter()
+                .map(|w| {
+                    w.replace("$DATA", &data)
+                        .replace("$DB", &db)
+                        .replace("$WORK", &work.display().to_string())
+                })
+                .collect()
+        };
+        for (n, step) in steps.iter().enumerate() {
+            let args = fill(step);
+            if args[0] == "serve" {
+                served(&args, backend);
+                continue;
+            }
+            let (out, err) = ok(&args);
+            match n {
+                2 => {
+                    for line in [
+                        "England E92000001: 138 of 32,844 LSOAs — not published",
+                        "region E12000002: 138 of 4,497 LSOAs — not published",
+                        "no England value",
+                    ] {
+                        assert!(
+                            err.contains(line),
+                            "{backend}: step 3 does not say `{line}`:\n{err}"
+                        );
+                    }
+                }
+                3 => assert!(
+                    err.contains("18 England and region values from the benchmark"),
+                    "{backend}: {err}"
+                ),
+                5 => {
+                    assert!(
+                        out.contains("Mortality from all causes"),
+                        "{backend}: {out}"
+                    );
+                    assert!(!out.contains("No England value"), "{backend}: {out}");
+                }
+                6 => {
+                    let rows = read_csv(&work.join("trafford-mortality.csv"));
+                    assert!(rows.len() > 138 * 3, "{backend}: {} rows", rows.len());
+                    let england: Vec<_> = rows
+                        .iter()
+                        .filter(|r| r["Area Code"] == "E92000001")
+                        .collect();
+                    assert_eq!(england.len(), 9, "{backend}: England is the benchmark's");
+                    assert!(england
+                        .iter()
+                        .all(|r| r["Value"] == "1000.5" && r["Count"].is_empty()));
+                    let region: Vec<_> = rows
+                        .iter()
+                        .filter(|r| r["Area Code"] == "E12000002")
+                        .collect();
+                    assert!(region.iter().all(|r| r["Value"] == "1100.5"), "{backend}");
+                    assert!(
+                        !rows.iter().any(|r| small(&r["Count"])),
+                        "{backend}: a count of 1 to 4 was exported"
+                    );
+                    assert!(
+                        rows.iter()
+                            .any(|r| r["Value note"].contains("disclosure control")),
+                        "{backend}: nothing withheld: the generated file has small counts"
+                    );
+                    let trafford = rows
+                        .iter()
+                        .find(|r| {
+                            r["Area Code"] == "E08000009"
+                                && r["Sex"] == "Persons"
+                                && r["Category"].is_empty()
+                                && r["Time period"] == "2021"
+                        })
+                        .unwrap();
+                    assert!(
+                        ["Better", "Similar", "Worse"]
+                            .iter()
+                            .any(|w| trafford["Compared to England value or percentiles"]
+                                .starts_with(w)),
+                        "{backend}: {trafford:?}"
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Step 8: the server, its API and the indicator page; no count from 1 to 4.
+fn served(args: &[String], backend: &str) {
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_syndemic"))
+        .args(args)
+        .args(["--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed().as_secs() < 60, "the server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (api_status, api) = http_get(
+        port,
+        "/api/v1/indicators/trafford_mortality/data?parent=E08000009&format=csv",
+    );
+    let (page_status, page) = http_get(port, "/indicators/trafford_mortality?area=E08000009");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(api_status, 200, "{backend}: {api}");
+    let mut reader = csv::Reader::from_reader(api.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let count = header
+        .iter()
+        .position(|h| h == "count")
+        .expect("a count column");
+    let mut rows = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        rows += 1;
+        assert!(
+            !small(&record[count]),
+            "{backend}: the API served a count of 1 to 4: {record:?}"
+        );
+    }
+    assert!(rows >= 138, "{backend}: {rows} rows");
+    assert_eq!(page_status, 200, "{backend}: {page}");
+    assert!(
+        page.contains("counts 1–4 withheld"),
+        "{backend}: the page states the rule"
+    );
+}

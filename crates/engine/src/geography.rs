@@ -27,6 +27,9 @@ pub struct Geography {
     /// Quintile within the shire county by national IMD rank (`None` outside a
     /// shire county, whose districts are their own upper tier).
     pub county_quintile: Vec<Option<u8>>,
+    /// Small areas in England by the deprivation edition's national table (32,844
+    /// LSOAs for IoD2019): England's size even where the lookups hold fewer.
+    pub national: usize,
 }
 
 /// Quintiles by national IMD rank within each parent (1 = most deprived), for the
@@ -123,6 +126,7 @@ impl Geography {
             .collect();
         let county_quintile = quintiles_within(&county, &rank)?;
         Ok(Geography {
+            national: imd.len(),
             ward: lsoa.iter().map(|l| wards.get(l).copied()).collect(),
             county,
             county_quintile,

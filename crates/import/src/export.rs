@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use rustc_hash::FxHashMap;
-use syndemic_model::AreaCode;
+use syndemic_model::{AreaCode, AreaType};
 use syndemic_store::disclosure::{suppress, AreaFamilies};
 use syndemic_store::Store;
 
@@ -83,7 +83,8 @@ pub async fn export_fingertips(
             summary.secondary += secondary;
         }
     }
-    let mut areas: FxHashMap<AreaCode, (String, String)> = FxHashMap::default();
+    // Each area's name, type, and parent (code and name) as Fingertips writes them.
+    let mut areas: FxHashMap<AreaCode, [String; 4]> = FxHashMap::default();
     let mut writer = csv::Writer::from_writer(out);
     let io = |e: csv::Error| ImportError::file(target, format!("cannot write: {e}"));
     writer.write_record(FINGERTIPS_HEADER).map_err(io)?;
@@ -94,17 +95,35 @@ pub async fn export_fingertips(
                 .as_ref()
                 .and_then(|i| i.area.name.clone())
                 .unwrap_or_default();
-            slot.insert((name, o.area.area_type().label().to_owned()));
+            // The nearest parent (England is its own, as Fingertips lists it).
+            let (parent, parent_name) = if o.area.area_type() == AreaType::England {
+                (o.area.to_string(), name.clone())
+            } else {
+                store
+                    .parents(o.area)
+                    .await
+                    .map_err(fail)?
+                    .into_iter()
+                    .min_by_key(|p| (p.link.level, p.link.vintage.is_empty()))
+                    .map(|p| (p.link.parent.to_string(), p.name.unwrap_or_default()))
+                    .unwrap_or_default()
+            };
+            slot.insert([
+                name,
+                o.area.area_type().label().to_owned(),
+                parent,
+                parent_name,
+            ]);
         }
-        let (area_name, area_type) = &areas[&o.area];
+        let [area_name, area_type, parent, parent_name] = &areas[&o.area];
         let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
         let (year, month, day) = o.period.start();
         writer
             .write_record([
                 o.indicator.as_str(),
                 names.get(&o.indicator).map(String::as_str).unwrap_or(""),
-                "",
-                "",
+                parent,
+                parent_name,
                 o.area.as_str(),
                 area_name,
                 area_type,

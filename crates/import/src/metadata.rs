@@ -7,8 +7,10 @@
 //! ConfidenceIntervalMethod: {Name}, Polarity?}`), and a table a person writes (CSV
 //! or the first sheet of a workbook, read by the caller) with loose headers: an id
 //! column and any of name, definition, unit, value type, polarity, domain, source,
-//! confidence interval method, year type, disclosure. Either lands whole or not at
-//! all. Only what a file gives is changed: a blank cell keeps what the store has.
+//! confidence interval method, year type, disclosure. The metadata lands whole or
+//! not at all (one transaction); the comparisons with England that a polarity
+//! brings are then redone indicator by indicator, each in its own transaction. Only
+//! what a file gives is changed: a blank cell keeps what the store has.
 
 use std::path::Path;
 

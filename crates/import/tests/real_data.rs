@@ -246,7 +246,8 @@ async fn england_geography_and_deprivation_from_published_files() {
         let equal = summaries
             .iter()
             .filter(|s| {
-                (s.summary.extent * 10_000.0).round() == (extents[s.area.as_str()] * 10_000.0).round()
+                (s.summary.extent * 10_000.0).round()
+                    == (extents[s.area.as_str()] * 10_000.0).round()
             })
             .count();
         let widest = extent_gaps.iter().copied().fold(0.0, f64::max);
@@ -254,7 +255,10 @@ async fn england_geography_and_deprivation_from_published_files() {
             "{backend}: average rank: mean difference {mean_rank_gap:.4}, largest {worst_rank:.3}; extent: equal at four places for {equal} of 317, largest difference {widest:.5}"
         );
         assert!(mean_rank_gap < 0.01, "{backend}: {mean_rank_gap}");
-        assert_eq!(equal, 154, "{backend}: districts whose extent is File 10's at four places");
+        assert_eq!(
+            equal, 154,
+            "{backend}: districts whose extent is File 10's at four places"
+        );
         assert!(widest <= 0.0006, "{backend}: {widest}");
 
         // Upper tiers: each small area once, though the current lookup links the

@@ -15,7 +15,7 @@ use syndemic_import::{
 };
 use syndemic_model::{AreaCode, Level};
 use syndemic_stats::deprivation::local_quantiles;
-use syndemic_store::disclosure::{suppress, AreaFamilies};
+use syndemic_store::disclosure::{suppress, AreaFamilies, SUPPRESSED};
 use syndemic_store::{Indicator, Observation, Polarity, SqlStore, Store, StoreUrl};
 
 use crate::progress::Progress;
@@ -358,7 +358,18 @@ async fn profile(store: &SqlStore, code: AreaCode) -> Result<Profile> {
                             )
                         })
                         .cloned()
-                        .unwrap_or(o)
+                        // Not found among the published rows: shown as withheld.
+                        .unwrap_or_else(|| Observation {
+                            value: None,
+                            count: None,
+                            denominator: None,
+                            lower95: None,
+                            upper95: None,
+                            lower998: None,
+                            upper998: None,
+                            note: Some(SUPPRESSED.into()),
+                            ..o
+                        })
                 }
             };
             let title = name_of(&o.indicator);
@@ -647,9 +658,10 @@ pub struct ComputeArgs {
     /// Per this many people (default 100000 for rates, 100 for a proportion).
     #[arg(long)]
     multiplier: Option<f64>,
-    /// Which way is better: lower-is-better, higher-is-better or no-judgement.
-    #[arg(long, default_value = "lower-is-better")]
-    polarity: String,
+    /// Which way is better: lower-is-better, higher-is-better or no-judgement
+    /// (default: the indicator's polarity in the store, else lower-is-better).
+    #[arg(long)]
+    polarity: Option<String>,
     /// Lookup vintage of the LSOA → ward → district links.
     #[arg(long, default_value = "2019")]
     vintage: String,
@@ -717,12 +729,15 @@ fn peak_memory() -> Option<u64> {
 }
 
 pub fn run_compute(args: &ComputeArgs) -> Result<()> {
-    let polarity = Polarity::from_key(&args.polarity).with_context(|| {
-        format!(
-            "--polarity {}: write lower-is-better, higher-is-better or no-judgement",
-            args.polarity
-        )
-    })?;
+    let polarity = args
+        .polarity
+        .as_deref()
+        .map(|p| {
+            Polarity::from_key(p).with_context(|| {
+                format!("--polarity {p}: write lower-is-better, higher-is-better or no-judgement")
+            })
+        })
+        .transpose()?;
     let measure = match args.measure {
         MeasureArg::Dsr => Measure::Dsr,
         MeasureArg::Rate => Measure::Rate,
@@ -734,7 +749,7 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
     }
     let mut indicator = Indicator::named(args.indicator.clone(), args.name.clone());
     indicator.multiplier = Some(multiplier);
-    indicator.polarity = Some(polarity);
+    indicator.polarity = polarity;
     let spec = ComputeSpec {
         measure,
         indicator,
@@ -774,6 +789,17 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let store = open(&args.db).await?;
+        let mut spec = spec;
+        if spec.indicator.polarity.is_none() {
+            // Keep what `indicators set` gave it; a new indicator is lower-is-better.
+            spec.indicator.polarity = Some(
+                store
+                    .indicator(&spec.indicator.id)
+                    .await?
+                    .and_then(|i| i.polarity)
+                    .unwrap_or(Polarity::LowerIsBetter),
+            );
+        }
         if args.force {
             forget_runs(&store, &spec.indicator.id).await?;
         }

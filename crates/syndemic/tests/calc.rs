@@ -1257,6 +1257,23 @@ fn dsr_refuses_repeated_bands_unless_asked_to_sum_them() {
         assert!(err.contains("overlap in group E07000001"), "{err}");
         assert!(err.contains("85+"), "{err}");
     }
+    // A repeated band beside a wider one that overlaps it: the overlap is found
+    // too, so summing never standardises the same ages twice.
+    let beside = write(
+        d,
+        "beside.csv",
+        "district,band,count,population
+A,0-4,1,10
+A,0-4,1,10
+A,0-9,2,20
+A,10-14,1,10
+",
+    );
+    let err = refused(&dsr_args(&beside, &["--sum-repeated-bands"]));
+    assert!(
+        err.contains("age bands 0-4 (line 3) and 0-9 (line 4) overlap"),
+        "{err}"
+    );
 }
 
 /// The Census's top band `85+` takes the ESP2013 weight of 85-89 and 90+ together:

@@ -191,6 +191,21 @@ impl<'s> Collector<'s> {
                 self.spec.counts
             )));
         }
+        // One banding per file: a band whose ages overlap another's (85+ in one LSOA,
+        // 85-89 and 90+ in the next) would count those ages twice in every total.
+        if let Some(band) = AgeBand::parse(band_text).filter(|b| *b != AgeBand::AllAges) {
+            let overlapping = self.slots.iter().find(|(label, ..)| {
+                AgeBand::parse(label).is_some_and(|other| {
+                    other != band && other != AgeBand::AllAges && overlaps(band, other)
+                })
+            });
+            if let Some((other, ..)) = overlapping {
+                return Err(input(format!(
+                    "{}: age band `{band_text}` overlaps age band `{other}` given elsewhere in the counts; use one set of bands throughout (sum 85-89 and 90+ into 85+, or give 85-89 and 90+ everywhere)",
+                    self.spec.counts
+                )));
+            }
+        }
         let (weight, ages) = if self.spec.measure == Measure::Dsr {
             esp2013_band(band_text).ok_or_else(|| {
                 input(format!(
@@ -206,12 +221,18 @@ impl<'s> Collector<'s> {
         Ok(slot)
     }
 
-    /// The id of a sex, interning it; `Male` and `Female` also open the derived
+    /// The id of a sex, interning it (in its one written form: `male` is `Male`); `Male` and `Female` also open the derived
     /// `Persons`, which rows of their own called `Persons` may not join.
-    pub(super) fn sex_id(&mut self, sex: &str) -> Result<u32, EngineError> {
-        if let Some(&s) = self.sexes.get(sex) {
+    pub(super) fn sex_id(&mut self, given: &str) -> Result<u32, EngineError> {
+        if let Some(&s) = self.sexes.get(given) {
             return Ok(s);
         }
+        let written = syndemic_model::Sex::parse(given).map_or(given, |s| s.label());
+        if let Some(&s) = self.sexes.get(written) {
+            self.sexes.insert(given.to_owned(), s);
+            return Ok(s);
+        }
+        let sex = written;
         let derives = sex.eq_ignore_ascii_case("male") || sex.eq_ignore_ascii_case("female");
         let given_persons = sex.eq_ignore_ascii_case("persons");
         if (given_persons && self.persons.is_some())
@@ -224,6 +245,7 @@ impl<'s> Collector<'s> {
         }
         let s = self.sex_names.len() as u32;
         self.sexes.insert(sex.to_owned(), s);
+        self.sexes.insert(given.to_owned(), s);
         self.sex_names.push(sex.to_owned());
         self.derives_persons.push(derives);
         if derives && self.persons.is_none() {
@@ -283,5 +305,16 @@ impl<'s> Collector<'s> {
                 .add(self.row, gid, Some(count), Some(population), Some(weight))?;
         }
         Ok(())
+    }
+}
+
+/// Whether two bands share an age.
+fn overlaps(a: AgeBand, b: AgeBand) -> bool {
+    match (a.years(), b.years()) {
+        (Some((a0, a1)), Some((b0, b1))) => {
+            let end = |x: Option<u16>| x.map_or(u32::MAX, u32::from);
+            u32::from(a0) <= end(b1) && u32::from(b0) <= end(a1)
+        }
+        _ => false,
     }
 }

@@ -135,15 +135,21 @@ pub(super) fn coverage(groups: &[Group], geography: &Geography) -> (Vec<bool>, V
             *total.entry(p).or_default() += 1;
         }
     }
-    let mut present: rustc_hash::FxHashSet<(AreaCode, Period)> = Default::default();
+    // England is as large as the deprivation edition's national table, even where
+    // the lookups in the store hold only a place's own LSOAs.
+    let in_england = total.entry(england).or_default();
+    *in_england = (*in_england).max(geography.national);
+    // Which LSOAs have counts, by period and sex (a total of a sex is published
+    // only where every LSOA gives that sex).
+    let mut present: rustc_hash::FxHashSet<(AreaCode, Period, &str)> = Default::default();
     for g in groups.iter().filter(|g| g.grouping == Grouping::Lsoa) {
-        present.insert((g.area, g.period));
+        present.insert((g.area, g.period, g.sex.as_str()));
     }
-    let mut covered: FxHashMap<(AreaCode, Period), usize> = FxHashMap::default();
-    for (lsoa, period) in &present {
+    let mut covered: FxHashMap<(AreaCode, Period, &str), usize> = FxHashMap::default();
+    for (lsoa, period, sex) in &present {
         if let Some(&i) = index.get(lsoa) {
             for p in parents(i) {
-                *covered.entry((p, *period)).or_default() += 1;
+                *covered.entry((p, *period, *sex)).or_default() += 1;
             }
         }
     }
@@ -157,7 +163,10 @@ pub(super) fn coverage(groups: &[Group], geography: &Geography) -> (Vec<bool>, V
                 _ => g.area,
             };
             let whole = total.get(&area).copied().unwrap_or(0);
-            let have = covered.get(&(area, g.period)).copied().unwrap_or(0);
+            let have = covered
+                .get(&(area, g.period, g.sex.as_str()))
+                .copied()
+                .unwrap_or(0);
             if have >= whole {
                 return true;
             }
@@ -365,9 +374,9 @@ fn read_benchmark_file(
     Ok(out)
 }
 
-/// Puts the benchmark's values in place of (or beside) the computed England and
-/// region values: same area, period and sex replaces; the rest are added (for the
-/// periods of the counts). Each carries the benchmark's source in its note, and no
+/// Puts the benchmark's values in place of the computed England and region values:
+/// every computed row of a benchmarked area goes, and the benchmark's rows for the
+/// periods of the counts come in. Each carries the benchmark's source in its note, and no
 /// counts. Returns how many values were used.
 pub(super) fn apply_benchmark(
     observations: &mut Vec<Observation>,
@@ -391,12 +400,20 @@ pub(super) fn apply_benchmark(
         let mut k = keep.iter();
         groups.retain(|_| *k.next().unwrap_or(&true));
     }
-    let mut at: FxHashMap<(AreaCode, Period, String), usize> = FxHashMap::default();
-    for (i, g) in groups.iter().enumerate() {
-        if matches!(g.grouping, Grouping::England | Grouping::Region) {
-            at.insert((g.area, g.period, g.sex.clone()), i);
-        }
-    }
+    // A benchmarked area's values are all the benchmark's: none summed from the
+    // counts survives beside them, in any period or sex.
+    let benchmarked: rustc_hash::FxHashSet<AreaCode> = values.iter().map(|v| v.area).collect();
+    let keep: Vec<bool> = groups
+        .iter()
+        .map(|g| {
+            !(matches!(g.grouping, Grouping::England | Grouping::Region)
+                && benchmarked.contains(&g.area))
+        })
+        .collect();
+    let mut k = keep.iter();
+    observations.retain(|_| *k.next().unwrap_or(&true));
+    let mut k = keep.iter();
+    groups.retain(|_| *k.next().unwrap_or(&true));
     let periods: rustc_hash::FxHashSet<Period> = groups.iter().map(|g| g.period).collect();
     let mut used = 0;
     for v in values.iter().filter(|v| periods.contains(&v.period)) {
@@ -421,23 +438,18 @@ pub(super) fn apply_benchmark(
             compared_to_parent: None,
             recent_trend: None,
         };
-        match at.get(&(v.area, v.period, v.sex.clone())) {
-            Some(&i) => observations[i] = row,
-            None => {
-                groups.push(Group {
-                    grouping: if v.area.area_type() == AreaType::England {
-                        Grouping::England
-                    } else {
-                        Grouping::Region
-                    },
-                    area: v.area,
-                    category: 0,
-                    period: v.period,
-                    sex: v.sex.clone(),
-                });
-                observations.push(row);
-            }
-        }
+        groups.push(Group {
+            grouping: if v.area.area_type() == AreaType::England {
+                Grouping::England
+            } else {
+                Grouping::Region
+            },
+            area: v.area,
+            category: 0,
+            period: v.period,
+            sex: v.sex.clone(),
+        });
+        observations.push(row);
     }
     used
 }
@@ -475,6 +487,7 @@ mod tests {
             decile: vec![Some(1); 3],
             local_quintile: vec![Some(1); 3],
             county_quintile: vec![None; 3],
+            national: 3,
         };
         let groups = vec![
             group(Grouping::Lsoa, "E01000001"),

@@ -530,6 +530,25 @@ pub async fn compute(
         )));
     }
     progress("fingerprinting the inputs");
+    // A stored benchmark changes by imports, computes and comparisons alike: its
+    // values themselves go into the key.
+    let benchmark_key = match &spec.benchmark {
+        None => "none".to_string(),
+        Some(b @ Benchmark::File(path)) => format!("{b} [{}]", fingerprint(path)?),
+        Some(b @ Benchmark::Indicator(id)) => {
+            let mut h = FxHasher::default();
+            for o in store.observations(Some(id)).await? {
+                h.write(
+                    format!(
+                        "{}|{}|{}|{}|{:?}|{:?}|{:?}",
+                        o.area, o.period, o.sex, o.age, o.value, o.lower95, o.upper95
+                    )
+                    .as_bytes(),
+                );
+            }
+            format!("{b} [{:016x}]", h.finish())
+        }
+    };
     let imports = store.imports().await?.len();
     let inputs = format!(
         "counts {} [{}]; columns {:?}; lookups {}; deprivation {}; counts vintage {:?} apportioned by {:?}; benchmark {}; store imports {imports}",
@@ -544,12 +563,7 @@ pub async fn compute(
         spec.edition,
         spec.counts_vintage,
         spec.apportion_by,
-        match &spec.benchmark {
-            None => "none".to_string(),
-            Some(b @ Benchmark::File(path)) => format!("{b} [{}]", fingerprint(path)?),
-            // A stored indicator changes only by an import, which the import count records.
-            Some(b) => b.to_string(),
-        }
+        benchmark_key
     );
     let key = format!("{:016x}", {
         let mut h = FxHasher::default();

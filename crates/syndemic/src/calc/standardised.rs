@@ -598,7 +598,9 @@ fn repeated_bands(
                 rows,
                 overlap: false,
             });
-            i = j;
+            // The run's last row is compared with the next: a band beside a
+            // repeated one may still overlap it.
+            i = j - 1;
             continue;
         }
         if same_group && a.2 == u32::MAX && b.2 == u32::MAX && b.0 <= a.1 {

@@ -46,7 +46,15 @@ async fn lines(state: &AppState, code: syndemic_model::AreaCode) -> Result<Vec<L
         let Some(latest) = latest_total(all.iter().filter(|o| o.area == code)).cloned() else {
             continue;
         };
-        let england = latest_total(all.iter().filter(|o| o.area.as_str() == "E92000001"))
+        // England in the same period (never a later year's value).
+        let england = all
+            .iter()
+            .find(|o| {
+                o.area.as_str() == "E92000001"
+                    && o.period == latest.period
+                    && o.sex == latest.sex
+                    && o.category.is_empty()
+            })
             .and_then(|o| o.value);
         let mut gradient: Vec<Observation> = all
             .iter()

@@ -289,6 +289,10 @@ fn served(args: &[String], backend: &str) {
         "/api/v1/indicators/trafford_mortality/data?parent=E08000009&format=csv",
     );
     let (page_status, page) = http_get(port, "/indicators/trafford_mortality?area=E08000009");
+    let (ranked_status, ranked) = http_get(
+        port,
+        "/indicators/trafford_mortality/ranked.csv?area=E08000009",
+    );
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(api_status, 200, "{backend}: {api}");
@@ -312,5 +316,18 @@ fn served(args: &[String], backend: &str) {
     assert!(
         page.contains("counts 1–4 withheld"),
         "{backend}: the page states the rule"
+    );
+    // Trafford's indicator view ranks its 21 wards (not Trafford itself, nor its
+    // LSOAs, which the map and funnel show).
+    assert_eq!(ranked_status, 200, "{backend}: {ranked}");
+    let wards: Vec<&str> = ranked
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(wards.len(), 21, "{backend}: {ranked}");
+    assert!(
+        wards.iter().all(|l| l.contains("E05")),
+        "{backend}: {ranked}"
     );
 }

@@ -100,12 +100,26 @@ impl View {
         for c in &small {
             names.insert(*c, store.area(*c).await?.and_then(|a| a.area.name));
         }
+        // The areas one level down with values, above the small areas (which the
+        // map and funnel show): Trafford's wards, the North West's districts and
+        // unitaries — the finest such level among the area's children, never the
+        // area itself (a metropolitan district is its own upper tier).
         let mut children: Vec<(AreaCode, Option<String>, Observation)> = Vec::new();
-        let links = store.children(area, None).await?;
-        let coarsest = links.iter().map(|l| l.child.area_type()).max();
+        let links: Vec<_> = store
+            .children(area, None)
+            .await?
+            .into_iter()
+            .filter(|l| l.child != area && latest.contains_key(&l.child))
+            .collect();
+        let level_of = |code: AreaCode| code.area_type().levels().first().copied();
+        let finest = links
+            .iter()
+            .filter_map(|l| level_of(l.child))
+            .filter(|level| *level > syndemic_model::Level::Msoa)
+            .min();
         for link in links
             .iter()
-            .filter(|l| Some(l.child.area_type()) == coarsest)
+            .filter(|l| finest.is_some() && level_of(l.child) == finest)
         {
             if let Some(o) = latest.get(&link.child) {
                 if children.iter().any(|(c, ..)| *c == link.child) {

@@ -293,8 +293,26 @@ fn served(args: &[String], backend: &str) {
         port,
         "/indicators/trafford_mortality/ranked.csv?area=E08000009",
     );
+    let (_, profile) = http_get(port, "/areas/E08000009");
+    let (_, report) = http_get(port, "/report/E08000009");
     let _ = server.kill();
     let _ = server.wait();
+    // Profile and report name one IoD edition and count the same small areas in
+    // England's most deprived fifth.
+    let profile_count = profile
+        .split("138 small areas; ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("{backend}: the profile's deprivation line"));
+    assert!(
+        profile.contains("in England's most deprived fifth (IoD2019)"),
+        "{backend}: the profile names its edition"
+    );
+    assert!(
+        report.contains(&format!("{profile_count} of 138 small areas"))
+            && report.contains("England's most deprived fifth (IoD2019)"),
+        "{backend}: the report says otherwise than the profile's {profile_count} of 138"
+    );
     assert_eq!(api_status, 200, "{backend}: {api}");
     let mut reader = csv::Reader::from_reader(api.as_bytes());
     let header = reader.headers().unwrap().clone();

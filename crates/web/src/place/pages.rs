@@ -189,6 +189,8 @@ struct Profile {
     rows: Vec<(Indicator, Observation, Option<f64>, Vec<f64>)>,
     /// Small areas by national IMD decile (index 1–10).
     by_decile: [usize; 11],
+    /// The IoD edition the deciles are of (`syndemic_place::edition`'s one rule).
+    edition: Option<syndemic_place::edition::Edition>,
 }
 
 impl Profile {
@@ -248,8 +250,10 @@ impl Profile {
             }
         }
         let mut by_decile = [0usize; 11];
+        let mut edition = None;
         if code.area_type() != AreaType::Lsoa {
-            if let Some((_, rows)) = syndemic_place::edition::ranked_within(store, code).await? {
+            if let Some((e, rows)) = syndemic_place::edition::ranked_within(store, code).await? {
+                edition = Some(e);
                 for d in &rows {
                     by_decile[d.decile.clamp(1, 10) as usize] += 1;
                 }
@@ -262,6 +266,7 @@ impl Profile {
             deprivation,
             rows,
             by_decile,
+            edition,
         })
     }
 
@@ -334,6 +339,7 @@ async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>
         deprivation,
         rows,
         by_decile,
+        edition,
     } = Profile::load(state, code).await?;
     let downloads = |name: &str| Download {
         path: format!("/areas/{code}/{name}"),
@@ -353,9 +359,9 @@ async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>
                 p { "IMD " (d.edition.trim_start_matches("IoD")) " decile: " strong { (d.decile) } " (rank " (d.rank) ", 1 = most deprived)" }
             }
             @if ranked > 0 {
-                p { (ranked) " small areas; " (by_decile[1] + by_decile[2]) " (" (fmt(100.0 * (by_decile[1] + by_decile[2]) as f64 / ranked as f64)) " %) in England's most deprived fifth." }
+                p { (ranked) " small areas; " (by_decile[1] + by_decile[2]) " (" (fmt(100.0 * (by_decile[1] + by_decile[2]) as f64 / ranked as f64)) " %) in England's most deprived fifth (" (edition.map(|e| e.to_string()).unwrap_or_default()) ")." }
                 table {
-                    caption { "Small areas by national deprivation decile (1 = most deprived)" }
+                    caption { "Small areas by national deprivation decile (1 = most deprived), " (edition.map(|e| e.to_string()).unwrap_or_default()) }
                     thead { tr { th scope="col" { "Decile" } @for d in 1..=10 { th scope="col" { (d) } } } }
                     tbody { tr { th scope="row" { "Small areas" } @for d in 1..=10 { td { (by_decile[d]) } } } }
                 }

@@ -122,11 +122,15 @@ async fn render(
     let lines = lines(state, code).await?;
     // Deprivation: the small areas by national decile.
     let small = small_areas_within(store, code).await?;
-    let (ranked, most_deprived_fifth) = match syndemic_place::edition::ranked(store, &small).await?
-    {
-        Some((_, rows)) => (rows.len(), rows.iter().filter(|d| d.decile <= 2).count()),
-        None => (0, 0),
-    };
+    let (ranked, most_deprived_fifth, edition) =
+        match syndemic_place::edition::ranked(store, &small).await? {
+            Some((e, rows)) => (
+                rows.len(),
+                rows.iter().filter(|d| d.decile <= 2).count(),
+                e.to_string(),
+            ),
+            None => (0, 0, String::new()),
+        };
     let hidden = state
         .find_hidden(
             (code.area_type() != AreaType::England).then_some(code),
@@ -272,7 +276,7 @@ async fn render(
                     h2 { "Summary" }
                     ul {
                         @if ranked > 0 {
-                            li { (most_deprived_fifth) " of " (ranked) " small areas (" (fmt(100.0 * most_deprived_fifth as f64 / ranked as f64)) " %) are in England's most deprived fifth." }
+                            li { (most_deprived_fifth) " of " (ranked) " small areas (" (fmt(100.0 * most_deprived_fifth as f64 / ranked as f64)) " %) are in England's most deprived fifth (" (edition) ")." }
                         }
                         @if let Some(l) = with_gaps.first() {
                             @if let Some((m, n, g)) = &l.gap {

@@ -102,8 +102,9 @@ impl View {
         }
         // The areas one level down with values, above the small areas (which the
         // map and funnel show): Trafford's wards, the North West's districts and
-        // unitaries — the finest such level among the area's children, never the
-        // area itself (a metropolitan district is its own upper tier).
+        // unitaries — the finest such level among the area's children (the small
+        // areas where there is none), never the area itself (a metropolitan
+        // district is its own upper tier).
         let mut children: Vec<(AreaCode, Option<String>, Observation)> = Vec::new();
         let links: Vec<_> = store
             .children(area, None)
@@ -112,11 +113,15 @@ impl View {
             .filter(|l| l.child != area && latest.contains_key(&l.child))
             .collect();
         let level_of = |code: AreaCode| code.area_type().levels().first().copied();
-        let finest = links
+        let levels: Vec<syndemic_model::Level> =
+            links.iter().filter_map(|l| level_of(l.child)).collect();
+        let finest = levels
             .iter()
-            .filter_map(|l| level_of(l.child))
-            .filter(|level| *level > syndemic_model::Level::Msoa)
-            .min();
+            .filter(|level| **level > syndemic_model::Level::Msoa)
+            .min()
+            // Only small areas below it (a district without ward values): them.
+            .or_else(|| levels.iter().min())
+            .copied();
         for link in links
             .iter()
             .filter(|l| finest.is_some() && level_of(l.child) == finest)

@@ -198,12 +198,21 @@ impl Parsed {
 fn line_of_row(data: &[u8], start: usize, quoted: bool, row: usize) -> u64 {
     let body = &data[start..];
     if quoted {
-        let mut reader = csv::ReaderBuilder::new().from_reader(body);
+        // Flexible, and skipping blank records, as the parser reads: a row with
+        // too few fields is the row an error names, never the end of the count.
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(body);
         let mut record = csv::ByteRecord::new();
         let mut i = 0;
         while reader.read_byte_record(&mut record).unwrap_or(false) {
+            if record.len() == 1 && record[0].is_empty() {
+                continue;
+            }
             if i == row {
-                return record.position().map_or(0, |p| p.line());
+                // With CRLF line ends the csv crate counts a record's line before
+                // the `\n` that ends the one before: one short.
+                let crlf =
+                    memchr::memchr(b'\n', body).is_some_and(|e| e > 0 && body[e - 1] == b'\r');
+                return record.position().map_or(0, |p| p.line() + u64::from(crlf));
             }
             i += 1;
         }

@@ -1315,3 +1315,42 @@ fn dsr_reads_an_open_85_plus_band_as_85_89_and_90_plus() {
         check("85+", &b[0], column, &a[0], column, 1e-12);
     }
 }
+
+/// A quoted file (as Fingertips exports are: names with newlines inside quotes)
+/// whose row is one field short: the error names that row's real line.
+#[test]
+fn a_short_row_in_a_quoted_file_is_named_by_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "quoted.csv",
+        "area,name,n,d\nA,\"two\nlines\",1,10\nB,x,2\n",
+    );
+    let err = refused(&[
+        "proportion",
+        "--input",
+        &f,
+        "--numerator",
+        "n",
+        "--denominator",
+        "d",
+    ]);
+    assert!(err.contains("line 4"), "{err}");
+    assert!(err.contains("3 fields but the header has 4"), "{err}");
+    // The same with Windows line ends (as Fingertips writes them).
+    let crlf = write(
+        dir.path(),
+        "crlf.csv",
+        "area,name,n,d\r\nA,\"two\nlines\",1,10\r\nB,x,2\r\n",
+    );
+    let err = refused(&[
+        "proportion",
+        "--input",
+        &crlf,
+        "--numerator",
+        "n",
+        "--denominator",
+        "d",
+    ]);
+    assert!(err.contains("line 4"), "{err}");
+}

@@ -101,6 +101,15 @@ fn areas_show_summarises_an_lsoa_from_the_published_files() {
             "missing `{line}` in\n{text}"
         );
     }
+    // A county abolished since 2019 (Northamptonshire) is in no current lookup of
+    // regions: it takes its districts' region.
+    let county = ok(&["areas", "show", "E10000021", "--db", &db]);
+    assert!(
+        county
+            .lines()
+            .any(|l| l.trim() == "Region: East Midlands E12000004"),
+        "{county}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&ok(&["areas", "show", "E01006074", "--json", "--db", &db])).unwrap();
     assert_eq!(json["name"], "Trafford 025A");

@@ -205,9 +205,15 @@ pub async fn import_boundaries(
                 Ok(CodeVerdict::OutsideEngland(_)) => continue,
                 Err(e) => return Err(at(format!("{other}: {e}"))),
             };
+            // Its name beside it, where the boundary carries one (`LADNM_ACTIVE`).
+            let name_key = format!("{}NM{}", &base[..base.len() - 2], &other[base.len()..]);
             areas.push(Area {
                 code: parent,
-                name: None,
+                name: properties
+                    .get(&name_key)
+                    .and_then(|v| v.as_str())
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned),
                 no_known_parent: true,
             });
             links.push(AreaLink {
@@ -333,11 +339,18 @@ async fn write_boundaries(
     codes.dedup();
     let missing = tx.missing_areas(&codes).await?;
     let mut new: Vec<Area> = Vec::new();
+    // Areas already stored keep their name, or get the boundary's if they had none.
+    let mut named: Vec<(AreaCode, String)> = Vec::new();
     for a in areas.drain(..) {
-        if missing.binary_search(&a.code).is_ok() && !new.iter().any(|n: &Area| n.code == a.code) {
+        if missing.binary_search(&a.code).is_err() {
+            if let Some(name) = a.name {
+                named.push((a.code, name));
+            }
+        } else if !new.iter().any(|n: &Area| n.code == a.code) {
             new.push(a);
         }
     }
+    tx.name_unnamed_areas(&named).await?;
     summary.created_without_parent += new.len() as u64;
     summary.areas += new.len() as u64;
     tx.put_areas(&new).await?;

@@ -14,10 +14,34 @@ async fn boundaries_neighbours_and_locating_a_point() {
     let file = shared.join("data/boundaries-geo-lookups/boundaries/lsoa11/E08000009.geojson");
     for store in stores("boundaries_neighbours_and_locating", dir.path()).await {
         let backend = store.backend_name();
+        // An area an earlier import created from its code alone.
+        let unnamed = AreaCode::parse("E01006074").unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.put_areas(&[syndemic_store::Area {
+            code: unnamed,
+            name: None,
+            no_known_parent: true,
+        }])
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
         let summary = import_boundaries(&store, &file)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         println!("{backend}: {summary}");
+        // The boundary names it.
+        assert_eq!(
+            store
+                .area(unnamed)
+                .await
+                .unwrap()
+                .unwrap()
+                .area
+                .name
+                .as_deref(),
+            Some("Trafford 025A"),
+            "{backend}"
+        );
         assert_eq!(
             summary.values, 138,
             "{backend}: Trafford's 138 LSOAs (2011)"

@@ -152,6 +152,9 @@ pub trait StoreTx: Send {
     async fn put_observations(&mut self, rows: &[Observation]) -> Result<()>;
     /// Areas of `codes` the store does not hold yet.
     async fn missing_areas(&mut self, codes: &[AreaCode]) -> Result<Vec<AreaCode>>;
+    /// Gives each listed area its name where it has none yet (an area an earlier
+    /// import created from a code alone); a name already stored is kept.
+    async fn name_unnamed_areas(&mut self, names: &[(AreaCode, String)]) -> Result<()>;
     async fn record_import(&mut self, record: &ImportRecord) -> Result<()>;
     /// Removes every observation of an indicator (before a recomputation replaces them).
     async fn delete_observations(&mut self, indicator: &str) -> Result<()>;

@@ -312,6 +312,18 @@ impl StoreTx for SqlTx {
         Ok(missing)
     }
 
+    async fn name_unnamed_areas(&mut self, names: &[(AreaCode, String)]) -> Result<()> {
+        for (code, name) in names {
+            sqlx::query("UPDATE area SET name = $1 WHERE code = $2 AND name IS NULL")
+                .bind(name.as_str())
+                .bind(code.as_str())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(sql_error("naming areas"))?;
+        }
+        Ok(())
+    }
+
     async fn delete_observations(&mut self, indicator: &str) -> Result<()> {
         sqlx::query("DELETE FROM observation WHERE indicator = $1")
             .bind(indicator)

@@ -420,7 +420,8 @@ mod tests {
         50209.0, 56416.0, 46411.0, 39820.0, 37978.0, 37039.0, 33288.0, 23306.0, 11936.0, 11936.0,
     ];
 
-    fn at_birth(starts: Vec<f64>, deaths: &[f64], pops: &[f64]) -> f64 {
+    /// The life table's estimates at `ages` for one area.
+    fn table(starts: Vec<f64>, deaths: &[f64], pops: &[f64], ages: Vec<f64>) -> Estimates {
         let bands = AgeBands::new(starts).unwrap();
         let d: Vec<_> = deaths.iter().map(|&x| Some(x)).collect();
         let p: Vec<_> = pops.iter().map(|&x| Some(x)).collect();
@@ -433,9 +434,13 @@ mod tests {
             population: &p,
             bands: &bands,
         };
-        let le =
-            life_expectancy(&input, &AtAges::Ages(vec![0.0]), &[ConfidenceLevel::P95]).unwrap();
-        le.estimates.value[0].unwrap()
+        life_expectancy(&input, &AtAges::Ages(ages), &[ConfidenceLevel::P95])
+            .unwrap()
+            .estimates
+    }
+
+    fn at_birth(starts: Vec<f64>, deaths: &[f64], pops: &[f64]) -> f64 {
+        table(starts, deaths, pops, vec![0.0]).value[0].unwrap()
     }
 
     #[test]
@@ -468,29 +473,16 @@ mod tests {
     /// alive: life expectancy 0, and no limits rather than limits of 0 to 0.
     #[test]
     fn nobody_alive_at_the_start_gives_zero_and_blank_limits() {
-        let bands = AgeBands::reference();
         let mut deaths = DEATHS;
         // 85-89: more deaths than its people over 5 years allow (above 0.4 of them),
         // fewer than its people: q = 1.
         deaths[18] = 7_200.0;
-        let d: Vec<_> = deaths.iter().map(|&x| Some(x)).collect();
-        let p: Vec<_> = POPS.iter().map(|&x| Some(x)).collect();
-        let groups = vec![0; d.len()];
-        let input = LifeTableInput {
-            groups: &groups,
-            n_groups: 1,
-            start_age: bands.starts(),
-            deaths: &d,
-            population: &p,
-            bands: &bands,
-        };
-        let le = life_expectancy(
-            &input,
-            &AtAges::Ages(vec![0.0, 90.0]),
-            &[ConfidenceLevel::P95],
-        )
-        .unwrap();
-        let e = &le.estimates;
+        let e = &table(
+            AgeBands::reference().starts().to_vec(),
+            &deaths,
+            &POPS,
+            vec![0.0, 90.0],
+        );
         assert!(e.value[0].is_some_and(|v| v > 0.0), "{e:?}");
         assert!(e.lower[0][0].is_some());
         assert_eq!(e.value[1], Some(0.0));

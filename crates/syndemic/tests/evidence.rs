@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use syndemic_testkit::{read_csv, shared_dir};
+use syndemic_testkit::{read_csv, shared_dir, Served};
 
 fn syndemic(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_syndemic"))
@@ -284,24 +284,6 @@ fn commands_refuse_clearly() {
 }
 
 /// One HTTP/1.1 GET with `Connection: close`; (status, body).
-fn http_get(port: u16, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (
-        head.split_whitespace().nth(1).unwrap().parse().unwrap(),
-        body.to_owned(),
-    )
-}
-
 #[test]
 fn serves_the_tees_valley_from_the_published_files() {
     let Some(shared) = shared_dir("serves_the_tees_valley_from_the_published_files") else {
@@ -329,34 +311,14 @@ fn serves_the_tees_valley_from_the_published_files() {
         &db,
         &data(&shared, "iod-humaniverse-IMD/imd2025_england_lsoa21.csv"),
     ]);
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_syndemic"))
-        .args([
-            "serve",
-            "--db",
-            &db,
-            "--port",
-            &port.to_string(),
-            "--place",
-            "Tees Valley",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed().as_secs() < 60, "the server did not start");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let (status, page) = http_get(port, "/hidden");
-    let (hartlepool_status, hartlepool) = http_get(port, "/hidden?within=E06000001&gap=2");
-    let (api_status, api) = http_get(port, "/api/v1/hidden?per_page=1000");
-    let _ = server.kill();
-    let _ = server.wait();
+    let server = Served::start(
+        env!("CARGO_BIN_EXE_syndemic"),
+        &["serve", "--db", &db, "--place", "Tees Valley"],
+    );
+    let (status, page) = server.get("/hidden");
+    let (hartlepool_status, hartlepool) = server.get("/hidden?within=E06000001&gap=2");
+    let (api_status, api) = server.get("/api/v1/hidden?per_page=1000");
+    drop(server);
     assert_eq!(status, 200, "{page}");
     // The map: one shape per LSOA of the Tees Valley.
     assert_eq!(page.matches("data-code=").count(), 425);
@@ -467,32 +429,12 @@ fn lambeth_with_indicator_metadata_and_sexes() {
     );
     // The profile: life expectancy and healthy life expectancy for each sex, under
     // the names the metadata gives.
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_syndemic"))
-        .args([
-            "serve",
-            "--db",
-            &db,
-            "--port",
-            &port.to_string(),
-            "--place",
-            "Lambeth",
-        ])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed().as_secs() < 60, "the server did not start");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let (status, page) = http_get(port, "/areas/E09000022");
-    let _ = server.kill();
-    let _ = server.wait();
+    let server = Served::start(
+        env!("CARGO_BIN_EXE_syndemic"),
+        &["serve", "--db", &db, "--place", "Lambeth"],
+    );
+    let (status, page) = server.get("/areas/E09000022");
+    drop(server);
     assert_eq!(status, 200, "{page}");
     for name in [
         "Life expectancy at birth (Female)",

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use syndemic_testkit::{database_urls, read_csv, shared_dir};
+use syndemic_testkit::{database_urls, read_csv, shared_dir, Served};
 
 /// The `syndemic …` commands of the document's shell blocks, in order, each split
 /// into words (double quotes group words).
@@ -127,24 +127,6 @@ fn deaths_file(shared: &Path, work: &Path) -> usize {
     }
     std::fs::write(work.join("england-mortality.csv"), england).unwrap();
     lsoas.len()
-}
-
-fn http_get(port: u16, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (
-        head.split_whitespace().nth(1).unwrap().parse().unwrap(),
-        body.to_owned(),
-    )
 }
 
 fn small(count: &str) -> bool {
@@ -268,35 +250,16 @@ fn the_real_place_walkthrough_runs_as_written() {
 
 /// Step 8: the server, its API and the indicator page; no count from 1 to 4.
 fn served(args: &[String], backend: &str) {
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_syndemic"))
-        .args(args)
-        .args(["--port", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed().as_secs() < 60, "the server did not start");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let (api_status, api) = http_get(
-        port,
-        "/api/v1/indicators/trafford_mortality/data?parent=E08000009&format=csv",
-    );
-    let (page_status, page) = http_get(port, "/indicators/trafford_mortality?area=E08000009");
-    let (ranked_status, ranked) = http_get(
-        port,
-        "/indicators/trafford_mortality/ranked.csv?area=E08000009",
-    );
-    let (_, profile) = http_get(port, "/areas/E08000009");
-    let (_, report) = http_get(port, "/report/E08000009");
-    let _ = server.kill();
-    let _ = server.wait();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Served::start(env!("CARGO_BIN_EXE_syndemic"), &words);
+    let (api_status, api) =
+        server.get("/api/v1/indicators/trafford_mortality/data?parent=E08000009&format=csv");
+    let (page_status, page) = server.get("/indicators/trafford_mortality?area=E08000009");
+    let (ranked_status, ranked) =
+        server.get("/indicators/trafford_mortality/ranked.csv?area=E08000009");
+    let (_, profile) = server.get("/areas/E08000009");
+    let (_, report) = server.get("/report/E08000009");
+    drop(server);
     // Profile and report name one IoD edition and count the same small areas in
     // England's most deprived fifth.
     let profile_count = profile

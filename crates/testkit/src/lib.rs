@@ -155,3 +155,60 @@ fn schema_of(test: &str) -> String {
         })
         .collect()
 }
+
+/// A `syndemic serve` (or `demo`) process on a free local port, stopped when
+/// dropped: `bin` is the test's `env!("CARGO_BIN_EXE_syndemic")`, `args` the
+/// command and its flags without `--port`.
+pub struct Served {
+    pub port: u16,
+    child: std::process::Child,
+}
+
+impl Served {
+    /// Starts the server and waits (up to a minute) until it accepts connections.
+    pub fn start(bin: &str, args: &[&str]) -> Served {
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .expect("a free local port")
+            .port();
+        let child = std::process::Command::new(bin)
+            .args(args)
+            .args(["--port", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the server");
+        let served = Served { port, child };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed().as_secs() < 60, "the server did not start");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        served
+    }
+
+    /// A plain HTTP/1.1 GET: the status and the body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        (
+            head.split_whitespace().nth(1).unwrap().parse().unwrap(),
+            body.to_owned(),
+        )
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -417,6 +417,50 @@ fn uptake(i: usize, y: usize) -> (f64, f64) {
     ((eligible * share).round(), eligible)
 }
 
+/// A DSR's recent trend: mortality rising a fifth a year over six years is a
+/// significant increase, getting worse; its first four years cannot be judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dsrs_have_a_recent_trend_from_their_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores("dsrs_have_a_recent_trend", dir.path()).await {
+        let backend = store.backend_name();
+        prepared(&store, dir.path()).await;
+        let mut text = String::from("area,period,sex,age_band,count,population\n");
+        for i in 0..LSOAS {
+            for y in 0..6 {
+                for sex in ["Female", "Male"] {
+                    for (b, (band, _)) in ESP2013.iter().enumerate() {
+                        let deaths = ((b + 1) as f64 * 1.2_f64.powi(y)).round();
+                        writeln!(text, "{},{},{sex},{band},{deaths},1000", lsoa(i), 2015 + y)
+                            .unwrap();
+                    }
+                }
+            }
+        }
+        let counts = dir.path().join("rising.csv");
+        std::fs::write(&counts, &text).unwrap();
+        compute(&store, &spec(counts), &mut |_| {}).await.unwrap();
+        let all = store.observations(Some("mort")).await.unwrap();
+        let trafford = find(&all, "mort", "E08000009", "");
+        let trend = |year: i32| {
+            trafford
+                .iter()
+                .find(|o| o.period == Period::Year(year) && o.sex == "Persons")
+                .and_then(|o| o.recent_trend.clone())
+        };
+        assert_eq!(
+            trend(2020).as_deref(),
+            Some("Increasing & getting worse"),
+            "{backend}"
+        );
+        assert_eq!(
+            trend(2018).as_deref(),
+            Some("Cannot be calculated"),
+            "{backend}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crude_rates_and_proportions_with_recent_trends() {
     let dir = tempfile::tempdir().unwrap();

@@ -117,7 +117,6 @@ pub async fn export_fingertips(
         }
         let [area_name, area_type, parent, parent_name] = &areas[&o.area];
         let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-        let (year, month, day) = o.period.start();
         writer
             .write_record([
                 o.indicator.as_str(),
@@ -143,7 +142,7 @@ pub async fn export_fingertips(
                 o.recent_trend.as_deref().unwrap_or(""),
                 o.compared_to_england.as_deref().unwrap_or(""),
                 o.compared_to_parent.as_deref().unwrap_or(""),
-                &format!("{year:04}{month:02}{day:02}"),
+                &o.period.fingertips_sortable().to_string(),
             ])
             .map_err(io)?;
         summary.rows += 1;

@@ -62,6 +62,8 @@ pub(crate) type Recognised = (
 /// `ICB23CD`, `CTRY19CD` (any case).
 pub(crate) fn geo_column(header: &str) -> Option<Recognised> {
     let upper = header.trim().to_ascii_uppercase();
+    // The ONS's first exact-fit LSOA 2011 → 2021 lookup writes `F_LSOA11CD`.
+    let upper = upper.strip_prefix("F_").unwrap_or(&upper);
     let stem = upper.strip_suffix("CD")?;
     let digits = stem.bytes().rev().take_while(u8::is_ascii_digit).count();
     let (prefix, yy) = stem.split_at(stem.len() - digits);
@@ -109,7 +111,7 @@ fn columns(table: &Table, options: &LookupOptions) -> (Vec<GeoColumn>, Vec<Strin
                 };
                 geo.push(GeoColumn {
                     index,
-                    name_index: table.find(&[&name_header]),
+                    name_index: table.find(&[&name_header, name_header.trim_start_matches("F_")]),
                     header: header.clone(),
                     level,
                     allowed,
@@ -441,5 +443,13 @@ mod tests {
         assert!(geo_column("LADCD_ACTIVE").is_none());
         assert!(geo_column("FID").is_none());
         assert!(geo_column("CAUTHCD").is_none());
+        // Both published headers of the exact-fit LSOA 2011 → 2021 lookup.
+        for header in ["LSOA11CD", "F_LSOA11CD"] {
+            let (level, _, _, member, year) = geo_column(header).unwrap();
+            assert_eq!(
+                (level, member.as_str(), year.as_deref()),
+                (Level::Lsoa, "LSOA11", Some("2011"))
+            );
+        }
     }
 }

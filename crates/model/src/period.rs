@@ -209,6 +209,29 @@ impl Period {
             + i64::from(self.months())
     }
 
+    /// Fingertips' `Time period Sortable`: the starting year × 10,000, plus the
+    /// quarter × 100 for a quarter, plus the month for a month (`20210000` for 2021,
+    /// 2021/22 and 2021 - 23; `20210300` for 2021/22 Q3; `20210005` for May 2021), as
+    /// the Fingertips API's `TimePeriodSortable` is built (year, quarter and month
+    /// of its time-period object). A date also carries its day: `20210514`.
+    pub fn fingertips_sortable(&self) -> i64 {
+        let year = |y: i32| i64::from(y) * 10_000;
+        match *self {
+            Period::Year(y)
+            | Period::FinancialYear(y)
+            | Period::Pooled { first: y, .. }
+            | Period::PooledFinancial { first: y, .. } => year(y),
+            Period::Quarter { year: y, quarter }
+            | Period::FinancialQuarter { year: y, quarter } => year(y) + i64::from(quarter) * 100,
+            Period::Month { year: y, month } => year(y) + i64::from(month),
+            Period::Date {
+                year: y,
+                month,
+                day,
+            } => year(y) + i64::from(month) * 100 + i64::from(day),
+        }
+    }
+
     /// The last calendar year the period touches, used to place it on a time axis
     /// of years (a financial year 2019/20 ends in 2020).
     pub fn end_year(&self) -> i32 {
@@ -278,6 +301,31 @@ impl Ord for Period {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sortable_periods_are_written_as_fingertips_writes_them() {
+        let sortable = |t: &str| Period::parse(t).unwrap().fingertips_sortable();
+        // As in the Fingertips exports in ../shared/data (2015 → 20150000).
+        assert_eq!(sortable("2015"), 20150000);
+        assert_eq!(sortable("2019/20"), 20190000);
+        assert_eq!(sortable("2017 - 19"), 20170000);
+        assert_eq!(
+            Period::Quarter {
+                year: 2021,
+                quarter: 3
+            }
+            .fingertips_sortable(),
+            20210300
+        );
+        assert_eq!(
+            Period::Month {
+                year: 2021,
+                month: 5
+            }
+            .fingertips_sortable(),
+            20210005
+        );
+    }
 
     #[test]
     fn published_shapes_round_trip() {

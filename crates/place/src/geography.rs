@@ -15,25 +15,12 @@ pub async fn small_areas_within(
     if parent.area_type() == AreaType::Lsoa {
         return Ok(vec![parent]);
     }
-    let mut found: Vec<AreaCode> = Vec::new();
-    let mut seen: rustc_hash::FxHashSet<AreaCode> = [parent].into_iter().collect();
-    let mut frontier = vec![parent];
-    while let Some(area) = frontier.pop() {
-        for link in store.children(area, None).await? {
-            let child = link.child;
-            if !seen.insert(child) {
-                continue;
-            }
-            if child.area_type() == AreaType::Lsoa {
-                found.push(child);
-            } else {
-                frontier.push(child);
-            }
-        }
-    }
-    found.sort();
-    found.dedup();
-    Ok(found)
+    Ok(store
+        .descendants(parent)
+        .await?
+        .into_iter()
+        .filter(|c| c.area_type() == AreaType::Lsoa)
+        .collect())
 }
 
 /// The area's chain of parents through every stored vintage: its own, then

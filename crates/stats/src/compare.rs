@@ -191,6 +191,84 @@ pub fn recent_trend(points: &[(f64, f64)], level: f64, polarity: Polarity) -> Tr
     }
 }
 
+/// The recent trend of values that are not a count out of a denominator (directly
+/// standardised rates, life expectancy, ratios): a weighted least-squares line
+/// through the last five values against time scores 1…5, each weighted by the
+/// inverse of its variance, the variance taken from its 95 % limits as
+/// `((upper − lower) / (2 × 1.959964))²`. With weights `wᵢ`, `t̄ = Σwᵢtᵢ/Σwᵢ`,
+/// `ȳ = Σwᵢyᵢ/Σwᵢ`, the slope is `b = Σwᵢ(tᵢ − t̄)(yᵢ − ȳ) / Σwᵢ(tᵢ − t̄)²` with
+/// variance `1 / Σwᵢ(tᵢ − t̄)²`, and `χ² = b² / var(b)` on one degree of freedom,
+/// judged at `level` as [`recent_trend`] is (Fingertips uses 99.9 %). Limits that
+/// are asymmetric (Dobson's for a DSR) give the variance of their mean half-width.
+///
+/// Source: OHID, *Fingertips: recent trends — technical guidance* (a weighted
+/// regression for indicators other than proportions and crude rates); Kirkwood BR,
+/// Sterne JAC (2003), *Essential medical statistics*, 2nd ed., ch. 10 (weighted
+/// least squares and the Wald test of a slope).
+///
+/// `points` are `(value, lower95, upper95)` in time order; fewer than five, or a
+/// point without a value or with no width between its limits, cannot be calculated.
+pub fn recent_trend_of_values(
+    points: &[(f64, f64, f64)],
+    level: f64,
+    polarity: Polarity,
+) -> TrendResult {
+    let cannot = TrendResult {
+        trend: Trend::CannotBeCalculated,
+        getting_better: None,
+        chi_square: None,
+    };
+    if points.len() < 5 {
+        return cannot;
+    }
+    let last = &points[points.len() - 5..];
+    let mut weighted = Vec::with_capacity(5);
+    for (i, &(y, lower, upper)) in last.iter().enumerate() {
+        let se = (upper - lower) / (2.0 * 1.959_963_984_540_054);
+        if !y.is_finite() || !(se > 0.0) || !se.is_finite() {
+            return cannot;
+        }
+        weighted.push(((i + 1) as f64, y, 1.0 / (se * se)));
+    }
+    let sw: f64 = weighted.iter().map(|p| p.2).sum();
+    let t_bar = weighted.iter().map(|p| p.2 * p.0).sum::<f64>() / sw;
+    let y_bar = weighted.iter().map(|p| p.2 * p.1).sum::<f64>() / sw;
+    let stt: f64 = weighted.iter().map(|p| p.2 * (p.0 - t_bar).powi(2)).sum();
+    let sty: f64 = weighted
+        .iter()
+        .map(|p| p.2 * (p.0 - t_bar) * (p.1 - y_bar))
+        .sum();
+    if !(stt > 0.0) || !stt.is_finite() {
+        return cannot;
+    }
+    let slope = sty / stt;
+    let chi = slope * slope * stt;
+    let level = ConfidenceLevel::new(level)
+        .map(|l| l.fraction())
+        .unwrap_or(0.999);
+    let trend = if chi > chisq_quantile(level, 1.0) {
+        if slope > 0.0 {
+            Trend::Increasing
+        } else {
+            Trend::Decreasing
+        }
+    } else {
+        Trend::NoSignificantChange
+    };
+    let getting_better = match (trend, polarity) {
+        (Trend::Increasing, Polarity::HigherIsBetter)
+        | (Trend::Decreasing, Polarity::LowerIsBetter) => Some(true),
+        (Trend::Increasing, Polarity::LowerIsBetter)
+        | (Trend::Decreasing, Polarity::HigherIsBetter) => Some(false),
+        _ => None,
+    };
+    TrendResult {
+        trend,
+        getting_better,
+        chi_square: Some(chi),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +330,58 @@ mod tests {
         let falling: Vec<(f64, f64)> = points.iter().rev().copied().collect();
         let t = recent_trend(&falling, 99.9, Polarity::LowerIsBetter);
         assert_eq!((t.trend, t.getting_better), (Trend::Decreasing, Some(true)));
+    }
+
+    #[test]
+    fn value_trend_matches_a_hand_computation() {
+        // Values 100, 98, 96, 94, 92, each ±1.959964 (standard error 1, weight 1):
+        // t̄ = 3, Σ(t − t̄)² = 10, slope = −2, χ² = 4 × 10 = 40 > 10.83 (99.9 %).
+        let z = 1.959_963_984_540_054;
+        let points: Vec<(f64, f64, f64)> = [100.0, 98.0, 96.0, 94.0, 92.0]
+            .iter()
+            .map(|&y| (y, y - z, y + z))
+            .collect();
+        let t = recent_trend_of_values(&points, 99.9, Polarity::LowerIsBetter);
+        assert!((t.chi_square.unwrap() - 40.0).abs() < 1e-9, "{t:?}");
+        assert_eq!((t.trend, t.getting_better), (Trend::Decreasing, Some(true)));
+        // Wider limits (standard error 4): χ² = 40 / 16 = 2.5, no significant change.
+        let wide: Vec<(f64, f64, f64)> = points
+            .iter()
+            .map(|&(y, ..)| (y, y - 4.0 * z, y + 4.0 * z))
+            .collect();
+        let t = recent_trend_of_values(&wide, 99.9, Polarity::LowerIsBetter);
+        assert!((t.chi_square.unwrap() - 2.5).abs() < 1e-9);
+        assert_eq!(t.trend, Trend::NoSignificantChange);
+        // Weights: a point twice as precise counts four times. Values 0, 0, 0, 0, 10
+        // with the last one's standard error 1/2: w = 1, 1, 1, 1, 4; Σw = 8,
+        // t̄ = (1+2+3+4+20)/8 = 3.75, ȳ = 40/8 = 5,
+        // Σw(t−t̄)² = 7.5625+3.0625+0.5625+0.0625+4·1.5625 = 17.5,
+        // Σw(t−t̄)(y−ȳ) = −5·(−2.75−1.75−0.75+0.25) + 4·1.25·5 = 25 + 25 = 50,
+        // slope = 50/17.5, χ² = slope² × 17.5 = 2500/17.5.
+        let mut uneven: Vec<(f64, f64, f64)> = (0..4).map(|_| (0.0, -z, z)).collect();
+        uneven.push((10.0, 10.0 - z / 2.0, 10.0 + z / 2.0));
+        let t = recent_trend_of_values(&uneven, 99.9, Polarity::NoJudgement);
+        assert!((t.chi_square.unwrap() - 2500.0 / 17.5).abs() < 1e-9);
+        assert_eq!((t.trend, t.getting_better), (Trend::Increasing, None));
+    }
+
+    #[test]
+    fn value_trend_needs_five_values_with_limits() {
+        let point = (50.0, 45.0, 55.0);
+        let t = recent_trend_of_values(&[point; 4], 99.9, Polarity::LowerIsBetter);
+        assert_eq!(t.trend, Trend::CannotBeCalculated);
+        let mut blank = vec![point; 5];
+        blank[2] = (50.0, f64::NAN, f64::NAN);
+        assert_eq!(
+            recent_trend_of_values(&blank, 99.9, Polarity::LowerIsBetter).trend,
+            Trend::CannotBeCalculated
+        );
+        // A flat series: no significant change; only the last five count.
+        let mut series = vec![(10.0, 5.0, 15.0)];
+        series.extend([point; 5]);
+        let t = recent_trend_of_values(&series, 99.9, Polarity::LowerIsBetter);
+        assert_eq!(t.trend, Trend::NoSignificantChange);
+        assert_eq!(t.chi_square, Some(0.0));
     }
 
     #[test]

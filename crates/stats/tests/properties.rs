@@ -224,3 +224,33 @@ fn gradient_line_refuses_what_it_cannot_fit() {
     assert_eq!((flat.intercept, flat.slope), (5.0, 0.0));
     assert_eq!(flat.midpoints, [0.125, 0.625]);
 }
+
+proptest! {
+    /// The trend of values with limits: never NaN for valid points; a series read
+    /// backwards has the same statistic and the opposite direction.
+    #[test]
+    fn value_trends_are_finite_and_symmetric_in_time(
+        values in prop::collection::vec(1.0f64..1_000.0, 5..=8),
+        widths in prop::collection::vec(0.1f64..100.0, 8),
+    ) {
+        use syndemic_stats::compare::{recent_trend_of_values, Polarity, Trend};
+        let points: Vec<(f64, f64, f64)> = values
+            .iter()
+            .zip(&widths)
+            .map(|(&v, &w)| (v, v - w, v + w * 1.5))
+            .collect();
+        let t = recent_trend_of_values(&points, 99.9, Polarity::LowerIsBetter);
+        let chi = t.chi_square.expect("a statistic");
+        prop_assert!(chi.is_finite() && chi >= 0.0);
+        prop_assert!(t.trend != Trend::CannotBeCalculated);
+        let last: Vec<(f64, f64, f64)> = points[points.len() - 5..].iter().rev().copied().collect();
+        let back = recent_trend_of_values(&last, 99.9, Polarity::LowerIsBetter);
+        prop_assert!((back.chi_square.unwrap() - chi).abs() <= 1e-9 * chi.max(1.0));
+        let flipped = match t.trend {
+            Trend::Increasing => Trend::Decreasing,
+            Trend::Decreasing => Trend::Increasing,
+            other => other,
+        };
+        prop_assert_eq!(back.trend, flipped);
+    }
+}

@@ -91,6 +91,9 @@ pub trait Store: Send + Sync {
     async fn parents(&self, code: AreaCode) -> Result<Vec<ParentInfo>>;
     /// Areas whose parent at `level` (of any vintage, or of `vintage`) is `parent`.
     async fn children(&self, parent: AreaCode, vintage: Option<&str>) -> Result<Vec<AreaLink>>;
+    /// Every area below `parent` through links of any vintage and level (children,
+    /// theirs, and so on), each once, sorted; never `parent` itself. One query.
+    async fn descendants(&self, parent: AreaCode) -> Result<Vec<AreaCode>>;
     /// Every parent link in the store.
     async fn all_links(&self) -> Result<Vec<AreaLink>>;
     /// Every link at a level, of one vintage.

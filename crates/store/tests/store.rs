@@ -111,6 +111,78 @@ async fn areas_links_and_values_round_trip() {
     }
 }
 
+/// The areas below an area, in one query: every level and vintage, each once, and
+/// a link of an area to itself (a metropolitan district as its own upper tier)
+/// does not loop.
+#[tokio::test]
+async fn descendants_walk_every_level_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in syndemic_testkit::stores("descendants_walk_every_level_once", dir.path()).await {
+        let link = |child: &str, parent: &str, level: Level, vintage: &str| AreaLink {
+            child: code(child),
+            parent: code(parent),
+            level,
+            vintage: vintage.into(),
+        };
+        let mut tx = store.begin().await.unwrap();
+        let codes = [
+            "E01006074",
+            "E01006075",
+            "E01035001",
+            "E01000001",
+            "E05000829",
+            "E08000009",
+            "E09000001",
+            "E12000002",
+        ];
+        let areas: Vec<Area> = codes.iter().map(|c| area(c, c)).collect();
+        tx.put_areas(&areas).await.unwrap();
+        tx.put_links(&[
+            link("E01006074", "E05000829", Level::Ward, "2019"),
+            link("E01006075", "E05000829", Level::Ward, "2019"),
+            link("E01006074", "E08000009", Level::LowerTierAuthority, "2019"),
+            link("E01006075", "E08000009", Level::LowerTierAuthority, "2019"),
+            link("E05000829", "E08000009", Level::LowerTierAuthority, "2019"),
+            link("E08000009", "E08000009", Level::UpperTierAuthority, "2019"),
+            link("E08000009", "E12000002", Level::Region, "2019"),
+            link("E01035001", "E08000009", Level::LowerTierAuthority, "2021"),
+            link("E01000001", "E09000001", Level::LowerTierAuthority, "2019"),
+        ])
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let below = |c: &str| {
+            let store = &store;
+            let c = code(c);
+            async move {
+                store
+                    .descendants(c)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            below("E12000002").await,
+            [
+                "E01006074",
+                "E01006075",
+                "E01035001",
+                "E05000829",
+                "E08000009"
+            ]
+        );
+        assert_eq!(
+            below("E08000009").await,
+            ["E01006074", "E01006075", "E01035001", "E05000829"]
+        );
+        assert!(below("E01006074").await.is_empty());
+        store.close().await;
+    }
+}
+
 #[tokio::test]
 async fn a_missing_number_then_a_number_in_the_same_place() {
     let dir = tempfile::tempdir().unwrap();

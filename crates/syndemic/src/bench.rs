@@ -29,6 +29,10 @@ pub struct BenchArgs {
     /// Instead: the outreach planner (20 stops, 5,000 sites, 33,755 small areas).
     #[arg(long)]
     pub planner: bool,
+    /// Instead: every kind of web page, first request after a start and warm, on a
+    /// store built from the shared data folder (kept as `--dir`/pages.db).
+    #[arg(long)]
+    pub pages: bool,
     /// Instead: create-referral through the API at `--rate` requests a second for
     /// `--seconds`, on a fresh SQLite store served in this process.
     #[arg(long)]
@@ -37,7 +41,7 @@ pub struct BenchArgs {
     pub rate: u32,
     #[arg(long, default_value = "60")]
     pub seconds: u32,
-    /// The shared data folder, for `--evidence`.
+    /// The shared data folder, for `--evidence` and `--pages`.
     #[arg(long, default_value = "../shared")]
     pub shared: PathBuf,
 }
@@ -264,6 +268,9 @@ fn parse_only(input: &Path, w: &Workload) -> anyhow::Result<usize> {
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.evidence {
         return crate::bench_evidence::run(&args.dir, &args.shared, args.runs);
+    }
+    if args.pages {
+        return crate::bench_pages::run(&args.dir, &args.shared, args.runs);
     }
     if args.planner {
         return crate::outreach::bench(args.runs);

@@ -46,6 +46,13 @@ async fn prepare_store(shared: &Path, db: &Path) -> Result<(SqlStore, Vec<(Strin
         &data.join("iod2019-energy_flex/File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"),
     )
     .await?;
+    let lsoas = lsoas_with_deciles(&store).await?;
+    Ok((store, lsoas))
+}
+
+/// Every LSOA linked to a 2019 district, sorted, with its IoD2019 decile (5 where
+/// it has none).
+async fn lsoas_with_deciles(store: &SqlStore) -> Result<Vec<(String, i64)>> {
     let deciles: std::collections::HashMap<_, _> = store
         .deprivation_table("IoD2019", "imd")
         .await?
@@ -65,7 +72,24 @@ async fn prepare_store(shared: &Path, db: &Path) -> Result<(SqlStore, Vec<(Strin
         })
         .collect();
     lsoas.sort();
-    Ok((store, lsoas))
+    lsoas.dedup();
+    Ok(lsoas)
+}
+
+/// The workload's counts file for the LSOAs of the store at `db` (which holds
+/// England's 2019 lookups and the IoD2019), written to `counts`.
+pub fn write_counts_for(db: &Path, counts: &Path) -> Result<()> {
+    let lsoas = crate::evidence::runtime()?.block_on(async {
+        let store = SqlStore::connect(&StoreUrl::Sqlite(db.display().to_string())).await?;
+        let lsoas = lsoas_with_deciles(&store).await;
+        store.close().await;
+        lsoas
+    })?;
+    eprintln!("writing {}", counts.display());
+    let tmp = counts.with_extension("tmp");
+    write_counts(&tmp, &lsoas)?;
+    std::fs::rename(&tmp, counts)?;
+    Ok(())
 }
 
 fn write_counts(path: &Path, lsoas: &[(String, i64)]) -> Result<u64> {

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_evidence;
 mod bench_hub;
+mod bench_pages;
 mod calc;
 mod deprivation;
 mod evidence;

@@ -437,6 +437,26 @@ fn the_demo_in_a_real_browser() {
     )
     .unwrap();
     assert_eq!(status, 200, "the report as PDF");
+    // The county's report shows its gaps between its own most and least deprived
+    // fifths, one row per indicator computed by deprivation.
+    let (status, report) = http(web, "GET", "/report/E10900001", None).unwrap();
+    assert_eq!(status, 200, "the county's report");
+    assert!(
+        report.contains("The gap between the most and least deprived in Hartmoor")
+            && !report.contains("No indicator has been computed by deprivation group"),
+        "the county's report has its gaps"
+    );
+    let (status, gaps) = http(web, "GET", "/report/E10900001/gaps.csv", None).unwrap();
+    assert_eq!(status, 200, "the county's gaps as CSV");
+    let rows: Vec<&str> = gaps
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert!(
+        rows.len() >= 4 && rows.iter().all(|r| r.to_lowercase().contains("quintile")),
+        "the county's gaps by its quintiles: {gaps}"
+    );
 
     // The referral hub: a GP's referrer completes the front door's form…
     let password = "hartmoor demo 2026";

@@ -434,7 +434,28 @@ fn lambeth_with_indicator_metadata_and_sexes() {
         &["serve", "--db", &db, "--place", "Lambeth"],
     );
     let (status, page) = server.get("/areas/E09000022");
+    // Each sex's row links to the indicator view of that sex's series, which has
+    // a sex selector (life expectancy has no Persons).
+    let link = page
+        .split("<a href=\"")
+        .find(|a| a.contains(">Life expectancy at birth (Female)<"))
+        .and_then(|a| a.split('"').next())
+        .expect("a link from the female life expectancy row")
+        .replace("&amp;", "&");
+    assert!(link.ends_with("&sex=Female"), "{link}");
+    let (view_status, view) = server.get(&link);
+    let (male_status, male) = server.get(&link.replace("Female", "Male"));
+    let (bad_status, _) = server.get(&link.replace("Female", "Persons"));
     drop(server);
+    assert_eq!(view_status, 200, "{view}");
+    assert!(view.contains("Showing <strong>Female, "), "{view}");
+    assert!(
+        view.contains("<select id=\"series-sex\" name=\"sex\">"),
+        "a sex selector"
+    );
+    assert_eq!(male_status, 200);
+    assert!(male.contains("Showing <strong>Male, "));
+    assert_eq!(bad_status, 404, "life expectancy has no Persons series");
     assert_eq!(status, 200, "{page}");
     for name in [
         "Life expectancy at birth (Female)",

@@ -143,7 +143,7 @@ fn the_real_place_walkthrough_runs_as_written() {
     )
     .unwrap();
     let steps = steps(&doc);
-    assert_eq!(steps.len(), 8, "the walkthrough's steps: {steps:?}");
+    assert_eq!(steps.len(), 9, "the walkthrough's steps: {steps:?}");
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
     assert_eq!(deaths_file(&shared, work), 138);
@@ -177,7 +177,12 @@ fn the_real_place_walkthrough_runs_as_written() {
             }
             let (out, err) = ok(&args);
             match n {
-                2 => {
+                2 => assert_eq!(
+                    err.matches("neighbouring pairs").count(),
+                    2,
+                    "{backend}: both vintages' outlines: {err}"
+                ),
+                3 => {
                     for line in [
                         "England E92000001: 138 of 32,844 LSOAs — not published",
                         "region E12000002: 138 of 4,497 LSOAs — not published",
@@ -185,22 +190,22 @@ fn the_real_place_walkthrough_runs_as_written() {
                     ] {
                         assert!(
                             err.contains(line),
-                            "{backend}: step 3 does not say `{line}`:\n{err}"
+                            "{backend}: step 4 does not say `{line}`:\n{err}"
                         );
                     }
                 }
-                3 => assert!(
+                4 => assert!(
                     err.contains("18 England and region values from the benchmark"),
                     "{backend}: {err}"
                 ),
-                5 => {
+                6 => {
                     assert!(
                         out.contains("Mortality from all causes"),
                         "{backend}: {out}"
                     );
                     assert!(!out.contains("No England value"), "{backend}: {out}");
                 }
-                6 => {
+                7 => {
                     let rows = read_csv(&work.join("trafford-mortality.csv"));
                     assert!(rows.len() > 138 * 3, "{backend}: {} rows", rows.len());
                     let england: Vec<_> = rows
@@ -248,7 +253,7 @@ fn the_real_place_walkthrough_runs_as_written() {
     }
 }
 
-/// Step 8: the server, its API and the indicator page; no count from 1 to 4.
+/// Step 9: the server, its API and the indicator page; no count from 1 to 4.
 fn served(args: &[String], backend: &str) {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = Served::start(env!("CARGO_BIN_EXE_syndemic"), &words);
@@ -294,6 +299,41 @@ fn served(args: &[String], backend: &str) {
     }
     assert!(rows >= 138, "{backend}: {rows} rows");
     assert_eq!(page_status, 200, "{backend}: {page}");
+    // The map of this 2011-LSOA indicator draws every LSOA with a value, one of
+    // them split in 2021, on the 2011 outlines.
+    let mut reader = csv::Reader::from_reader(api.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (area, value, period, sex) = (
+        column("area"),
+        column("value"),
+        column("period"),
+        column("sex"),
+    );
+    let latest = reader
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| {
+            r[area].starts_with("E01")
+                && &r[period] == "2021"
+                && &r[sex] == "Persons"
+                && !r[value].is_empty()
+        })
+        .map(|r| r[area].to_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        latest.len() > 100,
+        "{backend}: {} LSOAs with values",
+        latest.len()
+    );
+    let undrawn: Vec<&String> = latest
+        .iter()
+        .filter(|c| !page.contains(&format!("data-code=\"{c}\"")))
+        .collect();
+    assert!(
+        undrawn.is_empty(),
+        "{backend}: no shape on the map for {undrawn:?}"
+    );
     assert!(
         page.contains("counts 1–4 withheld"),
         "{backend}: the page states the rule"

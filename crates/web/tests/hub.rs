@@ -389,6 +389,20 @@ fn the_authorisation_matrix_holds_for_every_role_route_and_organisation() {
             ("GET", "/hub/audit", vec![], 200, ADMINS),
             (
                 "GET",
+                "/admin/indicators",
+                vec![],
+                200,
+                &[(Role::SystemAdmin, true), (Role::SystemAdmin, false)],
+            ),
+            (
+                "POST",
+                "/admin/indicators/no-such-indicator",
+                vec![("disclosure", "1-4")],
+                404,
+                &[(Role::SystemAdmin, true), (Role::SystemAdmin, false)],
+            ),
+            (
+                "GET",
                 "/hub/services",
                 vec![],
                 200,
@@ -1530,6 +1544,82 @@ fn a_person_can_see_everything_held_about_them_and_have_it_erased() {
                 .unwrap()
                 .is_empty(),
             "{b}: erased ones are not purged twice"
+        );
+    }
+}
+
+/// A system admin sets an indicator's small-number rule on the admin page: the API
+/// answers by the new rule at once, a bad rule is refused with the form's reason,
+/// and the change is in the audit log.
+#[test]
+fn a_system_admin_sets_an_indicators_small_number_rule() {
+    use syndemic_model::Period;
+    use syndemic_store::{Indicator, Observation};
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_disclosure", dir.path(), &rt) {
+        let b = &s.backend;
+        rt.block_on(async {
+            let mut tx = s.store.begin().await.unwrap();
+            tx.put_indicator(&Indicator::named("rare", "A rare event"))
+                .await
+                .unwrap();
+            tx.put_observations(&[Observation {
+                indicator: "rare".into(),
+                area: code(LSOA),
+                period: Period::Year(2024),
+                sex: "Persons".into(),
+                age: "All ages".into(),
+                category_type: String::new(),
+                category: String::new(),
+                count: Some(3.0),
+                denominator: Some(1000.0),
+                value: Some(0.3),
+                lower95: None,
+                upper95: None,
+                lower998: None,
+                upper998: None,
+                note: None,
+                compared_to_england: None,
+                compared_to_parent: None,
+                recent_trend: None,
+            }])
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        });
+        let count = || {
+            let r = request(s.port, "GET", "/api/v1/indicators/rare/data", &[], "");
+            assert_eq!(r.status, 200, "{b}: {}", r.body);
+            let v: Value = serde_json::from_str(&r.body).unwrap();
+            v["contents"][0]["count"].clone()
+        };
+        assert_eq!(count(), Value::Null, "{b}: withheld by the default rule");
+        let admin = Browser::sign_in(s.port, "system-admin-own", PASSWORD).unwrap();
+        let page = admin.get("/admin/indicators");
+        assert!(
+            page.body.contains("counts 1–4 withheld (the default)"),
+            "{b}: {}",
+            page.body
+        );
+        let set = admin.post("/admin/indicators/rare", &[("disclosure", "none")]);
+        assert_eq!(set.status, 200, "{b}: {}", set.body);
+        assert!(
+            set.body.contains("A rare event: no small-number rule"),
+            "{b}"
+        );
+        assert_eq!(count(), json!(3.0), "{b}: published at once");
+        let bad = admin.post("/admin/indicators/rare", &[("disclosure", "1-x")]);
+        assert_eq!(bad.status, 422, "{b}: {}", bad.body);
+        assert!(bad.body.contains("MIN-MAX"), "{b}");
+        let set = admin.post("/admin/indicators/rare", &[("disclosure", "1-4")]);
+        assert_eq!(set.status, 200, "{b}: {}", set.body);
+        assert_eq!(count(), Value::Null, "{b}: withheld again at once");
+        let log = admin.get("/hub/audit");
+        assert!(
+            log.body.contains("disclosure: no small-number rule")
+                && log.body.contains("disclosure: counts 1–4 withheld"),
+            "{b}: the changes are audited"
         );
     }
 }

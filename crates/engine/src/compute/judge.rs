@@ -24,11 +24,19 @@ pub(super) fn trend_wording(trend: Trend, getting_better: Option<bool>) -> &'sta
     }
 }
 
-/// The recent trend of each result as of its period: Fingertips' chi-square test
-/// for trend (99.9 %) over the last five periods of the same area, group and sex up
-/// to and including it (counts out of denominators, so crude rates and proportions
-/// only; fewer than five periods cannot be calculated).
-pub(super) fn recent_trends(observations: &mut [Observation], polarity: Option<Polarity>) {
+/// The recent trend of each result as of its period over the last five periods of
+/// the same area, group and sex up to and including it (fewer than five periods
+/// cannot be calculated), tested at 99.9 % as Fingertips does: for crude rates
+/// and proportions (`by_counts`) the chi-square test for trend in the counts out
+/// of their denominators ([`recent_trend`]); for directly standardised rates a
+/// weighted regression of the values, weighted by the variance their 95 % limits
+/// imply ([`recent_trend_of_values`]; a period without limits — under 10 events —
+/// cannot be calculated).
+pub(super) fn recent_trends(
+    observations: &mut [Observation],
+    polarity: Option<Polarity>,
+    by_counts: bool,
+) {
     let polarity = judged(polarity);
     let mut series: FxHashMap<(AreaCode, &str, &str, &str), Vec<usize>> = FxHashMap::default();
     for (i, o) in observations.iter().enumerate() {
@@ -37,22 +45,33 @@ pub(super) fn recent_trends(observations: &mut [Observation], polarity: Option<P
             .or_default()
             .push(i);
     }
+    let nan = f64::NAN;
     let mut trends: Vec<(usize, &'static str)> = Vec::with_capacity(observations.len());
     for members in series.into_values() {
         let mut members = members;
         members.sort_by_key(|&i| observations[i].period.sort_key());
-        let points: Vec<(f64, f64)> = members
+        let points: Vec<(f64, f64, f64)> = members
             .iter()
             .map(|&i| {
                 let o = &observations[i];
-                (
-                    o.count.unwrap_or(f64::NAN),
-                    o.denominator.unwrap_or(f64::NAN),
-                )
+                if by_counts {
+                    (o.count.unwrap_or(nan), o.denominator.unwrap_or(nan), nan)
+                } else {
+                    (
+                        o.value.unwrap_or(nan),
+                        o.lower95.unwrap_or(nan),
+                        o.upper95.unwrap_or(nan),
+                    )
+                }
             })
             .collect();
         for (k, &i) in members.iter().enumerate() {
-            let t = recent_trend(&points[..=k], 99.9, polarity);
+            let t = if by_counts {
+                let counts: Vec<(f64, f64)> = points[..=k].iter().map(|p| (p.0, p.1)).collect();
+                recent_trend(&counts, 99.9, polarity)
+            } else {
+                recent_trend_of_values(&points[..=k], 99.9, polarity)
+            };
             trends.push((i, trend_wording(t.trend, t.getting_better)));
         }
     }

@@ -32,7 +32,7 @@ use datafusion::prelude::{
 use futures::StreamExt;
 use rustc_hash::{FxHashMap, FxHasher};
 use syndemic_model::{AgeBand, AreaCode, Period};
-use syndemic_stats::compare::{compare, recent_trend, Trend};
+use syndemic_stats::compare::{compare, recent_trend, recent_trend_of_values, Trend};
 use syndemic_stats::dsr::{esp2013_bands, standard_weight, DsrAccumulator};
 use syndemic_stats::proportion::proportion;
 use syndemic_stats::rate::rate;
@@ -522,7 +522,7 @@ pub async fn compute(
         Measure::Rate => "crude rate (exact Poisson limits below 10 events, Byar's from 10",
         Measure::Proportion => "proportion (Wilson score limits",
     };
-    let method = format!("{described}, per {multiplier}); compared with England and parent (95 % limits); recent trend (chi-square test for trend, last 5 periods, 99.9 %); SII/RII ({} simulations, seed {}); gap and ratio of most/least deprived", spec.repetitions, spec.seed);
+    let method = format!("{described}, per {multiplier}); compared with England and parent (95 % limits); recent trend (last 5 periods, 99.9 %: chi-square test for trend of counts, or for a DSR a regression weighted by its limits); SII/RII ({} simulations, seed {}); gap and ratio of most/least deprived", spec.repetitions, spec.seed);
     if spec.measure == Measure::Dsr && spec.columns.age_band.is_none() {
         return Err(input(format!(
             "{}: a directly standardised rate needs an age band column (ESP2013 bands 0-4, 5-9, …, 90+); without one compute a crude rate (--measure rate)",
@@ -826,9 +826,11 @@ pub async fn compute(
         &geography,
         spec.indicator.polarity,
     );
-    if spec.measure != Measure::Dsr {
-        recent_trends(&mut observations, spec.indicator.polarity);
-    }
+    recent_trends(
+        &mut observations,
+        spec.indicator.polarity,
+        spec.measure != Measure::Dsr,
+    );
     stage(&mut summary, "rates");
 
     progress("computing the inequality measures");

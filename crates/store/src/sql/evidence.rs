@@ -213,6 +213,23 @@ impl Store for SqlStore {
         rows.iter().map(link_of).collect()
     }
 
+    async fn descendants(&self, parent: AreaCode) -> Result<Vec<AreaCode>> {
+        // UNION (not UNION ALL) keeps each area once, so a link of an area to
+        // itself (a metropolitan district is its own upper tier) ends the walk.
+        let rows = sqlx::query(
+            "WITH RECURSIVE below(code) AS ( \
+                 SELECT child FROM area_link WHERE parent = $1 \
+                 UNION \
+                 SELECT l.child FROM area_link l JOIN below b ON l.parent = b.code \
+             ) SELECT code FROM below WHERE code <> $1 ORDER BY code",
+        )
+        .bind(parent.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading the areas below an area"))?;
+        rows.iter().map(|r| code_of(r, "code")).collect()
+    }
+
     async fn all_links(&self) -> Result<Vec<AreaLink>> {
         let rows = sqlx::query(
             "SELECT child, parent, level, vintage FROM area_link ORDER BY parent, child, level, vintage",

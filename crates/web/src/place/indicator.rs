@@ -17,7 +17,7 @@ use syndemic_model::AreaCode;
 use syndemic_stats::funnel::{self, RateType};
 use syndemic_store::{Indicator, Observation, Polarity};
 
-use crate::place::pages::{comparison_colour, latest_total};
+use crate::place::pages::comparison_colour;
 use crate::shell::charts::{self, Curves, FunnelPoint, TrendPoint};
 use crate::shell::page;
 use crate::shell::svg::{self, fmt, Bar, MapArea, SCALE};
@@ -30,6 +30,53 @@ const ENGLAND: &str = "E92000001";
 #[derive(Deserialize)]
 pub struct IndicatorQuery {
     area: Option<String>,
+    /// `Persons`, `Female` or `Male`: which sex's series (the default: Persons
+    /// where the indicator has it).
+    sex: Option<String>,
+    /// The age group's label as published (`All ages`, `<75 yrs`, `65+ yrs`).
+    age: Option<String>,
+}
+
+/// One series of an indicator: its sex and age group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Series {
+    pub sex: String,
+    pub age: String,
+}
+
+impl Series {
+    fn holds(&self, o: &Observation) -> bool {
+        o.category.is_empty() && o.sex == self.sex && o.age == self.age
+    }
+
+    /// The series an indicator has in `rows` (whole-area values only), Persons
+    /// first then by sex, each sex's `All ages` first.
+    fn of<'a>(rows: impl Iterator<Item = &'a Observation>) -> Vec<Series> {
+        let mut found: Vec<Series> = Vec::new();
+        for o in rows.filter(|o| o.category.is_empty()) {
+            if !found.iter().any(|s| s.sex == o.sex && s.age == o.age) {
+                found.push(Series {
+                    sex: o.sex.clone(),
+                    age: o.age.clone(),
+                });
+            }
+        }
+        let sex_order = |s: &str| match s {
+            "Persons" => 0,
+            "Female" => 1,
+            "Male" => 2,
+            _ => 3,
+        };
+        found.sort_by(|a, b| {
+            (sex_order(&a.sex), a.age != "All ages", &a.sex, &a.age).cmp(&(
+                sex_order(&b.sex),
+                b.age != "All ages",
+                &b.sex,
+                &b.age,
+            ))
+        });
+        found
+    }
 }
 
 /// Everything the view draws, read once per request.
@@ -41,7 +88,10 @@ pub(crate) struct View {
     pub period: Option<syndemic_model::Period>,
     small: Vec<AreaCode>,
     names: FxHashMap<AreaCode, Option<String>>,
-    /// The latest Persons total of every area, by code.
+    /// The series shown, and every series the indicator has.
+    pub series: Series,
+    pub all_series: Vec<Series>,
+    /// The latest value of the series shown of every area, by code.
     latest: FxHashMap<AreaCode, Observation>,
     shapes: Arc<Shapes>,
     /// The direct children of one kind, largest value first.
@@ -60,15 +110,13 @@ fn steps(values: &[f64]) -> impl Fn(f64) -> usize + '_ {
     }
 }
 
-fn is_total(o: &Observation) -> bool {
-    o.sex == "Persons" && o.category.is_empty()
-}
-
 impl View {
     pub(crate) async fn load(
         state: &AppState,
         id: &str,
         area: Option<&str>,
+        sex: Option<&str>,
+        age: Option<&str>,
     ) -> Result<View, WebError> {
         let store = state.db.as_ref();
         let Some(indicator) = store.indicator(id).await? else {
@@ -85,11 +133,65 @@ impl View {
             .name
             .unwrap_or_else(|| area.to_string());
         let all = state.observations(id).await?;
-        let headline = latest_total(all.iter().filter(|o| o.area == area)).cloned();
-        let period = headline
-            .as_ref()
-            .map(|o| o.period)
-            .or_else(|| latest_total(all.iter()).map(|o| o.period));
+        // The series: the one asked for, else the area's first (Persons, all ages,
+        // where it has them), else the indicator's first.
+        let all_series = Series::of(all.iter());
+        let here = Series::of(all.iter().filter(|o| o.area == area));
+        let series = match (sex, age) {
+            (None, None) => here.first().or(all_series.first()).cloned(),
+            (sex, age) => {
+                let sex = match sex {
+                    Some(s) => Some(
+                        syndemic_model::Sex::parse(s)
+                            .map(|s| s.label().to_owned())
+                            .ok_or_else(|| {
+                                WebError::BadRequest(format!(
+                                    "sex={s}: give Persons, Female or Male"
+                                ))
+                            })?,
+                    ),
+                    None => None,
+                };
+                let found = all_series
+                    .iter()
+                    .find(|s| {
+                        sex.as_ref().is_none_or(|x| *x == s.sex) && age.is_none_or(|a| a == s.age)
+                    })
+                    .cloned();
+                Some(found.ok_or_else(|| {
+                    WebError::NotFound(format!(
+                        "{} has no series for {}: it has {}",
+                        indicator.name,
+                        [sex.as_deref(), age]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        all_series
+                            .iter()
+                            .map(|s| format!("{} {}", s.sex, s.age))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ))
+                })?)
+            }
+        }
+        .unwrap_or(Series {
+            sex: "Persons".into(),
+            age: "All ages".into(),
+        });
+        let is_total = |o: &Observation| series.holds(o);
+        let headline = all
+            .iter()
+            .filter(|o| o.area == area && is_total(o))
+            .max_by_key(|o| o.period.sort_key())
+            .cloned();
+        let period = headline.as_ref().map(|o| o.period).or_else(|| {
+            all.iter()
+                .filter(|o| is_total(o))
+                .max_by_key(|o| o.period.sort_key())
+                .map(|o| o.period)
+        });
         let small = small_areas_within(store, area).await?;
         let latest: FxHashMap<AreaCode, Observation> = all
             .iter()
@@ -144,7 +246,8 @@ impl View {
             .filter(|o| {
                 o.area == area
                     && Some(o.period) == period
-                    && o.sex == "Persons"
+                    && o.sex == series.sex
+                    && o.age == series.age
                     && !o.category.is_empty()
             })
             .cloned()
@@ -154,7 +257,7 @@ impl View {
             .observations(&format!("{id}.sii"))
             .await?
             .iter()
-            .find(|o| o.area == area && Some(o.period) == period && o.sex == "Persons")
+            .find(|o| o.area == area && Some(o.period) == period && o.sex == series.sex)
             .cloned();
         let mut trend: Vec<Observation> = all
             .iter()
@@ -171,6 +274,8 @@ impl View {
             indicator,
             area,
             area_name,
+            series,
+            all_series,
             headline,
             period,
             small,
@@ -201,11 +306,17 @@ impl View {
             .filter_map(|c| self.latest.get(c).and_then(|o| o.value))
             .collect();
         let step = steps(&values);
+        // The outlines of the indicator's own small areas' vintage.
+        let (_, outlines) = self.shapes.for_codes(
+            self.small
+                .iter()
+                .filter(|c| self.latest.get(c).is_some_and(|o| o.value.is_some())),
+        );
         let areas: Vec<MapArea> = self
             .small
             .iter()
             .filter_map(|c| {
-                let rings = self.shapes.outlines.get(c)?;
+                let rings = outlines.get(c)?;
                 let value = self.latest.get(c).and_then(|o| o.value);
                 Some(MapArea {
                     code: *c,
@@ -506,10 +617,26 @@ impl View {
         }
     }
 
+    /// The view's query string: its area, and its series where it is not the
+    /// default one.
+    fn query(&self) -> String {
+        let mut q = format!("area={}", self.area);
+        if self.all_series.first() != Some(&self.series) {
+            q.push('&');
+            q.push_str(
+                &form_urlencoded::Serializer::new(String::new())
+                    .append_pair("sex", &self.series.sex)
+                    .append_pair("age", &self.series.age)
+                    .finish(),
+            );
+        }
+        q
+    }
+
     fn download(&self, name: &str) -> Download {
         Download {
             path: format!("/indicators/{}/{name}", self.indicator.id),
-            query: format!("area={}", self.area),
+            query: self.query(),
         }
     }
 
@@ -535,11 +662,13 @@ pub async fn indicator(
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let key = format!(
-        "indicator {id} {}",
-        query.area.as_deref().unwrap_or(ENGLAND)
+        "indicator {id} {} {:?} {:?}",
+        query.area.as_deref().unwrap_or(ENGLAND),
+        query.sex,
+        query.age
     );
     state
-        .cached_page(key, &headers, render(&state, id, query.area))
+        .cached_page(key, &headers, render(&state, id, query))
         .await
 }
 
@@ -555,9 +684,16 @@ fn limits(lower: Option<f64>, upper: Option<f64>) -> String {
 async fn render(
     state: &AppState,
     id: String,
-    area: Option<String>,
+    query: IndicatorQuery,
 ) -> Result<Html<String>, WebError> {
-    let v = View::load(state, &id, area.as_deref()).await?;
+    let v = View::load(
+        state,
+        &id,
+        query.area.as_deref(),
+        query.sex.as_deref(),
+        query.age.as_deref(),
+    )
+    .await?;
     let unit = v.indicator.unit.clone().unwrap_or_default();
     let table = |name: &str| v.table(name).map(|t| t.html(Some(&v.download(name))));
     let funnel = v.funnel_chart();
@@ -565,6 +701,21 @@ async fn render(
         state,
         &format!("{} — {}", v.indicator.name, v.area_name),
         html! {
+            @if v.all_series.len() > 1 {
+                form method="get" action=(format!("/indicators/{id}")) class="inline series" {
+                    input type="hidden" name="area" value=(v.area.as_str());
+                    @let sexes = v.all_series.iter().fold(Vec::<&str>::new(), |mut a, s| { if !a.contains(&s.sex.as_str()) { a.push(&s.sex) } a });
+                    @let ages = v.all_series.iter().fold(Vec::<&str>::new(), |mut a, s| { if !a.contains(&s.age.as_str()) { a.push(&s.age) } a });
+                    label for="series-sex" { "Sex " }
+                    select id="series-sex" name="sex" { @for s in &sexes { option value=(s) selected[*s == v.series.sex] { (s) } } }
+                    " "
+                    label for="series-age" { "Age " }
+                    select id="series-age" name="age" { @for a in &ages { option value=(a) selected[*a == v.series.age] { (a) } } }
+                    " "
+                    button type="submit" class="secondary" { "Show" }
+                }
+            }
+            p { "Showing " strong { (v.series.sex) ", " (v.series.age) } "." }
             @if let Some(o) = &v.headline {
                 p class="lead" { (v.area_name) ", " (o.period.to_string()) ": " strong { (o.value.map(fmt).unwrap_or_else(|| "no value".into())) } " " (unit) (limits(o.lower95, o.upper95)) }
             }
@@ -637,7 +788,14 @@ pub async fn download(
     if !known {
         return Err(unknown(&file));
     }
-    let v = View::load(&state, &id, query.area.as_deref()).await?;
+    let v = View::load(
+        &state,
+        &id,
+        query.area.as_deref(),
+        query.sex.as_deref(),
+        query.age.as_deref(),
+    )
+    .await?;
     let stem = format!("{}-{}-{name}", v.indicator.id, v.area);
     Ok(match ext {
         "svg" => svg::download(

@@ -379,7 +379,7 @@ async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>
                             @for (indicator, o, england, peers) in group {
                                 @let (fill, ink) = comparison_colour(o.compared_to_england.as_deref());
                                 tr {
-                                    th scope="row" { a href=(format!("/indicators/{}?area={code}", indicator.id)) { (indicator.name) } }
+                                    th scope="row" { a href=(format!("/indicators/{}?area={code}{}", indicator.id, if o.sex == "Persons" { String::new() } else { format!("&sex={}", o.sex) })) { (indicator.name) } }
                                     td { (o.period.to_string()) }
                                     td { (o.value.map(fmt).unwrap_or_else(|| "–".into())) }
                                     td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) }

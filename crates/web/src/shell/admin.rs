@@ -61,6 +61,7 @@ async fn render(
         "Users and API tokens",
         html! {
             @if let Some(n) = notice { div class="notice" role="status" { (n) } }
+            @if all { p { a href="/admin/indicators" { "Indicators' small-number rules" } } }
             h2 { "Users" }
             table {
                 caption { (users.len()) " users" }
@@ -333,4 +334,93 @@ pub(crate) async fn audit(
             }
         },
     ))
+}
+
+/// The small-number rule of every indicator, and a form to set each: counts in a
+/// range withheld (with secondary suppression), or none. System admins only, as
+/// with `syndemic indicators set ID --disclosure`; every change is audited and
+/// shows at once on every page, download and API answer.
+async fn render_disclosure(
+    state: &AppState,
+    s: &Signed,
+    notice: Option<maud::Markup>,
+) -> Result<Html<String>, WebError> {
+    s.must(Action::ManageSystem)?;
+    let indicators: Vec<_> = state
+        .db
+        .indicators()
+        .await?
+        .into_iter()
+        .filter(|i| !i.id.contains('.'))
+        .collect();
+    Ok(layout(
+        state,
+        "Small-number rules",
+        html! {
+            @if let Some(n) = notice { div class="notice" role="status" { (n) } }
+            p { "Each indicator's counts in the range given are withheld from every page, download, API answer and export, with whatever other cell would let a reader work them out. An indicator without a rule of its own has the default: " (syndemic_store::Disclosure::DEFAULT) ". Give a range such as " code { "1-4" } " or " code { "1-9" } ", or " code { "none" } " to publish every count." }
+            table {
+                caption { (indicators.len()) " indicators" }
+                thead { tr { th scope="col" { "Indicator" } th scope="col" { "Id" } th scope="col" { "Rule in force" } th scope="col" { "Set the rule" } } }
+                tbody {
+                    @for i in &indicators {
+                        @let field = format!("rule-{}", i.id);
+                        tr {
+                            td { (i.name) }
+                            td { code { (i.id) } }
+                            td {
+                                (i.disclosure_rule().map_or_else(|| syndemic_store::Disclosure::NONE.to_string(), |r| r.to_string()))
+                                @if i.disclosure.is_none() { " (the default)" }
+                            }
+                            td {
+                                form method="post" action=(format!("/admin/indicators/{}", i.id)) class="inline" {
+                                    input type="hidden" name="csrf" value=(s.csrf);
+                                    input id=(field) aria-label=(format!("Rule for {}", i.name)) name="disclosure" type="text" size="6" required value=(i.disclosure.map_or_else(|| "1-4".to_owned(), |d| if d.is_none() { "none".to_owned() } else { format!("{}-{}", d.min, d.max) }));
+                                    button type="submit" class="secondary" { "Set" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+pub(crate) async fn disclosure_page(
+    State(state): State<AppState>,
+    s: Signed,
+) -> Result<Html<String>, WebError> {
+    render_disclosure(&state, &s, None).await
+}
+
+pub(crate) async fn set_disclosure(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted(s, form): Posted,
+) -> Result<Response, WebError> {
+    s.must(Action::ManageSystem)?;
+    let Some(mut indicator) = state.db.indicator(&id).await? else {
+        return Err(WebError::NotFound(format!("no indicator `{id}`")));
+    };
+    let rule = syndemic_store::Disclosure::parse(&form.get("disclosure"))
+        .map_err(WebError::Unprocessable)?;
+    indicator.disclosure = Some(rule);
+    let mut tx = state.db.begin().await?;
+    tx.put_indicator(&indicator).await?;
+    tx.commit().await?;
+    state
+        .audit(
+            &s.actor,
+            "change",
+            "indicator",
+            &id,
+            &format!("disclosure: {rule}"),
+        )
+        .await?;
+    state.forget(&id).await;
+    let notice = html! { p { (indicator.name) ": " (rule) ", from now on everywhere." } };
+    Ok(render_disclosure(&state, &s, Some(notice))
+        .await?
+        .into_response())
 }

@@ -45,6 +45,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/users/{id}", post(admin::user_action))
         .route("/admin/tokens", post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/admin/indicators", get(admin::disclosure_page))
+        .route("/admin/indicators/{id}", post(admin::set_disclosure))
         .route("/assets/site.css", get(stylesheet))
 }
 

@@ -35,6 +35,10 @@ pub struct AppState {
     /// Each indicator's observations with its disclosure rule applied, kept for
     /// [`CACHE_SECONDS`].
     cache: Arc<tokio::sync::Mutex<Cache>>,
+    /// The stored geography's families of areas (which children add up to which
+    /// parent), for secondary suppression: read once per [`CACHE_SECONDS`] for
+    /// every indicator, not once per indicator.
+    families: Arc<tokio::sync::Mutex<Option<(Instant, Arc<AreaFamilies>)>>>,
     /// Rendered pages by key, kept for [`CACHE_SECONDS`] like the observations
     /// they are drawn from.
     pages: Arc<tokio::sync::Mutex<FxHashMap<String, KeptPage>>>,
@@ -122,6 +126,7 @@ impl AppState {
             population: population.map(Into::into),
             shapes: Arc::default(),
             cache: Arc::default(),
+            families: Arc::default(),
             pages: Arc::default(),
         }
     }
@@ -146,12 +151,32 @@ impl AppState {
             .await?
             .and_then(|i| i.disclosure_rule())
         {
-            let families = AreaFamilies::from_links(&store.all_links().await?);
-            suppress(&mut rows, indicator, rule, &families);
+            suppress(&mut rows, indicator, rule, &*self.families().await?);
         }
         let rows = Arc::new(rows);
         cache.insert(indicator.to_owned(), (Instant::now(), rows.clone()));
         Ok(rows)
+    }
+
+    /// Forgets what is kept of `indicator` and every rendered page, after a change
+    /// that must show at once (its small-number rule).
+    pub(crate) async fn forget(&self, indicator: &str) {
+        self.cache.lock().await.remove(indicator);
+        self.pages.lock().await.clear();
+    }
+
+    /// The geography's families of areas, read from the store at most once per
+    /// [`CACHE_SECONDS`].
+    async fn families(&self) -> Result<Arc<AreaFamilies>, WebError> {
+        let mut kept = self.families.lock().await;
+        if let Some((at, families)) = kept.as_ref() {
+            if at.elapsed() < Duration::from_secs(CACHE_SECONDS) {
+                return Ok(families.clone());
+            }
+        }
+        let families = Arc::new(AreaFamilies::from_links(&self.db.all_links().await?));
+        *kept = Some((Instant::now(), families.clone()));
+        Ok(families)
     }
 
     /// A page rendered at most once per [`CACHE_SECONDS`] for `key`: the profile

@@ -56,6 +56,9 @@ pub struct ImportSummary {
     /// Rows repeating an earlier row exactly (Fingertips lists England once as
     /// itself and once as its own parent), ignored.
     pub repeated: u64,
+    /// Values left out because part of what they sum is not available (a
+    /// population band with an `NA` year in a table cut short by its publisher).
+    pub incomplete: u64,
     /// Header columns the import recognised, and those it did not use.
     pub used_columns: Vec<String>,
     pub ignored_columns: Vec<String>,
@@ -87,6 +90,13 @@ impl std::fmt::Display for ImportSummary {
         }
         if self.repeated > 0 {
             write!(f, "; {} exact repeats ignored", self.repeated)?;
+        }
+        if self.incomplete > 0 {
+            write!(
+                f,
+                "; {} values left out: part of what they sum is not available (NA)",
+                self.incomplete
+            )?;
         }
         if !self.ignored_columns.is_empty() {
             write!(f, "; columns not used: {}", self.ignored_columns.join(", "))?;

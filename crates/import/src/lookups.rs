@@ -139,6 +139,9 @@ struct Batch {
     links: Vec<AreaLink>,
     correspondences: Vec<Correspondence>,
     written_areas: FxHashSet<AreaCode>,
+    /// (area, vintage) pairs written: an LSOA whose code did not change in 2021
+    /// belongs to both LSOA11 and LSOA21.
+    written_vintages: FxHashSet<(AreaCode, String)>,
 }
 
 impl Batch {
@@ -214,6 +217,7 @@ pub async fn import_lookups(
         links: Vec::new(),
         correspondences: Vec::new(),
         written_areas: FxHashSet::default(),
+        written_vintages: FxHashSet::default(),
     };
     // Child code → line first seen; (child, level, vintage) → (parent, line).
     let mut seen_children: FxHashMap<AreaCode, u64> = FxHashMap::default();
@@ -276,8 +280,13 @@ pub async fn import_lookups(
                     name,
                     no_known_parent: false,
                 });
-                batch.vintages.push((*code, column.member_vintage.clone()));
                 summary.areas += 1;
+            }
+            if batch
+                .written_vintages
+                .insert((*code, column.member_vintage.clone()))
+            {
+                batch.vintages.push((*code, column.member_vintage.clone()));
             }
         }
         // Each column is linked to every coarser one (LSOA → ward, LSOA → district,
@@ -286,8 +295,27 @@ pub async fn import_lookups(
         // and merge.
         for (i, lower) in geo.iter().enumerate() {
             let Some(lower_code) = cells[i] else { continue };
+            // Where a lookup holds two dated vintages of one level (the exact-fit
+            // LSOA 2011 → 2021 → district 2022), a coarser column of the newer
+            // vintage's year or later holds the newer areas' parents: a 2011 LSOA
+            // split across two 2022 districts has no one district of its own. An
+            // undated column, or a coarser one older than the newer vintage
+            // (`la_all_codes.csv`'s LADCD and UTLACD beside its LAD20CD), keeps
+            // its links.
+            let superseded = |upper: &GeoColumn| {
+                !lower.year.is_empty()
+                    && geo.iter().zip(&cells).any(|(c, code)| {
+                        c.level == lower.level
+                            && c.year > lower.year
+                            && c.year <= upper.year
+                            && code.is_some()
+                    })
+            };
             for (j, upper) in geo.iter().enumerate().skip(i + 1) {
                 let Some(upper_code) = cells[j] else { continue };
+                if upper.level != lower.level && superseded(upper) {
+                    continue;
+                }
                 if upper.level == lower.level {
                     if upper.year != lower.year {
                         batch.correspondences.push(Correspondence {

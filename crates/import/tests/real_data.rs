@@ -488,6 +488,59 @@ async fn iod2025_at_lsoa_2021() {
     }
 }
 
+/// The ONS exact-fit LSOA 2011 → LSOA 2021 → district 2022 lookup, in both of its
+/// published headers (`LSOA11CD` and the first edition's `F_LSOA11CD`): every
+/// pairing of a 2011 and a 2021 LSOA kept (splits, merges and the ten complex
+/// changes; an unchanged code is one area of both vintages), and each 2021 LSOA in
+/// its one district, though a 2011 LSOA split between two districts has none.
+#[tokio::test]
+async fn the_exact_fit_lookup_in_both_published_headers() {
+    let Some(shared) = shared_dir("the_exact_fit_lookup_in_both_published_headers") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let folder = "ons-lsoa11-lsoa21-lad22-exactfit";
+    for (n, (file, pairs)) in [
+        ("lsoa11_to_lsoa21_exact.csv", 33_856),
+        (
+            "LSOA_(2011)_to_LSOA_(2021)_to_Local_Authority_District_(2022)_Lookup_for_England_and_Wales.csv",
+            33_855,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for store in stores(&format!("exact_fit_{n}"), dir.path()).await {
+            let backend = store.backend_name();
+            let summary = import_lookups(
+                &store,
+                &data(&shared, &format!("{folder}/{file}")),
+                &LookupOptions::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{backend} {file}: {e}"));
+            println!("{backend}: {summary}");
+            assert_eq!(store.count_in_vintage("LSOA11").await.unwrap(), 32_844, "{backend} {file}");
+            assert_eq!(store.count_in_vintage("LSOA21").await.unwrap(), 33_755, "{backend} {file}");
+            assert_eq!(
+                store.correspondences("LSOA11").await.unwrap().len(),
+                pairs,
+                "{backend} {file}"
+            );
+            let districts = store.links(Level::LowerTierAuthority, "2022").await.unwrap();
+            assert_eq!(districts.len(), 33_755, "{backend} {file}: one district per 2021 LSOA");
+            assert!(districts.iter().all(|l| l.child.area_type() == AreaType::Lsoa));
+            let named = store
+                .area(AreaCode::parse("E01031349").unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(named.area.name.as_deref(), Some("Adur 001A"), "{backend} {file}");
+            store.close().await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn census_population_by_age_band() {
     let Some(shared) = shared_dir("census_population_by_age_band") else {
@@ -514,6 +567,88 @@ async fn census_population_by_age_band() {
             syndemic_model::Period::parse("2021-03-21").unwrap()
         );
         assert!(rows.iter().any(|p| p.age == "85+"));
+        store.close().await;
+    }
+}
+
+/// Single-year tables summed into the ESP2013 bands: the ONS small-area mid-year
+/// estimates (a row per sex, `0` … `90+`) and Nomis' Census 2021 bulk table
+/// (`Age: Aged under 1 year` … `Aged 100 years and over`, beside band columns it
+/// must not count twice); the 2020 file, cut short where it was copied, gives the
+/// LSOAs it holds and no more.
+#[tokio::test]
+async fn single_year_populations_sum_to_the_standard_bands() {
+    let Some(shared) = shared_dir("single_year_populations_sum_to_the_standard_bands") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores("single_year_populations", dir.path()).await {
+        let backend = store.backend_name();
+        let import = |file: &str, source: &str| {
+            let path = data(&shared, file);
+            let store = &store;
+            let source = source.to_owned();
+            async move {
+                import_population(store, &path, &source)
+                    .await
+                    .unwrap_or_else(|e| panic!("{backend}: {e}"))
+            }
+        };
+        let mye = import(
+            "trafford-mye-lsoa-syoa/mid-year_2024_population_estimates_lsoa.csv",
+            "MYE 2024",
+        )
+        .await;
+        assert_eq!((mye.rows, mye.values), (417, 417 * 19), "{backend}");
+        let rows = store.populations("MYE 2024").await.unwrap();
+        let persons: f64 = rows
+            .iter()
+            .filter(|p| p.sex == "Persons")
+            .map(|p| p.population)
+            .sum();
+        assert_eq!(persons, 241_025.0, "{backend}: the sum of all_ages");
+        let bands: std::collections::BTreeSet<&str> = rows.iter().map(|p| p.age.as_str()).collect();
+        assert_eq!(bands.len(), 19, "{backend}: {bands:?}");
+        assert!(bands.contains("90+") && bands.contains("85-89") && bands.contains("0-4"));
+        let cut = import(
+            "trafford-mye-lsoa-syoa/mid-year_2020_population_estimates_lsoa.csv",
+            "MYE 2020",
+        )
+        .await;
+        // Nomis' cell cap wrote `NA` for the rest of one row: its six bands with
+        // a missing year are left out and counted, the rest kept.
+        assert_eq!(
+            (cut.rows, cut.values, cut.incomplete),
+            (275, 5_219, 6),
+            "{backend}"
+        );
+        let areas: std::collections::BTreeSet<_> = store
+            .populations("MYE 2020")
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.area)
+            .collect();
+        assert_eq!(areas.len(), 92, "{backend}: the LSOAs the cut file holds");
+        let nomis = import(
+            "ons-census2021-ts007-bulk-ltla-utla-rgn-ctry/census2021-ts007-ltla.csv",
+            "Census 2021 TS007",
+        )
+        .await;
+        assert_eq!(
+            (nomis.rows, nomis.skipped_outside_england),
+            (331, 22),
+            "{backend}"
+        );
+        let trafford: f64 = store
+            .populations("Census 2021 TS007")
+            .await
+            .unwrap()
+            .iter()
+            .filter(|p| p.area.as_str() == "E08000009")
+            .map(|p| p.population)
+            .sum();
+        assert_eq!(trafford, 235_063.0, "{backend}: Age: Total");
         store.close().await;
     }
 }

@@ -73,6 +73,17 @@ pub async fn ranked(
     store: &dyn Store,
     areas: &[AreaCode],
 ) -> Result<Option<(Edition, Vec<Deprivation>)>, PlaceError> {
+    Ok(ranked_as(store, areas, None).await?.0)
+}
+
+/// [`ranked`], or in the edition `asked` for (a page's switch) where it ranks
+/// any of the small areas; with every edition that ranks any of them, newest
+/// first, for the switch to offer.
+pub async fn ranked_as(
+    store: &dyn Store,
+    areas: &[AreaCode],
+    asked: Option<Edition>,
+) -> Result<(Option<(Edition, Vec<Deprivation>)>, Vec<Edition>), PlaceError> {
     let inside: FxHashSet<AreaCode> = areas.iter().copied().collect();
     let mut tables = Vec::new();
     for edition in Edition::NEWEST_FIRST {
@@ -84,10 +95,36 @@ pub async fn ranked(
             .collect();
         tables.push((edition, rows));
     }
-    let Some(chosen) = choose(tables.iter().map(|(e, rows)| (*e, rows.len()))) else {
-        return Ok(None);
+    let offered: Vec<Edition> = tables
+        .iter()
+        .filter(|(_, rows)| !rows.is_empty())
+        .map(|(e, _)| *e)
+        .collect();
+    let chosen = match asked {
+        Some(e) if offered.contains(&e) => Some(e),
+        Some(e) => {
+            return Err(PlaceError::Missing(format!(
+                "{e} ranks none of these small areas: {}",
+                if offered.is_empty() {
+                    "no edition of the Indices of Deprivation is stored for them".to_owned()
+                } else {
+                    format!(
+                        "choose {}",
+                        offered
+                            .iter()
+                            .map(|e| e.code())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    )
+                }
+            )))
+        }
+        None => choose(tables.iter().map(|(e, rows)| (*e, rows.len()))),
     };
-    Ok(tables.into_iter().find(|(e, _)| *e == chosen))
+    let Some(chosen) = chosen else {
+        return Ok((None, offered));
+    };
+    Ok((tables.into_iter().find(|(e, _)| *e == chosen), offered))
 }
 
 /// [`ranked`] over the small areas within `parent`.
@@ -97,6 +134,16 @@ pub async fn ranked_within(
 ) -> Result<Option<(Edition, Vec<Deprivation>)>, PlaceError> {
     let small = crate::geography::small_areas_within(store, parent).await?;
     ranked(store, &small).await
+}
+
+/// [`ranked_as`] over the small areas within `parent`.
+pub async fn ranked_within_as(
+    store: &dyn Store,
+    parent: AreaCode,
+    asked: Option<Edition>,
+) -> Result<(Option<(Edition, Vec<Deprivation>)>, Vec<Edition>), PlaceError> {
+    let small = crate::geography::small_areas_within(store, parent).await?;
+    ranked_as(store, &small, asked).await
 }
 
 #[cfg(test)]

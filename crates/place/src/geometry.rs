@@ -52,10 +52,23 @@ pub struct Shapes {
 const VINTAGES: [&str; 2] = ["LSOA21", "LSOA11"];
 
 impl Shapes {
-    /// Every stored vintage's outlines; the 2021 small areas' are the newest.
+    /// The newest stored vintage's outlines (the 2021 small areas' where any are
+    /// stored): what the finders and place maps draw.
     pub async fn load(store: &dyn Store) -> Result<Shapes, PlaceError> {
+        Shapes::read(store, false).await
+    }
+
+    /// Every stored vintage's outlines, for [`Shapes::for_codes`].
+    pub async fn load_all(store: &dyn Store) -> Result<Shapes, PlaceError> {
+        Shapes::read(store, true).await
+    }
+
+    async fn read(store: &dyn Store, all: bool) -> Result<Shapes, PlaceError> {
         let mut layers = Vec::new();
         for v in VINTAGES {
+            if !all && !layers.is_empty() {
+                break;
+            }
             let boundaries: Vec<Boundary> = store.boundaries(v).await?;
             if boundaries.is_empty() {
                 continue;

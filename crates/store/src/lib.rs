@@ -96,6 +96,10 @@ pub trait Store: Send + Sync {
     async fn descendants(&self, parent: AreaCode) -> Result<Vec<AreaCode>>;
     /// Every parent link in the store.
     async fn all_links(&self) -> Result<Vec<AreaLink>>;
+    /// The parent links of the areas with observations of `indicator` (only those
+    /// above the wards where `above_wards`): all that the disclosure control of
+    /// its cells reads of the geography, in one query.
+    async fn links_of_observed(&self, indicator: &str, above_wards: bool) -> Result<Vec<AreaLink>>;
     /// Every link at a level, of one vintage.
     async fn links(&self, level: Level, vintage: &str) -> Result<Vec<AreaLink>>;
     /// The lookups between vintages from areas of vintage `from` (e.g. `LSOA21`) to
@@ -116,6 +120,12 @@ pub trait Store: Send + Sync {
     async fn indicator(&self, id: &str) -> Result<Option<Indicator>>;
     /// Observations of one indicator (or all), ordered by indicator, area and period.
     async fn observations(&self, indicator: Option<&str>) -> Result<Vec<Observation>>;
+    /// Observations of one indicator for every area above the wards (no LSOA, MSOA
+    /// or ward), in the order of [`Store::observations`]: all that the profile or
+    /// report of a district, county, region or England shows, and all that the
+    /// disclosure control of those areas' cells depends on (a cell is withheld by
+    /// its own count, its sexes and categories, and its siblings of its own type).
+    async fn observations_above_wards(&self, indicator: &str) -> Result<Vec<Observation>>;
     /// For each indicator, the area's observations of its latest period.
     async fn latest_observations(&self, code: AreaCode) -> Result<Vec<Observation>>;
     async fn imports(&self) -> Result<Vec<ImportRecord>>;

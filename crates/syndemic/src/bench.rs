@@ -33,6 +33,10 @@ pub struct BenchArgs {
     /// store built from the shared data folder (kept as `--dir`/pages.db).
     #[arg(long)]
     pub pages: bool,
+    /// With `--pages`: also an indicator computed for every LSOA of England (the
+    /// `--evidence` workload's counts), and its pages.
+    #[arg(long)]
+    pub with_england_counts: bool,
     /// Instead: create-referral through the API at `--rate` requests a second for
     /// `--seconds`, on a fresh SQLite store served in this process.
     #[arg(long)]
@@ -270,7 +274,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         return crate::bench_evidence::run(&args.dir, &args.shared, args.runs);
     }
     if args.pages {
-        return crate::bench_pages::run(&args.dir, &args.shared, args.runs);
+        return crate::bench_pages::run(
+            &args.dir,
+            &args.shared,
+            args.runs,
+            args.with_england_counts,
+        );
     }
     if args.planner {
         return crate::outreach::bench(args.runs);

@@ -262,6 +262,9 @@ fn served(args: &[String], backend: &str) {
     let (page_status, page) = server.get("/indicators/trafford_mortality?area=E08000009");
     let (ranked_status, ranked) =
         server.get("/indicators/trafford_mortality/ranked.csv?area=E08000009");
+    let (_, by_lsoa) =
+        server.get("/indicators/trafford_mortality/ranked.csv?area=E08000009&level=lsoa");
+    let (bad_level, _) = server.get("/indicators/trafford_mortality?area=E08000009&level=region");
     let (_, profile) = server.get("/areas/E08000009");
     let (_, report) = server.get("/report/E08000009");
     drop(server);
@@ -350,5 +353,20 @@ fn served(args: &[String], backend: &str) {
     assert!(
         wards.iter().all(|l| l.contains("E05")),
         "{backend}: {ranked}"
+    );
+    // The level switch: the page offers wards and LSOAs; LSOAs ranked are the 138.
+    assert!(
+        page.contains("Rank: ") && page.contains("level=lsoa"),
+        "{backend}: the level switch"
+    );
+    let lsoas = by_lsoa
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains("E01"))
+        .count();
+    assert!(lsoas > 120, "{backend}: {lsoas} LSOAs ranked: {by_lsoa}");
+    assert_eq!(
+        bad_level, 404,
+        "{backend}: Trafford has no regions below it"
     );
 }

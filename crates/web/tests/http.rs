@@ -92,6 +92,20 @@ async fn fill(store: &SqlStore) {
         })
         .collect();
     tx.put_deprivation(&deprivation).await.unwrap();
+    // An older edition ranking only the first two (its 2011 small areas).
+    let older: Vec<Deprivation> = LSOAS[..2]
+        .iter()
+        .zip([2, 9])
+        .map(|(c, d)| Deprivation {
+            area: code(c),
+            edition: "IoD2019".into(),
+            domain: "imd".into(),
+            rank: (d - 1) * 3000 + 10,
+            decile: d,
+            score: None,
+        })
+        .collect();
+    tx.put_deprivation(&older).await.unwrap();
     let square = |x: f64, y: f64| {
         let ring = [
             [x, y],
@@ -262,6 +276,26 @@ fn every_page_and_api_route_answers() {
             ],
         );
         assert!(profile.contains("Testshire 004A"), "children listed");
+        // One edition per page, by the one rule (the one ranking the most), and
+        // a switch to the other.
+        assert!(
+            profile.contains("most deprived fifth (IoD2025)"),
+            "{backend}"
+        );
+        assert!(
+            profile.contains("href=\"/areas/E07900001?edition=IoD2019\""),
+            "{backend}: the edition switch"
+        );
+        page(
+            "/areas/E07900001?edition=IoD2019",
+            200,
+            &["2 small areas; 1 (50 %) in England's most deprived fifth (IoD2019)"],
+        );
+        page(
+            "/areas/E07900001?edition=IoD2015",
+            400,
+            &["give IoD2019 or IoD2025"],
+        );
         page(
             "/areas/E01900001",
             200,
@@ -313,6 +347,10 @@ fn every_page_and_api_route_answers() {
         // Within 0.5 km no centre has a neighbour, so nothing stands out.
         page("/hidden?radius_km=0.5", 200, &["0 small areas stand out"]);
         page("/hidden?radius_km=60", 400, &["at most 50 km"]);
+        // One page of one area: no page links; a page past the end is refused.
+        let one = page("/hidden?page=1", 200, &["Testshire 001A"]);
+        assert!(!one.contains("Next page"), "{backend}");
+        page("/hidden?page=2", 400, &["give a page from 1 to 1"]);
         page("/compare", 200, &["Compare two areas", "label for=\"a\""]);
         page(
             "/compare?a=E01900001&b=E01900004",

@@ -230,6 +230,21 @@ impl Store for SqlStore {
         rows.iter().map(|r| code_of(r, "code")).collect()
     }
 
+    async fn links_of_observed(&self, indicator: &str, above_wards: bool) -> Result<Vec<AreaLink>> {
+        let rows = sqlx::query(
+            "SELECT l.child, l.parent, l.level, l.vintage FROM area_link l \
+             WHERE l.child IN (SELECT DISTINCT o.area FROM observation o \
+                 WHERE o.indicator = $1 AND ($2 = 0 OR o.area >= 'E06')) \
+             ORDER BY l.parent, l.child, l.level, l.vintage",
+        )
+        .bind(indicator)
+        .bind(i32::from(above_wards))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading the links of an indicator's areas"))?;
+        rows.iter().map(link_of).collect()
+    }
+
     async fn all_links(&self) -> Result<Vec<AreaLink>> {
         let rows = sqlx::query(
             "SELECT child, parent, level, vintage FROM area_link ORDER BY parent, child, level, vintage",
@@ -384,6 +399,21 @@ impl Store for SqlStore {
     async fn observations(&self, indicator: Option<&str>) -> Result<Vec<Observation>> {
         let rows = sqlx::query(&format!(
             "SELECT {OBSERVATION_COLUMNS} FROM observation o WHERE ($1 IS NULL OR o.indicator = $1) \
+             ORDER BY o.indicator, o.area, o.period_sort, o.sex, o.age, o.category_type, o.category"
+        ))
+        .bind(indicator)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading observations"))?;
+        rows.iter().map(observation_of).collect()
+    }
+
+    async fn observations_above_wards(&self, indicator: &str) -> Result<Vec<Observation>> {
+        // Output areas, LSOAs, MSOAs, parishes and wards are E00 to E05 codes, so
+        // the rest sort from E06: a seek along the primary key (indicator, area, …).
+        let rows = sqlx::query(&format!(
+            "SELECT {OBSERVATION_COLUMNS} FROM observation o WHERE o.indicator = $1 \
+             AND o.area >= 'E06' \
              ORDER BY o.indicator, o.area, o.period_sort, o.sex, o.age, o.category_type, o.category"
         ))
         .bind(indicator)

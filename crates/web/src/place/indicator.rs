@@ -27,6 +27,12 @@ use syndemic_place::{small_areas_within, Shapes};
 
 const ENGLAND: &str = "E92000001";
 
+/// The most small areas an indicator view draws on its map and funnel plot: the
+/// largest county (Kent, about 900 LSOAs) is drawn; a region (the North West's
+/// 4,497) or England ranks its districts or regions instead, and reads no small
+/// area's row.
+pub const MOST_SMALL_AREAS: usize = 2_000;
+
 #[derive(Deserialize)]
 pub struct IndicatorQuery {
     area: Option<String>,
@@ -35,6 +41,9 @@ pub struct IndicatorQuery {
     sex: Option<String>,
     /// The age group's label as published (`All ages`, `<75 yrs`, `65+ yrs`).
     age: Option<String>,
+    /// The level of the areas ranked (`ward`, `ltla`, `utla`, `lsoa`…; the default:
+    /// the finest level above the small areas with values).
+    level: Option<String>,
 }
 
 /// One series of an indicator: its sex and age group.
@@ -87,6 +96,9 @@ pub(crate) struct View {
     pub headline: Option<Observation>,
     pub period: Option<syndemic_model::Period>,
     small: Vec<AreaCode>,
+    /// How many small areas lie within the area (`small` is empty above
+    /// [`MOST_SMALL_AREAS`]).
+    small_areas: usize,
     names: FxHashMap<AreaCode, Option<String>>,
     /// The series shown, and every series the indicator has.
     pub series: Series,
@@ -94,6 +106,12 @@ pub(crate) struct View {
     /// The latest value of the series shown of every area, by code.
     latest: FxHashMap<AreaCode, Observation>,
     shapes: Arc<Shapes>,
+    /// The levels of the area's children with values, finest first, and the one
+    /// ranked.
+    pub levels: Vec<syndemic_model::Level>,
+    pub level: Option<syndemic_model::Level>,
+    /// Whether the level ranked is the one asked for (so links keep it).
+    level_asked: bool,
     /// The direct children of one kind, largest value first.
     children: Vec<(AreaCode, Option<String>, Observation)>,
     pub gradient: Vec<Observation>,
@@ -117,6 +135,7 @@ impl View {
         area: Option<&str>,
         sex: Option<&str>,
         age: Option<&str>,
+        level: Option<&str>,
     ) -> Result<View, WebError> {
         let store = state.db.as_ref();
         let Some(indicator) = store.indicator(id).await? else {
@@ -132,7 +151,16 @@ impl View {
             .area
             .name
             .unwrap_or_else(|| area.to_string());
-        let all = state.observations(id).await?;
+        // An area of more small areas than a map can show (a region, England)
+        // reads only the rows above the wards: its map and funnel are not drawn.
+        let mut small = small_areas_within(store, area).await?;
+        let small_areas = small.len();
+        let all = if small_areas > MOST_SMALL_AREAS {
+            small.clear();
+            state.observations_above_wards(id).await?
+        } else {
+            state.observations(id).await?
+        };
         // The series: the one asked for, else the area's first (Persons, all ages,
         // where it has them), else the indicator's first.
         let all_series = Series::of(all.iter());
@@ -192,12 +220,23 @@ impl View {
                 .max_by_key(|o| o.period.sort_key())
                 .map(|o| o.period)
         });
-        let small = small_areas_within(store, area).await?;
         let latest: FxHashMap<AreaCode, Observation> = all
             .iter()
             .filter(|o| Some(o.period) == period && is_total(o))
             .map(|o| (o.area, o.clone()))
             .collect();
+        // The newest outlines, unless they leave out some small area with a value
+        // (an indicator of 2011 LSOAs): then every vintage's, to choose from.
+        let newest = state.shapes().await?;
+        let shapes = if small
+            .iter()
+            .filter(|c| latest.get(c).is_some_and(|o| o.value.is_some()))
+            .all(|c| newest.outlines.contains_key(c))
+        {
+            newest
+        } else {
+            state.all_shapes().await?
+        };
         let mut names: FxHashMap<AreaCode, Option<String>> = FxHashMap::default();
         for c in &small {
             names.insert(*c, store.area(*c).await?.and_then(|a| a.area.name));
@@ -215,15 +254,35 @@ impl View {
             .filter(|l| l.child != area && latest.contains_key(&l.child))
             .collect();
         let level_of = |code: AreaCode| code.area_type().levels().first().copied();
-        let levels: Vec<syndemic_model::Level> =
+        let mut levels: Vec<syndemic_model::Level> =
             links.iter().filter_map(|l| level_of(l.child)).collect();
-        let finest = levels
-            .iter()
-            .filter(|level| **level > syndemic_model::Level::Msoa)
-            .min()
-            // Only small areas below it (a district without ward values): them.
-            .or_else(|| levels.iter().min())
-            .copied();
+        levels.sort();
+        levels.dedup();
+        let finest = match level {
+            Some(asked) => Some(
+                syndemic_model::Level::from_key(asked)
+                    .filter(|l| levels.contains(l))
+                    .ok_or_else(|| {
+                        WebError::NotFound(format!(
+                            "level={asked}: {area_name} has {} values of {} ranked by {}",
+                            indicator.name,
+                            "areas below it",
+                            levels
+                                .iter()
+                                .map(|l| l.key())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })?,
+            ),
+            None => levels
+                .iter()
+                .filter(|level| **level > syndemic_model::Level::Msoa)
+                .min()
+                // Only small areas below it (a district without ward values): them.
+                .or_else(|| levels.iter().min())
+                .copied(),
+        };
         for link in links
             .iter()
             .filter(|l| finest.is_some() && level_of(l.child) == finest)
@@ -276,12 +335,16 @@ impl View {
             area_name,
             series,
             all_series,
+            levels,
+            level: finest,
+            level_asked: level.is_some(),
+            small_areas,
             headline,
             period,
             small,
             names,
             latest,
-            shapes: state.shapes().await?,
+            shapes,
             children,
             gradient,
             sii,
@@ -621,6 +684,9 @@ impl View {
     /// default one.
     fn query(&self) -> String {
         let mut q = format!("area={}", self.area);
+        if let Some(level) = self.level.filter(|_| self.level_asked) {
+            q.push_str(&format!("&level={}", level.key()));
+        }
         if self.all_series.first() != Some(&self.series) {
             q.push('&');
             q.push_str(
@@ -629,6 +695,16 @@ impl View {
                     .append_pair("age", &self.series.age)
                     .finish(),
             );
+        }
+        q
+    }
+
+    /// The view's query string ranking another level.
+    fn query_with_level(&self, level: syndemic_model::Level) -> String {
+        let mut q = format!("area={}&level={}", self.area, level.key());
+        if let Some(series) = self.query().split_once("&sex=").map(|(_, rest)| rest) {
+            q.push_str("&sex=");
+            q.push_str(series);
         }
         q
     }
@@ -662,10 +738,11 @@ pub async fn indicator(
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let key = format!(
-        "indicator {id} {} {:?} {:?}",
+        "indicator {id} {} {:?} {:?} {:?}",
         query.area.as_deref().unwrap_or(ENGLAND),
         query.sex,
-        query.age
+        query.age,
+        query.level
     );
     state
         .cached_page(key, &headers, render(&state, id, query))
@@ -692,6 +769,7 @@ async fn render(
         query.area.as_deref(),
         query.sex.as_deref(),
         query.age.as_deref(),
+        query.level.as_deref(),
     )
     .await?;
     let unit = v.indicator.unit.clone().unwrap_or_default();
@@ -720,6 +798,9 @@ async fn render(
                 p class="lead" { (v.area_name) ", " (o.period.to_string()) ": " strong { (o.value.map(fmt).unwrap_or_else(|| "no value".into())) } " " (unit) (limits(o.lower95, o.upper95)) }
             }
             @if let Some(d) = &v.indicator.definition { p { (d) } }
+            @if v.small_areas > MOST_SMALL_AREAS {
+                p { (v.area_name) " has " (v.small_areas) " small areas, more than a map or funnel plot can show here: choose a region, county or district below for its map." }
+            }
             @if let Some(map) = v.map() {
                 h2 { "Map of the small areas of " (v.area_name) }
                 (v.figure("map", map, html! {
@@ -730,6 +811,16 @@ async fn render(
             }
             @if let Some(chart) = v.ranked() {
                 h2 { "Areas within " (v.area_name) ", ranked" }
+                @if v.levels.len() > 1 {
+                    nav aria-label="Level of the areas ranked" class="levels" {
+                        "Rank: "
+                        @for (n, l) in v.levels.iter().enumerate() {
+                            @if n > 0 { " · " }
+                            @if Some(*l) == v.level { strong aria-current="true" { (l.label()) "s" } }
+                            @else { a href=(format!("/indicators/{id}?{}", v.query_with_level(*l))) { (l.label()) "s" } }
+                        }
+                    }
+                }
                 (v.figure("ranked", chart, html! { "Bars coloured by comparison with " (v.area_name) "; whiskers: 95 % limits." }))
                 (table("ranked").unwrap_or_default())
             }
@@ -794,6 +885,7 @@ pub async fn download(
         query.area.as_deref(),
         query.sex.as_deref(),
         query.age.as_deref(),
+        query.level.as_deref(),
     )
     .await?;
     let stem = format!("{}-{}-{name}", v.indicator.id, v.area);

@@ -15,6 +15,7 @@ use crate::shell::page;
 use crate::shell::svg::{self, fmt, MapArea};
 use crate::shell::table::{Cell, DataTable, Download};
 use crate::{parse_code, AppState, WebError};
+use syndemic_place::edition::Edition;
 use syndemic_place::HiddenOptions;
 
 /// The Marmot policy objectives indicators are grouped under, in order.
@@ -51,7 +52,15 @@ fn area_link(code: AreaCode, name: &Option<String>) -> Markup {
     html! { a href=(format!("/areas/{code}")) { (name.as_deref().unwrap_or(code.as_str())) } " " span class="code" { (code.as_str()) } }
 }
 
-pub async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
+/// The home page, kept like the profile (`AppState::cached_page`).
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, WebError> {
+    state
+        .cached_page("home".into(), &headers, render_home(&state))
+        .await
+}
+
+async fn render_home(state: &AppState) -> Result<Html<String>, WebError> {
+    let state = state.clone();
     let store = state.db.as_ref();
     let mut top = Vec::new();
     for t in [
@@ -164,17 +173,40 @@ pub(crate) fn sexes_shown<'a>(rows: impl Iterator<Item = &'a Observation>) -> Ve
     sexes
 }
 
+#[derive(Deserialize)]
+pub struct ProfileQuery {
+    /// The IoD edition to count the small areas by (`IoD2019`, `IoD2025`); the
+    /// default is `syndemic_place::edition`'s one rule.
+    edition: Option<String>,
+}
+
+impl ProfileQuery {
+    fn edition(&self) -> Result<Option<Edition>, WebError> {
+        self.edition
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                Edition::from_code(e).ok_or_else(|| {
+                    WebError::BadRequest(format!("edition={e}: give IoD2019 or IoD2025"))
+                })
+            })
+            .transpose()
+    }
+}
+
 pub async fn profile(
     State(state): State<AppState>,
     Path(code): Path<String>,
+    Query(query): Query<ProfileQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let code = parse_code(&code)?;
+    let edition = query.edition()?;
     state
         .cached_page(
-            format!("profile {code}"),
+            format!("profile {code} {edition:?}"),
             &headers,
-            render_profile(&state, code),
+            render_profile(&state, code, edition),
         )
         .await
 }
@@ -189,12 +221,18 @@ struct Profile {
     rows: Vec<(Indicator, Observation, Option<f64>, Vec<f64>)>,
     /// Small areas by national IMD decile (index 1–10).
     by_decile: [usize; 11],
-    /// The IoD edition the deciles are of (`syndemic_place::edition`'s one rule).
-    edition: Option<syndemic_place::edition::Edition>,
+    /// The IoD edition the deciles are of (`syndemic_place::edition`'s one rule,
+    /// or the one asked for), and every edition that ranks any of the small areas.
+    edition: Option<Edition>,
+    editions: Vec<Edition>,
 }
 
 impl Profile {
-    async fn load(state: &AppState, code: AreaCode) -> Result<Profile, WebError> {
+    async fn load(
+        state: &AppState,
+        code: AreaCode,
+        asked: Option<Edition>,
+    ) -> Result<Profile, WebError> {
         let store = state.db.as_ref();
         let Some(info) = store.area(code).await? else {
             return Err(WebError::NotFound(format!(
@@ -216,7 +254,7 @@ impl Profile {
         // The area's latest value, England's, and the peers' spread, per indicator.
         let mut rows: Vec<(Indicator, Observation, Option<f64>, Vec<f64>)> = Vec::new();
         for indicator in indicators.into_iter().filter(|i| !i.id.contains('.')) {
-            let all = state.observations(&indicator.id).await?;
+            let all = state.observations_for_area(&indicator.id, code).await?;
             // A row per sex where the indicator has no Persons value here.
             for sex in sexes_shown(all.iter().filter(|x| x.area == code)) {
                 let Some(o) = latest_of_sex(all.iter().filter(|x| x.area == code), &sex) else {
@@ -251,8 +289,12 @@ impl Profile {
         }
         let mut by_decile = [0usize; 11];
         let mut edition = None;
+        let mut editions = Vec::new();
         if code.area_type() != AreaType::Lsoa {
-            if let Some((e, rows)) = syndemic_place::edition::ranked_within(store, code).await? {
+            let (ranked, offered) =
+                syndemic_place::edition::ranked_within_as(store, code, asked).await?;
+            editions = offered;
+            if let Some((e, rows)) = ranked {
                 edition = Some(e);
                 for d in &rows {
                     by_decile[d.decile.clamp(1, 10) as usize] += 1;
@@ -267,6 +309,7 @@ impl Profile {
             rows,
             by_decile,
             edition,
+            editions,
         })
     }
 
@@ -331,7 +374,11 @@ impl Profile {
     }
 }
 
-async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>, WebError> {
+async fn render_profile(
+    state: &AppState,
+    code: AreaCode,
+    asked: Option<Edition>,
+) -> Result<Html<String>, WebError> {
     let Profile {
         name,
         parents,
@@ -340,10 +387,11 @@ async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>
         rows,
         by_decile,
         edition,
-    } = Profile::load(state, code).await?;
+        editions,
+    } = Profile::load(state, code, asked).await?;
     let downloads = |name: &str| Download {
         path: format!("/areas/{code}/{name}"),
-        query: String::new(),
+        query: asked.map(|e| format!("edition={e}")).unwrap_or_default(),
     };
     let ranked: usize = by_decile.iter().sum();
     Ok(page(
@@ -366,6 +414,16 @@ async fn render_profile(state: &AppState, code: AreaCode) -> Result<Html<String>
                     tbody { tr { th scope="row" { "Small areas" } @for d in 1..=10 { td { (by_decile[d]) } } } }
                 }
                 p class="downloads" { "Download this table: " a href=(downloads("deprivation").href("csv")) { "CSV" } ", " a href=(downloads("deprivation").href("xlsx")) { "Excel (XLSX)" } }
+                @if editions.len() > 1 {
+                    nav aria-label="Edition of the Indices of Deprivation" {
+                        "Count by: "
+                        @for (n, e) in editions.iter().enumerate() {
+                            @if n > 0 { " · " }
+                            @if Some(*e) == edition { strong aria-current="true" { (e) } }
+                            @else { a href=(format!("/areas/{code}?edition={e}")) { (e) } }
+                        }
+                    }
+                }
             }
             h2 { "Indicators" }
             @if rows.is_empty() { p { "No indicator values reach this area yet." } }
@@ -416,6 +474,28 @@ pub struct HiddenQuery {
     decile: Option<u8>,
     /// Neighbours within this many km (none or 0: sharing a boundary).
     radius_km: Option<f64>,
+    /// Which page of the list (from 1), [`HIDDEN_PER_PAGE`] areas a page.
+    page: Option<usize>,
+}
+
+/// How many areas a page of the hidden-deprivation list shows (England's list
+/// runs to thousands; the downloads hold every one).
+pub const HIDDEN_PER_PAGE: usize = 50;
+
+/// The rows of page `page` (from 1) of a list of `total`, `per` a page; a page
+/// past the end is an error naming the last (an empty list has one empty page).
+pub(crate) fn page_rows(
+    total: usize,
+    page: usize,
+    per: usize,
+) -> Result<std::ops::Range<usize>, WebError> {
+    let pages = total.div_ceil(per).max(1);
+    if page == 0 || page > pages {
+        return Err(WebError::BadRequest(format!(
+            "page={page}: give a page from 1 to {pages}"
+        )));
+    }
+    Ok((page - 1) * per..(page * per).min(total))
 }
 
 /// The hidden-deprivation finder's options and what it found, with the areas' names.
@@ -513,11 +593,28 @@ pub async fn hidden_xlsx(
     hidden_table(&found, &names).respond("xlsx", "hidden-deprivation")
 }
 
+/// The hidden-deprivation finder's page, kept like the profile
+/// (`AppState::cached_page`) for each query.
 pub async fn hidden(
     State(state): State<AppState>,
     Query(query): Query<HiddenQuery>,
-) -> Result<Html<String>, WebError> {
-    let (options, found, names) = find(&state, &query).await?;
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let key = format!(
+        "hidden {:?} {:?} {:?} {:?} {:?}",
+        query.within, query.gap, query.decile, query.radius_km, query.page
+    );
+    state
+        .cached_page(key, &headers, hidden_page(&state, &query))
+        .await
+}
+
+async fn hidden_page(state: &AppState, query: &HiddenQuery) -> Result<Html<String>, WebError> {
+    let state = state.clone();
+    let (options, found, names) = find(&state, query).await?;
+    let page_number = query.page.unwrap_or(1);
+    let rows = page_rows(found.len(), page_number, HIDDEN_PER_PAGE)?;
+    let pages = found.len().div_ceil(HIDDEN_PER_PAGE).max(1);
     let shapes = state.shapes().await?;
     let map = hidden_map(&shapes, &found, &names);
     let download = Download {
@@ -546,10 +643,17 @@ pub async fn hidden(
                 input id="radius_km" name="radius_km" type="number" min="0" max="50" step="0.5" value=(query.radius_km.unwrap_or(0.0));
                 button type="submit" { "Find" }
             }
-            p { (found.len()) " small areas stand out." }
+            p { (found.len()) " small areas stand out." @if pages > 1 { " This page lists " (rows.start + 1) "–" (rows.end) "; the downloads hold all of them." } }
             @if shapes.outlines.is_empty() { p { "No boundaries are stored, so there is no map; the list stands alone." } }
             @else if !found.is_empty() { figure { (map) figcaption { "Dark blue: areas listed below. " a href=(format!("/hidden.svg?{}", download.query)) { "Download the map (SVG)" } } } }
-            (hidden_table(&found, &names).html(Some(&download)))
+            (hidden_table(&found[rows.clone()], &names).html(Some(&download)))
+            @if pages > 1 {
+                nav aria-label="Pages of the list" class="pages" {
+                    @if page_number > 1 { a href=(format!("/hidden?{}&page={}", download.query, page_number - 1)) rel="prev" { "Previous page" } " " }
+                    "Page " (page_number) " of " (pages)
+                    @if page_number < pages { " " a href=(format!("/hidden?{}&page={}", download.query, page_number + 1)) rel="next" { "Next page" } }
+                }
+            }
             p { a href=(format!("/api/v1/hidden?gap={}&decile={}", options.min_gap, options.max_decile)) { "The same as JSON" } }
         },
     ))
@@ -599,8 +703,10 @@ pub async fn compare(
 pub async fn profile_download(
     State(state): State<AppState>,
     Path((code, file)): Path<(String, String)>,
+    Query(query): Query<ProfileQuery>,
 ) -> Result<Response, WebError> {
     let code = parse_code(&code)?;
+    let asked = query.edition()?;
     let unknown = || {
         WebError::NotFound(format!(
             "no download `{file}`: give indicators.csv, indicators.xlsx, deprivation.csv, deprivation.xlsx or spine-INDICATOR.svg"
@@ -608,7 +714,7 @@ pub async fn profile_download(
     };
     let (name, ext) = file.rsplit_once('.').ok_or_else(unknown)?;
     if let (Some(id), "svg") = (name.strip_prefix("spine-"), ext) {
-        let p = Profile::load(&state, code).await?;
+        let p = Profile::load(&state, code, asked).await?;
         let (indicator, o, _, peers) = p
             .rows
             .iter()
@@ -642,7 +748,7 @@ pub async fn profile_download(
     if !matches!(name, "indicators" | "deprivation") || !matches!(ext, "csv" | "xlsx") {
         return Err(unknown());
     }
-    let p = Profile::load(&state, code).await?;
+    let p = Profile::load(&state, code, asked).await?;
     let table = if name == "indicators" {
         p.indicators_table()
     } else {
@@ -817,4 +923,20 @@ pub async fn hidden_svg(
         hidden_map(&shapes, &found, &names),
         "hidden-deprivation",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_list_is_cut_into_pages() {
+        assert_eq!(page_rows(120, 1, 50).unwrap(), 0..50);
+        assert_eq!(page_rows(120, 3, 50).unwrap(), 100..120);
+        assert_eq!(page_rows(0, 1, 50).unwrap(), 0..0);
+        assert_eq!(page_rows(100, 2, 50).unwrap(), 50..100);
+        for (total, page) in [(120, 4), (100, 3), (0, 2), (10, 0)] {
+            assert!(page_rows(total, page, 50).is_err(), "{total} {page}");
+        }
+    }
 }

@@ -17,7 +17,7 @@ use syndemic_model::AreaType;
 use syndemic_stats::compare::Comparison;
 use syndemic_store::{Indicator, Observation};
 
-use crate::place::pages::latest_total;
+use crate::place::pages::{latest_of_sex, sexes_shown};
 use crate::shell::charts;
 use crate::shell::svg::fmt;
 use crate::shell::table::{Cell, DataTable, Download};
@@ -42,54 +42,73 @@ async fn lines(state: &AppState, code: syndemic_model::AreaCode) -> Result<Vec<L
         if indicator.id.contains('.') {
             continue;
         }
-        let all = state.observations(&indicator.id).await?;
-        let Some(latest) = latest_total(all.iter().filter(|o| o.area == code)).cloned() else {
-            continue;
-        };
-        // England in the same period (never a later year's value).
-        let england = all
-            .iter()
-            .find(|o| {
-                o.area.as_str() == "E92000001"
-                    && o.period == latest.period
-                    && o.sex == latest.sex
-                    && o.category.is_empty()
-            })
-            .and_then(|o| o.value);
-        let mut gradient: Vec<Observation> = all
-            .iter()
-            .filter(|o| {
-                o.area == code
-                    && o.period == latest.period
-                    && o.sex == "Persons"
-                    && !o.category.is_empty()
-            })
-            .cloned()
-            .collect();
-        gradient.sort_by_key(|o| o.category.parse::<u32>().unwrap_or(0));
-        let gap = match (gradient.first(), gradient.last()) {
-            (Some(a), Some(b)) if gradient.len() > 1 => {
-                Some((a.value, b.value, a.category_type.clone()))
+        let all = state.observations_for_area(&indicator.id, code).await?;
+        // A line per sex where the indicator has no Persons value here (life
+        // expectancy), as the profile shows it.
+        for sex in sexes_shown(all.iter().filter(|o| o.area == code)) {
+            let Some(latest) = latest_of_sex(all.iter().filter(|o| o.area == code), &sex).cloned()
+            else {
+                continue;
+            };
+            // England in the same period (never a later year's value).
+            let england = all
+                .iter()
+                .find(|o| {
+                    o.area.as_str() == "E92000001"
+                        && o.period == latest.period
+                        && o.sex == latest.sex
+                        && o.category.is_empty()
+                })
+                .and_then(|o| o.value);
+            let mut gradient: Vec<Observation> = all
+                .iter()
+                .filter(|o| {
+                    o.area == code
+                        && o.period == latest.period
+                        && o.sex == sex
+                        && !o.category.is_empty()
+                })
+                .cloned()
+                .collect();
+            gradient.sort_by_key(|o| o.category.parse::<u32>().unwrap_or(0));
+            let gap = match (gradient.first(), gradient.last()) {
+                (Some(a), Some(b)) if gradient.len() > 1 => {
+                    Some((a.value, b.value, a.category_type.clone()))
+                }
+                _ => None,
             }
-            _ => None,
+            .and_then(|(a, b, t)| Some((a?, b?, t)));
+            let sii = state
+                .observations_for_area(&format!("{}.sii", indicator.id), code)
+                .await?
+                .iter()
+                .find(|o| o.area == code && o.period == latest.period && o.sex == sex)
+                .cloned();
+            let mut shown = indicator.clone();
+            if sex != "Persons" {
+                shown.name = format!("{} ({sex})", indicator.name);
+            }
+            out.push(Line {
+                indicator: shown,
+                latest,
+                england,
+                gap,
+                sii,
+                gradient,
+            });
         }
-        .and_then(|(a, b, t)| Some((a?, b?, t)));
-        let sii = state
-            .observations(&format!("{}.sii", indicator.id))
-            .await?
-            .iter()
-            .find(|o| o.area == code && o.period == latest.period && o.sex == "Persons")
-            .cloned();
-        out.push(Line {
-            indicator,
-            latest,
-            england,
-            gap,
-            sii,
-            gradient,
-        });
     }
     Ok(out)
+}
+
+/// The indicator view of a line's series in the area.
+fn view_link(l: &Line, code: syndemic_model::AreaCode) -> String {
+    let sex = if l.latest.sex == "Persons" {
+        String::new()
+    } else {
+        format!("&sex={}", l.latest.sex)
+    };
+    format!("/indicators/{}?area={code}{sex}", l.indicator.id)
 }
 
 fn worse(o: &Observation) -> bool {
@@ -173,7 +192,7 @@ async fn render(
         gaps.push(vec![
             Cell::Link {
                 text: l.indicator.name.clone(),
-                href: format!("/indicators/{}?area={code}", l.indicator.id),
+                href: view_link(l, code),
             },
             Cell::text(l.latest.period.to_string()),
             Cell::text(grouping.clone()),
@@ -207,7 +226,7 @@ async fn render(
         flagged.push(vec![
             Cell::Link {
                 text: l.indicator.name.clone(),
-                href: format!("/indicators/{}?area={code}", l.indicator.id),
+                href: view_link(l, code),
             },
             Cell::text(o.period.to_string()),
             Cell::Number(o.value),
@@ -335,6 +354,7 @@ pub async fn report_table(
 pub async fn report(
     State(state): State<AppState>,
     Path(file): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
     if let Some(code) = file.strip_suffix(".pdf") {
         let (html, _) = render(&state, code).await?;
@@ -365,7 +385,12 @@ pub async fn report(
                 .into_response(),
         });
     }
-    Ok(Html(render(&state, &file).await?.0).into_response())
+    // Kept like the profile (`AppState::cached_page`): the report reads every
+    // indicator, the deprivation of every small area and the hidden pockets.
+    let rendered = async { Ok(Html(render(&state, &file).await?.0)) };
+    state
+        .cached_page(format!("report {file}"), &headers, rendered)
+        .await
 }
 
 /// The browser that prints PDFs: `SYNDEMIC_CHROMIUM`, or the first of

@@ -32,13 +32,11 @@ pub struct AppState {
     /// The population source that weights neighbours (e.g. `IoD2019 File 6`).
     pub(crate) population: Option<Arc<str>>,
     shapes: Arc<tokio::sync::OnceCell<Arc<Shapes>>>,
+    /// Every stored vintage's outlines, read when a map needs an older one.
+    all_shapes: Arc<tokio::sync::OnceCell<Arc<Shapes>>>,
     /// Each indicator's observations with its disclosure rule applied, kept for
     /// [`CACHE_SECONDS`].
     cache: Arc<tokio::sync::Mutex<Cache>>,
-    /// The stored geography's families of areas (which children add up to which
-    /// parent), for secondary suppression: read once per [`CACHE_SECONDS`] for
-    /// every indicator, not once per indicator.
-    families: Arc<tokio::sync::Mutex<Option<(Instant, Arc<AreaFamilies>)>>>,
     /// Rendered pages by key, kept for [`CACHE_SECONDS`] like the observations
     /// they are drawn from.
     pages: Arc<tokio::sync::Mutex<FxHashMap<String, KeptPage>>>,
@@ -107,8 +105,9 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-/// Indicator id → when its observations were read, and them.
-type Cache = FxHashMap<String, (Instant, Arc<Vec<Observation>>)>;
+/// (Indicator id, above the wards only) → when its observations were read, and
+/// them.
+type Cache = FxHashMap<(String, bool), (Instant, Arc<Vec<Observation>>)>;
 
 /// How long an indicator's observations are served from memory before the store
 /// is read again (so an import shows within this time).
@@ -125,8 +124,8 @@ impl AppState {
             place: place.into(),
             population: population.map(Into::into),
             shapes: Arc::default(),
+            all_shapes: Arc::default(),
             cache: Arc::default(),
-            families: Arc::default(),
             pages: Arc::default(),
         }
     }
@@ -138,45 +137,78 @@ impl AppState {
         &self,
         indicator: &str,
     ) -> Result<Arc<Vec<Observation>>, WebError> {
+        self.kept_observations(indicator, false).await
+    }
+
+    /// [`AppState::observations`] of the areas above the wards only (districts,
+    /// counties, regions, England…): what the profile and report of such an area
+    /// read, without the small areas' rows. The same rule applied gives the same
+    /// cells (`Store::observations_above_wards` says why).
+    pub(crate) async fn observations_above_wards(
+        &self,
+        indicator: &str,
+    ) -> Result<Arc<Vec<Observation>>, WebError> {
+        self.kept_observations(indicator, true).await
+    }
+
+    /// What the pages of `area` read of an indicator: the rows above the wards for
+    /// a district, county, region or England; every row for a small area or ward.
+    pub(crate) async fn observations_for_area(
+        &self,
+        indicator: &str,
+        area: AreaCode,
+    ) -> Result<Arc<Vec<Observation>>, WebError> {
+        use syndemic_model::AreaType;
+        let small = matches!(
+            area.area_type(),
+            AreaType::Lsoa | AreaType::Msoa | AreaType::Ward
+        );
+        self.kept_observations(indicator, !small).await
+    }
+
+    async fn kept_observations(
+        &self,
+        indicator: &str,
+        above_wards: bool,
+    ) -> Result<Arc<Vec<Observation>>, WebError> {
+        let key = (indicator.to_owned(), above_wards);
         let mut cache = self.cache.lock().await;
-        if let Some((at, rows)) = cache.get(indicator) {
+        if let Some((at, rows)) = cache.get(&key) {
             if at.elapsed() < Duration::from_secs(CACHE_SECONDS) {
                 return Ok(rows.clone());
             }
         }
         let store = self.db.as_ref();
-        let mut rows = store.observations(Some(indicator)).await?;
+        let mut rows = if above_wards {
+            store.observations_above_wards(indicator).await?
+        } else {
+            store.observations(Some(indicator)).await?
+        };
         if let Some(rule) = store
             .indicator(indicator)
             .await?
             .and_then(|i| i.disclosure_rule())
         {
-            suppress(&mut rows, indicator, rule, &*self.families().await?);
+            // The families of the indicator's own areas only: all that the rule
+            // reads of the geography.
+            let links = store.links_of_observed(indicator, above_wards).await?;
+            suppress(
+                &mut rows,
+                indicator,
+                rule,
+                &AreaFamilies::from_links(&links),
+            );
         }
         let rows = Arc::new(rows);
-        cache.insert(indicator.to_owned(), (Instant::now(), rows.clone()));
+        cache.insert(key, (Instant::now(), rows.clone()));
         Ok(rows)
     }
 
     /// Forgets what is kept of `indicator` and every rendered page, after a change
     /// that must show at once (its small-number rule).
     pub(crate) async fn forget(&self, indicator: &str) {
-        self.cache.lock().await.remove(indicator);
+        self.cache.lock().await.retain(|(id, _), _| id != indicator);
         self.pages.lock().await.clear();
-    }
-
-    /// The geography's families of areas, read from the store at most once per
-    /// [`CACHE_SECONDS`].
-    async fn families(&self) -> Result<Arc<AreaFamilies>, WebError> {
-        let mut kept = self.families.lock().await;
-        if let Some((at, families)) = kept.as_ref() {
-            if at.elapsed() < Duration::from_secs(CACHE_SECONDS) {
-                return Ok(families.clone());
-            }
-        }
-        let families = Arc::new(AreaFamilies::from_links(&self.db.all_links().await?));
-        *kept = Some((Instant::now(), families.clone()));
-        Ok(families)
     }
 
     /// A page rendered at most once per [`CACHE_SECONDS`] for `key`: the profile
@@ -252,6 +284,21 @@ impl AppState {
             })
             .await?;
         Ok(())
+    }
+
+    /// The outlines of every stored vintage (read once, and only when a map of an
+    /// older vintage's areas asks).
+    pub(crate) async fn all_shapes(&self) -> Result<Arc<Shapes>, WebError> {
+        let store = self.db.clone();
+        self.all_shapes
+            .get_or_try_init(|| async move {
+                Shapes::load_all(store.as_ref())
+                    .await
+                    .map(Arc::new)
+                    .map_err(WebError::from)
+            })
+            .await
+            .cloned()
     }
 
     pub(crate) async fn shapes(&self) -> Result<Arc<Shapes>, WebError> {

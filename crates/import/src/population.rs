@@ -184,11 +184,14 @@ fn single_year(header: &str) -> Option<(u32, bool)> {
     n.parse().ok().map(|n| (n, false))
 }
 
+/// A column of single years: its index, the year, whether it is open-ended.
+type YearColumn = (usize, u32, bool);
+
 /// The single-year columns of a wide table, by year (`None` for a long table):
 /// every year from 0 to an open-ended top, each once, else an error naming what
 /// is missing.
-fn single_years(table: &Table) -> Result<Option<Vec<(usize, u32, bool)>>, ImportError> {
-    let mut years: Vec<(usize, u32, bool)> = table
+fn single_years(table: &Table) -> Result<Option<Vec<YearColumn>>, ImportError> {
+    let mut years: Vec<YearColumn> = table
         .headers()
         .iter()
         .enumerate()
@@ -204,10 +207,7 @@ fn single_years(table: &Table) -> Result<Option<Vec<(usize, u32, bool)>>, Import
     years.sort_by_key(|&(_, y, _)| y);
     // The ONS's older small-area estimates head their last column `90` for 90 and
     // over.
-    if let Some(last) = years
-        .last_mut()
-        .filter(|l| l.1 == 90 && top_open.is_none())
-    {
+    if let Some(last) = years.last_mut().filter(|l| l.1 == 90 && top_open.is_none()) {
         last.2 = true;
     }
     let fail = |problem: String| {
@@ -256,7 +256,7 @@ fn band_of(year: u32, top: u32) -> String {
 async fn import_wide(
     store: &dyn Store,
     mut table: Table,
-    years: Vec<(usize, u32, bool)>,
+    years: Vec<YearColumn>,
     source: &str,
 ) -> Result<ImportSummary, ImportError> {
     let file = table.file.clone();

@@ -165,6 +165,11 @@ fn single_year(header: &str) -> Option<(u32, bool)> {
     let h = header.trim();
     let h = h.strip_prefix("Age: ").unwrap_or(h);
     let h = h.split(';').next().unwrap_or(h).trim().to_ascii_lowercase();
+    // `Aged 90+` as well as `90+`.
+    let h = match h.strip_prefix("aged ") {
+        Some(rest) if rest.ends_with('+') => rest.to_owned(),
+        _ => h,
+    };
     if let Some(n) = h.strip_suffix('+') {
         return n.trim().parse().ok().map(|n| (n, true));
     }
@@ -225,9 +230,13 @@ fn single_years(table: &Table) -> Result<Option<Vec<YearColumn>>, ImportError> {
         }
         if open != (k + 1 == years.len()) {
             return fail(format!(
-                "column `{}` is {} open-ended",
+                "column `{}` is {}",
                 table.headers()[i],
-                if open { "" } else { "not" }
+                if open {
+                    "open-ended but not the last age"
+                } else {
+                    "the last age but not open-ended (write it as 90+)"
+                }
             ));
         }
     }
@@ -394,6 +403,7 @@ mod tests {
     fn single_years_as_published() {
         assert_eq!(single_year("0"), Some((0, false)));
         assert_eq!(single_year("90+"), Some((90, true)));
+        assert_eq!(single_year("Aged 90+"), Some((90, true)));
         assert_eq!(
             single_year("Age: Aged under 1 year; measures: Value"),
             Some((0, false))

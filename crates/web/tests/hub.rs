@@ -1617,8 +1617,11 @@ fn a_system_admin_sets_an_indicators_small_number_rule() {
         assert_eq!(count(), Value::Null, "{b}: withheld again at once");
         let log = admin.get("/hub/audit");
         assert!(
-            log.body.contains("disclosure: no small-number rule")
-                && log.body.contains("disclosure: counts 1–4 withheld"),
+            log.body
+                .contains("disclosure: no small-number rule (was: counts 1–4 withheld)")
+                && log
+                    .body
+                    .contains("disclosure: counts 1–4 withheld (was: no small-number rule)"),
             "{b}: the changes are audited"
         );
     }

@@ -25,8 +25,9 @@ pub(super) fn trend_wording(trend: Trend, getting_better: Option<bool>) -> &'sta
 }
 
 /// The recent trend of each result as of its period over the last five periods of
-/// the same area, group and sex up to and including it (fewer than five periods
-/// cannot be calculated), tested at 99.9 % as Fingertips does: for crude rates
+/// the same area, group and sex up to and including it (fewer than five periods,
+/// or five that are not consecutive single years — pooled years overlap — cannot be
+/// calculated), tested at 99.9 % as Fingertips does: for crude rates
 /// and proportions (`by_counts`) the chi-square test for trend in the counts out
 /// of their denominators ([`recent_trend`]); for directly standardised rates a
 /// weighted regression of the values, weighted by the variance their 95 % limits
@@ -66,6 +67,18 @@ pub(super) fn recent_trends(
             })
             .collect();
         for (k, &i) in members.iter().enumerate() {
+            // Fingertips tests only five consecutive single years (calendar or
+            // financial): pooled, overlapping or broken series are not judged.
+            let last: Vec<Period> = members[..=k]
+                .iter()
+                .rev()
+                .take(5)
+                .map(|&m| observations[m].period)
+                .collect();
+            if !consecutive_years(&last) {
+                trends.push((i, trend_wording(Trend::CannotBeCalculated, None)));
+                continue;
+            }
             let t = if by_counts {
                 let counts: Vec<(f64, f64)> = points[..=k].iter().map(|p| (p.0, p.1)).collect();
                 recent_trend(&counts, 99.9, polarity)
@@ -78,6 +91,23 @@ pub(super) fn recent_trends(
     for (i, wording) in trends {
         observations[i].recent_trend = Some(wording.to_owned());
     }
+}
+
+/// Whether periods (newest first) are single years, all calendar or all
+/// financial, one after another with no gap.
+fn consecutive_years(newest_first: &[Period]) -> bool {
+    let year = |p: &Period| match *p {
+        Period::Year(y) => Some((y, false)),
+        Period::FinancialYear(y) => Some((y, true)),
+        _ => None,
+    };
+    newest_first
+        .windows(2)
+        .all(|w| match (year(&w[0]), year(&w[1])) {
+            (Some((a, fa)), Some((b, fb))) => fa == fb && a == b + 1,
+            _ => false,
+        })
+        && newest_first.iter().all(|p| year(p).is_some())
 }
 
 /// Each result against England's and against its parent's value of the same
@@ -142,5 +172,30 @@ pub(super) fn compare_with_parents(
             let c = compare(o.lower95, o.upper95, benchmark(parent), polarity);
             o.compared_to_parent = Some(c.wording().to_owned());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_consecutive_single_years_are_judged() {
+        let years = |ys: &[i32]| ys.iter().map(|&y| Period::Year(y)).collect::<Vec<_>>();
+        assert!(consecutive_years(&years(&[2020, 2019, 2018, 2017, 2016])));
+        assert!(!consecutive_years(&years(&[2020, 2019, 2017, 2016, 2015])));
+        let financial: Vec<Period> = (2015..2020).rev().map(Period::FinancialYear).collect();
+        assert!(consecutive_years(&financial));
+        let mut mixed = financial.clone();
+        mixed[2] = Period::Year(2017);
+        assert!(!consecutive_years(&mixed));
+        let pooled: Vec<Period> = (2015..2020)
+            .rev()
+            .map(|y| Period::Pooled {
+                first: y - 2,
+                last: y,
+            })
+            .collect();
+        assert!(!consecutive_years(&pooled), "rolling pooled years overlap");
     }
 }

@@ -46,6 +46,14 @@ pub struct IndicatorQuery {
     level: Option<String>,
 }
 
+/// A level's label in the plural: `Wards`, `Upper-tier authorities`.
+fn plural(label: &str) -> String {
+    match label.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{label}s"),
+    }
+}
+
 /// One series of an indicator: its sex and age group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Series {
@@ -100,8 +108,10 @@ pub(crate) struct View {
     /// [`MOST_SMALL_AREAS`]).
     small_areas: usize,
     names: FxHashMap<AreaCode, Option<String>>,
-    /// The series shown, and every series the indicator has.
+    /// The series shown, the one shown when none is asked for, and every series
+    /// the indicator has.
     pub series: Series,
+    default_series: Option<Series>,
     pub all_series: Vec<Series>,
     /// The latest value of the series shown of every area, by code.
     latest: FxHashMap<AreaCode, Observation>,
@@ -165,26 +175,25 @@ impl View {
         // where it has them), else the indicator's first.
         let all_series = Series::of(all.iter());
         let here = Series::of(all.iter().filter(|o| o.area == area));
+        let default_series = here.first().or(all_series.first()).cloned();
         let series = match (sex, age) {
-            (None, None) => here.first().or(all_series.first()).cloned(),
+            (None, None) => default_series.clone(),
             (sex, age) => {
-                let sex = match sex {
-                    Some(s) => Some(
-                        syndemic_model::Sex::parse(s)
-                            .map(|s| s.label().to_owned())
-                            .ok_or_else(|| {
-                                WebError::BadRequest(format!(
-                                    "sex={s}: give Persons, Female or Male"
-                                ))
-                            })?,
-                    ),
-                    None => None,
-                };
+                // As stored (Fingertips' `Not applicable` too), or its usual form.
+                let sex = sex.map(|s| {
+                    syndemic_model::Sex::parse(s)
+                        .map(|x| x.label().to_owned())
+                        .filter(|x| all_series.iter().any(|series| series.sex == *x))
+                        .unwrap_or_else(|| s.to_owned())
+                });
+                let of_sex = |s: &&Series| sex.as_ref().is_none_or(|x| *x == s.sex);
+                // The pair asked for; else the sex's first age group (a selector
+                // offers every sex beside every age group).
                 let found = all_series
                     .iter()
-                    .find(|s| {
-                        sex.as_ref().is_none_or(|x| *x == s.sex) && age.is_none_or(|a| a == s.age)
-                    })
+                    .filter(of_sex)
+                    .find(|s| age.is_none_or(|a| a == s.age))
+                    .or_else(|| all_series.iter().find(of_sex))
                     .cloned();
                 Some(found.ok_or_else(|| {
                     WebError::NotFound(format!(
@@ -334,6 +343,7 @@ impl View {
             area,
             area_name,
             series,
+            default_series,
             all_series,
             levels,
             level: finest,
@@ -687,7 +697,7 @@ impl View {
         if let Some(level) = self.level.filter(|_| self.level_asked) {
             q.push_str(&format!("&level={}", level.key()));
         }
-        if self.all_series.first() != Some(&self.series) {
+        if self.default_series.as_ref() != Some(&self.series) {
             q.push('&');
             q.push_str(
                 &form_urlencoded::Serializer::new(String::new())
@@ -816,8 +826,8 @@ async fn render(
                         "Rank: "
                         @for (n, l) in v.levels.iter().enumerate() {
                             @if n > 0 { " · " }
-                            @if Some(*l) == v.level { strong aria-current="true" { (l.label()) "s" } }
-                            @else { a href=(format!("/indicators/{id}?{}", v.query_with_level(*l))) { (l.label()) "s" } }
+                            @if Some(*l) == v.level { strong aria-current="true" { (plural(l.label())) } }
+                            @else { a href=(format!("/indicators/{id}?{}", v.query_with_level(*l))) { (plural(l.label())) } }
                         }
                     }
                 }

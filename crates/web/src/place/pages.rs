@@ -437,7 +437,7 @@ async fn render_profile(
                             @for (indicator, o, england, peers) in group {
                                 @let (fill, ink) = comparison_colour(o.compared_to_england.as_deref());
                                 tr {
-                                    th scope="row" { a href=(format!("/indicators/{}?area={code}{}", indicator.id, if o.sex == "Persons" { String::new() } else { format!("&sex={}", o.sex) })) { (indicator.name) } }
+                                    th scope="row" { a href=(format!("/indicators/{}?area={code}{}", indicator.id, if o.sex == "Persons" { String::new() } else { format!("&{}", form_urlencoded::Serializer::new(String::new()).append_pair("sex", &o.sex).finish()) })) { (indicator.name) } }
                                     td { (o.period.to_string()) }
                                     td { (o.value.map(fmt).unwrap_or_else(|| "–".into())) }
                                     td { (o.lower95.map(fmt).unwrap_or_default()) "–" (o.upper95.map(fmt).unwrap_or_default()) }
@@ -781,7 +781,20 @@ async fn compared(state: &AppState, a: &str, b: &str) -> Result<Compared, WebErr
         .into_iter()
         .filter(|i| !i.id.contains('.'))
     {
-        let all = state.observations(&indicator.id).await?;
+        // Both areas' rows: from the rows above the wards unless one of them is a
+        // small area or ward.
+        let small = |c: AreaCode| {
+            matches!(
+                c.area_type(),
+                AreaType::Lsoa | AreaType::Msoa | AreaType::Ward
+            )
+        };
+        let probe = if small(areas[0].0) {
+            areas[0].0
+        } else {
+            areas[1].0
+        };
+        let all = state.observations_for_area(&indicator.id, probe).await?;
         let first = latest_total(all.iter().filter(|o| o.area == areas[0].0)).cloned();
         let second = latest_total(all.iter().filter(|o| o.area == areas[1].0)).cloned();
         if first.is_some() || second.is_some() {

@@ -106,7 +106,12 @@ fn view_link(l: &Line, code: syndemic_model::AreaCode) -> String {
     let sex = if l.latest.sex == "Persons" {
         String::new()
     } else {
-        format!("&sex={}", l.latest.sex)
+        format!(
+            "&{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("sex", &l.latest.sex)
+                .finish()
+        )
     };
     format!("/indicators/{}?area={code}{sex}", l.indicator.id)
 }

@@ -405,19 +405,24 @@ pub(crate) async fn set_disclosure(
     };
     let rule = syndemic_store::Disclosure::parse(&form.get("disclosure"))
         .map_err(WebError::Unprocessable)?;
+    let before = indicator
+        .disclosure_rule()
+        .unwrap_or(syndemic_store::Disclosure::NONE);
     indicator.disclosure = Some(rule);
-    let mut tx = state.db.begin().await?;
-    tx.put_indicator(&indicator).await?;
-    tx.commit().await?;
+    // Audited first: a change is never made without its entry (a commit failing
+    // after it leaves the entry of a change attempted).
     state
         .audit(
             &s.actor,
             "change",
             "indicator",
             &id,
-            &format!("disclosure: {rule}"),
+            &format!("disclosure: {rule} (was: {before})"),
         )
         .await?;
+    let mut tx = state.db.begin().await?;
+    tx.put_indicator(&indicator).await?;
+    tx.commit().await?;
     state.forget(&id).await;
     let notice = html! { p { (indicator.name) ": " (rule) ", from now on everywhere." } };
     Ok(render_disclosure(&state, &s, Some(notice))

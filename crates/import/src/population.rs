@@ -135,13 +135,7 @@ pub async fn import_population(
             summary.values += 1;
         }
         if done || rows.len() >= ROWS_PER_BATCH {
-            let created =
-                create_unknown_areas(tx.as_mut(), &file, names.drain(), &mut summary).await?;
-            summary.areas += created;
-            tx.put_populations(&rows)
-                .await
-                .map_err(|e| ImportError::store(&file, e))?;
-            rows.clear();
+            write_batch(tx.as_mut(), &file, &mut names, &mut rows, &mut summary).await?;
         }
         if done {
             break;
@@ -155,6 +149,24 @@ pub async fn import_population(
     }
     finish(tx, &summary, "population").await?;
     Ok(summary)
+}
+
+/// Writes a batch of populations in the import's transaction, creating the areas
+/// met for the first time.
+async fn write_batch(
+    tx: &mut dyn syndemic_store::StoreTx,
+    file: &str,
+    names: &mut FxHashMap<AreaCode, Option<String>>,
+    rows: &mut Vec<Population>,
+    summary: &mut ImportSummary,
+) -> Result<(), ImportError> {
+    let created = create_unknown_areas(tx, file, names.drain(), summary).await?;
+    summary.areas += created;
+    tx.put_populations(rows)
+        .await
+        .map_err(|e| ImportError::store(file, e))?;
+    rows.clear();
+    Ok(())
 }
 
 /// A header naming one year of age (`0`, `Aged 1 year`, `Age: Aged 7 years;
@@ -373,13 +385,7 @@ async fn import_wide(
             }
         }
         if done || rows.len() >= ROWS_PER_BATCH {
-            let created =
-                create_unknown_areas(tx.as_mut(), &file, names.drain(), &mut summary).await?;
-            summary.areas += created;
-            tx.put_populations(&rows)
-                .await
-                .map_err(|e| ImportError::store(&file, e))?;
-            rows.clear();
+            write_batch(tx.as_mut(), &file, &mut names, &mut rows, &mut summary).await?;
         }
         if done {
             break;

@@ -165,30 +165,7 @@ pub fn recent_trend(points: &[(f64, f64)], level: f64, polarity: Polarity) -> Tr
         };
     }
     let chi = t_stat * t_stat / v;
-    let level = ConfidenceLevel::new(level)
-        .map(|l| l.fraction())
-        .unwrap_or(0.999);
-    let trend = if chi > chisq_quantile(level, 1.0) {
-        if t_stat > 0.0 {
-            Trend::Increasing
-        } else {
-            Trend::Decreasing
-        }
-    } else {
-        Trend::NoSignificantChange
-    };
-    let getting_better = match (trend, polarity) {
-        (Trend::Increasing, Polarity::HigherIsBetter)
-        | (Trend::Decreasing, Polarity::LowerIsBetter) => Some(true),
-        (Trend::Increasing, Polarity::LowerIsBetter)
-        | (Trend::Decreasing, Polarity::HigherIsBetter) => Some(false),
-        _ => None,
-    };
-    TrendResult {
-        trend,
-        getting_better,
-        chi_square: Some(chi),
-    }
+    verdict(chi, t_stat > 0.0, level, polarity)
 }
 
 /// The recent trend of values that are not a count out of a denominator (directly
@@ -243,17 +220,19 @@ pub fn recent_trend_of_values(
     }
     let slope = sty / stt;
     let chi = slope * slope * stt;
+    verdict(chi, slope > 0.0, level, polarity)
+}
+
+/// A trend statistic judged: significant at `level` (one degree of freedom),
+/// rising or falling, and what that means under the polarity.
+fn verdict(chi: f64, rising: bool, level: f64, polarity: Polarity) -> TrendResult {
     let level = ConfidenceLevel::new(level)
         .map(|l| l.fraction())
         .unwrap_or(0.999);
-    let trend = if chi > chisq_quantile(level, 1.0) {
-        if slope > 0.0 {
-            Trend::Increasing
-        } else {
-            Trend::Decreasing
-        }
-    } else {
-        Trend::NoSignificantChange
+    let trend = match (chi > chisq_quantile(level, 1.0), rising) {
+        (true, true) => Trend::Increasing,
+        (true, false) => Trend::Decreasing,
+        (false, _) => Trend::NoSignificantChange,
     };
     let getting_better = match (trend, polarity) {
         (Trend::Increasing, Polarity::HigherIsBetter)

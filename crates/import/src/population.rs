@@ -141,9 +141,18 @@ pub async fn import_population(
             break;
         }
     }
+    commit(tx, summary).await
+}
+
+/// Commits a population import that read rows; a file of a header alone is an
+/// error and leaves nothing.
+async fn commit(
+    tx: Box<dyn syndemic_store::StoreTx>,
+    summary: ImportSummary,
+) -> Result<ImportSummary, ImportError> {
     if summary.rows == 0 {
         return Err(ImportError::file(
-            &file,
+            &summary.file,
             "the file has a header but no data rows",
         ));
     }
@@ -391,14 +400,7 @@ async fn import_wide(
             break;
         }
     }
-    if summary.rows == 0 {
-        return Err(ImportError::file(
-            &file,
-            "the file has a header but no data rows",
-        ));
-    }
-    finish(tx, &summary, "population").await?;
-    Ok(summary)
+    commit(tx, summary).await
 }
 
 #[cfg(test)]

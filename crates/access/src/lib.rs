@@ -16,6 +16,6 @@ pub mod secret;
 pub mod totp;
 
 pub use role::{
-    may, may_grant, report_view, role_allows, Action, Actor, CaseScope, ReportView, Role, Scope,
-    TOKEN_ACTOR,
+    may, may_grant, report_view, role_allows, Action, Actor, CaseScope, OrgKind, ReportView, Role,
+    Scope, TOKEN_ACTOR,
 };

@@ -157,10 +157,40 @@ pub enum Action {
     ReadAudit,
 }
 
-/// Whether a user of role `granter` may give an account role `role`: only a
-/// system admin makes system admins.
-pub fn may_grant(granter: Role, role: Role) -> bool {
-    role != Role::SystemAdmin || granter == Role::SystemAdmin
+/// What kind of organisation an account belongs to, for the roles it may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgKind {
+    /// Runs a hub that receives referrals (a council's, a primary care network's).
+    Hub,
+    /// Any other partner: a GP practice, a charity running services, a business.
+    Partner,
+}
+
+/// Whether a user of role `granter` may give an account of an organisation of
+/// `kind` the role `role` — and so whether they may act on (reset, deactivate) an
+/// account that holds it: nobody manages an account they could not have made.
+///
+/// | granter        | Hub organisation                                  | Partner organisation              |
+/// |----------------|---------------------------------------------------|-----------------------------------|
+/// | system admin   | every role                                        | every role but hub coordinator    |
+/// | org admin      | referrer, caseworker, hub coordinator, org admin  | referrer, caseworker, org admin   |
+/// | anyone else    | none                                              | none                              |
+///
+/// Analysts (who read every hub's reports), partnership leads (who steer a
+/// partnership's plan) and system admins work across organisations: only a system
+/// admin makes them. A coordinator triages a hub's referrals, so only a hub has
+/// one. An organisation admin's powers stop at their own organisation, which the
+/// web layer checks besides (`managed_org`).
+pub fn may_grant(granter: Role, kind: OrgKind, role: Role) -> bool {
+    use Role::*;
+    if role == Coordinator && kind != OrgKind::Hub {
+        return false;
+    }
+    match granter {
+        SystemAdmin => true,
+        OrgAdmin => matches!(role, Referrer | Caseworker | Coordinator | OrgAdmin),
+        _ => false,
+    }
 }
 
 /// Whether a role may do an action at all.
@@ -274,13 +304,26 @@ mod tests {
             Action::ViewCase,
             &unrouted
         ));
-        // Only a system admin makes system admins.
-        for granter in Role::ALL {
-            for role in Role::ALL {
-                assert_eq!(
-                    may_grant(*granter, *role),
-                    *role != Role::SystemAdmin || *granter == Role::SystemAdmin
-                );
+        // Only a system admin makes system admins, analysts and partnership
+        // leads; only admins grant at all; only a hub has coordinators.
+        for kind in [OrgKind::Hub, OrgKind::Partner] {
+            for granter in Role::ALL {
+                for role in Role::ALL {
+                    let cross_organisation = matches!(
+                        role,
+                        Role::SystemAdmin | Role::Analyst | Role::PartnershipLead
+                    );
+                    let expect = match granter {
+                        Role::SystemAdmin => true,
+                        Role::OrgAdmin => !cross_organisation,
+                        _ => false,
+                    } && (*role != Role::Coordinator || kind == OrgKind::Hub);
+                    assert_eq!(
+                        may_grant(*granter, kind, *role),
+                        expect,
+                        "{granter:?} granting {role:?} in a {kind:?}"
+                    );
+                }
             }
         }
         // Analysts and admins never see a case.

@@ -1004,6 +1004,7 @@ pub async fn build(
                 vintage: VINTAGE.into(),
                 counts_vintage: None,
                 apportion_by: None,
+                population: None,
                 edition: EDITION.into(),
                 repetitions: 1000,
                 seed: SEED,

@@ -19,6 +19,9 @@ pub struct Geography {
     /// The shire county (E10) over the district, where there is one: unitary and
     /// metropolitan areas have none, their district being their upper tier.
     pub county: Vec<Option<AreaCode>>,
+    /// The combined authority (E47) the LSOA's district belongs to, where there is
+    /// one: a group of authorities beside the tiers, not between them.
+    pub combined: Vec<Option<AreaCode>>,
     pub region: Vec<Option<AreaCode>>,
     /// National IMD decile as published, 1 = most deprived.
     pub decile: Vec<Option<u8>>,
@@ -59,7 +62,8 @@ fn quintiles_within(
 
 impl Geography {
     /// Reads the LSOAs linked to districts in the lookups of `vintage` (e.g.
-    /// `2019`), with their wards, counties, regions, and the IMD of `edition`.
+    /// `2019`), with their wards, counties, combined authorities, regions, and the
+    /// IMD of `edition`.
     pub async fn load(
         store: &dyn Store,
         vintage: &str,
@@ -97,6 +101,13 @@ impl Geography {
                 }
             }
         }
+        // Combined authority of each LSOA: linked directly or through its district.
+        let mut combined_of: FxHashMap<AreaCode, AreaCode> = FxHashMap::default();
+        for v in ["", vintage] {
+            for l in store.links(Level::CombinedAuthority, v).await? {
+                combined_of.insert(l.child, l.parent);
+            }
+        }
         let imd: FxHashMap<AreaCode, (i64, i64)> = store
             .deprivation_table(edition, "imd")
             .await?
@@ -125,7 +136,18 @@ impl Geography {
             })
             .collect();
         let county_quintile = quintiles_within(&county, &rank)?;
+        let combined = lsoa
+            .iter()
+            .zip(&district)
+            .map(|(l, d)| {
+                combined_of
+                    .get(l)
+                    .or_else(|| d.and_then(|d| combined_of.get(&d)))
+                    .copied()
+            })
+            .collect();
         Ok(Geography {
+            combined,
             national: imd.len(),
             ward: lsoa.iter().map(|l| wards.get(l).copied()).collect(),
             county,
@@ -146,7 +168,7 @@ impl Geography {
 
     /// The geography as one Arrow batch to join the counts to: the LSOA code, then
     /// integer ids (indexes into [`Geography::codes`]) of the LSOA, ward, district,
-    /// county and region — `-1` when unknown — and the decile and the district's and
+    /// county, combined authority and region — `-1` when unknown — and the decile and the district's and
     /// county's quintiles (`0` when unknown). Integer keys keep the aggregation's hash tables small.
     pub fn to_batch(&self) -> Result<(RecordBatch, Vec<AreaCode>), EngineError> {
         let mut codes: Vec<AreaCode> = Vec::new();
@@ -164,6 +186,7 @@ impl Geography {
         let ward: Vec<i64> = self.ward.iter().map(|c| id(*c)).collect();
         let district: Vec<i64> = self.district.iter().map(|c| id(*c)).collect();
         let county: Vec<i64> = self.county.iter().map(|c| id(*c)).collect();
+        let combined: Vec<i64> = self.combined.iter().map(|c| id(*c)).collect();
         let region: Vec<i64> = self.region.iter().map(|c| id(*c)).collect();
         let ints = |values: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(values)) };
         let groups = |values: &[Option<u8>]| -> ArrayRef {
@@ -182,6 +205,7 @@ impl Geography {
             ("ward", ints(ward)),
             ("district", ints(district)),
             ("county", ints(county)),
+            ("combined", ints(combined)),
             ("region", ints(region)),
             ("decile", groups(&self.decile)),
             ("quintile", groups(&self.local_quintile)),

@@ -1,5 +1,5 @@
 //! The compute engine on a small place of our own (20 LSOAs, 4 wards, 2 districts,
-//! a shire county over one of them, 1 region), on SQLite and PostgreSQL: every
+//! a shire county over one of them, a combined authority of both, 1 region), on SQLite and PostgreSQL: every
 //! level's DSR equals the statistics crate's DSR of the summed bands; deprivation
 //! groups and inequality measures are stored; an unchanged re-run does nothing; bad
 //! counts change nothing.
@@ -19,6 +19,7 @@ use syndemic_testkit::stores;
 
 const LSOAS: usize = 20;
 const COUNTY: &str = "E10000099";
+const COMBINED: &str = "E47000001";
 
 fn lsoa(i: usize) -> String {
     format!("E0100{:04}", 6000 + i)
@@ -41,7 +42,8 @@ fn cell(i: usize, y: usize, s: usize, b: usize) -> (f64, f64) {
 
 fn fixture(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
     let mut lookup = String::from("LSOA11CD,LSOA11NM,WD19CD,WD19NM,LAD19CD,LAD19NM\n");
-    let mut regions = String::from("LAD19CD,LAD19NM,CTY19CD,CTY19NM,RGN19CD,RGN19NM\n");
+    let mut regions =
+        String::from("LAD19CD,LAD19NM,CTY19CD,CTY19NM,CAUTH19CD,CAUTH19NM,RGN19CD,RGN19NM\n");
     let mut imd = String::from("LSOA code (2011),LSOA name (2011),Local Authority District code (2019),Local Authority District name (2019),Index of Multiple Deprivation (IMD) Rank,Index of Multiple Deprivation (IMD) Decile\n");
     for i in 0..LSOAS {
         let ward = format!("E0500{:04}", 800 + i / 5);
@@ -65,12 +67,17 @@ fn fixture(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
         .unwrap();
     }
     // The first district lies in a shire county; the second has none above it.
+    // Both are members of one combined authority.
     writeln!(
         regions,
-        "E08000009,Trafford,{COUNTY},A county,E12000002,North West"
+        "E08000009,Trafford,{COUNTY},A county,{COMBINED},Greater Manchester,E12000002,North West"
     )
     .unwrap();
-    writeln!(regions, "E08000010,Wigan,,,E12000002,North West").unwrap();
+    writeln!(
+        regions,
+        "E08000010,Wigan,,,{COMBINED},Greater Manchester,E12000002,North West"
+    )
+    .unwrap();
     let mut counts = String::from("area,period,sex,age_band,count,population\n");
     for i in 0..LSOAS {
         for y in 0..2 {
@@ -147,6 +154,7 @@ fn spec(counts: PathBuf) -> ComputeSpec {
         vintage: "2019".into(),
         counts_vintage: None,
         apportion_by: None,
+        population: None,
         edition: "IoD2019".into(),
         repetitions: 1000,
         seed: 7,
@@ -235,6 +243,11 @@ async fn every_level_and_group_from_lsoa_counts() {
                 "region",
             );
             close(
+                &pick(find(&all, "mort", COMBINED, "")),
+                expected(&everyone, y, s),
+                "combined authority",
+            );
+            close(
                 &pick(find(&all, "mort", "E92000001", "")),
                 expected(&everyone, y, s),
                 "England",
@@ -279,6 +292,10 @@ async fn every_level_and_group_from_lsoa_counts() {
             .iter()
             .all(|o| o.compared_to_parent.is_some() && o.compared_to_england.is_some()));
         assert_eq!(find(&all, "mort", COUNTY, "").len(), 6, "{backend}");
+        // The combined authority is compared with its region, as a county is.
+        assert!(find(&all, "mort", COMBINED, "")
+            .iter()
+            .all(|o| o.compared_to_parent.is_some() && o.compared_to_england.is_some()));
         assert!(find(&all, "mort", "E92000001", "")
             .iter()
             .all(|o| o.compared_to_england.is_none()));
@@ -804,7 +821,8 @@ async fn local_counts_publish_no_england_of_their_own() {
             left_out,
             [
                 "England E92000001: 10 of 20 LSOAs — not published",
-                "region E12000002: 10 of 20 LSOAs — not published"
+                "region E12000002: 10 of 20 LSOAs — not published",
+                "combined authority E47000001: 10 of 20 LSOAs — not published"
             ],
             "{backend}"
         );
@@ -892,6 +910,115 @@ async fn local_counts_publish_no_england_of_their_own() {
         for o in find(&rows, "local", "E08000009", "") {
             assert_eq!(o.compared_to_parent.as_deref(), Some("Better"), "{backend}");
         }
+        store.close().await;
+    }
+}
+
+/// Counts of events only, with the population from an imported source: the same
+/// results as the counts with their own population column, though the file leaves
+/// out every band with no deaths; a year the source does not hold is refused,
+/// naming it.
+#[tokio::test]
+async fn event_counts_take_their_population_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores("event_counts_take_their_population", dir.path()).await {
+        let backend = store.backend_name();
+        let counts = prepared(&store, dir.path()).await;
+        compute(&store, &spec(counts), &mut |_| {}).await.unwrap();
+        // Deaths only, without their zeros; the population as its own file.
+        let mut events = String::from("area,period,sex,age_band,count\n");
+        let mut people = String::from("area,period,sex,age_band,population\n");
+        let mut left_out = 0;
+        for i in 0..LSOAS {
+            for y in 0..2 {
+                for (s, sex) in ["Female", "Male"].iter().enumerate() {
+                    for (b, (band, _)) in ESP2013.iter().enumerate() {
+                        let (d, p) = cell(i, y, s, b);
+                        writeln!(people, "{},{},{sex},{band},{p}", lsoa(i), 2018 + y).unwrap();
+                        // A 0 row for the first band only: an LSOA where nobody
+                        // died is still named, so covered.
+                        if d == 0.0 && b > 0 {
+                            left_out += 1;
+                            continue;
+                        }
+                        writeln!(events, "{},{},{sex},{band},{d}", lsoa(i), 2018 + y).unwrap();
+                    }
+                }
+            }
+        }
+        assert!(left_out > 50, "the fixture has bands with no deaths");
+        let events_path = dir.path().join("events.csv");
+        std::fs::write(&events_path, events).unwrap();
+        let people_path = dir.path().join("people.csv");
+        std::fs::write(&people_path, people).unwrap();
+        syndemic_import::import_population(&store, &people_path, "Estimates")
+            .await
+            .unwrap();
+        let mut from_store = spec(events_path.clone());
+        from_store.indicator = Indicator::named("mort2", "Mortality, all ages");
+        from_store.indicator.polarity = Some(Polarity::LowerIsBetter);
+        from_store.population = Some("Estimates".into());
+        let summary = compute(&store, &from_store, &mut |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert!(
+            summary.withheld.is_empty(),
+            "{backend}: {:?}",
+            summary.withheld
+        );
+        let all = store.observations(None).await.unwrap();
+        let of = |id: &str| -> Vec<&Observation> {
+            let mut rows: Vec<&Observation> = all
+                .iter()
+                .filter(|o| o.indicator == id && o.category.is_empty())
+                .collect();
+            rows.sort_by_key(|o| (o.area, o.period, o.sex.clone()));
+            rows
+        };
+        let (full, events_only) = (of("mort"), of("mort2"));
+        assert_eq!(full.len(), events_only.len(), "{backend}");
+        for (a, b) in full.iter().zip(&events_only) {
+            assert_eq!((a.area, a.period, &a.sex), (b.area, b.period, &b.sex));
+            for (x, y) in [
+                (a.value, b.value),
+                (a.lower95, b.lower95),
+                (a.denominator, b.denominator),
+            ] {
+                let (x, y) = (x.unwrap(), y.unwrap());
+                assert!(
+                    (x - y).abs() <= 1e-9 * x.abs(),
+                    "{backend} {} {} {}: {x} vs {y} (counts {:?} vs {:?}, denominators {:?} vs {:?})",
+                    a.area,
+                    a.period,
+                    a.sex,
+                    a.count,
+                    b.count,
+                    a.denominator,
+                    b.denominator
+                );
+            }
+        }
+        // Counts of a year the source does not hold: refused, naming the year.
+        let later = dir.path().join("later.csv");
+        std::fs::write(
+            &later,
+            format!(
+                "area,period,sex,age_band,count\n{},2020,Female,0-4,3\n",
+                lsoa(0)
+            ),
+        )
+        .unwrap();
+        let mut missing = from_store.clone();
+        missing.counts = Counts::File(later);
+        missing.indicator.id = "mort3".into();
+        let error = compute(&store, &missing, &mut |_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("no population for 2020") && error.contains("2018, 2019"),
+            "{backend}: {error}"
+        );
         store.close().await;
     }
 }

@@ -117,34 +117,39 @@ pub async fn export_fingertips(
         }
         let [area_name, area_type, parent, parent_name] = &areas[&o.area];
         let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-        writer
-            .write_record([
-                o.indicator.as_str(),
-                names.get(&o.indicator).map(String::as_str).unwrap_or(""),
-                parent,
-                parent_name,
-                o.area.as_str(),
-                area_name,
-                area_type,
-                &o.sex,
-                &o.age,
-                &o.category_type,
-                &o.category,
-                &o.period.to_string(),
-                &num(o.value),
-                &num(o.lower95),
-                &num(o.upper95),
-                &num(o.lower998),
-                &num(o.upper998),
-                &num(o.count),
-                &num(o.denominator),
-                o.note.as_deref().unwrap_or(""),
-                o.recent_trend.as_deref().unwrap_or(""),
-                o.compared_to_england.as_deref().unwrap_or(""),
-                o.compared_to_parent.as_deref().unwrap_or(""),
-                &o.period.fingertips_sortable().to_string(),
-            ])
-            .map_err(io)?;
+        // Every cell made safe for a spreadsheet (an area's or indicator's name
+        // came from a file); numbers are left as they are.
+        for cell in [
+            o.indicator.as_str(),
+            names.get(&o.indicator).map(String::as_str).unwrap_or(""),
+            parent,
+            parent_name,
+            o.area.as_str(),
+            area_name,
+            area_type,
+            &o.sex,
+            &o.age,
+            &o.category_type,
+            &o.category,
+            &o.period.to_string(),
+            &num(o.value),
+            &num(o.lower95),
+            &num(o.upper95),
+            &num(o.lower998),
+            &num(o.upper998),
+            &num(o.count),
+            &num(o.denominator),
+            o.note.as_deref().unwrap_or(""),
+            o.recent_trend.as_deref().unwrap_or(""),
+            o.compared_to_england.as_deref().unwrap_or(""),
+            o.compared_to_parent.as_deref().unwrap_or(""),
+            &o.period.fingertips_sortable().to_string(),
+        ] {
+            writer
+                .write_field(syndemic_model::formula_safe(cell).as_bytes())
+                .map_err(io)?;
+        }
+        writer.write_record(None::<&[u8]>).map_err(io)?;
         summary.rows += 1;
     }
     writer

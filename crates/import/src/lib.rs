@@ -57,7 +57,8 @@ pub struct ImportSummary {
     /// itself and once as its own parent), ignored.
     pub repeated: u64,
     /// Values left out because part of what they sum is not available (a
-    /// population band with an `NA` year in a table cut short by its publisher).
+    /// population band with an `NA` year, or with years missing from a table cut
+    /// short by its publisher).
     pub incomplete: u64,
     /// Header columns the import recognised, and those it did not use.
     pub used_columns: Vec<String>,
@@ -94,7 +95,7 @@ impl std::fmt::Display for ImportSummary {
         if self.incomplete > 0 {
             write!(
                 f,
-                "; {} values left out: part of what they sum is not available (NA)",
+                "; {} values left out: part of what they sum is not in the file (NA or missing years)",
                 self.incomplete
             )?;
         }

@@ -58,8 +58,8 @@ pub(crate) type Recognised = (
     Option<String>,
 );
 
-/// Recognises `LSOA11CD`, `WD19CD`, `LADCD`, `UTLA19CD`, `CTYUA21CD`, `RGN19CD`,
-/// `ICB23CD`, `CTRY19CD` (any case).
+/// Recognises `LSOA11CD`, `WD19CD`, `LADCD`, `UTLA19CD`, `CTYUA21CD`, `CAUTH24CD`,
+/// `RGN19CD`, `ICB23CD`, `CTRY19CD` (any case).
 pub(crate) fn geo_column(header: &str) -> Option<Recognised> {
     let upper = header.trim().to_ascii_uppercase();
     // The ONS's first exact-fit LSOA 2011 → 2021 lookup writes `F_LSOA11CD`.
@@ -87,6 +87,11 @@ pub(crate) fn geo_column(header: &str) -> Option<Recognised> {
         ),
         "CTY" => (Level::UpperTierAuthority, &[AreaType::County], "county"),
         "RGN" | "GOR" => (Level::Region, &[AreaType::Region], "region"),
+        "CAUTH" => (
+            Level::CombinedAuthority,
+            &[AreaType::CombinedAuthority],
+            "combined authority",
+        ),
         "ICB" => (Level::Icb, &[AreaType::Icb], "ICB"),
         "CTRY" => (Level::England, &[AreaType::England], "country"),
         _ => return None,
@@ -470,7 +475,11 @@ mod tests {
         assert_eq!((level, member.as_str(), year), (Level::Region, "RGN", None));
         assert!(geo_column("LADCD_ACTIVE").is_none());
         assert!(geo_column("FID").is_none());
-        assert!(geo_column("CAUTHCD").is_none());
+        let (level, _, _, member, year) = geo_column("CAUTH24CD").unwrap();
+        assert_eq!(
+            (level, member.as_str(), year.as_deref()),
+            (Level::CombinedAuthority, "CAUTH24", Some("2024"))
+        );
         // Both published headers of the exact-fit LSOA 2011 → 2021 lookup.
         for header in ["LSOA11CD", "F_LSOA11CD"] {
             let (level, _, _, member, year) = geo_column(header).unwrap();

@@ -1,8 +1,9 @@
 //! Population estimates by area, sex and age band, in a long layout: ONS mid-year
 //! estimates and Census 2021 tables as the open-data portals publish them
 //! (`area_code, period, indicator = "Aged 5 to 9 years", measure = Count,
-//! unit = Persons, value`) or the tidy layout (`area, period, sex, age_band,
-//! population`); or a wide layout of single years of age, one column a year, as
+//! unit = Persons, value`, or with `age = "Aged 7 years"` and `sex` columns, a row
+//! per single year, summed into bands as below) or the tidy layout (`area, period,
+//! sex, age_band, population`); or a wide layout of single years of age, one column a year, as
 //! the ONS small-area mid-year estimates (`0`, `1`, … `90+`, a row per sex) and
 //! Nomis' Census bulk tables (`Age: Aged under 1 year; measures: Value` … `Age:
 //! Aged 100 years and over`) publish them, summed into the five-year bands of the
@@ -55,9 +56,10 @@ pub async fn import_population(
         .begin()
         .await
         .map_err(|e| ImportError::store(&file, e))?;
-    let mut seen: FxHashMap<(AreaCode, Period, String, String), u64> = FxHashMap::default();
+    let mut seen: FxHashMap<(AreaCode, Period, &'static str, String), u64> = FxHashMap::default();
     let mut names: FxHashMap<AreaCode, Option<String>> = FxHashMap::default();
     let mut rows: Vec<Population> = Vec::new();
+    let mut singles: FxHashMap<(AreaCode, Period, &'static str), Singles> = FxHashMap::default();
     loop {
         let row = table.next_row()?;
         let done = row.is_none();
@@ -82,17 +84,16 @@ pub async fn import_population(
             };
             let when = Period::parse(row.required(period)?)
                 .map_err(|e| row.error(period, e.to_string()))?;
-            let band = AgeBand::parse(row.required(age)?)
-                .map(|b| b.to_string())
-                .ok_or_else(|| {
-                    row.error(
-                        age,
-                        format!(
+            let parsed = AgeBand::parse(row.required(age)?).ok_or_else(|| {
+                row.error(
+                    age,
+                    format!(
                         "`{}` is not an age band: write 0-4, 85+, All ages or `Aged 5 to 9 years`",
                         row.get(age)
                     ),
-                    )
-                })?;
+                )
+            })?;
+            let band = parsed.to_string();
             let sex_text = match sex.map(|i| row.get(i)) {
                 None => Sex::Persons,
                 Some(s) => Sex::parse(s).ok_or_else(|| {
@@ -102,15 +103,14 @@ pub async fn import_population(
                     )
                 })?,
             }
-            .label()
-            .to_owned();
+            .label();
             let Some(population) = row.number(value)? else {
                 return Err(row.error(value, "blank population"));
             };
             if population < 0.0 {
                 return Err(row.error(value, format!("population {population} is negative")));
             }
-            let key = (code, when, sex_text.clone(), band.clone());
+            let key = (code, when, sex_text, band.clone());
             if let Some(first) = seen.insert(key, row.line) {
                 return Err(row.error(
                     area,
@@ -124,15 +124,54 @@ pub async fn import_population(
                     .map(|i| row.get(i).to_owned())
                     .filter(|n| !n.is_empty())
             });
+            // Single years and open-ended tops wait to be summed into bands.
+            match parsed {
+                AgeBand::Range { from, to } if from == to => {
+                    singles
+                        .entry((code, when, sex_text))
+                        .or_default()
+                        .years
+                        .insert(from, population);
+                    continue;
+                }
+                AgeBand::AndOver { from } => {
+                    singles
+                        .entry((code, when, sex_text))
+                        .or_default()
+                        .tops
+                        .push((from, population, row.line));
+                    continue;
+                }
+                _ => {}
+            }
             rows.push(Population {
                 area: code,
                 period: when,
-                sex: sex_text,
+                sex: sex_text.to_owned(),
                 age: band,
                 population,
                 source: source.to_owned(),
             });
             summary.values += 1;
+        }
+        if done {
+            for ((code, when, sex_text), group) in std::mem::take(&mut singles) {
+                for (band, population) in group.bands(&file)? {
+                    let Some(population) = population else {
+                        summary.incomplete += 1;
+                        continue;
+                    };
+                    rows.push(Population {
+                        area: code,
+                        period: when,
+                        sex: sex_text.to_owned(),
+                        age: band,
+                        population,
+                        source: source.to_owned(),
+                    });
+                    summary.values += 1;
+                }
+            }
         }
         if done || rows.len() >= ROWS_PER_BATCH {
             write_batch(tx.as_mut(), &file, &mut names, &mut rows, &mut summary).await?;
@@ -142,6 +181,72 @@ pub async fn import_population(
         }
     }
     commit(tx, summary).await
+}
+
+/// One area's, period's and sex's rows of single years of age (`Aged 7 years`)
+/// and open-ended tops (`Aged 90 years and over`) in a long table.
+#[derive(Default)]
+struct Singles {
+    years: FxHashMap<u16, f64>,
+    /// (first year, population, line).
+    tops: Vec<(u16, f64, u64)>,
+}
+
+impl Singles {
+    /// The ESP2013 bands: single years summed into `0-4` … `85-89` and the top
+    /// (`90+`, holding the open-ended row), each `None` where a year it sums is not
+    /// in the file (a table cut short). A group of open-ended rows alone (`85+`
+    /// in a table of five-year bands) is those bands as they are. Other open-ended
+    /// rows below the top (Nomis' `85 and over` beside `100 and over`) are bands
+    /// of their own.
+    fn bands(self, file: &str) -> Result<Vec<(String, Option<f64>)>, ImportError> {
+        let mut tops = self.tops;
+        tops.sort_by_key(|t| t.0);
+        if self.years.is_empty() {
+            return Ok(tops
+                .into_iter()
+                .map(|(from, n, _)| (AgeBand::AndOver { from }.to_string(), Some(n)))
+                .collect());
+        }
+        let top = tops.pop();
+        let mut out: Vec<(String, Option<f64>)> = tops
+            .into_iter()
+            .map(|(from, n, _)| (AgeBand::AndOver { from }.to_string(), Some(n)))
+            .collect();
+        // Without an open-ended row, the oldest band cannot be complete.
+        let top_year = top.map_or(90, |t| u32::from(t.0));
+        if let Some((from, _, line)) = top {
+            if from < 90 && from % 5 != 0 {
+                return Err(ImportError::file(
+                    file,
+                    format!("line {line}: the open-ended top age {from}+ is not the start of a five-year band: a table of single years of age needs an open-ended top of 90+ (or 85+, 80+, …)"),
+                ));
+            }
+            if let Some(y) = self.years.keys().find(|y| **y >= from) {
+                return Err(ImportError::file(
+                    file,
+                    format!("line {line}: age {y} is also in the open-ended top {from}+: a table of single years of age counts each age once"),
+                ));
+            }
+        }
+        let mut bands: Vec<(String, Option<f64>)> = Vec::new();
+        for year in 0..top_year {
+            let n = self.years.get(&(year as u16)).copied();
+            let band = band_of(year, top_year);
+            match bands.last_mut() {
+                Some((b, total)) if *b == band => *total = total.zip(n).map(|(a, b)| a + b),
+                _ => bands.push((band, n)),
+            }
+        }
+        let top_band = band_of(top_year, top_year);
+        let n = top.map(|t| t.1);
+        match bands.last_mut() {
+            Some((b, total)) if *b == top_band => *total = total.zip(n).map(|(a, b)| a + b),
+            _ => bands.push((top_band, n)),
+        }
+        out.extend(bands);
+        Ok(out)
+    }
 }
 
 /// Commits a population import that read rows; a file of a header alone is an

@@ -110,12 +110,14 @@ impl Table {
         &self.headers
     }
 
-    /// The index of the column whose normalised header is one of `names`.
+    /// The index of the column named by the first of `names` the table has: the
+    /// names are in order of preference, so a Census file with both `age` and
+    /// `indicator` (the table's title) reads its ages from `age`.
     pub fn find(&self, names: &[&str]) -> Option<usize> {
-        let wanted: Vec<String> = names.iter().map(|n| normalise(n)).collect();
-        self.headers
+        let headers: Vec<String> = self.headers.iter().map(|h| normalise(h)).collect();
+        names
             .iter()
-            .position(|h| wanted.contains(&normalise(h)))
+            .find_map(|n| headers.iter().position(|h| *h == normalise(n)))
     }
 
     /// As [`Table::find`], but a missing column is an error naming what was looked for.

@@ -50,8 +50,9 @@ async fn boundaries_neighbours_and_locating_a_point() {
             summary.neighbours, 373,
             "{backend}: neighbouring pairs sharing a boundary"
         );
-        // Each LSOA's district, upper tier and region from its properties.
-        assert_eq!(summary.links, 138 * 3, "{backend}: parent links");
+        // Each LSOA's district, upper tier, combined authority (Greater
+        // Manchester) and region from its properties.
+        assert_eq!(summary.links, 138 * 4, "{backend}: parent links");
         let parents = store
             .parents(AreaCode::parse("E01006074").unwrap())
             .await
@@ -60,6 +61,11 @@ async fn boundaries_neighbours_and_locating_a_point() {
             parents
                 .iter()
                 .any(|p| p.link.parent.as_str() == "E12000002"),
+            "{backend}: {parents:?}"
+        );
+        assert!(
+            parents.iter().any(|p| p.link.parent.as_str() == "E47000001"
+                && p.link.level == syndemic_model::Level::CombinedAuthority),
             "{backend}: {parents:?}"
         );
         let boundaries = store.boundaries("LSOA11").await.unwrap();

@@ -95,6 +95,52 @@ async fn england_geography_and_deprivation_from_published_files() {
             districts.iter().map(|d| region_of[d]).collect();
         assert_eq!(regions.len(), 9, "{backend}: {regions:?}");
         println!("{backend}: 32,844 LSOAs → 7,180 wards → 317 districts → 9 regions");
+        // Combined authorities are areas with their members: Tees Valley's five
+        // unitary authorities, named, beside (not instead of) their regions.
+        let tees_valley = AreaCode::parse("E47000006").unwrap();
+        let members: std::collections::BTreeSet<String> = store
+            .children(tees_valley, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.child.to_string())
+            .collect();
+        assert_eq!(
+            members.into_iter().collect::<Vec<_>>(),
+            [
+                "E06000001",
+                "E06000002",
+                "E06000003",
+                "E06000004",
+                "E06000005"
+            ],
+            "{backend}"
+        );
+        assert_eq!(
+            store
+                .area(tees_valley)
+                .await
+                .unwrap()
+                .unwrap()
+                .area
+                .name
+                .as_deref(),
+            Some("Tees Valley"),
+            "{backend}"
+        );
+        let combined: std::collections::BTreeSet<AreaCode> = store
+            .links(Level::CombinedAuthority, "")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.parent)
+            .collect();
+        assert_eq!(combined.len(), 10, "{backend}: {combined:?}");
+        assert_eq!(
+            region_of[&AreaCode::parse("E06000001").unwrap()].as_str(),
+            "E12000001",
+            "{backend}: Hartlepool keeps its region"
+        );
 
         // IMD 2019 deciles: 3,284 or 3,285 LSOAs each.
         let imd = store.deprivation_table("IoD2019", "imd").await.unwrap();
@@ -574,8 +620,8 @@ async fn census_population_by_age_band() {
 /// Single-year tables summed into the ESP2013 bands: the ONS small-area mid-year
 /// estimates (a row per sex, `0` … `90+`) and Nomis' Census 2021 bulk table
 /// (`Age: Aged under 1 year` … `Aged 100 years and over`, beside band columns it
-/// must not count twice); the 2020 file, cut short where it was copied, gives the
-/// LSOAs it holds and no more.
+/// must not count twice) and the Census's long table of sex by single year; the
+/// files cut short where they were copied give the LSOAs they hold and no more.
 #[tokio::test]
 async fn single_year_populations_sum_to_the_standard_bands() {
     let Some(shared) = shared_dir("single_year_populations_sum_to_the_standard_bands") else {
@@ -649,6 +695,34 @@ async fn single_year_populations_sum_to_the_standard_bands() {
             .map(|p| p.population)
             .sum();
         assert_eq!(trafford, 235_063.0, "{backend}: Age: Total");
+        // The Census's long table of sex by single year (`age`, `sex` beside the
+        // table's title in `indicator`), cut at 25,000 rows in the middle of its
+        // 92nd LSOA: that LSOA's bands from 50-54 up are left out and counted.
+        let census = import(
+            "trafford-census2021-lsoa/2021_population_by_sex_and_age_lsoa_trafford.csv",
+            "Census 2021 single years",
+        )
+        .await;
+        assert_eq!(
+            (census.rows, census.values, census.incomplete),
+            (25_000, 91 * 3 * 19 + 3 * 10, 3 * 9),
+            "{backend}"
+        );
+        let rows = store.populations("Census 2021 single years").await.unwrap();
+        let bands: std::collections::BTreeSet<&str> = rows.iter().map(|p| p.age.as_str()).collect();
+        assert_eq!(bands.len(), 19, "{backend}: {bands:?}");
+        let persons: f64 = rows
+            .iter()
+            .filter(|p| p.sex == "Persons" && p.area.as_str() != "E01006095")
+            .map(|p| p.population)
+            .sum();
+        assert_eq!(persons, 153_125.0, "{backend}: the 91 whole LSOAs");
+        assert!(
+            !rows
+                .iter()
+                .any(|p| p.area.as_str() == "E01006095" && p.age == "50-54"),
+            "{backend}: a band with missing years is not invented"
+        );
         store.close().await;
     }
 }

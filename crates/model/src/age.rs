@@ -23,8 +23,8 @@ pub enum AgeBand {
 impl AgeBand {
     /// Reads a band as published: `Aged 4 years and under` → `0-4`, `Aged 5 to 9
     /// years` → `5-9`, `0 to 4 yrs` → `0-4`, `Aged 85 years and over` → `85+`,
-    /// `05 - 09` → `5-9`, `90 +` → `90+`, a single year of age `07` → `7`, `All
-    /// ages`. Case, spaces and leading zeros do not matter. `None` for anything
+    /// `05 - 09` → `5-9`, `90 +` → `90+`, a single year of age `07` → `7`, `Aged
+    /// under 1 year` → `0`, `under 16` → `0-15`, `All ages`. Case, spaces and leading zeros do not matter. `None` for anything
     /// else (`teenagers`, `<1`, a reversed range such as `9-5`).
     pub fn parse(text: &str) -> Option<AgeBand> {
         let t = text.trim().to_ascii_lowercase();
@@ -59,6 +59,11 @@ impl AgeBand {
             [a, "and", "under"] => AgeBand::Range {
                 from: 0,
                 to: number(a)?,
+            },
+            // `Aged under 1 year` (the Census's first single year), `under 16`.
+            ["under", a] => AgeBand::Range {
+                from: 0,
+                to: number(a)?.checked_sub(1)?,
             },
             [a, "and", "over"] | [a, "+"] => AgeBand::AndOver { from: number(a)? },
             _ => return None,
@@ -129,6 +134,10 @@ mod tests {
         assert_eq!(read("Aged 5 to 9 years old").as_deref(), Some("5-9"));
         assert_eq!(read("07").as_deref(), Some("7"));
         assert_eq!(read("0").as_deref(), Some("0"));
+        assert_eq!(read("Aged under 1 year").as_deref(), Some("0"));
+        assert_eq!(read("Aged 1 year").as_deref(), Some("1"));
+        assert_eq!(read("under 16").as_deref(), Some("0-15"));
+        assert_eq!(read("Aged 90 years and over").as_deref(), Some("90+"));
     }
 
     #[test]
@@ -158,6 +167,7 @@ mod tests {
             "1-2-3",
             "<1",
             "5 to 9 10",
+            "under 0",
         ] {
             assert_eq!(AgeBand::parse(text), None, "{text:?}");
         }

@@ -53,18 +53,22 @@ pub enum Level {
     Ward,
     LowerTierAuthority,
     UpperTierAuthority,
+    /// A combined authority: a group of authorities (E47), beside the tiers, not
+    /// between them — its members keep their counties and regions.
+    CombinedAuthority,
     Icb,
     Region,
     England,
 }
 
 impl Level {
-    pub const ALL: [Level; 8] = [
+    pub const ALL: [Level; 9] = [
         Level::Lsoa,
         Level::Msoa,
         Level::Ward,
         Level::LowerTierAuthority,
         Level::UpperTierAuthority,
+        Level::CombinedAuthority,
         Level::Icb,
         Level::Region,
         Level::England,
@@ -78,6 +82,7 @@ impl Level {
             Level::Ward => "ward",
             Level::LowerTierAuthority => "ltla",
             Level::UpperTierAuthority => "utla",
+            Level::CombinedAuthority => "cauth",
             Level::Icb => "icb",
             Level::Region => "region",
             Level::England => "england",
@@ -96,6 +101,7 @@ impl Level {
             Level::Ward => "Ward",
             Level::LowerTierAuthority => "District",
             Level::UpperTierAuthority => "Upper-tier authority",
+            Level::CombinedAuthority => "Combined authority",
             Level::Icb => "ICB",
             Level::Region => "Region",
             Level::England => "Country",
@@ -206,13 +212,13 @@ impl AreaType {
             AreaType::NonMetropolitanDistrict => &[Level::LowerTierAuthority],
             AreaType::County => &[Level::UpperTierAuthority],
             AreaType::Icb => &[Level::Icb],
+            AreaType::CombinedAuthority => &[Level::CombinedAuthority],
             AreaType::Region => &[Level::Region],
             AreaType::England => &[Level::England],
             AreaType::MetropolitanCounty
             | AreaType::InnerOuterLondon
             | AreaType::SubIcbLocation
-            | AreaType::NhsRegion
-            | AreaType::CombinedAuthority => &[],
+            | AreaType::NhsRegion => &[],
         }
     }
 

@@ -1,7 +1,7 @@
 //! Domain values of syndemic, parsed once where data enters ("parse, don't
 //! validate"): GSS area codes and the area types they imply, the time periods
 //! official statistics are published for, calendar days, postcodes and
-//! age bands, sex and indicators' polarity.
+//! age bands, sex and indicators' polarity; and text made safe for a spreadsheet.
 //!
 //! This crate does no I/O and knows no database; the store and the importers hold
 //! these values, never raw strings.
@@ -14,6 +14,7 @@ mod period;
 pub mod polarity;
 pub mod postcode;
 mod sex;
+pub mod spreadsheet;
 
 pub use age::AgeBand;
 pub use area::{walk_up, AreaCode, AreaCodeError, AreaType, CodeVerdict, Level};
@@ -21,3 +22,4 @@ pub use period::{Period, PeriodError};
 pub use polarity::Polarity;
 pub use postcode::normalise_postcode;
 pub use sex::Sex;
+pub use spreadsheet::formula_safe;

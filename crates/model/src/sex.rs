@@ -11,12 +11,12 @@ pub enum Sex {
 }
 
 impl Sex {
-    /// Reads a sex as data files write it: `Persons`, `All`, `P` or blank for
-    /// persons; `Male`, `Males`, `M` or `1`; `Female`, `Females`, `F` or `2` (the
-    /// ONS codes). Case and spaces do not matter.
+    /// Reads a sex as data files write it: `Persons`, `All`, `All persons` (the
+    /// Census), `P` or blank for persons; `Male`, `Males`, `M` or `1`; `Female`,
+    /// `Females`, `F` or `2` (the ONS codes). Case and spaces do not matter.
     pub fn parse(text: &str) -> Option<Sex> {
         match text.trim().to_ascii_lowercase().as_str() {
-            "" | "persons" | "all" | "p" => Some(Sex::Persons),
+            "" | "persons" | "all" | "all persons" | "p" => Some(Sex::Persons),
             "male" | "males" | "m" | "1" => Some(Sex::Male),
             "female" | "females" | "f" | "2" => Some(Sex::Female),
             _ => None,
@@ -49,6 +49,7 @@ mod tests {
             ("Persons", Sex::Persons),
             ("", Sex::Persons),
             (" all ", Sex::Persons),
+            ("All persons", Sex::Persons),
             ("Males", Sex::Male),
             ("1", Sex::Male),
             ("F", Sex::Female),

@@ -419,7 +419,8 @@ pub fn stops(candidates: &[(String, Point)], covers: &[Vec<u32>], result: &Plan)
         .collect()
 }
 
-/// The stops as CSV: `order,name,lon,lat,need_covered,cumulative,share_of_need,areas_reached`.
+/// The stops as CSV: `order,name,lon,lat,need_covered,cumulative,share_of_need,areas_reached`
+/// (a name made safe for a spreadsheet: `syndemic_model::formula_safe`).
 pub fn stops_csv(stops: &[Stop]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut text =
@@ -428,7 +429,7 @@ pub fn stops_csv(stops: &[Stop]) -> String {
         // Writing to memory cannot fail.
         let _ = w.write_record([
             s.order.to_string(),
-            s.name.clone(),
+            syndemic_model::formula_safe(&s.name).into_owned(),
             s.point.lon.to_string(),
             s.point.lat.to_string(),
             format!("{:.1}", s.need_covered),

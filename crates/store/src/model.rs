@@ -242,6 +242,10 @@ pub struct ComputeRun {
     /// A description of the inputs: files and their fingerprints, editions, vintages.
     pub inputs: String,
     pub observations: i64,
+    /// What the run published and left out: the areas of each level whose every
+    /// LSOA the counts cover, and each area covered only in part, with its share
+    /// (e.g. `England E92000001: 138 of 32,844 LSOAs`).
+    pub coverage: String,
 }
 
 /// An area's boundary in one vintage, as GeoJSON geometry text (lon/lat, CRS84):

@@ -26,8 +26,8 @@ pub struct Edition {
 
 #[derive(Args)]
 pub struct SummariesArgs {
-    /// The level summarised: district (lower tier), county (upper tier), ward, msoa,
-    /// icb, region or england.
+    /// The level summarised: district (lower tier), county (upper tier),
+    /// combined-authority, ward, msoa, icb, region or england.
     #[arg(long, default_value = "district")]
     level: String,
     /// Only the areas within this one (a GSS code); ranks stay national.
@@ -68,10 +68,11 @@ fn parse_level(text: &str) -> Result<Level> {
         "ward" => Level::Ward,
         "msoa" => Level::Msoa,
         "icb" => Level::Icb,
+        "combined-authority" | "cauth" => Level::CombinedAuthority,
         "region" => Level::Region,
         "england" => Level::England,
         other => {
-            bail!("--level {other}: give district, county, ward, msoa, icb, region or england")
+            bail!("--level {other}: give district, county, combined-authority, ward, msoa, icb, region or england")
         }
     })
 }
@@ -113,7 +114,10 @@ fn emit(json: bool, header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
         let mut w = csv::Writer::from_writer(out);
         w.write_record(header)?;
         for row in rows {
-            w.write_record(row)?;
+            w.write_record(
+                row.iter()
+                    .map(|c| syndemic_model::formula_safe(c).into_owned()),
+            )?;
         }
         w.flush()?;
     }

@@ -678,6 +678,13 @@ pub struct ComputeArgs {
     /// without it, equally.
     #[arg(long, requires = "counts_vintage")]
     apportion_by: Option<String>,
+    /// Take the denominators from an imported population (`syndemic import
+    /// population FILE --source SOURCE`) when the counts carry events only; the
+    /// counts' population column is then not read. Every area the counts name is
+    /// taken as covered in every period, sex and age band they have (a band with
+    /// no row has no events): an LSOA with no events at all needs a row with 0.
+    #[arg(long, value_name = "SOURCE")]
+    population: Option<String>,
     /// SII simulation repetitions (at least 1000).
     #[arg(long, default_value = "1000")]
     repetitions: u32,
@@ -769,6 +776,7 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
         vintage: args.vintage.clone(),
         counts_vintage: args.counts_vintage.clone(),
         apportion_by: args.apportion_by.clone(),
+        population: args.population.clone(),
         edition: args.edition.clone(),
         repetitions: args.repetitions,
         seed: args.seed,

@@ -97,11 +97,20 @@ pub fn run(args: &IndicatorsArgs) -> Result<()> {
             IndicatorsCommand::Show { id, db } => {
                 let store = open(db).await?;
                 let found = store.indicator(id).await?;
+                let runs = store.compute_runs(id).await;
                 store.close().await;
                 let Some(i) = found else {
                     bail!("no indicator `{id}` in the store: `syndemic indicators list` shows them");
                 };
-                show(&i, &mut std::io::stdout().lock())?;
+                let mut out = std::io::stdout().lock();
+                show(&i, &mut out)?;
+                // A computed indicator: how, and what it covered.
+                if let Some(run) = runs?.last() {
+                    writeln!(out, "  Computed: {}", run.method)?;
+                    if !run.coverage.is_empty() {
+                        writeln!(out, "  Coverage: {}", run.coverage)?;
+                    }
+                }
             }
             IndicatorsCommand::Set(set) => {
                 let store = open(&set.db).await?;

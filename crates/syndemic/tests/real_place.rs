@@ -302,6 +302,17 @@ fn served(args: &[String], backend: &str) {
     }
     assert!(rows >= 138, "{backend}: {rows} rows");
     assert_eq!(page_status, 200, "{backend}: {page}");
+    // The page says what the counts covered and where England's value came from.
+    for words in [
+        "138 LSOAs, 21 wards, 1 district",
+        "England E92000001: 138 of 32,844 LSOAs",
+        "from the benchmark england-mortality.csv",
+    ] {
+        assert!(
+            page.contains(words),
+            "{backend}: the page's coverage: {words}"
+        );
+    }
     // The map of this 2011-LSOA indicator draws every LSOA with a value, one of
     // them split in 2021, on the 2011 outlines.
     let mut reader = csv::Reader::from_reader(api.as_bytes());
@@ -369,4 +380,165 @@ fn served(args: &[String], backend: &str) {
         bad_level, 404,
         "{backend}: Trafford has no regions below it"
     );
+}
+
+/// Deaths in Trafford's 139 LSOAs (2021) by five-year band, as a register gives
+/// them — events only, no row where nobody died — with the Census 2021 population
+/// taken from the store (`compute --population`): the same rates, limits and
+/// denominators as the same deaths with the population written beside each row.
+#[test]
+fn event_counts_take_the_census_population() {
+    let Some(shared) = shared_dir("event_counts_take_the_census_population") else {
+        return;
+    };
+    let census = shared
+        .join("data")
+        .join("trafford-census2021-lsoa/2021_population_by_5_year_age_bands_lsoa_trafford.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    let mut full = String::from("area,period,sex,age_band,count,population\n");
+    // Events as a register gives them, with one row of 0 for each LSOA's first
+    // band (an LSOA where nobody died is still covered), and without it.
+    let mut events = String::from("area,period,sex,age_band,count\n");
+    let mut bare = events.clone();
+    let (mut rows, mut zeros) = (0, 0);
+    for (i, r) in read_csv(&census).iter().enumerate() {
+        let population: f64 = r["value"].parse().unwrap();
+        let deaths = ((population * 0.002 * (1.0 + (i % 40) as f64 / 4.0)) as usize % 9) as f64;
+        let (area, band) = (&r["area_code"], &r["indicator"]);
+        writeln!(full, "{area},2021,Persons,{band},{deaths},{population}").unwrap();
+        rows += 1;
+        if deaths == 0.0 {
+            zeros += 1;
+        } else {
+            writeln!(bare, "{area},2021,Persons,{band},{deaths}").unwrap();
+        }
+        if deaths > 0.0 || band == "Aged 4 years and under" {
+            writeln!(events, "{area},2021,Persons,{band},{deaths}").unwrap();
+        }
+    }
+    assert_eq!(rows, 139 * 18);
+    assert!(zeros > 100, "bands with no deaths: {zeros}");
+    let full_path = work.join("deaths-with-population.csv");
+    std::fs::write(&full_path, full).unwrap();
+    let events_path = work.join("deaths.csv");
+    std::fs::write(&events_path, events).unwrap();
+    let bare_path = work.join("deaths-no-zeros.csv");
+    std::fs::write(&bare_path, bare).unwrap();
+    let data = |file: &str| shared.join("data").join(file).display().to_string();
+    let urls = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(database_urls("event_counts_census_population", work));
+    let words = |text: &str| text.split(' ').map(str::to_owned).collect::<Vec<_>>();
+    for db in urls {
+        let backend = if db.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        let mut lookups = words("import lookups --quiet --db");
+        lookups.extend([
+            db.clone(),
+            data("ons-lsoa21-ward24-lad24/lsoa21_to_ward24.csv"),
+        ]);
+        ok(&lookups);
+        let mut imd = words("import imd --quiet --db");
+        imd.extend([
+            db.clone(),
+            data("iod-humaniverse-IMD/imd2025_england_lsoa21.csv"),
+        ]);
+        ok(&imd);
+        let mut population = words("import population --quiet --source");
+        population.extend(["Census 2021".into(), "--db".into(), db.clone()]);
+        population.push(census.display().to_string());
+        ok(&population);
+        let compute = |id: &str, counts: &Path, extra: &[&str]| {
+            let mut args = words("compute --quiet --measure dsr --vintage 2024 --edition IoD2025 --sex-column none --indicator");
+            args.extend([
+                id.into(),
+                "--name".into(),
+                "Deaths".into(),
+                "--db".into(),
+                db.clone(),
+            ]);
+            args.extend(["--counts".into(), counts.display().to_string()]);
+            args.extend(extra.iter().map(|s| s.to_string()));
+            ok(&args).1
+        };
+        compute("written", &full_path, &[]);
+        // LSOAs where nobody died and the file says nothing: not covered, so
+        // Trafford is not published from the rest.
+        let said = compute("bare", &bare_path, &["--population", "Census 2021"]);
+        assert!(
+            said.contains("district E08000009: ") && said.contains(" of 139 LSOAs — not published"),
+            "{backend}: {said}"
+        );
+        let said = compute("from_store", &events_path, &["--population", "Census 2021"]);
+        let exported = |id: &str| {
+            let out = work.join(format!("{backend}-{id}.csv"));
+            let mut args = words("export --indicator");
+            args.extend([id.into(), "--db".into(), db.clone(), "--output".into()]);
+            args.push(out.display().to_string());
+            ok(&args);
+            let mut rows: Vec<Vec<String>> = read_csv(&out)
+                .into_iter()
+                .map(|r| {
+                    [
+                        "Area Code",
+                        "Category",
+                        "Value",
+                        "Lower CI 95.0 limit",
+                        "Upper CI 95.0 limit",
+                        "Count",
+                        "Denominator",
+                    ]
+                    .iter()
+                    .map(|c| r[*c].clone())
+                    .collect()
+                })
+                .collect();
+            rows.sort();
+            rows
+        };
+        let (written, from_store) = (exported("written"), exported("from_store"));
+        assert_eq!(written.len(), from_store.len(), "{backend}: {said}");
+        // The same figures, to the last few bits (sums are taken in another order).
+        for (a, b) in written.iter().zip(&from_store) {
+            assert_eq!(a[..2], b[..2], "{backend}");
+            for (x, y) in a[2..].iter().zip(&b[2..]) {
+                let close = match (x.parse::<f64>(), y.parse::<f64>()) {
+                    (Ok(x), Ok(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                    _ => x == y,
+                };
+                assert!(close, "{backend}: {a:?} vs {b:?}");
+            }
+        }
+        let trafford = written
+            .iter()
+            .find(|r| r[0] == "E08000009" && r[1].is_empty())
+            .unwrap_or_else(|| panic!("{backend}: Trafford is published"));
+        assert_eq!(
+            trafford[6].parse::<f64>().ok(),
+            Some(235_044.0),
+            "{backend}: the Census 2021 five-year bands summed"
+        );
+        // What the run covered is kept with it.
+        let mut show = words("indicators show from_store --db");
+        show.push(db.clone());
+        let (shown, _) = ok(&show);
+        for line in [
+            "Coverage: published (the counts cover every LSOA of each): 139 LSOAs, 21 wards, 1 district;",
+            "England E92000001: 139 of 33,755 LSOAs",
+        ] {
+            assert!(shown.contains(line), "{backend}: `{line}` in\n{shown}");
+        }
+        // Trafford, its 21 wards and 139 LSOAs, its five local quintiles.
+        assert!(
+            written.len() >= 1 + 21 + 139 + 5,
+            "{backend}: {}",
+            written.len()
+        );
+    }
 }

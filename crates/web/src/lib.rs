@@ -13,12 +13,14 @@
 //! - [`partnership`]: partnership and accountability.
 
 pub mod hub;
+mod listen;
 pub mod partnership;
 mod place;
 mod shell;
 
 use axum::Router;
 
+pub use listen::{HEADER_SECONDS, MOST_CONNECTIONS, PER_CLIENT, REQUEST_SECONDS};
 pub(crate) use shell::parse_code;
 pub use shell::{AppState, WebError, CACHE_SECONDS};
 
@@ -37,6 +39,13 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(shell::not_found)
         .with_state(state)
+        // A request not answered in time is answered 408.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(listen::REQUEST_SECONDS),
+        ))
+        // Security headers on every answer, `no-store` on personal ones.
+        .layer(axum::middleware::from_fn(shell::protect))
         // gzip for clients that accept it, on answers above 32 bytes (tower-http's
         // default rule: not raster images, which are compressed already).
         .layer(tower_http::compression::CompressionLayer::new())
@@ -59,7 +68,9 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
-/// Serves the application on `listener` until the process ends.
+/// Serves the application on `listener` until the process ends, within the
+/// bounds of `listen` (header and request deadlines, connections per client and
+/// in all).
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).await
+    listen::serve(router(state), listener).await
 }

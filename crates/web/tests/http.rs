@@ -779,5 +779,181 @@ fn every_page_and_api_route_answers() {
             &format!("If-None-Match: {tag}\r\n"),
         );
         assert_eq!(status, 304, "{backend}");
+        // Every answer carries the security headers; public pages may be kept.
+        for path in [
+            "/",
+            "/areas/E07900001",
+            "/api/v1/areas",
+            "/nothing",
+            "/assets/site.css",
+        ] {
+            let (_, head, _) = get(port, path, "");
+            let head = head.to_ascii_lowercase();
+            for h in [
+                "content-security-policy: default-src 'self'; script-src 'none';",
+                "frame-ancestors 'none'",
+                "x-frame-options: deny",
+                "referrer-policy: same-origin",
+                "x-content-type-options: nosniff",
+            ] {
+                assert!(head.contains(h), "{backend} {path}: no `{h}` in\n{head}");
+            }
+            assert!(!head.contains("no-store"), "{backend} {path}: public");
+        }
     }
+}
+
+/// Twenty anonymous requests at once for one report's PDF: one Chromium prints it,
+/// never two at a time; a few requests wait for it and the rest are told to come
+/// back (503, `Retry-After`); the other pages answer within a second meanwhile; the
+/// PDF printed is kept, and asked for again is not printed again. The browser is a
+/// script that takes Chromium's flags, so the test counts what runs.
+#[test]
+fn pdfs_are_printed_one_at_a_time_and_kept() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let browser = dir.path().join("fake-chromium");
+    let log = dir.path().join("log");
+    std::fs::create_dir(&log).unwrap();
+    std::fs::write(
+        &browser,
+        format!(
+            r#"#!/bin/sh
+log={}
+mkdir "$log/running" 2>/dev/null || echo overlap >> "$log/overlaps"
+echo start >> "$log/starts"
+sleep 1
+for a in "$@"; do case "$a" in --print-to-pdf=*) printf '%%PDF-1.4 fake' > "${{a#--print-to-pdf=}}";; esac; done
+rmdir "$log/running"
+"#,
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let port = runtime.block_on(async {
+        let store = stores("web_pdf_printer", dir.path()).await.remove(0);
+        fill(&store).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = AppState::new(Arc::new(store), "Testshire", Some("test estimates"))
+            .with_pdf_browser(browser.clone());
+        tokio::spawn(syndemic_web::serve(state, listener));
+        port
+    });
+    assert_eq!(get(port, "/", "").0, 200);
+    let asks: Vec<_> = (0..20)
+        .map(|_| std::thread::spawn(move || get(port, "/report/E07900001.pdf", "")))
+        .collect();
+    // Meanwhile the other pages answer.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for path in ["/", "/areas/E07900001", "/api/v1/areas/E01900001"] {
+        let started = std::time::Instant::now();
+        assert_eq!(get(port, path, "").0, 200, "{path}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{path} took {:?} while PDFs printed",
+            started.elapsed()
+        );
+    }
+    let answers: Vec<(u16, String, String)> = asks.into_iter().map(|t| t.join().unwrap()).collect();
+    let printed = answers.iter().filter(|a| a.0 == 200).count();
+    let busy: Vec<_> = answers.iter().filter(|a| a.0 == 503).collect();
+    assert_eq!(printed + busy.len(), 20, "{answers:?}");
+    assert!(
+        (1..=5).contains(&printed),
+        "one printing and at most four waiting: {printed}"
+    );
+    assert!(answers
+        .iter()
+        .filter(|a| a.0 == 200)
+        .all(|a| a.2.starts_with("%PDF")));
+    assert!(busy
+        .iter()
+        .all(|a| a.1.to_ascii_lowercase().contains("retry-after: 30")));
+    assert!(!log.join("overlaps").exists(), "two Chromiums at once");
+    let starts = || {
+        std::fs::read_to_string(log.join("starts"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(starts(), 1, "the report printed once");
+    // Asked for again: kept.
+    let (status, _, body) = get(port, "/report/E07900001.pdf", "");
+    assert_eq!((status, body.starts_with("%PDF")), (200, true));
+    assert_eq!(starts(), 1, "kept, not printed again");
+}
+
+/// Two thousand connections from one client that never say a word: no more than
+/// `PER_CLIENT` are held, each only until the header deadline; another client is
+/// answered at once meanwhile, and every silent connection is closed soon after
+/// the deadline.
+#[test]
+fn silent_connections_are_closed_and_others_still_answered() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let port = runtime.block_on(async {
+        let store = stores("web_silent_connections", dir.path()).await.remove(0);
+        fill(&store).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = AppState::new(Arc::new(store), "Testshire", Some("test estimates"));
+        tokio::spawn(syndemic_web::serve(state, listener));
+        port
+    });
+    let started = std::time::Instant::now();
+    // The silent client is 127.0.0.2 (the whole of 127/8 is this machine).
+    let mut silent = runtime.block_on(async {
+        let mut out = Vec::new();
+        for _ in 0..2_000 {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+            out.push(
+                socket
+                    .connect(format!("127.0.0.1:{port}").parse().unwrap())
+                    .await
+                    .unwrap(),
+            );
+        }
+        out
+    });
+    // Another client is answered at once.
+    let asked = std::time::Instant::now();
+    assert_eq!(get(port, "/", "").0, 200);
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+    // Every silent connection is closed by the header deadline (and a little).
+    let deadline = std::time::Duration::from_secs(syndemic_web::HEADER_SECONDS + 5);
+    let closed = runtime.block_on(async {
+        let mut closed = 0;
+        for stream in &mut silent {
+            let left = deadline.saturating_sub(started.elapsed());
+            let mut byte = [0u8; 1];
+            match tokio::time::timeout(left, stream.read(&mut byte)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => closed += 1,
+                Ok(Ok(_)) | Err(_) => {}
+            }
+        }
+        closed
+    });
+    assert_eq!(closed, 2_000, "silent connections left open");
+    assert_eq!(get(port, "/", "").0, 200);
 }

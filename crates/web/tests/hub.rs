@@ -422,7 +422,7 @@ fn the_authorisation_matrix_holds_for_every_role_route_and_organisation() {
             ("GET", "/account", vec![], 200, ALL),
             (
                 "POST",
-                "/admin/users/analyst-own",
+                "/admin/users/coordinator-own",
                 vec![("do", "trained")],
                 200,
                 &[
@@ -664,6 +664,33 @@ fn sign_in_resists_csrf_fixation_and_guessing() {
                 .any(|e| e.action == "login-failed" && e.reason == "locked"),
             "{b}"
         );
+        // No answer with personal data is kept by a browser or proxy; none can
+        // be framed.
+        let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
+        for path in [
+            "/hub",
+            "/hub/cases",
+            "/hub/audit",
+            "/account",
+            "/areas/E07900001",
+        ] {
+            let r = coordinator.get(path);
+            let head = r.head.to_ascii_lowercase();
+            assert!(
+                head.contains("cache-control: no-store"),
+                "{b} {path}: {head}"
+            );
+            assert!(head.contains("x-frame-options: deny"), "{b} {path}");
+            assert!(head.contains("frame-ancestors 'none'"), "{b} {path}");
+        }
+        let anonymous = request(s.port, "GET", "/login", &[], "");
+        assert!(
+            anonymous
+                .head
+                .to_ascii_lowercase()
+                .contains("cache-control: no-store"),
+            "{b}: the sign-in page"
+        );
     }
 }
 
@@ -739,6 +766,54 @@ fn free_text_is_rendered_inert_and_the_directory_holds_no_personal_data() {
                 assert!(!r.body.contains(secret), "{b}: {path} shows {secret}");
             }
         }
+    }
+}
+
+/// The referral API with a signed-in browser's cookie: a body that is not JSON is
+/// refused (415), and so is a JSON write that neither carries the session's CSRF
+/// token nor comes from this site (403); with either, the referral is made.
+#[test]
+fn a_session_writes_to_the_api_only_as_json_from_this_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_api_session", dir.path(), &rt) {
+        let b = &s.backend;
+        let referrer = Browser::sign_in(s.port, "referrer-own", PASSWORD).unwrap();
+        let body = referral_body("Ann").to_string();
+        let post = |extra: &[(&str, &str)]| {
+            let mut h = vec![("Cookie", referrer.cookie.as_str())];
+            h.extend_from_slice(extra);
+            request(s.port, "POST", "/api/v1/referrals", &h, &body)
+        };
+        let plain = post(&[("Content-Type", "text/plain")]);
+        assert_eq!(plain.status, 415, "{b}: {}", plain.body);
+        let form = post(&[("Content-Type", "application/x-www-form-urlencoded")]);
+        assert_eq!(form.status, 415, "{b}");
+        let bare = post(&[("Content-Type", "application/json")]);
+        assert_eq!(bare.status, 403, "{b}: {}", bare.body);
+        let elsewhere = post(&[
+            ("Content-Type", "application/json"),
+            ("Origin", "https://evil.example"),
+        ]);
+        assert_eq!(elsewhere.status, 403, "{b}");
+        let wrong = post(&[
+            ("Content-Type", "application/json"),
+            ("X-CSRF-Token", "0000"),
+        ]);
+        assert_eq!(wrong.status, 403, "{b}");
+        let host = format!("http://127.0.0.1:{}", s.port);
+        let here = post(&[
+            ("Content-Type", "application/json"),
+            ("Origin", host.as_str()),
+            ("Idempotency-Key", "session-1"),
+        ]);
+        assert_eq!(here.status, 201, "{b}: {}", here.body);
+        let with_token = post(&[
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("X-CSRF-Token", referrer.csrf.as_str()),
+            ("Idempotency-Key", "session-2"),
+        ]);
+        assert_eq!(with_token.status, 201, "{b}: {}", with_token.body);
     }
 }
 
@@ -892,7 +967,10 @@ fn a_referral_goes_out_as_fhir_and_comes_back_the_same() {
             s.port,
             "POST",
             "/api/v1/referrals/fhir?hub=hub-a",
-            &[("Authorization", "Bearer synd_test_token_gp_b")],
+            &[
+                ("Authorization", "Bearer synd_test_token_gp_b"),
+                ("Content-Type", "application/fhir+json"),
+            ],
             &bundle.to_string(),
         );
         assert_eq!(again.status, 200, "{b}");
@@ -1393,6 +1471,85 @@ fn admins_make_users_with_one_time_links_and_revoke_tokens() {
             Browser::sign_in_with_code(s.port, "analyst-own", PASSWORD, &code).is_ok(),
             "{b}"
         );
+    }
+}
+
+/// Every admin action × every target role: an admin manages only the accounts it
+/// could have made (`syndemic_access::may_grant`). An organisation admin of a hub
+/// never resets, deactivates or marks trained its system admin or its analyst, and
+/// never makes one; a partner's admin makes no coordinator.
+#[test]
+fn an_admin_manages_only_the_accounts_it_could_have_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_admin_targets", dir.path(), &rt) {
+        let b = &s.backend;
+        for (admin, role) in [
+            ("org-admin-own", Role::OrgAdmin),
+            ("system-admin-other", Role::SystemAdmin),
+        ] {
+            let browser = Browser::sign_in(s.port, admin, PASSWORD).unwrap();
+            // Hub A's accounts of every role it holds.
+            for (target, target_role) in [
+                ("coordinator-own", Role::Coordinator),
+                ("analyst-own", Role::Analyst),
+                ("org-admin-own", Role::OrgAdmin),
+                ("system-admin-own", Role::SystemAdmin),
+            ] {
+                let allowed =
+                    syndemic_access::may_grant(role, syndemic_access::OrgKind::Hub, target_role);
+                for action in ["trained", "reset", "deactivate", "activate"] {
+                    let reply = browser.post(&format!("/admin/users/{target}"), &[("do", action)]);
+                    let expected = match (allowed, action) {
+                        (false, _) => 403,
+                        (true, "deactivate" | "activate") if target == admin => 422,
+                        (true, _) => 200,
+                    };
+                    assert_eq!(
+                        reply.status, expected,
+                        "{b}: {admin} doing {action} to {target}: {}",
+                        reply.body
+                    );
+                    if !allowed {
+                        assert!(!reply.body.contains("/reset/"), "{b}: no link leaks");
+                    }
+                }
+                let user = rt.block_on(s.store.user_by_name(target)).unwrap().unwrap();
+                assert!(user.active, "{b}: {target} is active again");
+            }
+        }
+        // Making accounts: the same table.
+        let hub_admin = Browser::sign_in(s.port, "org-admin-own", PASSWORD).unwrap();
+        let practice_admin = Browser::sign_in(s.port, "org-admin-other", PASSWORD).unwrap();
+        for (browser, who, role, expected) in [
+            (&hub_admin, "hub", "coordinator", 201),
+            (&hub_admin, "hub", "analyst", 403),
+            (&hub_admin, "hub", "partnership-lead", 403),
+            (&hub_admin, "hub", "system-admin", 403),
+            (&practice_admin, "practice", "caseworker", 201),
+            (&practice_admin, "practice", "org-admin", 201),
+            (&practice_admin, "practice", "coordinator", 403),
+            (&practice_admin, "practice", "analyst", 403),
+        ] {
+            let name = format!("made.{who}.{role}");
+            let reply = browser.post(
+                "/admin/users",
+                &[
+                    ("user_name", &name),
+                    ("display_name", "Made"),
+                    ("role", role),
+                ],
+            );
+            assert_eq!(reply.status, expected, "{b}: {who} admin making a {role}");
+            assert_eq!(
+                rt.block_on(s.store.user_by_name(&name)).unwrap().is_some(),
+                expected == 201,
+                "{b}: {name}"
+            );
+        }
+        // The admin page offers actions only on the accounts one may manage.
+        let page = hub_admin.get("/admin");
+        assert!(page.body.contains("Managed by a system admin"), "{b}");
     }
 }
 

@@ -338,6 +338,7 @@ fn api(b: Option<&Browser>, port: u16, method: &str, path: &str, body: &Value) -
     let mut headers = vec![("Content-Type", "application/json")];
     if let Some(b) = b {
         headers.push(("Cookie", b.cookie.as_str()));
+        headers.push(("X-CSRF-Token", b.csrf.as_str()));
     }
     request(port, method, path, &headers, &body.to_string())
 }
@@ -745,7 +746,7 @@ fn every_route_decides_access_by_role_and_organisation() {
                 &[("Cookie", &b.cookie), ("Content-Type", "text/plain")],
                 &json!({"id": "t", "status": "on-track", "narrative": "n"}).to_string(),
             );
-            assert_eq!(r.status, 400, "{backend} {user}: {}", r.body);
+            assert_eq!(r.status, 415, "{backend} {user}: {}", r.body);
         }
         println!("{backend}: {checks} authorisation checks");
         // Every change left its audit entry.
@@ -1557,5 +1558,150 @@ fn nested_partnerships_share_reading_but_not_leading() {
             .as_u64()
             .unwrap();
         assert_eq!(listed, 2, "{backend}");
+    }
+}
+
+/// A `multipart/form-data` body of one file of any bytes, with the CSRF token.
+fn upload(
+    b: &Browser,
+    port: u16,
+    path: &str,
+    fields: &[(&str, &str)],
+    name: &str,
+    bytes: &[u8],
+) -> Reply {
+    let boundary = "----syndemic-test-boundary-9e2a";
+    let mut text = String::new();
+    for (k, v) in [("csrf", b.csrf.as_str())].iter().chain(fields) {
+        text.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    text.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n"));
+    let mut body = text.into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let kind = format!("multipart/form-data; boundary={boundary}");
+    support::request_bytes(
+        port,
+        "POST",
+        path,
+        &[("Content-Type", &kind), ("Cookie", &b.cookie)],
+        &body,
+    )
+}
+
+/// A 6 KB workbook whose cells are A1 and XFD1048576 (a grid of 17 billion
+/// cells), and an archive that unpacks to 66 MB: both refused with a 422 that
+/// says why, at both upload routes, and the server answers the next request.
+#[test]
+fn hostile_workbooks_are_refused_and_the_server_keeps_answering() {
+    use std::io::Write;
+    let sparse = {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "organisation").unwrap();
+        sheet.write_string(1_048_575, 16_383, "far").unwrap();
+        book.save_to_buffer().unwrap()
+    };
+    let bomb = {
+        let mut buffer = std::io::Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        zip.start_file("xl/sharedStrings.xml", options).unwrap();
+        let zeros = vec![b'a'; 1 << 20];
+        for _ in 0..66 {
+            zip.write_all(&zeros).unwrap();
+        }
+        zip.finish().unwrap();
+        buffer.into_inner()
+    };
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    for s in servers("partnership_hostile_workbooks", dir.path(), &rt) {
+        let b = &s.backend;
+        let admin = Browser::sign_in(s.port, "sysadmin", PASSWORD).unwrap();
+        for path in ["/anchors/import", "/businesses/import"] {
+            for (name, bytes, says) in [
+                ("sparse.xlsx", &sparse, "XFD1048576"),
+                ("bomb.xlsx", &bomb, "unpacks to more than 64 MB"),
+            ] {
+                let r = upload(&admin, s.port, path, &[("source", "hostile")], name, bytes);
+                assert_eq!(r.status, 422, "{b} {path} {name}: {}", r.body);
+                assert!(r.body.contains(says), "{b} {path} {name}: {}", r.body);
+                assert_eq!(admin.get("/").status, 200, "{b}: still answering");
+            }
+        }
+    }
+}
+
+/// A commitment titled with a formula, and an organisation named with one: every
+/// CSV download writes them with a neutralising quote, and numbers (a negative
+/// change) stay numbers.
+#[test]
+fn csv_downloads_never_carry_a_formula() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    for s in servers("partnership_csv_formulas", dir.path(), &rt) {
+        let b = &s.backend;
+        let lead = Browser::sign_in(s.port, "lead.own", PASSWORD).unwrap();
+        let title = "=HYPERLINK(\"http://evil.example\",\"Click\")";
+        let r = lead.post(
+            "/plans/plan/commitments",
+            &[
+                ("reference", "F1"),
+                ("title", title),
+                ("lead", "lead-org"),
+                ("contributors", "member-org"),
+                ("objective", "marmot:work"),
+            ],
+        );
+        assert_eq!(r.status, 303, "{b}: {}", r.body);
+        let admin = Browser::sign_in(s.port, "sysadmin", PASSWORD).unwrap();
+        let r = admin.post(
+            "/organisations/member-org",
+            &[
+                ("name", "@SUM(1+1)*cmd|' /C calc'!A0"),
+                ("sector", "vcse"),
+                ("employees", "30"),
+                ("local_percent", "80"),
+            ],
+        );
+        assert_eq!(r.status, 303, "{b}: {}", r.body);
+        for path in [
+            "/plans/plan/commitments.csv",
+            "/organisations/table/organisations.csv",
+            "/api/v1/organisations?format=csv",
+        ] {
+            let csv = admin.get(path);
+            assert_eq!(csv.status, 200, "{b} {path}: {}", csv.body);
+            for line in csv.body.lines() {
+                for cell in line.split(',') {
+                    let cell = cell.trim_start_matches('"');
+                    assert!(
+                        !cell.starts_with('=') && !cell.starts_with('@'),
+                        "{b} {path}: a formula in `{line}`"
+                    );
+                }
+            }
+        }
+        let commitments = admin.get("/plans/plan/commitments.csv");
+        assert_eq!(commitments.status, 200, "{b}");
+        assert!(
+            commitments
+                .body
+                .contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Click\"\")\""),
+            "{b}: {}",
+            commitments.body
+        );
+        let organisations = admin.get("/organisations/table/organisations.csv");
+        assert_eq!(organisations.status, 200, "{b}");
+        assert!(
+            organisations.body.contains("'@SUM(1+1)*cmd|"),
+            "{b}: {}",
+            organisations.body
+        );
     }
 }

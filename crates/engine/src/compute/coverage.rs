@@ -57,7 +57,7 @@ impl std::fmt::Display for Benchmark {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Withheld {
     pub area: AreaCode,
-    /// `England`, `region`, `county`, `district` or `ward`.
+    /// `England`, `region`, `combined authority`, `county`, `district` or `ward`.
     pub level: &'static str,
     /// LSOAs with counts (the most in any period) and LSOAs of the area.
     pub covered: usize,
@@ -94,6 +94,7 @@ fn level_name(grouping: Grouping) -> Option<&'static str> {
         Grouping::Ward => Some("ward"),
         Grouping::District => Some("district"),
         Grouping::County => Some("county"),
+        Grouping::CombinedAuthority => Some("combined authority"),
         Grouping::Region => Some("region"),
         Grouping::England => Some("England"),
         Grouping::Lsoa
@@ -114,6 +115,7 @@ pub(super) fn coverage(groups: &[Group], geography: &Geography) -> (Vec<bool>, V
             geography.ward[i],
             geography.district[i],
             geography.county[i],
+            geography.combined[i],
             geography.region[i],
             geography.lsoa[i]
                 .as_str()
@@ -186,12 +188,76 @@ pub(super) fn coverage(groups: &[Group], geography: &Geography) -> (Vec<bool>, V
     let rank = |w: &Withheld| match w.level {
         "England" => 0,
         "region" => 1,
-        "county" => 2,
-        "district" => 3,
-        _ => 4,
+        "combined authority" => 2,
+        "county" => 3,
+        "district" => 4,
+        _ => 5,
     };
     withheld.sort_by_key(|w| (rank(w), w.area));
     (published, withheld)
+}
+
+/// What a run published and left out, in words, for the record kept with it: how
+/// many areas of each level were published (the counts cover every LSOA of each),
+/// and each area left out with its share.
+pub(super) fn describe(groups: &[Group], published: &[bool], withheld: &[Withheld]) -> String {
+    const LEVELS: [(Grouping, &str, &str); 7] = [
+        (Grouping::Lsoa, "LSOA", "LSOAs"),
+        (Grouping::Ward, "ward", "wards"),
+        (Grouping::District, "district", "districts"),
+        (Grouping::County, "county", "counties"),
+        (
+            Grouping::CombinedAuthority,
+            "combined authority",
+            "combined authorities",
+        ),
+        (Grouping::Region, "region", "regions"),
+        (Grouping::England, "England", "England"),
+    ];
+    let mut areas: FxHashMap<Grouping, rustc_hash::FxHashSet<AreaCode>> = FxHashMap::default();
+    for (g, publish) in groups.iter().zip(published) {
+        if *publish {
+            areas.entry(g.grouping).or_default().insert(g.area);
+        }
+    }
+    let counted: Vec<String> = LEVELS
+        .iter()
+        .filter_map(|(grouping, one, many)| {
+            let n = areas.get(grouping).map_or(0, |a| a.len());
+            match n {
+                0 => None,
+                1 => Some(format!("1 {one}")),
+                n => Some(format!("{} {many}", thousands(n))),
+            }
+        })
+        .collect();
+    let mut text = if counted.is_empty() {
+        "published: nothing".to_owned()
+    } else {
+        format!(
+            "published (the counts cover every LSOA of each): {}",
+            counted.join(", ")
+        )
+    };
+    if !withheld.is_empty() {
+        let parts: Vec<String> = withheld
+            .iter()
+            .map(|w| {
+                format!(
+                    "{} {}: {} of {} LSOAs",
+                    w.level,
+                    w.area,
+                    thousands(w.covered),
+                    thousands(w.total)
+                )
+            })
+            .collect();
+        text.push_str(&format!(
+            "; not published (the counts cover part of the area): {}",
+            parts.join("; ")
+        ));
+    }
+    text
 }
 
 /// One benchmark value: England's or a region's, for a period and sex.
@@ -483,6 +549,7 @@ mod tests {
             ward: vec![None; 3],
             district: vec![d1, d1, d2],
             county: vec![None; 3],
+            combined: vec![None; 3],
             region: vec![region; 3],
             decile: vec![Some(1); 3],
             local_quintile: vec![Some(1); 3],

@@ -112,8 +112,8 @@ fn consecutive_years(newest_first: &[Period]) -> bool {
 
 /// Each result against England's and against its parent's value of the same
 /// period and sex, from its 95 % limits and the indicator's polarity (as Fingertips
-/// compares): an LSOA or ward with its district, a district or county with its
-/// region, a region with England, a deprivation group with the whole of its area.
+/// compares): an LSOA or ward with its district, a district, county or combined
+/// authority with its region, a region with England, a deprivation group with the whole of its area.
 pub(super) fn compare_with_parents(
     observations: &mut [Observation],
     groups: &[Group],
@@ -131,6 +131,9 @@ pub(super) fn compare_with_parents(
             if let Some(r) = geography.region[i] {
                 parent_of.insert(d, r);
                 if let Some(c) = geography.county[i] {
+                    parent_of.insert(c, r);
+                }
+                if let Some(c) = geography.combined[i] {
                     parent_of.insert(c, r);
                 }
             }
@@ -151,9 +154,11 @@ pub(super) fn compare_with_parents(
             Grouping::NationalDecile | Grouping::LocalQuintile | Grouping::CountyQuintile => {
                 Some(g.area)
             }
-            Grouping::Lsoa | Grouping::Ward | Grouping::District | Grouping::County => {
-                parent_of.get(&g.area).copied()
-            }
+            Grouping::Lsoa
+            | Grouping::Ward
+            | Grouping::District
+            | Grouping::County
+            | Grouping::CombinedAuthority => parent_of.get(&g.area).copied(),
         };
         let benchmark = |area: Option<AreaCode>| {
             area.and_then(|a| totals.get(&(a, o.period, o.sex.clone())).copied().flatten())

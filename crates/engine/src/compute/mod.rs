@@ -1,7 +1,7 @@
 //! One `syndemic compute` run: a measure — directly standardised rate (ESP2013,
 //! Dobson limits), crude rate (exact Poisson below 10 events, Byar's above) or
-//! proportion (Wilson) — for every LSOA, ward, district, shire county, region and
-//! England, for England by national IMD decile and for each district by local IMD
+//! proportion (Wilson) — for every LSOA, ward, district, shire county, combined
+//! authority, region and England, for England by national IMD decile and for each district by local IMD
 //! quintile; each compared with England and its parent, with the recent trend over
 //! the last five periods for crude rates and proportions; then, per district (local
 //! quintiles) and for England (national deciles), the slope and relative index of
@@ -11,6 +11,7 @@ mod collect;
 mod coverage;
 mod inequality;
 mod judge;
+mod population;
 
 pub use coverage::{Benchmark, Withheld};
 
@@ -144,6 +145,10 @@ pub struct ComputeSpec {
     /// merged between vintages), its counts are shared in proportion to these
     /// populations (a population source, `All ages`, `Persons`); without it, equally.
     pub apportion_by: Option<String>,
+    /// A population source in the store (`syndemic import population … --source`)
+    /// giving the denominators, for counts of events only: the counts' population
+    /// column is then not read (see `population`).
+    pub population: Option<String>,
     /// Edition of the Indices of Deprivation for the deciles and quintiles.
     pub edition: String,
     /// SII simulation repetitions (at least 1,000) and seed.
@@ -180,6 +185,7 @@ enum Grouping {
     Ward,
     District,
     County,
+    CombinedAuthority,
     Region,
     England,
     NationalDecile,
@@ -225,16 +231,23 @@ fn fingerprint(path: &std::path::Path) -> Result<String, EngineError> {
 }
 
 /// A stored dataset as one Arrow batch in the tidy layout's default columns.
-async fn dataset_batch(store: &dyn Store, name: &str) -> Result<RecordBatch, EngineError> {
+async fn dataset_batch(
+    store: &dyn Store,
+    name: &str,
+    needs_denominator: bool,
+) -> Result<RecordBatch, EngineError> {
     let rows = store.counts(name).await?;
     if rows.is_empty() {
         return Err(input(format!(
             "no counts dataset `{name}` in the store: import one with `syndemic import counts FILE --dataset {name}`"
         )));
     }
-    if let Some(r) = rows.iter().find(|r| r.denominator.is_none()) {
+    if let Some(r) = rows
+        .iter()
+        .find(|r| needs_denominator && r.denominator.is_none())
+    {
         return Err(input(format!(
-            "dataset {name}: {}, {}, {}, {} has no denominator; a rate needs the population",
+            "dataset {name}: {}, {}, {}, {} has no denominator; a rate needs the population (or take it from an imported one with --population SOURCE)",
             r.area, r.period, r.sex, r.age_band
         )));
     }
@@ -265,7 +278,8 @@ async fn read_counts(
         Counts::Dataset(name) => {
             let mut spec = spec.clone();
             spec.columns = CountColumns::default();
-            let df = ctx.read_batch(dataset_batch(store, name).await?)?;
+            let df =
+                ctx.read_batch(dataset_batch(store, name, spec.population.is_none()).await?)?;
             return select_counts(df, &spec, &format!("dataset {name}"));
         }
     };
@@ -293,7 +307,11 @@ fn select_counts(df: DataFrame, spec: &ComputeSpec, path: &str) -> Result<DataFr
         .map(|f| f.name().clone())
         .collect();
     let c = &spec.columns;
-    let mut wanted = vec![&c.area, &c.period, &c.count, &c.population];
+    let mut wanted = vec![&c.area, &c.period, &c.count];
+    // With a population source, the file's own population column is not read.
+    if spec.population.is_none() {
+        wanted.push(&c.population);
+    }
     wanted.extend(c.sex.iter().chain(&c.age_band));
     for w in wanted {
         if !present.contains(w) {
@@ -312,13 +330,17 @@ fn select_counts(df: DataFrame, spec: &ComputeSpec, path: &str) -> Result<DataFr
         Some(b) => cast(quoted(b), DataType::Utf8),
         None => lit("All ages"),
     };
+    let population = match &spec.population {
+        None => cast(quoted(&c.population), DataType::Float64),
+        Some(_) => lit(0.0),
+    };
     Ok(df.select(vec![
         cast(quoted(&c.area), DataType::Utf8).alias("area"),
         cast(quoted(&c.period), DataType::Utf8).alias("period"),
         sex.alias("sex"),
         band.alias("age_band"),
         cast(quoted(&c.count), DataType::Float64).alias("count"),
-        cast(quoted(&c.population), DataType::Float64).alias("population"),
+        population.alias("population"),
     ])?)
 }
 
@@ -551,7 +573,7 @@ pub async fn compute(
     };
     let imports = store.imports().await?.len();
     let inputs = format!(
-        "counts {} [{}]; columns {:?}; lookups {}; deprivation {}; counts vintage {:?} apportioned by {:?}; benchmark {}; store imports {imports}",
+        "counts {} [{}]; columns {:?}; lookups {}; deprivation {}; counts vintage {:?} apportioned by {:?}; population {:?}; benchmark {}; store imports {imports}",
         spec.counts,
         match &spec.counts {
             Counts::File(path) => fingerprint(path)?,
@@ -563,6 +585,7 @@ pub async fn compute(
         spec.edition,
         spec.counts_vintage,
         spec.apportion_by,
+        spec.population,
         benchmark_key
     );
     let key = format!("{:016x}", {
@@ -616,6 +639,10 @@ pub async fn compute(
             spec.vintage,
             unknown.join(", ")
         )));
+    }
+    if let Some(source) = &spec.population {
+        progress("taking the population from the store");
+        counts = population::with_population(&ctx, store, counts, source, spec).await?;
     }
     let bad = counts
         .clone()
@@ -677,6 +704,7 @@ pub async fn compute(
         with(vec![col("ward")]),
         with(vec![col("district")]),
         with(vec![col("county")]),
+        with(vec![col("combined")]),
         with(vec![col("region")]),
         tail(),
         with(vec![col("decile")]),
@@ -697,6 +725,7 @@ pub async fn compute(
             "ward",
             "district",
             "county",
+            "combined",
             "region",
             "decile",
             "quintile",
@@ -705,8 +734,8 @@ pub async fn compute(
         .iter()
         .map(|name| column(&batch, name))
         .collect::<Result<_, _>>()?;
-        let [ward, district, county, region, decile, quintile, county_quintile] =
-            [0, 1, 2, 3, 4, 5, 6].map(|i| ints[i].as_primitive::<Int64Type>());
+        let [ward, district, county, combined, region, decile, quintile, county_quintile] =
+            [0, 1, 2, 3, 4, 5, 6, 7].map(|i| ints[i].as_primitive::<Int64Type>());
         let texts = Texts::of(&batch)?;
         for r in 0..batch.num_rows() {
             let (grouping, area, category) = if ward.is_valid(r) {
@@ -727,6 +756,8 @@ pub async fn compute(
                 (Grouping::District, district.value(r), 0)
             } else if county.is_valid(r) {
                 (Grouping::County, county.value(r), 0)
+            } else if combined.is_valid(r) {
+                (Grouping::CombinedAuthority, combined.value(r), 0)
             } else if region.is_valid(r) {
                 (Grouping::Region, region.value(r), 0)
             } else if decile.is_valid(r) {
@@ -770,6 +801,7 @@ pub async fn compute(
     let national = format!("IMD {edition_year} national decile");
     let local = format!("IMD {edition_year} local quintile");
     let (published, withheld) = coverage(&groups, &geography);
+    let mut coverage = describe(&groups, &published, &withheld);
     summary.withheld = withheld;
     let mut observations: Vec<Observation> = Vec::with_capacity(groups.len());
     let mut kept: Vec<Group> = Vec::with_capacity(groups.len());
@@ -819,6 +851,11 @@ pub async fn compute(
                 "benchmark {benchmark}: none of its England or region values is for a period of the counts"
             )));
         }
+        coverage.push_str(&format!(
+            "; {} England and region values from the benchmark {}",
+            summary.benchmark_values,
+            benchmark.label()
+        ));
     }
     compare_with_parents(
         &mut observations,
@@ -879,6 +916,7 @@ pub async fn compute(
         method,
         inputs,
         observations: summary.observations as i64,
+        coverage,
     })
     .await?;
     tx.commit().await?;

@@ -105,6 +105,53 @@ fn file_error(file: &str, message: String) -> LayoutError {
     }
 }
 
+/// What an uploaded workbook may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkbookLimits {
+    /// Bytes of the archive's files unpacked, all together.
+    pub unpacked_bytes: u64,
+    pub rows: u32,
+    pub columns: u32,
+    /// Filled cells.
+    pub cells: usize,
+}
+
+/// The limits of every workbook read: far above a place's partners, businesses
+/// or anchors (hundreds of rows, tens of columns), far below what would hurt a
+/// server (a grid of 100,000 × 256 text cells is held at most once per upload).
+pub const WORKBOOK_LIMITS: WorkbookLimits = WorkbookLimits {
+    unpacked_bytes: 64 << 20,
+    rows: 100_000,
+    columns: 256,
+    cells: 2_000_000,
+};
+
+/// Unpacks every file of the archive to nowhere, stopping past `most` bytes: the
+/// sizes an archive declares are not trusted.
+fn unpacked_size(file: &str, bytes: &[u8], most: u64) -> Result<u64, LayoutError> {
+    use std::io::Read;
+    let unreadable =
+        |e: &dyn fmt::Display| file_error(file, format!("not readable as an Excel workbook: {e}"));
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).map_err(|e| unreadable(&e))?;
+        let budget = most - total;
+        total += std::io::copy(&mut entry.take(budget + 1), &mut std::io::sink())
+            .map_err(|e| unreadable(&e))?;
+        if total > most {
+            return Err(file_error(
+                file,
+                format!(
+                    "the workbook unpacks to more than {} MB: an upload this large is refused; save the table alone, or as CSV",
+                    most >> 20
+                ),
+            ));
+        }
+    }
+    Ok(total)
+}
+
 impl Sheet {
     /// Reads CSV (UTF-8, a BOM allowed) or, when the bytes are a ZIP archive, the
     /// first worksheet of an XLSX workbook.
@@ -133,8 +180,16 @@ impl Sheet {
         Sheet::from_rows(file, rows)
     }
 
+    /// The first worksheet of a workbook, within [`WORKBOOK_LIMITS`]: the archive
+    /// is unpacked (to nowhere) before anything is parsed, so a zip bomb is refused
+    /// having cost at most the limit; cells are then read one at a time, and a cell
+    /// beyond the last row or column allowed is refused before any grid is made (a
+    /// sheet whose only cells are A1 and XFD1048576 would otherwise ask for a grid
+    /// of 17 billion cells).
     fn read_xlsx(file: &str, bytes: &[u8]) -> Result<Sheet, LayoutError> {
         use calamine::{Data, Reader, Xlsx};
+        let limits = WORKBOOK_LIMITS;
+        unpacked_size(file, bytes, limits.unpacked_bytes)?;
         let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
             .map_err(|e| file_error(file, format!("not readable as an Excel workbook: {e}")))?;
         let first = book
@@ -142,30 +197,59 @@ impl Sheet {
             .first()
             .cloned()
             .ok_or_else(|| file_error(file, "the workbook has no worksheet".into()))?;
-        let range = book
-            .worksheet_range(&first)
+        let mut reader = book
+            .worksheet_cells_reader(&first)
             .map_err(|e| file_error(file, format!("worksheet `{first}`: {e}")))?;
-        let rows = range
-            .rows()
-            .map(|r| {
-                r.iter()
-                    .map(|c| match c {
-                        Data::Empty => String::new(),
-                        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
-                            format!("{}", *f as i64)
-                        }
-                        Data::DateTimeIso(s) | Data::DurationIso(s) => {
-                            s.split('T').next().unwrap_or(s).to_owned()
-                        }
-                        Data::DateTime(d) => {
-                            // Excel's serial day: 1899-12-30 is day 0.
-                            syndemic_model::date::format_day(2_415_019 + d.as_f64().floor() as i64)
-                        }
-                        other => other.to_string().trim().to_owned(),
-                    })
-                    .collect()
-            })
-            .collect();
+        let mut cells: Vec<(u32, u32, String)> = Vec::new();
+        while let Some(cell) = reader
+            .next_cell()
+            .map_err(|e| file_error(file, format!("worksheet `{first}`: {e}")))?
+        {
+            let (row, column) = cell.get_position();
+            if row >= limits.rows || column >= limits.columns {
+                return Err(file_error(
+                    file,
+                    format!(
+                        "worksheet `{first}` has a cell at {}{}, beyond the {} rows and {} columns an upload may have: delete the cells outside the table, or split the file",
+                        column_letter(column as usize),
+                        u64::from(row) + 1,
+                        limits.rows,
+                        limits.columns
+                    ),
+                ));
+            }
+            let text = match Data::from(cell.get_value().clone()) {
+                Data::Empty => continue,
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+                Data::DateTimeIso(s) | Data::DurationIso(s) => {
+                    s.split('T').next().unwrap_or(&s).to_owned()
+                }
+                Data::DateTime(d) => {
+                    // Excel's serial day: 1899-12-30 is day 0.
+                    syndemic_model::date::format_day(2_415_019 + d.as_f64().floor() as i64)
+                }
+                other => other.to_string().trim().to_owned(),
+            };
+            if cells.len() >= limits.cells {
+                return Err(file_error(
+                    file,
+                    format!(
+                        "worksheet `{first}` has more than {} filled cells: split the file",
+                        limits.cells
+                    ),
+                ));
+            }
+            cells.push((row, column, text));
+        }
+        // Rows and columns from the first used ones, as the sheet's used range.
+        let top = cells.iter().map(|c| c.0).min().unwrap_or(0);
+        let left = cells.iter().map(|c| c.1).min().unwrap_or(0);
+        let height = cells.iter().map(|c| c.0 - top + 1).max().unwrap_or(0) as usize;
+        let width = cells.iter().map(|c| c.1 - left + 1).max().unwrap_or(0) as usize;
+        let mut rows = vec![vec![String::new(); width]; height];
+        for (row, column, text) in cells {
+            rows[(row - top) as usize][(column - left) as usize] = text;
+        }
         Sheet::from_rows(file, rows)
     }
 
@@ -661,5 +745,43 @@ mod tests {
         assert!(e.to_string().contains("not UTF-8"));
         let e = Sheet::read("x.xlsx", b"PK\x03\x04garbage").unwrap_err();
         assert!(e.to_string().contains("Excel"), "{e}");
+    }
+
+    /// Two cells, A1 and XFD1048576, in 6 KB: refused from the second cell's
+    /// address, before any grid is made.
+    #[test]
+    fn a_sparse_workbook_is_refused_before_its_grid_is_made() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "reference").unwrap();
+        sheet.write_string(1_048_575, 16_383, "far").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        assert!(bytes.len() < 10_000, "{}", bytes.len());
+        let e = Sheet::read("sparse.xlsx", &bytes).unwrap_err().to_string();
+        assert!(e.contains("XFD1048576") && e.contains("beyond"), "{e}");
+    }
+
+    /// An archive that unpacks to more than the limit is refused having unpacked
+    /// no more than the limit, whatever sizes it declares.
+    #[test]
+    fn a_zip_bomb_is_refused_unopened() {
+        use std::io::Write;
+        let mut buffer = Cursor::new(Vec::new());
+        {
+            let mut zip = zip::ZipWriter::new(&mut buffer);
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .large_file(true);
+            zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+            let zeros = vec![0u8; 1 << 20];
+            for _ in 0..(WORKBOOK_LIMITS.unpacked_bytes >> 20) + 2 {
+                zip.write_all(&zeros).unwrap();
+            }
+            zip.finish().unwrap();
+        }
+        let bytes = buffer.into_inner();
+        assert!(bytes.len() < 1 << 20, "{}", bytes.len());
+        let e = Sheet::read("bomb.xlsx", &bytes).unwrap_err().to_string();
+        assert!(e.contains("unpacks to more than 64 MB"), "{e}");
     }
 }

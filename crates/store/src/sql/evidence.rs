@@ -438,7 +438,7 @@ impl Store for SqlStore {
 
     async fn compute_runs(&self, indicator: &str) -> Result<Vec<ComputeRun>> {
         let rows = sqlx::query(
-            "SELECT input_key, indicator, method, inputs, observations FROM compute_run \
+            "SELECT input_key, indicator, method, inputs, observations, coverage FROM compute_run \
              WHERE indicator = $1 ORDER BY id",
         )
         .bind(indicator)
@@ -453,6 +453,7 @@ impl Store for SqlStore {
                     method: get(row, "method")?,
                     inputs: get(row, "inputs")?,
                     observations: get(row, "observations")?,
+                    coverage: get(row, "coverage")?,
                 })
             })
             .collect()

@@ -335,14 +335,15 @@ impl StoreTx for SqlTx {
 
     async fn record_compute(&mut self, run: &ComputeRun) -> Result<()> {
         sqlx::query(
-            "INSERT INTO compute_run (input_key, indicator, method, inputs, observations) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO compute_run (input_key, indicator, method, inputs, observations, coverage) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(run.input_key.as_str())
         .bind(run.indicator.as_str())
         .bind(run.method.as_str())
         .bind(run.inputs.as_str())
         .bind(run.observations)
+        .bind(run.coverage.as_str())
         .execute(&mut *self.tx)
         .await
         .map_err(sql_error("recording the compute run"))?;

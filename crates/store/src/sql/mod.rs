@@ -166,6 +166,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0010_indicator_metadata.sql"),
         postgres: include_str!("../../migrations/postgres/0010_indicator_metadata.sql"),
     },
+    Migration {
+        version: 11,
+        name: "compute coverage",
+        sqlite: include_str!("../../migrations/sqlite/0011_compute_coverage.sql"),
+        postgres: include_str!("../../migrations/postgres/0011_compute_coverage.sql"),
+    },
 ];
 
 /// A statement that binds an `Option<f64>`: sqlx 0.8's `Any` driver binds a NULL `f64`

@@ -99,6 +99,8 @@ impl Series {
 /// Everything the view draws, read once per request.
 pub(crate) struct View {
     pub indicator: Indicator,
+    /// What the last compute of a computed indicator covered (`None` when imported).
+    coverage: Option<String>,
     pub area: AreaCode,
     pub area_name: String,
     pub headline: Option<Observation>,
@@ -338,8 +340,15 @@ impl View {
             .filter(|o| o.area.as_str() == ENGLAND && is_total(o))
             .map(|o| (o.period, o.clone()))
             .collect();
+        let coverage = store
+            .compute_runs(id)
+            .await?
+            .pop()
+            .map(|run| run.coverage)
+            .filter(|c| !c.is_empty());
         Ok(View {
             indicator,
+            coverage,
             area,
             area_name,
             series,
@@ -866,6 +875,7 @@ async fn render(
                 dt { "Source" } dd { (v.indicator.source.as_deref().unwrap_or("not given")) }
                 @if let Some(m) = &v.indicator.ci_method { dt { "Confidence intervals" } dd { (m) } }
                 @if let Some(y) = &v.indicator.year_type { dt { "Year type" } dd { (y) } }
+                @if let Some(c) = &v.coverage { dt { "Coverage" } dd { "Computed here from counts by small area; " (c) "." } }
                 dt { "Small numbers" } dd { (match v.indicator.disclosure_rule() { Some(rule) => format!("{rule}, and any figure from which one could be worked out"), None => "every count published (no small-number rule)".into() }) }
             }
         },

@@ -7,7 +7,7 @@ pub(crate) mod apidocs;
 mod indicator;
 mod outreach;
 pub(crate) mod pages;
-mod report;
+pub(crate) mod report;
 
 use axum::routing::get;
 use axum::Router;

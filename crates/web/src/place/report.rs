@@ -3,16 +3,21 @@
 //! the deprivation gradient of its leading indicator, the indicators worse than
 //! England or getting worse, and the hidden pockets of deprivation. One printable
 //! page (its style sheet inline, so it prints the same from a file), and as PDF
-//! (`/report/{code}.pdf`) through headless Chromium's print where the server has it.
+//! (`/report/{code}.pdf`) through headless Chromium's print where the server has it:
+//! printed once per area and version of the report ([`Printer`]), one Chromium at a
+//! time, a few requests waiting, the rest told to come back (503, `Retry-After`).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
+use rustc_hash::FxHashMap;
 use syndemic_model::AreaType;
 use syndemic_stats::compare::Comparison;
 use syndemic_store::{Indicator, Observation};
@@ -362,10 +367,14 @@ pub async fn report(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, WebError> {
     if let Some(code) = file.strip_suffix(".pdf") {
-        let (html, _) = render(&state, code).await?;
-        let pdf = tokio::task::spawn_blocking(move || print_to_pdf(&html))
-            .await
-            .map_err(|e| WebError::Internal(format!("the PDF printer stopped: {e}")))?;
+        // The report's HTML as the page serves it (kept like the page), so that a
+        // PDF is printed again only when the report would read differently.
+        let html = state
+            .kept_html(format!("report {code}"), async {
+                Ok(Html(render(&state, code).await?.0))
+            })
+            .await?;
+        let pdf = state.printer.pdf(code, html).await;
         return Ok(match pdf {
             Ok(bytes) => (
                 [
@@ -378,7 +387,18 @@ pub async fn report(
                 bytes,
             )
                 .into_response(),
-            Err(why) => (
+            Err(Refused::Busy) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "30")],
+                crate::shell::error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!(
+                        "The PDF printer is busy with other reports: try again in half a minute. The HTML report at /report/{code} prints the same from any browser."
+                    ),
+                ),
+            )
+                .into_response(),
+            Err(Refused::Failed(why)) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 crate::shell::error_page(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -411,10 +431,141 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Prints `html` to PDF with headless Chromium (its own profile, no network),
-/// giving up after a minute.
-fn print_to_pdf(html: &str) -> Result<Vec<u8>, String> {
-    let browser = chromium().ok_or(
+/// Why no PDF was given.
+pub(crate) enum Refused {
+    /// The printer is printing and enough requests wait for it already.
+    Busy,
+    /// Chromium is missing, failed or ran out of time: what to tell the reader.
+    Failed(String),
+}
+
+/// Requests that may wait for the printer; more are refused (503) at once.
+const MOST_WAITING: usize = 4;
+/// Reports kept as PDF; the oldest is dropped past this.
+const MOST_KEPT: usize = 64;
+/// How long Chromium may take over one report before it is stopped.
+const PRINT_SECONDS: u64 = 60;
+
+/// The one PDF printer of a server: at most one Chromium runs at a time, at most
+/// [`MOST_WAITING`] requests wait for it, and each report is printed once per
+/// version of its HTML (a digest of it), then served from memory. A hostile client
+/// asking for many PDFs at once costs one Chromium and a few waiting tasks.
+pub struct Printer {
+    /// The browser, when not found on the `PATH` ([`chromium`]).
+    browser: Option<PathBuf>,
+    gate: Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::atomic::AtomicUsize,
+    /// Area → (digest of the HTML printed, when last served, the PDF).
+    kept: tokio::sync::Mutex<FxHashMap<String, (u64, Instant, Bytes)>>,
+}
+
+impl Default for Printer {
+    fn default() -> Printer {
+        Printer::with_browser(None)
+    }
+}
+
+impl Printer {
+    /// A printer using `browser` (a Chromium, or anything that takes its flags and
+    /// writes `--print-to-pdf`), or the one [`chromium`] finds.
+    pub fn with_browser(browser: Option<PathBuf>) -> Printer {
+        Printer {
+            browser,
+            gate: Arc::new(tokio::sync::Semaphore::new(1)),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            kept: tokio::sync::Mutex::new(FxHashMap::default()),
+        }
+    }
+}
+
+/// Takes a place in the printer's queue, and gives it back when dropped.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Printer {
+    /// The PDF of `html`, the report of `area`: kept, or printed now.
+    pub(crate) async fn pdf(&self, area: &str, html: Bytes) -> Result<Bytes, Refused> {
+        use std::hash::Hasher;
+        let digest = {
+            let mut h = rustc_hash::FxHasher::default();
+            h.write(&html);
+            h.finish()
+        };
+        if let Some(pdf) = self.kept(area, digest).await {
+            return Ok(pdf);
+        }
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.waiting.fetch_add(1, SeqCst) >= MOST_WAITING {
+            self.waiting.fetch_sub(1, SeqCst);
+            return Err(Refused::Busy);
+        }
+        let place = Waiting(&self.waiting);
+        let permit = self
+            .gate
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Refused::Failed(format!("the PDF printer stopped: {e}.")))?;
+        drop(place);
+        // Printed by whoever held the printer before us?
+        if let Some(pdf) = self.kept(area, digest).await {
+            return Ok(pdf);
+        }
+        let browser = self.browser.clone().or_else(chromium);
+        // The printer is held until the PDF is kept, so whoever waits for it next
+        // finds it kept.
+        let (printed, permit) =
+            tokio::task::spawn_blocking(move || (print_to_pdf(browser, &html), permit))
+                .await
+                .map_err(|e| Refused::Failed(format!("the PDF printer stopped: {e}.")))?;
+        let pdf = Bytes::from(printed.map_err(Refused::Failed)?);
+        let mut kept = self.kept.lock().await;
+        if kept.len() >= MOST_KEPT {
+            if let Some(oldest) = kept
+                .iter()
+                .min_by_key(|(_, (_, at, _))| *at)
+                .map(|(k, _)| k.clone())
+            {
+                kept.remove(&oldest);
+            }
+        }
+        kept.insert(area.to_owned(), (digest, Instant::now(), pdf.clone()));
+        drop(permit);
+        Ok(pdf)
+    }
+
+    async fn kept(&self, area: &str, digest: u64) -> Option<Bytes> {
+        let mut kept = self.kept.lock().await;
+        let entry = kept.get_mut(area).filter(|(d, ..)| *d == digest)?;
+        entry.1 = Instant::now();
+        Some(entry.2.clone())
+    }
+}
+
+/// Stops Chromium and every process it started (its own process group).
+fn stop_group(child: &mut std::process::Child) {
+    let group = i32::try_from(child.id()).unwrap_or(0);
+    if group > 0 {
+        // SAFETY: kill(2) with a negative pid signals that process group; it
+        // reads no memory of ours. The group is Chromium's own (`process_group(0)`).
+        unsafe {
+            libc::kill(-group, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Prints `html` to PDF with headless Chromium (its own profile, no network, its
+/// own process group), giving up after [`PRINT_SECONDS`].
+fn print_to_pdf(browser: Option<PathBuf>, html: &[u8]) -> Result<Vec<u8>, String> {
+    use std::os::unix::process::CommandExt;
+    let browser = browser.ok_or(
         "PDF needs headless Chromium on the server (Debian's `chromium`), which is not installed.",
     )?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot print: {e}."))?;
@@ -439,19 +590,26 @@ fn print_to_pdf(html: &str) -> Result<Vec<u8>, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}.", browser.display()))?;
     let start = Instant::now();
     loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if start.elapsed() > Duration::from_secs(60) => {
-                let _ = child.kill();
-                let _ = child.wait();
+            Ok(Some(_)) => {
+                // Helpers Chromium left behind end with it.
+                stop_group(&mut child);
+                break;
+            }
+            Ok(None) if start.elapsed() > Duration::from_secs(PRINT_SECONDS) => {
+                stop_group(&mut child);
                 return Err("the PDF printer took over a minute and was stopped.".into());
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(format!("the PDF printer failed: {e}.")),
+            Err(e) => {
+                stop_group(&mut child);
+                return Err(format!("the PDF printer failed: {e}."));
+            }
         }
     }
     match std::fs::read(&pdf) {

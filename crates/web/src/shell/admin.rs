@@ -7,7 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use syndemic_access::secret;
-use syndemic_access::{Action, Role, Scope};
+use syndemic_access::{may_grant, Action, OrgKind, Role, Scope};
 use syndemic_store::hub::{TokenRecord, UserRecord};
 
 use super::auth::RESET_SECONDS;
@@ -38,6 +38,20 @@ fn managed_org(s: &Signed, asked: &str) -> Result<String, WebError> {
     Ok(s.actor.org.clone())
 }
 
+/// The kind of an organisation, for the roles its accounts may hold.
+async fn org_kind(state: &AppState, org: &str) -> Result<OrgKind, WebError> {
+    let orgs = state.db.orgs().await?;
+    let found = orgs
+        .iter()
+        .find(|o| o.id == org)
+        .ok_or_else(|| WebError::NotFound(format!("no organisation `{org}`")))?;
+    Ok(if found.is_hub {
+        OrgKind::Hub
+    } else {
+        OrgKind::Partner
+    })
+}
+
 async fn render(
     state: &AppState,
     s: &Signed,
@@ -51,11 +65,23 @@ async fn render(
         .await?;
     let orgs = db.orgs().await?;
     let tokens = db.tokens(&s.actor.org).await?;
+    // The roles this admin may give (in their own organisation, or in any).
+    let own = org_kind(state, &s.actor.org).await?;
     let roles: Vec<Role> = Role::ALL
         .iter()
         .copied()
-        .filter(|r| all || *r != Role::SystemAdmin)
+        .filter(|r| {
+            may_grant(s.actor.role, own, *r) || (all && may_grant(s.actor.role, OrgKind::Hub, *r))
+        })
         .collect();
+    // Actions are offered only on the accounts this admin may manage.
+    let kind_of = |org: &str| {
+        if orgs.iter().any(|o| o.id == org && o.is_hub) {
+            OrgKind::Hub
+        } else {
+            OrgKind::Partner
+        }
+    };
     Ok(layout(
         state,
         "Users and API tokens",
@@ -74,11 +100,13 @@ async fn render(
                             td { (u.role.label()) } td { (u.trained_on.clone().unwrap_or_default()) }
                             td { @if !u.active { "Deactivated" } @else if u.locked_until.is_some_and(|t| t > now()) { "Locked" } @else { "Active" } }
                             td {
+                                @if !may_grant(s.actor.role, kind_of(&u.org_id), u.role) { "Managed by a system admin" } @else {
                                 form method="post" action=(format!("/admin/users/{}", u.id)) class="inline" {
                                     input type="hidden" name="csrf" value=(s.csrf);
                                     button type="submit" name="do" value="reset" class="secondary" { "Reset link" }
                                     @if u.active { button type="submit" name="do" value="deactivate" class="secondary" { "Deactivate" } } @else { button type="submit" name="do" value="activate" class="secondary" { "Activate" } }
                                     button type="submit" name="do" value="trained" class="secondary" { "Trained today" }
+                                }
                                 }
                             }
                         }
@@ -148,10 +176,11 @@ pub(crate) async fn create_user(
     let org = managed_org(&s, &form.get("org"))?;
     let role = Role::from_code(&form.get("role"))
         .ok_or_else(|| WebError::Unprocessable("choose a role".into()))?;
-    if !syndemic_access::may_grant(s.actor.role, role) {
-        return Err(WebError::Forbidden(
-            "only a system admin makes system admins".into(),
-        ));
+    if !may_grant(s.actor.role, org_kind(&state, &org).await?, role) {
+        return Err(WebError::Forbidden(format!(
+            "you may not make a {} of this organisation: analysts, partnership leads and system admins are made by a system admin, and only a hub has coordinators",
+            role.label().to_lowercase()
+        )));
     }
     let user_name = form.get("user_name");
     if user_name.is_empty()
@@ -198,6 +227,21 @@ pub(crate) async fn user_action(
         .await?
         .ok_or_else(|| WebError::NotFound("no such user".into()))?;
     managed_org(&s, &user.org_id)?;
+    // Nobody manages an account they could not have made: an organisation admin
+    // never resets or deactivates a system admin, an analyst or a partnership lead.
+    if !may_grant(
+        s.actor.role,
+        org_kind(&state, &user.org_id).await?,
+        user.role,
+    ) {
+        state
+            .audit(&s.actor, "denied", "user", &user.id, &form.get("do"))
+            .await?;
+        return Err(WebError::Forbidden(format!(
+            "a {} account is managed by a system admin",
+            user.role.label().to_lowercase()
+        )));
+    }
     let what = form.get("do");
     let notice = match what.as_str() {
         "reset" => {

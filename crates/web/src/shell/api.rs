@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -156,15 +156,19 @@ pub(crate) fn list<T: Serialize>(
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
     let mut out = ::csv::Writer::from_writer(Vec::new());
-    let cell = |v: &Value| match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a
-            .iter()
-            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
-            .collect::<Vec<_>>()
-            .join(";"),
-        other => other.to_string(),
+    // Text made safe for a spreadsheet (`syndemic_model::formula_safe`).
+    let cell = |v: &Value| {
+        let text = match v {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            Value::Array(a) => a
+                .iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join(";"),
+            other => other.to_string(),
+        };
+        syndemic_model::formula_safe(&text).into_owned()
     };
     let _ = out.write_record(&columns);
     for item in &items {
@@ -204,7 +208,11 @@ impl NeedsScope for PartnershipScope {
 
 /// The caller of an API route that needs the scope `S`: an organisation's API
 /// token carrying it, or a signed-in user (`auth::api_caller`). Refused (401 or 403)
-/// before the handler runs.
+/// before the handler runs. A write (any method but GET and HEAD) must send JSON
+/// (415 otherwise), and one made with a session cookie rather than a token must
+/// also prove it came from our own pages: the session's CSRF token in
+/// `X-CSRF-Token`, or an `Origin` naming this site (403 otherwise) — so another
+/// site cannot make a signed-in browser write, whatever `SameSite` a browser keeps.
 pub(crate) struct Caller<S: NeedsScope>(pub Actor, pub PhantomData<S>);
 
 impl<S: NeedsScope> FromRequestParts<AppState> for Caller<S> {
@@ -212,7 +220,52 @@ impl<S: NeedsScope> FromRequestParts<AppState> for Caller<S> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let actor = auth::api_caller(state, &parts.headers, S::SCOPE).await?;
+        let writes = !matches!(parts.method, Method::GET | Method::HEAD);
+        if writes && !is_json(&parts.headers) {
+            return Err(WebError::UnsupportedMediaType(
+                "send the body as JSON with `Content-Type: application/json`".into(),
+            )
+            .into());
+        }
+        if writes && !parts.headers.contains_key(header::AUTHORIZATION) {
+            let signed = auth::require(state, &parts.headers).await?;
+            let token = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| syndemic_access::secret::same_secret(t, &signed.csrf));
+            if !token && !same_origin(&parts.headers) {
+                return Err(WebError::Forbidden(
+                    "a write with a session cookie needs the session's CSRF token in the X-CSRF-Token header, or must come from this site's own pages (Origin); a system uses an API token".into(),
+                )
+                .into());
+            }
+        }
         Ok(Caller(actor, PhantomData))
+    }
+}
+
+/// Whether the body is JSON (`application/json`, or a JSON media type such as
+/// FHIR's `application/fhir+json`), whatever its parameters.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| {
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        })
+}
+
+/// Whether `Origin` names the host the request was sent to.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    match (text(header::ORIGIN), text(header::HOST)) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        _ => false,
     }
 }
 

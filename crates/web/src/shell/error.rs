@@ -25,6 +25,9 @@ pub enum WebError {
     /// The request was understood but breaks a rule (a form's fields, a case's lifecycle).
     #[error("{0}")]
     Unprocessable(String),
+    /// A body of a type the route does not take (an API write that is not JSON).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("the store: {0}")]
     Store(#[from] syndemic_store::StoreError),
 }
@@ -48,6 +51,7 @@ impl WebError {
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

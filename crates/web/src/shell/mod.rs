@@ -9,6 +9,7 @@ pub(crate) mod api;
 pub(crate) mod auth;
 pub(crate) mod charts;
 mod error;
+mod headers;
 mod layout;
 mod request;
 mod state;
@@ -24,6 +25,7 @@ pub(crate) use api::{Caller, PartnershipScope, ReferralsScope};
 pub use auth::SESSION_COOKIE;
 pub(crate) use error::parse_code;
 pub use error::WebError;
+pub(crate) use headers::protect;
 pub(crate) use layout::{error_page, not_found, page};
 pub(crate) use request::{
     cookie, new_uuid, now, random_hex, today, Form, Posted, PostedFiles, Signed, Upload,

@@ -40,10 +40,14 @@ pub struct AppState {
     /// Rendered pages by key, kept for [`CACHE_SECONDS`] like the observations
     /// they are drawn from.
     pages: Arc<tokio::sync::Mutex<FxHashMap<String, KeptPage>>>,
+    /// The place report's PDF printer: one Chromium at a time, each report printed
+    /// once per version.
+    pub(crate) printer: Arc<crate::place::report::Printer>,
 }
 
 /// A rendered page as kept: its HTML, and the same gzip-compressed once, so that
 /// a busy page costs no compression per request.
+#[derive(Clone)]
 struct KeptPage {
     at: Instant,
     html: Bytes,
@@ -127,7 +131,15 @@ impl AppState {
             all_shapes: Arc::default(),
             cache: Arc::default(),
             pages: Arc::default(),
+            printer: Arc::default(),
         }
+    }
+
+    /// The same, printing PDFs with `browser` rather than the Chromium on the
+    /// `PATH` (`SYNDEMIC_CHROMIUM`).
+    pub fn with_pdf_browser(mut self, browser: std::path::PathBuf) -> AppState {
+        self.printer = Arc::new(crate::place::report::Printer::with_browser(Some(browser)));
+        self
     }
 
     /// Every observation of `indicator` as it may be published: the indicator's
@@ -226,21 +238,35 @@ impl AppState {
     where
         F: std::future::Future<Output = Result<Html<String>, WebError>>,
     {
-        let gzip = accepts_gzip(headers);
+        Ok(self.kept(key, render).await?.respond(accepts_gzip(headers)))
+    }
+
+    /// The HTML of a page kept as [`AppState::cached_page`] keeps it (the report's,
+    /// which its PDF is printed from).
+    pub(crate) async fn kept_html<F>(&self, key: String, render: F) -> Result<Bytes, WebError>
+    where
+        F: std::future::Future<Output = Result<Html<String>, WebError>>,
+    {
+        Ok(self.kept(key, render).await?.html)
+    }
+
+    async fn kept<F>(&self, key: String, render: F) -> Result<KeptPage, WebError>
+    where
+        F: std::future::Future<Output = Result<Html<String>, WebError>>,
+    {
         let fresh = |at: &Instant| at.elapsed() < Duration::from_secs(CACHE_SECONDS);
         if let Some(kept) = self.pages.lock().await.get_mut(&key) {
             if fresh(&kept.at) {
-                return Ok(kept.respond(gzip));
+                return Ok(kept.clone());
             }
             // This request renders; the others keep the kept page meanwhile.
             kept.at = Instant::now();
         }
         let page = KeptPage::new(render.await?.0)?;
-        let response = page.respond(gzip);
         let mut pages = self.pages.lock().await;
         pages.retain(|_, kept| fresh(&kept.at));
-        pages.insert(key, page);
-        Ok(response)
+        pages.insert(key, page.clone());
+        Ok(page)
     }
 
     /// The hidden-deprivation finder over the kept outlines, weighted by the

@@ -10,6 +10,7 @@ use maud::{html, Markup};
 
 use crate::shell::svg::fmt;
 use crate::WebError;
+use syndemic_model::formula_safe;
 
 /// One cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,16 +144,22 @@ impl DataTable {
         }
     }
 
-    /// The table as CSV (RFC 4180), numbers at full precision.
+    /// The table as CSV (RFC 4180), numbers at full precision, text made safe for
+    /// a spreadsheet (`syndemic_model::formula_safe`).
     pub fn csv(&self) -> Result<String, WebError> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let fail = |e: csv::Error| WebError::Internal(format!("cannot write CSV: {e}"));
-        w.write_record(self.download_header()).map_err(fail)?;
+        w.write_record(
+            self.download_header()
+                .iter()
+                .map(|h| formula_safe(h).into_owned()),
+        )
+        .map_err(fail)?;
         for row in self.download_rows() {
             let fields: Vec<String> = row
                 .iter()
                 .map(|v| match v {
-                    Value::Text(t) => (*t).to_owned(),
+                    Value::Text(t) => formula_safe(t).into_owned(),
                     Value::Number(Some(n)) => n.to_string(),
                     Value::Number(None) => String::new(),
                 })

@@ -1,9 +1,10 @@
 //! Denominators from an imported population (`compute --population SOURCE`), for
 //! counts that carry events only, as registrations of deaths and admissions do.
 //!
-//! Every area the counts name is taken as covered in every period, sex and age band
-//! the counts have: a band with no row has no events (a file of events leaves out
-//! its zeros), and its population still counts. An area the counts never name is
+//! Every area the counts name is taken as covered in every period and sex the
+//! counts have, in every age band they have (and, for a DSR, the standard's bands
+//! they do not cover): a band with no row has no events (a file of events leaves
+//! out its zeros), and its population still counts. An area the counts never name is
 //! not covered, so the areas above it are not published (see `coverage`): an LSOA
 //! with no events at all needs one row with a count of 0.
 //!
@@ -76,6 +77,17 @@ pub(super) fn population_in(band: AgeBand, held: &[(AgeBand, f64)]) -> Option<f6
         _ => false,
     };
     reached.then_some(total)
+}
+
+/// Whether two bands share an age.
+fn overlaps(a: AgeBand, b: AgeBand) -> bool {
+    match (a.years(), b.years()) {
+        (Some((a0, a1)), Some((b0, b1))) => {
+            let end = |x: Option<u16>| x.map_or(u32::MAX, u32::from);
+            u32::from(a0) <= end(b1) && u32::from(b0) <= end(a1)
+        }
+        _ => true,
+    }
 }
 
 /// A population source, indexed by area, year and sex.
@@ -199,16 +211,48 @@ pub(super) async fn with_population(
         .collect()
         .await?;
     let areas = strings(&areas, "area");
-    let keys = counts
-        .clone()
-        .aggregate(vec![col("period"), col("sex"), col("age_band")], vec![])?
-        .collect()
-        .await?;
-    let (periods, sexes, bands) = (
-        strings(&keys, "period"),
-        strings(&keys, "sex"),
-        strings(&keys, "age_band"),
+    // Every period × every sex × every band: a band where nobody died anywhere has
+    // no row at all, and for a DSR the standard's bands the counts' own do not
+    // cover are added (`85+` counts keep `85+`; no `40-44` row anywhere still
+    // gives 40-44 its population and no events).
+    let distinct = |name: &str| {
+        let name = name.to_owned();
+        let counts = counts.clone();
+        async move {
+            let batches = counts
+                .aggregate(vec![col(&name)], vec![])?
+                .collect()
+                .await?;
+            let mut values = strings(&batches, &name);
+            values.sort();
+            Ok::<_, EngineError>(values)
+        }
+    };
+    let (period_set, sex_set, mut band_set) = (
+        distinct("period").await?,
+        distinct("sex").await?,
+        distinct("age_band").await?,
     );
+    if spec.measure == Measure::Dsr {
+        let seen: Vec<AgeBand> = band_set.iter().filter_map(|b| AgeBand::parse(b)).collect();
+        for (standard, _) in esp2013_bands() {
+            if !seen.iter().any(|b| overlaps(*b, standard)) {
+                band_set.push(standard.to_string());
+            }
+        }
+    }
+    let mut periods = Vec::new();
+    let mut sexes = Vec::new();
+    let mut bands = Vec::new();
+    for p in &period_set {
+        for x in &sex_set {
+            for b in &band_set {
+                periods.push(p.clone());
+                sexes.push(x.clone());
+                bands.push(b.clone());
+            }
+        }
+    }
     let size = areas.len() * periods.len();
     let (mut area, mut period, mut sex, mut band, mut population) = (
         Vec::with_capacity(size),
@@ -371,6 +415,14 @@ mod tests {
         let singles: Vec<(AgeBand, f64)> = (0..5).map(|y| (band(&y.to_string()), 1.0)).collect();
         assert_eq!(population_in(band("0-4"), &singles), Some(5.0));
         assert_eq!(population_in(band("All ages"), &singles), None, "no top");
+    }
+
+    #[test]
+    fn bands_overlap_where_they_share_an_age() {
+        assert!(overlaps(band("85+"), band("85-89")));
+        assert!(overlaps(band("80-84"), band("84-88")));
+        assert!(!overlaps(band("80-84"), band("85+")));
+        assert!(overlaps(band("All ages"), band("0-4")));
     }
 
     #[test]

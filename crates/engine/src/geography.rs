@@ -125,27 +125,21 @@ impl Geography {
             .map(|l| imd.get(l).map(|(r, _)| *r as f64))
             .collect();
         let local_quintile = quintiles_within(&district, &rank)?;
-        let county: Vec<Option<AreaCode>> = lsoa
-            .iter()
-            .zip(&district)
-            .map(|(l, d)| {
-                county_of
-                    .get(l)
-                    .or_else(|| d.and_then(|d| county_of.get(&d)))
-                    .copied()
-            })
-            .collect();
+        // Each LSOA's parent in `parent_of`: linked directly, or through its district.
+        let via_district = |parent_of: &FxHashMap<AreaCode, AreaCode>| -> Vec<Option<AreaCode>> {
+            lsoa.iter()
+                .zip(&district)
+                .map(|(l, d)| {
+                    parent_of
+                        .get(l)
+                        .or_else(|| d.and_then(|d| parent_of.get(&d)))
+                        .copied()
+                })
+                .collect()
+        };
+        let county = via_district(&county_of);
         let county_quintile = quintiles_within(&county, &rank)?;
-        let combined = lsoa
-            .iter()
-            .zip(&district)
-            .map(|(l, d)| {
-                combined_of
-                    .get(l)
-                    .or_else(|| d.and_then(|d| combined_of.get(&d)))
-                    .copied()
-            })
-            .collect();
+        let combined = via_district(&combined_of);
         Ok(Geography {
             combined,
             national: imd.len(),

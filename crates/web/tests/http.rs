@@ -803,6 +803,36 @@ fn every_page_and_api_route_answers() {
     }
 }
 
+/// One server on SQLite over the small place, its state shaped by `shape`; the
+/// runtime it runs on, and its port.
+fn one_server(
+    test: &str,
+    dir: &std::path::Path,
+    shape: impl FnOnce(AppState) -> AppState,
+) -> (tokio::runtime::Runtime, u16) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let port = runtime.block_on(async {
+        let store = stores(test, dir).await.remove(0);
+        fill(&store).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = shape(AppState::new(
+            Arc::new(store),
+            "Testshire",
+            Some("test estimates"),
+        ));
+        tokio::spawn(syndemic_web::serve(state, listener));
+        port
+    });
+    (runtime, port)
+}
+
 /// Twenty anonymous requests at once for one report's PDF: one Chromium prints it,
 /// never two at a time; a few requests wait for it and the rest are told to come
 /// back (503, `Retry-After`); the other pages answer within a second meanwhile; the
@@ -831,22 +861,8 @@ rmdir "$log/running"
     )
     .unwrap();
     std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let port = runtime.block_on(async {
-        let store = stores("web_pdf_printer", dir.path()).await.remove(0);
-        fill(&store).await;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let state = AppState::new(Arc::new(store), "Testshire", Some("test estimates"))
-            .with_pdf_browser(browser.clone());
-        tokio::spawn(syndemic_web::serve(state, listener));
-        port
+    let (_runtime, port) = one_server("web_pdf_printer", dir.path(), |state| {
+        state.with_pdf_browser(browser.clone())
     });
     assert_eq!(get(port, "/", "").0, 200);
     let asks: Vec<_> = (0..20)
@@ -900,22 +916,7 @@ rmdir "$log/running"
 fn silent_connections_are_closed_and_others_still_answered() {
     use tokio::io::AsyncReadExt;
     let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let port = runtime.block_on(async {
-        let store = stores("web_silent_connections", dir.path()).await.remove(0);
-        fill(&store).await;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let state = AppState::new(Arc::new(store), "Testshire", Some("test estimates"));
-        tokio::spawn(syndemic_web::serve(state, listener));
-        port
-    });
+    let (runtime, port) = one_server("web_silent_connections", dir.path(), |state| state);
     let started = std::time::Instant::now();
     // The silent client is 127.0.0.2 (the whole of 127/8 is this machine).
     let mut silent = runtime.block_on(async {

@@ -5,6 +5,7 @@
 //!   token scopes, and what each role may do with which organisation's records.
 //! - [`secret`]: password hashing (Argon2id) and token hashing (SHA-256).
 //! - [`totp`]: the optional second factor (RFC 6238 one-time codes).
+//! - [`seal`]: secrets the server reads back (TOTP keys), encrypted at rest.
 //!
 //! Every function here is deterministic given its inputs (random bytes and the
 //! current time are passed in), so the rules are tested without a server. The
@@ -12,6 +13,7 @@
 //! other.
 
 pub mod role;
+pub mod seal;
 pub mod secret;
 pub mod totp;
 

@@ -25,18 +25,23 @@ pub fn hotp(secret: &[u8], counter: u64) -> u32 {
 
 /// Whether `code` is the secret's code at `unix_seconds`, or one step either side.
 pub fn verify(secret_base32: &str, code: &str, unix_seconds: i64) -> bool {
-    let Some(secret) = from_base32(secret_base32) else {
-        return false;
-    };
+    step(secret_base32, code, unix_seconds).is_some()
+}
+
+/// The time step whose code `code` is (now, or one step either side), if any. A
+/// code is single-use: the caller remembers the last step it accepted and refuses
+/// this one unless it is later (RFC 6238 section 5.2).
+pub fn step(secret_base32: &str, code: &str, unix_seconds: i64) -> Option<i64> {
+    let secret = from_base32(secret_base32)?;
     let code = code.trim().replace(' ', "");
-    let Ok(n) = code.parse::<u32>() else {
-        return false;
-    };
+    let n = code.parse::<u32>().ok()?;
     if code.len() != 6 {
-        return false;
+        return None;
     }
     let now = unix_seconds.div_euclid(STEP);
-    (-1..=1).any(|d| u64::try_from(now + d).is_ok_and(|c| hotp(&secret, c) == n))
+    (-1..=1)
+        .map(|d| now + d)
+        .find(|&c| u64::try_from(c).is_ok_and(|c| hotp(&secret, c) == n))
 }
 
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -115,6 +120,12 @@ mod tests {
         assert!(!verify(&b32, "287082", 59 + 90));
         assert!(!verify(&b32, "28708", 59));
         assert!(!verify("not base32!", "287082", 59));
+        assert_eq!(step(&b32, "287082", 59), Some(1));
+        assert_eq!(
+            step(&b32, "287082", 59 + 30),
+            Some(1),
+            "the code's own step"
+        );
     }
 
     proptest! {

@@ -12,6 +12,7 @@ mod indicators;
 mod outreach;
 mod progress;
 mod table;
+mod token;
 mod web;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +50,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Create the referral hub's first system admin (prints a one-time password link).
     Admin(hub::AdminArgs),
+    /// Issue an organisation's API token (printed once).
+    Token(token::TokenArgs),
     /// Import or export the service directory as an Open Referral UK feed.
     Directory(hub::DirectoryArgs),
     /// Take a consistent backup of a live SQLite store.
@@ -86,6 +89,7 @@ fn name_of(command: &Command) -> &'static str {
         Command::Indicators(_) => "indicators",
         Command::Bench(_) => "bench",
         Command::Admin(_) => "admin",
+        Command::Token(_) => "token",
         Command::Directory(_) => "directory",
         Command::Backup(_) => "backup",
         Command::Restore(_) => "restore",
@@ -111,6 +115,7 @@ fn main() -> std::process::ExitCode {
         Command::Indicators(args) => indicators::run(&args),
         Command::Compute(args) => evidence::run_compute(&args),
         Command::Admin(args) => hub::admin(&args),
+        Command::Token(args) => token::run(&args),
         Command::Directory(args) => hub::directory(&args),
         Command::Backup(args) => hub::backup(&args),
         Command::Restore(args) => hub::restore(&args),

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use syndemic_access::seal::SealKey;
 use syndemic_store::{SqlStore, StoreUrl};
-use syndemic_web::AppState;
+use syndemic_web::{AppState, Security};
 
 use crate::progress::Progress;
 
@@ -41,6 +42,89 @@ pub struct ServeArgs {
     /// The population source that weights neighbourhood averages.
     #[arg(long, default_value = "IoD2019 File 6")]
     population: String,
+    /// The address people use, e.g. https://health.example.gov.uk: cookies are
+    /// marked Secure when it is HTTPS (or $SYNDEMIC_PUBLIC_URL).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// A file holding the key (64 hex digits, `openssl rand -hex 32`) that seals
+    /// second-factor secrets at rest (or the key itself in $SYNDEMIC_SECRET_KEY).
+    /// Without either, a SQLite store keeps its own key in FILE.key beside it.
+    #[arg(long)]
+    secret_key_file: Option<PathBuf>,
+    /// A reverse proxy whose X-Forwarded-For names the client (repeat for more).
+    #[arg(long)]
+    trusted_proxy: Vec<std::net::IpAddr>,
+}
+
+/// The key that seals second-factor secrets: from `file`, from
+/// `$SYNDEMIC_SECRET_KEY`, or for a SQLite store from (or newly made, 0600, in)
+/// the file beside it.
+fn seal_key(file: Option<&std::path::Path>, url: &StoreUrl) -> Result<SealKey> {
+    let read = |path: &std::path::Path| -> Result<SealKey> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the secret key file {}", path.display()))?;
+        SealKey::from_hex(&text).with_context(|| format!("{}", path.display()))
+    };
+    if let Some(path) = file {
+        return read(path);
+    }
+    if let Ok(hex) = std::env::var("SYNDEMIC_SECRET_KEY") {
+        return SealKey::from_hex(&hex).context("$SYNDEMIC_SECRET_KEY");
+    }
+    let StoreUrl::Sqlite(db) = url else {
+        anyhow::bail!(
+            "a PostgreSQL store needs a secret key to seal second-factor secrets: \
+             give --secret-key-file FILE (64 hex digits, e.g. from `openssl rand -hex 32`) \
+             or set SYNDEMIC_SECRET_KEY"
+        );
+    };
+    let path = PathBuf::from(format!("{db}.key"));
+    if path.exists() {
+        return read(&path);
+    }
+    let key = SealKey::random()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(&path)
+        .with_context(|| format!("cannot create the secret key file {}", path.display()))?;
+    std::io::Write::write_all(&mut f, format!("{}\n", key.to_hex()).as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write the secret key file {}", path.display()))?;
+    eprintln!(
+        "made a secret key in {} to seal second-factor secrets: in production keep it \
+         apart from the database (--secret-key-file, SECURITY.md)",
+        path.display()
+    );
+    Ok(key)
+}
+
+/// The deployment's security settings, saying what is missing.
+fn security(
+    public_url: Option<String>,
+    key_file: Option<&std::path::Path>,
+    url: &StoreUrl,
+    proxies: Vec<std::net::IpAddr>,
+) -> Result<Security> {
+    let public_url = public_url.or_else(|| std::env::var("SYNDEMIC_PUBLIC_URL").ok());
+    if let Some(u) = &public_url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) {
+            anyhow::bail!(
+                "--public-url {u}: give the whole address, such as https://health.example.gov.uk"
+            );
+        }
+    }
+    if !public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+    {
+        eprintln!(
+            "cookies are not marked Secure: behind HTTPS, give --public-url https://… (SECURITY.md)"
+        );
+    }
+    Security::new(public_url, seal_key(key_file, url)?, proxies).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -134,6 +218,10 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
             Arc::new(store),
             "Hartmoor (demo)",
             Some(syndemic_demo::POPULATION),
+        )
+        .with_security(
+            Security::new(None, seal_key(None, &url)?, Vec::new())
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
         );
         println!(
             "Serving the Hartmoor demo at http://127.0.0.1:{}/ (Ctrl-C to stop)",
@@ -155,8 +243,16 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
 pub fn serve(args: &ServeArgs) -> Result<()> {
     runtime()?.block_on(async {
         let listener = listen(&args.host, args.port).await?;
-        let store = SqlStore::connect(&StoreUrl::parse(&args.db)?).await?;
-        let state = AppState::new(Arc::new(store), &args.place, Some(&args.population));
+        let url = StoreUrl::parse(&args.db)?;
+        let security = security(
+            args.public_url.clone(),
+            args.secret_key_file.as_deref(),
+            &url,
+            args.trusted_proxy.clone(),
+        )?;
+        let store = SqlStore::connect(&url).await?;
+        let state = AppState::new(Arc::new(store), &args.place, Some(&args.population))
+            .with_security(security);
         println!(
             "Serving {} at http://{}:{}/ (Ctrl-C to stop)",
             args.db, args.host, args.port

@@ -22,7 +22,7 @@ use axum::Router;
 
 pub use listen::{HEADER_SECONDS, MOST_CONNECTIONS, PER_CLIENT, REQUEST_SECONDS};
 pub(crate) use shell::parse_code;
-pub use shell::{AppState, WebError, CACHE_SECONDS};
+pub use shell::{AppState, Security, WebError, CACHE_SECONDS, IDLE_SECONDS};
 
 /// Every route of the application.
 pub fn router(state: AppState) -> Router {
@@ -38,6 +38,11 @@ pub fn router(state: AppState) -> Router {
                 .merge(partnership::api_routes()),
         )
         .fallback(shell::not_found)
+        // The planner, the hidden finder and the PDF, a rate per client.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            shell::throttle::open_routes,
+        ))
         .with_state(state)
         // A request not answered in time is answered 408.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -15,6 +15,7 @@ use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use rustc_hash::FxHashMap;
+use tower::ServiceExt;
 
 /// Seconds a client has to send a request's headers, counted from the connection
 /// or from the end of its last answer.
@@ -88,7 +89,15 @@ pub(crate) async fn serve(app: Router, listener: tokio::net::TcpListener) -> std
             drop(stream);
             continue;
         };
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address goes with each request, for the per-client throttles.
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
         tokio::spawn(async move {
             let _held = (slot, counted);
             let mut builder = hyper::server::conn::http1::Builder::new();

@@ -206,9 +206,14 @@ async fn fill(store: &SqlStore) {
 /// One HTTP/1.1 request; (status, headers, body).
 fn get(port: u16, path: &str, extra: &str) -> (u16, String, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let host = if extra.starts_with("Host:") {
+        ""
+    } else {
+        "Host: localhost\r\n"
+    };
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n"
+        "GET {path} HTTP/1.1\r\n{host}Connection: close\r\n{extra}\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -957,4 +962,102 @@ fn silent_connections_are_closed_and_others_still_answered() {
     });
     assert_eq!(closed, 2_000, "silent connections left open");
     assert_eq!(get(port, "/", "").0, 200);
+}
+
+/// [`get`] from another client of this machine (any address of 127/8).
+fn get_from(source: &str, port: u16, path: &str) -> (u16, String, String) {
+    let stream = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+            socket
+                .connect(format!("127.0.0.1:{port}").parse().unwrap())
+                .await
+                .unwrap()
+                .into_std()
+                .unwrap()
+        });
+    stream.set_nonblocking(false).unwrap();
+    let mut stream = stream;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// The expensive open routes have a rate per client: past it, one client is told
+/// to wait (429 with `Retry-After`) while another is answered; cheap pages are
+/// never throttled.
+#[test]
+fn expensive_open_routes_are_throttled_per_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_runtime, port) = one_server("web_throttle", dir.path(), |state| state);
+    for path in ["/planner", "/hidden"] {
+        for i in 0..60 {
+            let (status, _, _) = get_from("127.0.0.3", port, path);
+            assert_ne!(status, 429, "{path}: request {i} is within the rate");
+        }
+        let (status, head, body) = get_from("127.0.0.3", port, path);
+        assert_eq!(status, 429, "{path}: {body}");
+        assert!(
+            head.to_ascii_lowercase().contains("retry-after: 1"),
+            "{head}"
+        );
+        assert!(body.contains("try again in"), "{body}");
+        assert_ne!(
+            get_from("127.0.0.4", port, path).0,
+            429,
+            "{path}: another client"
+        );
+    }
+    for _ in 0..100 {
+        assert_eq!(
+            get_from("127.0.0.3", port, "/").0,
+            200,
+            "the home page is cheap"
+        );
+    }
+}
+
+/// Cookies are `Secure` when the configured public address is HTTPS, whatever
+/// `Host` a client sends; without one, never.
+#[test]
+fn the_secure_flag_follows_the_configured_address_not_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_runtime, port) = one_server("web_secure_cookie", dir.path(), |state| {
+        state.with_security(
+            syndemic_web::Security::new(
+                Some("https://health.example.gov.uk".into()),
+                syndemic_access::seal::SealKey::random().unwrap(),
+                Vec::new(),
+            )
+            .unwrap(),
+        )
+    });
+    let (status, head, _) = get(port, "/login", "");
+    assert_eq!(status, 200);
+    let cookie = head
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: syndemic_login=")
+        })
+        .unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let (_runtime2, plain) = one_server("web_plain_cookie", dir.path(), |state| state);
+    let (_, head, _) = get(plain, "/login", "Host: health.example.gov.uk\r\n");
+    assert!(
+        !head.contains("Secure"),
+        "a Host header decides nothing: {head}"
+    );
 }

@@ -570,7 +570,8 @@ fn sign_in_resists_csrf_fixation_and_guessing() {
             .status,
             303
         );
-        // The sign-in form without its double-submitted token is refused.
+        // The sign-in form without its token, or with a token of another
+        // pre-session, is refused.
         let r = request(
             s.port,
             "POST",
@@ -579,6 +580,50 @@ fn sign_in_resists_csrf_fixation_and_guessing() {
             &form_encode(&[("user_name", "coordinator-own"), ("password", PASSWORD)]),
         );
         assert_eq!(r.status, 403, "{b}: login CSRF");
+        let other = request(s.port, "GET", "/login", &[], "");
+        let other_cookie = other
+            .cookies()
+            .into_iter()
+            .find(|(k, _)| k == "syndemic_login")
+            .unwrap()
+            .1;
+        let r = request(
+            s.port,
+            "POST",
+            "/login",
+            &[
+                ("Cookie", &format!("syndemic_login={other_cookie}")),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &form_encode(&[
+                ("login_token", &hidden(&page.body, "login_token")),
+                ("user_name", "coordinator-own"),
+                ("password", PASSWORD),
+            ]),
+        );
+        assert_eq!(r.status, 403, "{b}: a token of another pre-session");
+        let r = request(
+            s.port,
+            "POST",
+            "/login",
+            &[
+                ("Cookie", &format!("syndemic_login={login}")),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &form_encode(&[
+                ("login_token", &login),
+                ("user_name", "coordinator-own"),
+                ("password", PASSWORD),
+            ]),
+        );
+        assert_eq!(
+            r.status, 403,
+            "{b}: the cookie's own value is not the token"
+        );
+        assert!(
+            !r.head.contains("Secure"),
+            "{b}: no public HTTPS address configured, so no Secure flag, whatever the Host"
+        );
 
         // CSRF: a form without the session's token changes nothing.
         let referrer = Browser::sign_in(s.port, "referrer-own", PASSWORD).unwrap();
@@ -636,34 +681,6 @@ fn sign_in_resists_csrf_fixation_and_guessing() {
             "{b}: session after sign-out"
         );
 
-        // Lockout: five wrong passwords lock the account, even against the right one.
-        for i in 0..5 {
-            let r = Browser::sign_in(s.port, "analyst-own", "wrong password!")
-                .err()
-                .unwrap();
-            assert_eq!(r.status, 401, "{b}: attempt {i}");
-        }
-        let r = Browser::sign_in(s.port, "analyst-own", PASSWORD)
-            .err()
-            .unwrap();
-        assert_eq!(r.status, 429, "{b}: locked");
-        assert!(r.body.contains("locked"), "{}", r.body);
-        // Another account is untouched; an unknown user gets the same answer as a wrong password.
-        assert!(Browser::sign_in(s.port, "analyst-other", PASSWORD).is_ok());
-        assert_eq!(
-            Browser::sign_in(s.port, "nobody", PASSWORD)
-                .err()
-                .unwrap()
-                .status,
-            401
-        );
-        let audit = rt.block_on(s.store.audit_log(None, 100)).unwrap();
-        assert!(
-            audit
-                .iter()
-                .any(|e| e.action == "login-failed" && e.reason == "locked"),
-            "{b}"
-        );
         // No answer with personal data is kept by a browser or proxy; none can
         // be framed.
         let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
@@ -692,6 +709,209 @@ fn sign_in_resists_csrf_fixation_and_guessing() {
             "{b}: the sign-in page"
         );
     }
+}
+
+/// Guessing costs the guesser: one client is stopped after five wrong passwords
+/// for a name (429, the wait doubling), and after twenty across names; the
+/// account itself locks only after twenty wrong passwords from several clients,
+/// and a locked account, an unknown name and a wrong password all get the same
+/// answer.
+#[test]
+fn guessing_costs_the_guesser_and_answers_tell_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_guessing", dir.path(), &rt) {
+        let b = &s.backend;
+        let wrong = |source: &str, user: &str| {
+            Browser::sign_in_from(source, s.port, user, "wrong password!", "")
+                .err()
+                .unwrap()
+        };
+        // An unknown name and a real one with a wrong password: the same answer.
+        let (real, unknown) = (
+            wrong("127.0.0.1", "analyst-own"),
+            wrong("127.0.0.1", "nobody-at-all"),
+        );
+        assert_eq!((real.status, unknown.status), (401, 401), "{b}");
+        let words = |r: &Reply| {
+            let start = r.body.find("<main").unwrap_or(0);
+            let end = r.body.find("<form").unwrap_or(r.body.len());
+            r.body[start..end].to_owned()
+        };
+        assert_eq!(words(&real), words(&unknown), "{b}");
+        // Four more for the real name from this client: now it must wait, even
+        // with the right password; so must the unknown name after five.
+        for _ in 0..4 {
+            assert_eq!(wrong("127.0.0.1", "analyst-own").status, 401, "{b}");
+        }
+        let refused = Browser::sign_in_from("127.0.0.1", s.port, "analyst-own", PASSWORD, "")
+            .err()
+            .unwrap();
+        assert_eq!(refused.status, 429, "{b}: this client waits");
+        assert!(refused.header("retry-after").is_some(), "{b}");
+        for _ in 0..4 {
+            assert_eq!(wrong("127.0.0.1", "nobody-at-all").status, 401, "{b}");
+        }
+        assert_eq!(
+            wrong("127.0.0.1", "nobody-at-all").status,
+            429,
+            "{b}: unknown names too"
+        );
+        // …but the account is not locked: another client signs in.
+        assert!(
+            Browser::sign_in_from("127.0.0.2", s.port, "analyst-own", PASSWORD, "").is_ok(),
+            "{b}: one client cannot lock someone out"
+        );
+        // Twenty wrong passwords from four more clients lock the account for
+        // everyone, with the same answer as a wrong password.
+        for client in ["127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"] {
+            for _ in 0..5 {
+                assert_eq!(wrong(client, "analyst-other").status, 401, "{b} {client}");
+            }
+        }
+        let locked = Browser::sign_in_from("127.0.0.7", s.port, "analyst-other", PASSWORD, "")
+            .err()
+            .unwrap();
+        assert_eq!(locked.status, 401, "{b}: locked");
+        assert_eq!(
+            words(&locked),
+            words(&unknown),
+            "{b}: a lock says nothing more"
+        );
+        let user = rt
+            .block_on(s.store.user_by_name("analyst-other"))
+            .unwrap()
+            .unwrap();
+        assert!(user.locked_until.is_some(), "{b}");
+        let audit = rt.block_on(s.store.audit_log(None, 200)).unwrap();
+        assert!(
+            audit.iter().any(|e| e.action == "login-failed"
+                && e.reason.contains("account locked for 15 minutes")),
+            "{b}"
+        );
+        assert!(
+            audit.iter().any(|e| e.action == "login-failed"
+                && e.reason == "unknown user name"
+                && e.actor.is_empty()),
+            "{b}: unknown names are audited, without the name"
+        );
+        // One client trying many names is stopped at twenty.
+        for i in 0..20 {
+            let r = wrong("127.0.0.8", &format!("guess-{i}"));
+            assert_eq!(r.status, 401, "{b}: guess {i}");
+        }
+        assert_eq!(
+            wrong("127.0.0.8", "guess-new").status,
+            429,
+            "{b}: a spraying client waits"
+        );
+        assert!(
+            Browser::sign_in_from("127.0.0.8", s.port, "coordinator-own", PASSWORD, "").is_err(),
+            "{b}: even with a right password"
+        );
+        assert!(
+            Browser::sign_in(s.port, "coordinator-own", PASSWORD).is_ok(),
+            "{b}"
+        );
+    }
+}
+
+/// A session ends after 30 minutes without a request (and at its absolute end);
+/// a changed password ends every session and every outstanding reset link.
+#[test]
+fn idle_sessions_and_old_reset_links_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        for store in stores("hub_idle_sessions", dir.path()).await {
+            fill(&store).await;
+            let b = store.backend_name();
+            let id = store.user_by_name("analyst-own").await.unwrap().unwrap().id;
+            let idle = syndemic_web::IDLE_SECONDS;
+            let t = 2_000_000;
+            store
+                .create_session("s1", &id, "c", t, t + 8 * 3600)
+                .await
+                .unwrap();
+            // Used every 20 minutes, it lives on; 31 minutes unused, it ends.
+            for k in 1..=6 {
+                assert!(
+                    store
+                        .session("s1", t + k * 1_200, idle)
+                        .await
+                        .unwrap()
+                        .is_some(),
+                    "{b}: used at {k} × 20 minutes"
+                );
+            }
+            assert!(
+                store
+                    .session("s1", t + 6 * 1_200 + idle + 60, idle)
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "{b}: idle"
+            );
+            store
+                .create_session("s2", &id, "c", t, t + 600)
+                .await
+                .unwrap();
+            assert!(
+                store.session("s2", t + 601, idle).await.unwrap().is_none(),
+                "{b}: absolute end"
+            );
+            // Two reset links; the password changes by other means: both end.
+            store.create_reset("r1", &id, t + 86_400).await.unwrap();
+            store.create_reset("r2", &id, t + 86_400).await.unwrap();
+            assert!(
+                store.reset_link("r1", t, false).await.unwrap().is_some(),
+                "{b}"
+            );
+            store.set_password(&id, "$argon2id$changed").await.unwrap();
+            for r in ["r1", "r2"] {
+                assert!(
+                    store.reset_link(r, t, false).await.unwrap().is_none(),
+                    "{b}: {r}"
+                );
+            }
+        }
+    });
+}
+
+/// A lock's length doubles with each lock since the account's last good sign-in.
+#[test]
+fn each_lock_lasts_twice_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        for store in stores("hub_lock_backoff", dir.path()).await {
+            fill(&store).await;
+            let b = store.backend_name();
+            let id = store.user_by_name("analyst-own").await.unwrap().unwrap().id;
+            let mut locks = Vec::new();
+            for round in 0..3 {
+                let t = 1_000_000 + round * 100_000;
+                for i in 1..=3 {
+                    let (n, lock) = store.login_failed(&id, t, 3, 900).await.unwrap();
+                    assert_eq!(n, i, "{b}");
+                    if let Some(until) = lock {
+                        locks.push(until - t);
+                    }
+                }
+            }
+            assert_eq!(locks, [900, 1_800, 3_600], "{b}");
+            store.login_succeeded(&id).await.unwrap();
+            for _ in 0..3 {
+                store.login_failed(&id, 5_000_000, 3, 900).await.unwrap();
+            }
+            let user = store.user(&id).await.unwrap().unwrap();
+            assert_eq!(
+                user.locked_until,
+                Some(5_000_900),
+                "{b}: a good sign-in starts again"
+            );
+        }
+    });
 }
 
 #[test]
@@ -1467,10 +1687,47 @@ fn admins_make_users_with_one_time_links_and_revoke_tokens() {
             Some(401),
             "{b}: code now needed"
         );
-        assert!(
-            Browser::sign_in_with_code(s.port, "analyst-own", PASSWORD, &code).is_ok(),
-            "{b}"
+        // The code that turned it on is spent: a replay is refused; the next
+        // step's code works, once.
+        let replay = Browser::sign_in_with_code(s.port, "analyst-own", PASSWORD, &code)
+            .err()
+            .unwrap();
+        assert_eq!(replay.status, 401, "{b}: a replayed code");
+        assert!(replay.body.contains("used already"), "{b}");
+        let next = format!(
+            "{:06}",
+            syndemic_access::totp::hotp(
+                &syndemic_access::totp::from_base32(&secret).unwrap(),
+                now / 30 + 1
+            )
         );
+        let me = Browser::sign_in_with_code(s.port, "analyst-own", PASSWORD, &next).unwrap();
+        assert_eq!(
+            Browser::sign_in_with_code(s.port, "analyst-own", PASSWORD, &next)
+                .err()
+                .map(|r| r.status),
+            Some(401),
+            "{b}: each code once"
+        );
+        // The secret is kept sealed, never as given.
+        let stored = rt
+            .block_on(s.store.user_by_name("analyst-own"))
+            .unwrap()
+            .unwrap()
+            .totp_secret
+            .unwrap();
+        assert!(
+            stored.starts_with("v1:") && !stored.contains(&secret),
+            "{b}: {stored}"
+        );
+        // Guessing the code to turn it off: five wrong, then the account waits.
+        for i in 0..4 {
+            let r = me.post("/account/totp", &[("do", "off"), ("code", "000000")]);
+            assert_eq!(r.status, 422, "{b}: guess {i}");
+        }
+        let r = me.post("/account/totp", &[("do", "off"), ("code", "000000")]);
+        assert_eq!(r.status, 429, "{b}: guessing waits");
+        assert!(r.header("retry-after").is_some(), "{b}");
     }
 }
 

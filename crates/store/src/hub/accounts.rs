@@ -20,7 +20,8 @@ pub trait Accounts: Send + Sync {
     async fn users(&self, org: Option<&str>) -> Result<Vec<UserRecord>>;
 
     /// Counts a failed sign-in; after `max` in a row the account locks until
-    /// `now + lock_seconds`. Returns the count and the lock.
+    /// `now + lock_seconds`, doubled for each lock since the last good sign-in (at
+    /// most 64 times). Returns the count and the lock.
     async fn login_failed(
         &self,
         user_id: &str,
@@ -31,10 +32,17 @@ pub trait Accounts: Send + Sync {
 
     async fn login_succeeded(&self, user_id: &str) -> Result<()>;
 
-    /// Sets a password, clears any lock, and ends every session of the user.
+    /// Sets a password, clears any lock, and ends every session and every
+    /// outstanding reset link of the user.
     async fn set_password(&self, user_id: &str, hash: &str) -> Result<()>;
 
+    /// Sets (a sealed) or clears the second factor's secret, and forgets the last
+    /// code accepted.
     async fn set_totp(&self, user_id: &str, secret: Option<&str>) -> Result<()>;
+
+    /// Spends the TOTP time step `step` of a user: true if it is later than every
+    /// step accepted before (so each code is used once), false for a replay.
+    async fn totp_accept(&self, user_id: &str, step: i64) -> Result<bool>;
 
     async fn set_user_active(&self, user_id: &str, active: bool) -> Result<()>;
 
@@ -47,9 +55,15 @@ pub trait Accounts: Send + Sync {
         expires_at: i64,
     ) -> Result<()>;
 
-    /// The live session with this id hash, and its user (active users only).
-    async fn session(&self, id_hash: &str, now: i64)
-        -> Result<Option<(SessionRecord, UserRecord)>>;
+    /// The live session with this id hash, and its user (active users only): one
+    /// before its absolute end and used within the last `idle_seconds`. Marks it
+    /// used now (at most once a minute, so reading pages costs no write each).
+    async fn session(
+        &self,
+        id_hash: &str,
+        now: i64,
+        idle_seconds: i64,
+    ) -> Result<Option<(SessionRecord, UserRecord)>>;
 
     async fn end_session(&self, id_hash: &str) -> Result<()>;
 
@@ -202,17 +216,18 @@ impl Accounts for SqlStore {
     ) -> Result<(i64, Option<i64>)> {
         let mut tx = self.tx().await?;
         let row = sqlx::query(
-            "UPDATE hub_user SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+            "UPDATE hub_user SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins, lockouts",
         )
         .bind(user_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(sql_error("counting a failed sign-in"))?;
         let failed: i64 = get(&row, "failed_logins")?;
+        let lockouts: i64 = get(&row, "lockouts")?;
         let mut locked = None;
         if failed >= max {
-            locked = Some(now + lock_seconds);
-            sqlx::query("UPDATE hub_user SET locked_until = $1, failed_logins = 0 WHERE id = $2")
+            locked = Some(now + lock_seconds * (1 << lockouts.clamp(0, 6)));
+            sqlx::query("UPDATE hub_user SET locked_until = $1, failed_logins = 0, lockouts = lockouts + 1 WHERE id = $2")
                 .bind(locked)
                 .bind(user_id)
                 .execute(&mut *tx)
@@ -225,7 +240,9 @@ impl Accounts for SqlStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn login_succeeded(&self, user_id: &str) -> Result<()> {
-        sqlx::query("UPDATE hub_user SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+        sqlx::query(
+            "UPDATE hub_user SET failed_logins = 0, locked_until = NULL, lockouts = 0 WHERE id = $1",
+        )
             .bind(user_id)
             .execute(&self.pool)
             .await
@@ -249,19 +266,38 @@ impl Accounts for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(sql_error("ending sessions"))?;
+        sqlx::query("DELETE FROM hub_reset WHERE user_id = $1 AND used_at IS NULL")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(sql_error("ending reset links"))?;
         tx.commit().await.map_err(sql_error("committing"))?;
         Ok(())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn set_totp(&self, user_id: &str, secret: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE hub_user SET totp_secret = $1 WHERE id = $2")
+        sqlx::query("UPDATE hub_user SET totp_secret = $1, totp_last_step = NULL WHERE id = $2")
             .bind(secret)
             .bind(user_id)
             .execute(&self.pool)
             .await
             .map_err(sql_error("setting a second factor"))?;
         Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn totp_accept(&self, user_id: &str, step: i64) -> Result<bool> {
+        // One conditional write: of two requests with the same code, one wins.
+        let done = sqlx::query(
+            "UPDATE hub_user SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await
+        .map_err(sql_error("spending a one-time code"))?;
+        Ok(done.rows_affected() == 1)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -294,7 +330,7 @@ impl Accounts for SqlStore {
         expires_at: i64,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO hub_session (id_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO hub_session (id_hash, user_id, csrf, created_at, expires_at, last_seen) VALUES ($1, $2, $3, $4, $5, $4)",
         )
         .bind(id_hash)
         .bind(user_id)
@@ -312,16 +348,27 @@ impl Accounts for SqlStore {
         &self,
         id_hash: &str,
         now: i64,
+        idle_seconds: i64,
     ) -> Result<Option<(SessionRecord, UserRecord)>> {
         let row = sqlx::query(
-            "SELECT user_id, csrf, expires_at FROM hub_session WHERE id_hash = $1 AND expires_at > $2",
+            "SELECT user_id, csrf, expires_at, last_seen FROM hub_session WHERE id_hash = $1 AND expires_at > $2 AND last_seen > $3",
         )
         .bind(id_hash)
         .bind(now)
+        .bind(now - idle_seconds)
         .fetch_optional(&self.pool)
         .await
         .map_err(sql_error("reading a session"))?;
         let Some(row) = row else { return Ok(None) };
+        let last_seen: i64 = get(&row, "last_seen")?;
+        if now - last_seen >= 60 {
+            sqlx::query("UPDATE hub_session SET last_seen = $1 WHERE id_hash = $2")
+                .bind(now)
+                .bind(id_hash)
+                .execute(&self.pool)
+                .await
+                .map_err(sql_error("marking a session used"))?;
+        }
         let session = SessionRecord {
             user_id: get(&row, "user_id")?,
             csrf: get(&row, "csrf")?,

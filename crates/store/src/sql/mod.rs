@@ -172,6 +172,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0011_compute_coverage.sql"),
         postgres: include_str!("../../migrations/postgres/0011_compute_coverage.sql"),
     },
+    Migration {
+        version: 12,
+        name: "sign-in hardening",
+        sqlite: include_str!("../../migrations/sqlite/0012_sign_in.sql"),
+        postgres: include_str!("../../migrations/postgres/0012_sign_in.sql"),
+    },
 ];
 
 /// A statement that binds an `Option<f64>`: sqlx 0.8's `Any` driver binds a NULL `f64`

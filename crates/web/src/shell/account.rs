@@ -1,4 +1,6 @@
-//! A user's own account: turning the second factor (TOTP) on and off.
+//! A user's own account: turning the second factor (TOTP) on and off. The
+//! secret is kept sealed with the deployment's key; a code is accepted once; five
+//! wrong codes make the account wait (doubling), as at sign-in.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -6,6 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 use syndemic_access::totp;
 
+use super::throttle::{too_many, Guess};
 use super::{now, Posted, Signed};
 use crate::shell::page;
 use crate::{AppState, WebError};
@@ -42,6 +45,46 @@ pub(crate) async fn page_(
     Ok(render(&state, &s, on, form))
 }
 
+/// The plain secret of a stored one: opened with the deployment's key, or as it
+/// is if it was kept before sealing began.
+pub(crate) fn open_secret(state: &AppState, stored: &str) -> Result<String, WebError> {
+    if !syndemic_access::seal::is_sealed(stored) {
+        return Ok(stored.to_owned());
+    }
+    state.security.seal.open(stored).map_err(|e| {
+        WebError::Internal(format!(
+            "a second factor cannot be read: {e} (was the deployment's secret key changed? See SECURITY.md)"
+        ))
+    })
+}
+
+/// Whether `code` is right for `secret` now and not used before; a wrong one
+/// counts against the account.
+async fn code_right(
+    state: &AppState,
+    s: &Signed,
+    secret: &str,
+    code: &str,
+) -> Result<Result<bool, Response>, WebError> {
+    let t = now();
+    if let Some(wait) = state.throttle.waiting(Guess::Code, &s.user.id, t) {
+        return Ok(Err(too_many(wait, "wrong codes")));
+    }
+    let right = match totp::step(secret, code, t) {
+        Some(step) => state.db.totp_accept(&s.user.id, step).await?,
+        None => false,
+    };
+    if right {
+        state.throttle.forget(Guess::Code, &s.user.id);
+    } else {
+        tracing::warn!(target: "security", user = %s.user.id, "wrong one-time code");
+        if let Some(wait) = state.throttle.wrong(Guess::Code, &s.user.id, t) {
+            return Ok(Err(too_many(wait, "wrong codes")));
+        }
+    }
+    Ok(Ok(right))
+}
+
 pub(crate) async fn totp_action(
     State(state): State<AppState>,
     Posted(s, form): Posted,
@@ -69,21 +112,42 @@ pub(crate) async fn totp_action(
         }
         "confirm" => {
             let secret = form.get("secret");
-            if !totp::verify(&secret, &form.get("code"), now()) {
-                return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&state, &s, false, html! { p class="field-error" { "That code is not right: check the app's clock and try again." } })).into_response());
+            if totp::from_base32(&secret).is_none_or(|b| b.len() < 16) {
+                return Err(WebError::BadRequest(
+                    "the key is not one this server made: start again".into(),
+                ));
             }
-            db.set_totp(&s.user.id, Some(&secret)).await?;
+            match code_right(&state, &s, &secret, &form.get("code")).await? {
+                Err(refused) => return Ok(refused),
+                Ok(false) => return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&state, &s, false, html! { p class="field-error" { "That code is not right: check the app's clock and try again." } })).into_response()),
+                Ok(true) => {}
+            }
+            let sealed = state
+                .security
+                .seal
+                .seal(&secret)
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            db.set_totp(&s.user.id, Some(&sealed)).await?;
+            // The code just used stays spent.
+            if let Some(step) = totp::step(&secret, &form.get("code"), now()) {
+                db.totp_accept(&s.user.id, step).await?;
+            }
             state
                 .audit(&s.actor, "change", "user", &s.user.id, "second factor on")
                 .await?;
             Ok(render(&state, &s, true, html! { p { "Two-step sign-in is on: you will be asked for a code each time you sign in." } }).into_response())
         }
         "off" => {
-            let ok = s
-                .user
-                .totp_secret
-                .as_deref()
-                .is_some_and(|sec| totp::verify(sec, &form.get("code"), now()));
+            let Some(stored) = s.user.totp_secret.as_deref() else {
+                return Err(WebError::Unprocessable(
+                    "two-step sign-in is off already".into(),
+                ));
+            };
+            let secret = open_secret(&state, stored)?;
+            let ok = match code_right(&state, &s, &secret, &form.get("code")).await? {
+                Err(refused) => return Ok(refused),
+                Ok(ok) => ok,
+            };
             if !ok {
                 return Err(WebError::Unprocessable(
                     "enter the current code to turn two-step sign-in off".into(),

@@ -1,13 +1,25 @@
 //! Signing in and out, sessions, password reset links, and API tokens.
 //!
 //! A session id is 32 random bytes in an `HttpOnly`, `SameSite=Strict` cookie
-//! (`Secure` unless the site is served on this machine's loopback address); the
-//! store keeps only its SHA-256, so a copy of the database opens no session. A
-//! new id is issued at every sign-in and any id the browser sent before is
-//! ignored (no session fixation). Each session has its own CSRF token, which every
-//! form carries and every POST checks. The sign-in form itself is protected by a
-//! double-submitted random cookie. After [`MAX_FAILURES`] wrong passwords in a
-//! row an account locks for [`LOCK_SECONDS`].
+//! (`Secure` when the configured public URL is HTTPS); the store keeps only its
+//! SHA-256, so a copy of the database opens no session. A new id is issued at
+//! every sign-in and any id the browser sent before is ignored (no session
+//! fixation). A session ends [`SESSION_SECONDS`] after sign-in, or after the
+//! configured idle time (30 minutes) without a request. Each session has its own
+//! CSRF token, which every form carries and every POST checks. The sign-in form
+//! is bound to a pre-session: a random cookie, and a token that is its HMAC under
+//! a key only this server process holds.
+//!
+//! Guessing costs the guesser. Every failure answers the same 401 and the same
+//! words, after the same Argon2 check, whether the name is unknown, the password
+//! wrong or the account locked, so an answer tells nothing about which names
+//! exist. One client is stopped (429) after five wrong passwords for one name and
+//! after twenty for all names, waits doubling each time
+//! (`throttle`); an account locks for everyone only after [`MAX_FAILURES`] wrong
+//! passwords in a row, for [`LOCK_SECONDS`], doubled for each lock since its last
+//! good sign-in — so locking someone out needs several clients. A one-time code
+//! is accepted once (the last time step used is kept), and its secret is kept
+//! sealed (`syndemic_access::seal`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -17,14 +29,15 @@ use maud::html;
 use syndemic_access::secret;
 use syndemic_access::{Actor, Scope};
 
+use super::throttle::{too_many, Client, Guess, Wait};
 use super::{cookie, now, random_hex, Form, Posted, Signed};
 use crate::shell::page;
 use crate::{AppState, WebError};
 
 pub const SESSION_COOKIE: &str = "syndemic_session";
 const LOGIN_COOKIE: &str = "syndemic_login";
-/// Wrong passwords in a row before an account locks.
-pub const MAX_FAILURES: i64 = 5;
+/// Wrong passwords in a row (from any clients) before an account locks.
+pub const MAX_FAILURES: i64 = 20;
 /// How long a locked account stays locked.
 pub const LOCK_SECONDS: i64 = 15 * 60;
 /// How long a session lasts from sign-in.
@@ -32,29 +45,22 @@ pub const SESSION_SECONDS: i64 = 8 * 3600;
 /// How long a reset link works.
 pub const RESET_SECONDS: i64 = 24 * 3600;
 
-/// Whether the request came to this machine's loopback address (development
-/// and tests), where a `Secure` cookie would not be sent back over plain HTTP.
-fn local(headers: &HeaderMap) -> bool {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    matches!(name, "localhost" | "127.0.0.1" | "[::1]")
-}
-
-fn set_cookie(
-    headers: &HeaderMap,
-    name: &str,
-    value: &str,
-    max_age: i64,
-    same_site: &str,
-) -> HeaderValue {
-    let secure = if local(headers) { "" } else { "; Secure" };
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.security.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}"
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
     ))
     .unwrap_or(HeaderValue::from_static(""))
+}
+
+/// The token a sign-in form carries: bound to its pre-session cookie by a key
+/// only this process holds.
+fn login_token(state: &AppState, pre_session: &str) -> String {
+    secret::keyed_hash(&state.security.form_key, &format!("sign-in:{pre_session}"))
 }
 
 /// The signed-in user of a request, if its session is live.
@@ -66,7 +72,11 @@ pub(crate) async fn signed_in(
         return Ok(None);
     };
     let hash = secret::hash_token(&id);
-    let Some((session, user)) = state.db.session(&hash, now()).await? else {
+    let Some((session, user)) = state
+        .db
+        .session(&hash, now(), state.security.idle_seconds)
+        .await?
+    else {
         return Ok(None);
     };
     Ok(Some(Signed {
@@ -153,54 +163,60 @@ fn login_form(
     )
 }
 
-pub(crate) async fn login_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+/// A fresh sign-in form and its pre-session cookie, answered with `status`.
+fn sign_in_form(
+    state: &AppState,
+    status: StatusCode,
+    message: Option<&str>,
+    user_name: &str,
 ) -> Result<Response, WebError> {
-    let token = random_hex(16)?;
-    let mut r = login_form(&state, &token, None, "").into_response();
+    let pre_session = random_hex(16)?;
+    let token = login_token(state, &pre_session);
+    let mut r = (status, login_form(state, &token, message, user_name)).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&headers, LOGIN_COOKIE, &token, 3600, "Strict"),
+        set_cookie(state, LOGIN_COOKIE, &pre_session, 3600),
     );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
 }
 
-fn refuse(
-    state: &AppState,
-    headers: &HeaderMap,
-    status: StatusCode,
-    message: &str,
-    user_name: &str,
-) -> Result<Response, WebError> {
-    let token = random_hex(16)?;
-    let mut r = (status, login_form(state, &token, Some(message), user_name)).into_response();
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(headers, LOGIN_COOKIE, &token, 3600, "Strict"),
-    );
-    Ok(r)
+pub(crate) async fn login_page(State(state): State<AppState>) -> Result<Response, WebError> {
+    sign_in_form(&state, StatusCode::OK, None, "")
 }
+
+/// What every failed sign-in is told, whatever failed.
+const WRONG: &str = "The user name or password is not right — or, after many wrong tries, sign-in to this account is paused for a while. Check them, wait, or ask your organisation's admin for a reset link.";
 
 pub(crate) async fn login(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, WebError> {
     let form = Form::parse(&body);
     let user_name = form.get("user_name");
     let sent = form.get("login_token");
-    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
-    if sent.is_empty() || !secret::same_secret(&sent, &expected) {
-        return refuse(
+    let pre_session = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if sent.is_empty()
+        || pre_session.is_empty()
+        || !secret::same_secret(&sent, &login_token(&state, &pre_session))
+    {
+        return sign_in_form(
             &state,
-            &headers,
             StatusCode::FORBIDDEN,
-            "The sign-in form expired. Try again.",
+            Some("The sign-in form expired. Try again."),
             &user_name,
         );
+    }
+    let t = now();
+    let throttle = &state.throttle;
+    let name_key = format!("{}|{}", client.0, user_name.trim().to_lowercase());
+    if let Some(wait) = throttle
+        .waiting(Guess::SignIn, &client.0, t)
+        .or_else(|| throttle.waiting(Guess::SignInName, &name_key, t))
+    {
+        tracing::warn!(target: "security", client = %client.0, "sign-in refused: this client must wait");
+        return Ok(too_many(wait, "wrong sign-ins"));
     }
     let password = form
         .0
@@ -208,75 +224,38 @@ pub(crate) async fn login(
         .find(|(k, _)| k == "password")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let wrong = "The user name or password is not right.";
     let db = &state.db;
-    let Some(user) = db.user_by_name(&user_name).await? else {
-        // The same work as for a real account, so timing tells nothing.
-        let _ = secret::verify_password(&password, DUMMY_HASH);
-        return refuse(
-            &state,
-            &headers,
-            StatusCode::UNAUTHORIZED,
-            wrong,
-            &user_name,
-        );
+    let user = db.user_by_name(&user_name).await?;
+    // One Argon2 check whatever the name, so the time taken tells nothing.
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.as_deref())
+        .unwrap_or(DUMMY_HASH);
+    let password_right = secret::verify_password(&password, hash);
+    let outcome = match &user {
+        None => Outcome::Unknown,
+        Some(u) if u.locked_until.is_some_and(|until| until > t) => Outcome::Locked,
+        Some(u) if !(password_right && u.active) => Outcome::WrongPassword,
+        Some(u) => second_factor(&state, u, &form.get("code"), t).await?,
     };
-    let t = now();
-    if let Some(until) = user.locked_until.filter(|u| *u > t) {
-        let minutes = (until - t + 59) / 60;
-        return refuse(
+    if outcome != Outcome::Right {
+        return failed(
             &state,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("This account is locked after too many wrong passwords. Try again in {minutes} minutes, or ask your organisation's admin for a reset link."),
+            &client,
+            &name_key,
+            user.as_ref(),
+            outcome,
             &user_name,
-        );
+            t,
+        )
+        .await;
     }
-    let password_ok = user.active
-        && user
-            .password_hash
-            .as_deref()
-            .is_some_and(|h| secret::verify_password(&password, h));
-    // With a second factor set, the password alone is not enough.
-    let code_ok = user
-        .totp_secret
-        .as_deref()
-        .is_none_or(|s| syndemic_access::totp::verify(s, &form.get("code"), t));
-    let ok = password_ok && code_ok;
-    if !ok {
-        let (_, locked) = db
-            .login_failed(&user.id, t, MAX_FAILURES, LOCK_SECONDS)
-            .await?;
-        db.audit(&syndemic_store::hub::AuditEntry {
-            at: t,
-            actor: user.id.clone(),
-            org: user.org_id.clone(),
-            action: "login-failed".into(),
-            subject: "user".into(),
-            record: user.id.clone(),
-            reason: if locked.is_some() {
-                "locked"
-            } else {
-                "wrong password"
-            }
-            .into(),
-        })
-        .await?;
-        let message = if locked.is_some() {
-            "Too many wrong passwords: this account is now locked for 15 minutes."
-        } else if password_ok {
-            "Enter the current 6-digit code from your authenticator app."
-        } else {
-            wrong
-        };
-        return refuse(
-            &state,
-            &headers,
-            StatusCode::UNAUTHORIZED,
-            message,
-            &user_name,
-        );
-    }
+    let Some(user) = user else {
+        return Err(WebError::Internal(
+            "a right sign-in without its user".into(),
+        ));
+    };
+    throttle.forget(Guess::SignInName, &name_key);
     db.login_succeeded(&user.id).await?;
     // A new session id every time: whatever the browser held before is not reused.
     if let Some(old) = cookie(&headers, SESSION_COOKIE) {
@@ -302,16 +281,132 @@ pub(crate) async fn login(
         reason: String::new(),
     })
     .await?;
+    tracing::info!(target: "security", user = %user.id, client = %client.0, "signed in");
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/hub")]).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&headers, SESSION_COOKIE, &id, SESSION_SECONDS, "Strict"),
+        set_cookie(&state, SESSION_COOKIE, &id, SESSION_SECONDS),
     );
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(&headers, LOGIN_COOKIE, "", 0, "Strict"),
-    );
+    r.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", 0));
     Ok(r)
+}
+
+/// How a sign-in went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Right,
+    Unknown,
+    Locked,
+    WrongPassword,
+    /// The password was right and the second factor's code missing or wrong.
+    WrongCode,
+    /// The password was right and the code one already used.
+    ReplayedCode,
+}
+
+impl Outcome {
+    fn reason(self) -> &'static str {
+        match self {
+            Outcome::Right => "",
+            Outcome::Unknown => "unknown user name",
+            Outcome::Locked => "account locked",
+            Outcome::WrongPassword => "wrong password",
+            Outcome::WrongCode => "wrong code",
+            Outcome::ReplayedCode => "code used before",
+        }
+    }
+}
+
+/// Checks the second factor of a user whose password was right: the code must
+/// be the sealed secret's, and of a time step later than any used before.
+async fn second_factor(
+    state: &AppState,
+    user: &syndemic_store::hub::UserRecord,
+    code: &str,
+    t: i64,
+) -> Result<Outcome, WebError> {
+    let Some(stored) = user.totp_secret.as_deref() else {
+        return Ok(Outcome::Right);
+    };
+    let plain = super::account::open_secret(state, stored)?;
+    let Some(step) = syndemic_access::totp::step(&plain, code, t) else {
+        return Ok(Outcome::WrongCode);
+    };
+    if !state.db.totp_accept(&user.id, step).await? {
+        return Ok(Outcome::ReplayedCode);
+    }
+    if !syndemic_access::seal::is_sealed(stored) {
+        // A secret kept before sealing began: sealed now it has been used.
+        let sealed = state
+            .security
+            .seal
+            .seal(&plain)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        state.db.set_totp(&user.id, Some(&sealed)).await?;
+        state.db.totp_accept(&user.id, step).await?;
+    }
+    Ok(Outcome::Right)
+}
+
+/// Counts a failed sign-in against the client, the client's tries at the name
+/// and the account, audits it, and answers.
+async fn failed(
+    state: &AppState,
+    client: &Client,
+    name_key: &str,
+    user: Option<&syndemic_store::hub::UserRecord>,
+    outcome: Outcome,
+    user_name: &str,
+    t: i64,
+) -> Result<Response, WebError> {
+    let throttle = &state.throttle;
+    let waits: Vec<Wait> = [
+        throttle.wrong(Guess::SignIn, &client.0, t),
+        throttle.wrong(Guess::SignInName, name_key, t),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut reason = outcome.reason().to_owned();
+    if let Some(u) = user {
+        if outcome != Outcome::Locked {
+            let (_, locked) = state
+                .db
+                .login_failed(&u.id, t, MAX_FAILURES, LOCK_SECONDS)
+                .await?;
+            if let Some(until) = locked {
+                reason = format!("{reason}; account locked for {} minutes", (until - t) / 60);
+                tracing::warn!(target: "security", user = %u.id, "account locked");
+            }
+        }
+    }
+    // Unknown names are audited too (without the name typed, which may be a
+    // password typed in the wrong box), so both cost one write.
+    state
+        .db
+        .audit(&syndemic_store::hub::AuditEntry {
+            at: t,
+            actor: user.map(|u| u.id.clone()).unwrap_or_default(),
+            org: user.map(|u| u.org_id.clone()).unwrap_or_default(),
+            action: "login-failed".into(),
+            subject: "user".into(),
+            record: user.map(|u| u.id.clone()).unwrap_or_default(),
+            reason: reason.clone(),
+        })
+        .await?;
+    tracing::warn!(target: "security", client = %client.0, reason = %reason, "sign-in failed");
+    if let Some(wait) = waits.into_iter().max_by_key(|w| w.0) {
+        tracing::warn!(target: "security", client = %client.0, seconds = wait.0, "client made to wait");
+    }
+    let message = match outcome {
+        Outcome::WrongCode => "Enter the current 6-digit code from your authenticator app.",
+        Outcome::ReplayedCode => {
+            "That code was used already: wait for the app to show the next one."
+        }
+        _ => WRONG,
+    };
+    sign_in_form(state, StatusCode::UNAUTHORIZED, Some(message), user_name)
 }
 
 /// A valid Argon2id hash of a random password, verified against when the user
@@ -320,14 +415,13 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 
 pub(crate) async fn logout(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Posted(signed, _): Posted,
 ) -> Result<Response, WebError> {
     state.db.end_session(&signed.session_hash).await?;
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&headers, SESSION_COOKIE, "", 0, "Strict"),
+        set_cookie(&state, SESSION_COOKIE, "", 0),
     );
     Ok(r)
 }

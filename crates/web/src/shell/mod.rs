@@ -15,6 +15,7 @@ mod request;
 mod state;
 pub(crate) mod svg;
 pub(crate) mod table;
+pub(crate) mod throttle;
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -30,7 +31,7 @@ pub(crate) use layout::{error_page, not_found, page};
 pub(crate) use request::{
     cookie, new_uuid, now, random_hex, today, Form, Posted, PostedFiles, Signed, Upload,
 };
-pub use state::{AppState, CACHE_SECONDS};
+pub use state::{AppState, Security, CACHE_SECONDS, IDLE_SECONDS};
 
 /// The shell's routes: signing in and out, reset links, one's account, the
 /// administration of users and tokens, the audit log, and the style sheet.

@@ -43,6 +43,58 @@ pub struct AppState {
     /// The place report's PDF printer: one Chromium at a time, each report printed
     /// once per version.
     pub(crate) printer: Arc<crate::place::report::Printer>,
+    /// What the deployment configures about sign-in and secrets.
+    pub(crate) security: Arc<Security>,
+    /// Per-client throttles of guesses and of the expensive open routes.
+    pub(crate) throttle: Arc<super::throttle::Throttle>,
+}
+
+/// What a deployment configures about sign-in and secrets (`SECURITY.md`).
+#[derive(Debug, Clone)]
+pub struct Security {
+    /// The address people use, e.g. `https://health.example.gov.uk`: cookies are
+    /// `Secure` when it is HTTPS (never judged from the `Host` a client sends).
+    pub public_url: Option<String>,
+    /// The key that seals TOTP secrets at rest.
+    pub seal: syndemic_access::seal::SealKey,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A session unused this long ends (besides its absolute end).
+    pub idle_seconds: i64,
+    /// The key sign-in form tokens are bound to their pre-session with: random
+    /// per process, so a restart expires open sign-in forms and nothing else.
+    pub(crate) form_key: [u8; 32],
+}
+
+/// A session unused for 30 minutes ends.
+pub const IDLE_SECONDS: i64 = 30 * 60;
+
+impl Security {
+    /// Settings for a deployment: its public URL, TOTP sealing key and proxies,
+    /// with the default idle timeout.
+    pub fn new(
+        public_url: Option<String>,
+        seal: syndemic_access::seal::SealKey,
+        trusted_proxies: Vec<std::net::IpAddr>,
+    ) -> Result<Security, WebError> {
+        let mut form_key = [0u8; 32];
+        getrandom::fill(&mut form_key)
+            .map_err(|e| WebError::Internal(format!("no random numbers: {e}")))?;
+        Ok(Security {
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            seal,
+            trusted_proxies,
+            idle_seconds: IDLE_SECONDS,
+            form_key,
+        })
+    }
+
+    /// Whether cookies carry `Secure`: the public URL is HTTPS.
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
 }
 
 /// A rendered page as kept: its HTML, and the same gzip-compressed once, so that
@@ -132,7 +184,23 @@ impl AppState {
             cache: Arc::default(),
             pages: Arc::default(),
             printer: Arc::default(),
+            security: Arc::new(
+                Security::new(
+                    None,
+                    syndemic_access::seal::SealKey::random()
+                        .expect("the system gives random numbers"),
+                    Vec::new(),
+                )
+                .expect("the system gives random numbers"),
+            ),
+            throttle: Arc::default(),
         }
+    }
+
+    /// The same, with a deployment's security settings.
+    pub fn with_security(mut self, security: Security) -> AppState {
+        self.security = Arc::new(security);
+        self
     }
 
     /// The same, printing PDFs with `browser` rather than the Chromium on the

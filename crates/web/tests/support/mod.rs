@@ -54,7 +54,51 @@ pub fn request_bytes(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    send(
+        TcpStream::connect(("127.0.0.1", port)).unwrap(),
+        port,
+        method,
+        path,
+        headers,
+        body,
+    )
+}
+
+/// [`request`] from another client: a connection from `source`, an address of
+/// this machine's loopback (any of 127/8).
+pub fn request_from(
+    source: &str,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    let stream = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+            let stream = socket
+                .connect(format!("127.0.0.1:{port}").parse().unwrap())
+                .await
+                .unwrap();
+            stream.into_std().unwrap()
+        });
+    stream.set_nonblocking(false).unwrap();
+    send(stream, port, method, path, headers, body.as_bytes())
+}
+
+fn send(
+    mut stream: TcpStream,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -142,7 +186,18 @@ impl Browser {
         password: &str,
         code: &str,
     ) -> Result<Browser, Reply> {
-        let page = request(port, "GET", "/login", &[], "");
+        Browser::sign_in_from("127.0.0.1", port, user, password, code)
+    }
+
+    /// Signs in from another client (`request_from`).
+    pub fn sign_in_from(
+        source: &str,
+        port: u16,
+        user: &str,
+        password: &str,
+        code: &str,
+    ) -> Result<Browser, Reply> {
+        let page = request_from(source, port, "GET", "/login", &[], "");
         let login = page
             .cookies()
             .into_iter()
@@ -151,7 +206,8 @@ impl Browser {
             .1;
         let token = hidden(&page.body, "login_token");
         let cookie = format!("syndemic_login={login}");
-        let r = request(
+        let r = request_from(
+            source,
             port,
             "POST",
             "/login",

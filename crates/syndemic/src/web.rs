@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use syndemic_access::seal::SealKey;
 use syndemic_store::{SqlStore, StoreUrl};
-use syndemic_web::{AppState, Security};
+use syndemic_web::AppState;
+use syndemic_web::Security;
 
 use crate::progress::Progress;
 

@@ -253,10 +253,20 @@ fn the_real_place_walkthrough_runs_as_written() {
     }
 }
 
+/// A sealing key for the PostgreSQL server (64 hex digits).
+const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
 /// Step 9: the server, its API and the indicator page; no count from 1 to 4.
 fn served(args: &[String], backend: &str) {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Served::start(env!("CARGO_BIN_EXE_syndemic"), &words);
+    // As the walkthrough says: a PostgreSQL store's server is given the key that
+    // seals second-factor secrets; a SQLite store keeps one beside its file.
+    let env: &[(&str, &str)] = if backend == "postgres" {
+        &[("SYNDEMIC_SECRET_KEY", KEY)]
+    } else {
+        &[]
+    };
+    let server = Served::start_with(env!("CARGO_BIN_EXE_syndemic"), &words, env);
     let (api_status, api) =
         server.get("/api/v1/indicators/trafford_mortality/data?parent=E08000009&format=csv");
     let (page_status, page) = server.get("/indicators/trafford_mortality?area=E08000009");

@@ -167,6 +167,11 @@ pub struct Served {
 impl Served {
     /// Starts the server and waits (up to a minute) until it accepts connections.
     pub fn start(bin: &str, args: &[&str]) -> Served {
+        Served::start_with(bin, args, &[])
+    }
+
+    /// [`Served::start`] with these environment variables set for the server.
+    pub fn start_with(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Served {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))
             .and_then(|l| l.local_addr())
             .expect("a free local port")
@@ -174,12 +179,16 @@ impl Served {
         let child = std::process::Command::new(bin)
             .args(args)
             .args(["--port", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start the server");
-        let served = Served { port, child };
+        let mut served = Served { port, child };
         let started = std::time::Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = served.child.try_wait() {
+                panic!("the server stopped before it served ({status}): {args:?}");
+            }
             assert!(started.elapsed().as_secs() < 60, "the server did not start");
             std::thread::sleep(std::time::Duration::from_millis(100));
         }

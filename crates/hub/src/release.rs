@@ -112,7 +112,7 @@ impl Scheme {
         };
         let decile = match (self.decile, q.decile) {
             (0, Some(d)) => d.to_string(),
-            (1, Some(d)) => format!("quintile {}", (d.clamp(1, 10) + 1) / 2),
+            (1, Some(d)) => format!("quintile {}", d.clamp(1, 10).div_ceil(2)),
             (0 | 1, None) => "unknown".into(),
             _ => "*".into(),
         };

@@ -11,6 +11,7 @@
 //! - [`triage`]: rules that suggest services from needs, eligibility and area.
 //! - [`oruk`]: the Open Referral UK 3.0 directory: documents, filters and pages.
 //! - [`fhir`]: a referral as an HL7 FHIR UK Core `ServiceRequest` and `Patient` in a Bundle.
+//! - [`release`]: the record-level download generalised to k-anonymity (k = 5) on month, sector, decile, needs and urgency.
 //!
 //! Who may act on a referral (roles, actors, scopes) is the shared shell's, in
 //! `syndemic-access`.
@@ -25,6 +26,7 @@ pub mod nhs;
 pub mod oruk;
 pub mod person;
 pub mod referral;
+pub mod release;
 pub mod status;
 pub mod triage;
 pub mod workdays;

@@ -248,3 +248,100 @@ async fn futures_join(
     }
     out
 }
+
+/// An erasure leaves the person in no file: not the database, not its
+/// write-ahead log, not a backup taken afterwards (SQLite, whose files are the
+/// store); on both backends the sender's idempotency key goes too, so a retry
+/// under the old key is a new referral.
+#[tokio::test]
+async fn an_erased_person_is_in_no_database_file_log_or_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "an_erased_person_is_in_no_database_file_log_or_backup";
+    let needles = [
+        "Quillfeather",
+        "Marigold Terrace",
+        "do not visit after dark",
+        "erase-key-7781",
+        "Zebedee rang",
+    ];
+    for store in syndemic_testkit::stores(name, dir.path()).await {
+        let backend = store.backend_name();
+        store.put_org(&hub(), 0).await.unwrap();
+        let id = "0e0e0e0e-4e5f-4a6b-8c7d-8e9f0a1b2c3d";
+        let mut r = referral(id, "R-0E0E0E0E", "erase-key-7781");
+        r.draft = draft_of(serde_json::json!({
+            "given_name": "Zebedee", "family_name": "Quillfeather",
+            "address": "17 Marigold Terrace", "postcode": "TS1 1AA",
+            "date_of_birth": "1950-01-02", "phone": "01632960002"
+        }));
+        r.draft.note = "Safeguarding: her son is violent, do not visit after dark".into();
+        r.match_keys = r.draft.person.match_keys();
+        store.create_referral(&r).await.unwrap();
+        let by = Stamp {
+            actor: "someone",
+            org: "hub",
+            at: 1_764_600_000,
+        };
+        store
+            .apply(
+                id,
+                &format!("{id}:n1"),
+                &by,
+                &Change::Note {
+                    text: "Zebedee rang from 17 Marigold Terrace".into(),
+                    contact: true,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let db = dir.path().join(format!("{name}.db"));
+        let wal = dir.path().join(format!("{name}.db-wal"));
+        let lower = |path: &std::path::Path| -> String {
+            String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).to_lowercase()
+        };
+        if backend == "sqlite" {
+            let before = lower(&db) + &lower(&wal);
+            for n in needles {
+                assert!(
+                    before.contains(&n.to_lowercase()),
+                    "the test sees `{n}` before"
+                );
+            }
+        }
+        assert_eq!(
+            store
+                .erase(&[id.into()], &by, "request of 2026-12-01")
+                .await
+                .unwrap(),
+            1
+        );
+        // A retry under the old key is not recognised: the key is gone.
+        let again = store
+            .create_referral(&referral(
+                "0e0e0e0e-4e5f-4a6b-8c7d-000000000009",
+                "R-0E0E0E09",
+                "erase-key-7781",
+            ))
+            .await
+            .unwrap();
+        assert!(!again.repeat, "{backend}: the idempotency key was erased");
+        if backend == "sqlite" {
+            let backup = dir.path().join("after-erasure.db");
+            store
+                .backup_to(&backup.display().to_string())
+                .await
+                .unwrap();
+            for path in [&db, &wal, &backup] {
+                let text = lower(path);
+                for n in needles.iter().filter(|n| !n.starts_with("erase-key")) {
+                    assert!(
+                        !text.contains(&n.to_lowercase()),
+                        "`{n}` is still in {}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -352,7 +352,47 @@ async fn updates_and_reviews_are_recorded_once_with_their_evidence() {
         assert_eq!(got.len(), 1, "{backend}");
         assert_eq!(got[0].evidence.len(), 1);
         assert_eq!(got[0].evidence[0].size, 15, "{backend}");
-        assert_eq!(store.evidence_file("e1").await.unwrap(), Some(file));
+        assert_eq!(store.evidence_file("e1").await.unwrap(), Some(file.clone()));
+        // Ids are the sender's, scoped by organisation (and commitment): another
+        // organisation's `u1` on the same commitment is a new update, with its own
+        // evidence, and does not block or touch the first.
+        let theirs = UpdateRecord {
+            org_id: "charity".into(),
+            narrative: "Fitted 12 boilers.".into(),
+            ..update.clone()
+        };
+        let their_file = EvidenceFile {
+            id: "e2".into(),
+            bytes: b"boilers".to_vec(),
+            ..file.clone()
+        };
+        assert!(
+            store
+                .add_update(
+                    &theirs,
+                    std::slice::from_ref(&their_file),
+                    &[],
+                    &audit("update")
+                )
+                .await
+                .unwrap(),
+            "{backend}: another organisation may use the same id"
+        );
+        assert!(!store
+            .add_update(&theirs, &[], &[], &audit("update"))
+            .await
+            .unwrap());
+        let got = store.updates(Some("c1")).await.unwrap();
+        assert_eq!(got.len(), 2, "{backend}");
+        for u in &got {
+            assert_eq!(u.id, "u1", "{backend}");
+            assert_eq!(u.evidence.len(), 1, "{backend}: {u:?}");
+        }
+        let mine = got.iter().find(|u| u.org_id == "council").unwrap();
+        assert_eq!(mine.narrative, "Surveyed 400 homes.", "{backend}");
+        assert_eq!(mine.evidence[0].id, "e1", "{backend}");
+        assert_eq!(store.evidence_file("e2").await.unwrap(), Some(their_file));
+        assert_eq!(store.evidence_file("e1").await.unwrap(), Some(file.clone()));
         let c = &store.commitments(Some("plan")).await.unwrap()[0];
         assert_eq!(c.milestones[0].done_on.as_deref(), Some("2026-01-10"));
 
@@ -373,7 +413,8 @@ async fn updates_and_reviews_are_recorded_once_with_their_evidence() {
             vec![review],
             "{backend}"
         );
-        assert_eq!(audit_count(&store).await, before + 2, "{backend}");
+        // The first update, the other organisation's, and the review.
+        assert_eq!(audit_count(&store).await, before + 3, "{backend}");
     }
 }
 

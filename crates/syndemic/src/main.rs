@@ -62,17 +62,45 @@ enum Command {
     Purge(hub::PurgeArgs),
 }
 
-/// Logs to standard error, filtered by `SYNDEMIC_LOG` (tracing's directives:
-/// `info`, `syndemic_web=debug`, …); warnings and errors only without it, so a
-/// command's own output and messages are all that a person sees.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SYNDEMIC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+/// Logs to standard error, filtered by `RUST_LOG` or `SYNDEMIC_LOG` (tracing's
+/// directives: `info`, `syndemic_web=debug`, `security=info`, …); warnings and
+/// errors only without either, so a command's own output and messages are all
+/// that a person sees. A server (`serve`, `demo`) also writes its access and
+/// security logs at `info` by default, each line with its target (`access`,
+/// `security`), to `--log-file` (appended, created 0600) when given.
+fn init_logging(command: &Command) -> anyhow::Result<()> {
+    let (serving, file) = match command {
+        Command::Serve(args) => (true, args.log_file.clone()),
+        Command::Demo(_) => (true, None),
+        _ => (false, None),
+    };
+    let default = if serving {
+        "warn,access=info,security=info"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("SYNDEMIC_LOG"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(serving);
+    match file {
+        Some(path) => {
+            let mut options = std::fs::OpenOptions::new();
+            options.append(true).create(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let f = options
+                .open(&path)
+                .map_err(|e| anyhow::anyhow!("cannot open the log file {}: {e}", path.display()))?;
+            logs.with_ansi(false)
+                .with_writer(std::sync::Mutex::new(f))
+                .init();
+        }
+        None => logs.with_writer(std::io::stderr).init(),
+    }
+    Ok(())
 }
 
 /// The subcommand's name, for the span around its run.
@@ -99,7 +127,10 @@ fn name_of(command: &Command) -> &'static str {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    if let Err(e) = init_logging(&cli.command) {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::FAILURE;
+    }
     let span = tracing::info_span!("command", name = name_of(&cli.command));
     let _entered = span.enter();
     let started = std::time::Instant::now();

@@ -9,6 +9,7 @@ use clap::Args;
 use syndemic_access::seal::SealKey;
 use syndemic_store::{SqlStore, StoreUrl};
 use syndemic_web::AppState;
+use syndemic_web::PseudonymKey;
 use syndemic_web::Security;
 
 use crate::progress::Progress;
@@ -55,6 +56,29 @@ pub struct ServeArgs {
     /// A reverse proxy whose X-Forwarded-For names the client (repeat for more).
     #[arg(long)]
     trusted_proxy: Vec<std::net::IpAddr>,
+    /// A file holding the key (64 hex digits, `openssl rand -hex 32`) of the
+    /// pseudonyms in the hub's record download (or the key itself in
+    /// $SYNDEMIC_PSEUDONYM_KEY). Without either the store keeps its own.
+    #[arg(long)]
+    pseudonym_key_file: Option<PathBuf>,
+    /// Append the access and security logs to this file (created 0600) rather
+    /// than standard error; levels by $RUST_LOG (or $SYNDEMIC_LOG).
+    #[arg(long)]
+    pub(crate) log_file: Option<PathBuf>,
+}
+
+/// The key of the hub's pseudonyms: from `file`, from `$SYNDEMIC_PSEUDONYM_KEY`,
+/// or none (the store then keeps one of its own).
+fn pseudonym_key(file: Option<&std::path::Path>) -> Result<Option<PseudonymKey>> {
+    let text =
+        match file {
+            Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read the pseudonym key file {}", path.display())
+            })?),
+            None => std::env::var("SYNDEMIC_PSEUDONYM_KEY").ok(),
+        };
+    text.map(|t| PseudonymKey::from_hex(&t).map_err(|e| anyhow::anyhow!("the pseudonym key: {e}")))
+        .transpose()
 }
 
 /// The key that seals second-factor secrets: from `file`, from
@@ -251,6 +275,10 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             &url,
             args.trusted_proxy.clone(),
         )?;
+        let security = match pseudonym_key(args.pseudonym_key_file.as_deref())? {
+            Some(key) => security.with_pseudonym_key(key),
+            None => security,
+        };
         let store = SqlStore::connect(&url).await?;
         let state = AppState::new(Arc::new(store), &args.place, Some(&args.population))
             .with_security(security);

@@ -22,7 +22,7 @@ use axum::Router;
 
 pub use listen::{HEADER_SECONDS, MOST_CONNECTIONS, PER_CLIENT, REQUEST_SECONDS};
 pub(crate) use shell::parse_code;
-pub use shell::{AppState, Security, WebError, CACHE_SECONDS, IDLE_SECONDS};
+pub use shell::{AppState, PseudonymKey, Security, WebError, CACHE_SECONDS, IDLE_SECONDS};
 
 /// Every route of the application.
 pub fn router(state: AppState) -> Router {
@@ -54,23 +54,10 @@ pub fn router(state: AppState) -> Router {
         // gzip for clients that accept it, on answers above 32 bytes (tower-http's
         // default rule: not raster images, which are compressed already).
         .layer(tower_http::compression::CompressionLayer::new())
-        // A span per request: its method and path only — never the query, which
-        // can hold a search for a person — with its status and time logged at
-        // `info` (`SYNDEMIC_LOG=info`).
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http()
-                .make_span_with(|request: &axum::http::Request<_>| {
-                    tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                    )
-                })
-                .on_request(())
-                .on_response(
-                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
-                ),
-        )
+        // The access log: method, route template, status, time and request id
+        // (`X-Request-Id`), never the path a client sent or its query; 401 and
+        // 403 also in the security log (`shell::log`).
+        .layer(axum::middleware::from_fn(shell::log::access))
 }
 
 /// Serves the application on `listener` until the process ends, within the

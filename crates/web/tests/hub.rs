@@ -438,11 +438,17 @@ fn the_authorisation_matrix_holds_for_every_role_route_and_organisation() {
                 422,
                 ADMINS,
             ),
-            ("POST", "/admin/tokens/t-gp-a/revoke", vec![], 404, ADMINS),
             (
-                "GET",
-                "/hub/subject-access?nhs_number=9434765919",
+                "POST",
+                "/admin/tokens/no-such-token/revoke",
                 vec![],
+                404,
+                ADMINS,
+            ),
+            (
+                "POST",
+                "/hub/subject-access",
+                vec![("nhs_number", "9434765919")],
                 200,
                 &[(Role::Coordinator, true), (Role::Coordinator, false)],
             ),
@@ -1246,7 +1252,18 @@ fn casework_follows_the_lifecycle_and_an_update_applies_once() {
                 .contains("Debt advice — meets cold home"),
             "{b}: the changed rule suggests it now"
         );
-        // Working an unrouted case is refused with the reason.
+        // Working an unrouted case is refused with the reason, and the case shown
+        // again with it is a display like any other: audited.
+        let views = || {
+            rt.block_on(s.store.audit_log(None, 1000))
+                .unwrap()
+                .iter()
+                .filter(|e| {
+                    e.action == "view" && e.subject == "referral" && path.ends_with(&e.record)
+                })
+                .count()
+        };
+        let before = views();
         let r = coordinator.post(
             &path,
             &[
@@ -1257,6 +1274,21 @@ fn casework_follows_the_lifecycle_and_an_update_applies_once() {
         );
         assert_eq!(r.status, 422, "{b}");
         assert!(r.body.contains("route the referral"));
+        assert_eq!(
+            views(),
+            before + 1,
+            "{b}: the refused change's page is audited"
+        );
+        let r = coordinator.post(
+            &path,
+            &[
+                ("action", "outcome"),
+                ("code", "no-such-outcome"),
+                ("update_id", "x0"),
+            ],
+        );
+        assert_eq!(r.status, 422, "{b}");
+        assert_eq!(views(), before + 2, "{b}: a validation error's page too");
         assert_eq!(
             coordinator
                 .post(
@@ -1378,9 +1410,17 @@ fn casework_follows_the_lifecycle_and_an_update_applies_once() {
         let analyst = Browser::sign_in(s.port, "analyst-other", PASSWORD).unwrap();
         let records = analyst.get("/hub/reports/records.csv");
         assert_eq!(records.status, 200, "{b}: {}", records.body);
+        // One referral stands out on its own: the k-anonymous file (k = 5, said in
+        // its heading) withholds it.
+        assert!(records.body.contains("k = 5"), "{b}: {}", records.body);
+        assert_eq!(
+            records.body.trim().lines().count(),
+            1,
+            "{b}: {}",
+            records.body
+        );
         assert!(
-            records.body.contains("cold-home respiratory")
-                && !records.body.contains("Eve")
+            !records.body.contains("Eve")
                 && !records.body.contains("Okafor")
                 && !records.body.contains(&id),
             "{b}: pseudonymised: {}",
@@ -1620,12 +1660,26 @@ fn admins_make_users_with_one_time_links_and_revoke_tokens() {
             404,
             "{b}: another organisation's token"
         );
+        // A system admin of another organisation revokes it (a leaked key of a
+        // partner's system need not wait for that partner's admin).
+        let system = Browser::sign_in(s.port, "system-admin-other", PASSWORD).unwrap();
+        assert!(
+            system.get("/admin").body.contains("Practice B system 2"),
+            "{b}"
+        );
+        assert_eq!(
+            system
+                .post(&format!("/admin/tokens/{}/revoke", t.id), &[])
+                .status,
+            303,
+            "{b}: a system admin revokes any organisation's token"
+        );
         assert_eq!(
             gp_admin
                 .post(&format!("/admin/tokens/{}/revoke", t.id), &[])
                 .status,
-            303,
-            "{b}"
+            404,
+            "{b}: revoked already"
         );
         assert_eq!(
             request(
@@ -1853,7 +1907,38 @@ fn a_person_can_see_everything_held_about_them_and_have_it_erased() {
                 ("update_id", "n"),
             ],
         );
-        let json = coordinator.get("/hub/subject-access?nhs_number=9434765919&format=json");
+        // A search is a POST: nothing of the person in a URL, and a GET with a
+        // query shows only the empty form (and audits nothing).
+        let before = rt.block_on(s.store.audit_log(None, 500)).unwrap().len();
+        let get = coordinator.get("/hub/subject-access?nhs_number=9434765919");
+        assert_eq!(get.status, 200, "{b}");
+        assert!(!get.body.contains("referrals found"), "{b}: {}", get.body);
+        assert!(!get.body.contains("9434765919"), "{b}");
+        assert_eq!(
+            rt.block_on(s.store.audit_log(None, 500)).unwrap().len(),
+            before,
+            "{b}"
+        );
+        assert!(
+            get.body
+                .contains("method=\"post\" action=\"/hub/subject-access\""),
+            "{b}"
+        );
+        let forged = Browser {
+            csrf: "x".into(),
+            ..Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap()
+        };
+        assert_eq!(
+            forged
+                .post("/hub/subject-access", &[("nhs_number", "9434765919")])
+                .status,
+            403,
+            "{b}: the search needs the session's CSRF token"
+        );
+        let json = coordinator.post(
+            "/hub/subject-access",
+            &[("nhs_number", "9434765919"), ("format", "json")],
+        );
         assert_eq!(json.status, 200, "{b}: {}", json.body);
         let data = json.json();
         assert_eq!(
@@ -1865,7 +1950,17 @@ fn a_person_can_see_everything_held_about_them_and_have_it_erased() {
             json.body.contains("Iris says the boiler failed"),
             "{b}: the timeline is in the export"
         );
-        let html = coordinator.get("/hub/subject-access?given_name=Iris&family_name=Okafor&date_of_birth=1948-03-02&postcode=TS1+1AA");
+        let html = coordinator.post(
+            "/hub/subject-access",
+            &[
+                ("given_name", "Iris"),
+                ("family_name", "Okafor"),
+                ("date_of_birth", "1948-03-02"),
+                ("postcode", "TS1 1AA"),
+            ],
+        );
+        // Its download and erasure forms carry the search in the body, not a URL.
+        assert!(!html.body.contains("subject-access?"), "{b}");
         assert!(
             html.body.contains("2 referrals found"),
             "{b}: by name, birth date and postcode"
@@ -1874,7 +1969,7 @@ fn a_person_can_see_everything_held_about_them_and_have_it_erased() {
         let elsewhere = Browser::sign_in(s.port, "coordinator-other", PASSWORD).unwrap();
         assert!(
             elsewhere
-                .get("/hub/subject-access?nhs_number=9434765919")
+                .post("/hub/subject-access", &[("nhs_number", "9434765919")])
                 .body
                 .contains("0 referrals found"),
             "{b}"
@@ -1882,7 +1977,7 @@ fn a_person_can_see_everything_held_about_them_and_have_it_erased() {
         assert_eq!(
             Browser::sign_in(s.port, "caseworker-own", PASSWORD)
                 .unwrap()
-                .get("/hub/subject-access?nhs_number=9434765919")
+                .post("/hub/subject-access", &[("nhs_number", "9434765919")])
                 .status,
             403
         );
@@ -1934,7 +2029,7 @@ fn a_person_can_see_everything_held_about_them_and_have_it_erased() {
         );
         assert!(
             coordinator
-                .get("/hub/subject-access?nhs_number=9434765919")
+                .post("/hub/subject-access", &[("nhs_number", "9434765919")])
                 .body
                 .contains("0 referrals found"),
             "{b}: the keys are gone"

@@ -1177,6 +1177,20 @@ fn an_update_is_recorded_once_under_its_id() {
         let c = b.get("/api/v1/commitments/c-on").json();
         assert_eq!(c["updates"].as_array().unwrap().len(), 1, "{backend}");
         assert_eq!(c["status"], json!("complete"), "{backend}");
+        // The id is scoped by organisation: another organisation's `retry-1` on the
+        // same commitment is its own update, not silently taken for the first.
+        let lead = Browser::sign_in(port, "coordinator.lead", PASSWORD).unwrap();
+        let theirs = json!({"id": "retry-1", "status": "at-risk", "narrative": "Ours", "milestones_done": []});
+        let r = api(
+            Some(&lead),
+            port,
+            "POST",
+            "/api/v1/commitments/c-on/updates",
+            &theirs,
+        );
+        assert_eq!(r.status, 201, "{backend}: {}", r.body);
+        let c = b.get("/api/v1/commitments/c-on").json();
+        assert_eq!(c["updates"].as_array().unwrap().len(), 2, "{backend}: {c}");
         // Bad input is refused with what would be valid.
         let bad = api(
             Some(&b),
@@ -1226,7 +1240,7 @@ fn an_update_is_recorded_once_under_its_id() {
         assert_eq!(e.body, "homes,surveyed\n400,1\n");
         let store = &server.store;
         let n = rt.block_on(store.updates(Some(C_ON))).unwrap().len();
-        assert_eq!(n, 2, "{backend}");
+        assert_eq!(n, 3, "{backend}: two organisations' `retry-1`, and `xss`");
     }
 }
 

@@ -84,6 +84,11 @@ pub trait Accounts: Send + Sync {
 
     /// Records the day a user was trained to refer.
     async fn set_trained(&self, user_id: &str, on: &str) -> Result<()>;
+
+    /// The secret the store keeps under `name`: the one kept already, or else
+    /// `fresh` (drawn at random by the caller), kept from now on. Two callers at
+    /// once get the same one.
+    async fn kept_secret(&self, name: &str, fresh: &str, now: i64) -> Result<String>;
 }
 
 impl SqlStore {
@@ -483,6 +488,24 @@ impl Accounts for SqlStore {
         .await
         .map_err(sql_error("revoking a token"))?;
         Ok(done.rows_affected() > 0)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn kept_secret(&self, name: &str, fresh: &str, now: i64) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO store_secret (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(fresh)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(sql_error("keeping a secret"))?;
+        sqlx::query_scalar("SELECT value FROM store_secret WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(sql_error("reading a kept secret"))
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

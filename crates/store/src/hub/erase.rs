@@ -10,9 +10,11 @@ pub trait SubjectRights: Send + Sync {
     async fn referrals_of_person(&self, keys: &[String]) -> Result<Vec<ReferralRecord>>;
 
     /// Removes the personal data of referrals — the person, consent record and
-    /// note, the text of timeline entries and tasks, the match keys — keeping what
+    /// note, the text of timeline entries and tasks, the match keys, the sender's
+    /// idempotency key (now `erased:ID`) and request hash — keeping what
     /// the reports count (dates, needs, status, area, outcomes). One transaction,
-    /// audited per referral. Returns how many were erased.
+    /// audited per referral; on SQLite the write-ahead log is then checkpointed
+    /// and emptied. Returns how many were erased.
     async fn erase(&self, ids: &[String], by: &Stamp<'_>, why: &str) -> Result<usize>;
 
     /// Referrals finished (closed or declined) before `before`, not yet erased:
@@ -85,10 +87,12 @@ impl SubjectRights for SqlStore {
         let mut n = 0;
         for id in ids {
             let done = sqlx::query(
-                "UPDATE referral SET person = NULL, consent = NULL, note = NULL, flags = '', erased_at = $1 WHERE id = $2 AND erased_at IS NULL",
+                "UPDATE referral SET person = NULL, consent = NULL, note = NULL, flags = '', \
+                 idempotency_key = $3, request_hash = '', erased_at = $1 WHERE id = $2 AND erased_at IS NULL",
             )
             .bind(by.at)
             .bind(id)
+            .bind(format!("erased:{id}"))
             .execute(&mut *tx)
             .await
             .map_err(sql_error("erasing a referral"))?;
@@ -124,6 +128,11 @@ impl SubjectRights for SqlStore {
         tx.commit()
             .await
             .map_err(sql_error("committing an erasure"))?;
+        // The old pages are still in the write-ahead log: move the log into the
+        // file (whose freed space `secure_delete` zeroes) and empty it.
+        if n > 0 {
+            self.checkpoint().await?;
+        }
         Ok(n)
     }
 

@@ -213,8 +213,24 @@ pub struct EvidenceFile {
     pub bytes: Vec<u8>,
 }
 
+/// The row id of a progress update: made from the sender's organisation, the
+/// commitment and the sender's id (lengths first, so no two triples make the same
+/// text), so that ids are scoped by organisation and commitment.
+fn update_row_id(org: &str, commitment: &str, id: &str) -> String {
+    let whole = format!(
+        "{}:{org}{}:{commitment}{}:{id}",
+        org.len(),
+        commitment.len(),
+        id.len()
+    );
+    format!("pu-{}", &syndemic_access::secret::hex_sha256(&whole)[..40])
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateRecord {
+    /// The sender's id for the update: the same id again from the same
+    /// organisation on the same commitment records nothing new; another
+    /// organisation, or another commitment, may use it too.
     pub id: String,
     pub commitment_id: String,
     pub at: i64,
@@ -842,10 +858,12 @@ impl PartnershipRecords for SqlStore {
         audit: &AuditEntry,
     ) -> Result<bool> {
         let mut tx = self.tx().await?;
+        let row_id = update_row_id(&u.org_id, &u.commitment_id, &u.id);
         let done = sqlx::query(
-            "INSERT INTO progress_update (id, commitment_id, at, author, org_id, status, narrative) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO progress_update (id, caller_id, commitment_id, at, author, org_id, status, narrative) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (org_id, commitment_id, caller_id) DO NOTHING",
         )
+        .bind(&row_id)
         .bind(&u.id)
         .bind(&u.commitment_id)
         .bind(u.at)
@@ -864,7 +882,7 @@ impl PartnershipRecords for SqlStore {
                 "INSERT INTO update_evidence (id, update_id, file_name, content_type, bytes) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&f.id)
-            .bind(&u.id)
+            .bind(&row_id)
             .bind(&f.file_name)
             .bind(&f.content_type)
             .bind(&f.bytes)
@@ -892,7 +910,7 @@ impl PartnershipRecords for SqlStore {
 
     async fn updates(&self, commitment: Option<&str>) -> Result<Vec<UpdateRecord>> {
         let rows = sqlx::query(
-            "SELECT id, commitment_id, at, author, org_id, status, narrative FROM progress_update \
+            "SELECT id, caller_id, commitment_id, at, author, org_id, status, narrative FROM progress_update \
              WHERE ($1 IS NULL OR commitment_id = $1) ORDER BY commitment_id, at, id",
         )
         .bind(commitment)
@@ -907,11 +925,13 @@ impl PartnershipRecords for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(sql_error("reading updates' evidence"))?;
+        // Evidence belongs to the row (its own id), shown under the sender's id.
+        let row_ids: Vec<String> = rows.iter().map(|r| get(r, "id")).collect::<Result<_>>()?;
         let mut out: Vec<UpdateRecord> = rows
             .iter()
             .map(|r| {
                 Ok(UpdateRecord {
-                    id: get(r, "id")?,
+                    id: get(r, "caller_id")?,
                     commitment_id: get(r, "commitment_id")?,
                     at: get(r, "at")?,
                     author: get(r, "author")?,
@@ -922,10 +942,10 @@ impl PartnershipRecords for SqlStore {
                 })
             })
             .collect::<Result<_>>()?;
-        let index: rustc_hash::FxHashMap<String, usize> = out
-            .iter()
+        let index: rustc_hash::FxHashMap<String, usize> = row_ids
+            .into_iter()
             .enumerate()
-            .map(|(i, u)| (u.id.clone(), i))
+            .map(|(i, id)| (id, i))
             .collect();
         for f in &files {
             if let Some(&i) = index.get(&get::<String>(f, "update_id")?) {
@@ -942,7 +962,8 @@ impl PartnershipRecords for SqlStore {
 
     async fn evidence_file(&self, id: &str) -> Result<Option<EvidenceFile>> {
         let row = sqlx::query(
-            "SELECT id, update_id, file_name, content_type, bytes FROM update_evidence WHERE id = $1",
+            "SELECT e.id, u.caller_id AS update_id, e.file_name, e.content_type, e.bytes FROM update_evidence e \
+             JOIN progress_update u ON u.id = e.update_id WHERE e.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)

@@ -178,6 +178,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0012_sign_in.sql"),
         postgres: include_str!("../../migrations/postgres/0012_sign_in.sql"),
     },
+    Migration {
+        version: 13,
+        name: "data protection",
+        sqlite: include_str!("../../migrations/sqlite/0013_data_protection.sql"),
+        postgres: include_str!("../../migrations/postgres/0013_data_protection.sql"),
+    },
 ];
 
 /// A statement that binds an `Option<f64>`: sqlx 0.8's `Any` driver binds a NULL `f64`
@@ -232,6 +238,9 @@ impl SqlStore {
                             conn.execute("PRAGMA synchronous = FULL").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            // Deleted and overwritten content is zeroed in the file,
+                            // so an erased person is not left in free space.
+                            conn.execute("PRAGMA secure_delete = ON").await?;
                             Ok(())
                         })
                     })

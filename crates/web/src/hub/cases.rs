@@ -212,18 +212,25 @@ pub(crate) async fn case(
     s: Signed,
 ) -> Result<Html<String>, WebError> {
     let r = load(&state, &s, &id, Action::ViewCase).await?;
-    state
-        .audit(&s.actor, "view", "referral", &r.id, "working the case")
-        .await?;
     render_case(&state, &s, &r, None).await
 }
 
+/// The case page. Every display of it — the page asked for, or the page shown
+/// again with the reason a change was refused — writes the audit log first.
 async fn render_case(
     state: &AppState,
     s: &Signed,
     r: &ReferralRecord,
     problem: Option<&str>,
 ) -> Result<Html<String>, WebError> {
+    let why = if problem.is_some() {
+        "working the case (a change refused)"
+    } else {
+        "working the case"
+    };
+    state
+        .audit(&s.actor, "view", "referral", &r.id, why)
+        .await?;
     let db = &state.db;
     let events = db.events(&r.id).await?;
     let tasks = db.tasks(&r.id).await?;

@@ -279,24 +279,33 @@ pub(crate) async fn refer(
         .filter(|h| !h.is_empty())
         .or_else(|| choices.first().map(|h| h.0.clone()))
         .unwrap_or_default();
-    let fail = |errors: Vec<FieldError>, form: Form| -> Result<Response, WebError> {
-        let html = refer_form(&state, &s, &choices, &Filled { form: Some(form) }, &errors)?;
-        Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
-    };
-    let draft = match draft_of(&form) {
-        Ok(d) => d,
-        Err(e) => return fail(e, form),
-    };
     let key = form.get("idempotency_key");
-    match make_referral(&state, &referrer, &hubs, &hub, draft, &key).await {
-        Ok(c) => Ok((
-            StatusCode::SEE_OTHER,
-            [(header::LOCATION, format!("/referrals/{}?sent=1", c.id))],
+    let errors = match draft_of(&form) {
+        Ok(draft) => match make_referral(&state, &referrer, &hubs, &hub, draft, &key).await {
+            Ok(c) => {
+                return Ok((
+                    StatusCode::SEE_OTHER,
+                    [(header::LOCATION, format!("/referrals/{}?sent=1", c.id))],
+                )
+                    .into_response())
+            }
+            Err(Refusal::Fields(errors)) => errors,
+            Err(Refusal::Failed(e)) => return Err(e),
+        },
+        Err(errors) => errors,
+    };
+    // The form shown again holds the person as typed: a display, audited.
+    state
+        .audit(
+            &s.actor,
+            "view",
+            "referral-draft",
+            &key.chars().take(64).collect::<String>(),
+            "refer form shown again with its problems",
         )
-            .into_response()),
-        Err(Refusal::Fields(errors)) => fail(errors, form),
-        Err(Refusal::Failed(e)) => Err(e),
-    }
+        .await?;
+    let html = refer_form(&state, &s, &choices, &Filled { form: Some(form) }, &errors)?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
 }
 
 pub(crate) async fn my_referrals(

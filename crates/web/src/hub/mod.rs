@@ -79,7 +79,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/hub/reports/{file}", get(reports::download))
         .route("/hub/services", get(rules::list))
         .route("/hub/services/{id}", post(rules::save))
-        .route("/hub/subject-access", get(subject::subject))
+        .route(
+            "/hub/subject-access",
+            get(subject::subject).post(subject::search),
+        )
         .route("/hub/subject-access/erase", post(subject::erase))
         .merge(directory::routes())
 }

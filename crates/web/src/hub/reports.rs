@@ -219,12 +219,17 @@ async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError
         ]);
     }
     // One row per referral, pseudonymised: no name, contact, address, area code or
-    // free text; the month, not the day; a pseudonym that is a one-way hash.
+    // free text; a pseudonym keyed with the deployment's secret (HMAC-SHA256, so
+    // nobody without the key can link it to a referral id); month, sector, decile,
+    // needs and urgency generalised to k-anonymity (`syndemic_hub::release`), rows
+    // still in classes smaller than k withheld.
+    let k = syndemic_hub::release::K;
+    let pseudonym_heading = format!("Pseudonym (k-anonymous, k = {k})");
     let mut records = DataTable::new(
-        "Referrals, pseudonymised",
+        format!("Referrals, pseudonymised: every combination of period, sector, decile, needs and urgency shared by at least {k} referrals"),
         &[
-            "Pseudonym",
-            "Month received",
+            pseudonym_heading.as_str(),
+            "Period received",
             "Referrer's sector",
             "Needs",
             "Urgency",
@@ -241,23 +246,34 @@ async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError
         .into_iter()
         .map(|o| (o.id, o.sector))
         .collect();
-    for r in &referrals {
+    let quasi: Vec<syndemic_hub::release::Quasi> = referrals
+        .iter()
+        .map(|r| {
+            let day = syndemic_hub::workdays::date_of(r.created_at);
+            syndemic_hub::release::Quasi {
+                year: day.year(),
+                month: u8::from(day.month()),
+                sector: sectors.get(&r.referrer_org).cloned().unwrap_or_default(),
+                decile: r.imd_decile.and_then(|d| u8::try_from(d).ok()),
+                needs: r.needs.iter().map(|n| n.code().to_owned()).collect(),
+                urgency: r.urgency.code().to_owned(),
+            }
+        })
+        .collect();
+    let released = syndemic_hub::release::release(&quasi, k);
+    let key = state.pseudonym_key().await?;
+    for (r, q) in referrals.iter().zip(&released.rows) {
+        let Some(q) = q else { continue };
         let of: Vec<_> = outcomes.iter().filter(|o| o.referral_id == r.id).collect();
-        let month =
-            syndemic_hub::workdays::format_date(syndemic_hub::workdays::date_of(r.created_at));
         records.push(vec![
-            Cell::text(&syndemic_access::secret::hash_token(&format!("pseudonym:{}", r.id))[..12]),
-            Cell::text(&month[..7]),
-            Cell::text(sectors.get(&r.referrer_org).cloned().unwrap_or_default()),
             Cell::text(
-                r.needs
-                    .iter()
-                    .map(|n| n.code())
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                &syndemic_access::secret::keyed_hash(&key, &format!("pseudonym:{}", r.id))[..16],
             ),
-            Cell::text(r.urgency.code()),
-            Cell::Number(r.imd_decile.map(|d| d as f64)),
+            Cell::text(&q.period),
+            Cell::text(&q.sector),
+            Cell::text(&q.needs),
+            Cell::text(&q.urgency),
+            Cell::text(&q.decile),
             Cell::text(r.status.code()),
             Cell::Number(r.first_contact_at.map(|_| f64::from(clock(state, r).days))),
             Cell::text(
@@ -293,7 +309,7 @@ pub(crate) async fn page_(state: &AppState, s: &Signed) -> Result<Html<String>, 
                 (t.html(Some(&Download { path: format!("/hub/reports/{name}"), query: String::new() })))
             }
             h2 { "Pseudonymised records" }
-            p { "One row per referral with no name, contact, address, area code or free text, and the month rather than the day: "
+            p { "One row per referral with no name, contact, address, area code or free text, and a pseudonym keyed with the deployment's secret. The period, referrer's sector, IMD decile, needs and urgency are generalised (month to quarter or year, decile to quintile, needs to their number) until every combination is shared by at least " (syndemic_hub::release::K) " referrals (k-anonymity, k = " (syndemic_hub::release::K) "); referrals that would still stand out are left out: "
                 a href="/hub/reports/records.csv" { "CSV" } " or " a href="/hub/reports/records.xlsx" { "Excel" } "." }
         },
     ))

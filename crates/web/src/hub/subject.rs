@@ -4,8 +4,7 @@
 //! answers for their own hub's referrals; every search, export and erasure is
 //! audited.
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
@@ -79,35 +78,37 @@ async fn export(state: &AppState, found: &[ReferralRecord]) -> Result<serde_json
     Ok(json!({"generated": when(now()), "referrals": referrals}))
 }
 
+/// The search form, empty: a search is sent by POST, so that an NHS number, a
+/// name or a date of birth never sits in a URL (a log, a history, a `Referer`).
+/// A query string given here is ignored.
 pub(crate) async fn subject(
     State(state): State<AppState>,
     s: Signed,
-    query: RawQuery,
 ) -> Result<Response, WebError> {
     s.must(Action::ExportCase)?;
-    let raw = query.0.unwrap_or_default();
-    let form = Form::parse(&Bytes::from(raw.clone()));
-    let searched = !raw.is_empty();
-    let found = if searched {
-        Some(find(&state, &s, &form).await?)
-    } else {
-        None
-    };
-    if let Some(f) = &found {
-        for r in f {
-            state
-                .audit(
-                    &s.actor,
-                    "export",
-                    "person",
-                    &r.id,
-                    "subject access request",
-                )
-                .await?;
-        }
+    Ok(render(&state, &s, &Form::default(), None).into_response())
+}
+
+/// A search (CSRF-checked): the page, or with `format=json` the download.
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    Posted(s, form): Posted,
+) -> Result<Response, WebError> {
+    s.must(Action::ExportCase)?;
+    let found = find(&state, &s, &form).await?;
+    for r in &found {
+        state
+            .audit(
+                &s.actor,
+                "export",
+                "person",
+                &r.id,
+                "subject access request",
+            )
+            .await?;
     }
+    let data = export(&state, &found).await?;
     if form.get("format") == "json" {
-        let data = export(&state, found.as_deref().unwrap_or(&[])).await?;
         return Ok((
             [
                 (header::CONTENT_TYPE, "application/json".to_owned()),
@@ -121,41 +122,56 @@ pub(crate) async fn subject(
         )
             .into_response());
     }
-    let data = match &found {
-        Some(f) => Some(export(&state, f).await?),
-        None => None,
+    Ok(render(&state, &s, &form, Some(&data)).into_response())
+}
+
+/// The search form, the person's referrals found (if searched), and the forms
+/// to download them and to erase them, each carrying the search in hidden fields.
+fn render(
+    state: &AppState,
+    s: &Signed,
+    form: &Form,
+    data: Option<&serde_json::Value>,
+) -> Html<String> {
+    let carried = html! {
+        input type="hidden" name="csrf" value=(s.csrf);
+        @for (k, v) in form.0.iter().filter(|(k, _)| !matches!(k.as_str(), "format" | "csrf")) { input type="hidden" name=(k) value=(v); }
     };
-    let html: Html<String> = page(
-        &state,
+    page(
+        state,
         "Subject access and erasure",
         html! {
             p { "Find everything the hub holds about one person: by NHS number, or by full name, date of birth and postcode." }
-            form method="get" action="/hub/subject-access" class="stack" {
+            form method="post" action="/hub/subject-access" class="stack" {
+                input type="hidden" name="csrf" value=(s.csrf);
                 @for (id, label, kind) in [("nhs_number", "NHS number", "text"), ("given_name", "First name", "text"), ("family_name", "Last name", "text"), ("date_of_birth", "Date of birth", "date"), ("postcode", "Postcode", "text")] {
-                    div class="field" { label for=(id) { (label) } input id=(id) name=(id) type=(kind) value=(form.get(id)); }
+                    div class="field" { label for=(id) { (label) } input id=(id) name=(id) type=(kind) value=(form.get(id)) autocomplete="off"; }
                 }
                 button type="submit" { "Find" }
             }
-            @if let Some(d) = &data {
+            @if let Some(d) = data {
                 @let n = d["referrals"].as_array().map_or(0, Vec::len);
                 h2 { (n) " referrals found" }
                 @if n > 0 {
-                    p { a href=(format!("/hub/subject-access?{raw}&format=json")) { "Download as JSON" } " — or print this page." }
+                    form method="post" action="/hub/subject-access" class="inline" {
+                        (carried)
+                        input type="hidden" name="format" value="json";
+                        button type="submit" class="secondary" { "Download as JSON" }
+                    }
+                    p { "Or print this page." }
                     @for r in d["referrals"].as_array().into_iter().flatten() {
                         h3 { "Referral " (r["reference"].as_str().unwrap_or("")) }
                         pre class="note" { (serde_json::to_string_pretty(r).unwrap_or_default()) }
                     }
                     form method="post" action="/hub/subject-access/erase" class="stack" {
-                        input type="hidden" name="csrf" value=(s.csrf);
-                        @for (k, v) in form.0.iter().filter(|(k, _)| k != "format") { input type="hidden" name=(k) value=(v); }
+                        (carried)
                         div class="field" { label for="why" { "Why erase (the request, and its date)" } input id="why" name="why" type="text" required; }
                         button type="submit" class="warning-button" { "Erase this person's personal data" }
                     }
                 }
             }
         },
-    );
-    Ok(html.into_response())
+    )
 }
 
 pub(crate) async fn erase(

@@ -9,7 +9,7 @@ use maud::{html, Markup};
 use syndemic_access::totp;
 
 use super::throttle::{too_many, Guess};
-use super::{now, Posted, Signed};
+use super::{now, security, Posted, SecurityEvent, Signed};
 use crate::shell::page;
 use crate::{AppState, WebError};
 
@@ -77,7 +77,12 @@ async fn code_right(
     if right {
         state.throttle.forget(Guess::Code, &s.user.id);
     } else {
-        tracing::warn!(target: "security", user = %s.user.id, "wrong one-time code");
+        security(
+            SecurityEvent::WrongCode,
+            &s.user.id,
+            &s.user.org_id,
+            "account page",
+        );
         if let Some(wait) = state.throttle.wrong(Guess::Code, &s.user.id, t) {
             return Ok(Err(too_many(wait, "wrong codes")));
         }

@@ -11,7 +11,7 @@ use syndemic_access::{may_grant, Action, OrgKind, Role, Scope};
 use syndemic_store::hub::{TokenRecord, UserRecord};
 
 use super::auth::RESET_SECONDS;
-use super::{new_uuid, now, random_hex, Posted, Signed};
+use super::{new_uuid, now, random_hex, security, Posted, SecurityEvent, Signed};
 use crate::hub::cases::when;
 use crate::shell::page as layout;
 use crate::{AppState, WebError};
@@ -36,6 +36,31 @@ fn managed_org(s: &Signed, asked: &str) -> Result<String, WebError> {
         ));
     }
     Ok(s.actor.org.clone())
+}
+
+/// An administrator's action, in the audit log and the security log (by ids;
+/// the log never names the person).
+async fn admin_audit(
+    state: &AppState,
+    s: &Signed,
+    action: &str,
+    subject: &str,
+    record: &str,
+    reason: &str,
+) -> Result<(), WebError> {
+    let event = if action == "denied" {
+        SecurityEvent::Denied
+    } else {
+        SecurityEvent::Admin
+    };
+    let detail = if subject == "user" {
+        // The user's role or the action taken; never a name.
+        format!("{action} {subject} {record}: {reason}")
+    } else {
+        format!("{action} {subject} {record}")
+    };
+    security(event, &s.actor.id, &s.actor.org, &detail);
+    state.audit(&s.actor, action, subject, record, reason).await
 }
 
 /// The kind of an organisation, for the roles its accounts may hold.
@@ -64,7 +89,15 @@ async fn render(
         .users(if all { None } else { Some(&s.actor.org) })
         .await?;
     let orgs = db.orgs().await?;
-    let tokens = db.tokens(&s.actor.org).await?;
+    // A system admin sees (and may revoke) every organisation's tokens.
+    let mut tokens = Vec::new();
+    if all {
+        for o in &orgs {
+            tokens.extend(db.tokens(&o.id).await?);
+        }
+    } else {
+        tokens = db.tokens(&s.actor.org).await?;
+    }
     // The roles this admin may give (in their own organisation, or in any).
     let own = org_kind(state, &s.actor.org).await?;
     let roles: Vec<Role> = Role::ALL
@@ -124,14 +157,14 @@ async fn render(
                 }
                 button type="submit" { "Add the user and make a reset link" }
             }
-            h2 { "API tokens of your organisation" }
+            h2 { @if all { "API tokens of every organisation" } @else { "API tokens of your organisation" } }
             p { "For systems that refer (a practice's clinical system, a discharge system) or that report your organisation's progress on a partnership's commitments. A token may do only what it was issued for, and is shown once; keep it in the system's secret store." }
             @if tokens.is_empty() { p { "No tokens." } } @else {
                 table {
                     caption { "Tokens" }
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Scopes" } th scope="col" { "Issued" } th scope="col" { "State" } } }
+                    thead { tr { th scope="col" { "Name" } @if all { th scope="col" { "Organisation" } } th scope="col" { "Scopes" } th scope="col" { "Issued" } th scope="col" { "State" } } }
                     tbody { @for t in &tokens {
-                        tr { td { (t.name) } td { (t.scopes.join(" ")) } td { (when(t.created_at)) }
+                        tr { td { (t.name) } @if all { td { (orgs.iter().find(|o| o.id == t.org_id).map_or(t.org_id.as_str(), |o| o.name.as_str())) } } td { (t.scopes.join(" ")) } td { (when(t.created_at)) }
                             td { @if let Some(r) = t.revoked_at { "Revoked " (when(r)) } @else {
                                 form method="post" action=(format!("/admin/tokens/{}/revoke", t.id)) class="inline" { input type="hidden" name="csrf" value=(s.csrf); button type="submit" class="secondary" { "Revoke" } }
                             } } }
@@ -207,9 +240,7 @@ pub(crate) async fn create_user(
             user.user_name
         )));
     }
-    state
-        .audit(&s.actor, "create", "user", &user.id, role.code())
-        .await?;
+    admin_audit(&state, &s, "create", "user", &user.id, role.code()).await?;
     let link = reset_link(&state, &user).await?;
     let notice = html! { p { "Added " strong { (user.user_name) } ". Give them this one-time link to set a password (it works for 24 hours): " code { (link) } } };
     Ok((StatusCode::CREATED, render(&state, &s, Some(notice)).await?).into_response())
@@ -234,9 +265,7 @@ pub(crate) async fn user_action(
         org_kind(&state, &user.org_id).await?,
         user.role,
     ) {
-        state
-            .audit(&s.actor, "denied", "user", &user.id, &form.get("do"))
-            .await?;
+        admin_audit(&state, &s, "denied", "user", &user.id, &form.get("do")).await?;
         return Err(WebError::Forbidden(format!(
             "a {} account is managed by a system admin",
             user.role.label().to_lowercase()
@@ -268,9 +297,7 @@ pub(crate) async fn user_action(
             )))
         }
     };
-    state
-        .audit(&s.actor, "change", "user", &user.id, &what)
-        .await?;
+    admin_audit(&state, &s, "change", "user", &user.id, &what).await?;
     Ok(render(&state, &s, Some(notice)).await?.into_response())
 }
 
@@ -321,9 +348,7 @@ pub(crate) async fn create_token(
         .db
         .create_token(&record, &secret::hash_token(&token))
         .await?;
-    state
-        .audit(&s.actor, "create", "token", &record.id, &record.name)
-        .await?;
+    admin_audit(&state, &s, "create", "token", &record.id, &record.name).await?;
     let notice = html! { p { "Token for " strong { (record.name) } " — copy it now, it is not shown again: " code { (token) } } };
     let mut r = (StatusCode::CREATED, render(&state, &s, Some(notice)).await?).into_response();
     r.headers_mut().insert(
@@ -338,15 +363,23 @@ pub(crate) async fn revoke_token(
     Path(id): Path<String>,
     Posted(s, _): Posted,
 ) -> Result<Response, WebError> {
-    let org = managed_org(&s, "")?;
+    let mut org = managed_org(&s, "")?;
+    // A system admin revokes any organisation's token (a leaked key of a
+    // partner's system must not wait for that partner's admin).
+    if s.actor.role == Role::SystemAdmin {
+        for o in state.db.orgs().await? {
+            if state.db.tokens(&o.id).await?.iter().any(|t| t.id == id) {
+                org = o.id;
+                break;
+            }
+        }
+    }
     if !state.db.revoke_token(&id, &org, now()).await? {
         return Err(WebError::NotFound(
             "your organisation has no such live token".into(),
         ));
     }
-    state
-        .audit(&s.actor, "change", "token", &id, "revoked")
-        .await?;
+    admin_audit(&state, &s, "change", "token", &id, "revoked").await?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/admin")]).into_response())
 }
 
@@ -455,6 +488,12 @@ pub(crate) async fn set_disclosure(
     indicator.disclosure = Some(rule);
     // Audited first: a change is never made without its entry (a commit failing
     // after it leaves the entry of a change attempted).
+    security(
+        SecurityEvent::Admin,
+        &s.actor.id,
+        &s.actor.org,
+        &format!("change indicator {id}: disclosure"),
+    );
     state
         .audit(
             &s.actor,

@@ -30,7 +30,7 @@ use syndemic_access::secret;
 use syndemic_access::{Actor, Scope};
 
 use super::throttle::{too_many, Client, Guess, Wait};
-use super::{cookie, now, random_hex, Form, Posted, Signed};
+use super::{cookie, now, random_hex, security, Form, Posted, SecurityEvent, Signed};
 use crate::shell::page;
 use crate::{AppState, WebError};
 
@@ -215,7 +215,12 @@ pub(crate) async fn login(
         .waiting(Guess::SignIn, &client.0, t)
         .or_else(|| throttle.waiting(Guess::SignInName, &name_key, t))
     {
-        tracing::warn!(target: "security", client = %client.0, "sign-in refused: this client must wait");
+        security(
+            SecurityEvent::ClientWaits,
+            "-",
+            "-",
+            &format!("client {}: sign-in refused, must wait", client.0),
+        );
         return Ok(too_many(wait, "wrong sign-ins"));
     }
     let password = form
@@ -281,7 +286,12 @@ pub(crate) async fn login(
         reason: String::new(),
     })
     .await?;
-    tracing::info!(target: "security", user = %user.id, client = %client.0, "signed in");
+    security(
+        SecurityEvent::SignedIn,
+        &user.id,
+        &user.org_id,
+        &format!("client {}", client.0),
+    );
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/hub")]).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
@@ -377,7 +387,12 @@ async fn failed(
                 .await?;
             if let Some(until) = locked {
                 reason = format!("{reason}; account locked for {} minutes", (until - t) / 60);
-                tracing::warn!(target: "security", user = %u.id, "account locked");
+                security(
+                    SecurityEvent::Locked,
+                    &u.id,
+                    &u.org_id,
+                    &format!("{} minutes", (until - t) / 60),
+                );
             }
         }
     }
@@ -395,9 +410,19 @@ async fn failed(
             reason: reason.clone(),
         })
         .await?;
-    tracing::warn!(target: "security", client = %client.0, reason = %reason, "sign-in failed");
+    security(
+        SecurityEvent::SignInFailed,
+        user.map_or("-", |u| u.id.as_str()),
+        user.map_or("-", |u| u.org_id.as_str()),
+        &format!("client {}: {reason}", client.0),
+    );
     if let Some(wait) = waits.into_iter().max_by_key(|w| w.0) {
-        tracing::warn!(target: "security", client = %client.0, seconds = wait.0, "client made to wait");
+        security(
+            SecurityEvent::ClientWaits,
+            "-",
+            "-",
+            &format!("client {}: {} seconds", client.0, wait.0),
+        );
     }
     let message = match outcome {
         Outcome::WrongCode => "Enter the current 6-digit code from your authenticator app.",

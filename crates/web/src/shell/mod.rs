@@ -11,6 +11,7 @@ pub(crate) mod charts;
 mod error;
 mod headers;
 mod layout;
+pub(crate) mod log;
 mod request;
 mod state;
 pub(crate) mod svg;
@@ -28,10 +29,11 @@ pub(crate) use error::parse_code;
 pub use error::WebError;
 pub(crate) use headers::protect;
 pub(crate) use layout::{error_page, not_found, page};
+pub(crate) use log::{security, Security as SecurityEvent};
 pub(crate) use request::{
     cookie, new_uuid, now, random_hex, today, Form, Posted, PostedFiles, Signed, Upload,
 };
-pub use state::{AppState, Security, CACHE_SECONDS, IDLE_SECONDS};
+pub use state::{AppState, PseudonymKey, Security, CACHE_SECONDS, IDLE_SECONDS};
 
 /// The shell's routes: signing in and out, reset links, one's account, the
 /// administration of users and tokens, the audit log, and the style sheet.

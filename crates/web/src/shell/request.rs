@@ -48,6 +48,7 @@ pub(crate) fn new_uuid() -> Result<String, WebError> {
 }
 
 /// A request body of `application/x-www-form-urlencoded` fields, repeats kept.
+#[derive(Default)]
 pub(crate) struct Form(pub(crate) Vec<(String, String)>);
 
 impl Form {

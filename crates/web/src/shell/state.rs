@@ -47,6 +47,8 @@ pub struct AppState {
     pub(crate) security: Arc<Security>,
     /// Per-client throttles of guesses and of the expensive open routes.
     pub(crate) throttle: Arc<super::throttle::Throttle>,
+    /// The pseudonym key in use, once known (configured, or kept by the store).
+    pseudonyms: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
 }
 
 /// What a deployment configures about sign-in and secrets (`SECURITY.md`).
@@ -61,9 +63,40 @@ pub struct Security {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// A session unused this long ends (besides its absolute end).
     pub idle_seconds: i64,
+    /// The key of the hub's pseudonyms (`--pseudonym-key-file`,
+    /// `SYNDEMIC_PSEUDONYM_KEY`); without one the store keeps its own.
+    pub pseudonym_key: Option<PseudonymKey>,
     /// The key sign-in form tokens are bound to their pre-session with: random
     /// per process, so a restart expires open sign-in forms and nothing else.
     pub(crate) form_key: [u8; 32],
+}
+
+/// The secret that keys the pseudonyms of the hub's record download
+/// (HMAC-SHA256): 64 hex digits, e.g. from `openssl rand -hex 32`. Never printed.
+#[derive(Clone)]
+pub struct PseudonymKey(Arc<[u8]>);
+
+impl PseudonymKey {
+    /// The key from its 64 hex digits.
+    pub fn from_hex(text: &str) -> Result<PseudonymKey, WebError> {
+        let text = text.trim();
+        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(WebError::BadRequest(
+                "a pseudonym key is 64 hex digits (`openssl rand -hex 32`)".into(),
+            ));
+        }
+        Ok(PseudonymKey(text.to_ascii_lowercase().into_bytes().into()))
+    }
+
+    pub(crate) fn bytes(&self) -> Arc<[u8]> {
+        self.0.clone()
+    }
+}
+
+impl std::fmt::Debug for PseudonymKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PseudonymKey(***)")
+    }
 }
 
 /// A session unused for 30 minutes ends.
@@ -85,8 +118,15 @@ impl Security {
             seal,
             trusted_proxies,
             idle_seconds: IDLE_SECONDS,
+            pseudonym_key: None,
             form_key,
         })
+    }
+
+    /// The same, with the key of the hub's pseudonyms.
+    pub fn with_pseudonym_key(mut self, key: PseudonymKey) -> Security {
+        self.pseudonym_key = Some(key);
+        self
     }
 
     /// Whether cookies carry `Secure`: the public URL is HTTPS.
@@ -194,7 +234,28 @@ impl AppState {
                 .expect("the system gives random numbers"),
             ),
             throttle: Arc::default(),
+            pseudonyms: Arc::default(),
         }
+    }
+
+    /// The key of the hub's pseudonyms: the deployment's, or else the one the
+    /// store keeps (made at random the first time, in `store_secret`).
+    pub(crate) async fn pseudonym_key(&self) -> Result<Arc<[u8]>, WebError> {
+        if let Some(k) = &self.security.pseudonym_key {
+            return Ok(k.bytes());
+        }
+        let key = self
+            .pseudonyms
+            .get_or_try_init(|| async {
+                let fresh = super::random_hex(32)?;
+                let kept = self
+                    .db
+                    .kept_secret("pseudonym-key", &fresh, syndemic_model::date::unix_now())
+                    .await?;
+                Ok::<_, WebError>(Arc::from(kept.into_bytes()))
+            })
+            .await?;
+        Ok(key.clone())
     }
 
     /// The same, with a deployment's security settings.

@@ -356,7 +356,12 @@ pub(crate) async fn open_routes(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         if let Err(wait) = state.throttle.take(route, &client.0, now) {
-            tracing::warn!(target: "security", client = %client.0, route = ?route, "throttled");
+            super::security(
+                super::SecurityEvent::Throttled,
+                "-",
+                "-",
+                &format!("client {}: {route:?}", client.0),
+            );
             if request.uri().path().starts_with("/api/") {
                 let mut r = (
                     StatusCode::TOO_MANY_REQUESTS,

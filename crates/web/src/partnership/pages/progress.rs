@@ -333,7 +333,7 @@ pub(crate) async fn evidence(
     let update = world
         .updates
         .iter()
-        .find(|u| u.id == file.update_id)
+        .find(|u| u.evidence.iter().any(|e| e.id == file.id))
         .ok_or_else(|| WebError::NotFound("there is no such evidence file".into()))?;
     let c = world.commitment(&update.commitment_id)?;
     let (_, family) = world.plan_family(&c.plan_id)?;

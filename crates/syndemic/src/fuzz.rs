@@ -17,7 +17,8 @@
 //! Every case draws its randomness from `(seed, case)` alone, so a failure is
 //! reproduced by `SYNDEMIC_FUZZ_SEED=S SYNDEMIC_FUZZ_ONLY=CASE`. The short run
 //! (300 cases) runs with the unit tests; the long run is
-//! `SYNDEMIC_FUZZ_CASES=1000000 cargo test --release -p syndemic --bin syndemic fuzz -- --nocapture`.
+//! `SYNDEMIC_FUZZ_CASES=1000000 cargo test --release --workspace --bin syndemic fuzz -- --nocapture`,
+//! or shards of it side by side with `SYNDEMIC_FUZZ_FROM` (the first case).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -101,6 +102,8 @@ struct Seed {
     /// Whether the unmutated seed is read successfully (the truncation oracle
     /// applies only then).
     good: bool,
+    /// For the calc reader: the seed's columns that hold numbers on every row.
+    numeric: Vec<String>,
 }
 
 /// The first [`PREFIX_LINES`] lines of a file (gzip undone).
@@ -313,6 +316,7 @@ fn seeds(shared: &Path) -> Vec<Seed> {
             name,
             bytes,
             good: false,
+            numeric: Vec::new(),
         })
         .collect()
 }
@@ -537,13 +541,14 @@ enum Outcome {
 fn read(
     target: Target,
     bytes: &[u8],
+    numeric: &[String],
     scratch: &Path,
     store: &SqlStore,
     rt: &tokio::runtime::Runtime,
 ) -> Outcome {
     let ok = |r: bool| if r { Outcome::Read } else { Outcome::Refused };
     match target {
-        Target::Calc => ok(read_calc(bytes)),
+        Target::Calc => ok(read_calc(bytes, numeric)),
         Target::Oruk => ok(serde_json::from_slice::<serde_json::Value>(bytes)
             .ok()
             .is_some_and(|v| syndemic_hub::oruk::Feed::parse(&v).is_ok())),
@@ -581,8 +586,8 @@ fn read(
 }
 
 /// The `calc` reader: the header, every block row by row, and the columns a method
-/// would take (the seed's numeric-looking columns as numbers, the first as keys).
-fn read_calc(bytes: &[u8]) -> bool {
+/// would take (the seed's numeric columns as numbers, the first as keys).
+fn read_calc(bytes: &[u8], numeric: &[String]) -> bool {
     let Ok(prep) = table::prepare(Input::Owned(bytes.to_vec()), "fuzz".into()) else {
         return false;
     };
@@ -594,34 +599,33 @@ fn read_calc(bytes: &[u8]) -> bool {
             }
         }
     }
-    let numeric: Vec<String> = prep
-        .headers
-        .iter()
-        .filter(|h| {
-            let h = h.to_ascii_lowercase();
-            [
-                "value",
-                "count",
-                "denominator",
-                "pop",
-                "obs",
-                "x",
-                "n",
-                "rate",
-            ]
-            .iter()
-            .any(|k| h.contains(k))
-        })
-        .take(3)
-        .cloned()
-        .collect();
     let wanted = Wanted {
-        numeric,
+        numeric: numeric.to_vec(),
         keys: vec![vec![prep.headers[0].clone()]],
         keep_rows: true,
     };
-    let parsed = table::parse(prep.data, prep.source, &wanted);
-    parsed.is_ok()
+    table::parse(prep.data, prep.source, &wanted).is_ok()
+}
+
+/// The columns of a calc seed that read as numbers on every row (at most three).
+fn numeric_columns(bytes: &[u8]) -> Vec<String> {
+    let Ok(prep) = table::prepare(Input::Owned(bytes.to_vec()), "fuzz".into()) else {
+        return Vec::new();
+    };
+    prep.headers
+        .iter()
+        .filter(|h| {
+            let wanted = Wanted {
+                numeric: vec![(*h).clone()],
+                keys: vec![],
+                keep_rows: false,
+            };
+            table::parse(Input::Owned(bytes.to_vec()), "fuzz".into(), &wanted)
+                .is_ok_and(|p| p.numeric[0].iter().any(Option::is_some))
+        })
+        .take(3)
+        .cloned()
+        .collect()
 }
 
 /// Peak resident memory of this process, from `/proc/self/status` (Linux).
@@ -673,7 +677,10 @@ fn fuzz_every_reader_with_mutated_real_files() {
     let mut seeds = seeds(&shared);
     assert!(seeds.len() >= 20, "only {} seeds", seeds.len());
     for s in &mut seeds {
-        s.good = read(s.target, &s.bytes, scratch.path(), &store, &rt) == Outcome::Read;
+        if s.target == Target::Calc {
+            s.numeric = numeric_columns(&s.bytes);
+        }
+        s.good = read(s.target, &s.bytes, &s.numeric, scratch.path(), &store, &rt) == Outcome::Read;
     }
     let unread: Vec<&str> = seeds
         .iter()
@@ -690,12 +697,22 @@ fn fuzz_every_reader_with_mutated_real_files() {
     let started = Instant::now();
     let mut failures: Vec<String> = Vec::new();
     let mut by_target: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    // SYNDEMIC_FUZZ_FROM shards a long run over processes: cases FROM..FROM+CASES.
+    let first = env_u64("SYNDEMIC_FUZZ_FROM").unwrap_or(0);
     let (from, to) = match only {
         Some(c) => (c, c + 1),
-        None => (0, cases),
+        None => (first, first + cases),
     };
     let failures_dir = std::env::temp_dir().join("syndemic-fuzz-failures");
     for case in from..to {
+        if case > from && (case - from) % 50_000 == 0 {
+            eprintln!(
+                "fuzz: {} cases in {:.0} s, {} failures",
+                case - from,
+                started.elapsed().as_secs_f64(),
+                failures.len()
+            );
+        }
         let mut rng = Rng::new(seed, case);
         let s = &seeds[rng.below(seeds.len())];
         let m = MUTATIONS[rng.below(MUTATIONS.len())];
@@ -707,7 +724,7 @@ fn fuzz_every_reader_with_mutated_real_files() {
         }
         let t0 = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            read(s.target, &input, scratch.path(), &store, &rt)
+            read(s.target, &input, &s.numeric, scratch.path(), &store, &rt)
         }));
         let took = t0.elapsed();
         let entry = by_target.entry(format!("{:?}", s.target)).or_default();

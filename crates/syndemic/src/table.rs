@@ -204,7 +204,7 @@ fn line_of_row(data: &[u8], start: usize, quoted: bool, row: usize) -> u64 {
         let mut record = csv::ByteRecord::new();
         let mut i = 0;
         while reader.read_byte_record(&mut record).unwrap_or(false) {
-            if record.len() == 1 && record[0].is_empty() {
+            if blank_record(&record, body, reader.position().byte()) {
                 continue;
             }
             if i == row {
@@ -235,6 +235,21 @@ fn line_of_row(data: &[u8], start: usize, quoted: bool, row: usize) -> u64 {
         }
         line
     }
+}
+
+/// Whether a record the `csv` crate read is a blank line: one empty field whose
+/// text is only line ends. A lone `"` (a file cut just after a row's opening
+/// quote) is also one empty field, but not a blank line: it is a row cut short.
+fn blank_record(record: &csv::ByteRecord, data: &[u8], end: u64) -> bool {
+    if record.len() != 1 || !record[0].is_empty() {
+        return false;
+    }
+    let start = record.position().map_or(0, |p| p.byte() as usize);
+    let end = (end as usize).min(data.len());
+    data.get(start..end)
+        .unwrap_or_default()
+        .iter()
+        .all(|&b| b == b'\r' || b == b'\n')
 }
 
 fn first_line_end(data: &[u8]) -> usize {
@@ -865,7 +880,7 @@ fn parse_quoted(data: &[u8], offset: usize, spec: &Spec) -> Result<Block, BlockE
                 })
             }
         }
-        if record.len() == 1 && record[0].is_empty() {
+        if blank_record(&record, data, reader.position().byte()) {
             continue;
         }
         if record.len() != spec.n_fields {
@@ -1256,6 +1271,23 @@ mod tests {
         assert_eq!(p.keys[0].ids, q.keys[0].ids);
         assert_eq!(q.line_of(2), 4);
         assert_eq!(p.line_of(2), 4);
+    }
+
+    #[test]
+    fn a_lone_quote_at_the_end_is_a_row_cut_short_not_a_blank_line() {
+        let wanted = Wanted {
+            numeric: vec!["x".into()],
+            ..Wanted::default()
+        };
+        let data = b"g,x\n\"a\",1\n\"".to_vec();
+        let err = parse(Input::Owned(data), "cut.csv".into(), &wanted)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("cut.csv: line 3"), "{err}");
+        let data = b"g,x\n\"a\",1\n\n\"b\",2\n".to_vec();
+        let p = parse(Input::Owned(data), "blank.csv".into(), &wanted).unwrap();
+        assert_eq!(p.n_rows, 2);
     }
 
     #[test]

@@ -121,6 +121,21 @@ pub async fn import_fingertips(
                 compared_to_parent: text(compared_parent).into_nonempty(),
                 recent_trend: text(trend).into_nonempty(),
             };
+            for (column, what) in [
+                (number_columns[4], "count"),
+                (number_columns[5], "denominator"),
+            ] {
+                let v = if what == "count" {
+                    observation.count
+                } else {
+                    observation.denominator
+                };
+                if let (Some(i), Some(v)) = (column, v.filter(|v| *v < 0.0)) {
+                    return Err(
+                        row.error(i, format!("{what} {v} is negative: a {what} is 0 or more"))
+                    );
+                }
+            }
             let key = (
                 observation.indicator.clone(),
                 code,

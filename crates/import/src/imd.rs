@@ -233,6 +233,8 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
         ..ImportSummary::default()
     };
     let population_source = format!("{edition} File 6");
+    // The small areas each edition ranks: 1 is the most deprived, this the least.
+    let ranked: i64 = if edition == "IoD2019" { 32_844 } else { 33_755 };
 
     let mut tx = store
         .begin()
@@ -311,6 +313,12 @@ pub async fn import_imd(store: &dyn Store, path: &Path) -> Result<ImportSummary,
             }
             for d in &domains {
                 let rank = row.positive_integer(d.rank)?;
+                if rank > ranked {
+                    return Err(row.error(
+                        d.rank,
+                        format!("rank {rank} is beyond the {ranked} LSOAs {edition} ranks"),
+                    ));
+                }
                 let decile = row.positive_integer(d.decile)?;
                 if decile > 10 {
                     return Err(

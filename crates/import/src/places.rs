@@ -450,11 +450,19 @@ pub async fn import_postcodes(
                 summary.skipped_outside_england += 1;
                 continue;
             }
-            let coordinate = |column: Option<usize>| -> Result<Option<f64>, ImportError> {
-                match column {
-                    // The directory writes 99.999999 / 0 for postcodes without a grid reference.
-                    Some(i) => Ok(row.number(i)?.filter(|v| *v != 99.999999)),
-                    None => Ok(None),
+            let coordinate = |column: Option<usize>,
+                              limit: f64,
+                              what: &str|
+             -> Result<Option<f64>, ImportError> {
+                let Some(i) = column else { return Ok(None) };
+                // The directory writes 99.999999 / 0 for postcodes without a grid reference.
+                let v = row.number(i)?.filter(|v| *v != 99.999999);
+                match v {
+                    Some(v) if !(-limit..=limit).contains(&v) => Err(row.error(
+                        i,
+                        format!("{what} {v} is impossible: it lies between -{limit} and {limit} degrees"),
+                    )),
+                    v => Ok(v),
                 }
             };
             if let Some(first) = seen.insert(normal.clone(), row.line) {
@@ -463,13 +471,13 @@ pub async fn import_postcodes(
                     format!("duplicate key: {normal} is also on line {first}"),
                 ));
             }
-            let latitude = coordinate(lat)?;
+            let latitude = coordinate(lat, 90.0, "latitude")?;
             rows.push(PostcodeRecord {
                 postcode: normal,
                 lsoa11: l11,
                 lsoa21: l21,
                 longitude: if latitude.is_some() {
-                    coordinate(long)?
+                    coordinate(long, 180.0, "longitude")?
                 } else {
                     None
                 },

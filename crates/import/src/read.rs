@@ -15,6 +15,10 @@ pub struct Table {
     headers: Vec<String>,
     reader: csv::Reader<Box<dyn Read>>,
     record: csv::StringRecord,
+    /// The number of fields every data row has: the header's, or the first data
+    /// row's where a publisher leaves trailing columns off every row (a Fingertips
+    /// export's 25 fields under 26 names). A row with fewer was cut short.
+    width: Option<usize>,
 }
 
 /// One data row, borrowed from the table.
@@ -97,12 +101,14 @@ impl Table {
             .iter()
             .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
             .collect();
+        check_unique(&file, &headers)?;
         Ok(Table {
             file,
             line_offset,
             headers,
             reader,
             record: csv::StringRecord::new(),
+            width: None,
         })
     }
 
@@ -156,6 +162,20 @@ impl Table {
                         ),
                     ));
                 }
+                let width = *self.width.get_or_insert(self.record.len());
+                if self.record.len() < width {
+                    let missing = self.record.len();
+                    return Err(ImportError::at(
+                        &self.file,
+                        line,
+                        self.headers.get(missing).map(String::as_str),
+                        format!(
+                            "the line ends after {} of {} fields (the rows before have {width}): the file looks truncated or the line is cut short",
+                            self.record.len(),
+                            self.headers.len()
+                        ),
+                    ));
+                }
                 Ok(Some(Row { line, table: self }))
             }
             Err(e) => {
@@ -165,6 +185,32 @@ impl Table {
             }
         }
     }
+}
+
+/// Refuses a header that names one column twice (compared as [`find`](Table::find)
+/// compares them): which of the two a reader used would be a guess. Blank names
+/// (trailing commas) name nothing and may repeat.
+fn check_unique(file: &str, headers: &[String]) -> Result<(), ImportError> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        let key = normalise(h);
+        if key.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen.insert(key, i) {
+            return Err(ImportError::at(
+                file,
+                1,
+                Some(h),
+                format!(
+                    "the header names column `{h}` twice (columns {} and {}): rename or remove one",
+                    first + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
@@ -227,8 +273,9 @@ impl Row<'_> {
 
     /// A number, allowing thousands separators (`"29,199"`); `None` for a blank or
     /// a published marker of a missing value (`NA`, `..`, `:`, `-`, `x`, `*`).
+    /// A field the row lacks (it ends before the column) is an error, never a blank.
     pub fn number(&self, index: usize) -> Result<Option<f64>, ImportError> {
-        let text = self.get(index);
+        let text = self.required(index)?;
         parse_number(text).map_err(|()| {
             self.error(
                 index,
@@ -252,7 +299,7 @@ impl Row<'_> {
 
 pub fn parse_number(text: &str) -> Result<Option<f64>, ()> {
     let text = text.trim();
-    if text.is_empty() || matches!(text, "NA" | ".." | ":" | "-" | "x" | "*" | "NaN") {
+    if text.is_empty() || matches!(text, "NA" | ".." | ":" | "-" | "x" | "*") {
         return Ok(None);
     }
     let cleaned;
@@ -295,6 +342,8 @@ mod tests {
         assert_eq!(parse_number("12,34"), Err(()));
         assert_eq!(parse_number("abc"), Err(()));
         assert_eq!(parse_number("inf"), Err(()));
+        // NaN is not a published marker of a missing value: refused, never NULL.
+        assert_eq!(parse_number("NaN"), Err(()));
     }
 
     #[test]
@@ -323,5 +372,48 @@ mod line_tests {
             assert_eq!(table.next_row().unwrap().unwrap().line, 5, "{ending:?}");
             assert!(table.next_row().unwrap().is_none());
         }
+    }
+
+    #[test]
+    fn a_row_cut_short_is_an_error_with_its_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "a,b,c\n1,2,3\n4,5\n").unwrap();
+        let mut table = Table::open(&path).unwrap();
+        assert!(table.next_row().unwrap().is_some());
+        let err = table.next_row().err().unwrap();
+        assert_eq!(err.line, Some(3));
+        assert_eq!(err.column.as_deref(), Some("c"));
+        // Every row one short of the header (as a Fingertips export) is a layout.
+        std::fs::write(&path, "a,b,c\n1,2\n4,5\n6\n").unwrap();
+        let mut table = Table::open(&path).unwrap();
+        assert!(table.next_row().unwrap().is_some());
+        assert!(table.next_row().unwrap().is_some());
+        let err = table.next_row().err().unwrap();
+        assert_eq!(err.line, Some(4));
+        assert_eq!(err.column.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn a_field_beyond_a_short_row_is_not_a_blank_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "a,b,c\n1,2\n").unwrap();
+        let mut table = Table::open(&path).unwrap();
+        let row = table.next_row().unwrap().unwrap();
+        assert_eq!(row.number(1).unwrap(), Some(2.0));
+        assert!(row.number(2).is_err());
+    }
+
+    #[test]
+    fn duplicate_column_names_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "Area Code,Value,area_code\nE1,2,E2\n").unwrap();
+        let err = Table::open(&path).err().unwrap();
+        assert!(err.to_string().contains("twice"), "{err}");
+        // Blank names (trailing commas) repeat harmlessly.
+        std::fs::write(&path, "a,b,,\n1,2,,\n").unwrap();
+        assert!(Table::open(&path).is_ok());
     }
 }

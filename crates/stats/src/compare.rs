@@ -1,6 +1,5 @@
 //! Comparison with a benchmark, and the recent-trend test, as Fingertips does them.
 
-use crate::confidence::ConfidenceLevel;
 use crate::dist::chisq_quantile;
 
 /// Which direction is good for an indicator: the workspace's one polarity.
@@ -226,9 +225,14 @@ pub fn recent_trend_of_values(
 /// A trend statistic judged: significant at `level` (one degree of freedom),
 /// rising or falling, and what that means under the polarity.
 fn verdict(chi: f64, rising: bool, level: f64, polarity: Polarity) -> TrendResult {
-    let level = ConfidenceLevel::new(level)
-        .map(|l| l.fraction())
-        .unwrap_or(0.999);
+    // A level in percent (99.9) or as a fraction (0.999), anywhere inside (0, 100 %);
+    // the command line refuses anything else before it gets here.
+    let fraction = if level > 1.0 { level / 100.0 } else { level };
+    let level = if fraction > 0.0 && fraction < 1.0 {
+        fraction
+    } else {
+        0.999
+    };
     let trend = match (chi > chisq_quantile(level, 1.0), rising) {
         (true, true) => Trend::Increasing,
         (true, false) => Trend::Decreasing,

@@ -8,7 +8,43 @@
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use statrs::function::erf::{erfc, erfc_inv};
-use statrs::function::gamma::{gamma_lr, gamma_ur, ln_gamma};
+use statrs::function::gamma::{checked_gamma_lr, checked_gamma_ur, ln_gamma};
+
+/// `P(a, x)`, the lower regularised incomplete gamma function, total on its domain's
+/// edges where `statrs` panics: 0 at `x ≤ 0`, 1 at `x = ∞` or `a = 0`, NaN for a
+/// NaN argument or a negative or infinite shape.
+fn gamma_lr(a: f64, x: f64) -> f64 {
+    if a.is_nan() || x.is_nan() {
+        return f64::NAN;
+    }
+    if a == 0.0 && x > 0.0 {
+        return 1.0;
+    }
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x == f64::INFINITY {
+        return 1.0;
+    }
+    checked_gamma_lr(a, x).unwrap_or(f64::NAN)
+}
+
+/// `Q(a, x) = 1 − P(a, x)`, total in the same way as [`gamma_lr`].
+fn gamma_ur(a: f64, x: f64) -> f64 {
+    if a.is_nan() || x.is_nan() {
+        return f64::NAN;
+    }
+    if a == 0.0 && x > 0.0 {
+        return 0.0;
+    }
+    if x <= 0.0 {
+        return 1.0;
+    }
+    if x == f64::INFINITY {
+        return 0.0;
+    }
+    checked_gamma_ur(a, x).unwrap_or(f64::NAN)
+}
 
 /// Standard normal quantile `Φ⁻¹(p)`, for `0 < p < 1`.
 pub fn normal_quantile(p: f64) -> f64 {
@@ -21,10 +57,18 @@ pub fn normal_cdf(x: f64) -> f64 {
 }
 
 /// Quantile of the gamma distribution with shape `a` and scale 1: the `x` with
-/// `P(a, x) = p`. Shape 0 is the point mass at 0 (as R's `qgamma`/`qchisq(df = 0)`).
+/// `P(a, x) = p`. Shape 0 is the point mass at 0 (as R's `qgamma`/`qchisq(df = 0)`);
+/// a shape so small that the quantile is below the smallest positive `f64` (a count
+/// of 1e-15 and less) gives 0; a NaN argument gives NaN. Never panics.
 pub fn gamma_quantile(p: f64, a: f64) -> f64 {
+    if p.is_nan() || a.is_nan() {
+        return f64::NAN;
+    }
     if a <= 0.0 || p <= 0.0 {
         return 0.0;
+    }
+    if a == f64::INFINITY {
+        return f64::INFINITY;
     }
     if p >= 1.0 {
         return f64::INFINITY;
@@ -63,8 +107,10 @@ pub fn gamma_quantile(p: f64, a: f64) -> f64 {
                 2.0 * x.max(lo)
             };
         }
-        if (next - x).abs() <= 1e-15 * x.abs() {
-            return next;
+        if (next - x).abs() <= 1e-15 * x.abs() || next <= 0.0 {
+            // `next <= 0`: the bisection has underflowed; the quantile is 0 to double
+            // precision.
+            return next.max(0.0);
         }
         x = next;
     }
@@ -131,6 +177,20 @@ mod tests {
             1e-12
         ));
         assert_eq!(chisq_quantile(0.025, 0.0), 0.0);
+    }
+
+    #[test]
+    fn tiny_shapes_give_zero_not_a_panic() {
+        // Counts above 0 but 1e-15 or smaller panicked inside statrs.
+        for a in [1e-15, 5e-16, 1e-300, f64::MIN_POSITIVE] {
+            for p in [0.001, 0.025, 0.5, 0.975, 0.999] {
+                let q = gamma_quantile(p, a);
+                assert!(q >= 0.0 && q.is_finite(), "{a} {p} {q}");
+            }
+        }
+        assert!(gamma_quantile(0.5, f64::NAN).is_nan());
+        assert_eq!(poisson_cdf(1.0, f64::INFINITY), 0.0);
+        assert_eq!(chisq_upper_tail(f64::INFINITY, 1.0), 0.0);
     }
 
     #[test]

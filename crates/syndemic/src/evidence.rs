@@ -607,12 +607,15 @@ pub fn export(args: &ExportArgs) -> Result<()> {
                 let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
                 let temp = tempfile::NamedTempFile::new_in(dir.unwrap_or(std::path::Path::new(".")))
                     .with_context(|| format!("cannot write beside {}", path.display()))?;
-                match args.format {
-                    ExportFormat::Fingertips => std::fs::write(temp.path(), &text)?,
+                let written = match args.format {
+                    ExportFormat::Fingertips => std::fs::write(temp.path(), &text).map_err(anyhow::Error::from),
                     ExportFormat::Parquet => syndemic_parquet::csv_to_parquet(&text, temp.path())
-                        .map_err(|e| anyhow::anyhow!("cannot write Parquet: {e}"))?,
-                    ExportFormat::Xlsx => write_xlsx(&text, temp.path())?,
-                }
+                        .map_err(|e| anyhow::anyhow!("cannot write Parquet: {e}")),
+                    ExportFormat::Xlsx => write_xlsx(&text, temp.path()).map_err(anyhow::Error::from),
+                };
+                written
+                    .and_then(|()| temp.as_file().sync_all().map_err(anyhow::Error::from))
+                    .with_context(|| format!("cannot write {}", path.display()))?;
                 temp.persist(path)
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }

@@ -116,11 +116,7 @@ pub fn directory(args: &DirectoryArgs) -> Result<()> {
                 let store = SqlStore::connect(&StoreUrl::parse(db)?).await?;
                 let text = serde_json::to_string_pretty(&Directory::new(store.directory().await?).export())?;
                 match out {
-                    Some(path) => {
-                        let tmp = path.with_extension("partial");
-                        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-                        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-                    }
+                    Some(path) => crate::table::write_atomically(path, text.as_bytes())?,
                     None => println!("{text}"),
                 }
             }
@@ -150,7 +146,26 @@ pub fn backup(args: &BackupArgs) -> Result<()> {
             bail!("{} exists already: back up to a new file", args.out.display());
         }
         let store = SqlStore::connect(&url).await?;
-        store.backup_to(&args.out.display().to_string()).await?;
+        // Into an empty temporary file beside the target (0600), renamed into place
+        // only when complete: a failure (a full disk) leaves nothing, and a retry
+        // works.
+        let dir = crate::table::folder_of(&args.out);
+        let tmp = tempfile::Builder::new()
+            .prefix(".syndemic-backup-")
+            .tempfile_in(&dir)
+            .with_context(|| format!("cannot write {}: cannot create a file in {}", args.out.display(), dir.display()))?;
+        let tmp_name = tmp.path().display().to_string();
+        let result = store.backup_to(&tmp_name).await;
+        store.close().await;
+        for suffix in ["-journal", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{tmp_name}{suffix}"));
+        }
+        result.with_context(|| format!("cannot write the backup {}", args.out.display()))?;
+        tmp.as_file()
+            .sync_all()
+            .with_context(|| format!("cannot write the backup {}", args.out.display()))?;
+        tmp.persist_noclobber(&args.out)
+            .with_context(|| format!("cannot write the backup {}", args.out.display()))?;
         println!("backed up {} to {}", args.db, args.out.display());
         Ok(())
     })

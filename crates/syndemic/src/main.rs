@@ -7,6 +7,8 @@ mod bench_pages;
 mod calc;
 mod deprivation;
 mod evidence;
+#[cfg(test)]
+mod fuzz;
 mod hub;
 mod indicators;
 mod outreach;

@@ -204,7 +204,7 @@ fn line_of_row(data: &[u8], start: usize, quoted: bool, row: usize) -> u64 {
         let mut record = csv::ByteRecord::new();
         let mut i = 0;
         while reader.read_byte_record(&mut record).unwrap_or(false) {
-            if record.len() == 1 && record[0].is_empty() {
+            if blank_record(&record, body, reader.position().byte()) {
                 continue;
             }
             if i == row {
@@ -235,6 +235,21 @@ fn line_of_row(data: &[u8], start: usize, quoted: bool, row: usize) -> u64 {
         }
         line
     }
+}
+
+/// Whether a record the `csv` crate read is a blank line: one empty field whose
+/// text is only line ends. A lone `"` (a file cut just after a row's opening
+/// quote) is also one empty field, but not a blank line: it is a row cut short.
+fn blank_record(record: &csv::ByteRecord, data: &[u8], end: u64) -> bool {
+    if record.len() != 1 || !record[0].is_empty() {
+        return false;
+    }
+    let start = record.position().map_or(0, |p| p.byte() as usize);
+    let end = (end as usize).min(data.len());
+    data.get(start..end)
+        .unwrap_or_default()
+        .iter()
+        .all(|&b| b == b'\r' || b == b'\n')
 }
 
 fn first_line_end(data: &[u8]) -> usize {
@@ -348,8 +363,29 @@ impl Prepared {
     }
 }
 
+/// A file whose lines end in a carriage return alone (old Mac style) gets line
+/// feeds instead, one for one, so that line numbers stay the same; any other file is
+/// kept as it is. A CR-only file is recognised by its first line end being a lone
+/// `\r`.
+fn with_line_feeds(data: Input) -> Input {
+    let Some(cr) = memchr::memchr(b'\r', &data) else {
+        return data;
+    };
+    if memchr::memchr(b'\n', &data[..cr]).is_some() || data.get(cr + 1) == Some(&b'\n') {
+        return data;
+    }
+    let mut owned = data.to_vec();
+    for i in 0..owned.len() {
+        if owned[i] == b'\r' && owned.get(i + 1) != Some(&b'\n') {
+            owned[i] = b'\n';
+        }
+    }
+    Input::Owned(owned)
+}
+
 /// Reads the header and splits the body; refuses an empty file.
 pub fn prepare(data: Input, source: String) -> anyhow::Result<Prepared> {
+    let data = with_line_feeds(data);
     let start = if data.starts_with(b"\xef\xbb\xbf") {
         3
     } else {
@@ -367,6 +403,16 @@ pub fn prepare(data: Input, source: String) -> anyhow::Result<Prepared> {
     };
     if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
         anyhow::bail!("{source}: the file is empty; it needs a header row naming its columns");
+    }
+    for (i, h) in headers.iter().enumerate() {
+        if let Some(first) = headers[..i].iter().position(|o| o == h && !h.is_empty()) {
+            anyhow::bail!(
+                "{source}: line 1, column {} ('{h}'): the header names this column twice (columns {} and {}); which one to read would be a guess, so rename or remove one",
+                i + 1,
+                first + 1,
+                i + 1
+            );
+        }
     }
     let blocks = if quoted {
         Vec::new()
@@ -834,7 +880,7 @@ fn parse_quoted(data: &[u8], offset: usize, spec: &Spec) -> Result<Block, BlockE
                 })
             }
         }
-        if record.len() == 1 && record[0].is_empty() {
+        if blank_record(&record, data, reader.position().byte()) {
             continue;
         }
         if record.len() != spec.n_fields {
@@ -940,17 +986,38 @@ pub fn push_field(out: &mut Vec<u8>, text: &[u8]) {
 
 /// Appends a number at full precision (the shortest text that reads back as the same
 /// `f64`), or nothing for a missing value.
+/// An infinite or NaN result is written blank, and remembered (per thread) until
+/// the row's note is written ([`take_non_finite`]), which then says why.
 pub fn push_number(out: &mut Vec<u8>, v: Option<f64>) {
     if let Some(v) = v {
+        if !v.is_finite() {
+            NON_FINITE.set(true);
+            return;
+        }
         let mut buf = zmij::Buffer::new();
         let text = buf.format_finite(v);
         out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
     }
 }
 
+thread_local! {
+    static NON_FINITE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a number written on this thread since the last call was infinite or NaN
+/// (and so left blank); clears the mark.
+pub fn take_non_finite() -> bool {
+    NON_FINITE.replace(false)
+}
+
+/// The note of a row with a result left blank because it was not a finite number.
+pub const NON_FINITE_NOTE: &str =
+    "a result was not a finite number (infinite or undefined) and is left blank";
+
 /// Where output goes: a file written whole or not at all (a temporary file beside it,
 /// renamed over it on [`Sink::commit`] and removed if dropped before), or standard
-/// output (held until commit, so that a failed run prints no partial table).
+/// output, streamed as it is written (memory stays flat however long the output;
+/// a run that fails part-way has printed part of a table and exits non-zero).
 pub enum Sink {
     File {
         tmp: std::io::BufWriter<tempfile::NamedTempFile>,
@@ -961,11 +1028,32 @@ pub enum Sink {
         held: Vec<u8>,
         path: PathBuf,
     },
-    Stdout(Vec<u8>),
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+}
+
+/// Writes `bytes` to `path` whole or not at all: a temporary file (0600) beside it,
+/// synced and renamed over it; on failure the temporary file is removed and the
+/// message names `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = folder_of(path);
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).with_context(|| {
+        format!(
+            "cannot write {}: cannot create a file in {}",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 /// The folder a file will be written in.
-fn folder_of(p: &Path) -> PathBuf {
+pub fn folder_of(p: &Path) -> PathBuf {
     p.parent()
         .filter(|d| !d.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
@@ -999,7 +1087,10 @@ impl Sink {
                     path: p.to_path_buf(),
                 })
             }
-            _ => Ok(Sink::Stdout(Vec::new())),
+            _ => Ok(Sink::Stdout(std::io::BufWriter::with_capacity(
+                256 << 10,
+                std::io::stdout(),
+            ))),
         }
     }
 
@@ -1009,7 +1100,10 @@ impl Sink {
             Sink::File { tmp, path } => tmp
                 .write_all(bytes)
                 .with_context(|| format!("cannot write {}", path.display())),
-            Sink::Stdout(held) | Sink::Parquet { held, .. } => {
+            Sink::Stdout(out) => out
+                .write_all(bytes)
+                .context("cannot write to standard output"),
+            Sink::Parquet { held, .. } => {
                 held.extend_from_slice(bytes);
                 Ok(())
             }
@@ -1038,12 +1132,7 @@ impl Sink {
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 Ok(())
             }
-            Sink::Stdout(held) => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(&held)
-                    .and_then(|()| out.flush())
-                    .context("cannot write to standard output")
-            }
+            Sink::Stdout(mut out) => out.flush().context("cannot write to standard output"),
         }
     }
 }
@@ -1085,6 +1174,8 @@ where
         .map(|b| {
             let mut out = Vec::with_capacity(BLOCK * 64);
             for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
+                // A mark left by a row whose method writes no note must not move on.
+                take_non_finite();
                 row(i, &mut out);
                 out.push(b'\n');
             }
@@ -1180,6 +1271,23 @@ mod tests {
         assert_eq!(p.keys[0].ids, q.keys[0].ids);
         assert_eq!(q.line_of(2), 4);
         assert_eq!(p.line_of(2), 4);
+    }
+
+    #[test]
+    fn a_lone_quote_at_the_end_is_a_row_cut_short_not_a_blank_line() {
+        let wanted = Wanted {
+            numeric: vec!["x".into()],
+            ..Wanted::default()
+        };
+        let data = b"g,x\n\"a\",1\n\"".to_vec();
+        let err = parse(Input::Owned(data), "cut.csv".into(), &wanted)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("cut.csv: line 3"), "{err}");
+        let data = b"g,x\n\"a\",1\n\n\"b\",2\n".to_vec();
+        let p = parse(Input::Owned(data), "blank.csv".into(), &wanted).unwrap();
+        assert_eq!(p.n_rows, 2);
     }
 
     #[test]

@@ -123,11 +123,8 @@ fn observation_of(row: &AnyRow) -> Result<Observation> {
 #[async_trait]
 impl Store for SqlStore {
     async fn begin(&self) -> Result<Box<dyn StoreTx>> {
-        let tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(sql_error("starting a transaction"))?;
+        // `BEGIN IMMEDIATE` on SQLite: a second import waits for the first.
+        let tx = self.tx().await?;
         Ok(Box::new(SqlTx {
             tx,
             backend: self.backend,

@@ -226,6 +226,16 @@ impl SqlStore {
                         });
                     }
                 }
+                check_sqlite_file(path).map_err(|what| StoreError::Open {
+                    url: url.redacted(),
+                    source: sqlx::Error::Configuration(what.into()),
+                })?;
+                probe_sqlite(path).await.map_err(|e| StoreError::Open {
+                    url: url.redacted(),
+                    source: sqlx::Error::Configuration(
+                        format!("{path} is a damaged SQLite database, or not one: {e}").into(),
+                    ),
+                })?;
                 // Four for readers and other writers, one held by the referral
                 // hub's group-commit writer once it starts.
                 let pool = AnyPoolOptions::new()
@@ -234,10 +244,13 @@ impl SqlStore {
                         Box::pin(async move {
                             // WAL lets readers work while an import writes; FULL makes a
                             // commit durable before it is acknowledged.
+                            // A second writer (another import) waits its turn, for
+                            // up to five minutes, instead of failing "database is
+                            // locked"; set first, so that it covers the rest.
+                            conn.execute("PRAGMA busy_timeout = 300000").await?;
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute("PRAGMA synchronous = FULL").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
-                            conn.execute("PRAGMA busy_timeout = 10000").await?;
                             // Deleted and overwritten content is zeroed in the file,
                             // so an erased person is not left in free space.
                             conn.execute("PRAGMA secure_delete = ON").await?;
@@ -346,7 +359,17 @@ impl SqlStore {
                 Backend::Sqlite => migration.sqlite,
                 Backend::Postgres => migration.postgres,
             };
-            let mut tx = self.pool.begin().await.map_err(fail)?;
+            let mut tx = self.tx().await?;
+            // Another process may have applied it while this one waited for the lock.
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migration WHERE version = $1")
+                    .bind(migration.version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+            if done.is_some() {
+                continue;
+            }
             for statement in statements(script) {
                 tx.execute(statement.as_str()).await.map_err(fail)?;
             }
@@ -369,6 +392,79 @@ impl SqlStore {
         drop(writer);
         self.pool.close().await;
     }
+}
+
+/// Checks the file `--db` names before SQLite touches it: a new store is created
+/// here, empty and readable by its owner only (0600; SQLite gives the WAL and
+/// shared-memory files the same mode); an existing file must be a SQLite database
+/// and, when it is not, is left as it is and described (a CSV, a gzip file, …).
+/// A damaged database is refused by a first connection that reads its schema.
+fn check_sqlite_file(path: &str) -> std::result::Result<(), String> {
+    use std::io::Read;
+    if path == ":memory:" {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create the store {path}: {e}")),
+    }
+    let mut head = Vec::with_capacity(64);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64).read_to_end(&mut head))
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
+    if head.is_empty() || head.starts_with(b"SQLite format 3\0") {
+        return Ok(());
+    }
+    Err(format!(
+        "{path} is not a syndemic store: it is {}; it was left as it is (give --db a new file name or an existing store)",
+        describe_file(&head)
+    ))
+}
+
+/// One connection that reads the schema: a damaged file fails here at once,
+/// instead of each pooled connection failing until the pool gives up.
+async fn probe_sqlite(path: &str) -> std::result::Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(&format!("sqlite://{path}?mode=rwc")).await?;
+    conn.execute("PRAGMA busy_timeout = 300000").await?;
+    conn.execute("SELECT count(*) FROM sqlite_master").await?;
+    conn.close().await
+}
+
+/// What the first bytes of a file say it is, for a message.
+fn describe_file(head: &[u8]) -> String {
+    let kind = if head.starts_with(&[0x1f, 0x8b]) {
+        "a gzip-compressed file"
+    } else if head.starts_with(b"PK\x03\x04") {
+        "a ZIP archive or Excel workbook"
+    } else if head.starts_with(b"PAR1") {
+        "a Parquet file"
+    } else if head.starts_with(b"%PDF") {
+        "a PDF document"
+    } else if head.starts_with(b"PGDMP") {
+        "a PostgreSQL dump (restore it with pg_restore)"
+    } else if head.starts_with(b"SQLite format") {
+        "a damaged SQLite database (its header is cut short)"
+    } else if matches!(
+        head.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    ) {
+        "a JSON file"
+    } else if std::str::from_utf8(head).is_ok() || head.iter().all(|b| b.is_ascii()) {
+        if head.contains(&b',') {
+            "a text file (CSV?)"
+        } else {
+            "a text file"
+        }
+    } else {
+        "a file of another kind"
+    };
+    kind.to_owned()
 }
 
 fn valid_schema(schema: &str) -> Result<()> {

@@ -214,6 +214,22 @@ impl Ctx<'_> {
             keep_rows: false,
         };
         let parsed = self.parse(data, source, &wanted)?;
+        // Every row is checked, not only each group's last five periods: a negative
+        // count or denominator is an error in the file wherever it is.
+        for (k, (col, what)) in [(x, "count"), (n, "denominator")].into_iter().enumerate() {
+            if let Some(i) = parsed.numeric[k]
+                .iter()
+                .position(|v| v.is_some_and(|v| v < 0.0))
+            {
+                return Err(parsed
+                    .error_at(
+                        i,
+                        parsed.column(col),
+                        format!("the {what} is negative; a {what} is 0 or more"),
+                    )
+                    .into());
+            }
+        }
         let (groups, periods) = (&parsed.keys[0], &parsed.keys[1]);
         // Rows of each group in period order.
         let mut order: Vec<usize> = (0..parsed.n_rows).collect();

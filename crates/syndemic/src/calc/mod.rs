@@ -361,6 +361,7 @@ fn push_row(out: &mut Vec<u8>, row: &Row, n_levels: usize) {
 }
 
 pub fn run(args: &CalcArgs) -> anyhow::Result<()> {
+    check_flags(args)?;
     let levels = ConfidenceLevel::parse_list(&args.confidence)
         .with_context(|| "--confidence".to_string())?;
     syndemic_stats::estimate::check_levels(&levels)?;
@@ -426,11 +427,45 @@ fn push_estimate(out: &mut Vec<u8>, est: &Estimates, i: usize) {
     }
 }
 
+/// The note column: the method's note, and [`table::NON_FINITE_NOTE`] when a
+/// number of the row was left blank for not being finite.
 fn push_note(out: &mut Vec<u8>, note: Option<&str>) {
     out.push(b',');
-    if let Some(n) = note {
-        push_field(out, n.as_bytes());
+    match (note, table::take_non_finite()) {
+        (Some(n), false) => push_field(out, n.as_bytes()),
+        (Some(n), true) => push_field(out, format!("{n}; {}", table::NON_FINITE_NOTE).as_bytes()),
+        (None, true) => push_field(out, table::NON_FINITE_NOTE.as_bytes()),
+        (None, false) => {}
     }
+}
+
+/// Refuses flags whose value would make every result infinite, undefined or
+/// meaningless: a non-finite multiplier or reference value, a trend level outside
+/// (0, 100).
+fn check_flags(args: &CalcArgs) -> anyhow::Result<()> {
+    if let Some(m) = args.multiplier {
+        anyhow::ensure!(
+            m.is_finite(),
+            "--multiplier {m}: give a finite number, such as 100 or 100000"
+        );
+    }
+    if let Some(r) = args.ref_value {
+        anyhow::ensure!(
+            r.is_finite() && r > 0.0,
+            "--ref-value {r}: give a finite number above 0"
+        );
+    }
+    anyhow::ensure!(
+        args.years.is_finite() && args.years > 0.0,
+        "--years {}: give a finite number of years above 0",
+        args.years
+    );
+    anyhow::ensure!(
+        args.trend_level > 0.0 && args.trend_level < 100.0,
+        "--trend-level {}: give a significance level inside (0, 100), such as 99.9",
+        args.trend_level
+    );
+    Ok(())
 }
 
 fn push_numbers(out: &mut Vec<u8>, values: &[Option<f64>]) {

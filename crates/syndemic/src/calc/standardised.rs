@@ -483,8 +483,17 @@ pub(super) fn standard_population(spec: &str) -> anyhow::Result<Vec<(String, f64
                     i + 2
                 )
             })?;
+        anyhow::ensure!(
+            weight >= 0.0,
+            "{spec}: line {}, column 2: the standard population {weight} is negative",
+            i + 2
+        );
         out.push((label, weight));
     }
+    anyhow::ensure!(
+        out.iter().any(|(_, w)| *w > 0.0),
+        "{spec}: the standard population is empty or all zero; every DSR would be undefined"
+    );
     Ok(out)
 }
 

@@ -13,6 +13,9 @@ pub struct Table {
     pub file: String,
     line_offset: u64,
     headers: Vec<String>,
+    /// The headers as [`normalise`] compares them, computed once: a lookup is one
+    /// pass over them, whatever the number of names asked for.
+    normalised: Vec<String>,
     reader: csv::Reader<Box<dyn Read>>,
     record: csv::StringRecord,
     /// The number of fields every data row has: the header's, or the first data
@@ -26,6 +29,11 @@ pub struct Row<'t> {
     pub line: u64,
     table: &'t Table,
 }
+
+/// The most columns a header may have: the widest table read (a Census or IoD
+/// file) has a few hundred; a header of hundreds of thousands is a damaged file,
+/// and every lookup would pay for its width.
+pub const MAX_COLUMNS: usize = 10_000;
 
 /// How a header name is compared: case, spaces and underscores ignored.
 pub fn normalise(header: &str) -> String {
@@ -101,11 +109,24 @@ impl Table {
             .iter()
             .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
             .collect();
-        check_unique(&file, &headers)?;
+        if headers.len() > MAX_COLUMNS {
+            return Err(ImportError::at(
+                &file,
+                1,
+                None,
+                format!(
+                    "the header has {} columns; no table this reads has more than {MAX_COLUMNS}: the file is damaged or not the table meant",
+                    headers.len()
+                ),
+            ));
+        }
+        let normalised: Vec<String> = headers.iter().map(|h| normalise(h)).collect();
+        check_unique(&file, &headers, &normalised)?;
         Ok(Table {
             file,
             line_offset,
             headers,
+            normalised,
             reader,
             record: csv::StringRecord::new(),
             width: None,
@@ -120,10 +141,10 @@ impl Table {
     /// names are in order of preference, so a Census file with both `age` and
     /// `indicator` (the table's title) reads its ages from `age`.
     pub fn find(&self, names: &[&str]) -> Option<usize> {
-        let headers: Vec<String> = self.headers.iter().map(|h| normalise(h)).collect();
-        names
-            .iter()
-            .find_map(|n| headers.iter().position(|h| *h == normalise(n)))
+        names.iter().find_map(|n| {
+            let n = normalise(n);
+            self.normalised.iter().position(|h| *h == n)
+        })
     }
 
     /// As [`Table::find`], but a missing column is an error naming what was looked for.
@@ -190,10 +211,9 @@ impl Table {
 /// Refuses a header that names one column twice (compared as [`find`](Table::find)
 /// compares them): which of the two a reader used would be a guess. Blank names
 /// (trailing commas) name nothing and may repeat.
-fn check_unique(file: &str, headers: &[String]) -> Result<(), ImportError> {
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (i, h) in headers.iter().enumerate() {
-        let key = normalise(h);
+fn check_unique(file: &str, headers: &[String], normalised: &[String]) -> Result<(), ImportError> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, (h, key)) in headers.iter().zip(normalised).enumerate() {
         if key.is_empty() {
             continue;
         }
@@ -403,6 +423,23 @@ mod line_tests {
         let row = table.next_row().unwrap().unwrap();
         assert_eq!(row.number(1).unwrap(), Some(2.0));
         assert!(row.number(2).is_err());
+    }
+
+    #[test]
+    fn a_header_of_a_damaged_width_is_refused_and_a_wide_one_is_found() {
+        // Found by the fuzz harness: a header of 800,000 blank names made every
+        // column lookup normalise them all again (a minute to refuse the file).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let wide = format!("Indicator ID{}\n1\n", ",".repeat(MAX_COLUMNS));
+        std::fs::write(&path, wide).unwrap();
+        let err = Table::open(&path).err().unwrap();
+        assert_eq!(err.line, Some(1), "{err}");
+        assert!(err.to_string().contains("10001 columns"), "{err}");
+        let wide = format!("{}Value\n", ",".repeat(MAX_COLUMNS - 1));
+        std::fs::write(&path, wide).unwrap();
+        let table = Table::open(&path).unwrap();
+        assert_eq!(table.find(&["Area", "value"]), Some(MAX_COLUMNS - 1));
     }
 
     #[test]

@@ -37,6 +37,18 @@ pub enum Change {
         code: OutcomeCode,
         value: Option<f64>,
     },
+    /// Replace an outcome recorded in error by the right one, saying why.
+    CorrectOutcome {
+        outcome_id: String,
+        code: OutcomeCode,
+        value: Option<f64>,
+        reason: String,
+    },
+    /// Void an outcome recorded in error (it stays on record, uncounted), saying why.
+    VoidOutcome {
+        outcome_id: String,
+        reason: String,
+    },
     AddTask {
         title: String,
         due: String,
@@ -51,6 +63,13 @@ pub enum Change {
     ConfirmLink {
         same_person: bool,
     },
+    /// The person was referred onward: a new referral (`reference`) to another
+    /// service, open beside this one. Recorded here as an onward-referral outcome.
+    Onward {
+        reference: String,
+        service_id: String,
+        reason: String,
+    },
 }
 
 impl Change {
@@ -64,10 +83,13 @@ impl Change {
             Change::Decline { .. } => "decline",
             Change::Assign { .. } => "assign",
             Change::Outcome { .. } => "outcome",
+            Change::CorrectOutcome { .. } => "outcome-corrected",
+            Change::VoidOutcome { .. } => "outcome-voided",
             Change::AddTask { .. } => "task",
             Change::DoneTask { .. } => "task-done",
             Change::WithdrawConsent { .. } => "consent-withdrawn",
             Change::ConfirmLink { .. } => "link",
+            Change::Onward { .. } => "onward",
         }
     }
 }
@@ -111,6 +133,13 @@ pub enum Effect {
         code: OutcomeCode,
         value: Option<f64>,
     },
+    /// Void a standing outcome of this case (the store refuses one that is not),
+    /// and, for a correction, record its replacement.
+    VoidOutcome {
+        outcome_id: String,
+        reason: String,
+        replacement: Option<(OutcomeCode, Option<f64>)>,
+    },
     /// Add a task due on an ISO day.
     AddTask {
         title: String,
@@ -132,6 +161,11 @@ pub struct Decided {
     pub effect: Effect,
     pub body: Option<String>,
     pub data: Option<String>,
+}
+
+/// The reason a correction must give, trimmed, or what to do.
+fn reason_for(reason: &str, doing: &str) -> Result<String, String> {
+    trimmed(reason).ok_or_else(|| format!("give a reason for {doing} an outcome"))
 }
 
 fn trimmed(text: &str) -> Option<String> {
@@ -224,6 +258,40 @@ pub fn apply(case: &Case, change: &Change) -> Result<Decided, String> {
                 )),
             )
         }
+        Change::CorrectOutcome {
+            outcome_id,
+            code,
+            value,
+            reason,
+        } => {
+            let reason = reason_for(reason, "correcting")?;
+            let value = code.check_value(*value)?;
+            decided(
+                Effect::VoidOutcome {
+                    outcome_id: outcome_id.clone(),
+                    reason: reason.clone(),
+                    replacement: Some((*code, value)),
+                },
+                Some(reason),
+                Some(format!(
+                    "{}={}",
+                    code.code(),
+                    value.map(|v| v.to_string()).unwrap_or_default()
+                )),
+            )
+        }
+        Change::VoidOutcome { outcome_id, reason } => {
+            let reason = reason_for(reason, "voiding")?;
+            decided(
+                Effect::VoidOutcome {
+                    outcome_id: outcome_id.clone(),
+                    reason: reason.clone(),
+                    replacement: None,
+                },
+                Some(reason),
+                None,
+            )
+        }
         Change::AddTask { title, due } => {
             let title = title.trim();
             if title.is_empty() {
@@ -251,6 +319,23 @@ pub fn apply(case: &Case, change: &Change) -> Result<Decided, String> {
                 return Err("consent was withdrawn already".into());
             }
             decided(Effect::WithdrawConsent, trimmed(reason), None)
+        }
+        Change::Onward {
+            reference,
+            service_id,
+            reason,
+        } => {
+            if case.consent_withdrawn {
+                return Err("consent was withdrawn: the person cannot be referred onward".into());
+            }
+            decided(
+                Effect::Outcome {
+                    code: OutcomeCode::OnwardReferral,
+                    value: None,
+                },
+                trimmed(reason),
+                Some(format!("{reference}→{service_id}")),
+            )
         }
         Change::ConfirmLink { same_person } => {
             if !case.linked {
@@ -293,6 +378,66 @@ mod tests {
             to,
             reason: reason.into(),
         }
+    }
+
+    #[test]
+    fn an_onward_referral_is_an_outcome_of_the_case_it_leaves_open() {
+        let open = case(Status::InProgress, true);
+        let onward = Change::Onward {
+            reference: "R-1".into(),
+            service_id: "svc-2".into(),
+            reason: " befriending too ".into(),
+        };
+        let d = apply(&open, &onward).unwrap();
+        assert_eq!(
+            d.effect,
+            Effect::Outcome {
+                code: OutcomeCode::OnwardReferral,
+                value: None
+            }
+        );
+        assert_eq!(d.data.as_deref(), Some("R-1→svc-2"));
+        assert_eq!(d.body.as_deref(), Some("befriending too"));
+        let withdrawn = Case {
+            consent_withdrawn: true,
+            ..open
+        };
+        assert!(apply(&withdrawn, &onward).is_err());
+    }
+
+    #[test]
+    fn an_outcome_is_corrected_or_voided_only_with_a_reason() {
+        let closed = case(Status::Closed, true);
+        let void = |reason: &str| Change::VoidOutcome {
+            outcome_id: "o1".into(),
+            reason: reason.into(),
+        };
+        assert_eq!(
+            apply(&closed, &void("  ")).unwrap_err(),
+            "give a reason for voiding an outcome"
+        );
+        let done = apply(&closed, &void(" recorded twice ")).unwrap();
+        assert_eq!(
+            done.effect,
+            Effect::VoidOutcome {
+                outcome_id: "o1".into(),
+                reason: "recorded twice".into(),
+                replacement: None
+            }
+        );
+        let correct = |value: f64| Change::CorrectOutcome {
+            outcome_id: "o1".into(),
+            code: OutcomeCode::Ons4Close,
+            value: Some(value),
+            reason: "typed 70 for 7".into(),
+        };
+        assert!(
+            apply(&closed, &correct(70.0)).is_err(),
+            "the range still holds"
+        );
+        let fixed = apply(&closed, &correct(7.0)).unwrap();
+        assert_eq!(fixed.data.as_deref(), Some("ons4-close=7"));
+        assert_eq!(correct(7.0).kind(), "outcome-corrected");
     }
 
     #[test]

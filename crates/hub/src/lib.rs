@@ -5,12 +5,14 @@
 //! - [`need`]: the coded list of needs a referral names, and outcome codes.
 //! - [`status`]: the case lifecycle and which moves it allows.
 //! - [`case`]: what one change to a case may do, decided from the case as it stands.
+//! - [`caseload`]: finding a case (name, NHS number, reference, postcode, phone), filters, priority order, pages.
 //! - [`workdays`]: time to first contact in working days (weekends and bank holidays out).
 //! - [`referral`]: a referral as the front door takes it, with its consent record.
 //! - [`person`]: a person's details as given, and the keys that recognise a repeat referral.
 //! - [`triage`]: rules that suggest services from needs, eligibility and area.
 //! - [`oruk`]: the Open Referral UK 3.0 directory: documents, filters and pages.
 //! - [`fhir`]: a referral as an HL7 FHIR UK Core `ServiceRequest` and `Patient` in a Bundle.
+//! - [`wellbeing`]: start and close wellbeing scores paired case by case, for the mean change.
 //! - [`release`]: the record-level download generalised to k-anonymity (k = 5) on month, sector, decile, needs and urgency.
 //!
 //! Who may act on a referral (roles, actors, scopes) is the shared shell's, in
@@ -20,6 +22,7 @@
 //! random bytes are passed in), so the rules are tested without a database.
 
 pub mod case;
+pub mod caseload;
 pub mod fhir;
 pub mod need;
 pub mod nhs;
@@ -29,6 +32,7 @@ pub mod referral;
 pub mod release;
 pub mod status;
 pub mod triage;
+pub mod wellbeing;
 pub mod workdays;
 
 /// Input a person gave that breaks a rule: which field, and what to do.

@@ -112,33 +112,89 @@ impl Person {
     }
 
     /// The keys under which a repeat referral of this person is recognised: the
-    /// NHS number, and (name, date of birth, postcode) when all three are known.
-    /// Keys are hashed so that the index holds no readable personal data.
+    /// NHS number; (given name, family name, date of birth, postcode) when all are
+    /// known — once as written and once for each full form of a familiar given
+    /// name ([`full_forms`]: "Maggie" is also keyed as "Margaret"); and (family
+    /// name, date of birth, phone) when a phone is given, so a person who moved is
+    /// still recognised. Keys are hashed so that the index holds no readable
+    /// personal data; a match is only ever a *possible* repeat, for a person to
+    /// confirm.
     pub fn match_keys(&self) -> Vec<String> {
         let mut keys = Vec::new();
         if let Some(n) = &self.nhs_number {
             keys.push(format!("nhs:{}", hex_sha256(n)));
         }
-        if let Some(dob) = &self.date_of_birth {
-            if !self.postcode.is_empty() && !self.family_name.is_empty() {
-                let fold = |s: &str| -> String {
-                    s.chars()
-                        .filter(|c| c.is_alphanumeric())
-                        .flat_map(char::to_lowercase)
-                        .collect()
-                };
-                let text = format!(
-                    "{}|{}|{}|{}",
-                    fold(&self.given_name),
-                    fold(&self.family_name),
-                    dob,
-                    self.postcode.replace(' ', "")
-                );
+        let Some(dob) = &self.date_of_birth else {
+            return keys;
+        };
+        let family = fold(&self.family_name);
+        if family.is_empty() {
+            return keys;
+        }
+        if !self.postcode.is_empty() {
+            let given = fold(&self.given_name);
+            let postcode = self.postcode.replace(' ', "");
+            let mut forms = vec![given.clone()];
+            forms.extend(full_forms(&given).iter().map(|f| (*f).to_owned()));
+            forms.dedup();
+            for form in forms {
+                let text = format!("{form}|{family}|{dob}|{postcode}");
                 keys.push(format!("pd:{}", hex_sha256(&text)));
             }
         }
+        let phone: String = self.phone.chars().filter(char::is_ascii_digit).collect();
+        if phone.len() >= 6 {
+            keys.push(format!(
+                "tel:{}",
+                hex_sha256(&format!("{family}|{dob}|{phone}"))
+            ));
+        }
         keys
     }
+
+    /// The keys that say "this very person" for subject access: the NHS number,
+    /// and the name *as written* with date of birth and postcode — never a
+    /// familiar form's or the phone's, which only suggest a repeat.
+    pub fn identity_keys(&self) -> Vec<String> {
+        let all = self.match_keys();
+        let exact_pd = all.iter().find(|k| k.starts_with("pd:")).cloned();
+        all.into_iter()
+            .filter(|k| k.starts_with("nhs:"))
+            .chain(exact_pd)
+            .collect()
+    }
+}
+
+/// A name as match keys compare it: letters and digits only, lower case.
+fn fold(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The familiar given names, as shipped in `nicknames.txt`: each line a full
+/// form and the short forms it goes by.
+const NICKNAMES: &str = include_str!("nicknames.txt");
+
+/// The full forms a (folded) given name may stand for, other than itself:
+/// `maggie` → `margaret`; `sam` → `samantha`, `samuel`; `margaret` → none.
+pub fn full_forms(given: &str) -> Vec<&'static str> {
+    static TABLE: std::sync::OnceLock<std::collections::HashMap<String, Vec<&'static str>>> =
+        std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t: std::collections::HashMap<String, Vec<&'static str>> =
+            std::collections::HashMap::new();
+        for line in NICKNAMES.lines().filter(|l| !l.starts_with('#')) {
+            let mut words = line.split_whitespace();
+            let Some(full) = words.next() else { continue };
+            for short in words {
+                t.entry(fold(short)).or_default().push(full);
+            }
+        }
+        t
+    });
+    table.get(given).cloned().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -156,6 +212,63 @@ mod tests {
             postcode: "hm12ab".into(),
             ..Person::default()
         }
+    }
+
+    #[test]
+    fn familiar_names_share_a_key_with_their_full_form() {
+        let margaret = Person {
+            given_name: "Margaret".into(),
+            nhs_number: None,
+            phone: String::new(),
+            ..person()
+        };
+        let keys = |p: &Person| {
+            p.match_keys()
+                .into_iter()
+                .collect::<std::collections::HashSet<_>>()
+        };
+        for nick in ["Maggie", "peggy", "Meg"] {
+            let p = Person {
+                given_name: nick.into(),
+                ..margaret.clone()
+            };
+            assert!(
+                !keys(&p).is_disjoint(&keys(&margaret)),
+                "{nick} is keyed as Margaret"
+            );
+        }
+        let maggie = Person {
+            given_name: "Maggie".into(),
+            ..margaret.clone()
+        };
+        let peggy = Person {
+            given_name: "Peggy".into(),
+            ..margaret.clone()
+        };
+        assert!(
+            !keys(&maggie).is_disjoint(&keys(&peggy)),
+            "two short forms of one name"
+        );
+        let mary = Person {
+            given_name: "Mary".into(),
+            ..margaret.clone()
+        };
+        assert!(
+            keys(&mary).is_disjoint(&keys(&margaret)),
+            "another name is another person"
+        );
+        assert_eq!(full_forms("sam"), ["samantha", "samuel"]);
+        assert!(full_forms("margaret").is_empty());
+        // A person who moved is still recognised by name, birth and phone.
+        let before = Person {
+            phone: "01632 960000".into(),
+            ..margaret.clone()
+        };
+        let moved = Person {
+            postcode: "TS1 1AA".into(),
+            ..before.clone()
+        };
+        assert!(!keys(&before).is_disjoint(&keys(&moved)));
     }
 
     #[test]
@@ -198,7 +311,9 @@ mod tests {
             .into_iter()
             .filter(|k| theirs.contains(k))
             .count();
-        assert_eq!(shared, 1);
+        // Name, birth and postcode; family name, birth and phone.
+        assert_eq!(shared, 2);
         assert!(a.match_keys().iter().all(|k| !k.contains("9434765919")));
+        assert!(a.match_keys().iter().all(|k| !k.contains("01632")));
     }
 }

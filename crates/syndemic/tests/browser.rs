@@ -226,6 +226,31 @@ fn base64(text: &str) -> Vec<u8> {
     out
 }
 
+/// The open page at a desk's width and at a phone's 390 px: screenshots of both,
+/// axe-core's findings, and the document no wider than the viewport at 390 px.
+fn check_narrow(
+    browser: &Browser,
+    shots: &std::path::Path,
+    name: &str,
+    violations: &mut Vec<String>,
+    axe_source: &str,
+) {
+    browser.screenshot(shots, name);
+    violations.extend(
+        browser
+            .axe(axe_source)
+            .into_iter()
+            .map(|v| format!("{name}: {v}")),
+    );
+    browser.call("POST", "/window/rect", Some(json!({ "width": 390, "height": 844 })));
+    let wide = browser.script(
+        "return document.documentElement.scrollWidth <= document.documentElement.clientWidth;",
+    );
+    browser.screenshot(shots, &format!("{name}-390px"));
+    browser.call("POST", "/window/rect", Some(json!({ "width": 1280, "height": 1600 })));
+    assert_eq!(wide, json!(true), "{name}: wider than the screen at 390 px");
+}
+
 fn on_path(tool: &str) -> bool {
     Command::new(tool)
         .arg("--version")
@@ -535,6 +560,27 @@ fn the_demo_in_a_real_browser() {
         closed.contains("Closed") && closed.contains("Money saved per year (£): 420"),
         "the case is closed with its outcome: {closed}"
     );
+    assert!(
+        closed.contains("The status is changed."),
+        "each change is confirmed on the page: {closed}"
+    );
+    // The caseload: the coordinator finds the case among the demo's 600 by a few
+    // letters of the name (a search sent in the form's body), at a desk and at a
+    // phone's 390 px, where the page never scrolls sideways.
+    browser.open(&format!("{base}/hub/cases"));
+    assert!(
+        browser.text().contains("Showing 1–25 of"),
+        "the caseload pages: {}",
+        browser.text()
+    );
+    browser.fill(&[("q", "winif brow")]);
+    browser.click("form[action='/hub/cases'] button[type=submit]");
+    let found = browser.text();
+    assert!(
+        found.contains("Showing 1–1 of 1 matching cases") && found.contains("Winifred Browser-Test"),
+        "the search finds the case: {found}"
+    );
+    check_narrow(&browser, &shots, "caseload", &mut violations, &axe_source);
     // …and the report counts it: the demo's year of referrals and this one.
     browser.open(&format!("{base}/hub/reports"));
     browser.screenshot(&shots, "reports");

@@ -505,7 +505,16 @@ fn the_authorisation_matrix_holds_for_every_role_route_and_organisation() {
                 )
             };
             assert_eq!(r.status, 303, "{b}: anonymous {method} {path}");
-            assert_eq!(r.header("location").as_deref(), Some("/login"));
+            // A page comes back to itself after sign-in; a form's POST does not.
+            let back = if *method == "GET" {
+                format!(
+                    "/login?next={}",
+                    form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>()
+                )
+            } else {
+                "/login".to_owned()
+            };
+            assert_eq!(r.header("location"), Some(back), "{b}: {method} {path}");
         }
         // The API: another organisation's token cannot follow the referral.
         let other = request(
@@ -2132,6 +2141,774 @@ fn a_system_admin_sets_an_indicators_small_number_rule() {
                     .body
                     .contains("disclosure: counts 1–4 withheld (was: no small-number rule)"),
             "{b}: the changes are audited"
+        );
+    }
+}
+
+/// The number of cases the caseload says match, read from its status line.
+fn matching(body: &str) -> (usize, usize, usize) {
+    let at = body
+        .find("id=\"caseload-count\">")
+        .unwrap_or_else(|| panic!("no count in {body}"));
+    let line = &body[at..at + body[at..].find("</p>").unwrap()];
+    if line.contains("No case matches") {
+        return (0, 0, 0);
+    }
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    (numbers[0], numbers[1], numbers[2])
+}
+
+#[test]
+fn the_caseload_finds_filters_and_pages_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_caseload", dir.path(), &rt) {
+        let b = &s.backend;
+        let mut ids = Vec::new();
+        for i in 0..30 {
+            let mut body = referral_body(&format!("Person{i:02}"));
+            if i % 10 == 3 {
+                body["urgency"] = json!("urgent");
+            }
+            if i == 7 {
+                body["person"]["given_name"] = json!("Margaret");
+                body["person"]["family_name"] = json!("Ó Súilleabháin");
+                body["person"]["phone"] = json!("07700 900123");
+                body["person"]["nhs_number"] = json!("401 023 2137");
+            }
+            let made = api_referral(s.port, "synd_test_token_gp_a", &format!("cl-{i}"), &body);
+            assert_eq!(made.status, 201, "{b}: {}", made.body);
+            ids.push(made.json()["id"].as_str().unwrap().to_owned());
+        }
+        let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
+        let first = coordinator.get("/hub/cases");
+        assert_eq!(first.status, 200, "{b}");
+        assert_eq!(
+            matching(&first.body),
+            (1, 25, 30),
+            "{b}: a page of 25 of 30"
+        );
+        assert!(first.body.contains("Page 1 of 2"), "{b}");
+        // Urgent cases first: the three urgent ones head the list.
+        let first_rows = &first.body[first.body.find("<tbody>").unwrap()..];
+        let urgent_at = first_rows.find("<td>urgent</td>").unwrap();
+        let soon_at = first_rows.find("<td>soon</td>").unwrap();
+        assert!(urgent_at < soon_at, "{b}: urgent before soon");
+        assert_eq!(
+            first_rows[..soon_at].matches("<td>urgent</td>").count(),
+            3,
+            "{b}: all three urgent cases come first"
+        );
+        assert!(
+            first.body.contains("Practice A"),
+            "{b}: the referrer by name"
+        );
+        let second = coordinator.get("/hub/cases?page=2");
+        assert_eq!(matching(&second.body), (26, 30, 30), "{b}");
+        let past = coordinator.get("/hub/cases?page=9");
+        assert_eq!(
+            matching(&past.body),
+            (26, 30, 30),
+            "{b}: past the end is the last page"
+        );
+        let urgent = coordinator.get("/hub/cases?urgency=urgent");
+        assert_eq!(matching(&urgent.body), (1, 3, 3), "{b}");
+
+        // A search travels by POST only: in the address it is ignored.
+        let by_url = coordinator.get("/hub/cases?q=Margaret");
+        assert_eq!(matching(&by_url.body), (1, 25, 30), "{b}");
+        for text in ["margaret", "marg súil", "401 023 2137", "+44 7700 900123"] {
+            let found = coordinator.post("/hub/cases", &[("q", text)]);
+            assert_eq!(found.status, 200, "{b}: {text}");
+            assert_eq!(
+                matching(&found.body),
+                (1, 1, 1),
+                "{b}: `{text}` finds Margaret"
+            );
+            assert!(
+                found.body.contains("Margaret Ó Súilleabháin"),
+                "{b}: {text}"
+            );
+        }
+        let case = coordinator.get(&format!("/hub/cases/{}", ids[12]));
+        let reference = case.body[case.body.find("<h1>Case ").unwrap() + 9..]
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned();
+        let found = coordinator.post("/hub/cases", &[("q", &reference.to_lowercase())]);
+        assert_eq!(
+            matching(&found.body).2,
+            1,
+            "{b}: found by reference {reference}"
+        );
+        let all_okafor = coordinator.post("/hub/cases", &[("q", "okafor"), ("page", "2")]);
+        assert_eq!(
+            matching(&all_okafor.body),
+            (26, 29, 29),
+            "{b}: a search pages"
+        );
+        assert!(
+            all_okafor.body.contains("name=\"q\" value=\"okafor\""),
+            "{b}: the pager carries the search in the form's body"
+        );
+        let none = coordinator.post("/hub/cases", &[("q", "nobody-by-this-name")]);
+        assert_eq!(matching(&none.body), (0, 0, 0), "{b}");
+        assert!(none.body.contains("No case matches"), "{b}");
+        // The audit records that a search was made, never what was searched for.
+        let audit = rt.block_on(s.store.audit_log(None, 1000)).unwrap();
+        let lists: Vec<_> = audit.iter().filter(|e| e.subject == "case-list").collect();
+        assert!(lists.len() >= 10, "{b}");
+        assert!(
+            lists
+                .iter()
+                .all(|e| !e.record.to_lowercase().contains("margaret")
+                    && !e.record.contains("401")
+                    && !e.record.contains("7700")),
+            "{b}: no search text in the audit"
+        );
+        assert!(
+            lists
+                .iter()
+                .any(|e| e.record.contains("search=NHS number or phone")),
+            "{b}"
+        );
+
+        // A value that cannot be read is shown beside its field, everything kept.
+        let bad = coordinator.get("/hub/cases?from=2026-13-01&urgency=urgent&status=open");
+        assert_eq!(bad.status, 200, "{b}");
+        assert!(
+            bad.body.contains("class=\"field-error\" id=\"from-error\""),
+            "{b}"
+        );
+        assert!(
+            bad.body.contains("value=\"2026-13-01\""),
+            "{b}: the typed value kept"
+        );
+        assert!(
+            bad.body.contains("<option value=\"urgent\" selected>"),
+            "{b}"
+        );
+        assert!(!bad.body.contains("<tbody>"), "{b}: no list under an error");
+        let swapped = coordinator.get("/hub/cases?from=2026-12-01&to=2026-11-01");
+        assert!(swapped.body.contains("id=\"to-error\""), "{b}");
+        let long = coordinator.post("/hub/cases", &[("q", &"x".repeat(101))]);
+        assert!(long.body.contains("id=\"q-error\""), "{b}");
+        // A search without the CSRF token is refused.
+        let forged = request(
+            s.port,
+            "POST",
+            "/hub/cases",
+            &[
+                ("Cookie", &coordinator.cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            "q=margaret",
+        );
+        assert_eq!(forged.status, 403, "{b}");
+
+        // Assigned to me: the caseworker of the service sees the cases given to them.
+        let case = coordinator.get(&format!("/hub/cases/{}", ids[5]));
+        let routed = coordinator.post(
+            &format!("/hub/cases/{}", ids[5]),
+            &[
+                ("action", "route"),
+                ("service", SERVICE_A),
+                ("update_id", "cl-route"),
+                ("version", &hidden(&case.body, "version")),
+            ],
+        );
+        assert_eq!(routed.status, 303, "{b}: {}", routed.body);
+        let user = rt
+            .block_on(s.store.users(Some("svc-a")))
+            .unwrap()
+            .into_iter()
+            .find(|u| u.role == Role::Caseworker)
+            .unwrap();
+        let case = coordinator.get(&format!("/hub/cases/{}", ids[5]));
+        let assigned = coordinator.post(
+            &format!("/hub/cases/{}", ids[5]),
+            &[
+                ("action", "assign"),
+                ("user", &user.id),
+                ("update_id", "cl-assign"),
+                ("version", &hidden(&case.body, "version")),
+            ],
+        );
+        assert_eq!(assigned.status, 303, "{b}: {}", assigned.body);
+        let worker = Browser::sign_in(s.port, "caseworker-own", PASSWORD).unwrap();
+        let mine = worker.get("/hub/cases?assigned=me");
+        assert_eq!(matching(&mine.body), (1, 1, 1), "{b}");
+        assert!(
+            mine.body.contains(&user.display_name),
+            "{b}: the assignee by name"
+        );
+        let unassigned = coordinator.get("/hub/cases?assigned=nobody");
+        assert_eq!(matching(&unassigned.body).2, 29, "{b}");
+        // Closing with a task still open asks first; confirmed, it closes.
+        let path = format!("/hub/cases/{}", ids[5]);
+        let step = |fields: &[(&str, &str)], update: &str| {
+            let version = hidden(&worker.get(&path).body, "version");
+            let mut all = vec![("update_id", update), ("version", version.as_str())];
+            all.extend_from_slice(fields);
+            worker.post(&path, &all)
+        };
+        assert_eq!(
+            step(&[("action", "status"), ("to", "contacted")], "cl-1").status,
+            303,
+            "{b}"
+        );
+        let task = step(
+            &[
+                ("action", "task"),
+                ("title", "Call the landlord"),
+                ("due", "2026-12-24"),
+            ],
+            "cl-2",
+        );
+        assert_eq!(task.status, 303, "{b}: {}", task.body);
+        let ask = step(
+            &[
+                ("action", "status"),
+                ("to", "closed"),
+                ("reason", "Boiler fixed"),
+            ],
+            "cl-3",
+        );
+        assert_eq!(ask.status, 409, "{b}: {}", ask.body);
+        assert!(ask.body.contains("The case has 1 open task"), "{b}");
+        assert!(ask.body.contains("Close the case anyway"), "{b}");
+        assert!(
+            ask.body.contains("name=\"reason\" value=\"Boiler fixed\""),
+            "{b}: kept"
+        );
+        assert!(
+            worker.get(&path).body.contains("<dd>Contacted"),
+            "{b}: not closed yet"
+        );
+        let version = hidden(&worker.get(&path).body, "version");
+        let confirmed = worker.post(
+            &path,
+            &[
+                ("action", "status"),
+                ("to", "closed"),
+                ("reason", "Boiler fixed"),
+                ("update_id", "cl-3"),
+                ("version", &version),
+                ("confirm", "yes"),
+            ],
+        );
+        assert_eq!(confirmed.status, 303, "{b}: {}", confirmed.body);
+        let closed = worker.get(&path);
+        assert!(closed.body.contains("<dd>Closed"), "{b}");
+        // The timeline names the service and the caseworker, never their ids.
+        assert!(closed.body.contains("to Warm homes grants"), "{b}");
+        assert!(
+            closed.body.contains(&format!("to {}", user.display_name)),
+            "{b}"
+        );
+        assert!(closed.body.contains("Contacted → Closed"), "{b}");
+        assert!(
+            !closed.body.contains(&format!("({SERVICE_A}")),
+            "{b}: no service id"
+        );
+        let other = Browser::sign_in(s.port, "caseworker-other", PASSWORD).unwrap();
+        assert_eq!(
+            matching(&other.get("/hub/cases").body),
+            (0, 0, 0),
+            "{b}: another provider's caseworker sees none of them"
+        );
+        let referrer = Browser::sign_in(s.port, "referrer-own", PASSWORD).unwrap();
+        assert_eq!(referrer.get("/hub/cases").status, 403, "{b}");
+        assert_eq!(
+            referrer.post("/hub/cases", &[("q", "margaret")]).status,
+            403,
+            "{b}"
+        );
+    }
+}
+
+/// Signs in through `/login?next=…` as a browser would; where it was sent.
+fn sign_in_to(port: u16, next: &str) -> Option<String> {
+    let page = request(port, "GET", &format!("/login?next={}", enc(next)), &[], "");
+    let login = page
+        .cookies()
+        .into_iter()
+        .find(|(k, _)| k == "syndemic_login")
+        .unwrap()
+        .1;
+    let kept = page.body.contains("name=\"next\"");
+    let mut fields = vec![
+        ("login_token".to_owned(), hidden(&page.body, "login_token")),
+        ("user_name".to_owned(), "coordinator-own".to_owned()),
+        ("password".to_owned(), PASSWORD.to_owned()),
+    ];
+    if kept {
+        fields.push(("next".to_owned(), hidden(&page.body, "next")));
+    }
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = request(
+        port,
+        "POST",
+        "/login",
+        &[
+            ("Cookie", &format!("syndemic_login={login}")),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        &form_encode(&fields),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    r.header("location")
+}
+
+#[test]
+fn the_referrer_sees_why_a_referral_was_declined_and_sign_in_returns_to_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_loop", dir.path(), &rt) {
+        let b = &s.backend;
+        let referrer = Browser::sign_in(s.port, "referrer-own", PASSWORD).unwrap();
+        let page = referrer.get("/refer");
+        let key = hidden(&page.body, "idempotency_key");
+        let made = referrer.post(
+            "/refer",
+            &[
+                ("idempotency_key", &key),
+                ("hub", "hub-a"),
+                ("given_name", "Nia"),
+                ("family_name", "Okafor"),
+                ("phone", "01632 960003"),
+                ("postcode", POSTCODE),
+                ("needs", "cold-home"),
+                ("urgency", "routine"),
+                ("basis", "consent"),
+                ("consent_given_by", "The person"),
+                ("consent_given_on", "2026-11-30"),
+                ("consent_method", "verbal"),
+            ],
+        );
+        assert_eq!(made.status, 303, "{b}: {}", made.body);
+        let id = made.header("location").unwrap()["/referrals/".len()..]
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
+        let path = format!("/hub/cases/{id}");
+        let case = coordinator.get(&path);
+        let declined = coordinator.post(
+            &path,
+            &[
+                ("action", "decline"),
+                (
+                    "reason",
+                    "Lives outside the hub's area: try the county scheme",
+                ),
+                ("update_id", "loop-decline"),
+                ("version", &hidden(&case.body, "version")),
+            ],
+        );
+        assert_eq!(declined.status, 303, "{b}: {}", declined.body);
+        let after = declined.header("location").unwrap();
+        assert_eq!(after, format!("{path}?done=decline#done"), "{b}");
+        let shown = coordinator.get(after.split('#').next().unwrap());
+        assert!(
+            shown.body.contains("id=\"done\"") && shown.body.contains("The referral is declined"),
+            "{b}: the change is confirmed on the page"
+        );
+
+        // The referrer reads the reason and what else may help; nobody else does.
+        let mine = referrer.get(&format!("/referrals/{id}"));
+        assert_eq!(mine.status, 200, "{b}");
+        assert!(
+            mine.body.contains("Lives outside the hub&#39;s area")
+                || mine.body.contains("Lives outside the hub's area"),
+            "{b}: the decline reason is shown to the referrer"
+        );
+        assert!(
+            mine.body.contains("Warm homes grants"),
+            "{b}: an alternative"
+        );
+        assert!(
+            mine.body.contains("Received by the hub"),
+            "{b}: what happened"
+        );
+        let other = Browser::sign_in(s.port, "referrer-other", PASSWORD).unwrap();
+        let theirs = other.get(&format!("/referrals/{id}"));
+        assert_eq!(theirs.status, 403, "{b}: another practice is refused");
+        assert!(!theirs.body.contains("outside the hub"), "{b}");
+
+        // "Maggie" referred after "Margaret" (same birth and postcode, no NHS
+        // number) is offered as a possible repeat; "Mary" is not.
+        let mut ids = Vec::new();
+        for (i, name) in ["Margaret", "Maggie", "Mary"].iter().enumerate() {
+            let mut body = referral_body(name);
+            body["person"].as_object_mut().unwrap().remove("nhs_number");
+            body["person"]["phone"] = json!(format!("01632 96010{i}"));
+            let made = api_referral(s.port, "synd_test_token_gp_a", &format!("nick-{i}"), &body);
+            assert_eq!(made.status, 201, "{b}: {}", made.body);
+            ids.push(made.json()["id"].as_str().unwrap().to_owned());
+        }
+        let stored = |id: &str| rt.block_on(s.store.referral(id)).unwrap().unwrap();
+        assert_eq!(
+            stored(&ids[1]).linked_to.as_deref(),
+            Some(ids[0].as_str()),
+            "{b}"
+        );
+        assert_eq!(stored(&ids[2]).linked_to, None, "{b}: Mary is someone else");
+        assert!(
+            coordinator
+                .get(&format!("/hub/cases/{}", ids[1]))
+                .body
+                .contains("Possible repeat referral"),
+            "{b}"
+        );
+        // Sign-in returns to the page that asked for it, and only to this site's pages.
+        let anonymous = request(s.port, "GET", "/hub/cases?status=open", &[], "");
+        assert_eq!(
+            anonymous.header("location").as_deref(),
+            Some("/login?next=%2Fhub%2Fcases%3Fstatus%3Dopen"),
+            "{b}"
+        );
+        assert_eq!(
+            sign_in_to(s.port, "/hub/cases?status=open").as_deref(),
+            Some("/hub/cases?status=open"),
+            "{b}"
+        );
+        for elsewhere in [
+            "//evil.example/x",
+            "https://evil.example/",
+            "/\\evil.example",
+            "/login",
+        ] {
+            assert_eq!(
+                sign_in_to(s.port, elsewhere).as_deref(),
+                Some("/hub"),
+                "{b}: {elsewhere} is not followed"
+            );
+        }
+    }
+}
+
+/// The value in a report CSV's row that starts with `first`, under `column`.
+fn csv_value(csv: &str, first: &str, column: &str) -> String {
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = head
+        .iter()
+        .position(|h| h.trim_matches('"') == column)
+        .unwrap_or_else(|| panic!("no column {column} in {head:?}"));
+    let row = lines
+        .find(|l| l.trim_start_matches('"').starts_with(first))
+        .unwrap_or_else(|| panic!("no row {first} in {csv}"));
+    row.split(',').nth(at).unwrap().trim_matches('"').to_owned()
+}
+
+#[test]
+fn reports_pair_wellbeing_scores_count_outcomes_once_and_cover_a_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_reports", dir.path(), &rt) {
+        let b = &s.backend;
+        let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
+        let worker = Browser::sign_in(s.port, "caseworker-own", PASSWORD).unwrap();
+        // Start and close ONS4 scores, hand-paired: (4, 7), (5, 6) — the later of
+        // two starts — and (6, 9); one case has a start only.
+        let scores: [&[(&str, &str)]; 4] = [
+            &[
+                ("ons4-start", "4"),
+                ("ons4-close", "7"),
+                ("grant-secured", "500"),
+                ("grant-secured", "500"),
+            ],
+            &[
+                ("ons4-start", "2"),
+                ("ons4-start", "5"),
+                ("ons4-close", "6"),
+            ],
+            &[
+                ("ons4-start", "6"),
+                ("ons4-close", "9"),
+                ("money-saved", "1000"),
+            ],
+            &[("ons4-start", "8")],
+        ];
+        let mut ids = Vec::new();
+        for (i, list) in scores.iter().enumerate() {
+            let made = api_referral(
+                s.port,
+                "synd_test_token_gp_a",
+                &format!("rep-{i}"),
+                &referral_body(&format!("Rep{i}")),
+            );
+            let id = made.json()["id"].as_str().unwrap().to_owned();
+            let path = format!("/hub/cases/{id}");
+            let routed = coordinator.post(
+                &path,
+                &[
+                    ("action", "route"),
+                    ("service", SERVICE_A),
+                    ("update_id", &format!("rep-route-{i}")),
+                ],
+            );
+            assert_eq!(routed.status, 303, "{b}: {}", routed.body);
+            for (j, (code, value)) in list.iter().enumerate() {
+                let r = worker.post(
+                    &path,
+                    &[
+                        ("action", "outcome"),
+                        ("code", code),
+                        ("value", value),
+                        ("update_id", &format!("rep-{i}-{j}")),
+                    ],
+                );
+                assert_eq!(r.status, 303, "{b}: {}", r.body);
+            }
+            ids.push(id);
+        }
+        // The money saved was recorded in error: voided, with a reason, it no longer counts.
+        let page = worker.get(&format!("/hub/cases/{}", ids[2]));
+        let money = page
+            .body
+            .find("Money saved per year (£): 1000")
+            .expect("the outcome listed");
+        let outcome_id = hidden(&page.body[money..], "outcome");
+        let void = |reason: &str, update: &str| {
+            worker.post(
+                &format!("/hub/cases/{}", ids[2]),
+                &[
+                    ("action", "outcome-void"),
+                    ("outcome", &outcome_id),
+                    ("reason", reason),
+                    ("update_id", update),
+                ],
+            )
+        };
+        assert_eq!(
+            void("", "rep-void-0").status,
+            422,
+            "{b}: a void needs a reason"
+        );
+        assert_eq!(
+            void("Recorded for the wrong person", "rep-void-1").status,
+            303,
+            "{b}"
+        );
+        assert_eq!(void("again", "rep-void-2").status, 422, "{b}: void once");
+        let after = worker.get(&format!("/hub/cases/{}", ids[2]));
+        assert!(
+            after
+                .body
+                .contains("<del>Money saved per year (£): 1000</del>"),
+            "{b}: kept, struck out"
+        );
+        assert!(after.body.contains("Recorded for the wrong person"), "{b}");
+        // The first case's grant (recorded twice at £500) is corrected to £450: the
+        // report counts the case once, at the corrected value.
+        let page = worker.get(&format!("/hub/cases/{}", ids[0]));
+        let grant = page.body.find("Grant secured: 500").unwrap();
+        let grant_id = hidden(&page.body[grant..], "outcome");
+        let fixed = worker.post(
+            &format!("/hub/cases/{}", ids[0]),
+            &[
+                ("action", "outcome-correct"),
+                ("outcome", &grant_id),
+                ("code", "grant-secured"),
+                ("value", "450"),
+                ("reason", "Award letter says £450"),
+                ("update_id", "rep-fix"),
+            ],
+        );
+        assert_eq!(fixed.status, 303, "{b}: {}", fixed.body);
+        let audit = rt.block_on(s.store.audit_log(None, 1000)).unwrap();
+        assert!(
+            audit.iter().any(|e| e.record == ids[2]
+                && e.action == "change"
+                && e.reason == "outcome-voided"),
+            "{b}: the void is audited: {:?}",
+            audit
+                .iter()
+                .filter(|e| e.record == ids[2])
+                .collect::<Vec<_>>()
+        );
+
+        let csv = coordinator.get("/hub/reports/wellbeing.csv");
+        assert_eq!(csv.status, 200, "{b}: {}", csv.body);
+        let ons4 = "ONS4 life satisfaction";
+        assert_eq!(
+            csv_value(&csv.body, ons4, "Cases with both scores"),
+            "3",
+            "{b}"
+        );
+        assert_eq!(
+            csv_value(&csv.body, ons4, "Cases with one score only"),
+            "1",
+            "{b}"
+        );
+        let num = |column: &str| csv_value(&csv.body, ons4, column).parse::<f64>().unwrap();
+        // Differences 3, 1, 3: mean 7/3, s = 2/√3, t(0.975; 2) = 4.302653.
+        let half = 4.302_652_729_911_275 * (2.0 / 3f64.sqrt()) / 3f64.sqrt();
+        assert!((num("Mean change") - 7.0 / 3.0).abs() < 1e-6, "{b}");
+        assert!((num("Mean at start") - 5.0).abs() < 1e-6, "{b}");
+        assert!((num("Mean at close") - 22.0 / 3.0).abs() < 1e-6, "{b}");
+        let lower = csv
+            .body
+            .lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .position(|h| h.contains("lower"))
+            .unwrap();
+        let row = csv.body.lines().find(|l| l.contains(ons4)).unwrap();
+        let cells: Vec<&str> = row.split(',').collect();
+        let lo: f64 = cells[lower].trim_matches('"').parse().unwrap();
+        let hi: f64 = cells[lower + 1].trim_matches('"').parse().unwrap();
+        assert!((lo - (7.0 / 3.0 - half)).abs() < 1e-6, "{b}: {lo}");
+        assert!((hi - (7.0 / 3.0 + half)).abs() < 1e-6, "{b}: {hi}");
+
+        let outcomes = coordinator.get("/hub/reports/outcomes.csv").body;
+        assert_eq!(
+            csv_value(&outcomes, "Grant secured", "Cases"),
+            "1",
+            "{b}: once per case"
+        );
+        assert_eq!(
+            csv_value(&outcomes, "Grant secured", "Total value"),
+            "450",
+            "{b}: the corrected value, once"
+        );
+        assert_eq!(
+            csv_value(&outcomes, "Money saved", "Cases"),
+            "0",
+            "{b}: the void is not counted"
+        );
+
+        // A period: every referral was received today; a period before today has none.
+        let today = syndemic_hub::workdays::format_date(time::OffsetDateTime::now_utc().date());
+        let summary = coordinator
+            .get(&format!("/hub/reports/summary.csv?from={today}&to={today}"))
+            .body;
+        assert_eq!(csv_value(&summary, "Referrals", "Value"), "4", "{b}");
+        let none = coordinator
+            .get("/hub/reports/summary.csv?to=2020-01-01")
+            .body;
+        assert_eq!(csv_value(&none, "Referrals", "Value"), "0", "{b}");
+        let page = coordinator.get("/hub/reports?from=2026-02-30");
+        assert!(
+            page.body.contains("id=\"from-error\""),
+            "{b}: the field's error beside it"
+        );
+        assert!(
+            page.body.contains("value=\"2026-02-30\""),
+            "{b}: kept as typed"
+        );
+        assert_eq!(
+            coordinator
+                .get("/hub/reports/summary.csv?from=nonsense")
+                .status,
+            400,
+            "{b}"
+        );
+        let months = coordinator.get("/hub/reports/months.csv").body;
+        assert_eq!(csv_value(&months, &today[..7], "Referrals"), "4", "{b}");
+    }
+}
+
+#[test]
+fn a_person_is_referred_onward_in_parallel_and_the_first_case_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    for s in servers("hub_onward", dir.path(), &rt) {
+        let b = &s.backend;
+        let made = api_referral(
+            s.port,
+            "synd_test_token_gp_a",
+            "onward-1",
+            &referral_body("Ola"),
+        );
+        let id = made.json()["id"].as_str().unwrap().to_owned();
+        let path = format!("/hub/cases/{id}");
+        let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
+        let routed = coordinator.post(
+            &path,
+            &[
+                ("action", "route"),
+                ("service", SERVICE_A),
+                ("update_id", "on-route"),
+            ],
+        );
+        assert_eq!(routed.status, 303, "{b}");
+        let worker = Browser::sign_in(s.port, "caseworker-own", PASSWORD).unwrap();
+        let onward = |update: &str| {
+            worker.post(
+                &path,
+                &[
+                    ("action", "onward"),
+                    ("service", SERVICE_B),
+                    ("reason", "Arrears on the energy bill"),
+                    ("update_id", update),
+                ],
+            )
+        };
+        let sent = onward("on-1");
+        assert_eq!(sent.status, 303, "{b}: {}", sent.body);
+        assert_eq!(
+            sent.header("location"),
+            Some(format!("{path}?done=onward#done")),
+            "{b}"
+        );
+        assert_eq!(onward("on-1").status, 303, "{b}: a retry is harmless");
+        let all = rt
+            .block_on(s.store.referrals(&ReferralFilter::default()))
+            .unwrap();
+        assert_eq!(
+            all.len(),
+            2,
+            "{b}: one new referral, however often the form is sent"
+        );
+        let first = all.iter().find(|r| r.id == id).unwrap();
+        let second = all.iter().find(|r| r.id != id).unwrap();
+        assert_eq!(
+            first.service_id.as_deref(),
+            Some(SERVICE_A),
+            "{b}: the first case keeps its service"
+        );
+        assert!(!first.status.is_final(), "{b}: and stays open");
+        assert_eq!(second.service_id.as_deref(), Some(SERVICE_B), "{b}");
+        assert_eq!(second.service_org.as_deref(), Some("svc-b"), "{b}");
+        assert!(second.link_confirmed, "{b}: the same person, confirmed");
+        assert_eq!(
+            second.person.as_ref().map(|p| p.display_name()),
+            Some("Ola Okafor".to_owned()),
+            "{b}"
+        );
+        let page = worker.get(&path);
+        assert!(
+            page.body.contains("Onward referral made"),
+            "{b}: an outcome of the first case"
+        );
+        assert!(
+            page.body
+                .contains(&format!("to Debt advice as referral {}", second.reference)),
+            "{b}"
+        );
+        // The other service's caseworker now sees the person's new referral.
+        let other = Browser::sign_in(s.port, "caseworker-other", PASSWORD).unwrap();
+        assert!(
+            other.get("/hub/cases").body.contains(&second.reference),
+            "{b}"
+        );
+        let outcomes = coordinator.get("/hub/reports/outcomes.csv").body;
+        assert_eq!(
+            csv_value(&outcomes, "Onward referral made", "Cases"),
+            "1",
+            "{b}: counted"
         );
     }
 }

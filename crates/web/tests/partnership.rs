@@ -391,7 +391,12 @@ fn every_route_decides_access_by_role_and_organisation() {
         ] {
             let r = request(port, "GET", path, &[], "");
             assert_eq!(r.status, 303, "{backend} anonymous GET {path}");
-            assert_eq!(r.header("location").as_deref(), Some("/login"));
+            let back = form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();
+            assert_eq!(
+                r.header("location"),
+                Some(format!("/login?next={back}")),
+                "{backend}: back to {path} after sign-in"
+            );
         }
         for path in [
             "/partnerships",

@@ -99,6 +99,43 @@ impl SqlStore {
                 .await
                 .map_err(sql_error("saving an outcome"))?;
             }
+            Effect::VoidOutcome {
+                outcome_id,
+                reason,
+                replacement,
+            } => {
+                let voided = sqlx::query(
+                    "UPDATE referral_outcome SET voided_at = $1, void_reason = $2 WHERE id = $3 AND referral_id = $4 AND voided_at IS NULL",
+                )
+                .bind(now)
+                .bind(&reason)
+                .bind(&outcome_id)
+                .bind(referral_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(sql_error("voiding an outcome"))?;
+                if voided.rows_affected() == 0 {
+                    return Err(ChangeError::Refused(
+                        "that outcome is not one of this case's standing outcomes: reload the page"
+                            .into(),
+                    ));
+                }
+                if let Some((code, value)) = replacement {
+                    crate::sql::nullable_floats(
+                        "INSERT INTO referral_outcome (id, referral_id, code, value, at, actor, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(event_id)
+                    .bind(referral_id)
+                    .bind(code.code())
+                    .bind(value)
+                    .bind(now)
+                    .bind(actor)
+                    .bind(&outcome_id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(sql_error("saving a corrected outcome"))?;
+                }
+            }
             Effect::AddTask { title, due } => {
                 sqlx::query(
                     "INSERT INTO referral_task (id, referral_id, title, due, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",

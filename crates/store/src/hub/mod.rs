@@ -216,10 +216,23 @@ pub struct TaskRecord {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutcomeRecord {
+    pub id: String,
     pub referral_id: String,
     pub code: OutcomeCode,
     pub value: Option<f64>,
     pub at: i64,
+    /// Voided (recorded in error, or replaced by a correction): kept, never counted.
+    pub voided_at: Option<i64>,
+    pub void_reason: Option<String>,
+    /// The outcome this one corrects.
+    pub replaces: Option<String>,
+}
+
+impl OutcomeRecord {
+    /// Whether it counts: not voided.
+    pub fn stands(&self) -> bool {
+        self.voided_at.is_none()
+    }
 }
 
 /// Who made a change, for which organisation, and when (Unix seconds).

@@ -98,7 +98,7 @@ impl ReferralReads for SqlStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn outcomes(&self, referral_id: Option<&str>) -> Result<Vec<OutcomeRecord>> {
         let rows = sqlx::query(
-            "SELECT referral_id, code, value, at FROM referral_outcome WHERE ($1 IS NULL OR referral_id = $1) ORDER BY at, id",
+            "SELECT id, referral_id, code, value, at, voided_at, void_reason, replaces FROM referral_outcome WHERE ($1 IS NULL OR referral_id = $1) ORDER BY at, id",
         )
         .bind(referral_id)
         .fetch_all(&self.pool)
@@ -108,6 +108,7 @@ impl ReferralReads for SqlStore {
             .map(|r| {
                 let code: String = get(r, "code")?;
                 Ok(OutcomeRecord {
+                    id: get(r, "id")?,
                     referral_id: get(r, "referral_id")?,
                     code: OutcomeCode::from_code(&code).ok_or(StoreError::Corrupt {
                         found: code,
@@ -115,6 +116,9 @@ impl ReferralReads for SqlStore {
                     })?,
                     value: get(r, "value")?,
                     at: get(r, "at")?,
+                    voided_at: get(r, "voided_at")?,
+                    void_reason: get(r, "void_reason")?,
+                    replaces: get(r, "replaces")?,
                 })
             })
             .collect()

@@ -184,6 +184,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0013_data_protection.sql"),
         postgres: include_str!("../../migrations/postgres/0013_data_protection.sql"),
     },
+    Migration {
+        version: 14,
+        name: "outcome corrections",
+        sqlite: include_str!("../../migrations/sqlite/0014_outcome_corrections.sql"),
+        postgres: include_str!("../../migrations/postgres/0014_outcome_corrections.sql"),
+    },
 ];
 
 /// A statement that binds an `Option<f64>`: sqlx 0.8's `Any` driver binds a NULL `f64`

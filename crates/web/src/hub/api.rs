@@ -211,6 +211,7 @@ async fn summary(state: &AppState, r: &ReferralRecord) -> Result<Summary, WebErr
             .map(|_| service_name(&directory, r.service_id.as_deref())),
         outcomes: outcomes
             .iter()
+            .filter(|o| o.stands())
             .map(|o| Outcome {
                 code: o.code.code(),
                 value: o.value,

@@ -2,21 +2,21 @@
 //! change to it (each under a one-time update id, so a double click or a retry
 //! changes it once).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query as UrlQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
-use serde::Deserialize;
 use syndemic_access::{self as access, Action, Role};
 use syndemic_hub::need::OutcomeCode;
 use syndemic_hub::status::Status;
 use syndemic_hub::triage::{self, Facts, Offer};
 use syndemic_hub::workdays::{date_of, format_date};
-use syndemic_store::hub::{Applied, Change, ChangeError, ReferralFilter, ReferralRecord, Stamp};
+use syndemic_store::hub::{Applied, Change, ChangeError, ReferralRecord, Stamp};
 
 use super::front::{org_names, scope_of, service_name};
+use super::make::{make_referral, Hubs, Referrer, Refusal};
 use crate::shell::page;
-use crate::shell::{now, today, Posted, Signed};
+use crate::shell::{now, today, Form, Posted, Signed};
 use crate::{AppState, WebError};
 
 /// A time as `YYYY-MM-DD HH:MM` UTC.
@@ -52,99 +52,6 @@ pub(crate) fn clock(state: &AppState, r: &ReferralRecord) -> Clock {
     }
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ListQuery {
-    status: Option<String>,
-}
-
-/// The cases this user may work, and the audit of their viewing.
-async fn cases_of(state: &AppState, s: &Signed) -> Result<Vec<ReferralRecord>, WebError> {
-    s.must(Action::ListCases)?;
-    let filter = match s.actor.role {
-        Role::Coordinator => ReferralFilter {
-            hub_org: Some(s.actor.org.clone()),
-            ..ReferralFilter::default()
-        },
-        _ => ReferralFilter {
-            service_org: Some(s.actor.org.clone()),
-            ..ReferralFilter::default()
-        },
-    };
-    let all = state.db.referrals(&filter).await?;
-    Ok(all
-        .into_iter()
-        .filter(|r| access::may(&s.actor, Action::ListCases, &scope_of(r)))
-        .collect())
-}
-
-pub(crate) async fn list(
-    State(state): State<AppState>,
-    s: Signed,
-    Query(q): Query<ListQuery>,
-) -> Result<Html<String>, WebError> {
-    let mut cases = cases_of(&state, &s).await?;
-    let status = q.status.as_deref().filter(|v| !v.is_empty());
-    if let Some(code) = status {
-        if code == "open" {
-            cases.retain(|r| !r.status.is_final());
-        } else {
-            let st = Status::from_code(code)
-                .ok_or_else(|| WebError::BadRequest(format!("`{code}` is not a case status")))?;
-            cases.retain(|r| r.status == st);
-        }
-    }
-    state
-        .audit(
-            &s.actor,
-            "view",
-            "case-list",
-            status.unwrap_or("all"),
-            "case list",
-        )
-        .await?;
-    let directory = state.hub.directory(state.db.as_ref()).await?;
-    Ok(page(
-        &state,
-        "Cases",
-        html! {
-            form method="get" action="/hub/cases" {
-                div {
-                    label for="status" { "Show" }
-                    select id="status" name="status" {
-                        option value="" { "All cases" }
-                        option value="open" selected[status == Some("open")] { "Open cases" }
-                        @for st in Status::ALL { option value=(st.code()) selected[status == Some(st.code())] { (st.label()) } }
-                    }
-                }
-                button type="submit" { "Show" }
-            }
-            table {
-                caption { (cases.len()) " cases, newest first" }
-                thead { tr { th scope="col" { "Reference" } th scope="col" { "Person" } th scope="col" { "Received" } th scope="col" { "Urgency" } th scope="col" { "Status" } th scope="col" { "Service" } th scope="col" { "First contact" } th scope="col" { "Risks" } } }
-                tbody {
-                    @for r in &cases {
-                        @let c = clock(&state, r);
-                        tr {
-                            td { a href=(format!("/hub/cases/{}", r.id)) { (r.reference) } @if r.linked_to.is_some() && !r.link_confirmed { " " span class="tag" { "Possible repeat" } } }
-                            td { (r.person.as_ref().map(|p| p.display_name()).unwrap_or_else(|| "(erased)".into())) }
-                            td { (when(r.created_at)) }
-                            td { (r.urgency.code()) }
-                            td { (r.status.label()) @if r.triage == "pending" && !r.status.is_final() { " (awaiting triage)" } }
-                            td { (service_name(&directory, r.service_id.as_deref())) }
-                            td {
-                                @if r.first_contact_at.is_some() { (c.days) " working days" }
-                                @else if c.overdue { strong class="overdue" { "Overdue: due " (format_date(c.due)) } }
-                                @else if !r.status.is_final() { "Due " (format_date(c.due)) }
-                            }
-                            td { (r.flags.iter().map(|f| f.label()).collect::<Vec<_>>().join("; ")) }
-                        }
-                    }
-                }
-            }
-        },
-    ))
-}
-
 /// The referral, if the user may `action` it; 404 and 403 otherwise.
 async fn load(
     state: &AppState,
@@ -167,7 +74,7 @@ async fn load(
 }
 
 /// Services the case could go to, with the triage rules' suggestions.
-async fn offers(
+pub(crate) async fn offers(
     state: &AppState,
 ) -> Result<(Vec<Offer>, rustc_hash::FxHashMap<String, Option<String>>), WebError> {
     let directory = state.hub.directory(state.db.as_ref()).await?;
@@ -185,7 +92,10 @@ async fn offers(
     Ok((offers, provider))
 }
 
-async fn areas_above(state: &AppState, lsoa: Option<&str>) -> Result<Vec<String>, WebError> {
+pub(crate) async fn areas_above(
+    state: &AppState,
+    lsoa: Option<&str>,
+) -> Result<Vec<String>, WebError> {
     let Some(code) = lsoa.and_then(|l| syndemic_model::AreaCode::parse(l).ok()) else {
         return Ok(Vec::new());
     };
@@ -206,13 +116,104 @@ fn hidden(s: &Signed, r: &ReferralRecord, action: &str) -> Result<Markup, WebErr
     })
 }
 
+/// What the case page says above the case: nothing, why a change was refused,
+/// what the last change did, or that closing would leave tasks open.
+enum Banner<'a> {
+    Nothing,
+    Refused(&'a str),
+    Done(&'static str),
+    /// Closing with open tasks: the same change again, confirmed.
+    ConfirmClose {
+        form: &'a Form,
+        open: usize,
+    },
+}
+
+/// What a change just did, in a person's words (`?done=KIND` after the redirect).
+fn done_message(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "status" => "The status is changed.",
+        "note" => "The note is on the timeline.",
+        "contact" => "The contact is recorded.",
+        "route" => "The case is routed to the service.",
+        "decline" => "The referral is declined; the referrer can see the reason.",
+        "assign" => "The assignment is saved.",
+        "outcome" => "The outcome is recorded.",
+        "task" => "The task is added.",
+        "task-done" => "The task is done.",
+        "consent-withdrawn" => "The withdrawal of consent is recorded.",
+        "link" => "Your decision on the possible repeat is recorded.",
+        "outcome-corrected" => "The outcome is corrected; the one it replaces is kept, void.",
+        "onward" => "The person is referred onward: a new referral, open beside this one.",
+        "outcome-voided" => "The outcome is void: kept on record, no longer counted.",
+        _ => return None,
+    })
+}
+
 pub(crate) async fn case(
     State(state): State<AppState>,
     Path(id): Path<String>,
     s: Signed,
+    UrlQuery(q): UrlQuery<Vec<(String, String)>>,
 ) -> Result<Html<String>, WebError> {
     let r = load(&state, &s, &id, Action::ViewCase).await?;
-    render_case(&state, &s, &r, None).await
+    let done = q
+        .iter()
+        .find(|(k, _)| k == "done")
+        .and_then(|(_, v)| done_message(v));
+    let banner = done.map_or(Banner::Nothing, Banner::Done);
+    render_case(&state, &s, &r, banner).await
+}
+
+/// A timeline entry's detail in words: names for services, people and tasks,
+/// labels for statuses — never an id.
+fn detail(
+    e: &syndemic_store::hub::EventRecord,
+    directory: &syndemic_hub::oruk::Directory,
+    person: &dyn Fn(&str) -> String,
+    tasks: &[syndemic_store::hub::TaskRecord],
+) -> Option<String> {
+    let data = e.data.as_deref();
+    match e.kind.as_str() {
+        "status" => {
+            let (from, to) = data?.split_once('→')?;
+            let label =
+                |c: &str| Status::from_code(c).map_or(c.to_owned(), |s| s.label().to_owned());
+            Some(format!("{} → {}", label(from), label(to)))
+        }
+        "route" => {
+            let (from, to) = data?.split_once('→')?;
+            let to = service_name(directory, Some(to));
+            Some(if from.is_empty() {
+                format!("to {to}")
+            } else {
+                format!("from {} to {to}", service_name(directory, Some(from)))
+            })
+        }
+        "assign" => Some(match data {
+            Some(u) => format!("to {}", person(u)),
+            None => "to nobody".to_owned(),
+        }),
+        "task" => data.map(|due| format!("due {due}")),
+        "task-done" => tasks
+            .iter()
+            .find(|t| Some(t.id.as_str()) == data)
+            .map(|t| t.title.clone()),
+        "outcome" | "outcome-corrected" => data
+            .and_then(|d| d.split_once('='))
+            .map(|(_, v)| v)
+            .filter(|v| !v.is_empty())
+            .map(|v| format!("value {v}")),
+        "link" => data.map(str::to_owned),
+        "onward" => {
+            let (reference, service) = data?.split_once('→')?;
+            Some(format!(
+                "to {} as referral {reference}",
+                service_name(directory, Some(service))
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// The case page. Every display of it — the page asked for, or the page shown
@@ -221,9 +222,9 @@ async fn render_case(
     state: &AppState,
     s: &Signed,
     r: &ReferralRecord,
-    problem: Option<&str>,
+    banner: Banner<'_>,
 ) -> Result<Html<String>, WebError> {
-    let why = if problem.is_some() {
+    let why = if matches!(banner, Banner::Refused(_)) {
         "working the case (a change refused)"
     } else {
         "working the case"
@@ -274,11 +275,29 @@ async fn render_case(
         None => Vec::new(),
     };
     let withdrawn = r.consent_withdrawn_at.is_some();
+    let can_work = access::may(&s.actor, Action::WorkCase, &scope_of(r));
     Ok(page(
         state,
         &format!("Case {}", r.reference),
         html! {
-            @if let Some(p) = problem { div class="error-summary" role="alert" tabindex="-1" { h2 { "There is a problem" } p { (p) } } }
+            @match &banner {
+                Banner::Nothing => {}
+                Banner::Refused(p) => { div class="error-summary" role="alert" tabindex="-1" id="problem" { h2 { "There is a problem" } p { (p) } } }
+                Banner::Done(m) => { div class="notice" role="status" tabindex="-1" id="done" { p { strong { (m) } } } }
+                Banner::ConfirmClose { form, open } => {
+                    div class="warning" role="alert" tabindex="-1" id="confirm-close" {
+                        h2 { "The case has " (open) " open " (if *open == 1 { "task" } else { "tasks" }) }
+                        p { "Closing it leaves them undone. Finish them first, or close the case anyway." }
+                        form method="post" action=(format!("/hub/cases/{}", r.id)) {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            @for name in ["update_id", "version", "action", "to", "reason"] { input type="hidden" name=(name) value=(form.get(name)); }
+                            input type="hidden" name="confirm" value="yes";
+                            button type="submit" class="warning-button" { "Close the case anyway" }
+                        }
+                        p { a href="#tasks" { "Go to the open tasks" } }
+                    }
+                }
+            }
             @if !r.flags.is_empty() {
                 div class="warning" role="note" { h2 { "Risks" } ul { @for f in &r.flags { li { strong { (f.label()) } } } } }
             }
@@ -391,7 +410,7 @@ async fn render_case(
                     @if !withdrawn {
                         form method="post" action=(format!("/hub/cases/{}", r.id)) class="stack" {
                             (hidden(s, r, "onward")?)
-                            div class="field" { label for="onward" { "Refer onward to" } select id="onward" name="service" { @for o in &offers { @if r.service_id.as_deref() != Some(o.service_id.as_str()) { option value=(o.service_id) { (o.name) } } } } }
+                            div class="field" { label for="onward" { "Also refer the person to (a new referral; this case stays open)" } select id="onward" name="service" { @for o in &offers { @if r.service_id.as_deref() != Some(o.service_id.as_str()) { option value=(o.service_id) { (o.name) } } } } }
                             div class="field" { label for="onward-reason" { "Why" } input id="onward-reason" name="reason" type="text"; }
                             button type="submit" class="secondary" { "Refer onward" }
                         }
@@ -403,7 +422,7 @@ async fn render_case(
                     }
                 }
             }
-            h2 { "Tasks" }
+            h2 id="tasks" { "Tasks" }
             @if tasks.is_empty() { p { "No tasks." } } @else {
                 ul { @for t in &tasks {
                     li { (t.title) " — due " (t.due) @if t.done_at.is_some() { " (done)" } @else {
@@ -413,17 +432,186 @@ async fn render_case(
                 } }
             }
             h2 { "Outcomes" }
-            @if outcomes.is_empty() { p { "None recorded yet." } } @else { ul { @for o in &outcomes { li { (o.code.label()) @if let Some(v) = o.value { ": " (v) } " (" (when(o.at)) ")" } } } }
+            @if outcomes.is_empty() { p { "None recorded yet." } } @else {
+                ul class="outcomes" { @for (i, o) in outcomes.iter().enumerate() {
+                    li {
+                        @if o.stands() {
+                            (o.code.label()) @if let Some(v) = o.value { ": " (v) } " (" (when(o.at)) ")"
+                            @if o.replaces.is_some() { " — a correction" }
+                            @if can_work {
+                                details {
+                                    summary { "Correct or void this outcome" }
+                                    form method="post" action=(format!("/hub/cases/{}", r.id)) class="stack" {
+                                        (hidden(s, r, "outcome-correct")?)
+                                        input type="hidden" name="outcome" value=(o.id);
+                                        div class="field" {
+                                            label for=(format!("fix-code-{i}")) { "The right outcome" }
+                                            select id=(format!("fix-code-{i}")) name="code" { @for c in OutcomeCode::ALL { option value=(c.code()) selected[*c == o.code] { (c.label()) } } }
+                                        }
+                                        div class="field" { label for=(format!("fix-value-{i}")) { "Value (£ or score, where it has one)" } input id=(format!("fix-value-{i}")) name="value" type="text" inputmode="decimal" value=(o.value.map(|v| v.to_string()).unwrap_or_default()); }
+                                        div class="field" { label for=(format!("fix-reason-{i}")) { "Why it is corrected" } input id=(format!("fix-reason-{i}")) name="reason" type="text" required; }
+                                        button type="submit" { "Correct the outcome" }
+                                    }
+                                    form method="post" action=(format!("/hub/cases/{}", r.id)) class="stack" {
+                                        (hidden(s, r, "outcome-void")?)
+                                        input type="hidden" name="outcome" value=(o.id);
+                                        div class="field" { label for=(format!("void-reason-{i}")) { "Why it is void (recorded in error, twice, for the wrong person)" } input id=(format!("void-reason-{i}")) name="reason" type="text" required; }
+                                        button type="submit" class="warning-button" { "Void the outcome" }
+                                    }
+                                }
+                            }
+                        } @else {
+                            del { (o.code.label()) @if let Some(v) = o.value { ": " (v) } } " — void since " (when(o.voided_at.unwrap_or(0))) ": " (o.void_reason.clone().unwrap_or_default())
+                        }
+                    }
+                } }
+            }
             h2 { "Timeline" }
             ol class="timeline" {
                 @for e in &events {
-                    li { (when(e.at)) " — " strong { (e.kind) } " by " (actor_name(&e.actor)) @if let Some(b) = &e.body { ": " span class="note" { (b) } } @if let Some(d) = &e.data { " (" (d) ")" } }
+                    li { (when(e.at)) " — " strong { (e.kind) } " by " (actor_name(&e.actor)) @if let Some(d) = detail(e, &directory, &actor_name, &tasks) { " " (d) } @if let Some(b) = &e.body { ": " span class="note" { (b) } } }
                 }
             }
             @if is_coordinator { p { a href=(format!("/hub/cases/{}/fhir.json", r.id)) download { "Export as FHIR (ServiceRequest and Patient)" } } }
             p { a href="/hub/cases" { "All cases" } }
         },
     ))
+}
+
+/// Refers the person onward: a new referral of the same person, needs, consent
+/// and risks to another service, routed to it and open beside this case (a
+/// parallel referral); this case records it as an onward-referral outcome and
+/// stays as it was. Three writes, each idempotent under the form's update id
+/// (the new referral's key, its routing's event id, this case's event id), so a
+/// retry after a failure between them finishes the job and makes nothing twice;
+/// a new referral left unrouted by a crash waits in the coordinator's triage.
+async fn onward(
+    state: &AppState,
+    s: &Signed,
+    r: &ReferralRecord,
+    form: &Form,
+    provider: &rustc_hash::FxHashMap<String, Option<String>>,
+) -> Result<Response, WebError> {
+    if r.consent_withdrawn_at.is_some() {
+        return refused(
+            state,
+            s,
+            r,
+            "Consent was withdrawn: the person cannot be referred onward.",
+        )
+        .await;
+    }
+    let service = form.get("service");
+    let Some(org) = provider.get(&service) else {
+        return refused(state, s, r, "Choose a service from the list.").await;
+    };
+    if r.service_id.as_deref() == Some(service.as_str()) {
+        return refused(state, s, r, "The case is with that service already.").await;
+    }
+    let update = form.get("update_id");
+    if update.is_empty() {
+        return Err(WebError::BadRequest(
+            "the form has no update id: reload the page".into(),
+        ));
+    }
+    let (Some(person), Some(consent)) = (r.person.clone(), r.consent.clone()) else {
+        return refused(state, s, r, "The referral's personal data was erased.").await;
+    };
+    let reason = form.get("reason");
+    let note: String = format!("Onward referral from {}. {reason}", r.reference)
+        .chars()
+        .take(syndemic_hub::referral::MAX_NOTE)
+        .collect();
+    let draft = syndemic_hub::referral::Draft {
+        person,
+        needs: r.needs.clone(),
+        urgency: r.urgency,
+        note,
+        consent,
+        flags: r.flags.clone(),
+    };
+    let by = Referrer::check(&s.actor)?;
+    let hubs = Hubs::read(state).await?;
+    let key = format!("onward:{}:{update}", r.id);
+    let created = match make_referral(state, &by, &hubs, &r.hub_org, draft, &key).await {
+        Ok(c) => c,
+        Err(Refusal::Fields(errors)) => {
+            let why: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            return refused(state, s, r, &why.join("; ")).await;
+        }
+        Err(Refusal::Failed(e)) => return Err(e),
+    };
+    let stamp = Stamp {
+        actor: &s.actor.id,
+        org: &s.actor.org,
+        at: now(),
+    };
+    let steps = [
+        (
+            created.id.clone(),
+            format!("{}:onward-route", created.id),
+            Change::Route {
+                service_id: service.clone(),
+                service_org: org.clone(),
+                reason: format!("onward referral from {}", r.reference),
+            },
+        ),
+        (
+            r.id.clone(),
+            format!("{}:{update}", r.id),
+            Change::Onward {
+                reference: created.reference.clone(),
+                service_id: service.clone(),
+                reason,
+            },
+        ),
+    ];
+    // The new referral is the same person by construction: a possible-repeat
+    // link the match keys made for it is confirmed, not left for triage.
+    let linked = state
+        .db
+        .referral(&created.id)
+        .await?
+        .is_some_and(|c| c.linked_to.is_some() && !c.link_confirmed);
+    let confirm = linked.then(|| {
+        (
+            created.id.clone(),
+            format!("{}:onward-link", created.id),
+            Change::ConfirmLink { same_person: true },
+        )
+    });
+    for (id, event, change) in confirm.iter().chain(&steps) {
+        match state.db.apply(id, event, &stamp, change, None).await {
+            Ok(_) => {}
+            Err(ChangeError::Refused(m)) => return refused(state, s, r, &m).await,
+            Err(e @ ChangeError::Stale { .. }) => {
+                return refused(state, s, r, &e.to_string()).await
+            }
+            Err(ChangeError::NotFound(_)) => {
+                return Err(WebError::NotFound("There is no such case.".into()))
+            }
+            Err(ChangeError::Store(e)) => return Err(e.into()),
+        }
+    }
+    Ok((
+        StatusCode::SEE_OTHER,
+        [(
+            header::LOCATION,
+            format!("/hub/cases/{}?done=onward#done", r.id),
+        )],
+    )
+        .into_response())
+}
+
+/// An outcome's value as typed (`£1,250`, `7`, or nothing), or what is wrong with it.
+fn value_of(typed: &str) -> Result<Option<f64>, String> {
+    let text = typed.replace(['£', ','], "");
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<f64>()
+        .map(Some)
+        .map_err(|_| format!("`{text}` is not a number"))
 }
 
 /// One change to a case from its page.
@@ -440,7 +628,8 @@ pub(crate) async fn act(
     let r = load(&state, &s, &id, needs).await?;
     let (_, provider) = offers(&state).await?;
     let change = match action.as_str() {
-        "route" | "onward" => {
+        "onward" => return onward(&state, &s, &r, &form, &provider).await,
+        "route" => {
             let service = form.get("service");
             if r.consent_withdrawn_at.is_some() {
                 return refused(
@@ -454,15 +643,10 @@ pub(crate) async fn act(
             let Some(org) = provider.get(&service) else {
                 return refused(&state, &s, &r, "Choose a service from the list.").await;
             };
-            let reason = if action == "onward" {
-                format!("onward referral: {}", form.get("reason"))
-            } else {
-                form.get("reason")
-            };
             Change::Route {
                 service_id: service,
                 service_org: org.clone(),
-                reason,
+                reason: form.get("reason"),
             }
         }
         "decline" => Change::Decline {
@@ -472,10 +656,29 @@ pub(crate) async fn act(
             same_person: form.get("same") == "yes",
         },
         "status" => match Status::from_code(&form.get("to")) {
-            Some(to) => Change::Status {
-                to,
-                reason: form.get("reason"),
-            },
+            Some(to) => {
+                if to.is_final() && form.get("confirm") != "yes" {
+                    let open = state
+                        .db
+                        .tasks(&r.id)
+                        .await?
+                        .iter()
+                        .filter(|t| t.done_at.is_none())
+                        .count();
+                    if open > 0 {
+                        let banner = Banner::ConfirmClose { form: &form, open };
+                        return Ok((
+                            StatusCode::CONFLICT,
+                            render_case(&state, &s, &r, banner).await?,
+                        )
+                            .into_response());
+                    }
+                }
+                Change::Status {
+                    to,
+                    reason: form.get("reason"),
+                }
+            }
             None => return refused(&state, &s, &r, "Choose a status.").await,
         },
         "note" => Change::Note {
@@ -486,18 +689,32 @@ pub(crate) async fn act(
             let Some(code) = OutcomeCode::from_code(&form.get("code")) else {
                 return refused(&state, &s, &r, "Choose an outcome.").await;
             };
-            let text = form.get("value").replace(['£', ','], "");
-            let value = if text.is_empty() {
-                None
-            } else {
-                match text.parse::<f64>() {
-                    Ok(v) => Some(v),
-                    Err(_) => {
-                        return refused(&state, &s, &r, &format!("`{text}` is not a number")).await
-                    }
-                }
+            let value = match value_of(&form.get("value")) {
+                Ok(v) => v,
+                Err(m) => return refused(&state, &s, &r, &m).await,
             };
             Change::Outcome { code, value }
+        }
+        "outcome-correct" | "outcome-void" => {
+            let outcome_id = form.get("outcome");
+            let reason = form.get("reason");
+            if action == "outcome-void" {
+                Change::VoidOutcome { outcome_id, reason }
+            } else {
+                let Some(code) = OutcomeCode::from_code(&form.get("code")) else {
+                    return refused(&state, &s, &r, "Choose the right outcome.").await;
+                };
+                let value = match value_of(&form.get("value")) {
+                    Ok(v) => v,
+                    Err(m) => return refused(&state, &s, &r, &m).await,
+                };
+                Change::CorrectOutcome {
+                    outcome_id,
+                    code,
+                    value,
+                    reason,
+                }
+            }
         }
         "task" => Change::AddTask {
             title: form.get("title"),
@@ -560,7 +777,10 @@ pub(crate) async fn act(
     {
         Ok(Applied::Done) | Ok(Applied::Repeat) => Ok((
             StatusCode::SEE_OTHER,
-            [(header::LOCATION, format!("/hub/cases/{}", r.id))],
+            [(
+                header::LOCATION,
+                format!("/hub/cases/{}?done={}#done", r.id, change.kind()),
+            )],
         )
             .into_response()),
         Err(ChangeError::Refused(m)) => refused(&state, &s, &r, &m).await,
@@ -579,7 +799,7 @@ async fn refused(
     let fresh = state.db.referral(&r.id).await?.unwrap_or_else(|| r.clone());
     Ok((
         StatusCode::UNPROCESSABLE_ENTITY,
-        render_case(state, s, &fresh, Some(message)).await?,
+        render_case(state, s, &fresh, Banner::Refused(message)).await?,
     )
         .into_response())
 }

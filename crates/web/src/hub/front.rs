@@ -52,7 +52,11 @@ pub(crate) async fn dashboard(
             p class="lead" { "Signed in as " strong { (s.user.display_name) } ", " (s.actor.role.label().to_lowercase()) " at " (orgs.get(&s.actor.org).map_or(s.actor.org.as_str(), |n| n.as_str())) "." }
             ul class="columns" {
                 @if can(Action::Refer) { li { a href="/refer" { "Make a referral" } } li { a href="/referrals" { "Referrals you made" } } }
-                @if can(Action::ListCases) { li { a href="/hub/cases" { "Cases" } } }
+                @if can(Action::ListCases) {
+                    li { a href="/hub/cases" { "Cases" } }
+                    li { a href="/hub/cases?assigned=me&status=open" { "Open cases assigned to you" } }
+                    li { a href="/hub/cases?overdue=yes" { "Overdue cases" } }
+                }
                 @if can(Action::Triage) { li { a href="/hub/services" { "Services and triage rules" } } li { a href="/hub/subject-access" { "Subject access and erasure" } } }
                 @if can(Action::Reports) { li { a href="/hub/reports" { "Reports" } } }
                 @if can(Action::ManageOrgUsers) { li { a href="/admin" { "Users and API tokens" } } }
@@ -384,9 +388,59 @@ pub(crate) async fn my_referral(
     state
         .audit(&s.actor, "view", "referral", &r.id, "referrer follows up")
         .await?;
-    let outcomes = state.db.outcomes(Some(&r.id)).await?;
+    let mut outcomes = state.db.outcomes(Some(&r.id)).await?;
+    outcomes.retain(|o| o.stands());
     let directory = state.hub.directory(state.db.as_ref()).await?;
     let sent = query.0.as_deref().is_some_and(|q| q.contains("sent=1"));
+    // What the referrer is told: the case's milestones and a decline's reason,
+    // never the casework (notes, contacts, tasks, who works it).
+    let events = state.db.events(&r.id).await?;
+    let milestones: Vec<(i64, String)> = events
+        .iter()
+        .filter_map(|e| {
+            let text = match e.kind.as_str() {
+                "received" => "Received by the hub".to_owned(),
+                "route" => {
+                    let to = e.data.as_deref()?.split_once('→')?.1;
+                    format!("Passed to {}", service_name(&directory, Some(to)))
+                }
+                "status" => {
+                    let to = e.data.as_deref()?.split_once('→')?.1;
+                    format!(
+                        "Now: {}",
+                        syndemic_hub::status::Status::from_code(to)?.label()
+                    )
+                }
+                "decline" => format!(
+                    "Declined: {}",
+                    e.body.as_deref().unwrap_or("no reason given")
+                ),
+                "consent-withdrawn" => "The person withdrew consent".to_owned(),
+                _ => return None,
+            };
+            Some((e.at, text))
+        })
+        .collect();
+    let declined = r.status == syndemic_hub::status::Status::Declined;
+    let reason = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "decline")
+        .and_then(|e| e.body.clone());
+    let alternatives = if declined && r.person.is_some() {
+        let (offers, _) = super::cases::offers(&state).await?;
+        let facts = syndemic_hub::triage::Facts {
+            needs: r.needs.clone(),
+            age: r.person.as_ref().and_then(|p| p.age_on(today())),
+            areas: super::cases::areas_above(&state, r.lsoa.as_deref()).await?,
+        };
+        syndemic_hub::triage::suggest(&facts, &offers)
+            .into_iter()
+            .filter(|sg| sg.eligible)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(page(
         &state,
         &format!("Referral {}", r.reference),
@@ -401,6 +455,19 @@ pub(crate) async fn my_referral(
                 dt { "Status" } dd { (r.status.label()) }
                 dt { "Service" } dd { (service_name(&directory, r.service_id.as_deref())) }
             }
+            @if declined {
+                div class="warning" id="declined" {
+                    h2 { "The hub declined this referral" }
+                    p { "Reason: " strong { (reason.as_deref().unwrap_or("none recorded")) } }
+                    @if alternatives.is_empty() { p { "No other service in the directory meets these needs." } } @else {
+                        p { "Services in the directory that meet the needs and may help instead:" }
+                        ul { @for a in &alternatives { li { (a.name) " — " (a.reasons.join("; ")) } } }
+                        p { a href="/openreferral/services" { "The service directory" } }
+                    }
+                }
+            }
+            h2 { "What has happened" }
+            ol class="timeline" { @for (at, text) in &milestones { li { (super::cases::when(*at)) " — " (text) } } }
             h2 { "Outcomes" }
             @if outcomes.is_empty() { p { "None recorded yet." } } @else {
                 ul { @for o in &outcomes { li { (o.code.label()) @if let Some(v) = o.value { ": " (v) } } } }

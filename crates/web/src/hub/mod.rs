@@ -8,6 +8,7 @@
 //! change or export of personal data writes the audit log.
 
 mod api;
+mod caseload;
 pub(crate) mod cases;
 mod directory;
 mod front;
@@ -72,7 +73,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/refer", get(front::refer_page).post(front::refer))
         .route("/referrals", get(front::my_referrals))
         .route("/referrals/{id}", get(front::my_referral))
-        .route("/hub/cases", get(cases::list))
+        .route("/hub/cases", get(caseload::list).post(caseload::search))
         .route("/hub/cases/{id}", get(cases::case).post(cases::act))
         .route("/hub/cases/{id}/fhir.json", get(cases::fhir))
         .route("/hub/reports", get(reports::page))

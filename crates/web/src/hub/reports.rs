@@ -4,12 +4,14 @@
 //! with counts from 1 to 4 shown as "<5" (the small-number rule the evidence
 //! pages follow), so a report never identifies a person.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
 use maud::html;
 use rustc_hash::FxHashMap;
 use syndemic_access::{report_view, Action, ReportView, Role};
 use syndemic_hub::need::{Need, OutcomeCode};
+use syndemic_hub::status::Status;
+use syndemic_hub::FieldError;
 use syndemic_store::hub::ReferralFilter;
 
 use super::cases::clock;
@@ -19,9 +21,82 @@ use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::Signed;
 use crate::{AppState, WebError};
 
-const TABLES: [&str; 7] = [
-    "summary", "sources", "needs", "outcomes", "deciles", "partners", "records",
+const TABLES: [&str; 9] = [
+    "summary",
+    "months",
+    "sources",
+    "needs",
+    "outcomes",
+    "wellbeing",
+    "deciles",
+    "partners",
+    "records",
 ];
+
+/// The days a report covers, by the day each referral was received (both ends
+/// included; either may be open).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Period {
+    from: Option<time::Date>,
+    to: Option<time::Date>,
+}
+
+impl Period {
+    /// The period an address asks for (`?from=2026-04-01&to=2027-03-31`), or the
+    /// fields that cannot be read.
+    fn read(pairs: &[(String, String)]) -> (Period, Vec<FieldError>) {
+        let mut p = Period::default();
+        let mut errors = Vec::new();
+        for (k, v) in pairs {
+            let slot = match k.as_str() {
+                "from" => &mut p.from,
+                "to" => &mut p.to,
+                _ => continue,
+            };
+            if v.trim().is_empty() {
+                continue;
+            }
+            match syndemic_model::date::parse_date(v) {
+                Ok(d) => *slot = Some(d),
+                Err(e) => errors.push(FieldError::new(k.clone(), e)),
+            }
+        }
+        if let (Some(from), Some(to)) = (p.from, p.to) {
+            if from > to {
+                errors.push(FieldError::new(
+                    "to",
+                    format!("the last day ({to}) is before the first ({from}): swap them"),
+                ));
+            }
+        }
+        (p, errors)
+    }
+
+    fn keeps(&self, day: time::Date) -> bool {
+        self.from.is_none_or(|f| day >= f) && self.to.is_none_or(|t| day <= t)
+    }
+
+    /// The period as an address's query, for downloads.
+    fn query(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(f) = self.from {
+            parts.push(format!("from={f}"));
+        }
+        if let Some(t) = self.to {
+            parts.push(format!("to={t}"));
+        }
+        parts.join("&")
+    }
+
+    fn label(&self) -> String {
+        match (self.from, self.to) {
+            (None, None) => "every referral received".to_owned(),
+            (Some(f), None) => format!("referrals received from {f}"),
+            (None, Some(t)) => format!("referrals received up to {t}"),
+            (Some(f), Some(t)) => format!("referrals received from {f} to {t}"),
+        }
+    }
+}
 
 fn count(n: usize, suppress: bool) -> Cell {
     if suppress && (1..5).contains(&n) {
@@ -31,7 +106,7 @@ fn count(n: usize, suppress: bool) -> Cell {
     }
 }
 
-async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError> {
+async fn tables(state: &AppState, s: &Signed, period: &Period) -> Result<Vec<DataTable>, WebError> {
     s.must(Action::Reports)?;
     let view = report_view(s.actor.role);
     let suppress = view == Some(ReportView::EveryHubWithheld);
@@ -44,14 +119,27 @@ async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError
         ReferralFilter::default()
     };
     let db = &state.db;
-    let referrals = db.referrals(&filter).await?;
+    let mut referrals = db.referrals(&filter).await?;
+    referrals.retain(|r| period.keeps(syndemic_hub::workdays::date_of(r.created_at)));
     let ids: rustc_hash::FxHashSet<&str> = referrals.iter().map(|r| r.id.as_str()).collect();
-    let outcomes: Vec<_> = db
+    let recorded: Vec<_> = db
         .outcomes(None)
         .await?
         .into_iter()
-        .filter(|o| ids.contains(o.referral_id.as_str()))
+        .filter(|o| o.stands() && ids.contains(o.referral_id.as_str()))
         .collect();
+    // Each case counts once per kind of outcome: a grant recorded twice is one
+    // grant, of the value recorded last.
+    let mut once: FxHashMap<(&str, OutcomeCode), &syndemic_store::hub::OutcomeRecord> =
+        FxHashMap::default();
+    for o in &recorded {
+        let slot = once.entry((o.referral_id.as_str(), o.code)).or_insert(o);
+        if o.at >= slot.at {
+            *slot = o;
+        }
+    }
+    let mut outcomes: Vec<&syndemic_store::hub::OutcomeRecord> = once.into_values().collect();
+    outcomes.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
     let orgs = org_names(state).await?;
     let n = referrals.len();
 
@@ -116,6 +204,96 @@ async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError
         Cell::text("Money saved per year (£)"),
         Cell::Number(Some(saved)),
     ]);
+
+    let mut months = DataTable::new(
+        "Referrals by the month they were received",
+        &[
+            "Month",
+            "Referrals",
+            "Closed",
+            "Declined",
+            "Median working days to first contact",
+        ],
+    );
+    let mut by_month: std::collections::BTreeMap<
+        (i32, u8),
+        Vec<&syndemic_store::hub::ReferralRecord>,
+    > = std::collections::BTreeMap::new();
+    for r in &referrals {
+        let day = syndemic_hub::workdays::date_of(r.created_at);
+        by_month
+            .entry((day.year(), u8::from(day.month())))
+            .or_default()
+            .push(r);
+    }
+    for ((year, month), rs) in &by_month {
+        let mut days: Vec<u32> = rs
+            .iter()
+            .filter(|r| r.first_contact_at.is_some())
+            .map(|r| clock(state, r).days)
+            .collect();
+        days.sort_unstable();
+        months.push(vec![
+            Cell::text(format!("{year}-{month:02}")),
+            count(rs.len(), suppress),
+            count(
+                rs.iter().filter(|r| r.status == Status::Closed).count(),
+                suppress,
+            ),
+            count(
+                rs.iter().filter(|r| r.status == Status::Declined).count(),
+                suppress,
+            ),
+            Cell::Number(days.get(days.len() / 2).map(|d| f64::from(*d))),
+        ]);
+    }
+
+    let mut wellbeing = DataTable::new(
+        "Wellbeing: mean change from the start of a case to its close, paired case by case, with its 95 % confidence interval (Student's t)",
+        &[
+            "Scale",
+            "Cases with both scores",
+            "Cases with one score only",
+            "Mean at start",
+            "Mean at close",
+            "Mean change",
+            "95 % confidence interval",
+        ],
+    );
+    let scores: Vec<syndemic_hub::wellbeing::Score> = outcomes
+        .iter()
+        .filter_map(|o| {
+            Some(syndemic_hub::wellbeing::Score {
+                case: o.referral_id.as_str(),
+                code: o.code,
+                value: o.value?,
+                at: o.at,
+            })
+        })
+        .collect();
+    for scale in syndemic_hub::wellbeing::SCALES {
+        let pairs = syndemic_hub::wellbeing::pair(&scores, scale);
+        let n = pairs.pairs.len();
+        let withheld = suppress && (1..5).contains(&n);
+        let (change, lower, upper) = if withheld {
+            (None, None, None)
+        } else {
+            paired_change(&pairs.differences())?
+        };
+        let (start, close) = match pairs.means() {
+            Some((a, b)) if !withheld => (Some(a), Some(b)),
+            _ => (None, None),
+        };
+        wellbeing.push(vec![
+            Cell::text(scale.name),
+            count(n, suppress),
+            count(pairs.unpaired, suppress),
+            Cell::Number(start),
+            Cell::Number(close),
+            Cell::Number(change),
+            Cell::Range(lower, upper),
+        ]);
+    }
 
     let mut sources = DataTable::new(
         "Referrals by source",
@@ -291,12 +469,52 @@ async fn tables(state: &AppState, s: &Signed) -> Result<Vec<DataTable>, WebError
         ]);
     }
     Ok(vec![
-        summary, sources, needs, outs, deciles, partners, records,
+        summary, months, sources, needs, outs, wellbeing, deciles, partners, records,
     ])
 }
 
-pub(crate) async fn page_(state: &AppState, s: &Signed) -> Result<Html<String>, WebError> {
-    let tables = tables(state, s).await?;
+/// An estimate with its lower and upper limits, each blank where it has none.
+type Interval = (Option<f64>, Option<f64>, Option<f64>);
+
+/// The mean of paired differences with its 95 % Student's t interval
+/// (`syndemic_stats::mean::mean_grouped` over one group): blank for no pairs, no
+/// interval for one.
+fn paired_change(d: &[f64]) -> Result<Interval, WebError> {
+    if d.is_empty() {
+        return Ok((None, None, None));
+    }
+    let values: Vec<Option<f64>> = d.iter().copied().map(Some).collect();
+    let groups = vec![0u32; d.len()];
+    let (_, est) = syndemic_stats::mean::mean_grouped(
+        &groups,
+        1,
+        &values,
+        &[syndemic_stats::ConfidenceLevel::P95],
+    )
+    .map_err(|e| WebError::Internal(format!("the paired mean: {e}")))?;
+    Ok((est.value[0], est.lower[0][0], est.upper[0][0]))
+}
+
+pub(crate) async fn page_(
+    state: &AppState,
+    s: &Signed,
+    pairs: &[(String, String)],
+) -> Result<Html<String>, WebError> {
+    let (period, errors) = Period::read(pairs);
+    let tables = if errors.is_empty() {
+        tables(state, s, &period).await?
+    } else {
+        s.must(Action::Reports)?;
+        Vec::new()
+    };
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let error_of = |name: &str| errors.iter().find(|e| e.field == name);
     state
         .audit(&s.actor, "view", "report", "hub", "aggregate report")
         .await?;
@@ -305,12 +523,31 @@ pub(crate) async fn page_(state: &AppState, s: &Signed) -> Result<Html<String>, 
         "Hub reports",
         html! {
             p class="lead" { @if report_view(s.actor.role) == Some(ReportView::EveryHubWithheld) { "Every hub's referrals, counts only; counts from 1 to 4 are shown as <5." } @else { "Your hub's referrals, counts only." } }
+            @if !errors.is_empty() {
+                div class="error-summary" role="alert" tabindex="-1" id="errors" {
+                    h2 { "There is a problem" }
+                    ul { @for e in &errors { li { a href=(format!("#{}", e.field)) { (e.message) } } } }
+                }
+            }
+            form method="get" action="/hub/reports" aria-label="The period reported" {
+                @for (name, label) in [("from", "Received from (YYYY-MM-DD)"), ("to", "Received up to (YYYY-MM-DD)")] {
+                    div class=(if error_of(name).is_some() { "field invalid" } else { "field" }) {
+                        label for=(name) { (label) }
+                        @if let Some(e) = error_of(name) { p class="field-error" id=(format!("{name}-error")) { "Error: " (e.message) } }
+                        input id=(name) name=(name) type="date" value=(value(name))
+                            aria-invalid=[error_of(name).map(|_| "true")]
+                            aria-describedby=[error_of(name).map(|_| format!("{name}-error"))];
+                    }
+                }
+                button type="submit" { "Report on this period" }
+            }
+            @if errors.is_empty() { p id="period" { "Reporting on " strong { (period.label()) } "." } }
             @for (name, t) in TABLES.iter().zip(&tables).filter(|(n, _)| **n != "records") {
-                (t.html(Some(&Download { path: format!("/hub/reports/{name}"), query: String::new() })))
+                (t.html(Some(&Download { path: format!("/hub/reports/{name}"), query: period.query() })))
             }
             h2 { "Pseudonymised records" }
             p { "One row per referral with no name, contact, address, area code or free text, and a pseudonym keyed with the deployment's secret. The period, referrer's sector, IMD decile, needs and urgency are generalised (month to quarter or year, decile to quintile, needs to their number) until every combination is shared by at least " (syndemic_hub::release::K) " referrals (k-anonymity, k = " (syndemic_hub::release::K) "); referrals that would still stand out are left out: "
-                a href="/hub/reports/records.csv" { "CSV" } " or " a href="/hub/reports/records.xlsx" { "Excel" } "." }
+                a href=(Download { path: "/hub/reports/records".into(), query: period.query() }.href("csv")) { "CSV" } " or " a href=(Download { path: "/hub/reports/records".into(), query: period.query() }.href("xlsx")) { "Excel" } "." }
         },
     ))
 }
@@ -318,15 +555,21 @@ pub(crate) async fn page_(state: &AppState, s: &Signed) -> Result<Html<String>, 
 pub(crate) async fn page(
     State(state): State<AppState>,
     s: Signed,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Html<String>, WebError> {
-    page_(&state, &s).await
+    page_(&state, &s, &pairs).await
 }
 
 pub(crate) async fn download(
     State(state): State<AppState>,
     Path(file): Path<String>,
     s: Signed,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    let (period, errors) = Period::read(&pairs);
+    if let Some(e) = errors.first() {
+        return Err(WebError::BadRequest(e.to_string()));
+    }
     let (stem, ext) = file
         .rsplit_once('.')
         .ok_or_else(|| WebError::NotFound("no such report".into()))?;
@@ -336,7 +579,7 @@ pub(crate) async fn download(
             TABLES.join(", ")
         ))
     })?;
-    let tables = tables(&state, &s).await?;
+    let tables = tables(&state, &s, &period).await?;
     state
         .audit(
             &s.actor,

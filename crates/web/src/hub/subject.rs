@@ -39,7 +39,7 @@ async fn find(state: &AppState, s: &Signed, form: &Form) -> Result<Vec<ReferralR
             .map_err(|e| WebError::BadRequest(e.to_string()))?;
         p.nhs_number = Some(n.digits());
     }
-    let keys = p.match_keys();
+    let keys = p.identity_keys();
     if keys.is_empty() {
         return Err(WebError::BadRequest(
             "give the NHS number, or the first and last names, date of birth and postcode".into(),
@@ -72,7 +72,7 @@ async fn export(state: &AppState, found: &[ReferralRecord]) -> Result<serde_json
             "neighbourhood": r.lsoa,
             "timeline": events.iter().map(|e| json!({"at": when(e.at), "kind": e.kind, "text": e.body, "detail": e.data})).collect::<Vec<_>>(),
             "tasks": tasks.iter().map(|t| json!({"title": t.title, "due": t.due, "done": t.done_at.map(when)})).collect::<Vec<_>>(),
-            "outcomes": outcomes.iter().map(|o| json!({"code": o.code, "value": o.value, "at": when(o.at)})).collect::<Vec<_>>(),
+            "outcomes": outcomes.iter().map(|o| json!({"code": o.code, "value": o.value, "at": when(o.at), "voided": o.voided_at.map(when), "void_reason": o.void_reason})).collect::<Vec<_>>(),
         }));
     }
     Ok(json!({"generated": when(now()), "referrals": referrals}))

@@ -4,7 +4,6 @@
 //! knows which large, medium and small employers are in its footprint.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 use rustc_hash::FxHashMap;
@@ -16,7 +15,6 @@ use syndemic_store::partnership::{BusinessCountRecord, BusinessRecord};
 use syndemic_store::Store;
 
 use super::{audit_entry, layout_error, num};
-use crate::shell::auth::require;
 use crate::shell::page as layout_page;
 use crate::shell::svg::{choropleth, MapArea, SCALE};
 use crate::shell::table::{Cell, DataTable, Download};
@@ -250,9 +248,8 @@ pub(crate) async fn map(
 pub(crate) async fn download(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    headers: HeaderMap,
+    _signed: Signed,
 ) -> Result<Response, WebError> {
-    require(&state, &headers).await?;
     let (stem, ext) = file
         .rsplit_once('.')
         .ok_or_else(|| WebError::NotFound(format!("no download `{file}`")))?;

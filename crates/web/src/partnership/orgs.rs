@@ -3,7 +3,6 @@
 //! anchor institutions' measures and social value.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 use rustc_hash::FxHashSet;
@@ -16,7 +15,6 @@ use syndemic_store::partnership::{
 };
 
 use super::{audit_entry, layout_error, num, World};
-use crate::shell::auth::require;
 use crate::shell::page as layout_page;
 use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::Posted;
@@ -117,9 +115,8 @@ pub(crate) async fn list(
 pub(crate) async fn organisations_download(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    headers: HeaderMap,
+    _signed: Signed,
 ) -> Result<Response, WebError> {
-    require(&state, &headers).await?;
     let world = World::load(&state).await?;
     let ext = file
         .strip_prefix("organisations.")
@@ -445,9 +442,8 @@ pub(crate) async fn anchors(
 pub(crate) async fn anchors_download(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    headers: HeaderMap,
+    _signed: Signed,
 ) -> Result<Response, WebError> {
-    require(&state, &headers).await?;
     let ext = file
         .strip_prefix("measures.")
         .ok_or_else(|| WebError::NotFound(format!("no download `{file}`")))?;

@@ -36,7 +36,7 @@ impl From<syndemic_store::StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.0.status();
-        if let WebError::SignIn = self.0 {
+        if let WebError::SignIn | WebError::SignInThen(_) = self.0 {
             return (
                 status,
                 [(header::WWW_AUTHENTICATE, "Bearer")],

@@ -22,7 +22,7 @@
 //! sealed (`syndemic_access::seal`).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
@@ -128,11 +128,31 @@ pub(crate) async fn api_caller(
     Ok(require(state, headers).await?.actor)
 }
 
+/// What the sign-in form keeps when it is shown again: the name typed, and the
+/// page to return to once signed in.
+struct Typed<'a> {
+    user_name: &'a str,
+    next: Option<&'a str>,
+}
+
+/// The page to go to after signing in, if `text` is one of this site's own
+/// (a path: never another site, `//host` or `/\host`, and never sign-in itself).
+pub(crate) fn safe_next(text: &str) -> Option<&str> {
+    let ok = text.starts_with('/')
+        && !text.starts_with("//")
+        && !text.starts_with("/\\")
+        && text.len() <= 2000
+        && !text.chars().any(|c| c.is_control() || c == '\\')
+        && !text.starts_with("/login")
+        && !text.starts_with("/logout");
+    ok.then_some(text)
+}
+
 fn login_form(
     state: &AppState,
     login_token: &str,
     message: Option<&str>,
-    user_name: &str,
+    typed: &Typed<'_>,
 ) -> Html<String> {
     page(
         state,
@@ -143,9 +163,10 @@ fn login_form(
             }
             form method="post" action="/login" class="stack" {
                 input type="hidden" name="login_token" value=(login_token);
+                @if let Some(next) = typed.next { input type="hidden" name="next" value=(next); }
                 div {
                     label for="user_name" { "User name" }
-                    input id="user_name" name="user_name" type="text" autocomplete="username" required value=(user_name);
+                    input id="user_name" name="user_name" type="text" autocomplete="username" required value=(typed.user_name);
                 }
                 div {
                     label for="password" { "Password" }
@@ -168,11 +189,11 @@ fn sign_in_form(
     state: &AppState,
     status: StatusCode,
     message: Option<&str>,
-    user_name: &str,
+    typed: &Typed<'_>,
 ) -> Result<Response, WebError> {
     let pre_session = random_hex(16)?;
     let token = login_token(state, &pre_session);
-    let mut r = (status, login_form(state, &token, message, user_name)).into_response();
+    let mut r = (status, login_form(state, &token, message, typed)).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(state, LOGIN_COOKIE, &pre_session, 3600),
@@ -180,8 +201,19 @@ fn sign_in_form(
     Ok(r)
 }
 
-pub(crate) async fn login_page(State(state): State<AppState>) -> Result<Response, WebError> {
-    sign_in_form(&state, StatusCode::OK, None, "")
+pub(crate) async fn login_page(
+    State(state): State<AppState>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let next = q
+        .iter()
+        .find(|(k, _)| k == "next")
+        .and_then(|(_, v)| safe_next(v));
+    let typed = Typed {
+        user_name: "",
+        next,
+    };
+    sign_in_form(&state, StatusCode::OK, None, &typed)
 }
 
 /// What every failed sign-in is told, whatever failed.
@@ -195,6 +227,11 @@ pub(crate) async fn login(
 ) -> Result<Response, WebError> {
     let form = Form::parse(&body);
     let user_name = form.get("user_name");
+    let next = form.get("next");
+    let typed = Typed {
+        user_name: &user_name,
+        next: safe_next(&next),
+    };
     let sent = form.get("login_token");
     let pre_session = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if sent.is_empty()
@@ -205,7 +242,7 @@ pub(crate) async fn login(
             &state,
             StatusCode::FORBIDDEN,
             Some("The sign-in form expired. Try again."),
-            &user_name,
+            &typed,
         );
     }
     let t = now();
@@ -250,7 +287,7 @@ pub(crate) async fn login(
             &name_key,
             user.as_ref(),
             outcome,
-            &user_name,
+            &typed,
             t,
         )
         .await;
@@ -292,7 +329,8 @@ pub(crate) async fn login(
         &user.org_id,
         &format!("client {}", client.0),
     );
-    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/hub")]).into_response();
+    let to = typed.next.unwrap_or("/hub").to_owned();
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(&state, SESSION_COOKIE, &id, SESSION_SECONDS),
@@ -367,7 +405,7 @@ async fn failed(
     name_key: &str,
     user: Option<&syndemic_store::hub::UserRecord>,
     outcome: Outcome,
-    user_name: &str,
+    typed: &Typed<'_>,
     t: i64,
 ) -> Result<Response, WebError> {
     let throttle = &state.throttle;
@@ -431,7 +469,7 @@ async fn failed(
         }
         _ => WRONG,
     };
-    sign_in_form(state, StatusCode::UNAUTHORIZED, Some(message), user_name)
+    sign_in_form(state, StatusCode::UNAUTHORIZED, Some(message), typed)
 }
 
 /// A valid Argon2id hash of a random password, verified against when the user

@@ -18,6 +18,9 @@ pub enum WebError {
     /// Nobody is signed in (pages send them to sign in; the API answers 401).
     #[error("sign in first")]
     SignIn,
+    /// Nobody is signed in to see this page: sign in, then come back to it.
+    #[error("sign in first")]
+    SignInThen(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -47,7 +50,7 @@ impl WebError {
         match self {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::SignIn => StatusCode::UNAUTHORIZED,
+            WebError::SignIn | WebError::SignInThen(_) => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -59,12 +62,24 @@ impl WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        if let WebError::SignIn = self {
+        let back = match &self {
+            WebError::SignIn => Some(None),
+            WebError::SignInThen(page) => Some(Some(page.as_str())),
+            _ => None,
+        };
+        if let Some(page) = back {
+            let to = match page {
+                Some(p) => format!(
+                    "/login?next={}",
+                    form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()
+                ),
+                None => "/login".to_owned(),
+            };
             return (
                 StatusCode::SEE_OTHER,
                 [
-                    (header::LOCATION, "/login"),
-                    (header::CACHE_CONTROL, "no-store"),
+                    (header::LOCATION, to),
+                    (header::CACHE_CONTROL, "no-store".to_owned()),
                 ],
             )
                 .into_response();

@@ -134,7 +134,21 @@ impl FromRequestParts<AppState> for Signed {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
-        auth::require(state, &parts.headers).await
+        match auth::require(state, &parts.headers).await {
+            // A page asked for: back to it once signed in.
+            Err(WebError::SignIn) if parts.method == axum::http::Method::GET => {
+                let page = parts
+                    .uri
+                    .path_and_query()
+                    .map_or("/hub", |p| p.as_str())
+                    .to_owned();
+                Err(match auth::safe_next(&page) {
+                    Some(_) => WebError::SignInThen(page),
+                    None => WebError::SignIn,
+                })
+            }
+            other => other,
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod age;
 mod area;
 pub mod date;
 pub mod geo;
+mod natural;
 mod period;
 pub mod polarity;
 pub mod postcode;
@@ -18,6 +19,7 @@ pub mod spreadsheet;
 
 pub use age::AgeBand;
 pub use area::{walk_up, AreaCode, AreaCodeError, AreaType, CodeVerdict, Level};
+pub use natural::natural_cmp;
 pub use period::{Period, PeriodError};
 pub use polarity::Polarity;
 pub use postcode::normalise_postcode;

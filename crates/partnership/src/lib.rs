@@ -15,9 +15,11 @@
 //!   anchor measures and plans, read all-or-nothing with every bad row reported.
 //! - [`maturity`]: the business-engagement maturity self-assessment.
 //! - [`progress`]: delivery statuses, and when a progress update is overdue.
+//! - [`contradiction`]: where the lead, the data and the board disagree outright.
 
 pub mod access;
 pub mod commitment;
+pub mod contradiction;
 pub mod framework;
 pub mod layout;
 pub mod maturity;

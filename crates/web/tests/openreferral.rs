@@ -427,6 +427,61 @@ fn the_directory_api_conforms_to_open_referral_uk() {
             .status,
             400
         );
+        // The same directory as people read it: searchable, paged, readable.
+        let page = |path: &str| request(port, "GET", path, &[], "");
+        let all_pages = page("/directory");
+        assert_eq!(all_pages.status, 200, "{b}");
+        let shown = all_pages.body.matches("<section class=\"service\"").count();
+        assert!(
+            all_pages.body.contains(&format!("Showing 1–{shown} of")) && (1..=20).contains(&shown),
+            "{b}: pages of at most 20: {}",
+            all_pages.body
+        );
+        let warmth = page("/directory?q=warmth");
+        assert!(
+            warmth.body.contains("Fixture service 3")
+                && warmth.body.contains("Fixture service 6")
+                && !warmth.body.contains("Fixture service 1<"),
+            "{b}: services whose description or term says warmth"
+        );
+        assert!(
+            warmth.body.contains("Fixture organisation two"),
+            "{b}: who runs it"
+        );
+        assert!(
+            warmth.body.contains("1 High Street, Testshire, TS1 1AA"),
+            "{b}: where"
+        );
+        assert!(
+            warmth.body.contains("href=\"mailto:help@example.org\""),
+            "{b}: how to reach it"
+        );
+        assert!(
+            !warmth.body.contains("\"organization_id\""),
+            "{b}: never raw JSON"
+        );
+        let near = page("/directory?q=fixture&postcode=ts11aa");
+        assert!(
+            near.body.contains("Showing 1–2 of 2 services"),
+            "{b}: {}",
+            near.body
+        );
+        let bad = page("/directory?postcode=nonsense&q=warm");
+        assert!(
+            bad.body.contains("id=\"postcode-error\""),
+            "{b}: the error beside its field"
+        );
+        assert!(bad.body.contains("value=\"warm\""), "{b}: the search kept");
+        let one = page(&format!(
+            "/directory/{}",
+            "00000001-0000-4000-8000-000000000007"
+        ));
+        assert!(
+            one.body.contains("aged up to 25"),
+            "{b}: who it is for: {}",
+            one.body
+        );
+        assert_eq!(page("/directory/no-such-service").status, 404, "{b}");
         println!("{b}: ORUK conformance: {} services, {} service-at-locations, {} terms from {feeds} mock feeds and the fixture", all.len(), sals.len(), terms.len());
     }
 }

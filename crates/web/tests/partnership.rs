@@ -937,6 +937,56 @@ fn commitments_are_judged_against_their_trajectories() {
             all.ends_with(",1,0"),
             "{backend}: one withdrawn, none overdue: {csv}"
         );
+
+        // The lead says on track and the board says green while the data says
+        // off track: flagged on the commitment, the scorecard and the report.
+        let said = api(
+            Some(&lead),
+            port,
+            "POST",
+            &format!("/api/v1/commitments/{C_OFF}/updates"),
+            &json!({"id": "contra-1", "status": "on-track", "narrative": "All going well"}),
+        );
+        assert_eq!(said.status, 201, "{backend}: {}", said.body);
+        let rated = api(
+            Some(&lead),
+            port,
+            "POST",
+            &format!("/api/v1/commitments/{C_OFF}/reviews"),
+            &json!({"id": "contra-r", "reviewed_on": "2026-11-01", "rating": "green", "actions": "Noted"}),
+        );
+        assert_eq!(rated.status, 201, "{backend}: {}", rated.body);
+        let page = b.get(&format!("/commitments/{C_OFF}")).body;
+        assert!(page.contains("The judgements disagree"), "{backend}");
+        assert!(
+            page.contains("the lead reports it on track, but the data shows it off its trajectory")
+                && page
+                    .contains("the data shows it off its trajectory, but the board rated it green"),
+            "{backend}: both disagreements named"
+        );
+        let flagged = b.get("/partnerships/board/contradictions.csv").body;
+        let rows: Vec<&str> = flagged.lines().skip(1).collect();
+        assert_eq!(
+            rows.len(),
+            1,
+            "{backend}: only the contradicted one: {flagged}"
+        );
+        assert!(
+            rows[0].contains("board rated it green"),
+            "{backend}: {flagged}"
+        );
+        assert!(
+            b.get("/partnerships/board/report")
+                .body
+                .contains("Contradictions to resolve"),
+            "{backend}: the report carries them"
+        );
+        assert!(
+            !b.get(&format!("/commitments/{C_ON}"))
+                .body
+                .contains("The judgements disagree"),
+            "{backend}: an agreed commitment is not flagged"
+        );
     }
 }
 

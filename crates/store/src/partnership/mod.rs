@@ -804,6 +804,12 @@ impl PartnershipRecords for SqlStore {
         .map_err(sql_error("reading commitments"))?;
         let mut out: Vec<CommitmentRecord> =
             rows.iter().map(commitment_of).collect::<Result<_>>()?;
+        // M2 before M10: references in the order people number them.
+        out.sort_by(|a, b| {
+            a.plan_id
+                .cmp(&b.plan_id)
+                .then_with(|| syndemic_model::natural_cmp(&a.reference, &b.reference))
+        });
         let index: rustc_hash::FxHashMap<String, usize> = out
             .iter()
             .enumerate()

@@ -61,7 +61,7 @@ pub(crate) async fn dashboard(
                 @if can(Action::Reports) { li { a href="/hub/reports" { "Reports" } } }
                 @if can(Action::ManageOrgUsers) { li { a href="/admin" { "Users and API tokens" } } }
                 @if can(Action::ReadAudit) { li { a href="/hub/audit" { "Audit log" } } }
-                li { a href="/openreferral/services" { "Service directory (Open Referral UK)" } }
+                li { a href="/directory" { "Service directory" } }
                 li { a href="/partnerships" { "Partnerships, plans and commitments" } }
                 li { a href="/account" { "Your account and two-step sign-in" } }
             }

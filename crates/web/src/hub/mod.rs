@@ -15,6 +15,7 @@ mod front;
 mod make;
 mod reports;
 mod rules;
+mod services;
 mod subject;
 
 use std::sync::Arc;
@@ -74,6 +75,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/referrals", get(front::my_referrals))
         .route("/referrals/{id}", get(front::my_referral))
         .route("/hub/cases", get(caseload::list).post(caseload::search))
+        .route("/directory", get(services::list))
+        .route("/directory/{id}", get(services::one))
         .route("/hub/cases/{id}", get(cases::case).post(cases::act))
         .route("/hub/cases/{id}/fhir.json", get(cases::fhir))
         .route("/hub/reports", get(reports::page))

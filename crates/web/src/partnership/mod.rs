@@ -288,11 +288,22 @@ pub(crate) struct Judged {
     pub overdue: bool,
     /// Why the indicator could not be judged, if it could not.
     pub problem: Option<String>,
+    /// The board's rating at its latest review, if it has reviewed it.
+    pub rating: Option<String>,
 }
 
 impl Judged {
     pub(crate) fn judgement(&self) -> Judgement {
         self.assessment.map_or(Judgement::NoData, |a| a.judgement)
+    }
+
+    /// Where the lead, the data and the board disagree outright, in words.
+    pub(crate) fn contradictions(&self) -> Vec<String> {
+        syndemic_partnership::contradiction::contradictions(
+            Some(&self.status),
+            self.judgement(),
+            self.rating.as_deref(),
+        )
     }
 }
 
@@ -364,6 +375,11 @@ pub(crate) async fn judge_all(
             last_update,
             due_at,
             problem: None,
+            rating: world
+                .reviews_of(&c.id)
+                .into_iter()
+                .max_by_key(|r| (&r.reviewed_on, r.at, &r.id))
+                .map(|r| r.rating.clone()),
         };
         if let Some(id) = &c.indicator {
             j.indicator = indicators.get(id).cloned().flatten();

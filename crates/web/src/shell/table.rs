@@ -120,7 +120,10 @@ impl DataTable {
                 Cell::Link { text, href } => html! { a href=(href) { (text) } },
             }
         };
+        // The table scrolls inside its own box (focusable, so a keyboard can
+        // scroll it too): a narrow screen never scrolls the page sideways.
         html! {
+            div class="table-scroll" role="region" tabindex="0" aria-label=(self.caption) {
             table {
                 caption { (self.caption) }
                 thead { tr { @for c in &self.columns { th scope="col" { (c) } } } }
@@ -133,6 +136,7 @@ impl DataTable {
                         }
                     }
                 }
+            }
             }
             @if let Some(d) = download {
                 p class="downloads" {

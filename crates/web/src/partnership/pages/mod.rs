@@ -109,11 +109,12 @@ fn kind_label(code: &str) -> &str {
 }
 
 /// The scorecard tables' download names, in the order [`scorecards`] gives them.
-pub(crate) const SCORECARDS: [&str; 4] = [
+pub(crate) const SCORECARDS: [&str; 5] = [
     "scorecard",
     "status",
     "by-organisation",
     "status-by-organisation",
+    "contradictions",
 ];
 
 type Groups<'a> = Vec<(String, Vec<&'a CommitmentRecord>)>;
@@ -157,6 +158,33 @@ pub(crate) fn judgement_table(
         row.push(count(&|x| x.movement == Movement::Better));
         row.push(count(&|x| x.movement == Movement::Worse));
         t.push(row);
+    }
+    t
+}
+
+/// The commitments whose lead, data and board disagree outright, for the board
+/// to resolve (`syndemic_partnership::contradiction`).
+pub(crate) fn contradiction_table(
+    list: &[&CommitmentRecord],
+    judged: &FxHashMap<String, Judged>,
+) -> DataTable {
+    let mut t = DataTable::new(
+        "Contradictions to resolve: where the lead's status, the data and the board's rating disagree",
+        &["Ref", "Commitment", "What disagrees"],
+    );
+    for c in list {
+        let Some(j) = judged.get(&c.id) else { continue };
+        let disagree = j.contradictions();
+        if !disagree.is_empty() {
+            t.push(vec![
+                Cell::text(c.reference.clone()),
+                Cell::Link {
+                    text: c.title.clone(),
+                    href: format!("/commitments/{}", c.id),
+                },
+                Cell::text(disagree.join("; ")),
+            ]);
+        }
     }
     t
 }
@@ -240,6 +268,7 @@ pub(crate) async fn scorecards(
             ),
             judgement_table("Against trajectory, by lead organisation", &by_org, &judged),
             status_table("Delivery status, by lead organisation", &by_org, &judged),
+            contradiction_table(&list, &judged),
         ],
         judged,
     ))
@@ -565,7 +594,9 @@ fn judged_cells(c: &CommitmentRecord, j: Option<&Judged>) -> Markup {
     };
     html! {
         td { (status_label(&j.status)) @if j.overdue { " " span class="overdue" { "(update overdue)" } } }
-        td { @if c.indicator.is_some() { (judgement_tag(j.judgement())) } @else { "No indicator" } }
+        td { @if c.indicator.is_some() { (judgement_tag(j.judgement())) } @else { "No indicator" }
+            @let disagree = j.contradictions();
+            @if !disagree.is_empty() { " " strong class="overdue" title=(disagree.join("; ")) { "Contradiction: " (disagree.join("; ")) } } }
         td class="num" { @if let Some((p, o)) = &j.latest { (num(o.value)) " (" (p) ")" } }
     }
 }

@@ -35,6 +35,14 @@ pub(crate) async fn commitment(
         &state,
         &format!("{}: {}", c.reference, c.title),
         html! {
+            @let disagree = j.contradictions();
+            @if !disagree.is_empty() {
+                div class="warning" role="note" id="contradictions" {
+                    h2 { "The judgements disagree" }
+                    ul { @for d in &disagree { li { (d) } } }
+                    p { "Say why at the next update or review, or change the rating." }
+                }
+            }
             p class="lead" { "In " a href=(format!("/plans/{}", plan.id)) { (plan.title) } ". Led by " a href=(format!("/organisations/{}", c.lead_org)) { (world.org_name(&c.lead_org)) }
                 @if !c.contributors.is_empty() { ", with " (c.contributors.iter().map(|o| world.org_name(o)).collect::<Vec<_>>().join(", ")) } "." }
             dl class="facts" {
@@ -70,7 +78,7 @@ pub(crate) async fn commitment(
                     @if !u.evidence.is_empty() { ul { @for e in &u.evidence { li { a href=(format!("/evidence/{}", e.id)) { (e.file_name) } " (" (e.size) " bytes)" } } } }
                 }
             } }
-            @if may_update { (update_form(&s, c)?) }
+            @if may_update { (update_form(&s, c, updates.last().map(|u| u.status.as_str()))?) }
             h2 { "Board reviews" }
             @if reviews.is_empty() { p { "Not reviewed yet." } }
             @for r in reviews.iter().rev() {
@@ -89,7 +97,13 @@ pub(crate) async fn commitment(
     ))
 }
 
-pub(super) fn update_form(s: &Signed, c: &CommitmentRecord) -> Result<Markup, WebError> {
+/// The progress form; its status starts at the commitment's current one (the
+/// last update's), so an update that only adds news does not reset it.
+pub(super) fn update_form(
+    s: &Signed,
+    c: &CommitmentRecord,
+    current: Option<&str>,
+) -> Result<Markup, WebError> {
     let key = new_uuid()?;
     Ok(html! {
         h3 { "Report progress" }
@@ -97,7 +111,7 @@ pub(super) fn update_form(s: &Signed, c: &CommitmentRecord) -> Result<Markup, We
             input type="hidden" name="csrf" value=(s.csrf);
             input type="hidden" name="update_id" value=(key);
             div class="field" { label for="u-status" { "Status" }
-                select id="u-status" name="status" { @for (code, label) in STATUSES { option value=(code) { (label) } } } }
+                select id="u-status" name="status" { @for (code, label) in STATUSES { option value=(code) selected[current == Some(code)] { (label) } } } }
             div class="field" { label for="u-narrative" { "What happened" } textarea id="u-narrative" name="narrative" rows="5" required {} }
             @if c.milestones.iter().any(|m| m.done_on.is_none()) {
                 fieldset { legend { "Milestones reached" }
@@ -120,9 +134,9 @@ pub(super) fn review_form(s: &Signed, c: &CommitmentRecord) -> Result<Markup, We
             input type="hidden" name="csrf" value=(s.csrf);
             input type="hidden" name="review_id" value=(key);
             div class="field" { label for="r-on" { "Reviewed on" } input id="r-on" name="reviewed_on" type="date" required; }
-            fieldset { legend { "Agreed rating" }
-                @for (i, (code, label)) in RATINGS.iter().enumerate() {
-                    div { input type="radio" id=(format!("r-{code}")) name="rating" value=(code) required checked[i == 0]; label for=(format!("r-{code}")) { (label) } }
+            fieldset { legend { "Agreed rating (none is chosen for you)" }
+                @for (code, label) in RATINGS {
+                    div { input type="radio" id=(format!("r-{code}")) name="rating" value=(code) required; label for=(format!("r-{code}")) { (label) } }
                 }
             }
             div class="field" { label for="r-actions" { "Actions agreed" } textarea id="r-actions" name="actions" rows="4" required {} }

@@ -258,6 +258,36 @@ fn api_referral(port: u16, token: &str, key: &str, body: &Value) -> Reply {
     )
 }
 
+/// A referral made through the `/refer` form by a signed-in referrer to Hub A
+/// (family name Hopper, a cold home); its id.
+fn refer_by_form(referrer: &Browser, given_name: &str, phone: &str) -> String {
+    let page = referrer.get("/refer");
+    let key = hidden(&page.body, "idempotency_key");
+    let made = referrer.post(
+        "/refer",
+        &[
+            ("idempotency_key", &key),
+            ("hub", "hub-a"),
+            ("given_name", given_name),
+            ("family_name", "Hopper"),
+            ("phone", phone),
+            ("postcode", POSTCODE),
+            ("needs", "cold-home"),
+            ("urgency", "routine"),
+            ("basis", "consent"),
+            ("consent_given_by", "The person"),
+            ("consent_given_on", "2026-11-30"),
+            ("consent_method", "verbal"),
+        ],
+    );
+    assert_eq!(made.status, 303, "{}", made.body);
+    made.header("location").unwrap()["/referrals/".len()..]
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn the_authorisation_matrix_holds_for_every_role_route_and_organisation() {
     let dir = tempfile::tempdir().unwrap();
@@ -266,34 +296,7 @@ fn the_authorisation_matrix_holds_for_every_role_route_and_organisation() {
         let b = &s.backend;
         // The referral: made by Practice A's referrer to Hub A, routed to Warm Homes A.
         let referrer = Browser::sign_in(s.port, "referrer-own", PASSWORD).unwrap();
-        let page = referrer.get("/refer");
-        let key = hidden(&page.body, "idempotency_key");
-        let made = referrer.post(
-            "/refer",
-            &[
-                ("idempotency_key", &key),
-                ("hub", "hub-a"),
-                ("given_name", "Grace"),
-                ("family_name", "Hopper"),
-                ("phone", "01632 960002"),
-                ("postcode", POSTCODE),
-                ("needs", "cold-home"),
-                ("urgency", "routine"),
-                ("basis", "consent"),
-                ("consent_given_by", "The person"),
-                ("consent_given_on", "2026-11-30"),
-                ("consent_method", "verbal"),
-            ],
-        );
-        assert_eq!(made.status, 303, "{b}: {}", made.body);
-        let id = made
-            .header("location")
-            .unwrap()
-            .trim_start_matches("/referrals/")
-            .split('?')
-            .next()
-            .unwrap()
-            .to_owned();
+        let id = refer_by_form(&referrer, "Grace", "01632 960002");
         let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
         let case = coordinator.get(&format!("/hub/cases/{id}"));
         let routed = coordinator.post(
@@ -2474,31 +2477,7 @@ fn the_referrer_sees_why_a_referral_was_declined_and_sign_in_returns_to_the_page
     for s in servers("hub_loop", dir.path(), &rt) {
         let b = &s.backend;
         let referrer = Browser::sign_in(s.port, "referrer-own", PASSWORD).unwrap();
-        let page = referrer.get("/refer");
-        let key = hidden(&page.body, "idempotency_key");
-        let made = referrer.post(
-            "/refer",
-            &[
-                ("idempotency_key", &key),
-                ("hub", "hub-a"),
-                ("given_name", "Nia"),
-                ("family_name", "Okafor"),
-                ("phone", "01632 960003"),
-                ("postcode", POSTCODE),
-                ("needs", "cold-home"),
-                ("urgency", "routine"),
-                ("basis", "consent"),
-                ("consent_given_by", "The person"),
-                ("consent_given_on", "2026-11-30"),
-                ("consent_method", "verbal"),
-            ],
-        );
-        assert_eq!(made.status, 303, "{b}: {}", made.body);
-        let id = made.header("location").unwrap()["/referrals/".len()..]
-            .split('?')
-            .next()
-            .unwrap()
-            .to_owned();
+        let id = refer_by_form(&referrer, "Nia", "01632 960003");
         let coordinator = Browser::sign_in(s.port, "coordinator-own", PASSWORD).unwrap();
         let path = format!("/hub/cases/{id}");
         let case = coordinator.get(&path);

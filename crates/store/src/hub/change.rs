@@ -22,6 +22,37 @@ pub trait CaseChanges: Send + Sync {
     ) -> Result<Applied, ChangeError>;
 }
 
+/// An outcome row to write: recorded under its event's id, or a correction of
+/// the outcome it `replaces`.
+struct NewOutcome<'a> {
+    id: &'a str,
+    referral_id: &'a str,
+    code: syndemic_hub::need::OutcomeCode,
+    value: Option<f64>,
+    at: i64,
+    actor: &'a str,
+    replaces: Option<&'a str>,
+}
+
+impl NewOutcome<'_> {
+    async fn insert(&self, tx: &mut Transaction<'static, Any>) -> Result<(), ChangeError> {
+        crate::sql::nullable_floats(
+            "INSERT INTO referral_outcome (id, referral_id, code, value, at, actor, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(self.id)
+        .bind(self.referral_id)
+        .bind(self.code.code())
+        .bind(self.value)
+        .bind(self.at)
+        .bind(self.actor)
+        .bind(self.replaces)
+        .execute(&mut **tx)
+        .await
+        .map_err(sql_error("saving an outcome"))?;
+        Ok(())
+    }
+}
+
 impl SqlStore {
     /// The writes of a change [`case::apply`] allowed.
     async fn effect_in(
@@ -86,18 +117,16 @@ impl SqlStore {
                     .map_err(sql_error("assigning a referral"))?;
             }
             Effect::Outcome { code, value } => {
-                crate::sql::nullable_floats(
-                    "INSERT INTO referral_outcome (id, referral_id, code, value, at, actor) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(event_id)
-                .bind(referral_id)
-                .bind(code.code())
-                .bind(value)
-                .bind(now)
-                .bind(actor)
-                .execute(&mut **tx)
-                .await
-                .map_err(sql_error("saving an outcome"))?;
+                let outcome = NewOutcome {
+                    id: event_id,
+                    referral_id,
+                    code,
+                    value,
+                    at: now,
+                    actor,
+                    replaces: None,
+                };
+                outcome.insert(tx).await?;
             }
             Effect::VoidOutcome {
                 outcome_id,
@@ -121,19 +150,16 @@ impl SqlStore {
                     ));
                 }
                 if let Some((code, value)) = replacement {
-                    crate::sql::nullable_floats(
-                        "INSERT INTO referral_outcome (id, referral_id, code, value, at, actor, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(event_id)
-                    .bind(referral_id)
-                    .bind(code.code())
-                    .bind(value)
-                    .bind(now)
-                    .bind(actor)
-                    .bind(&outcome_id)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(sql_error("saving a corrected outcome"))?;
+                    let outcome = NewOutcome {
+                        id: event_id,
+                        referral_id,
+                        code,
+                        value,
+                        at: now,
+                        actor,
+                        replaces: Some(&outcome_id),
+                    };
+                    outcome.insert(tx).await?;
                 }
             }
             Effect::AddTask { title, due } => {

@@ -94,7 +94,7 @@ async fn exchange(conn: &mut TcpStream, request: &[u8]) -> std::io::Result<u16> 
 }
 
 /// Connections the benchmark's client keeps open at most: half the server's
-/// per-address cap (`syndemic_web::PER_CLIENT`, 64).
+/// cap of 64 connections from one address.
 const CONNECTIONS: usize = 32;
 
 pub fn run(rate: u32, seconds: u32) -> Result<()> {

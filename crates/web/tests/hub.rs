@@ -2883,6 +2883,13 @@ fn a_person_is_referred_onward_in_parallel_and_the_first_case_stays_open() {
             other.get("/hub/cases").body.contains(&second.reference),
             "{b}"
         );
+        let beside = coordinator.get(&format!("/hub/cases/{}", second.id)).body;
+        assert!(
+            beside.contains("This person&#39;s other referrals")
+                || beside.contains("This person's other referrals"),
+            "{b}: the parallel referrals side by side"
+        );
+        assert!(beside.contains(&first.reference), "{b}");
         let outcomes = coordinator.get("/hub/reports/outcomes.csv").body;
         assert_eq!(
             csv_value(&outcomes, "Onward referral made", "Cases"),

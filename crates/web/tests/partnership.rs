@@ -975,11 +975,17 @@ fn commitments_are_judged_against_their_trajectories() {
             rows[0].contains("board rated it green"),
             "{backend}: {flagged}"
         );
+        let report = b.get("/partnerships/board/report").body;
         assert!(
-            b.get("/partnerships/board/report")
-                .body
-                .contains("Contradictions to resolve"),
+            report.contains("Contradictions to resolve"),
             "{backend}: the report carries them"
+        );
+        let summary =
+            &report[report.find("id=\"summary\"").unwrap()..report.find(">Scorecard<").unwrap()];
+        assert!(
+            summary.contains("where the lead, the data and the board disagree")
+                && summary.contains("off its trajectory; the lead reports it on track"),
+            "{backend}: the one-page summary names it for the board: {summary}"
         );
         assert!(
             !b.get(&format!("/commitments/{C_ON}"))

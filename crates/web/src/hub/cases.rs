@@ -276,6 +276,17 @@ async fn render_case(
     };
     let withdrawn = r.consent_withdrawn_at.is_some();
     let can_work = access::may(&s.actor, Action::WorkCase, &scope_of(r));
+    // The person's other referrals this user may see (by the identity keys: the
+    // NHS number, the name as written): parallel and onward referrals side by side.
+    let others: Vec<ReferralRecord> = match &r.person {
+        Some(p) => db
+            .referrals_of_person(&p.identity_keys())
+            .await?
+            .into_iter()
+            .filter(|o| o.id != r.id && access::may(&s.actor, Action::ViewCase, &scope_of(o)))
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(page(
         state,
         &format!("Case {}", r.reference),
@@ -326,6 +337,14 @@ async fn render_case(
                 dt { "Note" } dd class="note" { (r.note.clone().unwrap_or_default()) }
                 dt { "Consent" } dd {
                     @if let Some(cn) = &r.consent { (cn.basis.label()) @if !cn.given_by.is_empty() { ": given by " (cn.given_by) " on " (cn.given_on) @if let Some(m) = cn.method { ", " (m.label().to_lowercase()) } ". Sharing: " (cn.sharing) } }
+                }
+            }
+            @if !others.is_empty() {
+                section aria-labelledby="others" {
+                    h2 id="others" { "This person's other referrals" }
+                    ul { @for o in &others {
+                        li { a href=(format!("/hub/cases/{}", o.id)) { (o.reference) } ": " (service_name(&directory, o.service_id.as_deref())) ", " (o.status.label().to_lowercase()) ", received " (when(o.created_at)) }
+                    } }
                 }
             }
             @if let Some(other) = &r.linked_to {

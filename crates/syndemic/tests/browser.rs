@@ -658,6 +658,21 @@ fn the_demo_in_a_real_browser() {
     check_page("partnership");
     browser.click("a[href='/plans/hartmoor-marmot-plan']");
     check_page("plan");
+    browser.call(
+        "POST",
+        "/window/rect",
+        Some(json!({ "width": 390, "height": 844 })),
+    );
+    let plan_fits = browser.script(
+        "return document.documentElement.scrollWidth <= document.documentElement.clientWidth;",
+    );
+    browser.screenshot(&shots, "plan-390px");
+    browser.call(
+        "POST",
+        "/window/rect",
+        Some(json!({ "width": 1280, "height": 1600 })),
+    );
+    assert_eq!(plan_fits, json!(true), "the plan is no wider than 390 px");
     browser.click("table a[href^='/commitments/']");
     let commitment = browser.text();
     assert!(

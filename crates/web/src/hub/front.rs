@@ -335,6 +335,7 @@ pub(crate) async fn my_referrals(
         html! {
             p { a href="/refer" { "Make a referral" } }
             @if mine.is_empty() { p { "You have made no referral yet." } } @else {
+                div class="table-scroll" role="region" tabindex="0" aria-label="Referrals you made" {
                 table {
                     caption { (mine.len()) " referrals, newest first" }
                     thead { tr { th scope="col" { "Reference" } th scope="col" { "Person" } th scope="col" { "Sent" } th scope="col" { "Status" } th scope="col" { "Service" } } }
@@ -349,6 +350,7 @@ pub(crate) async fn my_referrals(
                             }
                         }
                     }
+                }
                 }
             }
         },

@@ -629,6 +629,7 @@ pub(crate) async fn plan(
                 ol { @for p in &plan.priorities { li { (p) } } }
             }
             h2 { "Commitments" }
+            div class="table-scroll" role="region" tabindex="0" aria-label="The plan's commitments" {
             table {
                 caption { (list.len()) " commitments" }
                 thead { tr { th scope="col" { "Ref" } th scope="col" { "Commitment" } th scope="col" { "Lead" } th scope="col" { "Status" } th scope="col" { "Against trajectory" } th scope="col" class="num" { "Latest value" } } }
@@ -640,6 +641,7 @@ pub(crate) async fn plan(
                         (judged_cells(c, judged.get(&c.id)))
                     }
                 } }
+            }
             }
             p class="downloads" { "Download every commitment with its figures: " a href=(format!("/plans/{id}/commitments.csv")) { "CSV" } ", " a href=(format!("/plans/{id}/commitments.xlsx")) { "Excel (XLSX)" } }
             @if manage {

@@ -18,7 +18,7 @@ use syndemic_hub::workdays::{date_of, format_date};
 use syndemic_hub::FieldError;
 use syndemic_store::hub::{ReferralFilter, ReferralRecord};
 
-use super::cases::{clock, when};
+use super::cases::{clock, when, Clock};
 use super::front::{org_names, scope_of, service_name};
 use crate::shell::page;
 use crate::shell::{Form, Posted, Signed};
@@ -138,9 +138,12 @@ async fn render(
 ) -> Result<Html<String>, WebError> {
     let cases = cases_of(state, s).await?;
     let (q, errors) = query_of(form, &s.actor.id, posted);
+    // Each case's first-contact clock, worked out once for the filter and the rows.
+    let clocks: Vec<Clock> = cases.iter().map(|r| clock(state, r)).collect();
     let facts: Vec<Facts> = cases
         .iter()
-        .map(|r| Facts {
+        .zip(&clocks)
+        .map(|(r, c)| Facts {
             reference: &r.reference,
             person: r.person.as_ref(),
             status: r.status,
@@ -150,7 +153,7 @@ async fn render(
             referrer_org: &r.referrer_org,
             received_at: r.created_at,
             received: date_of(r.created_at),
-            overdue: clock(state, r).overdue,
+            overdue: c.overdue,
         })
         .collect();
     let shown = if errors.is_empty() {
@@ -303,7 +306,7 @@ async fn render(
                         tbody {
                             @for &i in &p.rows {
                                 @let r = &cases[i];
-                                @let c = clock(state, r);
+                                @let c = &clocks[i];
                                 tr {
                                     td { a href=(format!("/hub/cases/{}", r.id)) { (r.reference) } @if r.linked_to.is_some() && !r.link_confirmed { " " span class="tag" { "Possible repeat" } } }
                                     td { (r.person.as_ref().map(|p| p.display_name()).unwrap_or_else(|| "(erased)".into())) }

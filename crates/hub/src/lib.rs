@@ -6,6 +6,7 @@
 //! - [`status`]: the case lifecycle and which moves it allows.
 //! - [`case`]: what one change to a case may do, decided from the case as it stands.
 //! - [`caseload`]: finding a case (name, NHS number, reference, postcode, phone), filters, priority order, pages.
+//! - [`notify`]: who is told of a change to a referral (referrer, caseworker), in words that name nobody.
 //! - [`workdays`]: time to first contact in working days (weekends and bank holidays out).
 //! - [`referral`]: a referral as the front door takes it, with its consent record.
 //! - [`person`]: a person's details as given, and the keys that recognise a repeat referral.
@@ -13,6 +14,7 @@
 //! - [`oruk`]: the Open Referral UK 3.0 directory: documents, filters and pages.
 //! - [`fhir`]: a referral as an HL7 FHIR UK Core `ServiceRequest` and `Patient` in a Bundle.
 //! - [`wellbeing`]: start and close wellbeing scores paired case by case, for the mean change.
+//! - [`reach`]: referrals per 1,000 residents of each IMD decile of the catchment, with exact or Byar's limits.
 //! - [`release`]: the record-level download generalised to k-anonymity (k = 5) on month, sector, decile, needs and urgency.
 //!
 //! Who may act on a referral (roles, actors, scopes) is the shared shell's, in
@@ -26,8 +28,10 @@ pub mod caseload;
 pub mod fhir;
 pub mod need;
 pub mod nhs;
+pub mod notify;
 pub mod oruk;
 pub mod person;
+pub mod reach;
 pub mod referral;
 pub mod release;
 pub mod status;

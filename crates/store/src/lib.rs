@@ -21,8 +21,8 @@ pub use sql::{SqlStore, StoreUrl};
 /// (`Partnerships` and its concerns).
 pub mod prelude {
     pub use crate::hub::{
-        Accounts, Audit, CaseChanges, NewReferrals, ReferralReads, Referrals, ServiceDirectory,
-        SubjectRights,
+        Accounts, Audit, CaseChanges, NewReferrals, Notifications, ReferralReads, Referrals,
+        ServiceDirectory, SubjectRights,
     };
     pub use crate::partnership::{Businesses, PartnershipRecords, Partnerships};
     pub use crate::{Database, Store};

@@ -9,6 +9,7 @@ use clap::Args;
 use syndemic_access::seal::SealKey;
 use syndemic_store::{SqlStore, StoreUrl};
 use syndemic_web::AppState;
+use syndemic_web::Mail;
 use syndemic_web::PseudonymKey;
 use syndemic_web::Security;
 
@@ -65,6 +66,41 @@ pub struct ServeArgs {
     /// than standard error; levels by $RUST_LOG (or $SYNDEMIC_LOG).
     #[arg(long)]
     pub(crate) log_file: Option<PathBuf>,
+    /// The SMTP relay notifications are e-mailed through (or $SYNDEMIC_SMTP_URL):
+    /// smtp://host:25, smtp://host:587?tls=required (STARTTLS) or
+    /// smtps://user:password@host:465. Needs --public-url for the links.
+    #[arg(long)]
+    smtp_url: Option<String>,
+    /// The sender of those e-mails (or $SYNDEMIC_MAIL_FROM), e.g.
+    /// "Hartmoor referral hub <hub@hartmoor.gov.uk>".
+    #[arg(long)]
+    mail_from: Option<String>,
+}
+
+/// The mail relay, if one is configured, checked now rather than at the first e-mail.
+fn mail(args: &ServeArgs, security: &Security) -> Result<Option<Mail>> {
+    let Some(url) = args
+        .smtp_url
+        .clone()
+        .or_else(|| std::env::var("SYNDEMIC_SMTP_URL").ok())
+    else {
+        return Ok(None);
+    };
+    let from = args
+        .mail_from
+        .clone()
+        .or_else(|| std::env::var("SYNDEMIC_MAIL_FROM").ok())
+        .context(
+            "--smtp-url needs --mail-from (or $SYNDEMIC_MAIL_FROM): the address e-mails come from",
+        )?;
+    if security.public_url.is_none() {
+        anyhow::bail!(
+            "--smtp-url needs --public-url: the e-mails link to the address people sign in at"
+        );
+    }
+    Ok(Some(
+        Mail::new(&url, &from).map_err(|e| anyhow::anyhow!("{e}"))?,
+    ))
 }
 
 /// The key of the hub's pseudonyms: from `file`, from `$SYNDEMIC_PSEUDONYM_KEY`,
@@ -279,9 +315,14 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             Some(key) => security.with_pseudonym_key(key),
             None => security,
         };
+        let mail = mail(args, &security)?;
         let store = SqlStore::connect(&url).await?;
-        let state = AppState::new(Arc::new(store), &args.place, Some(&args.population))
+        let mut state = AppState::new(Arc::new(store), &args.place, Some(&args.population))
             .with_security(security);
+        if let Some(mail) = mail {
+            println!("Notifications are e-mailed through the SMTP relay");
+            state = state.with_mail(mail);
+        }
         println!(
             "Serving {} at http://{}:{}/ (Ctrl-C to stop)",
             args.db, args.host, args.port

@@ -22,7 +22,7 @@ use axum::Router;
 
 pub use listen::{HEADER_SECONDS, MOST_CONNECTIONS, PER_CLIENT, REQUEST_SECONDS};
 pub(crate) use shell::parse_code;
-pub use shell::{AppState, PseudonymKey, Security, WebError, CACHE_SECONDS, IDLE_SECONDS};
+pub use shell::{AppState, Mail, PseudonymKey, Security, WebError, CACHE_SECONDS, IDLE_SECONDS};
 
 /// Every route of the application.
 pub fn router(state: AppState) -> Router {
@@ -62,7 +62,10 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves the application on `listener` until the process ends, within the
 /// bounds of `listen` (header and request deadlines, connections per client and
-/// in all).
+/// in all), with the mailer in the background where one is configured.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    if let Some(mail) = state.mail.clone() {
+        tokio::spawn(shell::mail::run(state.clone(), mail));
+    }
     listen::serve(router(state), listener).await
 }

@@ -15,7 +15,7 @@ use syndemic_hub::oruk::Feed;
 use syndemic_hub::triage::Terms;
 use syndemic_model::{AreaCode, Level};
 use syndemic_store::hub::{HubOrg, ReferralFilter, TokenRecord, UserRecord};
-use syndemic_store::{Area, AreaLink, Deprivation, PostcodeRecord, SqlStore, Store};
+use syndemic_store::{Area, AreaLink, Deprivation, Population, PostcodeRecord, SqlStore, Store};
 use syndemic_testkit::stores;
 use syndemic_web::AppState;
 
@@ -24,6 +24,10 @@ use syndemic_store::prelude::*;
 
 pub const PASSWORD: &str = "tulip kettle orbit";
 pub const LSOA: &str = "E01900001";
+/// A second, less deprived small area of the district, with no referrals.
+pub const LSOA_B: &str = "E01900002";
+/// The population source the test servers name.
+pub const POPULATION: &str = "Test population";
 pub const DISTRICT: &str = "E07900001";
 pub const POSTCODE: &str = "TS1 1AA";
 pub const SERVICE_A: &str = "a0000000-0000-4000-8000-00000000000a";
@@ -49,27 +53,44 @@ pub async fn fill(store: &SqlStore) -> String {
             name: Some("Testshire".into()),
             no_known_parent: false,
         },
+        Area {
+            code: code(LSOA_B),
+            name: Some("Testshire 001B".into()),
+            no_known_parent: false,
+        },
     ])
     .await
     .unwrap();
-    tx.put_links(&[AreaLink {
-        child: code(LSOA),
+    let link = |lsoa: &str| AreaLink {
+        child: code(lsoa),
         parent: code(DISTRICT),
         level: Level::LowerTierAuthority,
         vintage: "2024".into(),
-    }])
-    .await
-    .unwrap();
-    tx.put_deprivation(&[Deprivation {
-        area: code(LSOA),
+    };
+    tx.put_links(&[link(LSOA), link(LSOA_B)]).await.unwrap();
+    let deprivation = |lsoa: &str, rank: i64, decile: i64| Deprivation {
+        area: code(lsoa),
         edition: "IoD2025".into(),
         domain: "imd".into(),
-        rank: 100,
-        decile: 1,
+        rank,
+        decile,
         score: Some(55.0),
-    }])
-    .await
-    .unwrap();
+    };
+    tx.put_deprivation(&[deprivation(LSOA, 100, 1), deprivation(LSOA_B, 25_000, 8)])
+        .await
+        .unwrap();
+    // Residents, for the hub's reach per 1,000 (the place is named Testshire).
+    let residents = |lsoa: &str, n: f64| Population {
+        area: code(lsoa),
+        period: syndemic_model::Period::parse("2022").unwrap(),
+        sex: "Persons".into(),
+        age: "All ages".into(),
+        population: n,
+        source: POPULATION.into(),
+    };
+    tx.put_populations(&[residents(LSOA, 2000.0), residents(LSOA_B, 3000.0)])
+        .await
+        .unwrap();
     tx.put_postcodes(&[PostcodeRecord {
         postcode: POSTCODE.into(),
         lsoa11: None,
@@ -209,7 +230,7 @@ pub fn servers(test: &str, dir: &std::path::Path, rt: &tokio::runtime::Runtime) 
                 .await
                 .unwrap();
             let port = listener.local_addr().unwrap().port();
-            let state = AppState::new(Arc::new(store.clone()), "Testshire", None);
+            let state = AppState::new(Arc::new(store.clone()), "Testshire", Some(POPULATION));
             tokio::spawn(syndemic_web::serve(state, listener));
             out.push(Server {
                 backend: store.backend_name().to_owned(),
@@ -2796,6 +2817,49 @@ fn reports_pair_wellbeing_scores_count_outcomes_once_and_cover_a_period() {
         );
         let months = coordinator.get("/hub/reports/months.csv").body;
         assert_eq!(csv_value(&months, &today[..7], "Referrals"), "4", "{b}");
+
+        // Reach: the four referrals all live in decile 1's small area of 2,000
+        // residents (2 per 1,000, exact Poisson limits for 4 events); decile 8's
+        // 3,000 residents none.
+        let reach = coordinator.get("/hub/reports/reach.csv").body;
+        assert_eq!(csv_value(&reach, "1", "Referrals"), "4", "{b}: {reach}");
+        assert_eq!(csv_value(&reach, "1", "Residents"), "2000", "{b}");
+        let per = |d: &str, c: &str| csv_value(&reach, d, c).parse::<f64>().unwrap();
+        assert!(
+            (per("1", "Per thousand residents") - 2.0).abs() < 1e-9,
+            "{b}"
+        );
+        // Exact Poisson 95 % limits of 4 events: 1.0899 and 10.2416, per 2,000.
+        assert!(
+            (per("1", "Lower 95 %") - 1.089_865 / 2.0).abs() < 1e-4,
+            "{b}: {reach}"
+        );
+        assert!(
+            (per("1", "Upper 95 %") - 10.241_589 / 2.0).abs() < 1e-4,
+            "{b}: {reach}"
+        );
+        assert_eq!(csv_value(&reach, "8", "Referrals"), "0", "{b}");
+        assert_eq!(per("8", "Per thousand residents"), 0.0, "{b}");
+        let page = coordinator.get("/hub/reports");
+        assert!(
+            page.body
+                .contains("Referrals per 1,000 residents by IMD decile of Testshire"),
+            "{b}: the chart beside the table"
+        );
+        assert!(
+            page.body
+                .contains("The catchment is Testshire (E07900001): 2 small areas"),
+            "{b}"
+        );
+        // Across hubs, an analyst sees a count under 5 withheld, and its rate too.
+        let analyst = Browser::sign_in(s.port, "analyst-own", PASSWORD).unwrap();
+        let withheld = analyst.get("/hub/reports/reach.csv").body;
+        assert_eq!(csv_value(&withheld, "1", "Referrals"), "<5", "{b}");
+        assert_eq!(
+            csv_value(&withheld, "1", "Per thousand residents"),
+            "<5",
+            "{b}"
+        );
     }
 }
 
@@ -2895,6 +2959,345 @@ fn a_person_is_referred_onward_in_parallel_and_the_first_case_stays_open() {
             csv_value(&outcomes, "Onward referral made", "Cases"),
             "1",
             "{b}: counted"
+        );
+    }
+}
+
+/// A real SMTP server for the test: aiosmtpd (from PyPI) keeping each message it
+/// accepts as a file in `dir`, started on `port` when asked. `None` where Python
+/// has no aiosmtpd — the test then says it was skipped, unless
+/// `SYNDEMIC_REQUIRE_SMTP` makes that a failure (as `.ci/run` does).
+struct SmtpServer {
+    child: std::process::Child,
+}
+
+impl SmtpServer {
+    const SCRIPT: &'static str = r#"
+import itertools, pathlib, sys, time
+from aiosmtpd.controller import Controller
+out = pathlib.Path(sys.argv[1])
+count = itertools.count()
+class Keep:
+    async def handle_DATA(self, server, session, envelope):
+        i = next(count)
+        tmp = out / f"{i}.tmp"
+        tmp.write_bytes(("To: " + ",".join(envelope.rcpt_tos) + "\n").encode() + envelope.content)
+        tmp.rename(out / f"{i}.eml")
+        return "250 Message accepted for delivery"
+controller = Controller(Keep(), hostname="127.0.0.1", port=int(sys.argv[2]))
+controller.start()
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+"#;
+
+    fn python() -> Option<String> {
+        let python = std::env::var("SYNDEMIC_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let has = std::process::Command::new(&python)
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if has {
+            return Some(python);
+        }
+        assert!(
+            std::env::var_os("SYNDEMIC_REQUIRE_SMTP").is_none(),
+            "SYNDEMIC_REQUIRE_SMTP is set but {python} cannot import aiosmtpd (pip install aiosmtpd)"
+        );
+        None
+    }
+
+    fn start(python: &str, dir: &std::path::Path, port: u16) -> SmtpServer {
+        use std::io::BufRead;
+        let script = dir.join("smtp.py");
+        std::fs::write(&script, Self::SCRIPT).unwrap();
+        let mut child = std::process::Command::new(python)
+            .arg(&script)
+            .arg(dir)
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
+        SmtpServer { child }
+    }
+
+    /// The messages received, waiting up to 30 s for `n` of them.
+    fn messages(dir: &std::path::Path, n: usize) -> Vec<String> {
+        for _ in 0..300 {
+            let mut found: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .collect();
+            if found.len() >= n {
+                found.sort_by_key(|p| {
+                    p.file_stem()
+                        .unwrap()
+                        .to_string_lossy()
+                        .parse::<u32>()
+                        .unwrap()
+                });
+                return found
+                    .iter()
+                    .map(|p| std::fs::read_to_string(p).unwrap())
+                    .collect();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("fewer than {n} e-mails arrived in 30 s");
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn changes_notify_the_referrer_and_caseworker_in_the_app_and_by_email() {
+    let Some(python) = SmtpServer::python() else {
+        eprintln!(
+            "skipped changes_notify_the_referrer_and_caseworker_in_the_app_and_by_email: no Python with aiosmtpd (pip install aiosmtpd, or set SYNDEMIC_TEST_PYTHON)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let stores = rt.block_on(stores("hub_notify", dir.path()));
+    for store in stores {
+        let b = store.backend_name().to_owned();
+        let mailbox = tempfile::tempdir().unwrap();
+        let smtp_port = free_port();
+        let port = rt.block_on(async {
+            fill(&store).await;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let security = syndemic_web::Security::new(
+                Some(format!("http://127.0.0.1:{port}")),
+                syndemic_access::seal::SealKey::random().unwrap(),
+                Vec::new(),
+            )
+            .unwrap();
+            // The relay is not up yet: the first tries fail and are retried.
+            let mail = syndemic_web::Mail::new(
+                &format!("smtp://127.0.0.1:{smtp_port}"),
+                "Testshire hub <hub@testshire.example>",
+            )
+            .unwrap()
+            .with_timing(
+                std::time::Duration::from_millis(200),
+                std::time::Duration::from_secs(1),
+            );
+            let state = AppState::new(Arc::new(store.clone()), "Testshire", None)
+                .with_security(security)
+                .with_mail(mail);
+            tokio::spawn(syndemic_web::serve(state, listener));
+            port
+        });
+
+        // Settings: a wrong address is shown again beside its field, as typed.
+        let referrer = Browser::sign_in(port, "referrer-own", PASSWORD).unwrap();
+        let wrong = referrer.post(
+            "/account/notifications",
+            &[("email", "gp.practice-a@"), ("referrals", "yes")],
+        );
+        assert_eq!(wrong.status, 422, "{b}");
+        assert!(wrong.body.contains("id=\"email-error\""), "{b}");
+        assert!(
+            wrong.body.contains("value=\"gp.practice-a@\""),
+            "{b}: typed value kept"
+        );
+        let saved = referrer.post(
+            "/account/notifications",
+            &[("email", "gp.practice-a@nhs.example"), ("referrals", "yes")],
+        );
+        assert_eq!(saved.status, 303, "{b}: {}", saved.body);
+        assert!(referrer
+            .get("/account?saved=notifications")
+            .body
+            .contains("value=\"gp.practice-a@nhs.example\""));
+        let worker = Browser::sign_in(port, "caseworker-own", PASSWORD).unwrap();
+        let saved = worker.post(
+            "/account/notifications",
+            &[("email", "worker@warmhomes.example"), ("cases", "yes")],
+        );
+        assert_eq!(saved.status, 303, "{b}");
+        // No CSRF token, no change.
+        let forged = request(
+            port,
+            "POST",
+            "/account/notifications",
+            &[
+                ("Cookie", &worker.cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            "email=attacker%40evil.example&cases=yes",
+        );
+        assert_eq!(forged.status, 403, "{b}");
+
+        // A referral, accepted and assigned by the coordinator, contacted by the caseworker.
+        let id = refer_by_form(&referrer, "Winifred", "01632 960077");
+        let reference = rt.block_on(store.referral(&id)).unwrap().unwrap().reference;
+        let coordinator = Browser::sign_in(port, "coordinator-own", PASSWORD).unwrap();
+        let path = format!("/hub/cases/{id}");
+        for (fields, key) in [
+            (vec![("action", "route"), ("service", SERVICE_A)], "n-route"),
+            (
+                vec![("action", "assign"), ("user", "caseworker-own")],
+                "n-assign",
+            ),
+        ] {
+            let case = coordinator.get(&path);
+            let mut fields = fields.clone();
+            let version = hidden(&case.body, "version");
+            fields.push(("update_id", key));
+            fields.push(("version", &version));
+            let done = coordinator.post(&path, &fields);
+            assert_eq!(done.status, 303, "{b}: {}", done.body);
+        }
+        let contacted = worker.post(
+            &path,
+            &[
+                ("action", "status"),
+                ("to", "contacted"),
+                ("update_id", "n-contact"),
+            ],
+        );
+        assert_eq!(contacted.status, 303, "{b}: {}", contacted.body);
+
+        // In the app: the referrer has two, the caseworker one; the coordinator,
+        // who made the changes, none.
+        let list = referrer.get("/notifications");
+        assert_eq!(list.status, 200, "{b}");
+        assert!(
+            list.body
+                .contains("Showing 1–2 of 2 notifications; 2 unread"),
+            "{b}: {}",
+            list.body
+        );
+        assert!(
+            list.body
+                .contains("A referral you made was accepted by a service."),
+            "{b}"
+        );
+        assert!(
+            list.body.contains("A referral you made is now: contacted."),
+            "{b}"
+        );
+        assert!(
+            list.body.contains(&reference),
+            "{b}: the reference, behind sign-in"
+        );
+        let mine = worker.get("/notifications");
+        assert!(mine.body.contains("A case was assigned to you."), "{b}");
+        assert!(mine.body.contains("of 1 notifications"), "{b}");
+        assert!(
+            coordinator
+                .get("/notifications")
+                .body
+                .contains("Nothing yet"),
+            "{b}"
+        );
+        assert!(
+            referrer
+                .get("/hub")
+                .body
+                .contains("Your notifications (2 unread)"),
+            "{b}"
+        );
+
+        // Opening one marks it read and leads to the referral as the referrer sees
+        // it; nobody else can open it.
+        let first = {
+            let at = list.body.find("href=\"/notifications/").unwrap() + "href=\"".len();
+            list.body[at..at + list.body[at..].find('"').unwrap()].to_owned()
+        };
+        let other = Browser::sign_in(port, "referrer-other", PASSWORD).unwrap();
+        assert_eq!(other.get(&first).status, 404, "{b}: another's notification");
+        assert_eq!(worker.get(&first).status, 404, "{b}");
+        let opened = referrer.get(&first);
+        assert_eq!(opened.status, 303, "{b}");
+        assert_eq!(
+            opened.header("location"),
+            Some(format!("/referrals/{id}")),
+            "{b}"
+        );
+        assert!(
+            referrer.get("/notifications").body.contains("1 unread"),
+            "{b}"
+        );
+        let all = referrer.post("/notifications", &[]);
+        assert_eq!(all.status, 303, "{b}");
+        assert!(
+            referrer.get("/notifications").body.contains("0 unread"),
+            "{b}"
+        );
+
+        // By e-mail, once the relay is up (the tries before it was are retried):
+        // to the right people, a sentence and a link, nothing personal.
+        let _smtp = SmtpServer::start(&python, mailbox.path(), smtp_port);
+        let mails = SmtpServer::messages(mailbox.path(), 3);
+        let to = |who: &str| {
+            mails
+                .iter()
+                .filter(|m| m.starts_with(&format!("To: {who}")))
+                .count()
+        };
+        assert_eq!(to("gp.practice-a@nhs.example"), 2, "{b}: {mails:#?}");
+        assert_eq!(to("worker@warmhomes.example"), 1, "{b}");
+        for m in &mails {
+            assert!(
+                m.contains("From: \"Testshire hub\" <hub@testshire.example>")
+                    || m.contains("From: Testshire hub <hub@testshire.example>"),
+                "{b}: {m}"
+            );
+            assert!(
+                m.contains(&format!("http://127.0.0.1:{port}/notifications/")),
+                "{b}: {m}"
+            );
+            for personal in ["Winifred", "Hopper", "960077", "TS1", &reference] {
+                assert!(!m.contains(personal), "{b}: `{personal}` in an e-mail: {m}");
+            }
+        }
+        // Turned off, a change is listed in the app and not e-mailed.
+        referrer.post(
+            "/account/notifications",
+            &[("email", "gp.practice-a@nhs.example")],
+        );
+        let closed = worker.post(
+            &path,
+            &[
+                ("action", "status"),
+                ("to", "closed"),
+                ("reason", "Grant agreed"),
+                ("update_id", "n-close"),
+            ],
+        );
+        assert_eq!(closed.status, 303, "{b}: {}", closed.body);
+        let list = referrer.get("/notifications");
+        assert!(list.body.contains("A referral you made was closed."), "{b}");
+        assert!(list.body.contains("Not e-mailed (your settings)"), "{b}");
+        assert!(
+            list.body.contains("E-mailed "),
+            "{b}: the earlier ones say when"
         );
     }
 }

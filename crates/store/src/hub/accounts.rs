@@ -153,8 +153,8 @@ impl Accounts for SqlStore {
     async fn create_user(&self, u: &UserRecord) -> Result<bool> {
         let done = sqlx::query(
             "INSERT INTO hub_user (id, org_id, user_name, display_name, role, password_hash, totp_secret, \
-             failed_logins, locked_until, active, trained_on, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL, $8, $9, $10)",
+             failed_logins, locked_until, active, trained_on, created_at, email, email_referrals, email_cases) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, NULL, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&u.id)
         .bind(&u.org_id)
@@ -166,6 +166,9 @@ impl Accounts for SqlStore {
         .bind(flag(u.active))
         .bind(u.trained_on.as_deref())
         .bind(u.created_at)
+        .bind(u.email.as_deref())
+        .bind(flag(u.email_referrals))
+        .bind(flag(u.email_cases))
         .execute(&self.pool)
         .await;
         match done {

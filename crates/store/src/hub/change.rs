@@ -1,9 +1,10 @@
 //! One change to a referral: the case read inside the write transaction, the
 //! change decided by `syndemic_hub::case::apply` on that row, its effect, timeline
-//! entry and audit entry written together.
+//! entry, notifications (`syndemic_hub::notify`) and audit entry written together.
 
 use super::*;
 use syndemic_hub::case::{self, Case, Decided, Effect};
+use syndemic_hub::notify::{notices, Followers};
 
 /// Changing a case: one change under its event id, decided by `syndemic_hub::case::apply` on the row read inside the transaction.
 #[async_trait]
@@ -268,6 +269,11 @@ impl CaseChanges for SqlStore {
         };
         let Decided { effect, body, data } =
             case::apply(&case, change).map_err(ChangeError::Refused)?;
+        let followers = Followers {
+            referrer: &r.referrer,
+            assigned_to: r.assigned_to.as_deref(),
+        };
+        let told = notices(change, &followers, actor);
         Self::effect_in(&mut tx, &r.id, event_id, actor, now, effect).await?;
         sqlx::query("UPDATE referral SET version = version + 1 WHERE id = $1")
             .bind(referral_id)
@@ -287,6 +293,9 @@ impl CaseChanges for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(sql_error("saving the timeline"))?;
+        super::notify::notify_in(&mut tx, referral_id, event_id, now, &told)
+            .await
+            .map_err(sql_error("saving notifications"))?;
         audit_in(
             &mut tx,
             &AuditEntry {

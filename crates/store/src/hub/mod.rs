@@ -15,6 +15,7 @@ mod create;
 mod directory;
 mod erase;
 mod group_commit;
+mod notify;
 mod read;
 
 pub use accounts::Accounts;
@@ -24,18 +25,25 @@ pub use change::CaseChanges;
 pub use create::NewReferrals;
 pub use directory::ServiceDirectory;
 pub use erase::SubjectRights;
+pub use notify::{MailJob, MailOutcome, NotificationPage, NotificationRecord, Notifications};
 pub use read::ReferralReads;
 
 /// The referral hub's records, one trait per concern (`ReferralReads`,
-/// `NewReferrals`, `CaseChanges`, `ServiceDirectory`, `SubjectRights`); a type that
-/// keeps them all keeps a hub.
+/// `NewReferrals`, `CaseChanges`, `ServiceDirectory`, `SubjectRights`,
+/// `Notifications`); a type that keeps them all keeps a hub.
 pub trait Referrals:
-    ReferralReads + NewReferrals + CaseChanges + ServiceDirectory + SubjectRights
+    ReferralReads + NewReferrals + CaseChanges + ServiceDirectory + SubjectRights + Notifications
 {
 }
 
-impl<T: ReferralReads + NewReferrals + CaseChanges + ServiceDirectory + SubjectRights> Referrals
-    for T
+impl<
+        T: ReferralReads
+            + NewReferrals
+            + CaseChanges
+            + ServiceDirectory
+            + SubjectRights
+            + Notifications,
+    > Referrals for T
 {
 }
 pub(crate) use group_commit::{checkpointer, group_commit, Pending};
@@ -81,6 +89,12 @@ pub struct UserRecord {
     /// When the user was trained to refer (`YYYY-MM-DD`).
     pub trained_on: Option<String>,
     pub created_at: i64,
+    /// Where notifications are e-mailed, if anywhere.
+    pub email: Option<String>,
+    /// E-mail news of the referrals this user made.
+    pub email_referrals: bool,
+    /// E-mail news of the cases assigned to this user.
+    pub email_cases: bool,
 }
 
 impl UserRecord {
@@ -107,6 +121,9 @@ impl UserRecord {
             active: true,
             trained_on: None,
             created_at,
+            email: None,
+            email_referrals: true,
+            email_cases: true,
         }
     }
 }
@@ -355,12 +372,15 @@ fn user_of(row: &AnyRow) -> Result<UserRecord> {
         active: get::<i64>(row, "active")? != 0,
         trained_on: get(row, "trained_on")?,
         created_at: get(row, "created_at")?,
+        email: get(row, "email")?,
+        email_referrals: get::<i64>(row, "email_referrals")? != 0,
+        email_cases: get::<i64>(row, "email_cases")? != 0,
     })
 }
 
 const USER_COLUMNS: &str =
     "id, org_id, user_name, display_name, role, password_hash, totp_secret, \
-     failed_logins, locked_until, active, trained_on, created_at";
+     failed_logins, locked_until, active, trained_on, created_at, email, email_referrals, email_cases";
 
 const REFERRAL_COLUMNS: &str =
     "id, reference, hub_org, referrer_org, referrer, created_at, status, \

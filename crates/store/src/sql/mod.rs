@@ -190,6 +190,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0014_outcome_corrections.sql"),
         postgres: include_str!("../../migrations/postgres/0014_outcome_corrections.sql"),
     },
+    Migration {
+        version: 15,
+        name: "notifications",
+        sqlite: include_str!("../../migrations/sqlite/0015_notifications.sql"),
+        postgres: include_str!("../../migrations/postgres/0015_notifications.sql"),
+    },
 ];
 
 /// A statement that binds an `Option<f64>`: sqlx 0.8's `Any` driver binds a NULL `f64`

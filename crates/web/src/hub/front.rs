@@ -45,11 +45,18 @@ pub(crate) async fn dashboard(
 ) -> Result<Html<String>, WebError> {
     let can = |a| access::role_allows(s.actor.role, a);
     let orgs = org_names(&state).await?;
+    let unread = state.db.unread_notifications(&s.user.id).await?;
     Ok(page(
         &state,
         "Referral hub",
         html! {
             p class="lead" { "Signed in as " strong { (s.user.display_name) } ", " (s.actor.role.label().to_lowercase()) " at " (orgs.get(&s.actor.org).map_or(s.actor.org.as_str(), |n| n.as_str())) "." }
+            p {
+                a href="/notifications" {
+                    "Your notifications"
+                    @if unread > 0 { " (" (unread) " unread)" }
+                }
+            }
             ul class="columns" {
                 @if can(Action::Refer) { li { a href="/refer" { "Make a referral" } } li { a href="/referrals" { "Referrals you made" } } }
                 @if can(Action::ListCases) {
@@ -63,7 +70,7 @@ pub(crate) async fn dashboard(
                 @if can(Action::ReadAudit) { li { a href="/hub/audit" { "Audit log" } } }
                 li { a href="/directory" { "Service directory" } }
                 li { a href="/partnerships" { "Partnerships, plans and commitments" } }
-                li { a href="/account" { "Your account and two-step sign-in" } }
+                li { a href="/account" { "Your account, two-step sign-in and e-mail settings" } }
             }
             (logout_form(&s))
         },

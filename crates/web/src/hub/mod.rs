@@ -13,6 +13,8 @@ pub(crate) mod cases;
 mod directory;
 mod front;
 mod make;
+mod notices;
+mod reach;
 mod reports;
 mod rules;
 mod services;
@@ -75,6 +77,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/referrals", get(front::my_referrals))
         .route("/referrals/{id}", get(front::my_referral))
         .route("/hub/cases", get(caseload::list).post(caseload::search))
+        .route("/notifications", get(notices::list).post(notices::read_all))
+        .route("/notifications/{id}", get(notices::open))
         .route("/directory", get(services::list))
         .route("/directory/{id}", get(services::one))
         .route("/hub/cases/{id}", get(cases::case).post(cases::act))

@@ -6,7 +6,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Response};
-use maud::html;
+use maud::{html, Markup};
 use rustc_hash::FxHashMap;
 use syndemic_access::{report_view, Action, ReportView, Role};
 use syndemic_hub::need::{Need, OutcomeCode};
@@ -16,12 +16,13 @@ use syndemic_store::hub::ReferralFilter;
 
 use super::cases::clock;
 use super::front::org_names;
+use crate::shell::charts::{trend, TrendPoint};
 use crate::shell::page as layout;
 use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::Signed;
 use crate::{AppState, WebError};
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 10] = [
     "summary",
     "months",
     "sources",
@@ -29,9 +30,17 @@ const TABLES: [&str; 9] = [
     "outcomes",
     "wellbeing",
     "deciles",
+    "reach",
     "partners",
     "records",
 ];
+
+/// The report: its tables in the order of [`TABLES`], and beside some of them a
+/// chart of the same figures and a note of what they cover.
+struct Report {
+    tables: Vec<DataTable>,
+    beside: FxHashMap<&'static str, (Option<Markup>, Option<String>)>,
+}
 
 /// The days a report covers, by the day each referral was received (both ends
 /// included; either may be open).
@@ -106,7 +115,7 @@ fn count(n: usize, suppress: bool) -> Cell {
     }
 }
 
-async fn tables(state: &AppState, s: &Signed, period: &Period) -> Result<Vec<DataTable>, WebError> {
+async fn tables(state: &AppState, s: &Signed, period: &Period) -> Result<Report, WebError> {
     s.must(Action::Reports)?;
     let view = report_view(s.actor.role);
     let suppress = view == Some(ReportView::EveryHubWithheld);
@@ -468,9 +477,46 @@ async fn tables(state: &AppState, s: &Signed, period: &Period) -> Result<Vec<Dat
             )),
         ]);
     }
-    Ok(vec![
-        summary, months, sources, needs, outs, wellbeing, deciles, partners, records,
-    ])
+    let (reach, reach_chart, reach_note) =
+        super::reach::reach_report(state, &referrals, suppress).await?;
+    let mut beside = FxHashMap::default();
+    beside.insert("reach", (reach_chart, Some(reach_note)));
+    beside.insert("months", (months_chart(&months), None));
+    Ok(Report {
+        tables: vec![
+            summary, months, sources, needs, outs, wellbeing, deciles, reach, partners, records,
+        ],
+        beside,
+    })
+}
+
+/// Referrals month by month as a line (a month with a withheld count is a gap).
+fn months_chart(months: &DataTable) -> Option<Markup> {
+    let points: Vec<TrendPoint> = months
+        .rows
+        .iter()
+        .map(|row| TrendPoint {
+            label: match &row[0] {
+                Cell::Text(t) => t.clone(),
+                _ => String::new(),
+            },
+            value: match row[1] {
+                Cell::Number(v) => v,
+                _ => None,
+            },
+            lower: None,
+            upper: None,
+            benchmark: None,
+        })
+        .collect();
+    (points.len() >= 2).then(|| {
+        trend(
+            &points,
+            "Referrals received",
+            "",
+            "Referrals received each month",
+        )
+    })
 }
 
 /// An estimate with its lower and upper limits, each blank where it has none.
@@ -501,11 +547,14 @@ pub(crate) async fn page_(
     pairs: &[(String, String)],
 ) -> Result<Html<String>, WebError> {
     let (period, errors) = Period::read(pairs);
-    let tables = if errors.is_empty() {
+    let report = if errors.is_empty() {
         tables(state, s, &period).await?
     } else {
         s.must(Action::Reports)?;
-        Vec::new()
+        Report {
+            tables: Vec::new(),
+            beside: FxHashMap::default(),
+        }
     };
     let value = |name: &str| {
         pairs
@@ -542,8 +591,11 @@ pub(crate) async fn page_(
                 button type="submit" { "Report on this period" }
             }
             @if errors.is_empty() { p id="period" { "Reporting on " strong { (period.label()) } "." } }
-            @for (name, t) in TABLES.iter().zip(&tables).filter(|(n, _)| **n != "records") {
+            @for (name, t) in TABLES.iter().zip(&report.tables).filter(|(n, _)| **n != "records") {
+                @let (chart, note) = report.beside.get(name).cloned().unwrap_or_default();
+                @if let Some(chart) = chart { figure class="chart" { (chart) } }
                 (t.html(Some(&Download { path: format!("/hub/reports/{name}"), query: period.query() })))
+                @if let Some(note) = note { p class="hint" { (note) } }
             }
             h2 { "Pseudonymised records" }
             p { "One row per referral with no name, contact, address, area code or free text, and a pseudonym keyed with the deployment's secret. The period, referrer's sector, IMD decile, needs and urgency are generalised (month to quarter or year, decile to quintile, needs to their number) until every combination is shared by at least " (syndemic_hub::release::K) " referrals (k-anonymity, k = " (syndemic_hub::release::K) "); referrals that would still stand out are left out: "
@@ -579,7 +631,7 @@ pub(crate) async fn download(
             TABLES.join(", ")
         ))
     })?;
-    let tables = tables(&state, &s, &period).await?;
+    let report = tables(&state, &s, &period).await?;
     state
         .audit(
             &s.actor,
@@ -589,5 +641,5 @@ pub(crate) async fn download(
             "aggregate report download",
         )
         .await?;
-    tables[i].respond(ext, &format!("hub-{stem}"))
+    report.tables[i].respond(ext, &format!("hub-{stem}"))
 }

@@ -1,6 +1,7 @@
-//! A user's own account: turning the second factor (TOTP) on and off. The
-//! secret is kept sealed with the deployment's key; a code is accepted once; five
-//! wrong codes make the account wait (doubling), as at sign-in.
+//! A user's own account: turning the second factor (TOTP) on and off, and where
+//! notifications are e-mailed. The secret is kept sealed with the deployment's
+//! key; a code is accepted once; five wrong codes make the account wait
+//! (doubling), as at sign-in.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,11 +10,15 @@ use maud::{html, Markup};
 use syndemic_access::totp;
 
 use super::throttle::{too_many, Guess};
-use super::{now, security, Posted, SecurityEvent, Signed};
+use super::{now, security, Form, Posted, SecurityEvent, Signed};
 use crate::shell::page;
 use crate::{AppState, WebError};
 
 fn render(state: &AppState, s: &Signed, on: bool, body: Markup) -> Html<String> {
+    render_with(state, s, on, body, mail_form(state, s, None, None, false))
+}
+
+fn render_with(state: &AppState, s: &Signed, on: bool, body: Markup, mail: Markup) -> Html<String> {
     page(
         state,
         "Your account",
@@ -22,12 +27,112 @@ fn render(state: &AppState, s: &Signed, on: bool, body: Markup) -> Html<String> 
             h2 { "Second factor" }
             p { "Two-step sign-in is " strong { (if on { "on" } else { "off" }) } "." }
             (body)
+            (mail)
         },
     )
 }
 
+/// The e-mail settings: the address (as typed, after an error) and which news
+/// goes to it. Notifications are always listed in the app.
+fn mail_form(
+    state: &AppState,
+    s: &Signed,
+    typed: Option<&Form>,
+    error: Option<&str>,
+    saved: bool,
+) -> Markup {
+    let email = typed.map_or_else(
+        || s.user.email.clone().unwrap_or_default(),
+        |f| f.get("email"),
+    );
+    let referrals = typed.map_or(s.user.email_referrals, |f| f.get("referrals") == "yes");
+    let cases = typed.map_or(s.user.email_cases, |f| f.get("cases") == "yes");
+    html! {
+        h2 id="notifications" { "Notifications" }
+        @if saved {
+            div class="notice" role="status" { p { "Your notification settings are saved." } }
+        }
+        p { "Changes to referrals you made and to cases assigned to you are listed under " a href="/notifications" { "your notifications" } ". They can also be e-mailed to you: an e-mail says only what happened and links here to sign in; it never names the person." }
+        @if state.mail.is_none() {
+            p class="hint" { "This server sends no e-mail yet (its administrator has not set an SMTP relay): your settings are kept for when it does." }
+        }
+        @if let Some(e) = error {
+            div class="error-summary" role="alert" tabindex="-1" {
+                h3 { "There is a problem" }
+                ul { li { a href="#email" { (e) } } }
+            }
+        }
+        form method="post" action="/account/notifications" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            div class=(if error.is_some() { "field has-error" } else { "field" }) {
+                label for="email" { "E-mail address" }
+                span class="hint" id="email-hint" { "Leave it empty for no e-mail." }
+                @if let Some(e) = error { p class="field-error" id="email-error" { (e) } }
+                input id="email" name="email" type="email" autocomplete="email" value=(email)
+                    aria-describedby=(if error.is_some() { "email-hint email-error" } else { "email-hint" })
+                    aria-invalid=[error.map(|_| "true")];
+            }
+            fieldset {
+                legend { "E-mail me when" }
+                div { input type="checkbox" id="referrals" name="referrals" value="yes" checked[referrals]; label for="referrals" { "a referral I made changes (accepted, declined, contacted, closed…)" } }
+                div { input type="checkbox" id="cases" name="cases" value="yes" checked[cases]; label for="cases" { "a case is assigned to me, or someone else changes a case I hold" } }
+            }
+            button type="submit" { "Save notification settings" }
+        }
+    }
+}
+
+/// `POST /account/notifications`: saves the user's e-mail settings; an address
+/// that is not one is shown again beside the field, with everything typed kept.
+pub(crate) async fn mail_settings(
+    State(state): State<AppState>,
+    Posted(s, form): Posted,
+) -> Result<Response, WebError> {
+    let email = form.get("email");
+    if email.len() > 254 || (!email.is_empty() && !super::mail::is_address(&email)) {
+        let error =
+            "Enter an e-mail address like name@example.gov.uk, or leave it empty for no e-mail";
+        let on = s.user.totp_secret.is_some();
+        let body = render_with(
+            &state,
+            &s,
+            on,
+            html! {},
+            mail_form(&state, &s, Some(&form), Some(error), false),
+        );
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
+    }
+    state
+        .db
+        .set_mail_settings(
+            &s.user.id,
+            (!email.is_empty()).then_some(email.as_str()),
+            form.get("referrals") == "yes",
+            form.get("cases") == "yes",
+        )
+        .await?;
+    state
+        .audit(
+            &s.actor,
+            "change",
+            "user",
+            &s.user.id,
+            "notification settings",
+        )
+        .await?;
+    Ok(axum::response::Redirect::to("/account?saved=notifications#notifications").into_response())
+}
+
+/// What `GET /account` may be asked to confirm.
+#[derive(serde::Deserialize)]
+pub(crate) struct AccountQuery {
+    #[serde(default)]
+    saved: String,
+}
+
 pub(crate) async fn page_(
     State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<AccountQuery>,
     s: Signed,
 ) -> Result<Html<String>, WebError> {
     let on = s.user.totp_secret.is_some();
@@ -42,7 +147,8 @@ pub(crate) async fn page_(
             }
         }
     };
-    Ok(render(&state, &s, on, form))
+    let mail = mail_form(&state, &s, None, None, q.saved == "notifications");
+    Ok(render_with(&state, &s, on, form, mail))
 }
 
 /// The plain secret of a stored one: opened with the deployment's key, or as it

@@ -12,6 +12,7 @@ mod error;
 mod headers;
 mod layout;
 pub(crate) mod log;
+pub(crate) mod mail;
 mod request;
 mod state;
 pub(crate) mod svg;
@@ -30,6 +31,7 @@ pub use error::WebError;
 pub(crate) use headers::protect;
 pub(crate) use layout::{error_page, not_found, page};
 pub(crate) use log::{security, Security as SecurityEvent};
+pub use mail::Mail;
 pub(crate) use request::{
     cookie, new_uuid, now, random_hex, today, Form, Posted, PostedFiles, Signed, Upload,
 };
@@ -44,6 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/reset/{token}", get(auth::reset_page).post(auth::reset))
         .route("/account", get(account::page_))
         .route("/account/totp", post(account::totp_action))
+        .route("/account/notifications", post(account::mail_settings))
         .route("/hub/audit", get(admin::audit))
         .route("/admin", get(admin::page))
         .route("/admin/users", post(admin::create_user))

@@ -49,6 +49,8 @@ pub struct AppState {
     pub(crate) throttle: Arc<super::throttle::Throttle>,
     /// The pseudonym key in use, once known (configured, or kept by the store).
     pseudonyms: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
+    /// The SMTP relay notifications are e-mailed through, if one is configured.
+    pub(crate) mail: Option<Arc<super::mail::Mail>>,
 }
 
 /// What a deployment configures about sign-in and secrets (`SECURITY.md`).
@@ -235,6 +237,7 @@ impl AppState {
             ),
             throttle: Arc::default(),
             pseudonyms: Arc::default(),
+            mail: None,
         }
     }
 
@@ -261,6 +264,13 @@ impl AppState {
     /// The same, with a deployment's security settings.
     pub fn with_security(mut self, security: Security) -> AppState {
         self.security = Arc::new(security);
+        self
+    }
+
+    /// The same, e-mailing notifications through `mail` (the server runs the
+    /// mailer in its background; links in the e-mails start with the public URL).
+    pub fn with_mail(mut self, mail: super::mail::Mail) -> AppState {
+        self.mail = Some(Arc::new(mail));
         self
     }
 

@@ -1009,6 +1009,7 @@ pub async fn build(
                 repetitions: 1000,
                 seed: SEED,
                 benchmark: Some(Benchmark::File(benchmark)),
+                targets: partnership::planned_targets(store, spec.id).await?,
             },
             &mut |_| {},
         )

@@ -9,7 +9,8 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use syndemic_model::{AreaCode, AreaType, Period};
+use syndemic_engine::TargetGroup;
+use syndemic_model::{AreaCode, AreaType, Period, TARGET_AREAS};
 use syndemic_partnership::framework;
 use syndemic_partnership::sector::SizeBand;
 use syndemic_partnership::target::{Ranked, TargetRule};
@@ -568,9 +569,47 @@ fn audit(at: i64, action: &str, subject: &str, record: &str) -> AuditEntry {
     }
 }
 
+/// The small areas a target rule means, as the web application resolves it.
+async fn resolve(store: &dyn Store, text: &str) -> Result<Vec<AreaCode>, DemoError> {
+    let rule = TargetRule::parse(text).map_err(|e| DemoError::Hub(e.to_string()))?;
+    let inside = match rule.within() {
+        Some(p) => ranked_within(store, p).await?,
+        None => Vec::new(),
+    };
+    rule.resolve(&inside)
+        .map_err(|e| DemoError::Hub(e.to_string()))
+}
+
+/// The target groups the demo's commitments measuring `indicator` will have,
+/// resolved as [`seed`] resolves them (the same rules on the same ranks), so
+/// that the build measures the indicator over them with everything else.
+pub(crate) async fn planned_targets(
+    store: &dyn Store,
+    indicator: &str,
+) -> Result<Vec<TargetGroup>, DemoError> {
+    let mut out: Vec<TargetGroup> = Vec::new();
+    for (area, specs) in [(COUNTY, &COUNTY_PLAN[..]), (SALTMOUTH, &TOWN_PLAN[..])] {
+        let within = AreaCode::parse(area).map_err(|e| DemoError::Hub(e.to_string()))?;
+        for (.., measured, _, rule) in specs {
+            let Some(rule) = rule.filter(|_| *measured == indicator) else {
+                continue;
+            };
+            if out.iter().any(|t| t.label == rule && t.within == within) {
+                continue;
+            }
+            out.push(TargetGroup {
+                label: rule.to_owned(),
+                within,
+                areas: resolve(store, rule).await?,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The small areas within `parent` with their IMD rank, in the edition that
 /// ranks the most of them (the rule the web application applies).
-async fn ranked_within(store: &SqlStore, parent: AreaCode) -> Result<Vec<Ranked>, DemoError> {
+async fn ranked_within(store: &dyn Store, parent: AreaCode) -> Result<Vec<Ranked>, DemoError> {
     Ok(syndemic_place::edition::ranked_within(store, parent)
         .await?
         .map(|(_, rows)| rows)
@@ -584,13 +623,15 @@ async fn ranked_within(store: &SqlStore, parent: AreaCode) -> Result<Vec<Ranked>
         .collect())
 }
 
-/// The indicator's value for `area` in `year` (persons, whole population); each
-/// indicator's observations are read once into `cache`.
+/// The indicator's value for `area` in `year` (persons): of its whole
+/// population, or with `target` of that group of target areas measured for it;
+/// each indicator's observations are read once into `cache`.
 async fn value_of(
     store: &SqlStore,
     cache: &mut rustc_hash::FxHashMap<String, Vec<syndemic_store::Observation>>,
     indicator: &str,
     area: &str,
+    target: Option<&str>,
     year: &str,
 ) -> Result<Option<f64>, DemoError> {
     let period = Period::parse(year).map_err(|e| DemoError::Hub(e.to_string()))?;
@@ -600,7 +641,11 @@ async fn value_of(
     }
     Ok(cache[indicator]
         .iter()
-        .filter(|o| o.area.as_str() == area && o.period == period && o.category_type.is_empty())
+        .filter(|o| o.area.as_str() == area && o.period == period)
+        .filter(|o| match target {
+            None => o.category_type.is_empty(),
+            Some(rule) => o.category_type == TARGET_AREAS && o.category == rule,
+        })
         .find(|o| o.sex == "Persons")
         .and_then(|o| o.value))
 }
@@ -764,7 +809,13 @@ pub async fn seed(
         for (k, (reference, what, lead, with, objective, indicator, improve, rule)) in
             specs.iter().enumerate()
         {
-            let baseline = value_of(store, &mut cache, indicator, area, "2019").await?;
+            // Set against the target areas' own baseline where they have one (the
+            // build measured them), as a plan for them would be.
+            let baseline = match value_of(store, &mut cache, indicator, area, *rule, "2019").await?
+            {
+                Some(v) => Some(v),
+                None => value_of(store, &mut cache, indicator, area, None, "2019").await?,
+            };
             let polarity = store.indicator(indicator).await?.and_then(|i| i.polarity);
             let lower_better = polarity == Some(syndemic_store::Polarity::LowerIsBetter);
             let target = baseline.map(|b| {
@@ -776,19 +827,11 @@ pub async fn seed(
                 (v * 100.0).round() / 100.0
             });
             let areas = match rule {
-                Some(text) => {
-                    let rule =
-                        TargetRule::parse(text).map_err(|e| DemoError::Hub(e.to_string()))?;
-                    let inside = match rule.within() {
-                        Some(p) => ranked_within(store, p).await?,
-                        None => Vec::new(),
-                    };
-                    rule.resolve(&inside)
-                        .map_err(|e| DemoError::Hub(e.to_string()))?
-                        .into_iter()
-                        .map(|a| a.as_str().to_owned())
-                        .collect()
-                }
+                Some(text) => resolve(store, text)
+                    .await?
+                    .into_iter()
+                    .map(|a| a.as_str().to_owned())
+                    .collect(),
                 None => Vec::new(),
             };
             commitments.push(CommitmentRecord {

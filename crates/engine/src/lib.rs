@@ -12,12 +12,14 @@
 
 mod compute;
 mod geography;
+mod targets;
 
 pub use compute::{
-    compute, Benchmark, ComputeSpec, ComputeSummary, CountColumns, Counts, Measure, Withheld,
-    NO_ENGLAND_VALUE,
+    compute, Benchmark, ComputeSpec, ComputeSummary, CountColumns, Counts, Measure, TargetGroup,
+    Withheld, MAX_TARGET_GROUPS, NO_ENGLAND_VALUE, TARGET_AREAS,
 };
 pub use geography::Geography;
+pub use targets::commitment_targets;
 
 /// Why a computation could not be done.
 #[derive(Debug, thiserror::Error)]

@@ -7,9 +7,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use syndemic_engine::{compute, Benchmark, ComputeSpec, CountColumns, Counts, Measure};
+use syndemic_engine::{
+    compute, Benchmark, ComputeSpec, CountColumns, Counts, Measure, TargetGroup, TARGET_AREAS,
+};
 use syndemic_import::{import_imd, import_lookups, LookupOptions};
-use syndemic_model::Period;
+use syndemic_model::{AreaCode, Period};
 use syndemic_stats::dsr::{dsr, DsrInput, ESP2013};
 use syndemic_stats::proportion::wilson;
 use syndemic_stats::rate::rate;
@@ -159,6 +161,7 @@ fn spec(counts: PathBuf) -> ComputeSpec {
         repetitions: 1000,
         seed: 7,
         benchmark: None,
+        targets: Vec::new(),
     }
 }
 
@@ -1021,6 +1024,124 @@ async fn event_counts_take_their_population_from_the_store() {
         assert!(
             error.contains("no population for 2020") && error.contains("2018, 2019"),
             "{backend}: {error}"
+        );
+        store.close().await;
+    }
+}
+
+/// A commitment's target areas measured as one group: the measure over their
+/// summed counts with its own limits, filed under the area measured; withheld in
+/// a period where one of its areas has no counts; an area outside the geography
+/// refused by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_areas_are_measured_as_one_group() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores("target_areas_are_measured_as_one_group", dir.path()).await {
+        let backend = store.backend_name();
+        prepared(&store, dir.path()).await;
+        // LSOA 2 has no count in 2020.
+        let mut text = String::from("lsoa,year,vaccinated,eligible\n");
+        for i in 0..LSOAS {
+            for y in 4..6 {
+                if (i, y) != (2, 5) {
+                    let (x, n) = uptake(i, y);
+                    writeln!(text, "{},{},{x},{n}", lsoa(i), 2015 + y).unwrap();
+                }
+            }
+        }
+        let counts = dir.path().join("uptake_targets.csv");
+        std::fs::write(&counts, &text).unwrap();
+        let mut indicator = Indicator::named("flu_t", "Flu vaccine uptake");
+        indicator.polarity = Some(Polarity::HigherIsBetter);
+        let code = |i: usize| AreaCode::parse(&lsoa(i)).unwrap();
+        let trafford = AreaCode::parse("E08000009").unwrap();
+        let group = |label: &str, areas: Vec<AreaCode>| TargetGroup {
+            label: label.into(),
+            within: trafford,
+            areas,
+        };
+        let spec = ComputeSpec {
+            measure: Measure::Proportion,
+            indicator,
+            columns: CountColumns {
+                area: "lsoa".into(),
+                period: "year".into(),
+                sex: None,
+                age_band: None,
+                count: "vaccinated".into(),
+                population: "eligible".into(),
+            },
+            targets: vec![
+                group("areas:first-two", vec![code(0), code(1)]),
+                group("areas:with-2", vec![code(1), code(2), code(3)]),
+            ],
+            ..spec(counts.clone())
+        };
+        let summary = compute(&store, &spec, &mut |_| {}).await.unwrap();
+        let all = store.observations(Some("flu_t")).await.unwrap();
+        let z = ConfidenceLevel::new(95.0).unwrap().z();
+        let of = |label: &str, year: i32| {
+            all.iter()
+                .find(|o| {
+                    o.category_type == TARGET_AREAS
+                        && o.category == label
+                        && o.area == trafford
+                        && o.period == Period::Year(year)
+                })
+                .cloned()
+        };
+        let row = of("areas:first-two", 2020).expect("the group is measured");
+        let (x, n) = [uptake(0, 5), uptake(1, 5)]
+            .iter()
+            .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let (lo, hi) = wilson(x, n, z);
+        assert_eq!(
+            (row.count, row.denominator),
+            (Some(x), Some(n)),
+            "{backend}"
+        );
+        for (got, want) in [
+            (row.value, x / n * 100.0),
+            (row.lower95, lo * 100.0),
+            (row.upper95, hi * 100.0),
+        ] {
+            assert!((got.unwrap() - want).abs() < 1e-9, "{backend}");
+        }
+        assert!(
+            row.compared_to_parent.is_some(),
+            "{backend}: compared with the area it is measured for"
+        );
+        assert!(of("areas:with-2", 2019).is_some(), "{backend}");
+        assert!(
+            of("areas:with-2", 2020).is_none(),
+            "{backend}: LSOA 2 has no count in 2020, so the group is not published"
+        );
+        assert!(summary.observations > 0);
+        let run = store.compute_runs("flu_t").await.unwrap().pop().unwrap();
+        assert!(
+            run.coverage.contains("2 groups of target areas"),
+            "{backend}: {}",
+            run.coverage
+        );
+
+        // An area the geography does not hold is refused by name.
+        let error = compute(
+            &store,
+            &ComputeSpec {
+                targets: vec![group(
+                    "areas:x",
+                    vec![AreaCode::parse("E01999999").unwrap()],
+                )],
+                ..spec.clone()
+            },
+            &mut |_| {},
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("E01999999") && error.contains("areas:x"),
+            "{error}"
         );
         store.close().await;
     }

@@ -25,3 +25,9 @@ pub use polarity::Polarity;
 pub use postcode::normalise_postcode;
 pub use sex::Sex;
 pub use spreadsheet::formula_safe;
+
+/// The category type of a value measured over a named group of small areas (a
+/// commitment's target areas): the value is filed under the area the group is
+/// measured for, its category is the group's label (the target rule, such as
+/// `local-quintile:E07000041:1`).
+pub const TARGET_AREAS: &str = "Target areas";

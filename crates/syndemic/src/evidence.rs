@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use syndemic_engine::{compute, Benchmark, ComputeSpec, CountColumns, Counts, Measure};
+use syndemic_engine::{
+    commitment_targets, compute, Benchmark, ComputeSpec, CountColumns, Counts, Measure,
+};
 use syndemic_import::{
     export_fingertips, import_boundaries, import_counts, import_fingertips, import_imd,
     import_lookups, import_population, import_postcodes, locate, normalise_postcode, write_xlsx,
@@ -791,6 +793,7 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
                 Benchmark::Indicator(b.clone())
             }
         }),
+        targets: Vec::new(),
     };
     let started = std::time::Instant::now();
     // DataFusion runs its partitions on the runtime's threads.
@@ -814,6 +817,9 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
         if args.force {
             forget_runs(&store, &spec.indicator.id).await?;
         }
+        // Every commitment measuring this indicator over target areas is measured
+        // on those areas as well.
+        spec.targets = commitment_targets(&store, &spec.indicator.id).await?;
         let progress = Progress::spinner(args.quiet);
         let mut say = |stage: &str| progress.say(stage.to_owned());
         let result = compute(&store, &spec, &mut say).await;
@@ -836,6 +842,12 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
         );
         for w in &summary.withheld {
             eprintln!("  {w} (the counts cover only part of it)");
+        }
+        if !spec.targets.is_empty() {
+            eprintln!(
+                "  measured over the target areas of {} commitment group(s) too",
+                spec.targets.len()
+            );
         }
         if summary.benchmark_values > 0 {
             eprintln!(

@@ -161,10 +161,24 @@ async fn fill(store: &SqlStore) {
     tx.put_deprivation(&deprivation).await.unwrap();
     let mut indicator = Indicator::named("fuel", "Fuel poverty");
     indicator.polarity = Some(Polarity::LowerIsBetter);
+    indicator.unit = Some("%".into());
     tx.put_indicator(&indicator).await.unwrap();
-    tx.put_observations(&[obs("2019", 20.0, 19.0, 21.0), obs("2023", 17.0, 16.5, 17.5)])
-        .await
-        .unwrap();
+    // The district's values, and those of its most deprived fifth measured as a
+    // group of target areas (as `syndemic compute` files them).
+    let targeted = |o: Observation| Observation {
+        category_type: syndemic_model::TARGET_AREAS.into(),
+        category: "local-quintile:E07900001:1".into(),
+        ..o
+    };
+    tx.put_observations(&[
+        obs("2019", 20.0, 19.0, 21.0),
+        obs("2023", 17.0, 16.5, 17.5),
+        targeted(obs("2019", 31.0, 29.5, 32.5)),
+        targeted(obs("2021", 28.5, 27.0, 30.0)),
+        targeted(obs("2023", 26.0, 24.5, 27.5)),
+    ])
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     for (id, sector) in [
         ("lead-org", "local-government"),
@@ -1023,6 +1037,49 @@ fn target_areas_resolve_by_local_quintile_and_imports_are_all_or_nothing() {
         // Ten areas: the most deprived fifth is the two ranked 100 and 200.
         assert_eq!(n1["target_areas"], json!([lsoa(3), lsoa(7)]), "{backend}");
         assert_eq!(n1["target_rule"], json!("local-quintile:E07900001:1"));
+
+        // N1 is measured on its target areas, with a chart of their values
+        // against its trajectory; a commitment whose areas the engine has not
+        // measured says it is measured on the whole district meanwhile.
+        let page = lead.get(&format!("/commitments/{}", n1["id"].as_str().unwrap()));
+        assert_eq!(page.status, 200, "{backend}");
+        assert!(
+            page.body
+                .contains("Its target areas, measured as one group"),
+            "{backend}"
+        );
+        assert!(
+            page.body.contains("26 (2023)"),
+            "{backend}: the target areas' latest value"
+        );
+        assert!(page.body.contains("31 (2019)"), "{backend}: their baseline");
+        assert!(
+            page.body.contains("Trajectory, baseline to target"),
+            "{backend}: the chart"
+        );
+        assert!(
+            page.body.contains("Measured values since the baseline"),
+            "{backend}: its table"
+        );
+        assert_eq!(
+            page.body.matches("class=\"measured\"").count(),
+            1,
+            "{backend}"
+        );
+        let plan = lead.get("/plans/plan");
+        assert!(
+            plan.body.contains("26 % (2023)"),
+            "{backend}: value with its unit"
+        );
+        assert!(
+            plan.body.contains("Fuel poverty, target areas"),
+            "{backend}: and what it is"
+        );
+        let csv = lead.get("/plans/plan/commitments.csv").body;
+        assert!(
+            csv.contains("Measured on") && csv.contains("Target areas,%"),
+            "{backend}: {csv}"
+        );
 
         let count = |b: &Browser| {
             b.get("/api/v1/commitments").json()["total_items"]

@@ -100,14 +100,20 @@ fn level_name(grouping: Grouping) -> Option<&'static str> {
         Grouping::Lsoa
         | Grouping::NationalDecile
         | Grouping::LocalQuintile
-        | Grouping::CountyQuintile => None,
+        | Grouping::CountyQuintile
+        | Grouping::Target => None,
     }
 }
 
 /// Which groups are published (one flag per group), and the areas left out: an
 /// aggregate is published when every LSOA of its area in the geography has counts
 /// in its period; an LSOA's own value always is.
-pub(super) fn coverage(groups: &[Group], geography: &Geography) -> (Vec<bool>, Vec<Withheld>) {
+/// A target group is published when every one of its areas has counts.
+pub(super) fn coverage(
+    groups: &[Group],
+    geography: &Geography,
+    targets: &[TargetGroup],
+) -> (Vec<bool>, Vec<Withheld>) {
     let england = AreaCode::parse(ENGLAND).expect("England's code is well formed");
     // A Welsh LSOA in a lookup of England and Wales is no part of England.
     let parents = |i: usize| {
@@ -161,6 +167,13 @@ pub(super) fn coverage(groups: &[Group], geography: &Geography) -> (Vec<bool>, V
         .map(|g| {
             let area = match g.grouping {
                 Grouping::Lsoa => return true,
+                Grouping::Target => {
+                    let t = &targets[usize::from(g.category) - 1];
+                    return t
+                        .areas
+                        .iter()
+                        .all(|a| present.contains(&(*a, g.period, g.sex.as_str())));
+                }
                 Grouping::NationalDecile => england,
                 _ => g.area,
             };
@@ -201,7 +214,7 @@ pub(super) fn coverage(groups: &[Group], geography: &Geography) -> (Vec<bool>, V
 /// many areas of each level were published (the counts cover every LSOA of each),
 /// and each area left out with its share.
 pub(super) fn describe(groups: &[Group], published: &[bool], withheld: &[Withheld]) -> String {
-    const LEVELS: [(Grouping, &str, &str); 7] = [
+    const LEVELS: [(Grouping, &str, &str); 8] = [
         (Grouping::Lsoa, "LSOA", "LSOAs"),
         (Grouping::Ward, "ward", "wards"),
         (Grouping::District, "district", "districts"),
@@ -213,11 +226,20 @@ pub(super) fn describe(groups: &[Group], published: &[bool], withheld: &[Withhel
         ),
         (Grouping::Region, "region", "regions"),
         (Grouping::England, "England", "England"),
+        (
+            Grouping::Target,
+            "group of target areas",
+            "groups of target areas",
+        ),
     ];
-    let mut areas: FxHashMap<Grouping, rustc_hash::FxHashSet<AreaCode>> = FxHashMap::default();
+    let mut areas: FxHashMap<Grouping, rustc_hash::FxHashSet<(AreaCode, u8)>> =
+        FxHashMap::default();
     for (g, publish) in groups.iter().zip(published) {
         if *publish {
-            areas.entry(g.grouping).or_default().insert(g.area);
+            areas
+                .entry(g.grouping)
+                .or_default()
+                .insert((g.area, g.category));
         }
     }
     let counted: Vec<String> = LEVELS
@@ -565,7 +587,7 @@ mod tests {
             group(Grouping::NationalDecile, ENGLAND),
             group(Grouping::LocalQuintile, "E08000009"),
         ];
-        let (published, withheld) = coverage(&groups, &geography);
+        let (published, withheld) = coverage(&groups, &geography, &[]);
         assert_eq!(published, [true, true, true, false, false, false, true]);
         assert_eq!(withheld.len(), 2);
         assert_eq!(

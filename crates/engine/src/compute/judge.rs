@@ -151,9 +151,10 @@ pub(super) fn compare_with_parents(
         let parent = match g.grouping {
             Grouping::England => None,
             Grouping::Region => england,
-            Grouping::NationalDecile | Grouping::LocalQuintile | Grouping::CountyQuintile => {
-                Some(g.area)
-            }
+            Grouping::NationalDecile
+            | Grouping::LocalQuintile
+            | Grouping::CountyQuintile
+            | Grouping::Target => Some(g.area),
             Grouping::Lsoa
             | Grouping::Ward
             | Grouping::District

@@ -6,6 +6,9 @@
 //! the last five periods for crude rates and proportions; then, per district (local
 //! quintiles) and for England (national deciles), the slope and relative index of
 //! inequality and the gap and ratio between the most and least deprived groups.
+//! Named groups of small areas (a commitment's target areas, [`TargetGroup`]) are
+//! summed from the same LSOA rows and published under [`TARGET_AREAS`] where the
+//! counts cover every one of their areas.
 
 mod collect;
 mod coverage;
@@ -158,6 +161,28 @@ pub struct ComputeSpec {
     /// of the counts (which are published only where the counts cover the whole
     /// area: see [`Withheld`]).
     pub benchmark: Option<Benchmark>,
+    /// Named groups of small areas to measure as well (at most
+    /// [`MAX_TARGET_GROUPS`]): a commitment's target areas.
+    pub targets: Vec<TargetGroup>,
+}
+
+pub use syndemic_model::TARGET_AREAS;
+
+/// Most target groups one computation measures.
+pub const MAX_TARGET_GROUPS: usize = 250;
+
+/// A named group of small areas measured as one: its value is the measure over
+/// the sum of their counts (for a DSR, of their counts band by band), with the
+/// measure's own limits, as for any area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroup {
+    /// How it is known, e.g. the rule `local-quintile:E07000041:1`.
+    pub label: String,
+    /// The area it is measured for (its values are filed under this area, and
+    /// compared with it).
+    pub within: AreaCode,
+    /// Its small areas (LSOAs of the geography's vintage).
+    pub areas: Vec<AreaCode>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -192,6 +217,9 @@ enum Grouping {
     LocalQuintile,
     /// Quintiles within a shire county (its own local quintiles, as a district's).
     CountyQuintile,
+    /// A [`TargetGroup`]: its area is the one it lies within, its category its
+    /// place in [`ComputeSpec::targets`] counted from 1.
+    Target,
 }
 
 const ENGLAND: &str = "E92000001";
@@ -507,6 +535,45 @@ fn esp2013_band(band: &str) -> Option<(f64, u32)> {
     Some((weight, mask))
 }
 
+/// Each LSOA's target groups, by the id the LSOA rows carry: (the id of the area
+/// the group lies within, the group's number counted from 1). An area of a group
+/// that is not in the geography is refused, naming it.
+fn target_members(
+    spec: &ComputeSpec,
+    codes: &[AreaCode],
+) -> Result<FxHashMap<i64, Vec<(i64, i64)>>, EngineError> {
+    let mut out: FxHashMap<i64, Vec<(i64, i64)>> = FxHashMap::default();
+    if spec.targets.is_empty() {
+        return Ok(out);
+    }
+    let id: FxHashMap<AreaCode, i64> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, i as i64))
+        .collect();
+    for (n, t) in spec.targets.iter().enumerate() {
+        let within = *id.get(&t.within).ok_or_else(|| {
+            input(format!(
+                "target areas `{}`: {} is not an area of the {} lookups in the store",
+                t.label, t.within, spec.vintage
+            ))
+        })?;
+        let mut seen = rustc_hash::FxHashSet::default();
+        for a in &t.areas {
+            let lsoa = *id.get(a).ok_or_else(|| {
+                input(format!(
+                    "target areas `{}`: {a} is not a small area of the {} lookups in the store",
+                    t.label, spec.vintage
+                ))
+            })?;
+            if seen.insert(lsoa) {
+                out.entry(lsoa).or_default().push((within, n as i64 + 1));
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Debug)]
 struct Group {
     grouping: Grouping,
@@ -572,8 +639,22 @@ pub async fn compute(
         }
     };
     let imports = store.imports().await?.len();
+    if spec.targets.len() > MAX_TARGET_GROUPS {
+        return Err(input(format!(
+            "{} target groups: at most {MAX_TARGET_GROUPS} are measured in one run",
+            spec.targets.len()
+        )));
+    }
+    let targets_key: Vec<String> = spec
+        .targets
+        .iter()
+        .map(|t| {
+            let areas: Vec<&str> = t.areas.iter().map(|a| a.as_str()).collect();
+            format!("{}@{}={}", t.label, t.within, areas.join(","))
+        })
+        .collect();
     let inputs = format!(
-        "counts {} [{}]; columns {:?}; lookups {}; deprivation {}; counts vintage {:?} apportioned by {:?}; population {:?}; benchmark {}; store imports {imports}",
+        "counts {} [{}]; columns {:?}; lookups {}; deprivation {}; counts vintage {:?} apportioned by {:?}; population {:?}; benchmark {}; store imports {imports}; targets {}",
         spec.counts,
         match &spec.counts {
             Counts::File(path) => fingerprint(path)?,
@@ -586,7 +667,8 @@ pub async fn compute(
         spec.counts_vintage,
         spec.apportion_by,
         spec.population,
-        benchmark_key
+        benchmark_key,
+        targets_key.join(";")
     );
     let key = format!("{:016x}", {
         let mut h = FxHasher::default();
@@ -668,6 +750,7 @@ pub async fn compute(
 
     progress("aggregating every level and deprivation group");
     let joined = counts.join(map, JoinType::Inner, &["area"], &["lsoa"], None)?;
+    let members = target_members(spec, &codes)?;
     let mut collector = Collector::new(spec, codes)?;
     // LSOAs: the counts are already at LSOA × period × sex × band, one row each
     // (a repeat is refused), so they stream straight into the accumulators; a hash
@@ -692,6 +775,10 @@ pub async fn compute(
         for r in 0..batch.num_rows() {
             summary.input_rows += 1;
             collector.add(Grouping::Lsoa, lsoa.value(r), 0, &texts, r, true)?;
+            // The LSOA's target groups: (the area each lies within, its number).
+            for &(within, t) in members.get(&lsoa.value(r)).map_or(&[][..], Vec::as_slice) {
+                collector.add(Grouping::Target, within, t, &texts, r, false)?;
+            }
         }
     }
     // Every other level and group: one query, per-group and per-band sums.
@@ -800,7 +887,7 @@ pub async fn compute(
     let edition_year = spec.edition.trim_start_matches("IoD");
     let national = format!("IMD {edition_year} national decile");
     let local = format!("IMD {edition_year} local quintile");
-    let (published, withheld) = coverage(&groups, &geography);
+    let (published, withheld) = coverage(&groups, &geography, &spec.targets);
     let mut coverage = describe(&groups, &published, &withheld);
     summary.withheld = withheld;
     let mut observations: Vec<Observation> = Vec::with_capacity(groups.len());
@@ -814,6 +901,10 @@ pub async fn compute(
             Grouping::LocalQuintile | Grouping::CountyQuintile => {
                 (local.clone(), group.category.to_string())
             }
+            Grouping::Target => (
+                TARGET_AREAS.to_owned(),
+                spec.targets[usize::from(group.category) - 1].label.clone(),
+            ),
             _ => (String::new(), String::new()),
         };
         observations.push(Observation {

@@ -226,6 +226,7 @@ struct CommitmentOut<'a> {
     baseline: Option<Baseline>,
     latest: Option<Latest>,
     trajectory_value: Option<f64>,
+    measured_on: Option<&'static str>,
     judgement: Option<&'static str>,
     movement: Option<Movement>,
     problem: Option<&'a str>,
@@ -343,6 +344,13 @@ fn commitment_out<'a>(
             })
         }),
         trajectory_value: j.and_then(|j| j.assessment.map(|a| a.expected)),
+        measured_on: judged.map(|j| {
+            if j.on_targets == Some(true) {
+                "target-areas"
+            } else {
+                "whole-area"
+            }
+        }),
         judgement: judged.map(|j| j.judgement().code()),
         movement: judged.map(|j| j.movement),
         problem: j.and_then(|j| j.problem.as_deref()),
@@ -731,6 +739,7 @@ mod tests {
                     upper95: None,
                 }),
                 trajectory_value: Some(9.2),
+                measured_on: Some("target-areas"),
                 judgement: Some("on-track"),
                 movement: Some(Movement::NotSignificant),
                 problem: None,

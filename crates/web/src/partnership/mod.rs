@@ -276,6 +276,11 @@ pub(crate) struct Judged {
     pub baseline: Option<Observed>,
     pub baseline_from_store: bool,
     pub latest: Option<(Period, Observed)>,
+    /// Every value measured from the baseline period on (or all, without one).
+    pub points: Vec<(Period, Observed)>,
+    /// For a commitment with target areas: whether its values are those of the
+    /// target areas (the engine measured them), or, until it has, the whole area's.
+    pub on_targets: Option<bool>,
     pub target_day: Option<i64>,
     pub assessment: Option<Assessment>,
     pub movement: Movement,
@@ -293,6 +298,19 @@ pub(crate) struct Judged {
 }
 
 impl Judged {
+    /// What the commitment's values are measured on, in words.
+    pub(crate) fn measured_on(&self, area_name: &str) -> String {
+        match self.on_targets {
+            None => format!("The whole of {area_name}"),
+            Some(true) => format!(
+                "Its target areas, measured as one group by the compute engine from their small areas' counts (filed under {area_name})"
+            ),
+            Some(false) => format!(
+                "The whole of {area_name}, until its target areas are measured: the engine measures them from small-area counts when the indicator is next computed (`syndemic compute`); an indicator imported as published values cannot be"
+            ),
+        }
+    }
+
     pub(crate) fn judgement(&self) -> Judgement {
         self.assessment.map_or(Judgement::NoData, |a| a.judgement)
     }
@@ -322,6 +340,30 @@ pub(crate) fn series(rows: &[Observation], area: AreaCode) -> Vec<&Observation> 
     let mine: Vec<&Observation> = rows
         .iter()
         .filter(|o| o.area == area && o.category_type.is_empty())
+        .collect();
+    let persons = mine.iter().any(|o| o.sex == "Persons");
+    let mut out: Vec<&Observation> = mine
+        .into_iter()
+        .filter(|o| !persons || o.sex == "Persons")
+        .collect();
+    out.sort_by_key(|o| o.period.sort_key());
+    out.dedup_by_key(|o| o.period.sort_key());
+    out
+}
+
+/// The indicator's series over a group of target areas measured for `area`
+/// (category [`syndemic_model::TARGET_AREAS`], labelled by the rule), persons
+/// where it has them, one per period.
+pub(crate) fn target_series<'a>(
+    rows: &'a [Observation],
+    area: AreaCode,
+    rule: &str,
+) -> Vec<&'a Observation> {
+    let mine: Vec<&Observation> = rows
+        .iter()
+        .filter(|o| {
+            o.area == area && o.category_type == syndemic_model::TARGET_AREAS && o.category == rule
+        })
         .collect();
     let persons = mine.iter().any(|o| o.sex == "Persons");
     let mut out: Vec<&Observation> = mine
@@ -366,6 +408,8 @@ pub(crate) async fn judge_all(
             baseline: None,
             baseline_from_store: false,
             latest: None,
+            points: Vec::new(),
+            on_targets: None,
             target_day: c.target_date.as_deref().and_then(parse_date),
             assessment: None,
             movement: Movement::NoData,
@@ -399,7 +443,16 @@ pub(crate) async fn judge_all(
                 .and_then(|p| Period::parse(p).ok());
             if let (Some(_), Some(area)) = (&j.indicator, j.area) {
                 let rows = state.observations(id).await?;
-                let s = series(&rows, area);
+                // A commitment aimed at target areas is measured on them where the
+                // engine has measured them (`syndemic compute`), else on the area.
+                let rule = c.target_rule.as_deref().filter(|_| !c.areas.is_empty());
+                let targeted = rule.map_or_else(Vec::new, |r| target_series(&rows, area, r));
+                j.on_targets = rule.map(|_| !targeted.is_empty());
+                let s = if targeted.is_empty() {
+                    series(&rows, area)
+                } else {
+                    targeted
+                };
                 if s.is_empty() {
                     j.problem = Some(format!(
                         "the evidence store has no values of this indicator for {area}: compute or import it for that area, or measure the commitment at an area that has them"
@@ -409,6 +462,14 @@ pub(crate) async fn judge_all(
                     .iter()
                     .rev()
                     .find_map(|o| observed(o).map(|v| (o.period, v)));
+                j.points = s
+                    .iter()
+                    .filter(|o| {
+                        j.baseline_period
+                            .is_none_or(|b| o.period.sort_key() >= b.sort_key())
+                    })
+                    .filter_map(|o| observed(o).map(|v| (o.period, v)))
+                    .collect();
                 if let Some(bp) = j.baseline_period {
                     if let Some(b) = s.iter().find(|o| o.period == bp).and_then(|o| observed(o)) {
                         j.baseline = Some(b);

@@ -270,8 +270,10 @@ pub fn trend(points: &[TrendPoint], area: &str, benchmark: &str, title: &str) ->
             }
             rect x=(n(f.left + 8.0)) y=(n(f.top - 24.0)) width="14" height="4" fill=(BAR) {}
             text x=(n(f.left + 26.0)) y=(n(f.top - 18.0)) font-size="11" fill=(INK) { (area) }
-            line x1=(n(f.left + 208.0)) x2=(n(f.left + 222.0)) y1=(n(f.top - 22.0)) y2=(n(f.top - 22.0)) stroke=(LINE) stroke-width="2" stroke-dasharray="4 2" {}
-            text x=(n(f.left + 226.0)) y=(n(f.top - 18.0)) font-size="11" fill=(INK) { (benchmark) }
+            @if points.iter().any(|p| p.benchmark.is_some()) {
+                line x1=(n(f.left + 208.0)) x2=(n(f.left + 222.0)) y1=(n(f.top - 22.0)) y2=(n(f.top - 22.0)) stroke=(LINE) stroke-width="2" stroke-dasharray="4 2" {}
+                text x=(n(f.left + 226.0)) y=(n(f.top - 18.0)) font-size="11" fill=(INK) { (benchmark) }
+            }
         }))
     }
 }
@@ -374,6 +376,84 @@ pub fn funnel(
                 }
             }
             text x=(n(f.right)) y=(n(f.top - 12.0)) text-anchor="end" font-size="11" fill=(INK) { "line: average; dashed: 95 % limits; solid red: 99.8 % limits" }
+        }))
+    }
+}
+
+/// One measured value of a commitment's indicator.
+pub struct Measured {
+    pub label: String,
+    /// Its time on the chart's axis (any unit the baseline and target share).
+    pub at: f64,
+    pub value: f64,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+/// A commitment's trajectory: the straight line from its baseline to its target
+/// (dashed), and the values measured since with their 95 % limits as whiskers.
+/// `baseline` and `target` are (time, value, label).
+pub fn trajectory(
+    points: &[Measured],
+    baseline: (f64, f64, &str),
+    target: (f64, f64, &str),
+    y_title: &str,
+    title: &str,
+) -> Markup {
+    let height = 300.0;
+    let ys: Vec<f64> = points
+        .iter()
+        .flat_map(|p| [Some(p.value), p.lower, p.upper])
+        .flatten()
+        .chain([baseline.1, target.1])
+        .collect();
+    let xs: Vec<f64> = points
+        .iter()
+        .map(|p| p.at)
+        .chain([baseline.0, target.0])
+        .collect();
+    let mut f = Frame::new(height, range(xs.iter()), range(ys.iter()));
+    // Room above the plot for the legend's row and, below it, the y axis's title.
+    f.top = 52.0;
+    let line: String = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                "{}{},{}",
+                if i == 0 { "M" } else { "L" },
+                n(f.px(p.at)),
+                n(f.py(p.value))
+            )
+        })
+        .collect();
+    // Period labels along the x axis, thinned so that they do not overlap.
+    let every = points.len().div_ceil(6).max(1);
+    html! {
+        (svg(height, title, html! {
+            (f.axes("Period", y_title))
+            line class="trajectory" x1=(n(f.px(baseline.0))) y1=(n(f.py(baseline.1))) x2=(n(f.px(target.0))) y2=(n(f.py(target.1))) stroke=(LINE) stroke-width="2" stroke-dasharray="6 3" {}
+            rect x=(n(f.px(target.0) - 5.0)) y=(n(f.py(target.1) - 5.0)) width="10" height="10" fill=(LINE) { title { "Target: " (fmt(target.1)) " by " (target.2) } }
+            text x=(n(f.px(target.0))) y=(n(f.bottom + 14.0)) text-anchor="end" font-size="11" fill=(INK) { (target.2) }
+            @for (i, p) in points.iter().enumerate() {
+                @if i % every == 0 && (f.px(target.0) - f.px(p.at)).abs() > 60.0 {
+                    text x=(n(f.px(p.at))) y=(n(f.bottom + 14.0)) text-anchor="middle" font-size="11" fill=(INK) { (p.label) }
+                }
+                @if let (Some(l), Some(u)) = (p.lower, p.upper) {
+                    line x1=(n(f.px(p.at))) x2=(n(f.px(p.at))) y1=(n(f.py(l))) y2=(n(f.py(u))) stroke=(BAR) stroke-width="1.5" {}
+                }
+            }
+            @if points.len() > 1 { path class="measured" d=(line) fill="none" stroke=(BAR) stroke-width="2.5" {} }
+            @for p in points {
+                circle cx=(n(f.px(p.at))) cy=(n(f.py(p.value))) r="4" fill=(BAR) stroke="#ffffff" stroke-width="1" { title { (p.label) ": " (fmt(p.value)) } }
+            }
+            circle cx=(n(f.px(baseline.0))) cy=(n(f.py(baseline.1))) r="5" fill="#ffffff" stroke=(INK) stroke-width="2" { title { "Baseline " (baseline.2) ": " (fmt(baseline.1)) } }
+            circle cx=(n(f.left + 14.0)) cy="12" r="4" fill=(BAR) {}
+            text x=(n(f.left + 24.0)) y="16" font-size="11" fill=(INK) { "Measured (95 % limits)" }
+            line x1=(n(f.left + 180.0)) x2=(n(f.left + 200.0)) y1="12" y2="12" stroke=(LINE) stroke-width="2" stroke-dasharray="4 2" {}
+            text x=(n(f.left + 206.0)) y="16" font-size="11" fill=(INK) { "Trajectory, baseline to target" }
+            circle cx=(n(f.left + 400.0)) cy="12" r="4" fill="#ffffff" stroke=(INK) stroke-width="2" {}
+            text x=(n(f.left + 410.0)) y="16" font-size="11" fill=(INK) { "Baseline" }
         }))
     }
 }

@@ -207,6 +207,8 @@ pub(super) fn commitments_table(
             "Objective",
             "Indicator",
             "Area measured",
+            "Measured on",
+            "Unit",
             "Baseline period",
             "Baseline",
             "Latest period",
@@ -242,6 +244,17 @@ pub(super) fn commitments_table(
             Cell::text(
                 j.and_then(|j| j.area)
                     .map(|a| a.as_str().to_owned())
+                    .unwrap_or_default(),
+            ),
+            Cell::text(match j.and_then(|j| j.on_targets) {
+                Some(true) => "Target areas",
+                Some(false) => "Whole area (target areas not yet measured)",
+                None if c.indicator.is_some() => "Whole area",
+                None => "",
+            }),
+            Cell::text(
+                j.and_then(|j| j.indicator.as_ref())
+                    .and_then(|i| i.unit.clone())
                     .unwrap_or_default(),
             ),
             Cell::text(c.baseline_period.clone().unwrap_or_default()),

@@ -597,7 +597,10 @@ fn judged_cells(c: &CommitmentRecord, j: Option<&Judged>) -> Markup {
         td { @if c.indicator.is_some() { (judgement_tag(j.judgement())) } @else { "No indicator" }
             @let disagree = j.contradictions();
             @if !disagree.is_empty() { " " strong class="overdue" title=(disagree.join("; ")) { "Contradiction: " (disagree.join("; ")) } } }
-        td class="num" { @if let Some((p, o)) = &j.latest { (num(o.value)) " (" (p) ")" } }
+        td class="num" { @if let Some((p, o)) = &j.latest {
+            (num(o.value)) @if let Some(u) = j.indicator.as_ref().and_then(|i| i.unit.as_deref()) { " " (u) } " (" (p) ")"
+            @if let Some(i) = &j.indicator { br; span class="hint" { (i.name) @if j.on_targets == Some(true) { ", target areas" } } }
+        } }
     }
 }
 

@@ -1,6 +1,7 @@
 //! A commitment judged against its trajectory, with its progress updates, board reviews and evidence files.
 
 use super::*;
+use crate::shell::charts::{trajectory, Measured};
 use crate::shell::PostedFiles;
 
 pub(crate) async fn commitment(
@@ -24,6 +25,21 @@ pub(crate) async fn commitment(
     } else {
         Vec::new()
     };
+    let area_name = match j.area {
+        Some(a) => state
+            .db
+            .area(a)
+            .await?
+            .and_then(|i| i.area.name)
+            .map_or_else(|| a.as_str().to_owned(), |n| format!("{n} ({a})")),
+        None => String::new(),
+    };
+    let unit = j
+        .indicator
+        .as_ref()
+        .and_then(|i| i.unit.clone())
+        .unwrap_or_default();
+    let chart = trajectory_chart(c, j, &unit);
     let objective = c.objective.as_deref().and_then(|o| {
         frameworks
             .iter()
@@ -55,13 +71,21 @@ pub(crate) async fn commitment(
                 @if let Some(p) = &j.problem { p class="warning" { (p) } }
                 dl class="facts" {
                     dt { "Indicator" } dd { @if let Some(i) = &j.indicator { a href=(format!("/indicators/{}", i.id)) { (i.name) } } @else { (c.indicator.as_deref().unwrap_or("")) } }
-                    @if let Some(a) = j.area { dt { "Measured for" } dd { span class="code" { (a.as_str()) } } }
+                    @if j.area.is_some() { dt { "Measured on" } dd { (j.measured_on(&area_name)) } }
+                    @if !unit.is_empty() { dt { "Unit" } dd { (unit) } }
                     dt { "Baseline" } dd { @if let (Some(b), Some(p)) = (&j.baseline, &j.baseline_period) { (num(b.value)) " (" (p) ")" @if let (Some(l), Some(u)) = (b.lower, b.upper) { ", 95 % CI " (num(l)) "–" (num(u)) } @if !j.baseline_from_store { " — as the plan states it" } } @else { "—" } }
                     dt { "Target" } dd { @if let (Some(t), Some(d)) = (c.target_value, &c.target_date) { (num(t)) " by " (d) } @else { "—" } }
                     dt { "Latest" } dd { @if let Some((p, o)) = &j.latest { (num(o.value)) " (" (p) ")" @if let (Some(l), Some(u)) = (o.lower, o.upper) { ", 95 % CI " (num(l)) "–" (num(u)) } } @else { "No value yet" } }
                     @if let Some(a) = &j.assessment { dt { "Trajectory at the latest period" } dd { (num(a.expected)) } }
                     dt { "Judgement" } dd { (judgement_tag(j.judgement())) }
                     dt { "Since the baseline" } dd { (j.movement.label()) }
+                }
+                @if let Some(chart) = chart {
+                    figure class="chart" {
+                        (chart)
+                        figcaption { "The straight line from the baseline to the target is the trajectory the commitment is judged against; each point is a measured value with its 95 % confidence interval." }
+                    }
+                    (points_table(j, &unit).html(None))
                 }
             }
             @if !c.milestones.is_empty() {
@@ -95,6 +119,63 @@ pub(crate) async fn commitment(
             }
         },
     ))
+}
+
+/// The commitment's trajectory with the values measured since its baseline,
+/// where it has a baseline, a target and at least one value.
+fn trajectory_chart(c: &CommitmentRecord, j: &Judged, unit: &str) -> Option<Markup> {
+    let (b, target, day, bp) = (
+        j.baseline?,
+        c.target_value?,
+        j.target_day?,
+        j.baseline_period?,
+    );
+    if j.points.is_empty() {
+        return None;
+    }
+    let points: Vec<Measured> = j
+        .points
+        .iter()
+        .map(|(p, o)| Measured {
+            label: p.to_string(),
+            at: o.day as f64,
+            value: o.value,
+            lower: o.lower,
+            upper: o.upper,
+        })
+        .collect();
+    let title = format!(
+        "{}: measured values against the trajectory from {} to the target of {} by {}",
+        c.reference,
+        bp,
+        num(target),
+        c.target_date.as_deref().unwrap_or("")
+    );
+    Some(trajectory(
+        &points,
+        (b.day as f64, b.value, &bp.to_string()),
+        (day as f64, target, c.target_date.as_deref().unwrap_or("")),
+        unit,
+        &title,
+    ))
+}
+
+/// The chart's figures as a table: each period's value, limits and the trajectory there.
+fn points_table(j: &Judged, unit: &str) -> DataTable {
+    let mut t = DataTable::new(
+        "Measured values since the baseline",
+        &["Period", "Value", "Lower 95 %", "Upper 95 %", "Unit"],
+    );
+    for (p, o) in &j.points {
+        t.push(vec![
+            Cell::text(p.to_string()),
+            Cell::Number(Some(o.value)),
+            Cell::Number(o.lower),
+            Cell::Number(o.upper),
+            Cell::text(unit.to_owned()),
+        ]);
+    }
+    t
 }
 
 /// The progress form; its status starts at the commitment's current one (the

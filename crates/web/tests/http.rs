@@ -106,6 +106,15 @@ async fn fill(store: &SqlStore) {
         })
         .collect();
     tx.put_deprivation(&older).await.unwrap();
+    tx.put_postcodes(&[syndemic_store::PostcodeRecord {
+        postcode: "TS1 1AA".into(),
+        lsoa11: None,
+        lsoa21: Some(AreaCode::parse("E01900001").unwrap()),
+        latitude: Some(51.005),
+        longitude: Some(-1.495),
+    }])
+    .await
+    .unwrap();
     let square = |x: f64, y: f64| {
         let ring = [
             [x, y],
@@ -268,7 +277,23 @@ fn every_page_and_api_route_answers() {
         );
         page("/search?q=testsh", 200, &["E01900003", "E07900001"]);
         page("/search?q=E019", 200, &["Testshire 001A"]);
-        page("/search?q=x", 400, &["at least two characters"]);
+        page(
+            "/search?q=x",
+            422,
+            &["at least two characters", "value=\"x\""],
+        );
+        // A postcode finds its small area and the areas above it; an area named
+        // exactly lists what lies within it.
+        page(
+            "/search?q=ts1%201aa",
+            200,
+            &["Postcode TS1 1AA", "E01900001", "E07900001"],
+        );
+        page(
+            "/search?q=Testshire",
+            200,
+            &["Showing 1–", "Testshire 001A"],
+        );
         let profile = page(
             "/areas/E07900001",
             200,
@@ -342,7 +367,23 @@ fn every_page_and_api_route_answers() {
             200,
             &["Testshire 001A"],
         );
-        page("/hidden?gap=12", 400, &["between 0 and 9"]);
+        // A value out of range is shown again beside its field, as typed.
+        page(
+            "/hidden?gap=12",
+            422,
+            &["from 0 to 9", "id=\"gap-error\"", "value=\"12\""],
+        );
+        // The area by its name, as the picker takes it.
+        page(
+            "/hidden?within=Testshire&gap=2&decile=3",
+            200,
+            &["Testshire 001A"],
+        );
+        page(
+            "/hidden?within=Nowhere",
+            422,
+            &["id=\"within-error\"", "value=\"Nowhere\""],
+        );
         // Neighbours by distance: within 2 km every LSOA neighbours every other.
         page(
             "/hidden?radius_km=2",
@@ -351,7 +392,7 @@ fn every_page_and_api_route_answers() {
         );
         // Within 0.5 km no centre has a neighbour, so nothing stands out.
         page("/hidden?radius_km=0.5", 200, &["0 small areas stand out"]);
-        page("/hidden?radius_km=60", 400, &["at most 50 km"]);
+        page("/hidden?radius_km=60", 422, &["from 0 to 50"]);
         // One page of one area: no page links; a page past the end is refused.
         let one = page("/hidden?page=1", 200, &["Testshire 001A"]);
         assert!(!one.contains("Next page"), "{backend}");
@@ -362,11 +403,21 @@ fn every_page_and_api_route_answers() {
             200,
             &["Testshire 001A and Testshire 004A", "first lower"],
         );
-        page("/compare?a=E01900001&b=E0", 400, &["not an area code"]);
+        page(
+            "/compare?a=E01900001&b=E0",
+            422,
+            &["id=\"b-error\"", "value=\"E0\""],
+        );
         page(
             "/compare?a=E01900001&b=E01999999",
-            404,
-            &["not in the store"],
+            422,
+            &["E01999999 is not an area this place holds"],
+        );
+        // Names and postcodes, as well as codes.
+        page(
+            "/compare?a=Testshire%20001A&b=TS1%201AA",
+            200,
+            &["Testshire 001A and Testshire 001A"],
         );
         // The indicator view's charts and their downloads.
         for needle in [
@@ -473,12 +524,22 @@ fn every_page_and_api_route_answers() {
         let (status, _, x) = get(port, "/planner.xlsx?stops=1", "");
         assert_eq!(status, 200);
         assert!(x.starts_with("PK"));
-        page("/planner?stops=0", 400, &["between 1 and 50"]);
-        page("/planner?radius_km=-1", 400, &["travel radius"]);
         page(
-            "/planner?sites=name%2Clon%2Clat%0AA%2Cwest%2C51",
-            400,
-            &["line 2, column `lon`"],
+            "/planner?stops=0",
+            422,
+            &["from 1 to 50", "id=\"stops-error\""],
+        );
+        page("/planner?radius_km=-1", 422, &["travel radius"]);
+        // Pasted sites with an error come back in the form, as pasted.
+        page(
+            "/planner?stops=3&sites=name%2Clon%2Clat%0AA%2Cwest%2C51",
+            422,
+            &[
+                "line 2, column `lon`",
+                "id=\"sites-error\"",
+                "A,west,51</textarea>",
+                "value=\"3\"",
+            ],
         );
         page("/planner?indicator=nothing", 404, &["no indicator"]);
         // A valid request with nothing to plan for: no small area has the indicator.
@@ -487,7 +548,11 @@ fn every_page_and_api_route_answers() {
             404,
             &["no small area has"],
         );
-        page("/planner?within=E0", 400, &["not an area code"]);
+        page(
+            "/planner?within=E0",
+            422,
+            &["id=\"within-error\"", "value=\"E0\""],
+        );
 
         // The place report, printable, and as PDF where Chromium is installed.
         let report = page(
@@ -590,7 +655,7 @@ fn every_page_and_api_route_answers() {
         let (status, _, x) = get(port, "/hidden.xlsx?gap=2", "");
         assert_eq!(status, 200);
         assert!(x.starts_with("PK"));
-        page("/hidden.csv?gap=12", 400, &["between 0 and 9"]);
+        page("/hidden.csv?gap=12", 400, &["from 0 to 9"]);
         let (status, _, csv) = get(port, "/compare.csv?a=E01900001&b=E01900004", "");
         assert_eq!(status, 200, "{csv}");
         assert!(
@@ -601,7 +666,7 @@ fn every_page_and_api_route_answers() {
         let (status, _, x) = get(port, "/compare.xlsx?a=E01900001&b=E01900004", "");
         assert_eq!(status, 200);
         assert!(x.starts_with("PK"));
-        page("/compare.csv?a=E01900001", 400, &["give two area codes"]);
+        page("/compare.csv?a=E01900001", 400, &["give two areas"]);
         // The other charts as SVG: a spine chart, the finder's and the planner's maps.
         for path in [
             "/areas/E01900002/spine-smoking.svg",

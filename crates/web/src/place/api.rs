@@ -536,7 +536,9 @@ async fn planner(
     headers: HeaderMap,
     Query(query): Query<crate::place::outreach::PlanQuery>,
 ) -> Result<Response, ApiError> {
-    let o = crate::place::outreach::outcome(&state, &query).await?;
+    let o = crate::place::outreach::outcome(&state, &query)
+        .await
+        .map_err(WebError::from)?;
     let stops: Vec<StopOut> = o
         .stops
         .iter()

@@ -1,12 +1,14 @@
 //! The place intelligence pages — home, search, the area profile, the indicator
 //! view, hidden deprivation, compare, the outreach planner, the place report —
-//! and the open data API under `/api/v1`, with its documentation.
+//! and the open data API under `/api/v1`, with its documentation; `picker` is
+//! the one area field (name, postcode or code) every form that asks for a place uses.
 
 pub(crate) mod api;
 pub(crate) mod apidocs;
 mod indicator;
 mod outreach;
 pub(crate) mod pages;
+mod picker;
 pub(crate) mod report;
 
 use axum::routing::get;

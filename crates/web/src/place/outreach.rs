@@ -5,15 +5,17 @@
 
 use axum::extract::{Query, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
-use maud::html;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 use rustc_hash::FxHashSet;
 use serde::Deserialize;
 
+use super::picker::{self, number_in};
 use crate::shell::page;
 use crate::shell::svg::{choropleth_with, fmt, MapArea, Marker};
 use crate::shell::table::{Cell, DataTable, Download};
-use crate::{parse_code, AppState, WebError};
+use crate::{AppState, WebError};
 use syndemic_place::planner::{
     coverage, demand, grid, parse_sites, plan, stops, stops_csv, Demand, NeedOptions, Point, Stop,
 };
@@ -22,15 +24,44 @@ use syndemic_place::planner::{
 const MAX_STOPS: usize = 50;
 const MAX_SITES: usize = 20_000;
 
+/// The planner's form as sent: text, so that anything typed comes back to the
+/// form with its error beside it.
 #[derive(Deserialize, Default)]
 pub struct PlanQuery {
-    stops: Option<usize>,
-    radius_km: Option<f64>,
-    grid_km: Option<f64>,
+    stops: Option<String>,
+    radius_km: Option<String>,
+    grid_km: Option<String>,
     indicator: Option<String>,
     within: Option<String>,
     /// Candidate sites as CSV text (`name,lon,lat`); the grid when empty.
     sites: Option<String>,
+}
+
+/// Why no plan was made: a field's error (shown beside it), or another failure.
+pub(crate) enum Refused {
+    Field(&'static str, String),
+    Web(WebError),
+}
+
+impl From<WebError> for Refused {
+    fn from(e: WebError) -> Refused {
+        Refused::Web(e)
+    }
+}
+
+impl From<syndemic_place::PlaceError> for Refused {
+    fn from(e: syndemic_place::PlaceError) -> Refused {
+        Refused::Web(e.into())
+    }
+}
+
+impl From<Refused> for WebError {
+    fn from(r: Refused) -> WebError {
+        match r {
+            Refused::Field(field, message) => WebError::BadRequest(format!("{field}: {message}")),
+            Refused::Web(e) => e,
+        }
+    }
 }
 
 /// A plan worked out for a query.
@@ -52,24 +83,32 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 }
 
 impl PlanQuery {
-    fn stops(&self) -> usize {
-        self.stops.unwrap_or(5)
+    fn stops(&self) -> Result<usize, Refused> {
+        number_in(&self.stops, 5, 1..=MAX_STOPS, "The number of stops")
+            .map_err(|e| Refused::Field("stops", e))
     }
-    fn radius(&self) -> f64 {
-        self.radius_km.unwrap_or(3.0)
+    fn radius(&self) -> Result<f64, Refused> {
+        match number_in(&self.radius_km, 3.0, 0.0..=100.0, "The travel radius in km") {
+            Ok(r) if r > 0.0 => Ok(r),
+            Ok(_) => Err(Refused::Field(
+                "radius_km",
+                "The travel radius must be above 0 km".into(),
+            )),
+            Err(e) => Err(Refused::Field("radius_km", e)),
+        }
     }
-    fn grid(&self) -> f64 {
-        self.grid_km.unwrap_or(2.0)
+    fn grid(&self) -> Result<f64, Refused> {
+        number_in(&self.grid_km, 2.0, 0.25..=100.0, "The grid's spacing in km")
+            .map_err(|e| Refused::Field("grid_km", e))
     }
 
     /// The same query as a URL's query string.
     fn encoded(&self) -> String {
-        let mut parts = vec![
-            format!("stops={}", self.stops()),
-            format!("radius_km={}", self.radius()),
-            format!("grid_km={}", self.grid()),
-        ];
+        let mut parts = Vec::new();
         for (k, v) in [
+            ("stops", &self.stops),
+            ("radius_km", &self.radius_km),
+            ("grid_km", &self.grid_km),
             ("indicator", &self.indicator),
             ("within", &self.within),
             ("sites", &self.sites),
@@ -96,24 +135,24 @@ fn encode(text: &str) -> String {
     out
 }
 
-pub(crate) async fn outcome(state: &AppState, q: &PlanQuery) -> Result<Outcome, WebError> {
-    let (k, radius, step) = (q.stops(), q.radius(), q.grid());
-    if !(1..=MAX_STOPS).contains(&k) {
-        return Err(WebError::BadRequest(format!(
-            "stops={k}: choose between 1 and {MAX_STOPS} stops"
-        )));
-    }
-    if !(radius.is_finite() && radius > 0.0 && radius <= 100.0) {
-        return Err(WebError::BadRequest(format!(
-            "radius_km={radius}: give a travel radius above 0 and at most 100 km"
-        )));
-    }
+pub(crate) async fn outcome(state: &AppState, q: &PlanQuery) -> Result<Outcome, Refused> {
+    let (k, radius) = (q.stops()?, q.radius()?);
     let Some(population) = state.population.as_deref() else {
         return Err(WebError::BadRequest(
             "this place has no population source to count people with".into(),
-        ));
+        )
+        .into());
     };
-    let within = non_empty(&q.within).map(parse_code).transpose()?;
+    // A code is taken as it is (an area with no small areas plans nothing); a
+    // name or postcode is resolved by the picker.
+    let typed = q.within.as_deref().unwrap_or("").trim();
+    let within = match syndemic_model::AreaCode::parse(typed) {
+        Ok(code) => Some(code),
+        Err(_) => match picker::resolve_optional(state, typed).await? {
+            Ok(p) => p.map(|p| p.code),
+            Err(e) => return Err(Refused::Field("within", e)),
+        },
+    };
     let indicator = non_empty(&q.indicator);
     let demand = demand(
         state.db.as_ref(),
@@ -126,15 +165,12 @@ pub(crate) async fn outcome(state: &AppState, q: &PlanQuery) -> Result<Outcome, 
     .await?;
     let mut grid_km = None;
     let candidates: Vec<(String, Point)> = match non_empty(&q.sites) {
-        Some(text) => parse_sites(text, "the candidate sites").map_err(WebError::BadRequest)?,
+        Some(text) => {
+            parse_sites(text, "the candidate sites").map_err(|e| Refused::Field("sites", e))?
+        }
         None => {
-            if !(step.is_finite() && step >= 0.25) {
-                return Err(WebError::BadRequest(format!(
-                    "grid_km={step}: give a grid spacing of at least 0.25 km"
-                )));
-            }
             // A spacing too fine for the area is widened until the grid fits.
-            let mut step = step;
+            let mut step = q.grid()?;
             let mut sites = grid(&demand.points, step);
             while sites.len() > MAX_SITES {
                 step *= (sites.len() as f64 / MAX_SITES as f64).sqrt() * 1.01;
@@ -145,10 +181,13 @@ pub(crate) async fn outcome(state: &AppState, q: &PlanQuery) -> Result<Outcome, 
         }
     };
     if candidates.len() > MAX_SITES {
-        return Err(WebError::BadRequest(format!(
-            "{} candidate sites: give at most {MAX_SITES}",
-            candidates.len()
-        )));
+        return Err(Refused::Field(
+            "sites",
+            format!(
+                "{} candidate sites: give at most {MAX_SITES}",
+                candidates.len()
+            ),
+        ));
     }
     let sites: Vec<Point> = candidates.iter().map(|c| c.1).collect();
     let covers = coverage(&demand.points, &sites, radius);
@@ -202,43 +241,91 @@ fn stops_table(o: &Outcome) -> DataTable {
     t
 }
 
-pub async fn planner(
-    State(state): State<AppState>,
-    Query(q): Query<PlanQuery>,
-) -> Result<Html<String>, WebError> {
+/// The planner's form with what was typed (the pasted sites too) and any
+/// errors beside their fields.
+async fn form(
+    state: &AppState,
+    q: &PlanQuery,
+    errors: &[(&str, String)],
+) -> Result<Markup, WebError> {
     let indicators = state.db.indicators().await?;
-    let o = outcome(&state, &q).await?;
-    let map = map(&state, &o).await?;
-    let download = Download {
-        path: "/planner".into(),
-        query: q.encoded(),
+    let error_of = |f: &str| {
+        errors
+            .iter()
+            .find(|(k, _)| *k == f)
+            .map(|(_, m)| m.as_str())
     };
-    let share = 100.0 * o.covered_need / o.total_need.max(1e-12);
-    Ok(page(
-        &state,
-        "Outreach planner",
+    let typed = |v: &Option<String>, default: &str| {
+        non_empty(v).map_or_else(|| default.to_owned(), str::to_owned)
+    };
+    let field = |name: &str, label: &str, body: Markup| {
+        let err = error_of(name);
         html! {
-            p class="lead" { "Where should a limited number of stops — a vaccination bus, an advice van — go to reach the most people in need? Need is people × a deprivation weight (most deprived tenth 1, least 0.1) × the chosen indicator's unmet share." }
-            form method="get" action="/planner" {
-                label for="stops" { "Number of stops" }
-                input id="stops" name="stops" type="number" min="1" max=(MAX_STOPS) value=(q.stops());
-                label for="radius_km" { "Travel radius each stop serves (km)" }
-                input id="radius_km" name="radius_km" type="number" min="0.5" max="100" step="0.5" value=(q.radius());
-                label for="grid_km" { "Candidate sites on a grid this many km apart" }
-                input id="grid_km" name="grid_km" type="number" min="0.25" step="0.25" value=(q.grid());
-                label for="indicator" { "Weight need by an indicator (optional)" }
+            div class="field" {
+                label for=(name) { (label) }
+                @if let Some(e) = err { p class="field-error" id=(format!("{name}-error")) { "Error: " (e) } }
+                (body)
+            }
+        }
+    };
+    let invalid = |name: &str| error_of(name).map(|_| "true");
+    let described = |name: &str| error_of(name).map(|_| format!("{name}-error"));
+    Ok(html! {
+        (picker::error_summary(errors))
+        form method="get" action="/planner" {
+            (field("stops", "Number of stops (1 to 50)", html! { input id="stops" name="stops" type="number" min="1" max=(MAX_STOPS) value=(typed(&q.stops, "5")) aria-invalid=[invalid("stops")] aria-describedby=[described("stops")]; }))
+            (field("radius_km", "Travel radius each stop serves (km)", html! { input id="radius_km" name="radius_km" type="number" min="0.5" max="100" step="0.5" value=(typed(&q.radius_km, "3")) aria-invalid=[invalid("radius_km")] aria-describedby=[described("radius_km")]; }))
+            (field("grid_km", "Candidate sites on a grid this many km apart", html! { input id="grid_km" name="grid_km" type="number" min="0.25" step="0.25" value=(typed(&q.grid_km, "2")) aria-invalid=[invalid("grid_km")] aria-describedby=[described("grid_km")]; }))
+            (field("indicator", "Weight need by an indicator (optional)", html! {
                 select id="indicator" name="indicator" {
                     option value="" { "People and deprivation only" }
                     @for i in indicators.iter().filter(|i| !i.id.contains('.') && i.measure_type.as_deref() == Some("proportion")) {
                         option value=(i.id) selected[non_empty(&q.indicator) == Some(i.id.as_str())] { (i.name) }
                     }
                 }
-                label for="within" { "Within area (code, optional)" }
-                input id="within" name="within" type="text" value=(q.within.clone().unwrap_or_default());
-                label for="sites" { "Or your own candidate sites, as CSV with name, lon and lat columns (replaces the grid)" }
-                textarea id="sites" name="sites" rows="4" cols="50" { (q.sites.clone().unwrap_or_default()) }
-                button type="submit" { "Plan the stops" }
-            }
+            }))
+            (picker::field("within", "Within area (optional)", q.within.as_deref().unwrap_or(""), error_of("within"), false))
+            (field("sites", "Or your own candidate sites, as CSV with name, lon and lat columns (replaces the grid)", html! {
+                textarea id="sites" name="sites" rows="4" cols="50" aria-invalid=[invalid("sites")] aria-describedby=[described("sites")] { (q.sites.clone().unwrap_or_default()) }
+            }))
+            button type="submit" { "Plan the stops" }
+        }
+        (picker::suggestions(state).await?)
+    })
+}
+
+pub async fn planner(
+    State(state): State<AppState>,
+    Query(q): Query<PlanQuery>,
+) -> Result<Response, WebError> {
+    let o = match outcome(&state, &q).await {
+        Ok(o) => o,
+        Err(Refused::Field(field, message)) => {
+            let body = html! {
+                p class="lead" { "Where should a limited number of stops — a vaccination bus, an advice van — go to reach the most people in need?" }
+                (form(&state, &q, &[(field, message)]).await?)
+            };
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(&state, "Outreach planner", body),
+            )
+                .into_response());
+        }
+        Err(Refused::Web(e)) => return Err(e),
+    };
+    let map = map(&state, &o).await?;
+    let download = Download {
+        path: "/planner".into(),
+        query: q.encoded(),
+    };
+    let share = 100.0 * o.covered_need / o.total_need.max(1e-12);
+    let form = form(&state, &q, &[]).await?;
+    Ok(page(
+        &state,
+        "Outreach planner",
+        html! {
+            p class="lead" { "Where should a limited number of stops — a vaccination bus, an advice van — go to reach the most people in need? Need is people × a deprivation weight (most deprived tenth 1, least 0.1) × the chosen indicator's unmet share." }
+            (form)
             h2 { "Coverage" }
             p { strong { (o.stops.len()) " stops" } " reach " strong { (fmt(share)) " %" } " of the need (" (fmt(o.covered_need)) " of " (fmt(o.total_need)) ") across " (o.demand.areas.len()) " small areas, chosen among " (o.candidates) " candidate sites" @if let Some(g) = o.grid_km { " (a grid " (fmt(g)) " km apart)" } ", each serving " (fmt(o.radius_km)) " km around it. The greedy choice reaches at least 63 % of the best possible." }
             @if let Some(map) = map {
@@ -249,7 +336,8 @@ pub async fn planner(
             }
             (stops_table(&o).html(Some(&download)))
         },
-    ))
+    )
+    .into_response())
 }
 
 /// `/planner.csv` and `/planner.xlsx`: the chosen stops.
@@ -360,7 +448,7 @@ mod tests {
         };
         assert_eq!(
             q.encoded(),
-            "stops=5&radius_km=3&grid_km=2&sites=name%2Clon%2Clat%0AA%20%26%20B%2C-1%2C52"
+            "sites=name%2Clon%2Clat%0AA%20%26%20B%2C-1%2C52"
         );
     }
 }

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, Response};
+use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
@@ -11,6 +11,7 @@ use syndemic_model::{AreaCode, AreaType};
 use syndemic_stats::compare::Comparison;
 use syndemic_store::{Indicator, Observation};
 
+use super::picker;
 use crate::shell::page;
 use crate::shell::svg::{self, fmt, MapArea};
 use crate::shell::table::{Cell, DataTable, Download};
@@ -39,10 +40,14 @@ const DOMAINS: [(&str, &str); 7] = [
 ];
 
 fn search_form() -> Markup {
+    search_form_with("")
+}
+
+fn search_form_with(typed: &str) -> Markup {
     html! {
         form method="get" action="/search" role="search" {
-            label for="q" { "Find an area by name or code" }
-            input id="q" name="q" type="search" required minlength="2" autocomplete="off";
+            label for="q" { "Find an area by name, postcode or code" }
+            input id="q" name="q" type="search" required minlength="2" autocomplete="off" value=(typed);
             button type="submit" { "Search" }
         }
     }
@@ -94,29 +99,138 @@ async fn render_home(state: &AppState) -> Result<Html<String>, WebError> {
 #[derive(Deserialize)]
 pub struct SearchQuery {
     q: Option<String>,
+    page: Option<String>,
 }
 
+/// An area's code and name.
+type Named = (AreaCode, Option<String>);
+
+/// Areas a search page lists.
+const SEARCH_PER_PAGE: usize = 25;
+
+/// `/search`: areas whose name or code matches, every level (wards and small
+/// areas too), in pages; a postcode's own areas; and, for an area named exactly,
+/// the districts and wards within it.
 pub async fn search(
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
-) -> Result<Html<String>, WebError> {
+) -> Result<Response, WebError> {
     let text = query.q.unwrap_or_default();
     let text = text.trim();
-    if text.chars().count() < 2 {
-        return Err(WebError::BadRequest(
-            "search for at least two characters of a name or code".into(),
-        ));
+    let refuse = |message: &str| {
+        html! {
+            div class="error-summary" role="alert" tabindex="-1" id="errors" {
+                h2 { "There is a problem" }
+                p { a href="#q" { (message) } }
+            }
+            (search_form_with(text))
+        }
+    };
+    if text.chars().count() < 2 || text.chars().count() > 100 {
+        let body = refuse(
+            "Search for at least two characters (and at most 100) of a name, a postcode or a code",
+        );
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            page(&state, "Find an area", body),
+        )
+            .into_response());
     }
-    let found = state.db.search_areas(text, 50).await?;
+    let page_number = match picker::number_in(&query.page, 1usize, 1..=10_000, "The page") {
+        Ok(p) => p,
+        Err(e) => return Err(WebError::BadRequest(e)),
+    };
+    let store = state.db.as_ref();
+    // A postcode: the small area it lies in and the areas above it.
+    let mut postcode_areas: Vec<Named> = Vec::new();
+    let postcode = syndemic_model::normalise_postcode(text);
+    if let Some(pc) = &postcode {
+        if let Some(found) = store.postcode(pc).await? {
+            if let Some(lsoa) = found.lsoa21.or(found.lsoa11) {
+                let name = store.area(lsoa).await?.and_then(|a| a.area.name);
+                postcode_areas.push((lsoa, name));
+                for p in store.parents(lsoa).await? {
+                    if !postcode_areas.iter().any(|(c, _)| *c == p.link.parent) {
+                        postcode_areas.push((p.link.parent, p.name));
+                    }
+                }
+            }
+        }
+    }
+    let found = store.search_areas(text, 2_000).await?;
+    let rows = page_rows(found.len(), page_number, SEARCH_PER_PAGE)?;
+    let pages = found.len().div_ceil(SEARCH_PER_PAGE).max(1);
+    // An area named exactly: what lies within it, level by level.
+    let mut within: Vec<(String, AreaType, Vec<Named>)> = Vec::new();
+    if page_number == 1 {
+        if let Some(a) = found.iter().find(|a| {
+            a.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(text))
+                && !matches!(a.code.area_type(), AreaType::Lsoa | AreaType::Msoa)
+        }) {
+            let below: rustc_hash::FxHashSet<AreaCode> =
+                store.descendants(a.code).await?.into_iter().collect();
+            for t in [
+                AreaType::NonMetropolitanDistrict,
+                AreaType::MetropolitanDistrict,
+                AreaType::UnitaryAuthority,
+                AreaType::LondonBorough,
+                AreaType::Ward,
+            ] {
+                if !below.iter().any(|c| c.area_type() == t) {
+                    continue;
+                }
+                let mut list: Vec<Named> = store
+                    .areas_of_type(t)
+                    .await?
+                    .into_iter()
+                    .filter(|x| below.contains(&x.code))
+                    .map(|x| (x.code, x.name))
+                    .collect();
+                list.sort_by(|x, y| x.1.cmp(&y.1));
+                within.push((a.name.clone().unwrap_or_default(), t, list));
+            }
+        }
+    }
+    let nothing = found.is_empty() && postcode_areas.is_empty();
     Ok(page(
         &state,
         &format!("Areas matching “{text}”"),
         html! {
-            (search_form())
-            @if found.is_empty() { p { "No area's name or code matches. Try part of a name, or a code such as E01006074." } }
-            ul { @for a in &found { li { (area_link(a.code, &a.name)) " — " (a.code.area_type().label()) } } }
+            (search_form_with(text))
+            @if !postcode_areas.is_empty() {
+                h2 { "Postcode " (postcode.as_deref().unwrap_or_default()) }
+                ul { @for (code, name) in &postcode_areas { li { (area_link(*code, name)) " — " (code.area_type().label()) } } }
+            } @else if let Some(pc) = &postcode {
+                @if found.is_empty() { p { "The postcode " (pc) " is not in the postcode directory this place holds." } }
+            }
+            @if nothing {
+                p { "No area's name or code matches. Try part of a name, a postcode such as TS1 1AA, or a code such as E01006074." }
+            } @else if !found.is_empty() {
+                h2 { "Areas by name or code" }
+                p { "Showing " (rows.start + 1) "–" (rows.end) " of " (found.len()) " areas" @if found.len() == 2_000 { " (the first 2,000: narrow the search)" } "." }
+                ul { @for a in &found[rows.clone()] { li { (area_link(a.code, &a.name)) " — " (a.code.area_type().label()) } } }
+                @if pages > 1 {
+                    nav aria-label="Pages of areas" class="pages" {
+                        @if page_number > 1 { a href=(format!("/search?q={}&page={}", query_text(text), page_number - 1)) rel="prev" { "Previous page" } " " }
+                        "Page " (page_number) " of " (pages)
+                        @if page_number < pages { " " a href=(format!("/search?q={}&page={}", query_text(text), page_number + 1)) rel="next" { "Next page" } }
+                    }
+                }
+            }
+            @for (parent, t, list) in &within {
+                h2 { (t.label()) "s in " (parent) " (" (list.len()) ")" }
+                ul class="columns" { @for (code, name) in list { li { (area_link(*code, name)) } } }
+            }
         },
-    ))
+    )
+    .into_response())
+}
+
+/// Text as a URL query value.
+fn query_text(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// Fingertips-style comparison colours, each with a dark or light text colour that
@@ -467,15 +581,88 @@ async fn render_profile(
     ))
 }
 
-#[derive(Deserialize)]
+/// The finder's form as sent: text, so that anything typed comes back to the
+/// form with its error beside it rather than a bare "Bad Request".
+#[derive(Deserialize, Default)]
 pub struct HiddenQuery {
     within: Option<String>,
-    gap: Option<f64>,
-    decile: Option<u8>,
+    gap: Option<String>,
+    decile: Option<String>,
     /// Neighbours within this many km (none or 0: sharing a boundary).
-    radius_km: Option<f64>,
+    radius_km: Option<String>,
     /// Which page of the list (from 1), [`HIDDEN_PER_PAGE`] areas a page.
-    page: Option<usize>,
+    page: Option<String>,
+}
+
+/// The finder's form read and checked.
+#[derive(Debug, Clone)]
+struct Hidden {
+    within: Option<AreaCode>,
+    options: HiddenOptions,
+    radius_km: f64,
+    page: usize,
+}
+
+impl Hidden {
+    /// The form checked, the area resolved by the picker; or each field's error.
+    async fn read(
+        state: &AppState,
+        q: &HiddenQuery,
+    ) -> Result<Result<Hidden, Vec<(&'static str, String)>>, WebError> {
+        let mut errors = Vec::new();
+        let defaults = HiddenOptions::default();
+        let mut field = |name: &'static str, r: Result<f64, String>| {
+            r.map_err(|e| errors.push((name, e))).unwrap_or_default()
+        };
+        let gap = field(
+            "gap",
+            picker::number_in(&q.gap, defaults.min_gap, 0.0..=9.0, "The gap in deciles"),
+        );
+        let radius_km = field(
+            "radius_km",
+            picker::number_in(&q.radius_km, 0.0, 0.0..=50.0, "The radius in km"),
+        );
+        let decile = picker::number_in(&q.decile, defaults.max_decile, 1..=10, "The decile")
+            .map_err(|e| errors.push(("decile", e)))
+            .unwrap_or(defaults.max_decile);
+        let page = picker::number_in(&q.page, 1usize, 1..=usize::MAX, "The page")
+            .map_err(|e| errors.push(("page", e)))
+            .unwrap_or(1);
+        let within =
+            match picker::resolve_optional(state, q.within.as_deref().unwrap_or("")).await? {
+                Ok(p) => p.map(|p| p.code),
+                Err(e) => {
+                    errors.push(("within", e));
+                    None
+                }
+            };
+        Ok(if errors.is_empty() {
+            Ok(Hidden {
+                within,
+                options: HiddenOptions {
+                    min_gap: gap,
+                    max_decile: decile,
+                },
+                radius_km,
+                page,
+            })
+        } else {
+            Err(errors)
+        })
+    }
+
+    /// For the downloads: the checked form, or one error naming every problem.
+    async fn read_or_refuse(state: &AppState, q: &HiddenQuery) -> Result<Hidden, WebError> {
+        Hidden::read(state, q).await?.map_err(|errors| {
+            WebError::BadRequest(
+                errors
+                    .iter()
+                    .map(|(f, e)| format!("{f}: {e}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })
+    }
 }
 
 /// How many areas a page of the hidden-deprivation list shows (England's list
@@ -498,43 +685,27 @@ pub(crate) fn page_rows(
     Ok((page - 1) * per..(page * per).min(total))
 }
 
-/// The hidden-deprivation finder's options and what it found, with the areas' names.
+/// What the hidden-deprivation finder found, with the areas' names.
 async fn find(
     state: &AppState,
-    query: &HiddenQuery,
+    h: &Hidden,
 ) -> Result<
     (
-        HiddenOptions,
         Vec<syndemic_place::HiddenArea>,
         FxHashMap<AreaCode, Option<String>>,
     ),
     WebError,
 > {
-    let options = HiddenOptions {
-        min_gap: query.gap.unwrap_or(HiddenOptions::default().min_gap),
-        max_decile: query.decile.unwrap_or(HiddenOptions::default().max_decile),
-    };
-    if !(0.0..=9.0).contains(&options.min_gap) || !(1..=10).contains(&options.max_decile) {
-        return Err(WebError::BadRequest(
-            "gap must be between 0 and 9 deciles, decile between 1 and 10".into(),
-        ));
-    }
-    let within = query
-        .within
-        .as_deref()
-        .filter(|w| !w.is_empty())
-        .map(parse_code)
-        .transpose()?;
-    let neighbours = syndemic_place::Neighbours::from_radius(query.radius_km)?;
-    let found = state.find_hidden(within, options, neighbours).await?;
+    let neighbours = syndemic_place::Neighbours::from_radius(Some(h.radius_km))?;
+    let found = state.find_hidden(h.within, h.options, neighbours).await?;
     let mut names: FxHashMap<AreaCode, Option<String>> = FxHashMap::default();
-    for h in &found {
+    for a in &found {
         names.insert(
-            h.area,
-            state.db.area(h.area).await?.and_then(|a| a.area.name),
+            a.area,
+            state.db.area(a.area).await?.and_then(|a| a.area.name),
         );
     }
-    Ok((options, found, names))
+    Ok((found, names))
 }
 
 fn hidden_table(
@@ -581,7 +752,8 @@ pub async fn hidden_csv(
     State(state): State<AppState>,
     Query(query): Query<HiddenQuery>,
 ) -> Result<Response, WebError> {
-    let (_, found, names) = find(&state, &query).await?;
+    let h = Hidden::read_or_refuse(&state, &query).await?;
+    let (found, names) = find(&state, &h).await?;
     hidden_table(&found, &names).respond("csv", "hidden-deprivation")
 }
 
@@ -589,30 +761,87 @@ pub async fn hidden_xlsx(
     State(state): State<AppState>,
     Query(query): Query<HiddenQuery>,
 ) -> Result<Response, WebError> {
-    let (_, found, names) = find(&state, &query).await?;
+    let h = Hidden::read_or_refuse(&state, &query).await?;
+    let (found, names) = find(&state, &h).await?;
     hidden_table(&found, &names).respond("xlsx", "hidden-deprivation")
 }
 
 /// The hidden-deprivation finder's page, kept like the profile
-/// (`AppState::cached_page`) for each query.
+/// (`AppState::cached_page`) for each query; a form with an error is shown
+/// again with the error beside its field and what was typed.
 pub async fn hidden(
     State(state): State<AppState>,
     Query(query): Query<HiddenQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let key = format!(
-        "hidden {:?} {:?} {:?} {:?} {:?}",
-        query.within, query.gap, query.decile, query.radius_km, query.page
-    );
+    let h = match Hidden::read(&state, &query).await? {
+        Ok(h) => h,
+        Err(errors) => {
+            let body = hidden_form(&state, &query, &errors).await?;
+            return Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                page(&state, "Hidden deprivation", body),
+            )
+                .into_response());
+        }
+    };
+    let key = format!("hidden {:?} {:?}", query.within, h);
     state
-        .cached_page(key, &headers, hidden_page(&state, &query))
+        .cached_page(key, &headers, hidden_page(&state, &query, &h))
         .await
 }
 
-async fn hidden_page(state: &AppState, query: &HiddenQuery) -> Result<Html<String>, WebError> {
+/// The finder's form, with what was typed and any errors beside their fields.
+async fn hidden_form(
+    state: &AppState,
+    q: &HiddenQuery,
+    errors: &[(&str, String)],
+) -> Result<Markup, WebError> {
+    let error_of = |f: &str| {
+        errors
+            .iter()
+            .find(|(k, _)| *k == f)
+            .map(|(_, m)| m.as_str())
+    };
+    let typed = |v: &Option<String>, default: String| {
+        v.clone()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(default)
+    };
+    let d = HiddenOptions::default();
+    let number = |name: &str, label: &str, value: String, attrs: (&str, &str, &str)| {
+        let err = error_of(name);
+        html! {
+            div class="field" {
+                label for=(name) { (label) }
+                @if let Some(e) = err { p class="field-error" id=(format!("{name}-error")) { "Error: " (e) } }
+                input id=(name) name=(name) type="number" value=(value) min=(attrs.0) max=(attrs.1) step=(attrs.2)
+                    aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| format!("{name}-error"))];
+            }
+        }
+    };
+    Ok(html! {
+        p class="lead" { "Small areas far more deprived than the population-weighted average of their neighbours: the pockets a district's average hides." }
+        (picker::error_summary(errors))
+        form method="get" action="/hidden" {
+            (picker::field("within", "Within area (optional)", q.within.as_deref().unwrap_or(""), error_of("within"), false))
+            (number("gap", "At least this many deciles more deprived than the neighbours (0 to 9)", typed(&q.gap, d.min_gap.to_string()), ("0", "9", "0.5")))
+            (number("decile", "In national decile at most (1 to 10)", typed(&q.decile, d.max_decile.to_string()), ("1", "10", "1")))
+            (number("radius_km", "Neighbours: within this many km (0: those sharing a boundary; at most 50)", typed(&q.radius_km, "0".into()), ("0", "50", "0.5")))
+            button type="submit" { "Find" }
+        }
+        (picker::suggestions(state).await?)
+    })
+}
+
+async fn hidden_page(
+    state: &AppState,
+    query: &HiddenQuery,
+    h: &Hidden,
+) -> Result<Html<String>, WebError> {
     let state = state.clone();
-    let (options, found, names) = find(&state, query).await?;
-    let page_number = query.page.unwrap_or(1);
+    let (found, names) = find(&state, h).await?;
+    let page_number = h.page;
     let rows = page_rows(found.len(), page_number, HIDDEN_PER_PAGE)?;
     let pages = found.len().div_ceil(HIDDEN_PER_PAGE).max(1);
     let shapes = state.shapes().await?;
@@ -621,28 +850,18 @@ async fn hidden_page(state: &AppState, query: &HiddenQuery) -> Result<Html<Strin
         path: "/hidden".into(),
         query: format!(
             "within={}&gap={}&decile={}&radius_km={}",
-            query.within.as_deref().unwrap_or(""),
-            options.min_gap,
-            options.max_decile,
-            query.radius_km.unwrap_or(0.0)
+            h.within.map(|c| c.to_string()).unwrap_or_default(),
+            h.options.min_gap,
+            h.options.max_decile,
+            h.radius_km
         ),
     };
+    let form = hidden_form(&state, query, &[]).await?;
     Ok(page(
         &state,
         "Hidden deprivation",
         html! {
-            p class="lead" { "Small areas far more deprived than the population-weighted average of their neighbours: the pockets a district's average hides." }
-            form method="get" action="/hidden" {
-                label for="within" { "Within area (code, optional)" }
-                input id="within" name="within" type="text" value=(query.within.clone().unwrap_or_default());
-                label for="gap" { "At least this many deciles more deprived than the neighbours" }
-                input id="gap" name="gap" type="number" min="0" max="9" step="0.5" value=(options.min_gap);
-                label for="decile" { "In national decile at most" }
-                input id="decile" name="decile" type="number" min="1" max="10" value=(options.max_decile);
-                label for="radius_km" { "Neighbours: within this many km (0: those sharing a boundary)" }
-                input id="radius_km" name="radius_km" type="number" min="0" max="50" step="0.5" value=(query.radius_km.unwrap_or(0.0));
-                button type="submit" { "Find" }
-            }
+            (form)
             p { (found.len()) " small areas stand out." @if pages > 1 { " This page lists " (rows.start + 1) "–" (rows.end) "; the downloads hold all of them." } }
             @if shapes.outlines.is_empty() { p { "No boundaries are stored, so there is no map; the list stands alone." } }
             @else if !found.is_empty() { figure { (map) figcaption { "Dark blue: areas listed below. " a href=(format!("/hidden.svg?{}", download.query)) { "Download the map (SVG)" } } } }
@@ -654,7 +873,7 @@ async fn hidden_page(state: &AppState, query: &HiddenQuery) -> Result<Html<Strin
                     @if page_number < pages { " " a href=(format!("/hidden?{}&page={}", download.query, page_number + 1)) rel="next" { "Next page" } }
                 }
             }
-            p { a href=(format!("/api/v1/hidden?gap={}&decile={}", options.min_gap, options.max_decile)) { "The same as JSON" } }
+            p { a href=(format!("/api/v1/hidden?gap={}&decile={}", h.options.min_gap, h.options.max_decile)) { "The same as JSON" } }
         },
     ))
 }
@@ -670,32 +889,57 @@ pub struct CompareQuery {
 pub async fn compare(
     State(state): State<AppState>,
     Query(query): Query<CompareQuery>,
-) -> Result<Html<String>, WebError> {
-    let form = |a: &str, b: &str| {
+) -> Result<Response, WebError> {
+    let a = query.a.clone().unwrap_or_default();
+    let b = query.b.clone().unwrap_or_default();
+    let suggestions = picker::suggestions(&state).await?;
+    let form = |errors: &[(&str, String)]| {
+        let error_of = |f: &str| {
+            errors
+                .iter()
+                .find(|(k, _)| *k == f)
+                .map(|(_, m)| m.as_str())
+        };
         html! {
+            (picker::error_summary(errors))
             form method="get" action="/compare" {
-                label for="a" { "First area (code)" }
-                input id="a" name="a" type="text" required value=(a);
-                label for="b" { "Second area (code)" }
-                input id="b" name="b" type="text" required value=(b);
+                (picker::field("a", "First area", &a, error_of("a"), true))
+                (picker::field("b", "Second area", &b, error_of("b"), true))
                 button type="submit" { "Compare" }
             }
+            (suggestions)
         }
     };
-    let (Some(a), Some(b)) = (query.a.as_deref(), query.b.as_deref()) else {
-        return Ok(page(&state, "Compare two areas", form("", "")));
-    };
-    let (areas, rows) = compared(&state, a, b).await?;
+    if query.a.is_none() && query.b.is_none() {
+        return Ok(page(&state, "Compare two areas", form(&[])).into_response());
+    }
+    let mut errors = Vec::new();
+    let mut picked = Vec::new();
+    for (field, text) in [("a", &a), ("b", &b)] {
+        match picker::resolve(&state, text).await? {
+            Ok(p) => picked.push(p),
+            Err(message) => errors.push((field, message)),
+        }
+    }
+    if !errors.is_empty() {
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            page(&state, "Compare two areas", form(&errors)),
+        )
+            .into_response());
+    }
+    let (areas, rows) = compared(&state, picked[0].code, picked[1].code).await?;
     let table = compare_table(&areas, &rows);
     let title = format!("{} and {}", areas[0].1, areas[1].1);
     Ok(page(
         &state,
         &title,
         html! {
-            (form(a, b))
+            (form(&[]))
             (table.html(Some(&Download { path: "/compare".into(), query: format!("a={}&b={}", areas[0].0, areas[1].0) })))
         },
-    ))
+    )
+    .into_response())
 }
 
 /// `/areas/{code}/{table}.{csv|xlsx}`: the profile's indicators or its small areas
@@ -763,11 +1007,10 @@ type Compared = (
 );
 
 /// Two areas and each indicator's latest value in each.
-async fn compared(state: &AppState, a: &str, b: &str) -> Result<Compared, WebError> {
+async fn compared(state: &AppState, a: AreaCode, b: AreaCode) -> Result<Compared, WebError> {
     let store = state.db.as_ref();
     let mut areas = Vec::new();
-    for text in [a, b] {
-        let code = parse_code(text)?;
+    for code in [a, b] {
         let info = store
             .area(code)
             .await?
@@ -879,10 +1122,17 @@ async fn compare_download(
 ) -> Result<Response, WebError> {
     let (Some(a), Some(b)) = (query.a.as_deref(), query.b.as_deref()) else {
         return Err(WebError::BadRequest(
-            "give two area codes, a= and b=".into(),
+            "give two areas, a= and b= (names, postcodes or codes)".into(),
         ));
     };
-    let (areas, rows) = compared(state, a, b).await?;
+    let mut codes = Vec::new();
+    for (field, text) in [("a", a), ("b", b)] {
+        match picker::resolve(state, text).await? {
+            Ok(p) => codes.push(p.code),
+            Err(message) => return Err(WebError::BadRequest(format!("{field}={text}: {message}"))),
+        }
+    }
+    let (areas, rows) = compared(state, codes[0], codes[1]).await?;
     compare_table(&areas, &rows).respond(ext, &format!("compare-{}-{}", areas[0].0, areas[1].0))
 }
 
@@ -925,7 +1175,8 @@ pub async fn hidden_svg(
     State(state): State<AppState>,
     Query(query): Query<HiddenQuery>,
 ) -> Result<Response, WebError> {
-    let (_, found, names) = find(&state, &query).await?;
+    let h = Hidden::read_or_refuse(&state, &query).await?;
+    let (found, names) = find(&state, &h).await?;
     let shapes = state.shapes().await?;
     if shapes.outlines.is_empty() {
         return Err(WebError::NotFound(

@@ -45,6 +45,11 @@ pub struct Facts<'a> {
     pub received: Date,
     /// Open and past its first-contact deadline.
     pub overdue: bool,
+    /// The names the list shows, for sorting by its columns: the service, the
+    /// caseworker and the referring organisation (empty for none).
+    pub service_name: &'a str,
+    pub assigned_name: &'a str,
+    pub referrer_name: &'a str,
 }
 
 /// Which statuses are shown.
@@ -109,16 +114,43 @@ pub enum Sort {
     Priority,
     Newest,
     Oldest,
+    /// By a column of the list, A to Z (urgency: urgent first; status: in the
+    /// lifecycle's order); newest first within each.
+    Reference,
+    Person,
+    ReferredBy,
+    Urgency,
+    Status,
+    Service,
+    Assigned,
 }
 
 impl Sort {
-    pub const ALL: &'static [Sort] = &[Sort::Priority, Sort::Newest, Sort::Oldest];
+    pub const ALL: &'static [Sort] = &[
+        Sort::Priority,
+        Sort::Newest,
+        Sort::Oldest,
+        Sort::Reference,
+        Sort::Person,
+        Sort::ReferredBy,
+        Sort::Urgency,
+        Sort::Status,
+        Sort::Service,
+        Sort::Assigned,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
             Sort::Priority => "priority",
             Sort::Newest => "newest",
             Sort::Oldest => "oldest",
+            Sort::Reference => "reference",
+            Sort::Person => "person",
+            Sort::ReferredBy => "referred-by",
+            Sort::Urgency => "urgency",
+            Sort::Status => "status",
+            Sort::Service => "service",
+            Sort::Assigned => "assigned",
         }
     }
 
@@ -127,6 +159,13 @@ impl Sort {
             Sort::Priority => "Overdue and urgent first",
             Sort::Newest => "Newest first",
             Sort::Oldest => "Oldest first",
+            Sort::Reference => "By reference",
+            Sort::Person => "By the person's family name",
+            Sort::ReferredBy => "By referring organisation",
+            Sort::Urgency => "Most urgent first",
+            Sort::Status => "By status",
+            Sort::Service => "By service",
+            Sort::Assigned => "By caseworker",
         }
     }
 
@@ -443,6 +482,41 @@ pub fn select(q: &Query, cases: &[Facts]) -> Page {
         }),
         Sort::Newest => kept.sort_by_key(|&i| (Reverse(cases[i].received_at), cases[i].reference)),
         Sort::Oldest => kept.sort_by_key(|&i| (cases[i].received_at, cases[i].reference)),
+        Sort::Reference => kept
+            .sort_by(|&a, &b| syndemic_model::natural_cmp(cases[a].reference, cases[b].reference)),
+        Sort::Urgency => kept.sort_by_key(|&i| {
+            (
+                urgency_rank(cases[i].urgency),
+                Reverse(cases[i].received_at),
+            )
+        }),
+        Sort::Status => kept.sort_by_key(|&i| {
+            let order = Status::ALL.iter().position(|s| *s == cases[i].status);
+            (order, Reverse(cases[i].received_at))
+        }),
+        Sort::Person | Sort::ReferredBy | Sort::Service | Sort::Assigned => {
+            let key = |f: &Facts| -> String {
+                match q.sort {
+                    Sort::Person => f
+                        .person
+                        .map(|p| format!("{} {}", p.family_name, p.given_name))
+                        .unwrap_or_default(),
+                    Sort::ReferredBy => f.referrer_name.to_owned(),
+                    Sort::Service => f.service_name.to_owned(),
+                    _ => f.assigned_name.to_owned(),
+                }
+                .to_lowercase()
+            };
+            // Empty last, then A to Z, newest first within a name.
+            let keys: Vec<String> = cases.iter().map(key).collect();
+            kept.sort_by(|&a, &b| {
+                (keys[a].is_empty(), &keys[a], Reverse(cases[a].received_at)).cmp(&(
+                    keys[b].is_empty(),
+                    &keys[b],
+                    Reverse(cases[b].received_at),
+                ))
+            });
+        }
     }
     let matched = kept.len();
     let overdue = kept.iter().filter(|&&i| cases[i].overdue).count();
@@ -493,6 +567,53 @@ mod tests {
             received_at: 0,
             received: date!(2026 - 11 - 02),
             overdue: false,
+            service_name: "",
+            assigned_name: "",
+            referrer_name: "",
+        }
+    }
+
+    #[test]
+    fn every_column_sorts_with_empty_names_last() {
+        let (a, b, c) = (
+            person("Ann", "Young"),
+            person("Bo", "Adams"),
+            person("Cy", "Mills"),
+        );
+        let mut cases = vec![
+            facts("R10", Some(&a)),
+            facts("R2", Some(&b)),
+            facts("R1", Some(&c)),
+        ];
+        cases[0].service_name = "Warm homes";
+        cases[1].service_name = "";
+        cases[2].service_name = "Debt advice";
+        cases[0].urgency = Urgency::Soon;
+        cases[2].urgency = Urgency::Urgent;
+        cases[1].status = Status::Closed;
+        let order = |sort: Sort| -> Vec<&str> {
+            let q = Query {
+                sort,
+                ..Query::default()
+            };
+            select(&q, &cases)
+                .rows
+                .iter()
+                .map(|&i| cases[i].reference)
+                .collect()
+        };
+        assert_eq!(order(Sort::Reference), ["R1", "R2", "R10"], "natural order");
+        assert_eq!(
+            order(Sort::Person),
+            ["R2", "R1", "R10"],
+            "Adams, Mills, Young"
+        );
+        assert_eq!(order(Sort::Service), ["R1", "R10", "R2"], "no service last");
+        assert_eq!(order(Sort::Urgency), ["R1", "R10", "R2"]);
+        // Received (in the list's order where the days tie), then closed.
+        assert_eq!(order(Sort::Status), ["R10", "R1", "R2"]);
+        for s in Sort::ALL {
+            assert_eq!(Sort::parse(s.code()).unwrap(), *s);
         }
     }
 

@@ -86,7 +86,10 @@ pub fn suppress(
             o.age.clone(),
             o.period.sort_key(),
         );
-        if !o.category_type.is_empty() {
+        // Deprivation groups partition their area; groups of target areas do
+        // not (they may overlap, and leave most of the area out), so they make
+        // no set.
+        if !o.category_type.is_empty() && o.category_type != syndemic_model::TARGET_AREAS {
             sets.entry((
                 base.0.clone(),
                 format!("{}|{}", o.sex, o.category_type),

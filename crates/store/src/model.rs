@@ -218,6 +218,15 @@ pub struct Observation {
     pub recent_trend: Option<String>,
 }
 
+impl Observation {
+    /// Whether this is the value of a deprivation group of its area (a national
+    /// decile, a local quintile), as opposed to the whole area's or a group of
+    /// target areas' ([`syndemic_model::TARGET_AREAS`]).
+    pub fn is_deprivation_group(&self) -> bool {
+        !self.category.is_empty() && self.category_type != syndemic_model::TARGET_AREAS
+    }
+}
+
 /// The summary of one import, kept in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportRecord {

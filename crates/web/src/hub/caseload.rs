@@ -140,10 +140,37 @@ async fn render(
     let (q, errors) = query_of(form, &s.actor.id, posted);
     // Each case's first-contact clock, worked out once for the filter and the rows.
     let clocks: Vec<Clock> = cases.iter().map(|r| clock(state, r)).collect();
+    let directory = state.hub.directory(state.db.as_ref()).await?;
+    let orgs = org_names(state).await?;
+    let users: rustc_hash::FxHashMap<String, String> = state
+        .db
+        .users(None)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    // The names each row shows, for sorting by its columns.
+    let names: Vec<[String; 3]> = cases
+        .iter()
+        .map(|r| {
+            [
+                r.service_id
+                    .as_deref()
+                    .map(|id| service_name(&directory, Some(id)))
+                    .unwrap_or_default(),
+                r.assigned_to
+                    .as_deref()
+                    .and_then(|u| users.get(u).cloned())
+                    .unwrap_or_default(),
+                orgs.get(&r.referrer_org).cloned().unwrap_or_default(),
+            ]
+        })
+        .collect();
     let facts: Vec<Facts> = cases
         .iter()
         .zip(&clocks)
-        .map(|(r, c)| Facts {
+        .zip(&names)
+        .map(|((r, c), [service, assigned, referrer])| Facts {
             reference: &r.reference,
             person: r.person.as_ref(),
             status: r.status,
@@ -154,6 +181,9 @@ async fn render(
             received_at: r.created_at,
             received: date_of(r.created_at),
             overdue: c.overdue,
+            service_name: service,
+            assigned_name: assigned,
+            referrer_name: referrer,
         })
         .collect();
     let shown = if errors.is_empty() {
@@ -179,15 +209,6 @@ async fn render(
             "case list",
         )
         .await?;
-    let directory = state.hub.directory(state.db.as_ref()).await?;
-    let orgs = org_names(state).await?;
-    let users: rustc_hash::FxHashMap<String, String> = state
-        .db
-        .users(None)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
     let mut services: Vec<(&str, String)> = cases
         .iter()
         .filter_map(|r| r.service_id.as_deref())
@@ -302,7 +323,15 @@ async fn render(
                 div class="table-scroll" tabindex="0" role="region" aria-labelledby="caseload-caption" {
                     table {
                         caption id="caseload-caption" { "Cases, " (q.sort.label().to_lowercase()) ", page " (p.page) " of " (p.pages) }
-                        thead { tr { th scope="col" { "Reference" } th scope="col" { "Person" } th scope="col" { "Received" } th scope="col" { "Referred by" } th scope="col" { "Urgency" } th scope="col" { "Status" } th scope="col" { "Service" } th scope="col" { "Assigned to" } th scope="col" { "First contact" } th scope="col" { "Risks" } } }
+                        thead { tr {
+                            @for (heading, sort) in [("Reference", Some(Sort::Reference)), ("Person", Some(Sort::Person)), ("Received", Some(Sort::Newest)), ("Referred by", Some(Sort::ReferredBy)), ("Urgency", Some(Sort::Urgency)), ("Status", Some(Sort::Status)), ("Service", Some(Sort::Service)), ("Assigned to", Some(Sort::Assigned)), ("First contact", Some(Sort::Priority)), ("Risks", None)] {
+                                @match sort {
+                                    Some(by) if by == q.sort => th scope="col" aria-sort=(if by == Sort::Newest { "descending" } else { "ascending" }) { (heading) " (sorted)" },
+                                    Some(by) => th scope="col" { (resort(s, form, posted, by, heading)) },
+                                    None => th scope="col" { (heading) },
+                                }
+                            }
+                        } }
                         tbody {
                             @for &i in &p.rows {
                                 @let r = &cases[i];
@@ -339,13 +368,30 @@ async fn render(
     ))
 }
 
+/// A column heading that sorts the same list by that column (from its first page).
+fn resort(s: &Signed, form: &Form, posted: bool, by: Sort, heading: &str) -> Markup {
+    let searched = posted && !form.get("q").is_empty();
+    html! {
+        form method=(if searched { "post" } else { "get" }) action="/hub/cases" class="inline" {
+            @if searched { input type="hidden" name="csrf" value=(s.csrf); }
+            @for name in KEPT.iter().filter(|n| **n != "sort") {
+                @let v = form.get(name);
+                @if !v.is_empty() && (*name != "q" || searched) { input type="hidden" name=(*name) value=(v); }
+            }
+            input type="hidden" name="sort" value=(by.code());
+            button type="submit" class="link" aria-label=(format!("{heading}: sort by this column")) { (heading) }
+        }
+    }
+}
+
+/// The fields a page or sort link keeps.
+const KEPT: [&str; 10] = [
+    "status", "service", "urgency", "assigned", "referrer", "from", "to", "sort", "overdue", "q",
+];
+
 /// A button to another page of the same list: by the address when the list has no
 /// search, by a form's body when it has one (so the search stays out of addresses).
 fn pager(s: &Signed, form: &Form, posted: bool, page: usize, label: &str) -> Markup {
-    const KEPT: [&str; 10] = [
-        "status", "service", "urgency", "assigned", "referrer", "from", "to", "sort", "overdue",
-        "q",
-    ];
     let searched = posted && !form.get("q").is_empty();
     html! {
         form method=(if searched { "post" } else { "get" }) action="/hub/cases" class="inline" {

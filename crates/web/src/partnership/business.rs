@@ -16,7 +16,7 @@ use syndemic_store::Store;
 
 use super::{audit_entry, layout_error, num};
 use crate::shell::page as layout_page;
-use crate::shell::svg::{choropleth, MapArea, SCALE};
+use crate::shell::svg::{choropleth, skippable, MapArea, SCALE};
 use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::Signed;
 use crate::shell::{PostedFiles, Upload};
@@ -197,6 +197,7 @@ pub(crate) async fn map(
                 step: Some(((n * (SCALE.len() - 1)).div_ceil(max)).min(SCALE.len() - 1)),
                 label: format!("{code}: {n} businesses, {employees} employees"),
                 href: format!("/areas/{code}"),
+                focus: false,
             }
         })
         .collect();
@@ -219,7 +220,7 @@ pub(crate) async fn map(
             p class="lead" { (list.len()) " businesses on the lists imported: "
                 @for (i, (b, n)) in bands.iter().enumerate() { @if i > 0 { ", " } (n) " " (b.label().to_lowercase()) } "." }
             figure {
-                (choropleth(&areas, "Businesses on the lists, by small area (darker: more)"))
+                (skippable(choropleth(&areas, "Businesses on the lists, by small area (darker: more)"), areas.len(), "business-map"))
                 figcaption { "Businesses per small area; each area links to its profile. The same figures are in the tables below." }
             }
             (by_decile.html(Some(&download("by-decile"))))

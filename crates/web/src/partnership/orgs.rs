@@ -423,8 +423,8 @@ pub(crate) async fn anchors(
             (table.html(Some(&Download { path: "/anchors/measures".into(), query: String::new() })))
             h2 { "Social value committed in contracts, by theme" }
             p { "In the style of the National TOMs: each measure's quantity times its proxy value in pounds." }
-            table { caption { "Social value by theme (£)" } thead { tr { th scope="col" { "Theme" } th scope="col" class="num" { "£" } } }
-                tbody { @for (t, v) in &themes { tr { td { (t) } td class="num" { (num(v.round())) } } } } }
+            div class="table-scroll" role="region" tabindex="0" aria-label="Social value by theme" { table { caption { "Social value by theme (£)" } thead { tr { th scope="col" { "Theme" } th scope="col" class="num" { "£" } } }
+                tbody { @for (t, v) in &themes { tr { td { (t) } td class="num" { (num(v.round())) } } } } } }
             @if rules::may_import_anchor_measures(&s.actor) {
                 h2 { "Import measures" }
                 p { "Fill in the " a href="/templates/anchors.csv" { "anchor measures template" } " and, if you have it, the " a href="/templates/social-value.csv" { "social value template" } ". An organisation's admin imports its own organisation's rows; nothing is imported unless every row is right." }

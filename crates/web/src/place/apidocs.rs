@@ -75,7 +75,7 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value) -> Markup {
             @if let Some(s) = op["summary"].as_str() { p { (s) } }
             @if let Some(d) = op["description"].as_str() { p { (d) } }
             @if !params.is_empty() {
-                table {
+                div class="table-scroll" role="region" tabindex="0" aria-label="Parameters" { table {
                     caption { "Parameters of " (id) }
                     thead { tr { th scope="col" { "Name" } th scope="col" { "In" } th scope="col" { "Required" } th scope="col" { "Values" } th scope="col" { "Meaning" } } }
                     tbody {
@@ -89,7 +89,7 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value) -> Markup {
                             }
                         }
                     }
-                }
+                } }
             }
             @if !responses.is_empty() {
                 p { "Answers: " @for (i, (status, r)) in responses.iter().enumerate() { @if i > 0 { "; " } strong { (status) } " " (r["description"].as_str().unwrap_or("")) } "." }

@@ -106,6 +106,9 @@ pub(crate) struct View {
     pub headline: Option<Observation>,
     pub period: Option<syndemic_model::Period>,
     small: Vec<AreaCode>,
+    /// For a small area: the neighbourhood its map shows it in (its ward, or its
+    /// lowest parent), by code and name.
+    neighbourhood: Option<(AreaCode, String)>,
     /// How many small areas lie within the area (`small` is empty above
     /// [`MOST_SMALL_AREAS`]).
     small_areas: usize,
@@ -167,6 +170,29 @@ impl View {
         // reads only the rows above the wards: its map and funnel are not drawn.
         let mut small = small_areas_within(store, area).await?;
         let small_areas = small.len();
+        // A small area is drawn within its neighbourhood (its ward, else its
+        // lowest parent), never alone filling the map.
+        let mut neighbourhood = None;
+        if matches!(
+            area.area_type(),
+            syndemic_model::AreaType::Lsoa | syndemic_model::AreaType::Msoa
+        ) {
+            let parents = store.parents(area).await?;
+            let nearest = parents
+                .iter()
+                .find(|p| p.link.level == syndemic_model::Level::Ward)
+                .or_else(|| parents.iter().min_by_key(|p| p.link.level));
+            if let Some(p) = nearest {
+                let around = small_areas_within(store, p.link.parent).await?;
+                if around.len() > 1 && around.len() <= MOST_SMALL_AREAS {
+                    small = around;
+                    neighbourhood = Some((
+                        p.link.parent,
+                        p.name.clone().unwrap_or_else(|| p.link.parent.to_string()),
+                    ));
+                }
+            }
+        }
         let all = if small_areas > MOST_SMALL_AREAS {
             small.clear();
             state.observations_above_wards(id).await?
@@ -318,7 +344,7 @@ impl View {
                     && Some(o.period) == period
                     && o.sex == series.sex
                     && o.age == series.age
-                    && !o.category.is_empty()
+                    && o.is_deprivation_group()
             })
             .cloned()
             .collect();
@@ -358,6 +384,7 @@ impl View {
             level: finest,
             level_asked: level.is_some(),
             small_areas,
+            neighbourhood,
             headline,
             period,
             small,
@@ -378,6 +405,23 @@ impl View {
 
     fn name_of(&self, c: &AreaCode) -> String {
         self.names.get(c).cloned().flatten().unwrap_or_default()
+    }
+
+    /// The map's classes (quintiles of the small areas' values, as [`steps`]
+    /// places them): each class's lowest and highest value.
+    fn classes(&self) -> Vec<Option<(f64, f64)>> {
+        let values: Vec<f64> = self
+            .small
+            .iter()
+            .filter_map(|c| self.latest.get(c).and_then(|o| o.value))
+            .collect();
+        let step = steps(&values);
+        let mut out: Vec<Option<(f64, f64)>> = vec![None; 5];
+        for v in &values {
+            let slot = &mut out[step(*v)];
+            *slot = Some(slot.map_or((*v, *v), |(lo, hi)| (lo.min(*v), hi.max(*v))));
+        }
+        out
     }
 
     /// The choropleth of the small areas, fifths of their values.
@@ -405,23 +449,33 @@ impl View {
                     rings,
                     step: value.map(&step),
                     label: format!(
-                        "{} {}: {}",
+                        "{} {}: {}{}",
                         self.name_of(c),
                         c,
-                        value.map(fmt).unwrap_or_else(|| "no value".into())
+                        value.map(fmt).unwrap_or_else(|| "no value".into()),
+                        if *c == self.area { " (this area)" } else { "" }
                     ),
                     href: format!("/areas/{c}"),
+                    focus: *c == self.area,
                 })
             })
             .collect();
         (!areas.is_empty()).then(|| {
             svg::choropleth(
                 &areas,
-                &format!(
-                    "{} by small area, {}",
-                    self.indicator.name,
-                    self.period_text()
-                ),
+                &match &self.neighbourhood {
+                    Some((_, around)) => format!(
+                        "{} by small area in {around}, {}, with {} outlined in black",
+                        self.indicator.name,
+                        self.period_text(),
+                        self.area_name
+                    ),
+                    None => format!(
+                        "{} by small area, {}",
+                        self.indicator.name,
+                        self.period_text()
+                    ),
+                },
             )
         })
     }
@@ -639,11 +693,15 @@ impl View {
 
     fn funnel_chart(&self) -> Option<Markup> {
         let (points, curves, average, x_title) = self.funnel()?;
+        let y_title = match self.indicator.unit.as_deref() {
+            Some(u) if !u.is_empty() => format!("{} ({u})", self.indicator.name),
+            _ => self.indicator.name.clone(),
+        };
         Some(charts::funnel(
             &points,
             &curves,
             average,
-            x_title,
+            (x_title, &y_title),
             &format!(
                 "Funnel plot of the small areas of {}: {} against the average {}, with 95 % and 99.8 % control limits",
                 self.area_name,
@@ -772,7 +830,10 @@ pub async fn indicator(
 /// from fewer than 10 events, or a benchmark published without limits).
 fn limits(lower: Option<f64>, upper: Option<f64>) -> String {
     match (lower, upper) {
-        (Some(a), Some(b)) => format!(" (95 % limits {} to {})", fmt(a), fmt(b)),
+        (Some(a), Some(b)) => {
+            let ends = crate::shell::svg::fmt_alike(&[a, b]);
+            format!(" (95 % limits {} to {})", ends[0], ends[1])
+        }
         _ => String::new(),
     }
 }
@@ -821,11 +882,21 @@ async fn render(
                 p { (v.area_name) " has " (v.small_areas) " small areas, more than a map or funnel plot can show here: choose a region, county or district below for its map." }
             }
             @if let Some(map) = v.map() {
-                h2 { "Map of the small areas of " (v.area_name) }
-                (v.figure("map", map, html! {
-                    "Fifths of the small areas' values, lightest lowest: "
-                    @for (i, (fill, ink)) in SCALE.iter().enumerate() { span class="key" style=(format!("background:{fill};color:{ink}")) { (i + 1) } " " }
-                    "grey: no value. The funnel plot's table lists each small area's figures."
+                @if let Some((code, around)) = &v.neighbourhood {
+                    h2 { "Map of " (v.area_name) " among the small areas of " a href=(format!("/indicators/{id}?area={code}")) { (around) } }
+                } @else {
+                    h2 { "Map of the small areas of " (v.area_name) }
+                }
+                @let classes = v.classes();
+                (v.figure("map", svg::skippable(map, v.small.len(), "indicator-map"), html! {
+                    "Classes are quintiles: each holds a fifth of the small areas, ranked by value (lightest lowest). "
+                    ul class="legend" aria-label="The map's classes" {
+                        @for (i, (lo, hi)) in classes.iter().enumerate().filter_map(|(i, c)| c.map(|c| (i, c))) {
+                            li { span class="key" style=(format!("background:{};color:{}", SCALE[i].0, SCALE[i].1)) { (i + 1) } " " (fmt(lo)) " to " (fmt(hi)) " " (unit) }
+                        }
+                        li { span class="key" style="background:#d9d9d9;color:#000000" { "–" } " no value" }
+                    }
+                    "The funnel plot's table lists each small area's figures."
                 }))
             }
             @if let Some(chart) = v.ranked() {

@@ -5,6 +5,7 @@
 
 pub(crate) mod api;
 pub(crate) mod apidocs;
+mod hidden;
 mod indicator;
 mod outreach;
 pub(crate) mod pages;
@@ -25,10 +26,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/areas/{code}/{file}", get(pages::profile_download))
         .route("/indicators/{id}", get(indicator::indicator))
         .route("/indicators/{id}/{file}", get(indicator::download))
-        .route("/hidden", get(pages::hidden))
-        .route("/hidden.csv", get(pages::hidden_csv))
-        .route("/hidden.xlsx", get(pages::hidden_xlsx))
-        .route("/hidden.svg", get(pages::hidden_svg))
+        .route("/hidden", get(hidden::hidden))
+        .route("/hidden.csv", get(hidden::hidden_csv))
+        .route("/hidden.xlsx", get(hidden::hidden_xlsx))
+        .route("/hidden.svg", get(hidden::hidden_svg))
         .route("/compare", get(pages::compare))
         .route("/compare.csv", get(pages::compare_csv))
         .route("/compare.xlsx", get(pages::compare_xlsx))

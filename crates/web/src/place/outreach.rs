@@ -330,7 +330,7 @@ pub async fn planner(
             p { strong { (o.stops.len()) " stops" } " reach " strong { (fmt(share)) " %" } " of the need (" (fmt(o.covered_need)) " of " (fmt(o.total_need)) ") across " (o.demand.areas.len()) " small areas, chosen among " (o.candidates) " candidate sites" @if let Some(g) = o.grid_km { " (a grid " (fmt(g)) " km apart)" } ", each serving " (fmt(o.radius_km)) " km around it. The greedy choice reaches at least 63 % of the best possible." }
             @if let Some(map) = map {
                 figure {
-                    (map)
+                    (crate::shell::svg::skippable(map, o.demand.areas.len(), "planner-map"))
                     figcaption { "Dark blue: small areas within reach; pale: not reached; red circles: the stops in the order chosen, dashed: the radius each serves. The table lists the same stops. " a href=(download.href("svg")) { "Download the map (SVG)" } }
                 }
             }
@@ -402,6 +402,7 @@ async fn map(state: &AppState, o: &Outcome) -> Result<Option<maud::Markup>, WebE
                     }
                 ),
                 href: format!("/areas/{code}"),
+                focus: false,
             })
         })
         .collect();

@@ -71,7 +71,7 @@ async fn lines(state: &AppState, code: syndemic_model::AreaCode) -> Result<Vec<L
                     o.area == code
                         && o.period == latest.period
                         && o.sex == sex
-                        && !o.category.is_empty()
+                        && o.is_deprivation_group()
                 })
                 .cloned()
                 .collect();

@@ -122,7 +122,7 @@ async fn render(
             @if let Some(n) = notice { div class="notice" role="status" { (n) } }
             @if all { p { a href="/admin/indicators" { "Indicators' small-number rules" } } }
             h2 { "Users" }
-            table {
+            div class="table-scroll" role="region" tabindex="0" aria-label="Users" { table {
                 caption { (users.len()) " users" }
                 thead { tr { th scope="col" { "User name" } th scope="col" { "Name" } th scope="col" { "Organisation" } th scope="col" { "Role" } th scope="col" { "Trained" } th scope="col" { "State" } th scope="col" { "Actions" } } }
                 tbody {
@@ -145,7 +145,7 @@ async fn render(
                         }
                     }
                 }
-            }
+            } }
             h2 { "Add a user" }
             form method="post" action="/admin/users" class="stack" {
                 input type="hidden" name="csrf" value=(s.csrf);
@@ -160,7 +160,7 @@ async fn render(
             h2 { @if all { "API tokens of every organisation" } @else { "API tokens of your organisation" } }
             p { "For systems that refer (a practice's clinical system, a discharge system) or that report your organisation's progress on a partnership's commitments. A token may do only what it was issued for, and is shown once; keep it in the system's secret store." }
             @if tokens.is_empty() { p { "No tokens." } } @else {
-                table {
+                div class="table-scroll" role="region" tabindex="0" aria-label="API tokens" { table {
                     caption { "Tokens" }
                     thead { tr { th scope="col" { "Name" } @if all { th scope="col" { "Organisation" } } th scope="col" { "Scopes" } th scope="col" { "Issued" } th scope="col" { "State" } } }
                     tbody { @for t in &tokens {
@@ -169,7 +169,7 @@ async fn render(
                                 form method="post" action=(format!("/admin/tokens/{}/revoke", t.id)) class="inline" { input type="hidden" name="csrf" value=(s.csrf); button type="submit" class="secondary" { "Revoke" } }
                             } } }
                     } }
-                }
+                } }
             }
             form method="post" action="/admin/tokens" class="stack" {
                 input type="hidden" name="csrf" value=(s.csrf);
@@ -404,11 +404,11 @@ pub(crate) async fn audit(
         "Audit log",
         html! {
             p { "Every view, change and export of personal data, newest first (the last 500). The log cannot be changed or deleted." }
-            table {
+            div class="table-scroll" role="region" tabindex="0" aria-label="Audit log" { table {
                 caption { (entries.len()) " entries" }
                 thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "Organisation" } th scope="col" { "Did" } th scope="col" { "To" } th scope="col" { "Record" } th scope="col" { "Why" } } }
                 tbody { @for e in &entries { tr { td { (when(e.at)) } td { (e.actor) } td { (e.org) } td { (e.action) } td { (e.subject) } td { (e.record) } td { (e.reason) } } } }
-            }
+            } }
         },
     ))
 }
@@ -436,7 +436,7 @@ async fn render_disclosure(
         html! {
             @if let Some(n) = notice { div class="notice" role="status" { (n) } }
             p { "Each indicator's counts in the range given are withheld from every page, download, API answer and export, with whatever other cell would let a reader work them out. An indicator without a rule of its own has the default: " (syndemic_store::Disclosure::DEFAULT) ". Give a range such as " code { "1-4" } " or " code { "1-9" } ", or " code { "none" } " to publish every count." }
-            table {
+            div class="table-scroll" role="region" tabindex="0" aria-label="Small-number rules" { table {
                 caption { (indicators.len()) " indicators" }
                 thead { tr { th scope="col" { "Indicator" } th scope="col" { "Id" } th scope="col" { "Rule in force" } th scope="col" { "Set the rule" } } }
                 tbody {
@@ -459,7 +459,7 @@ async fn render_disclosure(
                         }
                     }
                 }
-            }
+            } }
         },
     ))
 }

@@ -317,7 +317,7 @@ pub fn funnel(
     points: &[FunnelPoint],
     limits: &Curves,
     average: f64,
-    x_title: &str,
+    (x_title, y_title): (&str, &str),
     title: &str,
 ) -> Markup {
     let height = 320.0;
@@ -339,7 +339,9 @@ pub fn funnel(
         .filter(|v| v.is_finite())
         .collect();
     let (xlo, xhi) = range(xs.iter());
-    let f = Frame::new(height, (xlo.min(0.0), xhi), y);
+    let mut f = Frame::new(height, (xlo.min(0.0), xhi), y);
+    // Room above the plot for the legend's row and, below it, the y axis's title.
+    f.top = 52.0;
     let inside = |v: f64| v >= f.y.0 && v <= f.y.1;
     let curve = |k: usize| -> String {
         let mut d = String::new();
@@ -361,7 +363,7 @@ pub fn funnel(
     };
     html! {
         (svg(height, title, html! {
-            (f.axes(x_title, ""))
+            (f.axes(x_title, y_title))
             line class="average" x1=(n(f.left)) x2=(n(f.right)) y1=(n(f.py(average))) y2=(n(f.py(average))) stroke=(INK) stroke-width="1.5" {}
             path class="limit-2s" d=(curve(0)) fill="none" stroke=(BAR) stroke-width="1.5" stroke-dasharray="5 3" {}
             path class="limit-2s" d=(curve(1)) fill="none" stroke=(BAR) stroke-width="1.5" stroke-dasharray="5 3" {}
@@ -375,7 +377,7 @@ pub fn funnel(
                     circle class="point" cx=(n(cx)) cy=(n(cy)) r="3.5" fill=(BAR) fill-opacity="0.8" { title { (p.label) ": " (fmt(p.y)) ", " (p.significance) } }
                 }
             }
-            text x=(n(f.right)) y=(n(f.top - 12.0)) text-anchor="end" font-size="11" fill=(INK) { "line: average; dashed: 95 % limits; solid red: 99.8 % limits" }
+            text x=(n(f.right)) y="16" text-anchor="end" font-size="11" fill=(INK) { "black line: average; dashed blue: 95 % limits; solid red: 99.8 % limits; square: outside 99.8 %" }
         }))
     }
 }
@@ -514,7 +516,14 @@ mod tests {
             y: 10.0,
             significance: "Not significant",
         }];
-        let f = funnel(&pts, &Curves::from_rows(&rows), avg, "people", "f").into_string();
+        let f = funnel(
+            &pts,
+            &Curves::from_rows(&rows),
+            avg,
+            ("people", "per cent"),
+            "f",
+        )
+        .into_string();
         assert!(
             !f.contains("NaN") && f.contains("class=\"limit-3s\"") && f.contains("class=\"point\"")
         );

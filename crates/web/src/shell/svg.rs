@@ -26,6 +26,8 @@ pub struct MapArea<'a> {
     pub step: Option<usize>,
     pub label: String,
     pub href: String,
+    /// The area the page is about: outlined in black, drawn last (on top).
+    pub focus: bool,
 }
 
 /// A choropleth: areas projected (longitude scaled by the cosine of the middle
@@ -75,9 +77,10 @@ pub fn choropleth_with(areas: &[MapArea], markers: &[Marker], title: &str) -> Ma
     html! {
         svg class="map" viewBox=(format!("0 0 {width:.0} {height:.0}")) role="group" aria-label=(title) xmlns="http://www.w3.org/2000/svg" {
             title { (title) }
-            @for a in areas {
+            @for a in areas.iter().filter(|a| !a.focus).chain(areas.iter().filter(|a| a.focus)) {
                 a href=(a.href) aria-label=(a.label) {
-                    path d=(path(a.rings)) fill=(a.step.map_or("#d9d9d9", |s| SCALE[s.min(4)].0)) fill-rule="evenodd" stroke="#ffffff" stroke-width="0.6" data-code=(a.code.as_str()) {
+                    path d=(path(a.rings)) fill=(a.step.map_or("#d9d9d9", |s| SCALE[s.min(4)].0)) fill-rule="evenodd"
+                        stroke=(if a.focus { "#000000" } else { "#ffffff" }) stroke-width=(if a.focus { "2.5" } else { "0.6" }) data-code=(a.code.as_str()) {
                         title { (a.label) }
                     }
                 }
@@ -94,6 +97,18 @@ pub fn choropleth_with(areas: &[MapArea], markers: &[Marker], title: &str) -> Ma
                 }
             }
         }
+    }
+}
+
+/// A map as a page shows it: every area of a map is a link, so a keyboard user
+/// first meets a link that skips all `areas` of them (`key` names the map on
+/// the page, for the link's target).
+pub fn skippable(map: Markup, areas: usize, key: &str) -> Markup {
+    let end = format!("after-{key}");
+    html! {
+        a class="skip-map" href=(format!("#{end}")) { "Skip the map's " (areas) " areas" }
+        (map)
+        span id=(end) tabindex="-1" class="map-end" {}
     }
 }
 
@@ -117,7 +132,7 @@ pub fn ranked_bars(bars: &[Bar], benchmark: Option<f64>, title: &str) -> Markup 
         .max(1e-9);
     let row = 16.0;
     let (left, width) = (220.0, 380.0);
-    let height = row * bars.len() as f64 + 24.0;
+    let height = row * bars.len() as f64 + 32.0;
     let x = |v: f64| left + v.max(0.0) / top * width;
     html! {
         svg class="chart" viewBox=(format!("0 0 640 {height:.0}")) role="img" aria-label=(title) xmlns="http://www.w3.org/2000/svg" {
@@ -133,7 +148,14 @@ pub fn ranked_bars(bars: &[Bar], benchmark: Option<f64>, title: &str) -> Markup 
                 }
             }
             @if let Some(bm) = benchmark {
-                line x1=(format!("{:.1}", x(bm))) x2=(format!("{:.1}", x(bm))) y1="0" y2=(format!("{height:.0}")) stroke="#b30000" stroke-width="1.5" stroke-dasharray="4 2" {}
+                line x1=(format!("{:.1}", x(bm))) x2=(format!("{:.1}", x(bm))) y1="0" y2=(format!("{:.0}", height - 24.0)) stroke="#b30000" stroke-width="1.5" stroke-dasharray="4 2" {}
+            }
+            // The value axis: five ticks from 0 to the largest value.
+            line x1=(left) x2=(left + width) y1=(format!("{:.1}", height - 22.0)) y2=(format!("{:.1}", height - 22.0)) stroke="#767676" stroke-width="1" {}
+            @for i in 0..=4 {
+                @let v = top * f64::from(i) / 4.0;
+                line x1=(format!("{:.1}", x(v))) x2=(format!("{:.1}", x(v))) y1=(format!("{:.1}", height - 22.0)) y2=(format!("{:.1}", height - 18.0)) stroke="#767676" stroke-width="1" {}
+                text x=(format!("{:.1}", x(v))) y=(format!("{:.1}", height - 6.0)) text-anchor="middle" font-size="11" fill="#000000" { (fmt(v)) }
             }
         }
     }
@@ -202,8 +224,61 @@ pub fn fmt(v: f64) -> String {
     if text == "-0" {
         "0".to_owned()
     } else {
-        text
+        grouped(&text)
     }
+}
+
+/// Numbers read together (an interval's two ends) as [`fmt`] writes them, but
+/// all to the decimals the most precise of them needs: 5.78 and 6 read
+/// "5.78" and "6.00".
+pub fn fmt_alike(values: &[f64]) -> Vec<String> {
+    let shown: Vec<String> = values.iter().map(|v| fmt(*v)).collect();
+    let decimals = shown
+        .iter()
+        .map(|t| t.split_once('.').map_or(0, |(_, f)| f.len()))
+        .max()
+        .unwrap_or(0);
+    values
+        .iter()
+        .zip(shown)
+        .map(|(v, t)| {
+            if !v.is_finite() || t.split_once('.').map_or(0, |(_, f)| f.len()) == decimals {
+                return t;
+            }
+            let text = format!("{v:.decimals$}");
+            if text
+                .trim_start_matches('-')
+                .chars()
+                .all(|c| c == '0' || c == '.')
+            {
+                return grouped(text.trim_start_matches('-'));
+            }
+            grouped(&text)
+        })
+        .collect()
+}
+
+/// Thousands separated by commas, as the ONS writes them: 110380 → 110,380.
+fn grouped(text: &str) -> String {
+    let (sign, rest) = text.strip_prefix('-').map_or(("", text), |r| ("-", r));
+    let (whole, fraction) = rest
+        .split_once('.')
+        .map_or((rest, None), |(w, f)| (w, Some(f)));
+    if whole.len() <= 3 {
+        return text.to_owned();
+    }
+    let mut out = String::from(sign);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = fraction {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
 }
 
 fn truncate(text: &str, n: usize) -> String {
@@ -221,7 +296,14 @@ mod tests {
 
     #[test]
     fn numbers_read_naturally() {
-        assert_eq!(fmt(1234.567), "1235");
+        assert_eq!(fmt(1234.567), "1,235");
+        assert_eq!(fmt(110380.0), "110,380");
+        assert_eq!(fmt(-2_500_000.4), "-2,500,000");
+        assert_eq!(fmt(999.94), "999.9");
+        assert_eq!(fmt_alike(&[5.78, 6.0]), ["5.78", "6.00"]);
+        assert_eq!(fmt_alike(&[-9.31, -7.25]), ["-9.31", "-7.25"]);
+        assert_eq!(fmt_alike(&[1234.6, 1300.0]), ["1,235", "1,300"]);
+        assert_eq!(fmt_alike(&[0.5, -0.001]), ["0.5", "0.0"]);
         assert_eq!(fmt(123.45), "123.5");
         assert_eq!(fmt(12.0), "12");
         assert_eq!(fmt(0.126), "0.13");

@@ -8,7 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
-use crate::shell::svg::fmt;
+use crate::shell::svg::{fmt, fmt_alike};
 use crate::WebError;
 use syndemic_model::formula_safe;
 
@@ -107,16 +107,23 @@ impl DataTable {
             match c {
                 Cell::Text(t) => html! { (t) },
                 Cell::Number(v) => html! { (v.map(fmt).unwrap_or_default()) },
-                Cell::Range(l, u) => match (l, u) {
-                    (None, None) => html! {},
-                    // "−9.3 to −7.2" reads where "−9.3–−7.2" does not.
-                    _ if l.is_some_and(|v| v < 0.0) || u.is_some_and(|v| v < 0.0) => {
-                        html! { (l.map(fmt).unwrap_or_default()) " to " (u.map(fmt).unwrap_or_default()) }
+                Cell::Range(l, u) => {
+                    // Both ends to the same decimals: "5.78–6.00", never "5.78–6".
+                    let ends: Vec<f64> = [*l, *u].into_iter().flatten().collect();
+                    let shown = fmt_alike(&ends);
+                    let mut shown = shown.into_iter();
+                    let mut end =
+                        |v: &Option<f64>| v.and_then(|_| shown.next()).unwrap_or_default();
+                    let (a, b) = (end(l), end(u));
+                    match (l, u) {
+                        (None, None) => html! {},
+                        // "−9.3 to −7.2" reads where "−9.3–−7.2" does not.
+                        _ if l.is_some_and(|v| v < 0.0) || u.is_some_and(|v| v < 0.0) => {
+                            html! { (a) " to " (b) }
+                        }
+                        _ => html! { (a) "–" (b) },
                     }
-                    _ => {
-                        html! { (l.map(fmt).unwrap_or_default()) "–" (u.map(fmt).unwrap_or_default()) }
-                    }
-                },
+                }
                 Cell::Link { text, href } => html! { a href=(href) { (text) } },
             }
         };
@@ -306,7 +313,7 @@ mod tests {
         assert!(html.contains("<caption>Rates</caption>"));
         assert!(html.contains("<th scope=\"row\"><a href=\"/areas/E01000001\">"));
         assert!(html.contains("12.35"));
-        assert!(html.contains("10–14.5"));
+        assert!(html.contains("10.0–14.5"), "both ends to the same decimals");
         let mut t = DataTable::new("SII", &["Area", "95 % limits"]);
         t.push(vec![Cell::text("A"), Cell::Range(Some(-9.31), Some(-7.25))]);
         assert!(t.html(None).into_string().contains("-9.31 to -7.25"));

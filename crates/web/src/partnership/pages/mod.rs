@@ -76,7 +76,7 @@ pub(crate) async fn list(
             @if readable.is_empty() {
                 p { "Your organisation is not a member of any partnership yet. A partnership's lead adds members." }
             } @else {
-                table {
+                div class="table-scroll" role="region" tabindex="0" aria-label="Partnerships you can see" { table {
                     caption { "Partnerships you can see" }
                     thead { tr { th scope="col" { "Partnership" } th scope="col" { "Kind" } th scope="col" { "Nested in" } th scope="col" class="num" { "Members" } th scope="col" class="num" { "Commitments" } } }
                     tbody { @for p in &readable {
@@ -88,7 +88,7 @@ pub(crate) async fn list(
                             td class="num" { (world.commitments.iter().filter(|c| world.plan(&c.plan_id).is_ok_and(|pl| pl.partnership_id == p.id)).count()) }
                         }
                     } }
-                }
+                } }
             }
             @if syndemic_partnership::access::may_create_partnership(&s.actor) { (super::manage::create_form(&s, &world, &frameworks)) }
             ul class="columns" {
@@ -336,7 +336,7 @@ pub(crate) async fn partnership(
             } }
             @if manage { (plan_form(&s, &world, &id, None)) }
             h2 { "Members" }
-            table {
+            div class="table-scroll" role="region" tabindex="0" aria-label="Members" { table {
                 caption { (members.len()) " member organisations" }
                 thead { tr { th scope="col" { "Organisation" } th scope="col" { "Sector" } th scope="col" { "Role" } th scope="col" { "Seat" } } }
                 tbody { @for m in &members {
@@ -347,12 +347,12 @@ pub(crate) async fn partnership(
                         td { (m.title.as_deref().unwrap_or("")) }
                     }
                 } }
-            }
+            } }
             @if manage || s.actor.role == syndemic_access::Role::SystemAdmin { (super::manage::members_form(&s, &world, &id)) }
             h2 { "Business engagement self-assessment" }
             @if days.is_empty() { p { "Not assessed yet." } }
             @else {
-                table {
+                div class="table-scroll" role="region" tabindex="0" aria-label="Business engagement self-assessment scores" { table {
                     caption { "Scores from 0 to 4 per criterion, by assessment" }
                     thead { tr { th scope="col" { "Criterion" } @for d in &days { th scope="col" class="num" { (d) } } } }
                     tbody {
@@ -366,7 +366,7 @@ pub(crate) async fn partnership(
                             td class="num" { (score.mean.map(num).unwrap_or_default()) " " (score.level.unwrap_or("")) }
                         } }
                     }
-                }
+                } }
             }
             @if manage { (maturity_form(&s, &id)) (super::manage::framework_form(&s, &id)) }
         },

@@ -90,8 +90,8 @@ pub(crate) async fn commitment(
             }
             @if !c.milestones.is_empty() {
                 h2 { "Milestones" }
-                table { caption { "Milestones" } thead { tr { th scope="col" { "Due" } th scope="col" { "What" } th scope="col" { "Done" } } }
-                    tbody { @for m in &c.milestones { tr { td { (m.due) } td { (m.what) } td { (m.done_on.as_deref().unwrap_or("Not yet")) } } } } }
+                div class="table-scroll" role="region" tabindex="0" aria-label="Milestones" { table { caption { "Milestones" } thead { tr { th scope="col" { "Due" } th scope="col" { "What" } th scope="col" { "Done" } } }
+                    tbody { @for m in &c.milestones { tr { td { (m.due) } td { (m.what) } td { (m.done_on.as_deref().unwrap_or("Not yet")) } } } } } }
             }
             h2 { "Progress updates" }
             @if updates.is_empty() { p { "No update yet." } }

@@ -168,6 +168,49 @@ impl Browser {
         }
     }
 
+    /// Types text into the focused element, key by key, as a person would.
+    fn keys(&self, text: &str) {
+        let mut actions = Vec::new();
+        for c in text.chars() {
+            actions.push(json!({ "type": "keyDown", "value": c.to_string() }));
+            actions.push(json!({ "type": "keyUp", "value": c.to_string() }));
+        }
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        );
+    }
+
+    /// Presses Enter in a form's field, and waits for the page its form leads to.
+    fn enter_to_next_page(&self) {
+        let before = self.script("return location.href + '#' + performance.timeOrigin;");
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+                { "type": "keyDown", "value": "\u{E007}" }, { "type": "keyUp", "value": "\u{E007}" } ] }] })),
+        );
+        wait_for("the form's answer", || {
+            self.script("return document.readyState === 'complete' ? location.href + '#' + performance.timeOrigin : null;")
+                .as_str()
+                .is_some_and(|now| Some(now) != before.as_str())
+        });
+    }
+
+    /// Presses Enter on the focused element (a link within the page).
+    fn enter(&self) {
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+                { "type": "keyDown", "value": "\u{E007}" }, { "type": "keyUp", "value": "\u{E007}" } ] }] })),
+        );
+        wait_for("the page after Enter", || {
+            self.script("return document.readyState === 'complete';") == json!(true)
+        });
+    }
+
     fn text(&self) -> String {
         self.script("return document.body.innerText;")
             .as_str()
@@ -429,6 +472,55 @@ fn the_demo_in_a_real_browser() {
     for selector in ["line.sii-line", "path.series", "path.limit-3s"] {
         assert!(drawn(selector), "{indicator}: `{selector}` is drawn");
     }
+    // …and a keyboard user skips all of them in one step: the map's first stop
+    // is a link past it.
+    browser.open(&format!("{base}{indicator}"));
+    let mut at_skip = false;
+    for _ in 0..40 {
+        if browser.tab() == json!("#after-indicator-map") {
+            at_skip = true;
+            break;
+        }
+    }
+    assert!(at_skip, "Tab reaches the link that skips the map");
+    browser.enter();
+    let after = browser.tab();
+    assert!(
+        !after.as_str().is_some_and(|h| h.starts_with("/areas/E01")),
+        "after skipping the map the next stop is past its areas, not {after}"
+    );
+
+    // The analyst compares two areas by typing their names, keyboard only:
+    // the picker takes names (and suggests them from its list).
+    browser.open(&format!("{base}/compare"));
+    let suggested =
+        browser.script("return document.querySelectorAll('datalist#area-names option').length;");
+    assert!(
+        suggested.as_u64().unwrap() >= 5,
+        "names are suggested: {suggested}"
+    );
+    browser.script("document.getElementById('a').focus();");
+    browser.keys("Hartford");
+    assert_eq!(browser.tab(), json!("b"), "Tab moves to the second area");
+    browser.keys("Hartmoor");
+    browser.enter_to_next_page();
+    let compared = browser.text();
+    assert!(
+        compared.contains("Hartford and Hartmoor"),
+        "the two areas by name: {compared}"
+    );
+    violations.extend(browser.axe(&axe_source));
+    // A name the place does not hold comes back beside its field, as typed.
+    browser.open(&format!("{base}/compare?a=Hartford&b=Nowhere"));
+    browser.screenshot(&shots, "compare-error");
+    let kept = browser.script("return document.getElementById('b').value + '|' + document.getElementById('a').value + '|' + !!document.getElementById('b-error');");
+    assert_eq!(
+        kept,
+        json!("Nowhere|Hartford|true"),
+        "the error beside the field, everything typed kept"
+    );
+    violations.extend(browser.axe(&axe_source));
+
     browser.open(&format!("{base}/hidden"));
     browser.screenshot(&shots, "hidden");
     violations.extend(browser.axe(&axe_source));

@@ -2240,6 +2240,41 @@ fn the_caseload_finds_filters_and_pages_cases() {
         );
         let urgent = coordinator.get("/hub/cases?urgency=urgent");
         assert_eq!(matching(&urgent.body), (1, 3, 3), "{b}");
+        // Any column sorts the list; the sorted one says so, and the others are
+        // buttons that keep the filters.
+        let by_ref = coordinator.get("/hub/cases?urgency=urgent&sort=reference");
+        assert_eq!(matching(&by_ref.body), (1, 3, 3), "{b}: the filter kept");
+        assert!(
+            by_ref
+                .body
+                .contains("aria-sort=\"ascending\">Reference (sorted)"),
+            "{b}"
+        );
+        assert!(
+            by_ref.body.contains("name=\"sort\" value=\"status\""),
+            "{b}"
+        );
+        assert!(
+            by_ref.body.contains("name=\"urgency\" value=\"urgent\""),
+            "{b}"
+        );
+        let refs: Vec<&str> = by_ref
+            .body
+            .match_indices("/hub/cases/")
+            .map(|(i, _)| &by_ref.body[i..])
+            .filter_map(|rest| rest.split('>').nth(1)?.split('<').next())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let mut sorted = refs.clone();
+        sorted.sort_by(|x, y| syndemic_model::natural_cmp(x, y));
+        assert_eq!(refs, sorted, "{b}: in reference order");
+        assert!(
+            coordinator
+                .get("/hub/cases?sort=sideways")
+                .body
+                .contains("is not an order"),
+            "{b}"
+        );
 
         // A search travels by POST only: in the address it is ignored.
         let by_url = coordinator.get("/hub/cases?q=Margaret");

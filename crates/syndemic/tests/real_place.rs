@@ -277,7 +277,29 @@ fn served(args: &[String], backend: &str) {
     let (bad_level, _) = server.get("/indicators/trafford_mortality?area=E08000009&level=region");
     let (_, profile) = server.get("/areas/E08000009");
     let (_, report) = server.get("/report/E08000009");
+    // The analyst finds places by name: Trafford's wards from its name, the
+    // hidden finder and a comparison by names, a small area mapped within its ward.
+    let (_, search) = server.get("/search?q=Trafford");
+    let (hidden_status, hidden) = server.get("/hidden?within=Trafford");
+    let (compare_status, compare) = server.get("/compare?a=Trafford&b=England");
+    let lsoa = api
+        .split([',', '\n'])
+        .find(|f| f.starts_with("E01"))
+        .expect("an LSOA in the API's answer")
+        .to_owned();
+    let (_, small_view) = server.get(&format!("/indicators/trafford_mortality?area={lsoa}"));
     drop(server);
+    assert!(
+        search.contains("Wards in Trafford (21)"),
+        "{backend}: the search lists Trafford's wards"
+    );
+    assert_eq!(hidden_status, 200, "{backend}: {hidden}");
+    assert_eq!(compare_status, 200, "{backend}: {compare}");
+    assert!(compare.contains("Trafford and England"), "{backend}");
+    assert!(
+        small_view.contains("among the small areas of"),
+        "{backend}: a small area is drawn within its ward"
+    );
     // Profile and report name one IoD edition and count the same small areas in
     // England's most deprived fifth.
     let profile_count = profile

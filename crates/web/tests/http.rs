@@ -356,6 +356,72 @@ fn every_page_and_api_route_answers() {
         page("/indicators/smoking", 200, &["England"]);
         page("/indicators/nothing", 404, &["no indicator"]);
         page("/indicators/smoking?area=E0", 400, &["not an area code"]);
+        // A period picked, and a benchmark chosen for the ranked areas.
+        page(
+            "/indicators/smoking?area=E07900001&period=2023",
+            200,
+            &[
+                "option value=\"2023\" selected",
+                "Testshire, 2023:",
+                "Persons, All ages, 2023",
+            ],
+        );
+        page(
+            "/indicators/smoking?area=E07900001&period=1999",
+            404,
+            &["has values for 2024, 2023"],
+        );
+        page(
+            "/indicators/smoking?area=E07900001&benchmark=england",
+            200,
+            &[
+                "Ranked values, compared with England",
+                "option value=\"england\" selected",
+            ],
+        );
+        let (status, _, ranked) = get(
+            port,
+            "/indicators/smoking/ranked.csv?area=E07900001&benchmark=england&period=2023",
+            "",
+        );
+        assert_eq!(status, 200, "{backend}");
+        assert!(
+            ranked.contains("Compared with England") && ranked.contains("Worse"),
+            "{backend}: {ranked}"
+        );
+        page(
+            "/indicators/smoking?area=E07900001&benchmark=moon",
+            400,
+            &["give parent, england or region"],
+        );
+        // A small area is drawn among its neighbourhood's, itself outlined.
+        let small = page(
+            "/indicators/smoking?area=E01900002",
+            200,
+            &[
+                "among the small areas of",
+                "stroke=\"#000000\" stroke-width=\"2.5\" data-code=\"E01900002\"",
+            ],
+        );
+        assert_eq!(
+            small.matches("data-code=").count(),
+            4,
+            "{backend}: the whole neighbourhood"
+        );
+        // Map classes are stated, and a link skips the map's areas.
+        let view = page(
+            "/indicators/smoking?area=E07900001",
+            200,
+            &[
+                "Classes are quintiles",
+                "href=\"#after-indicator-map\"",
+                "id=\"after-indicator-map\"",
+            ],
+        );
+        // Four small areas of 10, 14, 18 and 22: each its own class.
+        for class in ["10 to 10", "14 to 14", "18 to 18", "22 to 22"] {
+            assert!(view.contains(class), "{backend}: the class {class}");
+        }
         let hidden = page(
             "/hidden",
             200,

@@ -44,6 +44,42 @@ pub struct IndicatorQuery {
     /// The level of the areas ranked (`ward`, `ltla`, `utla`, `lsoa`…; the default:
     /// the finest level above the small areas with values).
     level: Option<String>,
+    /// The period shown (`2019`, `2019/20`…; the default: the latest).
+    period: Option<String>,
+    /// What the ranked areas are compared with: `parent` (the area shown, the
+    /// default), `england` or `region`.
+    benchmark: Option<String>,
+}
+
+/// What the ranked areas are compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Benchmark {
+    /// The area the view is of (as published, `compared_to_parent`).
+    Parent,
+    England,
+    /// The region the area lies in, compared here from the limits.
+    Region,
+}
+
+impl Benchmark {
+    fn parse(text: Option<&str>) -> Result<Benchmark, WebError> {
+        match text.map(str::trim).unwrap_or("") {
+            "" | "parent" => Ok(Benchmark::Parent),
+            "england" => Ok(Benchmark::England),
+            "region" => Ok(Benchmark::Region),
+            other => Err(WebError::BadRequest(format!(
+                "benchmark={other}: give parent, england or region"
+            ))),
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Benchmark::Parent => "parent",
+            Benchmark::England => "england",
+            Benchmark::Region => "region",
+        }
+    }
 }
 
 /// A level's label in the plural: `Wards`, `Upper-tier authorities`.
@@ -105,6 +141,12 @@ pub(crate) struct View {
     pub area_name: String,
     pub headline: Option<Observation>,
     pub period: Option<syndemic_model::Period>,
+    /// Every period of the series shown, newest first, and whether one was asked for.
+    periods: Vec<syndemic_model::Period>,
+    period_asked: bool,
+    /// What the ranked areas are compared with, and the area's region (if any).
+    benchmark: Benchmark,
+    region: Option<(AreaCode, String)>,
     small: Vec<AreaCode>,
     /// For a small area: the neighbourhood its map shows it in (its ward, or its
     /// lowest parent), by code and name.
@@ -151,6 +193,7 @@ impl View {
         sex: Option<&str>,
         age: Option<&str>,
         level: Option<&str>,
+        asked_period: Option<&str>,
     ) -> Result<View, WebError> {
         let store = state.db.as_ref();
         let Some(indicator) = store.indicator(id).await? else {
@@ -246,12 +289,40 @@ impl View {
             age: "All ages".into(),
         });
         let is_total = |o: &Observation| series.holds(o);
+        // Every period of the series, newest first, for the period picker.
+        let mut periods: Vec<syndemic_model::Period> = all
+            .iter()
+            .filter(|o| is_total(o))
+            .map(|o| o.period)
+            .collect();
+        periods.sort_by_key(|p| std::cmp::Reverse(p.sort_key()));
+        periods.dedup();
+        let asked = match asked_period.map(str::trim).filter(|p| !p.is_empty()) {
+            None => None,
+            Some(text) => Some(
+                syndemic_model::Period::parse(text)
+                    .ok()
+                    .filter(|p| periods.contains(p))
+                    .ok_or_else(|| {
+                        WebError::NotFound(format!(
+                            "period={text}: {} has values for {}",
+                            indicator.name,
+                            periods
+                                .iter()
+                                .map(|p| p.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })?,
+            ),
+        };
         let headline = all
             .iter()
             .filter(|o| o.area == area && is_total(o))
+            .filter(|o| asked.is_none_or(|p| o.period == p))
             .max_by_key(|o| o.period.sort_key())
             .cloned();
-        let period = headline.as_ref().map(|o| o.period).or_else(|| {
+        let period = asked.or(headline.as_ref().map(|o| o.period)).or_else(|| {
             all.iter()
                 .filter(|o| is_total(o))
                 .max_by_key(|o| o.period.sort_key())
@@ -385,6 +456,20 @@ impl View {
             level_asked: level.is_some(),
             small_areas,
             neighbourhood,
+            periods,
+            period_asked: asked.is_some(),
+            benchmark: Benchmark::Parent,
+            region: store
+                .parents(area)
+                .await?
+                .into_iter()
+                .find(|p| p.link.level == syndemic_model::Level::Region)
+                .map(|p| {
+                    (
+                        p.link.parent,
+                        p.name.unwrap_or_else(|| p.link.parent.to_string()),
+                    )
+                }),
             headline,
             period,
             small,
@@ -422,6 +507,58 @@ impl View {
             *slot = Some(slot.map_or((*v, *v), |(lo, hi)| (lo.min(*v), hi.max(*v))));
         }
         out
+    }
+
+    fn with_benchmark(mut self, text: Option<&str>) -> Result<View, WebError> {
+        self.benchmark = Benchmark::parse(text)?;
+        Ok(self)
+    }
+
+    /// How a ranked area compares with the benchmark chosen: as published for
+    /// the area shown and England; for the region, its 95 % limits against the
+    /// region's value in the same period (`syndemic_stats::compare::compare`).
+    fn compared(&self, o: &Observation) -> Option<String> {
+        match self.benchmark {
+            Benchmark::Parent => o.compared_to_parent.clone(),
+            Benchmark::England => o.compared_to_england.clone(),
+            Benchmark::Region => {
+                let value = self
+                    .region
+                    .as_ref()
+                    .and_then(|(r, _)| self.latest.get(r))
+                    .and_then(|r| r.value);
+                let polarity = self
+                    .indicator
+                    .polarity
+                    .unwrap_or(syndemic_model::Polarity::NoJudgement);
+                Some(
+                    syndemic_stats::compare::compare(o.lower95, o.upper95, value, polarity)
+                        .wording()
+                        .to_owned(),
+                )
+            }
+        }
+    }
+
+    /// The benchmark's name and value in the period shown, for the ranked chart.
+    fn benchmark_line(&self) -> (String, Option<f64>) {
+        match self.benchmark {
+            Benchmark::Parent => (
+                self.area_name.clone(),
+                self.headline.as_ref().and_then(|o| o.value),
+            ),
+            Benchmark::England => (
+                "England".into(),
+                AreaCode::parse(ENGLAND)
+                    .ok()
+                    .and_then(|e| self.latest.get(&e))
+                    .and_then(|o| o.value),
+            ),
+            Benchmark::Region => match &self.region {
+                Some((code, name)) => (name.clone(), self.latest.get(code).and_then(|o| o.value)),
+                None => ("its region".into(), None),
+            },
+        }
     }
 
     /// The choropleth of the small areas, fifths of their values.
@@ -490,26 +627,28 @@ impl View {
                     value: o.value?,
                     lower: o.lower95,
                     upper: o.upper95,
-                    colour: comparison_colour(o.compared_to_parent.as_deref()).0,
+                    colour: comparison_colour(self.compared(o).as_deref()).0,
                 })
             })
             .collect();
+        let (against, value) = self.benchmark_line();
         (!bars.is_empty()).then(|| {
             svg::ranked_bars(
                 &bars,
-                self.headline.as_ref().and_then(|o| o.value),
+                value,
                 &format!(
-                    "{} ranked, with 95 % limits; dashed line: {}",
-                    self.indicator.name, self.area_name
+                    "{} ranked, with 95 % limits; dashed line: {against}",
+                    self.indicator.name
                 ),
             )
         })
     }
 
     fn ranked_table(&self) -> DataTable {
-        let parent = format!("Compared with {}", self.area_name);
+        let (against, _) = self.benchmark_line();
+        let parent = format!("Compared with {against}");
         let mut t = DataTable::new(
-            format!("Ranked values, compared with {}", self.area_name),
+            format!("Ranked values, compared with {against}"),
             &["Area", "Code", "Value", "95 % limits", "Count", &parent],
         );
         for (c, name, o) in &self.children {
@@ -522,7 +661,7 @@ impl View {
                 Cell::Number(o.value),
                 Cell::Range(o.lower95, o.upper95),
                 Cell::Number(o.count),
-                Cell::text(o.compared_to_parent.as_deref().unwrap_or("Not compared")),
+                Cell::text(self.compared(o).unwrap_or_else(|| "Not compared".into())),
             ]);
         }
         t
@@ -764,6 +903,17 @@ impl View {
         if let Some(level) = self.level.filter(|_| self.level_asked) {
             q.push_str(&format!("&level={}", level.key()));
         }
+        if self.benchmark != Benchmark::Parent {
+            q.push_str(&format!("&benchmark={}", self.benchmark.key()));
+        }
+        if let Some(p) = self.period.filter(|_| self.period_asked) {
+            q.push('&');
+            q.push_str(
+                &form_urlencoded::Serializer::new(String::new())
+                    .append_pair("period", &p.to_string())
+                    .finish(),
+            );
+        }
         if self.default_series.as_ref() != Some(&self.series) {
             q.push('&');
             q.push_str(
@@ -779,6 +929,15 @@ impl View {
     /// The view's query string ranking another level.
     fn query_with_level(&self, level: syndemic_model::Level) -> String {
         let mut q = format!("area={}&level={}", self.area, level.key());
+        if self.benchmark != Benchmark::Parent {
+            q.push_str(&format!("&benchmark={}", self.benchmark.key()));
+        }
+        if let Some(p) = self.period.filter(|_| self.period_asked) {
+            q.push_str(&format!(
+                "&period={}",
+                form_urlencoded::byte_serialize(p.to_string().as_bytes()).collect::<String>()
+            ));
+        }
         if let Some(series) = self.query().split_once("&sex=").map(|(_, rest)| rest) {
             q.push_str("&sex=");
             q.push_str(series);
@@ -815,11 +974,13 @@ pub async fn indicator(
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     let key = format!(
-        "indicator {id} {} {:?} {:?} {:?}",
+        "indicator {id} {} {:?} {:?} {:?} {:?} {:?}",
         query.area.as_deref().unwrap_or(ENGLAND),
         query.sex,
         query.age,
-        query.level
+        query.level,
+        query.period,
+        query.benchmark
     );
     state
         .cached_page(key, &headers, render(&state, id, query))
@@ -850,8 +1011,10 @@ async fn render(
         query.sex.as_deref(),
         query.age.as_deref(),
         query.level.as_deref(),
+        query.period.as_deref(),
     )
-    .await?;
+    .await?
+    .with_benchmark(query.benchmark.as_deref())?;
     let unit = v.indicator.unit.clone().unwrap_or_default();
     let table = |name: &str| v.table(name).map(|t| t.html(Some(&v.download(name))));
     let funnel = v.funnel_chart();
@@ -859,9 +1022,23 @@ async fn render(
         state,
         &format!("{} — {}", v.indicator.name, v.area_name),
         html! {
+            form method="get" action=(format!("/indicators/{id}")) class="inline series" aria-label="What to show" {
+                input type="hidden" name="area" value=(v.area.as_str());
+                @if let Some(l) = v.level.filter(|_| v.level_asked) { input type="hidden" name="level" value=(l.key()); }
+                label for="period" { "Period " }
+                select id="period" name="period" {
+                    option value="" selected[!v.period_asked] { "Latest" }
+                    @for p in &v.periods { option value=(p.to_string()) selected[v.period_asked && Some(*p) == v.period] { (p.to_string()) } }
+                }
+                " "
+                label for="benchmark" { "Compare the ranked areas with " }
+                select id="benchmark" name="benchmark" {
+                    option value="parent" selected[v.benchmark == Benchmark::Parent] { (v.area_name) }
+                    option value="england" selected[v.benchmark == Benchmark::England] { "England" }
+                    @if let Some((_, region)) = &v.region { option value="region" selected[v.benchmark == Benchmark::Region] { (region) " (region)" } }
+                }
+                " "
             @if v.all_series.len() > 1 {
-                form method="get" action=(format!("/indicators/{id}")) class="inline series" {
-                    input type="hidden" name="area" value=(v.area.as_str());
                     @let sexes = v.all_series.iter().fold(Vec::<&str>::new(), |mut a, s| { if !a.contains(&s.sex.as_str()) { a.push(&s.sex) } a });
                     @let ages = v.all_series.iter().fold(Vec::<&str>::new(), |mut a, s| { if !a.contains(&s.age.as_str()) { a.push(&s.age) } a });
                     label for="series-sex" { "Sex " }
@@ -870,10 +1047,10 @@ async fn render(
                     label for="series-age" { "Age " }
                     select id="series-age" name="age" { @for a in &ages { option value=(a) selected[*a == v.series.age] { (a) } } }
                     " "
-                    button type="submit" class="secondary" { "Show" }
-                }
             }
-            p { "Showing " strong { (v.series.sex) ", " (v.series.age) } "." }
+                button type="submit" class="secondary" { "Show" }
+            }
+            p { "Showing " strong { (v.series.sex) ", " (v.series.age) ", " (v.period_text()) } @if !v.period_asked { " (the latest period)" } "." }
             @if let Some(o) = &v.headline {
                 p class="lead" { (v.area_name) ", " (o.period.to_string()) ": " strong { (o.value.map(fmt).unwrap_or_else(|| "no value".into())) } " " (unit) (limits(o.lower95, o.upper95)) }
             }
@@ -977,8 +1154,10 @@ pub async fn download(
         query.sex.as_deref(),
         query.age.as_deref(),
         query.level.as_deref(),
+        query.period.as_deref(),
     )
-    .await?;
+    .await?
+    .with_benchmark(query.benchmark.as_deref())?;
     let stem = format!("{}-{}-{name}", v.indicator.id, v.area);
     Ok(match ext {
         "svg" => svg::download(

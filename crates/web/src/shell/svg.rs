@@ -14,9 +14,19 @@ pub const SCALE: [(&str, &str); 5] = [
     ("#eff3ff", "#000000"),
     ("#bdd7e7", "#000000"),
     ("#6baed6", "#000000"),
-    ("#3182bd", "#ffffff"),
+    ("#2171b5", "#ffffff"),
     ("#08519c", "#ffffff"),
 ];
+
+/// The outline of an area filled at `step`: dark on the light fills and white
+/// on the dark ones, so that every area's edge has at least 3:1 contrast with
+/// its own fill (WCAG 1.4.11) and each area reads as a shape of its own.
+fn outline(step: Option<usize>) -> &'static str {
+    match step {
+        Some(s) if s >= 3 => "#ffffff",
+        _ => "#1a1a1a",
+    }
+}
 
 /// One area on a map: its outline rings, its fill step (none: no value), and the
 /// label read out for it.
@@ -80,7 +90,7 @@ pub fn choropleth_with(areas: &[MapArea], markers: &[Marker], title: &str) -> Ma
             @for a in areas.iter().filter(|a| !a.focus).chain(areas.iter().filter(|a| a.focus)) {
                 a href=(a.href) aria-label=(a.label) {
                     path d=(path(a.rings)) fill=(a.step.map_or("#d9d9d9", |s| SCALE[s.min(4)].0)) fill-rule="evenodd"
-                        stroke=(if a.focus { "#000000" } else { "#ffffff" }) stroke-width=(if a.focus { "2.5" } else { "0.6" }) data-code=(a.code.as_str()) {
+                        stroke=(if a.focus { "#000000" } else { outline(a.step) }) stroke-width=(if a.focus { "2.5" } else { "0.6" }) data-code=(a.code.as_str()) {
                         title { (a.label) }
                     }
                 }
@@ -293,6 +303,37 @@ fn truncate(text: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// WCAG's relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    #[test]
+    fn every_area_outline_has_3_to_1_against_its_fill() {
+        for (step, (fill, ink)) in SCALE.iter().enumerate() {
+            let edge = outline(Some(step));
+            assert!(
+                contrast(fill, edge) >= 3.0,
+                "step {step}: {fill} against {edge}"
+            );
+            assert!(contrast(fill, ink) >= 4.5, "step {step}: its text");
+        }
+        assert!(contrast("#d9d9d9", outline(None)) >= 3.0, "no value");
+    }
 
     #[test]
     fn numbers_read_naturally() {

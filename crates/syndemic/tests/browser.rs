@@ -405,16 +405,14 @@ fn the_demo_in_a_real_browser() {
         "return document.querySelector('a[href=\"/areas/E07900001\"]').getAttribute('href');",
     );
     browser.open(&format!("{base}{}", district.as_str().unwrap()));
-    browser.screenshot(&shots, "profile");
-    violations.extend(browser.axe(&axe_source));
+    check_narrow(&browser, &shots, "profile", &mut violations, &axe_source);
     let indicator = browser.script("return document.querySelector('table.profile a[href^=\"/indicators/\"]').getAttribute('href');");
     let indicator = indicator
         .as_str()
         .expect("an indicator link on the profile")
         .to_owned();
     browser.open(&format!("{base}{indicator}"));
-    browser.screenshot(&shots, "indicator");
-    violations.extend(browser.axe(&axe_source));
+    check_narrow(&browser, &shots, "indicator", &mut violations, &axe_source);
     // One shape per small area of the district, each drawn with a size, each a link.
     let mut lsoas: Vec<String> = Vec::new();
     for page in 1.. {
@@ -512,7 +510,7 @@ fn the_demo_in_a_real_browser() {
     violations.extend(browser.axe(&axe_source));
     // A name the place does not hold comes back beside its field, as typed.
     browser.open(&format!("{base}/compare?a=Hartford&b=Nowhere"));
-    browser.screenshot(&shots, "compare-error");
+    check_narrow(&browser, &shots, "compare-error", &mut violations, &axe_source);
     let kept = browser.script("return document.getElementById('b').value + '|' + document.getElementById('a').value + '|' + !!document.getElementById('b-error');");
     assert_eq!(
         kept,
@@ -539,13 +537,7 @@ fn the_demo_in_a_real_browser() {
         ("api-docs", "/api/v1/docs".to_owned()),
     ] {
         browser.open(&format!("{base}{path}"));
-        browser.screenshot(&shots, name);
-        violations.extend(
-            browser
-                .axe(&axe_source)
-                .into_iter()
-                .map(|v| format!("{name}: {v}")),
-        );
+        check_narrow(&browser, &shots, name, &mut violations, &axe_source);
     }
     browser.open(&format!("{base}/planner?stops=4&radius_km=4&grid_km=3"));
     let markers = browser.script("return document.querySelectorAll('svg.map g.marker').length;");
@@ -720,6 +712,22 @@ fn the_demo_in_a_real_browser() {
         report.contains("Referrals\t601"),
         "the report counts the new referral: {report}"
     );
+    // The referrer is told in the app what became of the referral, and chooses
+    // what is e-mailed.
+    browser.open(&format!("{base}/hub"));
+    browser.click("form[action='/logout'] button");
+    sign_in("gp.referrer");
+    browser.open(&format!("{base}/notifications"));
+    assert!(
+        browser
+            .text()
+            .contains("A referral you made was accepted by a service."),
+        "the referrer's notifications: {}",
+        browser.text()
+    );
+    check_narrow(&browser, &shots, "notifications", &mut violations, &axe_source);
+    browser.open(&format!("{base}/account"));
+    check_narrow(&browser, &shots, "account", &mut violations, &axe_source);
     // The partnership: the lead walks partnership → plan → commitment, reports
     // progress, records the board's review, and opens the printable report.
     browser.open(&format!("{base}/hub"));

@@ -510,7 +510,13 @@ fn the_demo_in_a_real_browser() {
     violations.extend(browser.axe(&axe_source));
     // A name the place does not hold comes back beside its field, as typed.
     browser.open(&format!("{base}/compare?a=Hartford&b=Nowhere"));
-    check_narrow(&browser, &shots, "compare-error", &mut violations, &axe_source);
+    check_narrow(
+        &browser,
+        &shots,
+        "compare-error",
+        &mut violations,
+        &axe_source,
+    );
     let kept = browser.script("return document.getElementById('b').value + '|' + document.getElementById('a').value + '|' + !!document.getElementById('b-error');");
     assert_eq!(
         kept,
@@ -725,7 +731,13 @@ fn the_demo_in_a_real_browser() {
         "the referrer's notifications: {}",
         browser.text()
     );
-    check_narrow(&browser, &shots, "notifications", &mut violations, &axe_source);
+    check_narrow(
+        &browser,
+        &shots,
+        "notifications",
+        &mut violations,
+        &axe_source,
+    );
     browser.open(&format!("{base}/account"));
     check_narrow(&browser, &shots, "account", &mut violations, &axe_source);
     // The partnership: the lead walks partnership → plan → commitment, reports

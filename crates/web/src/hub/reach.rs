@@ -159,5 +159,5 @@ pub(super) async fn reach_report(
             &format!("Referrals per 1,000 residents by IMD decile of {name}, with 95 % confidence intervals"),
         )
     });
-    Ok((table, chart, note))
+    Ok((table.aligned(), chart, note))
 }

@@ -886,6 +886,8 @@ impl View {
         }
     }
 
+    /// One of the view's tables: one measure each, so each column's numbers are
+    /// shown to the same decimals.
     fn table(&self, name: &str) -> Option<DataTable> {
         match name {
             "ranked" => Some(self.ranked_table()),
@@ -894,6 +896,7 @@ impl View {
             "funnel" => Some(self.funnel_table()),
             _ => None,
         }
+        .map(DataTable::aligned)
     }
 
     /// The view's query string: its area, and its series where it is not the

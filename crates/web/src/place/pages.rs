@@ -799,11 +799,8 @@ fn compare_table(
         format!("{b} period"),
         "Difference".to_owned(),
     ];
-    let mut t = DataTable {
-        caption: "Latest values side by side, with 95 % limits".into(),
-        columns: columns.to_vec(),
-        rows: Vec::new(),
-    };
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let mut t = DataTable::new("Latest values side by side, with 95 % limits", &columns);
     for (indicator, x, y) in rows {
         let mut row = vec![Cell::Link {
             text: indicator.name.clone(),

@@ -242,30 +242,33 @@ pub fn fmt(v: f64) -> String {
 /// all to the decimals the most precise of them needs: 5.78 and 6 read
 /// "5.78" and "6.00".
 pub fn fmt_alike(values: &[f64]) -> Vec<String> {
-    let shown: Vec<String> = values.iter().map(|v| fmt(*v)).collect();
-    let decimals = shown
-        .iter()
-        .map(|t| t.split_once('.').map_or(0, |(_, f)| f.len()))
-        .max()
-        .unwrap_or(0);
+    let decimals = decimals_of(values);
+    values.iter().map(|v| fmt_with(*v, decimals)).collect()
+}
+
+/// The decimals [`fmt`] gives the most precise of `values`.
+pub fn decimals_of(values: &[f64]) -> usize {
     values
         .iter()
-        .zip(shown)
-        .map(|(v, t)| {
-            if !v.is_finite() || t.split_once('.').map_or(0, |(_, f)| f.len()) == decimals {
-                return t;
-            }
-            let text = format!("{v:.decimals$}");
-            if text
-                .trim_start_matches('-')
-                .chars()
-                .all(|c| c == '0' || c == '.')
-            {
-                return grouped(text.trim_start_matches('-'));
-            }
-            grouped(&text)
-        })
-        .collect()
+        .map(|v| fmt(*v).split_once('.').map_or(0, |(_, f)| f.len()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// A number to exactly `decimals` decimals, thousands separated; never −0.
+pub fn fmt_with(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    let text = format!("{v:.decimals$}");
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        return grouped(text.trim_start_matches('-'));
+    }
+    grouped(&text)
 }
 
 /// Thousands separated by commas, as the ONS writes them: 110380 → 110,380.

@@ -8,7 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
-use crate::shell::svg::{fmt, fmt_alike};
+use crate::shell::svg::{decimals_of, fmt, fmt_alike, fmt_with};
 use crate::WebError;
 use syndemic_model::formula_safe;
 
@@ -38,6 +38,8 @@ pub struct DataTable {
     pub caption: String,
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
+    /// Each column's numbers shown to the same decimals (a table of one measure).
+    aligned: bool,
 }
 
 impl DataTable {
@@ -46,7 +48,16 @@ impl DataTable {
             caption: caption.into(),
             columns: columns.iter().map(|c| (*c).to_owned()).collect(),
             rows: Vec::new(),
+            aligned: false,
         }
+    }
+
+    /// The same table with each column's numbers (and intervals) shown to the
+    /// decimals its most precise value needs: for tables of one measure, where
+    /// "12.3" beside "10" would read as a difference of precision.
+    pub fn aligned(mut self) -> DataTable {
+        self.aligned = true;
+        self
     }
 
     pub fn push(&mut self, row: Vec<Cell>) {
@@ -103,14 +114,38 @@ impl DataTable {
     /// The table as HTML, with links to its downloads when `download` is the
     /// address the `.csv` and `.xlsx` suffixes are added to (before any query).
     pub fn html(&self, download: Option<&Download>) -> Markup {
-        let cell = |c: &Cell| -> Markup {
+        // For an aligned table, each column's decimals.
+        let decimals: Vec<Option<usize>> = (0..self.columns.len())
+            .map(|c| {
+                self.aligned.then(|| {
+                    let values: Vec<f64> = self
+                        .rows
+                        .iter()
+                        .filter_map(|r| r.get(c))
+                        .flat_map(|cell| match cell {
+                            Cell::Number(v) => vec![*v],
+                            Cell::Range(l, u) => vec![*l, *u],
+                            _ => Vec::new(),
+                        })
+                        .flatten()
+                        .collect();
+                    decimals_of(&values)
+                })
+            })
+            .collect();
+        let cell = |c: &Cell, column: usize| -> Markup {
+            let places = decimals.get(column).copied().flatten();
+            let number = |v: f64| places.map_or_else(|| fmt(v), |d| fmt_with(v, d));
             match c {
                 Cell::Text(t) => html! { (t) },
-                Cell::Number(v) => html! { (v.map(fmt).unwrap_or_default()) },
+                Cell::Number(v) => html! { (v.map(number).unwrap_or_default()) },
                 Cell::Range(l, u) => {
                     // Both ends to the same decimals: "5.78–6.00", never "5.78–6".
                     let ends: Vec<f64> = [*l, *u].into_iter().flatten().collect();
-                    let shown = fmt_alike(&ends);
+                    let shown: Vec<String> = match places {
+                        Some(_) => ends.iter().map(|v| number(*v)).collect(),
+                        None => fmt_alike(&ends),
+                    };
                     let mut shown = shown.into_iter();
                     let mut end =
                         |v: &Option<f64>| v.and_then(|_| shown.next()).unwrap_or_default();
@@ -138,7 +173,7 @@ impl DataTable {
                     @for row in &self.rows {
                         tr {
                             @for (i, c) in row.iter().enumerate() {
-                                @if i == 0 { th scope="row" { (cell(c)) } } @else { td { (cell(c)) } }
+                                @if i == 0 { th scope="row" { (cell(c, i)) } } @else { td { (cell(c, i)) } }
                             }
                         }
                     }
@@ -301,6 +336,41 @@ mod tests {
         assert_eq!(lines[0], "Area,Value,95 % limits lower,95 % limits upper");
         assert_eq!(lines[1], "\"North, \"\"A\"\"\",12.345678901,10,14.5");
         assert_eq!(lines[2], "South,,,");
+    }
+
+    #[test]
+    fn an_aligned_table_shows_each_column_to_one_number_of_decimals() {
+        let mut t = DataTable::new("One measure", &["Area", "Value", "95 % limits"]);
+        t.push(vec![
+            Cell::text("A"),
+            Cell::Number(Some(12.35)),
+            Cell::Range(Some(10.0), Some(14.5)),
+        ]);
+        t.push(vec![
+            Cell::text("B"),
+            Cell::Number(Some(10.0)),
+            Cell::Range(Some(9.0), Some(11.0)),
+        ]);
+        t.push(vec![
+            Cell::text("C"),
+            Cell::Number(Some(1234.5)),
+            Cell::Range(None, None),
+        ]);
+        let plain = t.html(None).into_string();
+        assert!(
+            plain.contains("<td>10</td>") && plain.contains("9–11"),
+            "{plain}"
+        );
+        let aligned = t.aligned().html(None).into_string();
+        for shown in [
+            "12.35",
+            "<td>10.00</td>",
+            "1,234.50",
+            "10.0–14.5",
+            "9.0–11.0",
+        ] {
+            assert!(aligned.contains(shown), "{shown} in {aligned}");
+        }
     }
 
     #[test]

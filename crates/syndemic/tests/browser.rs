@@ -483,6 +483,22 @@ fn the_demo_in_a_real_browser() {
     assert!(at_skip, "Tab reaches the link that skips the map");
     browser.enter();
     let after = browser.tab();
+    // Zoom without script: the map doubles in width inside its own box, which
+    // scrolls to pan.
+    let width = |b: &Browser| {
+        b.script("return document.querySelector('svg.map').getBoundingClientRect().width;")
+            .as_f64()
+            .unwrap()
+    };
+    let whole = width(&browser);
+    browser.script("document.querySelector('a[href=\"#indicator-map-2x\"]').click();");
+    let zoomed = width(&browser);
+    let pans = browser
+        .script("const p = document.querySelector('.pan'); return p.scrollWidth > p.clientWidth;");
+    assert!(
+        zoomed > whole * 1.5 && pans == json!(true),
+        "zoomed from {whole} to {zoomed} px, pans: {pans}"
+    );
     assert!(
         !after.as_str().is_some_and(|h| h.starts_with("/areas/E01")),
         "after skipping the map the next stop is past its areas, not {after}"
@@ -702,6 +718,13 @@ fn the_demo_in_a_real_browser() {
     // …and the report counts it: the demo's year of referrals and this one.
     browser.open(&format!("{base}/hub/reports"));
     check_narrow(&browser, &shots, "reports", &mut violations, &axe_source);
+    assert!(
+        browser
+            .text()
+            .contains("The catchment is Hartmoor (E10900001)"),
+        "the demo's reach per 1,000 residents by decile: {}",
+        browser.text()
+    );
     assert!(
         browser
             .text()

@@ -2,7 +2,7 @@
 //! (`syndemic_hub::reach`), as a table and a chart of the report.
 //!
 //! The catchment is the area the place is named after (`--place`, e.g.
-//! "Hartmoor"): the small areas within the area of that name in the store, each
+//! "Hartmoor"; a note in brackets after the name is left out): the small areas within the area of that name in the store, each
 //! with its national IMD decile (in the edition that ranks the most of them) and
 //! its residents from the configured population source (`--population`, its
 //! latest period, all ages, persons).
@@ -30,24 +30,31 @@ async fn catchment(state: &AppState) -> Result<Option<(AreaCode, String)>, WebEr
         AreaType::Ward => 6,
         _ => 9,
     };
-    let place = state.place.trim();
-    let mut found: Vec<_> = state
-        .db
-        .search_areas(place, 50)
-        .await?
-        .into_iter()
-        .filter(|a| {
-            a.name
-                .as_deref()
-                .is_some_and(|n| n.trim().eq_ignore_ascii_case(place))
-        })
-        .filter(|a| rank(a.code.area_type()) < 9)
-        .collect();
-    found.sort_by_key(|a| rank(a.code.area_type()));
-    Ok(found
-        .into_iter()
-        .next()
-        .map(|a| (a.code, a.name.unwrap_or_default())))
+    // The name as given, then without a note in brackets ("Hartmoor (demo)").
+    let given = state.place.trim();
+    let plain = given
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once('('))
+        .map(|(name, _)| name.trim());
+    for place in std::iter::once(given).chain(plain) {
+        let mut found: Vec<_> = state
+            .db
+            .search_areas(place, 50)
+            .await?
+            .into_iter()
+            .filter(|a| {
+                a.name
+                    .as_deref()
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(place))
+            })
+            .filter(|a| rank(a.code.area_type()) < 9)
+            .collect();
+        found.sort_by_key(|a| rank(a.code.area_type()));
+        if let Some(a) = found.into_iter().next() {
+            return Ok(Some((a.code, a.name.unwrap_or_default())));
+        }
+    }
+    Ok(None)
 }
 
 /// The reach table and its chart, or why there is none; counts of 1 to 4 (and

@@ -112,12 +112,26 @@ pub fn choropleth_with(areas: &[MapArea], markers: &[Marker], title: &str) -> Ma
 
 /// A map as a page shows it: every area of a map is a link, so a keyboard user
 /// first meets a link that skips all `areas` of them (`key` names the map on
-/// the page, for the link's target).
+/// the page, for the link's target). The map zooms to twice or four times its
+/// size and pans by scrolling its own box (by keyboard too: the box takes
+/// focus) — with no script: the zoom links target a wrapper, and the style
+/// sheet widens the map inside the one targeted (`:target`).
 pub fn skippable(map: Markup, areas: usize, key: &str) -> Markup {
     let end = format!("after-{key}");
     html! {
         a class="skip-map" href=(format!("#{end}")) { "Skip the map's " (areas) " areas" }
-        (map)
+        div class="zoom" id=(format!("{key}-4x")) {
+            div class="zoom" id=(format!("{key}-2x")) {
+                p class="zoom-links" {
+                    "Zoom: "
+                    a href=(format!("#{key}-1x")) id=(format!("{key}-1x")) { "whole map" } " · "
+                    a href=(format!("#{key}-2x")) { "2×" } " · "
+                    a href=(format!("#{key}-4x")) { "4×" }
+                    " (scroll the map to pan)"
+                }
+                div class="pan" role="region" tabindex="0" aria-label="The map: scroll to pan" { (map) }
+            }
+        }
         span id=(end) tabindex="-1" class="map-end" {}
     }
 }

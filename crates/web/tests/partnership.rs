@@ -1038,6 +1038,40 @@ fn target_areas_resolve_by_local_quintile_and_imports_are_all_or_nothing() {
         assert_eq!(n1["target_areas"], json!([lsoa(3), lsoa(7)]), "{backend}");
         assert_eq!(n1["target_rule"], json!("local-quintile:E07900001:1"));
 
+        // A partnership's area by its name, as every place field takes it; a
+        // name the place does not hold is refused by name.
+        let made = lead.post(
+            "/partnerships",
+            &[
+                ("name", "Testshire Healthy Towns"),
+                ("kind", "community-partnership"),
+                ("area", "testshire"),
+                ("parent", ""),
+                ("framework", "marmot"),
+            ],
+        );
+        assert_eq!(made.status, 303, "{backend}: {}", made.body);
+        let town = lead
+            .get("/api/v1/partnerships/testshire-healthy-towns")
+            .json();
+        assert_eq!(town["area"], json!(DISTRICT), "{backend}: {town}");
+        let refused = lead.post(
+            "/partnerships",
+            &[
+                ("name", "Nowhere Partnership"),
+                ("kind", "community-partnership"),
+                ("area", "Nowhere"),
+                ("parent", ""),
+                ("framework", "marmot"),
+            ],
+        );
+        assert_eq!(refused.status, 422, "{backend}");
+        assert!(
+            refused.body.contains("the area it covers"),
+            "{backend}: {}",
+            refused.body
+        );
+
         // N1 is measured on its target areas, with a chart of their values
         // against its trajectory; a commitment whose areas the engine has not
         // measured says it is measured on the whole district meanwhile.

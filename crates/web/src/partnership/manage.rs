@@ -33,7 +33,7 @@ pub(crate) fn create_form(s: &Signed, world: &World, frameworks: &[FrameworkReco
             div class="field" { label for="p-name" { "Name" } input id="p-name" name="name" type="text" required; }
             div class="field" { label for="p-kind" { "Kind" }
                 select id="p-kind" name="kind" { @for (code, label) in KINDS { option value=(code) { (label) } } } }
-            div class="field" { label for="p-area" { "Area it covers (GSS code)" } p class="hint" id="p-area-hint" { "A county, district or ICB code, such as E10000008; its indicators are judged for this area." }
+            div class="field" { label for="p-area" { "Area it covers" } p class="hint" id="p-area-hint" { "A county, district or ICB by name or code, such as Cumbria or E10000008; its indicators are judged for this area." }
                 input id="p-area" name="area" type="text" aria-describedby="p-area-hint"; }
             div class="field" { label for="p-parent" { "Part of" }
                 select id="p-parent" name="parent" { option value="" { "None: a top-level partnership" } @for p in &parents { option value=(p.id) { (p.name) } } } }
@@ -79,10 +79,15 @@ pub(crate) async fn create(
             KINDS.map(|(c, _)| c).join(", ")
         )));
     }
-    let area = Some(form.get("area")).filter(|a| !a.is_empty());
-    if let Some(a) = &area {
-        crate::parse_code(a).map_err(|e| WebError::Unprocessable(e.to_string()))?;
-    }
+    // The area by name, postcode or code, as every place field takes it.
+    let area = match crate::place::picker::resolve_optional(&state, &form.get("area")).await? {
+        Ok(picked) => picked.map(|p| p.code.to_string()),
+        Err(message) => {
+            return Err(WebError::Unprocessable(format!(
+                "the area it covers: {message}"
+            )))
+        }
+    };
     let parent = Some(form.get("parent")).filter(|p| !p.is_empty());
     if let Some(p) = &parent {
         world.partnership(p)?;

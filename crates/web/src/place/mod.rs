@@ -9,7 +9,7 @@ mod hidden;
 mod indicator;
 mod outreach;
 pub(crate) mod pages;
-mod picker;
+pub(crate) mod picker;
 pub(crate) mod report;
 
 use axum::routing::get;

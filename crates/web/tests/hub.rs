@@ -2886,6 +2886,11 @@ fn reports_pair_wellbeing_scores_count_outcomes_once_and_cover_a_period() {
                 .contains("The catchment is Testshire (E07900001): 2 small areas"),
             "{b}"
         );
+        assert!(
+            page.body.contains("aria-label=\"Referrals by need\"")
+                && page.body.contains("aria-label=\"Cases by outcome\""),
+            "{b}: charts beside the tables"
+        );
         // Across hubs, an analyst sees a count under 5 withheld, and its rate too.
         let analyst = Browser::sign_in(s.port, "analyst-own", PASSWORD).unwrap();
         let withheld = analyst.get("/hub/reports/reach.csv").body;

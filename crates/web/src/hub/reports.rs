@@ -18,6 +18,7 @@ use super::cases::clock;
 use super::front::org_names;
 use crate::shell::charts::{trend, TrendPoint};
 use crate::shell::page as layout;
+use crate::shell::svg::{ranked_bars, Bar};
 use crate::shell::table::{Cell, DataTable, Download};
 use crate::shell::Signed;
 use crate::{AppState, WebError};
@@ -482,12 +483,64 @@ async fn tables(state: &AppState, s: &Signed, period: &Period) -> Result<Report,
     let mut beside = FxHashMap::default();
     beside.insert("reach", (reach_chart, Some(reach_note)));
     beside.insert("months", (months_chart(&months), None));
+    for (name, table, title, largest_first) in [
+        (
+            "sources",
+            &sources,
+            "Referrals by referring organisation",
+            true,
+        ),
+        ("needs", &needs, "Referrals by need", true),
+        (
+            "deciles",
+            &deciles,
+            "Referrals by the IMD decile of the person's area, most deprived first",
+            false,
+        ),
+        ("outcomes", &outs, "Cases by outcome", true),
+    ] {
+        beside.insert(name, (bars_of(table, title, largest_first), None));
+    }
     Ok(Report {
         tables: vec![
             summary, months, sources, needs, outs, wellbeing, deciles, reach, partners, records,
         ],
         beside,
     })
+}
+
+/// A table's second column as bars, largest first or in the table's order (a
+/// withheld count is not drawn, and the chart says so); none for fewer than two
+/// bars.
+fn bars_of(table: &DataTable, title: &str, largest_first: bool) -> Option<Markup> {
+    let mut withheld = 0;
+    let mut bars: Vec<Bar> = Vec::new();
+    for row in &table.rows {
+        let label = match &row[0] {
+            Cell::Text(t) => t.clone(),
+            _ => continue,
+        };
+        match row.get(1) {
+            Some(Cell::Number(Some(v))) if *v > 0.0 => bars.push(Bar {
+                label,
+                value: *v,
+                lower: None,
+                upper: None,
+                colour: "#2b6ca3",
+            }),
+            Some(Cell::Text(_)) => withheld += 1,
+            _ => {}
+        }
+    }
+    if largest_first {
+        bars.sort_by(|a, b| b.value.total_cmp(&a.value));
+    }
+    let title = if withheld > 0 {
+        format!("{title} ({withheld} counts under 5 withheld and not drawn)")
+    } else {
+        title.to_owned()
+    };
+    (bars.len() >= 2).then(|| ranked_bars(&bars, None, &title))
 }
 
 /// Referrals month by month as a line (a month with a withheld count is a gap).

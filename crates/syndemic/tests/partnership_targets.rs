@@ -131,3 +131,108 @@ async fn the_most_deprived_fifth_of_trafford_from_real_imd_2019() {
         assert!(e.contains("import the IMD"), "{backend}: {e}");
     }
 }
+
+/// A commitment aimed at Trafford's most deprived fifth is measured by the engine
+/// on exactly those small areas: on the real lookups and IMD 2019, the target
+/// group's rate, limits and denominators are those of local quintile 1, which
+/// the engine computes from the same small areas by another road.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_engine_measures_traffords_most_deprived_fifth_as_its_first_local_quintile() {
+    use std::fmt::Write as _;
+    use syndemic_engine::{compute, ComputeSpec, CountColumns, Counts, Measure, TargetGroup};
+    use syndemic_store::Store as _;
+    let test = "the_engine_measures_traffords_most_deprived_fifth_as_its_first_local_quintile";
+    let Some(shared) = shared_dir(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let trafford = AreaCode::parse(TRAFFORD).unwrap();
+    for store in stores(test, dir.path()).await {
+        let backend = store.backend_name();
+        import(&store, &shared).await;
+        let rule = format!("local-quintile:{TRAFFORD}:1");
+        let fifth = resolve_targets(&store, &TargetRule::parse(&rule).unwrap())
+            .await
+            .unwrap();
+        // Events and people in each of Trafford's small areas, two years.
+        let lsoas = syndemic_place::small_areas_within(&store, trafford)
+            .await
+            .unwrap();
+        assert_eq!(lsoas.len(), 138, "{backend}");
+        let mut text = String::from("area,year,events,people\n");
+        for (i, lsoa) in lsoas.iter().enumerate() {
+            for year in [2020, 2021] {
+                let people = 1200 + (i * 37) % 500;
+                let events = 3 + (i * 11 + year) % 17;
+                writeln!(text, "{lsoa},{year},{events},{people}").unwrap();
+            }
+        }
+        let counts = dir.path().join(format!("{backend}-events.csv"));
+        std::fs::write(&counts, text).unwrap();
+        let mut indicator = syndemic_store::Indicator::named("events", "Events");
+        indicator.polarity = Some(syndemic_store::Polarity::LowerIsBetter);
+        let spec = ComputeSpec {
+            measure: Measure::Rate,
+            indicator,
+            counts: Counts::File(counts),
+            columns: CountColumns {
+                area: "area".into(),
+                period: "year".into(),
+                sex: None,
+                age_band: None,
+                count: "events".into(),
+                population: "people".into(),
+            },
+            vintage: "2019".into(),
+            counts_vintage: None,
+            apportion_by: None,
+            population: None,
+            edition: "IoD2019".into(),
+            repetitions: 1000,
+            seed: 1,
+            benchmark: None,
+            targets: vec![TargetGroup {
+                label: rule.clone(),
+                within: trafford,
+                areas: fifth.clone(),
+            }],
+        };
+        compute(&store, &spec, &mut |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let all = store.observations(Some("events")).await.unwrap();
+        for year in [2020, 2021] {
+            let period = syndemic_model::Period::Year(year);
+            let of = |category_type: &str, category: &str| {
+                all.iter()
+                    .find(|o| {
+                        o.area == trafford
+                            && o.period == period
+                            && o.category_type == category_type
+                            && o.category == category
+                    })
+                    .unwrap_or_else(|| panic!("{backend}: no {category_type} {category} in {year}"))
+            };
+            let target = of(syndemic_model::TARGET_AREAS, &rule);
+            let quintile = of("IMD 2019 local quintile", "1");
+            assert_eq!(
+                (
+                    target.count,
+                    target.denominator,
+                    target.value,
+                    target.lower95,
+                    target.upper95
+                ),
+                (
+                    quintile.count,
+                    quintile.denominator,
+                    quintile.value,
+                    quintile.lower95,
+                    quintile.upper95
+                ),
+                "{backend} {year}: the target group is the first local quintile"
+            );
+            assert!(!target.is_deprivation_group() && quintile.is_deprivation_group());
+        }
+    }
+}

@@ -554,10 +554,12 @@ async fn render_profile(
                                 tr {
                                     th scope="row" { a href=(format!("/indicators/{}?area={code}{}", indicator.id, if o.sex == "Persons" { String::new() } else { format!("&{}", form_urlencoded::Serializer::new(String::new()).append_pair("sex", &o.sex).finish()) })) { (indicator.name) } }
                                     td { (o.period.to_string()) }
-                                    td { (o.value.map(fmt).unwrap_or_else(|| "–".into())) @if o.value.is_some() { @if let Some(u) = indicator.unit.as_deref() { " " (u) } } }
-                                    td { @if let (Some(lo), Some(hi)) = (o.lower95, o.upper95) { @let ends = svg::fmt_alike(&[lo, hi]); (ends[0]) "–" (ends[1]) } }
+                                    // The value and its limits to the same decimals, and England's too: one indicator a row.
+                                    @let places = svg::decimals_of(&[o.value, o.lower95, o.upper95, *england].into_iter().flatten().collect::<Vec<f64>>());
+                                    td { (o.value.map(|v| svg::fmt_with(v, places)).unwrap_or_else(|| "–".into())) @if o.value.is_some() { @if let Some(u) = indicator.unit.as_deref() { " " (u) } } }
+                                    td { @if let (Some(lo), Some(hi)) = (o.lower95, o.upper95) { (svg::fmt_with(lo, places)) "–" (svg::fmt_with(hi, places)) } }
                                     td { (o.count.map(fmt).unwrap_or_default()) }
-                                    td { (england.map(fmt).unwrap_or_default()) }
+                                    td { (england.map(|v| svg::fmt_with(v, places)).unwrap_or_default()) }
                                     td style=(format!("background:{fill};color:{ink}")) { (o.compared_to_england.as_deref().unwrap_or("Not compared")) }
                                     @let (pfill, pink) = comparison_colour(o.compared_to_parent.as_deref());
                                     td style=(format!("background:{pfill};color:{pink}")) { (o.compared_to_parent.as_deref().unwrap_or("Not compared")) }

@@ -816,6 +816,64 @@ fn the_demo_in_a_real_browser() {
             && !commitment.contains("has no values"),
         "the commitment judged against its indicator: {commitment}"
     );
+    // Aimed at the county's most deprived fifth, it is measured on those areas:
+    // its latest value is the engine's for that group of target areas.
+    assert!(
+        commitment.contains("Its target areas, measured as one group"),
+        "measured on its target areas: {commitment}"
+    );
+    let indicator = browser
+        .script("return document.querySelector('dl.facts a[href^=\"/indicators/\"]').getAttribute('href').split('/')[2];")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut engine: Option<(i64, f64)> = None;
+    for page in 1.. {
+        let path = format!(
+            "/api/v1/indicators/{indicator}/data?area_type=county&per_page=1000&page={page}"
+        );
+        let (_, answer) = http(web, "GET", &path, None).unwrap();
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        for o in answer["contents"].as_array().unwrap() {
+            if o["area"] == json!("E10900001")
+                && o["category_type"] == json!("Target areas")
+                && o["category"] == json!("local-quintile:E10900001:1")
+                && o["sex"] == json!("Persons")
+            {
+                let year: i64 = o["period"].as_str().unwrap()[..4].parse().unwrap();
+                let value = o["value"].as_f64().unwrap();
+                if engine.is_none_or(|(y, _)| year > y) {
+                    engine = Some((year, value));
+                }
+            }
+        }
+        if answer["last_page"] == json!(true) {
+            break;
+        }
+    }
+    let (year, value) = engine.expect("the engine measured the target areas");
+    let latest = browser
+        .script("const dt = Array.from(document.querySelectorAll('dl.facts dt')).find(d => d.textContent === 'Latest'); return dt.nextElementSibling.textContent;")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown: f64 = latest
+        .split(' ')
+        .next()
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap();
+    assert!(
+        (shown - value).abs() <= 0.005 * value.abs().max(1.0)
+            && latest.contains(&format!("({year})")),
+        "the page's latest value {latest} is the engine's {value} ({year})"
+    );
+    assert!(
+        browser.script("return !!document.querySelector('svg path.measured, svg circle');")
+            == json!(true),
+        "the trajectory chart with the measured values"
+    );
     check_page("commitment");
     browser.fill(&[
         ("u-status", "at-risk"),

@@ -21,6 +21,7 @@
 //! | slope and relative index of inequality | [`sii`] |
 //! | funnel plot limits and significance | [`funnel`] |
 //! | benchmark comparison and recent trend | [`compare`] |
+//! | survey weights by raking; weighted proportion with Kish's effective size | [`survey`] |
 
 // NaN-aware range checks are written `!(x > 0.0)` on purpose: they reject NaN too.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -40,6 +41,7 @@ pub mod proportion;
 pub mod quantile;
 pub mod rate;
 pub mod sii;
+pub mod survey;
 
 pub use confidence::ConfidenceLevel;
 pub use error::{Field, Problem, StatsError};

@@ -596,6 +596,12 @@ fn every_page_and_api_route_answers() {
             &["from 1 to 50", "id=\"stops-error\""],
         );
         page("/planner?radius_km=-1", 422, &["travel radius"]);
+        // The grid's spacing is checked even where sites replace the grid.
+        page(
+            "/planner?grid_km=-0.5&sites=name%2Clon%2Clat%0AA%2C-1.5%2C51",
+            422,
+            &["id=\"grid_km-error\""],
+        );
         // Pasted sites with an error come back in the form, as pasted.
         page(
             "/planner?stops=3&sites=name%2Clon%2Clat%0AA%2Cwest%2C51",

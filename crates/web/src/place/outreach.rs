@@ -136,7 +136,8 @@ fn encode(text: &str) -> String {
 }
 
 pub(crate) async fn outcome(state: &AppState, q: &PlanQuery) -> Result<Outcome, Refused> {
-    let (k, radius) = (q.stops()?, q.radius()?);
+    // Every number is checked, the grid's spacing too where sites are given.
+    let (k, radius, spacing) = (q.stops()?, q.radius()?, q.grid()?);
     let Some(population) = state.population.as_deref() else {
         return Err(WebError::BadRequest(
             "this place has no population source to count people with".into(),
@@ -170,7 +171,7 @@ pub(crate) async fn outcome(state: &AppState, q: &PlanQuery) -> Result<Outcome, 
         }
         None => {
             // A spacing too fine for the area is widened until the grid fits.
-            let mut step = q.grid()?;
+            let mut step = spacing;
             let mut sites = grid(&demand.points, step);
             while sites.len() > MAX_SITES {
                 step *= (sites.len() as f64 / MAX_SITES as f64).sqrt() * 1.01;

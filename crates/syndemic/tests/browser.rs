@@ -395,9 +395,10 @@ fn the_demo_in_a_real_browser() {
     let base = format!("http://127.0.0.1:{web}");
 
     // Home, then by its own links to a district's profile and an indicator.
+    let mut violations = Vec::new();
     browser.open(&format!("{base}/"));
-    browser.screenshot(&shots, "home");
-    let mut violations = browser.axe(&axe_source);
+    check_narrow(&browser, &shots, "home", &mut violations, &axe_source);
+    browser.open(&format!("{base}/"));
     // Keyboard: the first Tab reaches the skip link, then the site's links in order.
     assert_eq!(browser.tab(), json!("#main"), "the skip link comes first");
     assert_eq!(browser.tab(), json!("/"));
@@ -542,8 +543,7 @@ fn the_demo_in_a_real_browser() {
     violations.extend(browser.axe(&axe_source));
 
     browser.open(&format!("{base}/hidden"));
-    browser.screenshot(&shots, "hidden");
-    violations.extend(browser.axe(&axe_source));
+    check_narrow(&browser, &shots, "hidden", &mut violations, &axe_source);
     for (name, path) in [
         (
             "planner",
@@ -611,13 +611,7 @@ fn the_demo_in_a_real_browser() {
     };
     sign_in("gp.referrer");
     browser.open(&format!("{base}/refer"));
-    browser.screenshot(&shots, "refer");
-    violations.extend(
-        browser
-            .axe(&axe_source)
-            .into_iter()
-            .map(|v| format!("refer: {v}")),
-    );
+    check_narrow(&browser, &shots, "refer", &mut violations, &axe_source);
     browser.fill(&[
         ("given_name", "Winifred"),
         ("family_name", "Browser-Test"),
@@ -671,13 +665,7 @@ fn the_demo_in_a_real_browser() {
         browser.text().contains("Winifred Browser-Test"),
         "the coordinator sees the case"
     );
-    browser.screenshot(&shots, "case");
-    violations.extend(
-        browser
-            .axe(&axe_source)
-            .into_iter()
-            .map(|v| format!("case: {v}")),
-    );
+    check_narrow(&browser, &shots, "case", &mut violations, &axe_source);
     browser.fill(&[("svc-0", "true")]);
     browser.click("input[value=route] ~ button[type=submit]");
     for to in ["contacted", "in-progress"] {
@@ -769,13 +757,7 @@ fn the_demo_in_a_real_browser() {
     browser.click("form[action='/logout'] button");
     sign_in("partnership.lead");
     let mut check_page = |name: &str| {
-        browser.screenshot(&shots, name);
-        violations.extend(
-            browser
-                .axe(&axe_source)
-                .into_iter()
-                .map(|v| format!("{name}: {v}")),
-        );
+        check_narrow(&browser, &shots, name, &mut violations, &axe_source);
     };
     browser.open(&format!("{base}/partnerships"));
     check_page("partnerships");

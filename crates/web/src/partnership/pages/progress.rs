@@ -85,7 +85,7 @@ pub(crate) async fn commitment(
                         (chart)
                         figcaption { "The straight line from the baseline to the target is the trajectory the commitment is judged against; each point is a measured value with its 95 % confidence interval." }
                     }
-                    (points_table(j, &unit).html(None))
+                    (points_table(j, &unit).aligned().html(None))
                 }
             }
             @if !c.milestones.is_empty() {
@@ -133,12 +133,14 @@ fn trajectory_chart(c: &CommitmentRecord, j: &Judged, unit: &str) -> Option<Mark
     if j.points.is_empty() {
         return None;
     }
+    // Time on the axis in days from the baseline, so the axis spans the plan's
+    // years rather than the days since 1970.
     let points: Vec<Measured> = j
         .points
         .iter()
         .map(|(p, o)| Measured {
             label: p.to_string(),
-            at: o.day as f64,
+            at: (o.day - b.day) as f64,
             value: o.value,
             lower: o.lower,
             upper: o.upper,
@@ -153,8 +155,12 @@ fn trajectory_chart(c: &CommitmentRecord, j: &Judged, unit: &str) -> Option<Mark
     );
     Some(trajectory(
         &points,
-        (b.day as f64, b.value, &bp.to_string()),
-        (day as f64, target, c.target_date.as_deref().unwrap_or("")),
+        (0.0, b.value, &bp.to_string()),
+        (
+            (day - b.day) as f64,
+            target,
+            c.target_date.as_deref().unwrap_or(""),
+        ),
         unit,
         &title,
     ))

@@ -290,6 +290,11 @@ fn check_narrow(
         "/window/rect",
         Some(json!({ "width": 390, "height": 844 })),
     );
+    // Measured only once the page is laid out at the narrow width (else the
+    // desktop layout would pass for the phone's).
+    wait_for("the page at 390 px", || {
+        browser.script("return window.innerWidth <= 400;") == json!(true)
+    });
     let wide = browser.script(
         "return document.documentElement.scrollWidth <= document.documentElement.clientWidth;",
     );
@@ -780,6 +785,9 @@ fn the_demo_in_a_real_browser() {
         "/window/rect",
         Some(json!({ "width": 390, "height": 844 })),
     );
+    wait_for("the plan at 390 px", || {
+        browser.script("return window.innerWidth <= 400;") == json!(true)
+    });
     let plan_fits = browser.script(
         "return document.documentElement.scrollWidth <= document.documentElement.clientWidth;",
     );

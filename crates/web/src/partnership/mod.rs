@@ -337,18 +337,7 @@ fn observed(o: &Observation) -> Option<Observed> {
 /// The indicator's series for an area: whole-population rows (no category),
 /// persons where the indicator has them, one per period.
 pub(crate) fn series(rows: &[Observation], area: AreaCode) -> Vec<&Observation> {
-    let mine: Vec<&Observation> = rows
-        .iter()
-        .filter(|o| o.area == area && o.category_type.is_empty())
-        .collect();
-    let persons = mine.iter().any(|o| o.sex == "Persons");
-    let mut out: Vec<&Observation> = mine
-        .into_iter()
-        .filter(|o| !persons || o.sex == "Persons")
-        .collect();
-    out.sort_by_key(|o| o.period.sort_key());
-    out.dedup_by_key(|o| o.period.sort_key());
-    out
+    series_of(rows, area, |o| o.category_type.is_empty())
 }
 
 /// The indicator's series over a group of target areas measured for `area`
@@ -359,12 +348,18 @@ pub(crate) fn target_series<'a>(
     area: AreaCode,
     rule: &str,
 ) -> Vec<&'a Observation> {
-    let mine: Vec<&Observation> = rows
-        .iter()
-        .filter(|o| {
-            o.area == area && o.category_type == syndemic_model::TARGET_AREAS && o.category == rule
-        })
-        .collect();
+    series_of(rows, area, |o| {
+        o.category_type == syndemic_model::TARGET_AREAS && o.category == rule
+    })
+}
+
+/// The rows of `area` that `keep` keeps: persons where it has them, one per period.
+fn series_of(
+    rows: &[Observation],
+    area: AreaCode,
+    keep: impl Fn(&Observation) -> bool,
+) -> Vec<&Observation> {
+    let mine: Vec<&Observation> = rows.iter().filter(|o| o.area == area && keep(o)).collect();
     let persons = mine.iter().any(|o| o.sex == "Persons");
     let mut out: Vec<&Observation> = mine
         .into_iter()

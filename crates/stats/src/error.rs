@@ -22,6 +22,7 @@ pub enum Field {
     UpperLimit,
     Polarity,
     Multiplier,
+    Weight,
 }
 
 impl std::fmt::Display for Field {
@@ -44,6 +45,7 @@ impl std::fmt::Display for Field {
             Field::UpperLimit => "upper limit",
             Field::Polarity => "polarity",
             Field::Multiplier => "multiplier",
+            Field::Weight => "weight",
         };
         f.write_str(name)
     }

@@ -287,7 +287,7 @@ pub fn weighted_proportion_grouped(
         if !(w.is_finite() && w > 0.0) {
             return Err(StatsError::Invalid {
                 row,
-                field: Field::Value,
+                field: Field::Weight,
                 problem: Problem::OutOfRange {
                     value: w,
                     allowed: "a weight must be a number above zero",
@@ -351,6 +351,137 @@ pub fn weighted_proportion_grouped(
         est.note.push(row.note);
     }
     Ok((eff, est))
+}
+
+/// One category of a representativeness table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Represented {
+    /// Respondents in the category.
+    pub respondents: f64,
+    /// The category's share of respondents, `o / n`.
+    pub sample_share: f64,
+    /// The category's share of the population, `π = P / ΣP`.
+    pub population_share: f64,
+    /// Respondents expected were the sample like the population, `e = n·π`.
+    pub expected: f64,
+    /// `(o/n) / π`: above 1 over-represented, below 1 under-represented.
+    pub ratio: f64,
+    /// Haberman's adjusted residual `(o − e) / √(n·π·(1 − π))`: roughly standard
+    /// normal if the sample were drawn from the population, so beyond ±1.96 the
+    /// category is over- or under-represented at 95 %.
+    pub adjusted_residual: f64,
+}
+
+/// Who answered against who lives there: per category, and Pearson's
+/// chi-square goodness-of-fit test of the whole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Representativeness {
+    pub categories: Vec<Represented>,
+    pub respondents: f64,
+    /// `X² = Σ (o − e)² / e` over categories with population.
+    pub chi_square: f64,
+    /// Categories with population, less one.
+    pub degrees_of_freedom: usize,
+    /// `P(χ²_df ≥ X²)`: small means the respondents are unlike the population.
+    pub p_value: f64,
+    /// Cochran's rule for the chi-square approximation: no expected count below 1,
+    /// and at most a fifth below 5. Where it fails, read the test with care.
+    pub approximation_holds: bool,
+}
+
+/// Why a representativeness table cannot be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RepresentError {
+    #[error("{given} respondent counts for {expected} population counts")]
+    Length { given: usize, expected: usize },
+    #[error("category {category}: {value} is not a count of people; give a number of 0 or more")]
+    BadCount { category: usize, value: f64 },
+    #[error("category {category} has {respondents} respondents but no population; its population count is missing from the population table")]
+    NoPopulation { category: usize, respondents: f64 },
+    #[error("no respondents to compare")]
+    NoRespondents,
+    #[error("fewer than two categories have population; there is nothing to compare")]
+    TooFewCategories,
+}
+
+/// Respondents per category (`observed`) against the population per category
+/// (`population`): each category's shares, ratio and Haberman's adjusted
+/// residual (Haberman 1973, *The analysis of residuals in cross-classified
+/// tables*, Biometrics 29:205–220), and Pearson's chi-square goodness-of-fit
+/// test, `X² = Σ (o − e)² / e` with `e = n·π`, on `K − 1` degrees of freedom
+/// (Agresti 2013, *Categorical Data Analysis*, 3rd ed., §1.5), with Cochran's
+/// (1954) rule for when its approximation holds. A category with no
+/// population and no respondents is left out of the test.
+pub fn representativeness(
+    observed: &[f64],
+    population: &[f64],
+) -> Result<Representativeness, RepresentError> {
+    if observed.len() != population.len() {
+        return Err(RepresentError::Length {
+            given: observed.len(),
+            expected: population.len(),
+        });
+    }
+    for (category, &value) in observed.iter().chain(population).enumerate() {
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(RepresentError::BadCount {
+                category: category % observed.len().max(1),
+                value,
+            });
+        }
+    }
+    if let Some((category, &respondents)) = observed
+        .iter()
+        .enumerate()
+        .find(|(c, o)| **o > 0.0 && population[*c] == 0.0)
+    {
+        return Err(RepresentError::NoPopulation {
+            category,
+            respondents,
+        });
+    }
+    let n: f64 = observed.iter().sum();
+    if n <= 0.0 {
+        return Err(RepresentError::NoRespondents);
+    }
+    let total: f64 = population.iter().sum();
+    let k = population.iter().filter(|p| **p > 0.0).count();
+    if k < 2 {
+        return Err(RepresentError::TooFewCategories);
+    }
+    let mut chi_square = 0.0;
+    let (mut below_one, mut below_five) = (false, 0usize);
+    let categories = observed
+        .iter()
+        .zip(population)
+        .map(|(&o, &p)| {
+            let share = p / total;
+            let e = n * share;
+            if p > 0.0 {
+                chi_square += (o - e) * (o - e) / e;
+                below_one |= e < 1.0;
+                below_five += usize::from(e < 5.0);
+            }
+            let spread = (n * share * (1.0 - share)).sqrt();
+            Represented {
+                respondents: o,
+                sample_share: o / n,
+                population_share: share,
+                expected: e,
+                ratio: if p > 0.0 { (o / n) / share } else { 1.0 },
+                adjusted_residual: if spread > 0.0 { (o - e) / spread } else { 0.0 },
+            }
+        })
+        .collect();
+    let degrees_of_freedom = k - 1;
+    Ok(Representativeness {
+        categories,
+        respondents: n,
+        chi_square,
+        degrees_of_freedom,
+        p_value: crate::dist::chisq_upper_tail(chi_square, degrees_of_freedom as f64),
+        approximation_holds: !below_one && below_five * 5 <= k,
+    })
 }
 
 #[cfg(test)]
@@ -576,6 +707,58 @@ mod tests {
                 prop_assert!(lo <= p + 1e-12 && p <= hi + 1e-12, "{lo} {p} {hi}");
                 prop_assert!(hi - lo >= width - 1e-12, "wider with the level");
                 width = hi - lo;
+            }
+        }
+    }
+
+    #[test]
+    fn representativeness_by_hand() {
+        // 100 respondents: 70 women, 30 men; the population is half and half.
+        // e = 50 each; X² = 20²/50 + 20²/50 = 16 on 1 df, p = P(χ²₁ ≥ 16)
+        // = 2·(1 − Φ(4)) = 6.334e-5; adjusted residual (70 − 50)/√(100·½·½) = 4.
+        let r = representativeness(&[70.0, 30.0], &[5000.0, 5000.0]).unwrap();
+        assert_eq!(r.degrees_of_freedom, 1);
+        assert!((r.chi_square - 16.0).abs() < 1e-12);
+        assert!(
+            (r.p_value - 6.334_248_366_623_996e-5).abs() < 1e-12,
+            "{}",
+            r.p_value
+        );
+        assert!((r.categories[0].adjusted_residual - 4.0).abs() < 1e-12);
+        assert!((r.categories[0].ratio - 1.4).abs() < 1e-12);
+        assert!((r.categories[1].ratio - 0.6).abs() < 1e-12);
+        assert!(r.approximation_holds);
+        // A sample exactly like the population: X² = 0, p = 1.
+        let same = representativeness(&[20.0, 30.0, 50.0], &[2.0, 3.0, 5.0]).unwrap();
+        assert!(same.chi_square.abs() < 1e-12 && (same.p_value - 1.0).abs() < 1e-12);
+        // Tiny expected counts: the approximation is flagged.
+        let small = representativeness(&[3.0, 0.0, 1.0], &[10.0, 10.0, 80.0]).unwrap();
+        assert!(!small.approximation_holds);
+        assert!(matches!(
+            representativeness(&[1.0, 2.0], &[0.0, 5.0]),
+            Err(RepresentError::NoPopulation { category: 0, .. })
+        ));
+        assert!(representativeness(&[0.0, 0.0], &[1.0, 1.0]).is_err());
+        assert!(representativeness(&[1.0, f64::NAN], &[1.0, 1.0]).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn representativeness_is_finite_and_consistent(
+            cells in proptest::collection::vec((0u32..500, 1u32..100_000), 2..12)
+        ) {
+            let o: Vec<f64> = cells.iter().map(|c| f64::from(c.0)).collect();
+            let p: Vec<f64> = cells.iter().map(|c| f64::from(c.1)).collect();
+            prop_assume!(o.iter().sum::<f64>() > 0.0);
+            let r = representativeness(&o, &p).unwrap();
+            prop_assert!(r.chi_square.is_finite() && r.chi_square >= 0.0);
+            prop_assert!((0.0..=1.0).contains(&r.p_value));
+            let shares: f64 = r.categories.iter().map(|c| c.sample_share).sum();
+            prop_assert!((shares - 1.0).abs() < 1e-9);
+            let expected: f64 = r.categories.iter().map(|c| c.expected).sum();
+            prop_assert!((expected - r.respondents).abs() < 1e-6 * r.respondents.max(1.0));
+            for c in &r.categories {
+                prop_assert!(c.ratio.is_finite() && c.adjusted_residual.is_finite());
             }
         }
     }

@@ -16,6 +16,8 @@
 //! - [`maturity`]: the business-engagement maturity self-assessment.
 //! - [`progress`]: delivery statuses, and when a progress update is overdue.
 //! - [`contradiction`]: where the lead, the data and the board disagree outright.
+//! - [`survey`]: residents' surveys — questions, channels, and the one reading of
+//!   every response (form, paper or another tool's export) before it is kept.
 
 pub mod access;
 pub mod commitment;
@@ -25,5 +27,6 @@ pub mod layout;
 pub mod maturity;
 pub mod progress;
 pub mod sector;
+pub mod survey;
 pub mod target;
 pub mod trajectory;

@@ -12,6 +12,7 @@
 mod business;
 mod partners;
 mod plans;
+mod responses;
 
 use std::fmt;
 use std::io::Cursor;
@@ -27,6 +28,7 @@ use syndemic_model::date::parse_day as parse_date;
 pub use business::*;
 pub use partners::*;
 pub use plans::*;
+pub use responses::*;
 /// One problem in one place of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {

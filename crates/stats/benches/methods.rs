@@ -5,6 +5,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use syndemic_stats::dsr::{dsr, DsrInput, ESP2013};
 use syndemic_stats::life_expectancy::{life_expectancy, AgeBands, AtAges, LifeTableInput};
 use syndemic_stats::proportion::proportion;
+use syndemic_stats::survey::{rake, weighted_proportion_grouped, Margin, RakeOptions};
 use syndemic_stats::ConfidenceLevel;
 
 /// SplitMix64: the same numbers on every machine.
@@ -121,5 +122,76 @@ fn bench_life_expectancy(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_proportion, bench_dsr, bench_life_expectancy);
+/// A million survey responses on four variables (age band 6, sex 2, ethnic
+/// group 5, IMD quintile 5), the sample skewed against the population as real
+/// surveys are (older, female, least deprived over-represented); raked to the
+/// population's margins, then 10,000 groups' weighted proportions.
+fn bench_survey(c: &mut Criterion) {
+    let n = 1_000_000;
+    let mut g = Gen(7);
+    let sizes = [6u32, 2, 5, 5];
+    let vars: Vec<Vec<u32>> = sizes
+        .iter()
+        .map(|&k| {
+            (0..n)
+                .map(|_| {
+                    // The lower categories drawn twice as often as the higher.
+                    let a = g.below(k as u64) as u32;
+                    let b = g.below(k as u64) as u32;
+                    a.min(b)
+                })
+                .collect()
+        })
+        .collect();
+    // Population margins: equal shares of 2,800,000 people per variable.
+    let totals: Vec<Vec<f64>> = sizes
+        .iter()
+        .map(|&k| vec![2_800_000.0 / k as f64; k as usize])
+        .collect();
+    let margins: Vec<Margin<'_>> = vars
+        .iter()
+        .zip(&totals)
+        .map(|(c, t)| Margin {
+            categories: c,
+            totals: t,
+        })
+        .collect();
+    let options = RakeOptions {
+        max_iterations: 100,
+        tolerance: 1e-10,
+    };
+    let mut group = c.benchmark_group("survey");
+    group
+        .sample_size(10)
+        .throughput(Throughput::Elements(n as u64));
+    group.bench_function("rake 1M responses on 4 variables", |b| {
+        b.iter(|| {
+            let r = rake(n, &margins, None, options).unwrap();
+            assert!(r.converged);
+            r
+        })
+    });
+    let weights = rake(n, &margins, None, options).unwrap().weights;
+    let groups: Vec<u32> = (0..n).map(|_| g.below(10_000) as u32).collect();
+    let y: Vec<Option<f64>> = (0..n)
+        .map(|_| match g.below(10) {
+            0 => None,
+            k => Some(f64::from(k < 4)),
+        })
+        .collect();
+    group.bench_function("weighted proportions, 1M responses in 10,000 groups", |b| {
+        b.iter(|| {
+            weighted_proportion_grouped(&groups, 10_000, &y, &weights, 100.0, &levels()).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_proportion,
+    bench_dsr,
+    bench_life_expectancy,
+    bench_survey
+);
 criterion_main!(benches);

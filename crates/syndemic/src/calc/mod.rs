@@ -2,6 +2,7 @@
 
 mod benchmark;
 mod standardised;
+mod survey;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,8 @@ pub enum Method {
     Compare,
     /// Fingertips recent trend of each group over its last five periods.
     Trend,
+    /// Survey weights by raking (iterative proportional fitting) to margins.
+    Rake,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -256,6 +259,24 @@ pub struct CalcArgs {
     /// trend: significance level of the chi-square test for trend.
     #[arg(long, default_value = "99.9", value_name = "LEVEL")]
     pub trend_level: f64,
+    /// proportion: each row is one survey response with this weight (its
+    /// --numerator is 1, 0 or empty for no answer); rake: design weights to start
+    /// from (1 each without).
+    #[arg(long, value_name = "COL")]
+    pub weight: Option<String>,
+    /// rake: a CSV of `variable,category,total` (with the --group-by columns when
+    /// grouped): each category's population.
+    #[arg(long, value_name = "FILE")]
+    pub margins: Option<PathBuf>,
+    /// rake: the input's columns to weight by, each with margins.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub variables: Vec<String>,
+    /// rake: the most sweeps over the variables before giving up.
+    #[arg(long, default_value = "100", value_name = "N")]
+    pub max_iterations: usize,
+    /// rake: the largest relative difference from any margin when done.
+    #[arg(long, default_value = "1e-10", value_name = "T")]
+    pub tolerance: f64,
 }
 
 /// Input bytes per piece when rows are streamed (about six times that of output):
@@ -269,6 +290,9 @@ Output columns: methods with one result per input row (proportion and rate witho
 columns. Then `value`, `lower_95,upper_95,lower_99_8,upper_99_8` (one pair per level)
 and `note`, saying why a value is blank. An empty cell or NA in the input is missing.
 An input column already named like an added one is kept; the added one comes after it.
+rake keeps every input column and adds `weight`; proportion --weight gives, per group,
+`n` (responses answered), `n_eff` (Kish's effective sample size) and `design_effect`
+before the value.
 
 Examples:
   syndemic calc proportion --input a.csv --numerator x --denominator n --multiplier 100
@@ -278,7 +302,11 @@ Examples:
       --deaths deaths --population pop --at-ages 0,65 --confidence 95
   syndemic calc sii --input s.csv --group-by area --quantile decile --population pop \\
       --value le --se se
-  syndemic calc funnel --input f.csv --statistic proportion --numerator x --denominator n";
+  syndemic calc funnel --input f.csv --statistic proportion --numerator x --denominator n
+  syndemic calc rake --input responses.csv --margins margins.csv --variables age_band,sex \\
+      --group-by ward --output weighted.csv
+  syndemic calc proportion --input weighted.csv --weight weight --numerator feels_safe \\
+      --group-by ward --multiplier 100";
 
 fn need<'a>(v: &'a Option<String>, flag: &str, method: &str) -> anyhow::Result<&'a String> {
     v.as_ref()
@@ -390,6 +418,7 @@ pub fn run(args: &CalcArgs) -> anyhow::Result<()> {
         Method::Funnel => ctx.funnel(data, source)?,
         Method::Compare => ctx.compare(data, source)?,
         Method::Trend => ctx.trend(data, source)?,
+        Method::Rake => ctx.rake(data, source)?,
     };
     progress.stage("writing");
     for chunk in &chunks {
@@ -633,6 +662,13 @@ impl Ctx<'_> {
         } else {
             "proportion"
         };
+        if a.weight.is_some() {
+            anyhow::ensure!(
+                a.method == Method::Proportion,
+                "calc rate takes no --weight; weighted survey responses give proportions (calc proportion --weight)"
+            );
+            return self.weighted_proportion(data, source);
+        }
         let x = need(&a.numerator, "--numerator", name)?;
         let n = need(&a.denominator, "--denominator", name)?;
         let grouped = !a.group_by.is_empty();

@@ -22,7 +22,7 @@ pub use area::{walk_up, AreaCode, AreaCodeError, AreaType, CodeVerdict, Level};
 pub use natural::natural_cmp;
 pub use period::{Period, PeriodError};
 pub use polarity::Polarity;
-pub use postcode::normalise_postcode;
+pub use postcode::{normalise_postcode, Whereabouts};
 pub use sex::Sex;
 pub use spreadsheet::formula_safe;
 

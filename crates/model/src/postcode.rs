@@ -1,4 +1,16 @@
-//! UK postcodes in their one normal form.
+//! UK postcodes in their one normal form, and where a resident says they are.
+
+use crate::AreaCode;
+
+/// Where a resident said they are, to place their answer in a small area: a
+/// postcode (normal form), a pin (latitude, longitude) or a small area's code.
+/// It is used to place the answer and never kept.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Whereabouts {
+    Postcode(String),
+    Pin { lat: f64, lon: f64 },
+    Lsoa(AreaCode),
+}
 
 /// A postcode in its normal form — capitals, one space before the three-character
 /// inward code (`m337xx` → `M33 7XX`) — or `None` if it cannot be a UK postcode

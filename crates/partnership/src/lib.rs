@@ -18,6 +18,7 @@
 //! - [`contradiction`]: where the lead, the data and the board disagree outright.
 //! - [`survey`]: residents' surveys — questions, channels, and the one reading of
 //!   every response (form, paper or another tool's export) before it is kept.
+//! - [`voice`]: residents' answers as indicators, per answer, area and wave.
 
 pub mod access;
 pub mod commitment;
@@ -30,3 +31,4 @@ pub mod sector;
 pub mod survey;
 pub mod target;
 pub mod trajectory;
+pub mod voice;

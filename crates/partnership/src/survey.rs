@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use syndemic_model::AreaCode;
+pub use syndemic_model::Whereabouts;
 
 /// How a response came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -209,6 +210,11 @@ impl Survey {
                 "name each wave (period), such as 2025 and 2026".into(),
             );
         }
+        for w in &self.waves {
+            if syndemic_model::Period::parse(w).is_err() {
+                fail("waves", format!("`{w}` is not a period: name a wave by its year (2026), financial year (2025/26) or years (2024-26)"));
+            }
+        }
         if self.questions.is_empty() || self.questions.len() > MAX_QUESTIONS {
             fail(
                 "questions",
@@ -289,6 +295,20 @@ impl Survey {
     pub fn question(&self, key: &str) -> Option<&Question> {
         self.questions.iter().find(|q| q.key == key)
     }
+
+    /// The field a response's whereabouts came from: the postcode or pin
+    /// question's key, or `lsoa`.
+    pub fn location_field(&self, at: &Whereabouts) -> &str {
+        let kind = match at {
+            Whereabouts::Postcode(_) => Kind::Postcode,
+            Whereabouts::Pin { .. } => Kind::Pin,
+            Whereabouts::Lsoa(_) => return "lsoa",
+        };
+        self.questions
+            .iter()
+            .find(|q| q.kind == kind)
+            .map_or("postcode", |q| q.key.as_str())
+    }
 }
 
 /// A closed answer, kept by option number (0-based) or value.
@@ -301,28 +321,23 @@ pub enum Answer {
     Number(f64),
 }
 
-/// Where a response is placed: the postcode or pin is used, then dropped.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Location {
-    Postcode(String),
-    Pin {
-        lat: f64,
-        lon: f64,
-    },
-    /// A small area given directly (an export that already placed it).
-    Lsoa(AreaCode),
-}
-
 /// A response read and checked, before it is placed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {
-    pub location: Location,
+    pub location: Whereabouts,
     pub age_band: Option<&'static str>,
     pub sex: Option<&'static str>,
     pub ethnicity: Option<&'static str>,
     pub answers: BTreeMap<String, Answer>,
     /// Free text, by question key: kept apart, read by staff only.
     pub texts: Vec<(String, String)>,
+}
+
+impl Response {
+    /// The closed answers as kept (JSON).
+    pub fn answers_json(&self) -> String {
+        serde_json::to_string(&self.answers).unwrap_or_else(|_| "{}".into())
+    }
 }
 
 /// What a form or a sheet gave for one response, as text: question key (or
@@ -424,7 +439,7 @@ impl Survey {
         let mut location = None;
         if let Some(code) = Some(one("lsoa")).filter(|s| !s.is_empty()) {
             match AreaCode::parse(code) {
-                Ok(c) => location = Some(Location::Lsoa(c)),
+                Ok(c) => location = Some(Whereabouts::Lsoa(c)),
                 Err(e) => fail("lsoa", e.to_string()),
             }
         }
@@ -538,7 +553,7 @@ impl Survey {
                     }
                 }
                 Kind::Postcode => match syndemic_model::postcode::normalise_postcode(values[0]) {
-                    Some(p) => location = location.or(Some(Location::Postcode(p))),
+                    Some(p) => location = location.or(Some(Whereabouts::Postcode(p))),
                     None => fail(
                         &q.key,
                         format!("`{}` is not a postcode, such as M33 7XX", values[0]),
@@ -555,7 +570,7 @@ impl Survey {
                     };
                     match (lat.parse::<f64>(), lon.parse::<f64>()) {
                         (Ok(lat), Ok(lon)) if (49.0..=61.0).contains(&lat) && (-9.0..=2.5).contains(&lon) => {
-                            location = location.or(Some(Location::Pin { lat, lon }));
+                            location = location.or(Some(Whereabouts::Pin { lat, lon }));
                         }
                         _ => fail(&q.key, format!("`{lat}, {lon}` is not a place in Great Britain (latitude, longitude)")),
                     }
@@ -707,7 +722,7 @@ mod tests {
                 ("ethnicity", "Asian"),
             ]))
             .unwrap();
-        assert_eq!(r.location, Location::Postcode("M33 7XX".into()));
+        assert_eq!(r.location, Whereabouts::Postcode("M33 7XX".into()));
         assert_eq!(r.answers["feel_safe"], Answer::Scale(2));
         assert_eq!(r.answers["warm"], Answer::Choice(1));
         assert_eq!(r.answers["matters"], Answer::Choices(vec![0, 2]));
@@ -768,7 +783,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             r.location,
-            Location::Pin {
+            Whereabouts::Pin {
                 lat: 53.42,
                 lon: -2.35
             }
@@ -779,7 +794,7 @@ mod tests {
                 ("feel_safe", "Strongly disagree"),
             ]))
             .unwrap();
-        assert!(matches!(r.location, Location::Lsoa(_)));
+        assert!(matches!(r.location, Whereabouts::Lsoa(_)));
         assert_eq!(r.answers["feel_safe"], Answer::Scale(5));
         let e = survey()
             .read(&raw(&[("pin", "0, 0"), ("feel_safe", "1")]))

@@ -8,17 +8,21 @@
 //! - [`geometry`]: small-area outlines from the stored GeoJSON.
 //! - [`hidden`]: the hidden-deprivation finder.
 //! - [`planner`]: the outreach planner (greedy maximum coverage).
+//! - [`placement`]: a resident's postcode, pin or LSOA placed in a small area of
+//!   the place (only the LSOA is kept).
 
 pub mod edition;
 pub mod geography;
 pub mod geometry;
 pub mod hidden;
+pub mod placement;
 pub mod planner;
 
 pub use edition::Edition;
 pub use geography::small_areas_within;
 pub use geometry::{rings, Shapes};
 pub use hidden::{find_hidden, hidden_deprivation, HiddenArea, HiddenOptions, Neighbours};
+pub use placement::{Placer, Unplaced};
 pub use planner::{centre, Point};
 
 /// Why a question about a place could not be answered.

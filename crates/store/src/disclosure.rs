@@ -52,7 +52,8 @@ impl AreaFamilies {
 }
 
 /// Applies `rule` to the observations of `indicator`: first every cell whose count
-/// lies within the rule's range (primary suppression); then, wherever a published
+/// lies within the rule's range, and every cell stored withheld (primary
+/// suppression); then, wherever a published
 /// total is the sum of a set of cells — the categories of one category type, males
 /// and females making persons, or the child areas of a published parent area (its
 /// LSOAs, its wards) — and exactly one cell of the set is withheld, the smallest
@@ -68,7 +69,13 @@ pub fn suppress(
     let mut withheld = vec![false; observations.len()];
     let mut primary = 0;
     for (i, o) in observations.iter().enumerate() {
-        if o.indicator == indicator && o.count.is_some_and(|c| c >= rule.min && c <= rule.max) {
+        // A cell stored withheld (a survey's area with too few answers, a
+        // published file's suppressed cell) is withheld as much as one the rule
+        // catches: whatever would let it be worked out goes too.
+        let stored_withheld = o.value.is_none() && o.note.as_deref() == Some(SUPPRESSED);
+        if o.indicator == indicator
+            && (stored_withheld || o.count.is_some_and(|c| c >= rule.min && c <= rule.max))
+        {
             withheld[i] = true;
             primary += 1;
         }
@@ -306,5 +313,18 @@ mod tests {
         // Without the ward's own cell there is no total to subtract from.
         let mut cells = vec![at(lsoas[0], 3.0), at(lsoas[1], 25.0), at(lsoas[2], 12.0)];
         assert_eq!(suppress(&mut cells, "1", rule, &families), (1, 0));
+        // A cell stored withheld (a survey's small area with 3 answers, its count
+        // 8 outside the rule) still takes its smallest sibling with it.
+        let mut stored = at(lsoas[0], 8.0);
+        withhold(&mut stored);
+        let mut cells = vec![
+            at(ward, 45.0),
+            stored,
+            at(lsoas[1], 25.0),
+            at(lsoas[2], 12.0),
+        ];
+        assert_eq!(suppress(&mut cells, "1", rule, &families), (1, 1));
+        assert!(cells[3].count.is_none() && cells[3].value.is_none());
+        assert_eq!(cells[2].count, Some(25.0));
     }
 }

@@ -24,7 +24,7 @@ pub mod prelude {
         Accounts, Audit, CaseChanges, NewReferrals, Notifications, ReferralReads, Referrals,
         ServiceDirectory, SubjectRights,
     };
-    pub use crate::partnership::{Businesses, PartnershipRecords, Partnerships};
+    pub use crate::partnership::{Businesses, PartnershipRecords, Partnerships, Surveys};
     pub use crate::{Database, Store};
 }
 

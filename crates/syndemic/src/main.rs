@@ -13,6 +13,7 @@ mod hub;
 mod indicators;
 mod outreach;
 mod progress;
+mod survey;
 mod table;
 mod token;
 mod web;
@@ -62,6 +63,8 @@ enum Command {
     Restore(hub::RestoreArgs),
     /// Erase personal data past its retention period (and old backups).
     Purge(hub::PurgeArgs),
+    /// Residents' surveys: create one, import responses, list what is held.
+    Survey(survey::SurveyArgs),
 }
 
 /// Logs to standard error, filtered by `RUST_LOG` or `SYNDEMIC_LOG` (tracing's
@@ -124,6 +127,7 @@ fn name_of(command: &Command) -> &'static str {
         Command::Backup(_) => "backup",
         Command::Restore(_) => "restore",
         Command::Purge(_) => "purge",
+        Command::Survey(_) => "survey",
     }
 }
 
@@ -153,6 +157,7 @@ fn main() -> std::process::ExitCode {
         Command::Backup(args) => hub::backup(&args),
         Command::Restore(args) => hub::restore(&args),
         Command::Purge(args) => hub::purge(&args),
+        Command::Survey(args) => survey::run(&args),
     };
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),

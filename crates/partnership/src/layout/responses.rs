@@ -20,6 +20,19 @@ pub struct ReadResponses {
     /// Columns read as nothing we keep (names, e-mail addresses, timestamps):
     /// never stored.
     pub ignored: Vec<String>,
+    /// Each field read (a question's key, `lsoa`, `pin_lat`, …) and its column's
+    /// letter, for problems found later (a postcode outside the place).
+    pub columns: Vec<(String, String)>,
+}
+
+impl ReadResponses {
+    /// The letter of the column a field was read from.
+    pub fn column_of(&self, field: &str) -> Option<String> {
+        self.columns
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, c)| c.clone())
+    }
 }
 
 /// The fields a column may be, besides the survey's questions.
@@ -186,7 +199,16 @@ pub fn read_responses(
         }
     }
     if problems.is_empty() {
-        Ok(ReadResponses { responses, ignored })
+        let columns = fields
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| Some((f.clone()?, column_letter(i))))
+            .collect();
+        Ok(ReadResponses {
+            responses,
+            ignored,
+            columns,
+        })
     } else {
         Err(LayoutError {
             file: sheet.file.clone(),
@@ -199,7 +221,7 @@ pub fn read_responses(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::survey::{Answer, Location, Question};
+    use crate::survey::{Answer, Question, Whereabouts};
 
     fn survey() -> Survey {
         let q = |key: &str, text: &str, kind: Kind, options: &[&str]| Question {
@@ -248,7 +270,7 @@ mod tests {
         let (a, b) = (&read.responses[0], &read.responses[1]);
         assert_eq!((a.line, a.channel), (2, Channel::Online));
         assert_eq!((b.line, b.channel), (3, Channel::Paper));
-        assert_eq!(a.response.location, Location::Postcode("M33 7XX".into()));
+        assert_eq!(a.response.location, Whereabouts::Postcode("M33 7XX".into()));
         assert_eq!(b.response.answers["warm"], Answer::Choice(1));
         assert_eq!(b.response.age_band, Some("75+"));
     }

@@ -1,20 +1,23 @@
 //! Partnership and accountability records: partners' profiles, partnerships and
 //! their members, frameworks, action plans and commitments, progress updates with
 //! their evidence files, board reviews, anchor measures and social value, the
-//! business map and the business-engagement self-assessment.
+//! business map and the business-engagement self-assessment, and residents'
+//! surveys with their responses.
 //!
 //! Every import is one transaction (all or nothing) with its audit entry; every
 //! update and review is written under the id its page drew, so a double click or a
 //! retried request records it once.
 
 mod business;
+mod surveys;
 
 pub use business::Businesses;
+pub use surveys::*;
 
-/// The partnership's records: `PartnershipRecords` and `Businesses`.
-pub trait Partnerships: PartnershipRecords + Businesses {}
+/// The partnership's records: `PartnershipRecords`, `Businesses` and `Surveys`.
+pub trait Partnerships: PartnershipRecords + Businesses + Surveys {}
 
-impl<T: PartnershipRecords + Businesses> Partnerships for T {}
+impl<T: PartnershipRecords + Businesses + Surveys> Partnerships for T {}
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;

@@ -196,6 +196,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0015_notifications.sql"),
         postgres: include_str!("../../migrations/postgres/0015_notifications.sql"),
     },
+    Migration {
+        version: 16,
+        name: "surveys",
+        sqlite: include_str!("../../migrations/sqlite/0016_surveys.sql"),
+        postgres: include_str!("../../migrations/postgres/0016_surveys.sql"),
+    },
 ];
 
 /// A statement that binds an `Option<f64>`: sqlx 0.8's `Any` driver binds a NULL `f64`

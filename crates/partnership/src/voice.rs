@@ -1,0 +1,278 @@
+//! Residents' evidence as indicators: each closed question of a survey becomes
+//! one indicator per answer (the share of respondents choosing it — for an
+//! agreement scale, agreeing and disagreeing), per wave and per area holding the
+//! respondents' small areas (the LSOA itself, its ward, district, the place, a
+//! community-defined place), estimated by [`syndemic_stats::survey`]: the
+//! weighted proportion with Wilson limits on Kish's effective sample size, or
+//! the plain Wilson interval when every weight is 1.
+//!
+//! An area with fewer than [`MIN_RESPONSES`] answers is withheld here, whatever
+//! its indicator's small-number rule; the store's disclosure control then
+//! withholds whatever would let it be worked out from a published total.
+
+use std::collections::BTreeMap;
+
+use syndemic_stats::survey::weighted_proportion_grouped;
+use syndemic_stats::ConfidenceLevel;
+
+use crate::survey::{Answer, Kind, Survey};
+
+/// The fewest answers an area's estimate is published from.
+pub const MIN_RESPONSES: usize = 10;
+
+/// One indicator made from one answer to one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoiceIndicator {
+    /// `{survey slug}.{question key}.{answer}`: stable while the survey is.
+    pub id: String,
+    pub name: String,
+    pub question: String,
+}
+
+/// A response as the estimates need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answered<'a> {
+    pub lsoa: &'a str,
+    pub wave: &'a str,
+    pub answers: &'a BTreeMap<String, Answer>,
+    /// 1 unless raked.
+    pub weight: f64,
+}
+
+/// One indicator's estimate for one area and wave; `value` `None` when withheld
+/// (fewer than [`MIN_RESPONSES`] answers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoiceEstimate {
+    pub indicator: usize,
+    pub area: String,
+    pub wave: String,
+    /// Respondents who answered the question.
+    pub n: usize,
+    /// Of those, how many gave this answer (unweighted).
+    pub count: usize,
+    pub n_eff: f64,
+    /// Percentages.
+    pub value: Option<f64>,
+    pub limits95: (f64, f64),
+    pub limits998: (f64, f64),
+}
+
+/// The indicators of a survey's closed questions, in question order.
+pub fn indicators(survey: &Survey) -> Vec<VoiceIndicator> {
+    let mut out = Vec::new();
+    for q in survey.questions.iter().filter(|q| q.kind.is_closed()) {
+        let mut push = |code: String, answer: &str| {
+            out.push(VoiceIndicator {
+                id: format!("{}.{}.{code}", survey.slug, q.key),
+                name: format!("{} — {answer}", q.text.trim_end_matches(['?', '.', ':'])),
+                question: q.key.clone(),
+            })
+        };
+        match q.kind {
+            Kind::Likert => {
+                push("agree".into(), "agree or strongly agree");
+                push("disagree".into(), "disagree or strongly disagree");
+            }
+            Kind::Single | Kind::Multiple => {
+                for (i, o) in q.options.iter().enumerate() {
+                    push(format!("{}", i + 1), o);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether an answer counts for indicator `which` of its question (by the
+/// indicator id's last part): `Some(true/false)`, or `None` for no answer.
+fn counts_for(answer: Option<&Answer>, code: &str) -> Option<bool> {
+    match answer? {
+        Answer::Scale(s) => Some(match code {
+            "agree" => *s <= 2,
+            _ => *s >= 4,
+        }),
+        Answer::Choice(c) => Some(code.parse::<u16>().ok() == Some(c + 1)),
+        Answer::Choices(cs) => Some(cs.iter().any(|c| code.parse::<u16>().ok() == Some(c + 1))),
+        Answer::Number(_) => None,
+    }
+}
+
+/// Every indicator's estimate for every area and wave with any respondent.
+/// `areas_of(lsoa)` gives the areas a small area counts towards (itself
+/// included).
+pub fn estimates(
+    survey: &Survey,
+    responses: &[Answered<'_>],
+    areas_of: impl Fn(&str) -> Vec<String>,
+) -> Vec<VoiceEstimate> {
+    // One row per (response, area it counts towards).
+    let mut group_of: BTreeMap<(String, String), u32> = BTreeMap::new();
+    let mut rows: Vec<(usize, u32)> = Vec::new();
+    let mut memo: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (i, r) in responses.iter().enumerate() {
+        let areas = memo.entry(r.lsoa).or_insert_with(|| areas_of(r.lsoa));
+        for a in areas.iter() {
+            let next = group_of.len() as u32;
+            let g = *group_of
+                .entry((a.clone(), r.wave.to_string()))
+                .or_insert(next);
+            rows.push((i, g));
+        }
+    }
+    let keys: Vec<(String, String)> = {
+        let mut k = vec![(String::new(), String::new()); group_of.len()];
+        for (key, g) in &group_of {
+            k[*g as usize] = key.clone();
+        }
+        k
+    };
+    let groups: Vec<u32> = rows.iter().map(|r| r.1).collect();
+    let weights: Vec<f64> = rows.iter().map(|r| responses[r.0].weight).collect();
+    let levels = [ConfidenceLevel::P95, ConfidenceLevel::P99_8];
+    let mut out = Vec::new();
+    for (k, ind) in indicators(survey).iter().enumerate() {
+        let code = ind.id.rsplit('.').next().unwrap_or("");
+        let y: Vec<Option<f64>> = rows
+            .iter()
+            .map(|r| {
+                counts_for(responses[r.0].answers.get(&ind.question), code)
+                    .map(|b| f64::from(u8::from(b)))
+            })
+            .collect();
+        let Ok((eff, est)) =
+            weighted_proportion_grouped(&groups, keys.len(), &y, &weights, 100.0, &levels)
+        else {
+            continue;
+        };
+        let mut counted = vec![0usize; keys.len()];
+        for (row, yes) in rows.iter().zip(&y) {
+            if *yes == Some(1.0) {
+                counted[row.1 as usize] += 1;
+            }
+        }
+        for (g, (area, wave)) in keys.iter().enumerate() {
+            let n = eff.n[g];
+            if n == 0 {
+                continue;
+            }
+            let published = n >= MIN_RESPONSES;
+            let pair = |l: usize| {
+                (
+                    est.lower[l][g].unwrap_or(f64::NAN),
+                    est.upper[l][g].unwrap_or(f64::NAN),
+                )
+            };
+            out.push(VoiceEstimate {
+                indicator: k,
+                area: area.clone(),
+                wave: wave.clone(),
+                n,
+                count: counted[g],
+                n_eff: eff.n_eff[g],
+                value: if published { est.value[g] } else { None },
+                limits95: pair(0),
+                limits998: pair(1),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::Question;
+
+    fn survey() -> Survey {
+        Survey {
+            slug: "v".into(),
+            title: "V".into(),
+            intro: String::new(),
+            lawful_basis: "Public task".into(),
+            questions: vec![
+                Question {
+                    key: "postcode".into(),
+                    text: "Postcode".into(),
+                    kind: Kind::Postcode,
+                    options: vec![],
+                    required: true,
+                    min: None,
+                    max: None,
+                },
+                Question {
+                    key: "safe".into(),
+                    text: "I feel safe here?".into(),
+                    kind: Kind::Likert,
+                    options: vec![],
+                    required: false,
+                    min: None,
+                    max: None,
+                },
+                Question {
+                    key: "warm".into(),
+                    text: "Warm home".into(),
+                    kind: Kind::Single,
+                    options: vec!["Yes".into(), "No".into()],
+                    required: false,
+                    min: None,
+                    max: None,
+                },
+            ],
+            waves: vec!["2026".into()],
+        }
+    }
+
+    #[test]
+    fn closed_questions_become_indicators_by_answer() {
+        let ids: Vec<String> = indicators(&survey()).into_iter().map(|i| i.id).collect();
+        assert_eq!(
+            ids,
+            ["v.safe.agree", "v.safe.disagree", "v.warm.1", "v.warm.2"]
+        );
+        assert_eq!(
+            indicators(&survey())[0].name,
+            "I feel safe here — agree or strongly agree"
+        );
+    }
+
+    #[test]
+    fn estimates_per_area_withhold_fewer_than_ten() {
+        // 12 respondents in LSOA A (8 agree), 3 in LSOA B (all agree); both in ward W.
+        let agree: BTreeMap<String, Answer> = [("safe".to_string(), Answer::Scale(2))].into();
+        let disagree: BTreeMap<String, Answer> = [("safe".to_string(), Answer::Scale(5))].into();
+        let mut rs = Vec::new();
+        for i in 0..12 {
+            rs.push(Answered {
+                lsoa: "A",
+                wave: "2026",
+                answers: if i < 8 { &agree } else { &disagree },
+                weight: 1.0,
+            });
+        }
+        for _ in 0..3 {
+            rs.push(Answered {
+                lsoa: "B",
+                wave: "2026",
+                answers: &agree,
+                weight: 1.0,
+            });
+        }
+        let est = estimates(&survey(), &rs, |l| vec![l.to_string(), "W".to_string()]);
+        let find = |area: &str| {
+            est.iter()
+                .find(|e| e.indicator == 0 && e.area == area)
+                .unwrap()
+        };
+        let a = find("A");
+        assert_eq!((a.n, a.count), (12, 8));
+        assert!((a.value.unwrap() - 800.0 / 12.0).abs() < 1e-9);
+        assert!(a.limits95.0 < a.value.unwrap() && a.value.unwrap() < a.limits95.1);
+        let b = find("B");
+        assert_eq!((b.n, b.value), (3, None));
+        let w = find("W");
+        assert_eq!((w.n, w.count), (15, 11));
+        // No one answered the warm question: no estimate at all.
+        assert!(est.iter().all(|e| e.indicator < 2));
+    }
+}

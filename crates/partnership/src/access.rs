@@ -118,9 +118,26 @@ pub fn may_import_place_data(actor: &Actor) -> bool {
     matches!(actor.role, Role::SystemAdmin | Role::PartnershipLead)
 }
 
+/// Who may run a residents' survey — enter paper responses, import another
+/// tool's, read (and so moderate) residents' free text: a partnership lead or a
+/// system admin, signed in (never an API token). Everyone else signed in reads
+/// its aggregates only; anyone may answer it.
+pub fn may_run_surveys(actor: &Actor) -> bool {
+    !actor.is_token() && matches!(actor.role, Role::SystemAdmin | Role::PartnershipLead)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_leads_and_admins_run_surveys() {
+        for role in Role::ALL {
+            let allowed = matches!(role, Role::SystemAdmin | Role::PartnershipLead);
+            assert_eq!(may_run_surveys(&actor(*role, "o")), allowed, "{role:?}");
+        }
+        assert!(!may_run_surveys(&Actor::token("t", "o".into())));
+    }
 
     fn actor(role: Role, org: &str) -> Actor {
         Actor {

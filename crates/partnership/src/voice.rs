@@ -179,6 +179,40 @@ pub fn estimates(
     out
 }
 
+/// The share of a published age band's people who fall in each of the
+/// survey's age bands ([`crate::survey::AGE_BANDS`]), assuming ages spread
+/// evenly within the band (so 4/5 of `15-19` are 16 to 19). `None` for a
+/// label that is not an age band, or is all ages.
+pub fn survey_band_shares(label: &str) -> Option<[f64; 7]> {
+    const SURVEY: [(u16, Option<u16>); 7] = [
+        (16, Some(24)),
+        (25, Some(34)),
+        (35, Some(44)),
+        (45, Some(54)),
+        (55, Some(64)),
+        (65, Some(74)),
+        (75, None),
+    ];
+    let (from, to) = syndemic_model::AgeBand::parse(label)?.years()?;
+    let mut out = [0.0; 7];
+    for (slot, (lo, hi)) in out.iter_mut().zip(SURVEY) {
+        *slot = match to {
+            Some(to) => {
+                let top = hi.map_or(to, |h| h.min(to));
+                let bottom = lo.max(from);
+                if top >= bottom {
+                    f64::from(top - bottom + 1) / f64::from(to - from + 1)
+                } else {
+                    0.0
+                }
+            }
+            // An open band (`90+`) lies wholly in the band holding its start.
+            None => f64::from(u8::from(from >= lo && hi.is_none_or(|h| from <= h))),
+        };
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,5 +308,17 @@ mod tests {
         assert_eq!((w.n, w.count), (15, 11));
         // No one answered the warm question: no estimate at all.
         assert!(est.iter().all(|e| e.indicator < 2));
+    }
+
+    #[test]
+    fn published_bands_are_shared_out_by_age() {
+        let shares = survey_band_shares("15-19").unwrap();
+        assert!((shares[0] - 0.8).abs() < 1e-12 && shares[1..].iter().all(|s| *s == 0.0));
+        let shares = survey_band_shares("Aged 25 to 29 years").unwrap();
+        assert_eq!(shares[1], 1.0);
+        assert_eq!(survey_band_shares("90+").unwrap()[6], 1.0);
+        assert_eq!(survey_band_shares("70-74").unwrap()[5], 1.0);
+        assert_eq!(survey_band_shares("0-4").unwrap(), [0.0; 7]);
+        assert!(survey_band_shares("All ages").is_none());
     }
 }

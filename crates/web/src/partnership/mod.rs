@@ -14,6 +14,7 @@ mod manage;
 mod orgs;
 mod pages;
 mod report;
+mod surveys;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -75,6 +76,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/businesses/import", post(business::import))
         .route("/businesses/{file}", get(business::download))
         .route("/templates/{file}", get(orgs::template))
+        .route("/surveys", get(surveys::list))
+        .route("/surveys/{slug}", get(surveys::form).post(surveys::submit))
+        .route("/surveys/{slug}/manage", get(surveys::manage))
+        .route("/surveys/{slug}/responses", post(surveys::import))
+        .route("/surveys/{slug}/comments", get(surveys::comments))
 }
 
 pub(crate) fn api_routes() -> Router<AppState> {

@@ -45,7 +45,7 @@ pub const SESSION_SECONDS: i64 = 8 * 3600;
 /// How long a reset link works.
 pub const RESET_SECONDS: i64 = 24 * 3600;
 
-fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+pub(crate) fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
     let secure = if state.security.secure_cookies() {
         "; Secure"
     } else {

@@ -41,6 +41,8 @@ pub(crate) enum Security {
     Denied,
     /// An administrator's action on an account, a token or a rule.
     Admin,
+    /// Abuse of a public form: its honeypot filled, a daily cap reached.
+    Abuse,
 }
 
 impl Security {
@@ -54,6 +56,7 @@ impl Security {
             Security::Throttled => "throttled",
             Security::Denied => "denied",
             Security::Admin => "admin-action",
+            Security::Abuse => "form-abuse",
         }
     }
 }

@@ -34,6 +34,8 @@ pub enum Route {
     Hidden,
     /// The place report's PDF.
     Pdf,
+    /// Answers sent to a residents' survey's public form.
+    Survey,
 }
 
 /// Something guessed, with a budget of wrong guesses.
@@ -75,6 +77,11 @@ impl Route {
             Route::Pdf => Rate {
                 burst: 30.0,
                 per_minute: 10.0,
+            },
+            // A household answering one after another, not a script.
+            Route::Survey => Rate {
+                burst: 10.0,
+                per_minute: 2.0,
             },
         }
     }

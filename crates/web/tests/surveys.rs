@@ -1,0 +1,472 @@
+//! Residents' surveys over real HTTP, on SQLite and (where configured)
+//! PostgreSQL: the anonymous form (answers kept with their small area, never the
+//! postcode; errors beside their fields with everything typed kept; a postcode
+//! outside the place refused; the honeypot, the form token, the daily cap per
+//! device and the per-client throttle), and the access matrix of the survey
+//! team's pages — anonymous callers sent to sign in, analysts seeing aggregates
+//! only, free text read only by those who run surveys and every reading audited,
+//! paper forms entered in bulk all or nothing and counted by channel and ward.
+
+mod support;
+
+use std::sync::Arc;
+
+use syndemic_access::Role;
+use syndemic_model::{AreaCode, Level, Period};
+use syndemic_store::hub::{AuditEntry, HubOrg, UserRecord};
+use syndemic_store::partnership::SurveyRecord;
+use syndemic_store::{Area, AreaLink, Population, PostcodeRecord, SqlStore};
+use syndemic_testkit::stores;
+use syndemic_web::AppState;
+
+use support::{form_encode, request, request_from, Browser, Reply};
+use syndemic_store::prelude::*;
+
+const PASSWORD: &str = "tulip kettle orbit";
+const DISTRICT: &str = "E07900001";
+const SLUG: &str = "testshire-voices";
+
+fn code(text: &str) -> AreaCode {
+    AreaCode::parse(text).unwrap()
+}
+
+fn lsoa(i: usize) -> String {
+    format!("E019{i:05}")
+}
+
+fn postcode(i: usize) -> String {
+    format!("TS{i} 9AA")
+}
+
+const DEFINITION: &str = r#"{
+  "slug": "testshire-voices", "title": "Testshire voices", "intro": "What is it like here?",
+  "lawful_basis": "Public task (Article 6(1)(e))", "waves": ["2026"],
+  "questions": [
+    {"key": "postcode", "text": "Your postcode", "kind": "Postcode", "required": true},
+    {"key": "feel_safe", "text": "I feel safe here after dark", "kind": "Likert", "required": true},
+    {"key": "warm", "text": "Could you keep your home warm?", "kind": "Single", "options": ["Yes", "No"]},
+    {"key": "comment", "text": "Anything else?", "kind": "Text"}
+  ]
+}"#;
+
+/// A district of ten small areas in two wards, a postcode for each and one
+/// outside, residents by sex and age, users of several roles and the survey.
+async fn fill(store: &SqlStore) {
+    let mut tx = store.begin().await.unwrap();
+    let mut areas = vec![
+        Area {
+            code: code(DISTRICT),
+            name: Some("Testshire".into()),
+            no_known_parent: false,
+        },
+        Area {
+            code: code("E05900001"),
+            name: Some("North Ward".into()),
+            no_known_parent: false,
+        },
+        Area {
+            code: code("E05900002"),
+            name: Some("South Ward".into()),
+            no_known_parent: false,
+        },
+        Area {
+            code: code("E01999999"),
+            name: Some("Elsewhere 001".into()),
+            no_known_parent: false,
+        },
+    ];
+    let mut links = Vec::new();
+    let mut people = Vec::new();
+    let mut postcodes = Vec::new();
+    for i in 1..=10 {
+        areas.push(Area {
+            code: code(&lsoa(i)),
+            name: Some(format!("Testshire {i:03}")),
+            no_known_parent: false,
+        });
+        links.push(AreaLink {
+            child: code(&lsoa(i)),
+            parent: code(DISTRICT),
+            level: Level::LowerTierAuthority,
+            vintage: "2024".into(),
+        });
+        let ward = if i <= 5 { "E05900001" } else { "E05900002" };
+        links.push(AreaLink {
+            child: code(&lsoa(i)),
+            parent: code(ward),
+            level: Level::Ward,
+            vintage: "2024".into(),
+        });
+        for sex in ["Female", "Male"] {
+            for (band, n) in [("20-24", 60.0), ("45-49", 80.0), ("70-74", 40.0)] {
+                people.push(Population {
+                    area: code(&lsoa(i)),
+                    period: Period::Year(2024),
+                    sex: sex.into(),
+                    age: band.into(),
+                    population: n,
+                    source: "Census 2021".into(),
+                });
+            }
+        }
+        postcodes.push(PostcodeRecord {
+            postcode: postcode(i),
+            lsoa11: None,
+            lsoa21: Some(code(&lsoa(i))),
+            latitude: None,
+            longitude: None,
+        });
+    }
+    postcodes.push(PostcodeRecord {
+        postcode: "ZZ9 9ZZ".into(),
+        lsoa11: None,
+        lsoa21: Some(code("E01999999")),
+        latitude: None,
+        longitude: None,
+    });
+    for ward in ["E05900001", "E05900002"] {
+        links.push(AreaLink {
+            child: code(ward),
+            parent: code(DISTRICT),
+            level: Level::LowerTierAuthority,
+            vintage: "2024".into(),
+        });
+    }
+    tx.put_areas(&areas).await.unwrap();
+    tx.put_links(&links).await.unwrap();
+    tx.put_populations(&people).await.unwrap();
+    tx.put_postcodes(&postcodes).await.unwrap();
+    tx.commit().await.unwrap();
+    store
+        .put_org(
+            &HubOrg {
+                id: "council".into(),
+                name: "Testshire Council".into(),
+                sector: "local-government".into(),
+                is_hub: false,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    let hash = syndemic_access::secret::hash_password(PASSWORD, &[3; 16]).unwrap();
+    for (name, role) in [
+        ("lead", Role::PartnershipLead),
+        ("analyst", Role::Analyst),
+        ("admin", Role::SystemAdmin),
+        ("caseworker", Role::Caseworker),
+    ] {
+        let u = UserRecord {
+            password_hash: Some(hash.clone()),
+            ..UserRecord::new(name, "council", name, name, role, 0)
+        };
+        assert!(store.create_user(&u).await.unwrap());
+    }
+    let audit = AuditEntry {
+        at: 0,
+        actor: "test".into(),
+        org: String::new(),
+        action: "create".into(),
+        subject: "survey".into(),
+        record: SLUG.into(),
+        reason: String::new(),
+    };
+    store
+        .put_survey(
+            &SurveyRecord {
+                id: "survey-1".into(),
+                slug: SLUG.into(),
+                title: "Testshire voices".into(),
+                definition: DEFINITION.into(),
+                place: DISTRICT.into(),
+                open_wave: Some("2026".into()),
+                partnership_id: None,
+                created_at: 0,
+            },
+            &audit,
+        )
+        .await
+        .unwrap();
+}
+
+/// The form as served from `source`, with its device cookie and token.
+fn open_form(source: &str, port: u16) -> (String, String) {
+    let page = request_from(source, port, "GET", &format!("/surveys/{SLUG}"), &[], "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let device = page
+        .cookies()
+        .into_iter()
+        .find(|(k, _)| k == "syndemic_device")
+        .expect("a device cookie")
+        .1;
+    (
+        format!("syndemic_device={device}"),
+        support::hidden(&page.body, "form"),
+    )
+}
+
+fn send(source: &str, port: u16, cookie: &str, fields: &[(&str, &str)]) -> Reply {
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    if !cookie.is_empty() {
+        headers.push(("Cookie", cookie));
+    }
+    request_from(
+        source,
+        port,
+        "POST",
+        &format!("/surveys/{SLUG}"),
+        &headers,
+        &form_encode(fields),
+    )
+}
+
+fn multipart(b: &Browser, path: &str, channel: &str, name: &str, content: &str) -> Reply {
+    let boundary = "----syndemic-survey-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"channel\"\r\n\r\n{channel}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n{content}\r\n--{boundary}--\r\n",
+        b.csrf
+    );
+    let kind = format!("multipart/form-data; boundary={boundary}");
+    request(
+        b.port,
+        "POST",
+        path,
+        &[("Content-Type", &kind), ("Cookie", &b.cookie)],
+        &body,
+    )
+}
+
+#[test]
+fn the_public_form_and_the_survey_teams_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let servers: Vec<(SqlStore, u16)> = rt.block_on(async {
+        let mut out = Vec::new();
+        for store in stores("surveys_web", dir.path()).await {
+            fill(&store).await;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let state = AppState::new(Arc::new(store.clone()), "Testshire", Some("Census 2021"));
+            tokio::spawn(syndemic_web::serve(state, listener));
+            out.push((store, port));
+        }
+        out
+    });
+    for (store, port) in &servers {
+        let port = *port;
+        let count = || rt.block_on(store.responses("survey-1")).unwrap().len();
+        let listed = request(port, "GET", "/surveys", &[], "");
+        assert!(listed.body.contains("Testshire voices") && listed.body.contains("open (2026)"));
+        let (device, token) = open_form("127.0.0.1", port);
+        // A good answer: kept with its small area, never its postcode.
+        let good = [
+            ("form", token.as_str()),
+            ("postcode", "ts3 9aa"),
+            ("feel_safe", "2"),
+            ("warm", "1"),
+            ("comment", "More buses please"),
+            ("age_band", "45-54"),
+            ("sex", "Female"),
+            ("contact_ok", "yes"),
+            ("contact", "me@example.org"),
+        ];
+        let r = send("127.0.0.1", port, &device, &good);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("Thank you"));
+        let kept = rt.block_on(store.responses("survey-1")).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            (
+                kept[0].lsoa.as_str(),
+                kept[0].channel.as_str(),
+                kept[0].wave.as_str()
+            ),
+            (lsoa(3).as_str(), "online", "2026")
+        );
+        assert!(
+            !kept[0].answers.contains("TS3") && !kept[0].answers.contains("buses"),
+            "{}",
+            kept[0].answers
+        );
+        assert_eq!(rt.block_on(store.contact_count("survey-1")).unwrap(), 1);
+        // A wrong answer: shown beside its field, everything typed kept, nothing stored.
+        let r = send(
+            "127.0.0.1",
+            port,
+            &device,
+            &[
+                ("form", &token),
+                ("postcode", "TS3 9AA"),
+                ("feel_safe", "9"),
+                ("comment", "Keep this text"),
+            ],
+        );
+        assert_eq!(r.status, 422);
+        assert!(
+            r.body.contains("There is a problem") && r.body.contains("href=\"#q-feel_safe-field\""),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("value=\"TS3 9AA\"") && r.body.contains("Keep this text"));
+        // A postcode outside the place.
+        let r = send(
+            "127.0.0.1",
+            port,
+            &device,
+            &[
+                ("form", &token),
+                ("postcode", "ZZ9 9ZZ"),
+                ("feel_safe", "1"),
+            ],
+        );
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("outside Testshire"), "{}", r.body);
+        // No token (a script that never fetched the form), and the honeypot.
+        let r = send(
+            "127.0.0.1",
+            port,
+            &device,
+            &[("postcode", "TS3 9AA"), ("feel_safe", "1")],
+        );
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("expired"));
+        let r = send(
+            "127.0.0.1",
+            port,
+            &device,
+            &[
+                ("form", &token),
+                ("postcode", "TS3 9AA"),
+                ("feel_safe", "1"),
+                ("website", "http://spam.example"),
+            ],
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            count(),
+            1,
+            "the honeypot's submission is thanked and dropped"
+        );
+        // Five a day from one device, whatever its connection.
+        let (device2, token2) = open_form("127.0.0.2", port);
+        for i in 0..5 {
+            let source = if i % 2 == 0 { "127.0.0.2" } else { "127.0.0.4" };
+            let r = send(
+                source,
+                port,
+                &device2,
+                &[
+                    ("form", &token2),
+                    ("postcode", &postcode(1 + i)),
+                    ("feel_safe", "1"),
+                ],
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        let r = send(
+            "127.0.0.2",
+            port,
+            &device2,
+            &[
+                ("form", &token2),
+                ("postcode", "TS1 9AA"),
+                ("feel_safe", "1"),
+            ],
+        );
+        assert_eq!(r.status, 429);
+        assert_eq!(count(), 6);
+        // The per-client throttle: ten at once, then a wait.
+        let statuses: Vec<u16> = (0..11)
+            .map(|_| send("127.0.0.3", port, "", &[("feel_safe", "1")]).status)
+            .collect();
+        assert_eq!(statuses[10], 429, "{statuses:?}");
+
+        // The team's pages: anonymous callers sign in first.
+        let r = request(port, "GET", &format!("/surveys/{SLUG}/manage"), &[], "");
+        assert!(r.status == 303 || r.status == 401, "{}", r.status);
+        let r = request(port, "GET", &format!("/surveys/{SLUG}/comments"), &[], "");
+        assert!(r.status == 303 || r.status == 401, "{}", r.status);
+        let analyst = Browser::sign_in(port, "analyst", PASSWORD).unwrap();
+        let lead = Browser::sign_in(port, "lead", PASSWORD).unwrap();
+        let caseworker = Browser::sign_in(port, "caseworker", PASSWORD).unwrap();
+        let page = analyst.get(&format!("/surveys/{SLUG}/manage"));
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("North Ward") && page.body.contains("Chi-square"),
+            "{}",
+            page.body
+        );
+        assert!(
+            !page.body.contains("enctype=\"multipart/form-data\"")
+                && !page.body.contains("/comments")
+        );
+        for who in [&analyst, &caseworker] {
+            assert_eq!(who.get(&format!("/surveys/{SLUG}/comments")).status, 403);
+            assert_eq!(
+                multipart(
+                    who,
+                    &format!("/surveys/{SLUG}/responses"),
+                    "paper",
+                    "p.csv",
+                    "postcode,feel_safe\nTS1 1AA,Agree\n"
+                )
+                .status,
+                403
+            );
+        }
+        assert_eq!(count(), 6);
+        let text = lead.get(&format!("/surveys/{SLUG}/comments"));
+        assert_eq!(text.status, 200);
+        assert!(
+            text.body.contains("More buses please")
+                && !text.body.contains("South Ward")
+                && text.body.contains("North Ward")
+        );
+        let log = rt.block_on(store.audit_log(None, 100)).unwrap();
+        assert!(log.iter().any(|e| e.actor == "lead"
+            && e.action == "view"
+            && e.subject == "survey"
+            && e.reason.contains("free text")));
+        // Paper forms in bulk: a bad row refuses the whole file; forty land.
+        let mut paper = String::from("postcode,I feel safe here after dark,warm\n");
+        for i in 0..40 {
+            paper.push_str(&format!("{},Agree,Yes\n", postcode(1 + i % 10)));
+        }
+        let bad = paper.replacen("TS5 9AA,Agree", "TS5 9AA,Perhaps", 1);
+        let r = multipart(
+            &lead,
+            &format!("/surveys/{SLUG}/responses"),
+            "paper",
+            "paper.csv",
+            &bad,
+        );
+        assert_eq!(r.status, 422);
+        assert!(r.body.contains("line 6, column B"), "{}", r.body);
+        assert_eq!(count(), 6);
+        let r = multipart(
+            &lead,
+            &format!("/surveys/{SLUG}/responses"),
+            "paper",
+            "paper.csv",
+            &paper,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(count(), 46);
+        let page = analyst.get(&format!("/surveys/{SLUG}/manage"));
+        assert!(page.body.contains("Paper, entered by staff"));
+        // Forty paper responses, twenty in each ward, by channel.
+        let north = page.body.split("North Ward").nth(1).unwrap();
+        assert!(north.contains(">20<"), "{}", &north[..300.min(north.len())]);
+        assert!(rt
+            .block_on(store.audit_log(None, 100))
+            .unwrap()
+            .iter()
+            .any(|e| e.actor == "lead" && e.action == "import"));
+    }
+}

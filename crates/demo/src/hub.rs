@@ -715,7 +715,8 @@ pub async fn seed(
         .await
         .map_err(hub_err)?;
     }
-    crate::partnership::seed(store, now, progress).await
+    crate::partnership::seed(store, now, progress).await?;
+    crate::survey::seed(store, now, progress).await
 }
 
 /// The referral id an event id starts with.

@@ -26,6 +26,7 @@
 mod geometry;
 pub mod hub;
 pub mod partnership;
+pub mod survey;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,8 @@ pub enum DemoError {
     Place(#[from] syndemic_place::PlaceError),
     #[error("demo hub: {0}")]
     Hub(String),
+    #[error("demo survey: {0}")]
+    Survey(String),
 }
 
 /// What was built.

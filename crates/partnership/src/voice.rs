@@ -23,7 +23,8 @@ pub const MIN_RESPONSES: usize = 10;
 /// One indicator made from one answer to one question.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VoiceIndicator {
-    /// `{survey slug}.{question key}.{answer}`: stable while the survey is.
+    /// `{survey slug}:{question key}:{answer}`: stable while the survey is (a
+    /// dot would mark it as derived from another indicator, as `.gap` does).
     pub id: String,
     pub name: String,
     pub question: String,
@@ -63,7 +64,7 @@ pub fn indicators(survey: &Survey) -> Vec<VoiceIndicator> {
     for q in survey.questions.iter().filter(|q| q.kind.is_closed()) {
         let mut push = |code: String, answer: &str| {
             out.push(VoiceIndicator {
-                id: format!("{}.{}.{code}", survey.slug, q.key),
+                id: format!("{}:{}:{code}", survey.slug, q.key),
                 name: format!("{} — {answer}", q.text.trim_end_matches(['?', '.', ':'])),
                 question: q.key.clone(),
             })
@@ -132,7 +133,7 @@ pub fn estimates(
     let levels = [ConfidenceLevel::P95, ConfidenceLevel::P99_8];
     let mut out = Vec::new();
     for (k, ind) in indicators(survey).iter().enumerate() {
-        let code = ind.id.rsplit('.').next().unwrap_or("");
+        let code = ind.id.rsplit(':').next().unwrap_or("");
         let y: Vec<Option<f64>> = rows
             .iter()
             .map(|r| {
@@ -262,7 +263,7 @@ mod tests {
         let ids: Vec<String> = indicators(&survey()).into_iter().map(|i| i.id).collect();
         assert_eq!(
             ids,
-            ["v.safe.agree", "v.safe.disagree", "v.warm.1", "v.warm.2"]
+            ["v:safe:agree", "v:safe:disagree", "v:warm:1", "v:warm:2"]
         );
         assert_eq!(
             indicators(&survey())[0].name,

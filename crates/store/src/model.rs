@@ -163,12 +163,24 @@ pub struct Indicator {
     pub year_type: Option<String>,
 }
 
+/// How the source of residents' evidence ends ([`Indicator::is_residents_evidence`]).
+pub const RESIDENTS_EVIDENCE: &str = "(community)";
+
 impl Indicator {
     /// The small-number rule in force: the indicator's own, or
     /// [`Disclosure::DEFAULT`] when it sets none; `None` when it publishes every count.
     pub fn disclosure_rule(&self) -> Option<Disclosure> {
         let rule = self.disclosure.unwrap_or(Disclosure::DEFAULT);
         (!rule.is_none()).then_some(rule)
+    }
+
+    /// Whether the indicator is residents' evidence — published from a residents'
+    /// survey (its source names the survey and ends `(community)`) — to be
+    /// labelled so, with its sample size, wherever it is shown.
+    pub fn is_residents_evidence(&self) -> bool {
+        self.source
+            .as_deref()
+            .is_some_and(|s| s.ends_with(RESIDENTS_EVIDENCE))
     }
 
     pub fn named(id: impl Into<String>, name: impl Into<String>) -> Indicator {

@@ -1,24 +1,21 @@
 //! `syndemic survey`: create a residents' survey, import responses exported by
 //! another tool (or typed up from paper) all or nothing, and list what is held.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use syndemic_access::secret::random_hex;
 use syndemic_model::date::unix_now as now;
-use syndemic_model::{AreaCode, Period};
-use syndemic_partnership::layout::{read_responses, LayoutError, Problem, Sheet, MAX_PROBLEMS};
-use syndemic_partnership::survey::{Answer, Channel, Survey};
-use syndemic_partnership::voice::{self, Answered};
-use syndemic_place::geography::parent_chain;
+use syndemic_model::AreaCode;
+use syndemic_partnership::layout::{read_responses, Sheet};
+use syndemic_partnership::survey::{Channel, Survey};
+use syndemic_partnership::voice::MIN_RESPONSES;
 use syndemic_place::Placer;
-use syndemic_store::disclosure::SUPPRESSED;
 use syndemic_store::hub::AuditEntry;
-use syndemic_store::partnership::{NewResponse, ResponseRecord, SurveyBatch, SurveyRecord};
+use syndemic_store::partnership::{SurveyBatch, SurveyRecord};
 use syndemic_store::prelude::*;
-use syndemic_store::{Indicator, Observation};
+use syndemic_voice::{definition, place_sheet, publish};
 
 use crate::evidence::{open, runtime, DbArgs};
 
@@ -216,8 +213,7 @@ pub(crate) async fn held(store: &dyn Database, slug: &str) -> Result<(SurveyReco
             if all.is_empty() { "none".into() } else { all.join(", ") }
         );
     };
-    let survey: Survey = serde_json::from_str(&record.definition)
-        .with_context(|| format!("survey `{slug}`: its stored definition is unreadable"))?;
+    let survey = definition(&record)?;
     Ok((record, survey))
 }
 
@@ -255,49 +251,8 @@ async fn import(
         .and_then(|a| a.area.name)
         .unwrap_or_else(|| record.place.clone());
     let placer = Placer::new(&store, place, &place_name).await?;
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut more = 0;
-    let mut responses = Vec::with_capacity(read.responses.len());
     let at = now();
-    for r in &read.responses {
-        match placer.place(&store, &r.response.location).await? {
-            Ok(lsoa) => responses.push(NewResponse {
-                record: ResponseRecord {
-                    id: format!("response-{}", random_hex(10)?),
-                    wave: wave.clone(),
-                    channel: r.channel.code().into(),
-                    lsoa: lsoa.to_string(),
-                    age_band: r.response.age_band.map(str::to_string),
-                    sex: r.response.sex.map(str::to_string),
-                    ethnicity: r.response.ethnicity.map(str::to_string),
-                    answers: r.response.answers_json(),
-                    at,
-                },
-                texts: r.response.texts.clone(),
-            }),
-            Err(why) => {
-                let field = survey.location_field(&r.response.location).to_string();
-                if problems.len() < MAX_PROBLEMS {
-                    problems.push(Problem {
-                        line: r.line,
-                        column: read.column_of(&field),
-                        field,
-                        message: why.to_string(),
-                    });
-                } else {
-                    more += 1;
-                }
-            }
-        }
-    }
-    if !problems.is_empty() {
-        return Err(LayoutError {
-            file: name,
-            problems,
-            more,
-        }
-        .into());
-    }
+    let responses = place_sheet(&store, &placer, &survey, &read, &name, &wave, at).await?;
     let batch = SurveyBatch {
         id: format!("batch-{}", random_hex(10)?),
         survey_id: record.id.clone(),
@@ -338,113 +293,14 @@ async fn import(
     Ok(())
 }
 
-/// The ages a survey's indicators describe: residents aged 16 and over.
-pub(crate) const SURVEY_AGES: &str = "16+ yrs";
-
 async fn compute(slug: &str, db: &DbArgs) -> Result<()> {
     let store = open(db).await?;
-    let (record, survey) = held(&store, slug).await?;
-    let responses = store.responses(&record.id).await?;
-    let answers: Vec<BTreeMap<String, Answer>> = responses
-        .iter()
-        .map(|r| serde_json::from_str(&r.answers))
-        .collect::<std::result::Result<_, _>>()
-        .with_context(|| format!("survey `{slug}`: a stored response is unreadable"))?;
-    let place = AreaCode::parse(&record.place).map_err(|e| anyhow::anyhow!("{e}"))?;
-    // Each small area counts towards itself, its ward and every area above it
-    // up to the place (never beyond: a survey of one place says nothing of England).
-    let mut areas: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for r in &responses {
-        if areas.contains_key(r.lsoa.as_str()) {
-            continue;
-        }
-        let lsoa = AreaCode::parse(&r.lsoa).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut list = vec![r.lsoa.clone()];
-        for p in parent_chain(&store, lsoa).await? {
-            list.push(p.link.parent.to_string());
-            if p.link.parent == place {
-                break;
-            }
-        }
-        if !list.contains(&record.place) {
-            list.push(record.place.clone());
-        }
-        areas.insert(r.lsoa.as_str(), list);
-    }
-    let answered: Vec<Answered<'_>> = responses
-        .iter()
-        .zip(&answers)
-        .map(|(r, a)| Answered {
-            lsoa: &r.lsoa,
-            wave: &r.wave,
-            answers: a,
-            weight: 1.0,
-        })
-        .collect();
-    let estimates = voice::estimates(&survey, &answered, |l| {
-        areas.get(l).cloned().unwrap_or_default()
-    });
-    let indicators = voice::indicators(&survey);
-    let mut observations = Vec::with_capacity(estimates.len());
-    for e in &estimates {
-        let withheld = e.value.is_none();
-        let ends = |v: f64| (!withheld && v.is_finite()).then_some(v);
-        observations.push(Observation {
-            indicator: indicators[e.indicator].id.clone(),
-            area: AreaCode::parse(&e.area).map_err(|err| anyhow::anyhow!("{err}"))?,
-            period: Period::parse(&e.wave)
-                .map_err(|err| anyhow::anyhow!("wave {}: {err}", e.wave))?,
-            sex: "Persons".into(),
-            age: SURVEY_AGES.into(),
-            category_type: String::new(),
-            category: String::new(),
-            count: (!withheld).then_some(e.count as f64),
-            denominator: (!withheld).then_some(e.n as f64),
-            value: e.value,
-            lower95: ends(e.limits95.0),
-            upper95: ends(e.limits95.1),
-            lower998: ends(e.limits998.0),
-            upper998: ends(e.limits998.1),
-            note: withheld.then(|| SUPPRESSED.to_string()),
-            compared_to_england: None,
-            compared_to_parent: None,
-            recent_trend: None,
-        });
-    }
-    let mut tx = store.begin().await?;
-    for ind in &indicators {
-        let question = survey
-            .question(&ind.question)
-            .map_or("", |q| q.text.as_str());
-        tx.delete_observations(&ind.id).await?;
-        tx.put_indicator(&Indicator {
-            definition: Some(format!(
-                "Residents' evidence: the percentage of residents aged 16 and over answering the survey \"{}\" who answered \"{question}\" so. Sample size is the number who answered the question; areas with fewer than {} answers are withheld.",
-                survey.title,
-                voice::MIN_RESPONSES
-            )),
-            measure_type: Some("proportion".into()),
-            multiplier: Some(100.0),
-            unit: Some("%".into()),
-            source: Some(format!("Residents' survey: {} (community)", survey.title)),
-            value_type: Some("Proportion".into()),
-            ci_method: Some("Wilson score interval; unweighted (every response weighted 1)".into()),
-            ..Indicator::named(ind.id.clone(), ind.name.clone())
-        })
-        .await?;
-    }
-    tx.put_observations(&observations).await?;
-    tx.commit().await?;
+    let (record, _) = held(&store, slug).await?;
+    let done = publish(&store, &record).await?;
     store.close().await;
-    let published = observations.iter().filter(|o| o.value.is_some()).count();
     println!(
         "Computed {} indicators of {} from {} responses: {} estimates published, {} withheld (fewer than {} answers)",
-        indicators.len(),
-        record.slug,
-        responses.len(),
-        published,
-        observations.len() - published,
-        voice::MIN_RESPONSES
+        done.indicators, record.slug, done.responses, done.estimates, done.withheld, MIN_RESPONSES
     );
     Ok(())
 }

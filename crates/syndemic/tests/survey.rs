@@ -333,7 +333,7 @@ async fn responses_import_all_or_nothing_on_the_real_place() {
         ok(&[
             "export",
             "--indicator",
-            "trafford-voices.feel_safe.agree",
+            "trafford-voices:feel_safe:agree",
             "--output",
             &p(&export),
             "--db",

@@ -19,14 +19,15 @@ use syndemic_model::{AreaCode, Level};
 use syndemic_partnership::access::may_run_surveys;
 use syndemic_partnership::layout::{read_responses, Sheet};
 use syndemic_partnership::survey::{
-    Channel, FieldProblem, Kind, Raw, Response as Answer, Survey, AGE_BANDS, ETHNIC_GROUPS, SEXES,
+    Channel, FieldProblem, Kind, Raw, Survey, AGE_BANDS, ETHNIC_GROUPS, SEXES,
 };
 use syndemic_partnership::voice::survey_band_shares;
 use syndemic_place::geography::parent_chain;
 use syndemic_place::{Placer, Unplaced};
 use syndemic_stats::survey::representativeness;
 use syndemic_store::hub::AuditEntry;
-use syndemic_store::partnership::{NewResponse, ResponseRecord, SurveyBatch, SurveyRecord};
+use syndemic_store::partnership::{ResponseRecord, SurveyBatch, SurveyRecord};
+use syndemic_voice::{definition, new_response, place_sheet, VoiceError};
 
 use super::layout_error;
 use crate::shell::auth::set_cookie;
@@ -36,6 +37,17 @@ use crate::shell::{
     cookie, now, page, random_hex, security, PostedFiles, SecurityEvent, Signed, Upload,
 };
 use crate::{AppState, WebError};
+
+/// A survey operation's failure at the web's edge: a file's problems are the
+/// caller's to fix (422), anything else is ours.
+fn voice_error(e: VoiceError) -> WebError {
+    match e {
+        VoiceError::Rows(rows) => layout_error(rows),
+        VoiceError::Place(p) => p.into(),
+        VoiceError::Store(s) => s.into(),
+        other => WebError::Internal(other.to_string()),
+    }
+}
 
 /// The device cookie that caps submissions per device and day.
 const DEVICE_COOKIE: &str = "syndemic_device";
@@ -57,8 +69,7 @@ async fn held(state: &AppState, slug: &str) -> Result<(SurveyRecord, Survey), We
         .survey_by_slug(slug)
         .await?
         .ok_or_else(|| WebError::NotFound(format!("there is no survey `{slug}`")))?;
-    let survey = serde_json::from_str(&record.definition)
-        .map_err(|e| WebError::Internal(format!("survey {slug}: definition unreadable: {e}")))?;
+    let survey = definition(&record).map_err(voice_error)?;
     Ok((record, survey))
 }
 
@@ -405,7 +416,7 @@ pub(crate) async fn submit(
     let contact = (form.get("contact_ok") == "yes")
         .then(|| form.get("contact").chars().take(200).collect::<String>())
         .filter(|c| !c.trim().is_empty());
-    let response = new_response(&answer, lsoa, &wave, Channel::Online, at)?;
+    let response = new_response(&answer, lsoa, &wave, Channel::Online, at).map_err(voice_error)?;
     let batch = SurveyBatch {
         id: format!("form-{}", random_hex(10)?),
         survey_id: record.id.clone(),
@@ -441,29 +452,6 @@ fn audit(actor: &str, org: &str, action: &str, record: &str, reason: String) -> 
         record: record.into(),
         reason,
     }
-}
-
-fn new_response(
-    a: &Answer,
-    lsoa: AreaCode,
-    wave: &str,
-    channel: Channel,
-    at: i64,
-) -> Result<NewResponse, WebError> {
-    Ok(NewResponse {
-        record: ResponseRecord {
-            id: format!("response-{}", random_hex(10)?),
-            wave: wave.into(),
-            channel: channel.code().into(),
-            lsoa: lsoa.to_string(),
-            age_band: a.age_band.map(str::to_string),
-            sex: a.sex.map(str::to_string),
-            ethnicity: a.ethnicity.map(str::to_string),
-            answers: a.answers_json(),
-            at,
-        },
-        texts: a.texts.clone(),
-    })
 }
 
 /// Each small area's ward (code, name), through the stored lookups.
@@ -737,33 +725,17 @@ pub(crate) async fn import(
     let place = AreaCode::parse(&record.place).map_err(|e| WebError::Internal(e.to_string()))?;
     let placer = Placer::new(state.db.as_ref(), place, &state.place).await?;
     let at = now();
-    let mut problems = Vec::new();
-    let mut responses = Vec::with_capacity(read.responses.len());
-    for r in &read.responses {
-        match placer
-            .place(state.db.as_ref(), &r.response.location)
-            .await?
-        {
-            Ok(lsoa) => responses.push(new_response(&r.response, lsoa, &wave, r.channel, at)?),
-            Err(why) => {
-                if problems.len() < 50 {
-                    let field = survey.location_field(&r.response.location);
-                    problems.push(format!(
-                        "line {}, column {} ({field}): {why}",
-                        r.line,
-                        read.column_of(field).unwrap_or_default()
-                    ));
-                }
-            }
-        }
-    }
-    if !problems.is_empty() {
-        return Err(WebError::Unprocessable(format!(
-            "{}: nothing was imported; fix these and import it again:\n{}",
-            file.file_name,
-            problems.join("\n")
-        )));
-    }
+    let responses = place_sheet(
+        state.db.as_ref(),
+        &placer,
+        &survey,
+        &read,
+        &file.file_name,
+        &wave,
+        at,
+    )
+    .await
+    .map_err(voice_error)?;
     let batch = SurveyBatch {
         id: format!("batch-{}", random_hex(10)?),
         survey_id: record.id.clone(),

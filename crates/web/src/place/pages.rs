@@ -552,7 +552,11 @@ async fn render_profile(
                             @for (indicator, o, england, peers) in group {
                                 @let (fill, ink) = comparison_colour(o.compared_to_england.as_deref());
                                 tr {
-                                    th scope="row" { a href=(format!("/indicators/{}?area={code}{}", indicator.id, if o.sex == "Persons" { String::new() } else { format!("&{}", form_urlencoded::Serializer::new(String::new()).append_pair("sex", &o.sex).finish()) })) { (indicator.name) } }
+                                    th scope="row" { a href=(format!("/indicators/{}?area={code}{}", indicator.id, if o.sex == "Persons" { String::new() } else { format!("&{}", form_urlencoded::Serializer::new(String::new()).append_pair("sex", &o.sex).finish()) })) { (indicator.name) }
+                                        @if indicator.is_residents_evidence() {
+                                            br; span class="hint" { "Residents' evidence: a sample of " (o.denominator.map(fmt).unwrap_or_else(|| "–".into())) ", " (if indicator.ci_method.as_deref().is_some_and(|m| m.contains("unweighted")) { "unweighted" } else { "weighted to the population" }) }
+                                        }
+                                    }
                                     td { (o.period.to_string()) }
                                     // The value and its limits to the same decimals, and England's too: one indicator a row.
                                     @let places = svg::decimals_of(&[o.value, o.lower95, o.upper95, *england].into_iter().flatten().collect::<Vec<f64>>());

@@ -1,0 +1,244 @@
+//! Residents' surveys over the store, shared by the web application, the command
+//! line and the demo:
+//!
+//! - [`place_sheet`]: a sheet of responses (another tool's export, paper forms
+//!   typed up) placed in the small areas of the survey's place, all or nothing —
+//!   every response outside the place or unplaceable named by line and column.
+//! - [`new_response`]: one checked response as it is kept (its small area, never
+//!   its postcode or pin).
+//! - [`publish`]: the survey's closed questions published as indicators of
+//!   residents' evidence (`syndemic_partnership::voice`) for every small area,
+//!   ward and district of the place and the place itself, in one transaction.
+
+use std::collections::BTreeMap;
+
+use syndemic_model::{AreaCode, Period};
+use syndemic_partnership::layout::{LayoutError, Problem, ReadResponses, MAX_PROBLEMS};
+use syndemic_partnership::survey::{Answer, Channel, Response, Survey};
+use syndemic_partnership::voice::{self, Answered};
+use syndemic_place::geography::parent_chain;
+use syndemic_place::{PlaceError, Placer};
+use syndemic_store::disclosure::SUPPRESSED;
+use syndemic_store::partnership::{NewResponse, ResponseRecord, SurveyRecord};
+use syndemic_store::prelude::*;
+use syndemic_store::{Indicator, Observation, StoreError, RESIDENTS_EVIDENCE};
+
+/// The ages a survey's indicators describe: residents aged 16 and over.
+pub const SURVEY_AGES: &str = "16+ yrs";
+
+/// Why a survey operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VoiceError {
+    /// The file's responses, every problem listed: nothing was kept.
+    #[error("{0}")]
+    Rows(#[from] LayoutError),
+    #[error("{0}")]
+    Place(#[from] PlaceError),
+    #[error("the store: {0}")]
+    Store(#[from] StoreError),
+    /// Stored data that cannot be read back (a survey's definition, a response).
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("no random numbers: {0}")]
+    Random(String),
+}
+
+fn random_id(prefix: &str) -> Result<String, VoiceError> {
+    syndemic_access::secret::random_hex(10)
+        .map(|h| format!("{prefix}-{h}"))
+        .map_err(|e| VoiceError::Random(e.to_string()))
+}
+
+/// A survey's stored definition, read.
+pub fn definition(record: &SurveyRecord) -> Result<Survey, VoiceError> {
+    serde_json::from_str(&record.definition).map_err(|e| {
+        VoiceError::Corrupt(format!(
+            "survey `{}`: its definition is unreadable: {e}",
+            record.slug
+        ))
+    })
+}
+
+/// One checked response as kept: in `lsoa`, of `wave`, by `channel`.
+pub fn new_response(
+    r: &Response,
+    lsoa: AreaCode,
+    wave: &str,
+    channel: Channel,
+    at: i64,
+) -> Result<NewResponse, VoiceError> {
+    Ok(NewResponse {
+        record: ResponseRecord {
+            id: random_id("response")?,
+            wave: wave.into(),
+            channel: channel.code().into(),
+            lsoa: lsoa.to_string(),
+            age_band: r.age_band.map(str::to_string),
+            sex: r.sex.map(str::to_string),
+            ethnicity: r.ethnicity.map(str::to_string),
+            answers: r.answers_json(),
+            at,
+        },
+        texts: r.texts.clone(),
+    })
+}
+
+/// Places every response of a sheet: all of them, or an error naming each one
+/// that could not be placed (at most [`MAX_PROBLEMS`]) by line and column.
+pub async fn place_sheet(
+    store: &dyn Store,
+    placer: &Placer,
+    survey: &Survey,
+    read: &ReadResponses,
+    file: &str,
+    wave: &str,
+    at: i64,
+) -> Result<Vec<NewResponse>, VoiceError> {
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut more = 0;
+    let mut out = Vec::with_capacity(read.responses.len());
+    for r in &read.responses {
+        match placer.place(store, &r.response.location).await? {
+            Ok(lsoa) => out.push(new_response(&r.response, lsoa, wave, r.channel, at)?),
+            Err(why) if problems.len() < MAX_PROBLEMS => {
+                let field = survey.location_field(&r.response.location).to_string();
+                problems.push(Problem {
+                    line: r.line,
+                    column: read.column_of(&field),
+                    field,
+                    message: why.to_string(),
+                });
+            }
+            Err(_) => more += 1,
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(LayoutError {
+            file: file.into(),
+            problems,
+            more,
+        }
+        .into())
+    }
+}
+
+/// What [`publish`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub indicators: usize,
+    pub responses: usize,
+    pub estimates: usize,
+    pub withheld: usize,
+}
+
+/// Publishes the survey's closed questions as indicators of residents'
+/// evidence, replacing those published before, in one transaction. Each small
+/// area counts towards itself, its ward and every area above it up to the
+/// survey's place — never beyond: a survey of one place says nothing of England.
+pub async fn publish(store: &dyn Database, record: &SurveyRecord) -> Result<Published, VoiceError> {
+    let survey = definition(record)?;
+    let responses = store.responses(&record.id).await?;
+    let answers: Vec<BTreeMap<String, Answer>> = responses
+        .iter()
+        .map(|r| serde_json::from_str(&r.answers))
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            VoiceError::Corrupt(format!(
+                "survey `{}`: a stored response is unreadable: {e}",
+                record.slug
+            ))
+        })?;
+    let bad_code = |e: syndemic_model::AreaCodeError| VoiceError::Corrupt(e.to_string());
+    let place = AreaCode::parse(&record.place).map_err(bad_code)?;
+    let mut areas: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for r in &responses {
+        if areas.contains_key(r.lsoa.as_str()) {
+            continue;
+        }
+        let lsoa = AreaCode::parse(&r.lsoa).map_err(bad_code)?;
+        let mut list = vec![r.lsoa.clone()];
+        for p in parent_chain(store, lsoa).await? {
+            list.push(p.link.parent.to_string());
+            if p.link.parent == place {
+                break;
+            }
+        }
+        if !list.contains(&record.place) {
+            list.push(record.place.clone());
+        }
+        areas.insert(r.lsoa.as_str(), list);
+    }
+    let answered: Vec<Answered<'_>> = responses
+        .iter()
+        .zip(&answers)
+        .map(|(r, a)| Answered {
+            lsoa: &r.lsoa,
+            wave: &r.wave,
+            answers: a,
+            weight: 1.0,
+        })
+        .collect();
+    let estimates = voice::estimates(&survey, &answered, |l| {
+        areas.get(l).cloned().unwrap_or_default()
+    });
+    let indicators = voice::indicators(&survey);
+    let mut observations = Vec::with_capacity(estimates.len());
+    for e in &estimates {
+        let withheld = e.value.is_none();
+        let end = |v: f64| (!withheld && v.is_finite()).then_some(v);
+        observations.push(Observation {
+            indicator: indicators[e.indicator].id.clone(),
+            area: AreaCode::parse(&e.area).map_err(bad_code)?,
+            period: Period::parse(&e.wave)
+                .map_err(|err| VoiceError::Corrupt(format!("wave {}: {err}", e.wave)))?,
+            sex: "Persons".into(),
+            age: SURVEY_AGES.into(),
+            category_type: String::new(),
+            category: String::new(),
+            count: (!withheld).then_some(e.count as f64),
+            denominator: (!withheld).then_some(e.n as f64),
+            value: e.value,
+            lower95: end(e.limits95.0),
+            upper95: end(e.limits95.1),
+            lower998: end(e.limits998.0),
+            upper998: end(e.limits998.1),
+            note: withheld.then(|| SUPPRESSED.to_string()),
+            compared_to_england: None,
+            compared_to_parent: None,
+            recent_trend: None,
+        });
+    }
+    let mut tx = store.begin().await?;
+    for ind in &indicators {
+        let question = survey
+            .question(&ind.question)
+            .map_or("", |q| q.text.as_str());
+        tx.delete_observations(&ind.id).await?;
+        tx.put_indicator(&Indicator {
+            definition: Some(format!(
+                "Residents' evidence: of residents aged 16 and over who answered \"{question}\" in the survey \"{}\", the percentage answering as named. The count is those who did, the denominator those who answered the question (the sample size); an area with fewer than {} answers is withheld.",
+                survey.title,
+                voice::MIN_RESPONSES
+            )),
+            measure_type: Some("proportion".into()),
+            multiplier: Some(100.0),
+            unit: Some("%".into()),
+            source: Some(format!("Residents' survey: {} {RESIDENTS_EVIDENCE}", survey.title)),
+            value_type: Some("Proportion".into()),
+            ci_method: Some("Wilson score interval; unweighted (every response weighted 1)".into()),
+            ..Indicator::named(ind.id.clone(), ind.name.clone())
+        })
+        .await?;
+    }
+    tx.put_observations(&observations).await?;
+    tx.commit().await?;
+    let withheld = observations.iter().filter(|o| o.value.is_none()).count();
+    Ok(Published {
+        indicators: indicators.len(),
+        responses: responses.len(),
+        estimates: observations.len() - withheld,
+        withheld,
+    })
+}

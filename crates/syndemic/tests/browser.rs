@@ -307,6 +307,109 @@ fn check_narrow(
     assert_eq!(wide, json!(true), "{name}: wider than the screen at 390 px");
 }
 
+/// Responses held by the demo's survey, read by the command line beside the
+/// running server.
+fn survey_responses(db: &std::path::Path) -> usize {
+    let out = Command::new(env!("CARGO_BIN_EXE_syndemic"))
+        .args(["survey", "list", "--db"])
+        .arg(db)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let at = text
+        .find("hartmoor-voices")
+        .unwrap_or_else(|| panic!("{text}"));
+    let rest = &text[at..];
+    let open = rest.find('(').unwrap() + 1;
+    rest[open..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A resident answers the survey in a browser with JavaScript switched off,
+/// by keyboard only: the session proves first that no script runs in it, then
+/// reads the result through WebDriver's own title and the store.
+fn survey_without_script(driver_port: u16, base: &str, db: &std::path::Path) {
+    let (_, created) = http(
+        driver_port,
+        "POST",
+        "/session",
+        Some(&json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--window-size=390,844"],
+            "prefs": { "profile.managed_default_content_settings.javascript": 2 } } } } })),
+    )
+    .unwrap();
+    let created: Value = serde_json::from_str(&created).unwrap();
+    let plain = Browser {
+        port: driver_port,
+        session: created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{created}"))
+            .to_owned(),
+    };
+    let press = |keys: &[&str]| {
+        let mut actions = Vec::new();
+        for k in keys {
+            actions.push(json!({ "type": "keyDown", "value": k }));
+            actions.push(json!({ "type": "keyUp", "value": k }));
+        }
+        plain.call(
+            "POST",
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        );
+    };
+    plain.open("data:text/html,<title>before</title><script>document.title='script ran'</script>");
+    assert_eq!(
+        plain.call("GET", "/title", None),
+        json!("before"),
+        "JavaScript is off in this session"
+    );
+    // A postcode of the demo's directory.
+    let postcode = (1..=5)
+        .map(|d| format!("HM{d} 0AD"))
+        .find(|p| {
+            Command::new(env!("CARGO_BIN_EXE_syndemic"))
+                .args(["areas", "postcode", p, "--db"])
+                .arg(db)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("a demo postcode");
+    let before = survey_responses(db);
+    // From the safety question: Tab to its first answer, Space to choose it,
+    // Shift+Tab back to the postcode, type it, Enter to send.
+    plain.open(&format!("{base}/surveys/hartmoor-voices#q-feel_safe-field"));
+    press(&["\u{E004}", " "]);
+    plain.call(
+        "POST",
+        "/actions",
+        Some(
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+        { "type": "keyDown", "value": "\u{E008}" }, { "type": "keyDown", "value": "\u{E004}" },
+        { "type": "keyUp", "value": "\u{E004}" }, { "type": "keyUp", "value": "\u{E008}" } ] }] }),
+        ),
+    );
+    let chars: Vec<String> = postcode.chars().map(String::from).collect();
+    press(&chars.iter().map(String::as_str).collect::<Vec<_>>());
+    press(&["\u{E007}"]);
+    wait_for("the survey's thanks", || {
+        plain
+            .call("GET", "/title", None)
+            .as_str()
+            .is_some_and(|t| t.starts_with("Thank you"))
+    });
+    assert_eq!(
+        survey_responses(db),
+        before + 1,
+        "the answer sent without script is kept"
+    );
+    plain.call("DELETE", "", None);
+}
+
 fn on_path(tool: &str) -> bool {
     Command::new(tool)
         .arg("--version")
@@ -911,7 +1014,29 @@ fn the_demo_in_a_real_browser() {
         "the report has print styles"
     );
     check_page("accountability-report");
+
+    // Residents' voices: the survey form, its errors, and the team's pages
+    // (the partnership lead runs surveys), each checked by axe-core.
+    browser.open(&format!("{base}/surveys/hartmoor-voices"));
+    check_page("survey");
+    browser.click("form[action='/surveys/hartmoor-voices'] button[type=submit]");
+    assert!(
+        browser.text().contains("There is a problem"),
+        "an empty answer is shown its problems: {}",
+        browser.text()
+    );
+    check_page("survey-errors");
+    browser.open(&format!("{base}/surveys/hartmoor-voices/manage"));
+    assert!(
+        browser.text().contains("Paper, entered by staff") && browser.text().contains("Chi-square"),
+        "who answered, against who lives here: {}",
+        browser.text()
+    );
+    check_page("survey-manage");
+    browser.open(&format!("{base}/surveys/hartmoor-voices/comments"));
+    check_page("survey-comments");
     browser.call("DELETE", "", None);
+    survey_without_script(driver_port, &base, &dir.path().join("demo.db"));
     assert!(
         violations.is_empty(),
         "axe-core WCAG 2.2 A/AA violations:\n{}",

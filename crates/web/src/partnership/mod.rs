@@ -14,6 +14,7 @@ mod manage;
 mod orgs;
 mod pages;
 mod report;
+mod survey_api;
 mod surveys;
 
 use axum::routing::{get, post};
@@ -84,7 +85,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 pub(crate) fn api_routes() -> Router<AppState> {
-    api::routes()
+    api::routes().merge(survey_api::routes())
 }
 
 /// Everything about the place's partnerships, read at once: it is small (tens of

@@ -63,7 +63,7 @@ const FORM_SECONDS: i64 = 24 * 3600;
 const HONEYPOT: &str = "website";
 
 /// A survey held, its definition read; 404 for none.
-async fn held(state: &AppState, slug: &str) -> Result<(SurveyRecord, Survey), WebError> {
+pub(crate) async fn held(state: &AppState, slug: &str) -> Result<(SurveyRecord, Survey), WebError> {
     let record = state
         .db
         .survey_by_slug(slug)
@@ -628,28 +628,28 @@ pub(crate) async fn manage(
     Ok(page(&state, &format!("{}: who answered", survey.title), body).into_response())
 }
 
-/// Age band, sex and ward tables of respondents against the place's residents
-/// aged 16 and over (the server's population source, latest period); `wards`
-/// holds every small area of the place with its ward.
-async fn representativeness_section(
+/// Respondents against residents, as tables of (group, respondents, residents):
+/// by age band and sex, and by ward where `wards` is given. Residents are those
+/// aged 16 and over of the place's small areas (`lsoas`), in the server's
+/// population source's latest period; respondents those who gave their age or
+/// sex. `None` without a population source.
+pub(crate) async fn represented(
     state: &AppState,
     responses: &[ResponseRecord],
-    wards: &FxHashMap<String, (String, String)>,
-) -> Result<Markup, WebError> {
+    lsoas: &rustc_hash::FxHashSet<String>,
+    wards: Option<&FxHashMap<String, (String, String)>>,
+) -> Result<Option<(String, Vec<(&'static str, Vec<(String, f64, f64)>)>)>, WebError> {
     let Some(source) = state.population.as_deref() else {
-        return Ok(
-            html! { p { "No population source is configured (--population), so respondents cannot be compared with residents." } },
-        );
+        return Ok(None);
     };
     let rows = state.db.populations(source).await?;
     let latest = rows.iter().map(|p| p.period.sort_key()).max();
     let mut age = [0.0f64; 7];
     let mut sex = [0.0f64; 2];
     let mut ward_people: BTreeMap<String, f64> = BTreeMap::new();
-    // `wards` holds every small area of the place.
     for p in rows
         .iter()
-        .filter(|p| Some(p.period.sort_key()) == latest && wards.contains_key(p.area.as_str()))
+        .filter(|p| Some(p.period.sort_key()) == latest && lsoas.contains(p.area.as_str()))
     {
         let Some(shares) = survey_band_shares(&p.age) else {
             continue;
@@ -660,44 +660,72 @@ async fn representativeness_section(
                 *slot += share * p.population;
             }
             sex[usize::from(p.sex == "Male")] += adults;
-            if let Some((_, name)) = wards.get(p.area.as_str()) {
+            if let Some((_, name)) = wards.and_then(|w| w.get(p.area.as_str())) {
                 *ward_people.entry(name.clone()).or_default() += adults;
             }
         }
     }
     let count =
         |f: &dyn Fn(&ResponseRecord) -> bool| responses.iter().filter(|r| f(r)).count() as f64;
-    let age_rows: Vec<(String, f64, f64)> = AGE_BANDS
-        .iter()
-        .zip(age)
-        .map(|(b, pop)| {
-            (
-                b.to_string(),
-                count(&|r| r.age_band.as_deref() == Some(b)),
-                pop,
-            )
-        })
-        .collect();
-    let sex_rows: Vec<(String, f64, f64)> = SEXES
-        .iter()
-        .zip(sex)
-        .map(|(s, pop)| (s.to_string(), count(&|r| r.sex.as_deref() == Some(s)), pop))
-        .collect();
-    let ward_rows: Vec<(String, f64, f64)> = ward_people
-        .iter()
-        .map(|(name, pop)| {
-            (
-                name.clone(),
-                count(&|r| wards.get(&r.lsoa).is_some_and(|w| &w.1 == name)),
-                *pop,
-            )
-        })
-        .collect();
+    let mut tables = vec![
+        (
+            "Age",
+            AGE_BANDS
+                .iter()
+                .zip(age)
+                .map(|(b, pop)| {
+                    (
+                        b.to_string(),
+                        count(&|r| r.age_band.as_deref() == Some(b)),
+                        pop,
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "Sex",
+            SEXES
+                .iter()
+                .zip(sex)
+                .map(|(s, pop)| (s.to_string(), count(&|r| r.sex.as_deref() == Some(s)), pop))
+                .collect(),
+        ),
+    ];
+    if let Some(wards) = wards {
+        tables.push((
+            "Ward",
+            ward_people
+                .iter()
+                .map(|(name, pop)| {
+                    (
+                        name.clone(),
+                        count(&|r| wards.get(&r.lsoa).is_some_and(|w| &w.1 == name)),
+                        *pop,
+                    )
+                })
+                .collect(),
+        ));
+    }
+    Ok(Some((source.to_string(), tables)))
+}
+
+/// The tables of [`represented`] as HTML, each with its chi-square test.
+async fn representativeness_section(
+    state: &AppState,
+    responses: &[ResponseRecord],
+    wards: &FxHashMap<String, (String, String)>,
+) -> Result<Markup, WebError> {
+    let lsoas = wards.keys().cloned().collect();
+    let Some((source, tables)) = represented(state, responses, &lsoas, Some(wards)).await? else {
+        return Ok(
+            html! { p { "No population source is configured (--population), so respondents cannot be compared with residents." } },
+        );
+    };
     Ok(html! {
         p class="hint" { "Residents aged 16 and over of the place's small areas (" (source) ", latest year); respondents who gave their age or sex. A representation of 1 means a group answered in proportion to its share of residents; over or under is judged at 95 % (Haberman's adjusted residual beyond ±1.96)." }
-        (represent_table("Age", &age_rows))
-        (represent_table("Sex", &sex_rows))
-        (represent_table("Ward", &ward_rows))
+        @for (caption, rows) in &tables {
+            (represent_table(caption, rows))
+        }
     })
 }
 

@@ -185,29 +185,6 @@ fn steps(values: &[f64]) -> impl Fn(f64) -> usize + '_ {
     }
 }
 
-/// The area an indicator is shown for when none is asked: England where it has
-/// a value there, else the area whose value covers the most people (a residents'
-/// survey's place, a local indicator's county) — never an empty England.
-async fn default_area(
-    store: &dyn syndemic_store::Database,
-    id: &str,
-) -> Result<AreaCode, WebError> {
-    let england = parse_code(ENGLAND)?;
-    let above = store.observations_above_wards(id).await?;
-    if above.is_empty() || above.iter().any(|o| o.area == england && o.value.is_some()) {
-        return Ok(england);
-    }
-    Ok(above
-        .iter()
-        .filter(|o| o.value.is_some())
-        .max_by(|a, b| {
-            a.denominator
-                .unwrap_or(0.0)
-                .total_cmp(&b.denominator.unwrap_or(0.0))
-        })
-        .map_or(england, |o| o.area))
-}
-
 impl View {
     pub(crate) async fn load(
         state: &AppState,
@@ -226,7 +203,7 @@ impl View {
         };
         let area = match area {
             Some(a) => parse_code(a)?,
-            None => default_area(store, id).await?,
+            None => super::default_area(store, id).await?,
         };
         let area_name = store
             .area(area)

@@ -15,7 +15,9 @@ pub(crate) mod report;
 use axum::routing::get;
 use axum::Router;
 
-use crate::AppState;
+use syndemic_model::AreaCode;
+
+use crate::{AppState, WebError};
 
 /// The place pages' routes.
 pub(crate) fn routes() -> Router<AppState> {
@@ -44,4 +46,27 @@ pub(crate) fn routes() -> Router<AppState> {
 /// The open data API, mounted under `/api/v1`.
 pub(crate) fn api_routes() -> Router<AppState> {
     api::routes()
+}
+
+/// The area an indicator is shown for when none is asked: England where it has
+/// a value there, else the area whose value covers the most people (a residents'
+/// survey's place, a local indicator's county) — never an empty England.
+pub(crate) async fn default_area(
+    store: &dyn syndemic_store::Database,
+    id: &str,
+) -> Result<AreaCode, WebError> {
+    let england = crate::parse_code("E92000001")?;
+    let above = store.observations_above_wards(id).await?;
+    if above.is_empty() || above.iter().any(|o| o.area == england && o.value.is_some()) {
+        return Ok(england);
+    }
+    Ok(above
+        .iter()
+        .filter(|o| o.value.is_some())
+        .max_by(|a, b| {
+            a.denominator
+                .unwrap_or(0.0)
+                .total_cmp(&b.denominator.unwrap_or(0.0))
+        })
+        .map_or(england, |o| o.area))
 }

@@ -4,7 +4,8 @@
 //! female, as real samples do. Every response goes through the code real ones
 //! do — a sheet read by `read_responses`, placed by `syndemic_voice::place_sheet`,
 //! added as a batch — and the survey is published as indicators of residents'
-//! evidence by `syndemic_voice::publish`. Only the answers are invented.
+//! evidence by `syndemic_voice::publish`, weighted to the demo's residents.
+//! Only the answers are invented.
 
 use std::fmt::Write as _;
 
@@ -15,7 +16,7 @@ use syndemic_partnership::layout::{read_responses, Sheet};
 use syndemic_partnership::survey::{Channel, Kind, Question, Survey, AGE_BANDS};
 use syndemic_place::Placer;
 use syndemic_store::hub::AuditEntry;
-use syndemic_store::partnership::{SurveyBatch, SurveyRecord};
+use syndemic_store::partnership::{CommitmentRecord, SurveyBatch, SurveyRecord};
 use syndemic_store::prelude::*;
 use syndemic_store::SqlStore;
 
@@ -23,6 +24,9 @@ use crate::{DemoError, COUNTY, EDITION, SEED};
 
 /// The demo survey's slug.
 pub const SLUG: &str = "hartmoor-voices";
+/// The county plan its answer is committed in, and the Marmot objective.
+const PLAN: &str = "hartmoor-marmot-plan";
+const OBJECTIVE: &str = "places";
 
 fn question(key: &str, text: &str, kind: Kind, options: &[&str], required: bool) -> Question {
     Question {
@@ -268,8 +272,43 @@ pub async fn seed(
             )
             .await?;
     }
-    syndemic_voice::publish(store, &record)
+    syndemic_voice::publish(store, &record, Some(crate::POPULATION))
         .await
         .map_err(|e| DemoError::Survey(e.to_string()))?;
+    // The board answers what residents said with a commitment measured by it,
+    // shown on the plan's "you said, we did" page.
+    if let Some(plan) = store.plans().await?.into_iter().find(|p| p.id == PLAN) {
+        let commitment = CommitmentRecord {
+            id: "commitment-voices-safe".into(),
+            plan_id: plan.id.clone(),
+            reference: "V1".into(),
+            title: "Light and staff the routes residents said feel unsafe after dark".into(),
+            lead_org: "hartmoor-county-council".into(),
+            contributors: Vec::new(),
+            framework: Some(syndemic_partnership::framework::MARMOT.into()),
+            objective: Some(OBJECTIVE.into()),
+            indicator: Some(format!("{SLUG}:feel_safe:agree")),
+            indicator_area: Some(COUNTY.into()),
+            baseline_period: Some("2025".into()),
+            baseline_value: None,
+            target_value: Some(80.0),
+            target_date: Some("2028-03-31".into()),
+            target_rule: None,
+            areas: Vec::new(),
+            milestones: Vec::new(),
+            created_at: now - 300 * 86_400,
+        };
+        store
+            .put_plan(
+                &plan,
+                &[commitment],
+                &audit(
+                    now - 300 * 86_400,
+                    "change",
+                    "a commitment answering the survey",
+                ),
+            )
+            .await?;
+    }
     Ok(())
 }

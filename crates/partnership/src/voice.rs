@@ -180,6 +180,132 @@ pub fn estimates(
     out
 }
 
+/// One stratum's residents aged 16 and over (a district, in a wave): by survey
+/// age band ([`crate::survey::AGE_BANDS`]) and by sex (female, male).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Margins {
+    pub age: [f64; 7],
+    pub sex: [f64; 2],
+}
+
+/// A respondent as weighting sees them: their stratum, and their age band and
+/// sex (indexes into [`crate::survey::AGE_BANDS`] and female/male) if given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Respondent {
+    pub stratum: usize,
+    pub age: Option<usize>,
+    pub sex: Option<usize>,
+}
+
+/// Weights that make each stratum's respondents look like its residents:
+/// those who gave age and sex are raked to the stratum's margins
+/// ([`syndemic_stats::survey::rake`]; an age band or sex with residents but no
+/// respondents is merged into its nearest neighbour that has some, as survey
+/// practice does) — to sex alone where no weights meet both, to the total
+/// where neither can be met; those who gave neither or one take the stratum's
+/// mean weight; the stratum's weights then sum to its residents. `None` when a
+/// stratum has no residents.
+pub fn weights(respondents: &[Respondent], margins: &[Margins]) -> Option<Vec<f64>> {
+    use syndemic_stats::survey::{rake, Margin, RakeOptions};
+    let mut out = vec![0.0; respondents.len()];
+    for (s, m) in margins.iter().enumerate() {
+        let members: Vec<usize> = (0..respondents.len())
+            .filter(|&i| respondents[i].stratum == s)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let known: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&i| respondents[i].age.is_some() && respondents[i].sex.is_some())
+            .collect();
+        let total: f64 = m.sex.iter().sum();
+        if total <= 0.0 || total.is_nan() {
+            return None;
+        }
+        if known.is_empty() {
+            for &i in &members {
+                out[i] = total / members.len() as f64;
+            }
+            continue;
+        }
+        // Each category mapped to one that has respondents.
+        let merged = |counts: &[usize], totals: &[f64]| -> Option<(Vec<u32>, Vec<f64>)> {
+            let have: Vec<usize> = (0..counts.len()).filter(|&c| counts[c] > 0).collect();
+            if have.is_empty() {
+                return None;
+            }
+            let target: Vec<u32> = (0..counts.len())
+                .map(|c| {
+                    let nearest = have.iter().min_by_key(|&&h| (h as i64 - c as i64).abs())?;
+                    Some(have.iter().position(|h| h == nearest)? as u32)
+                })
+                .collect::<Option<_>>()?;
+            let mut t = vec![0.0; have.len()];
+            for (c, total) in totals.iter().enumerate() {
+                t[target[c] as usize] += total;
+            }
+            Some((target, t))
+        };
+        let mut age_n = [0usize; 7];
+        let mut sex_n = [0usize; 2];
+        for &i in &known {
+            age_n[respondents[i].age.unwrap_or(0).min(6)] += 1;
+            sex_n[respondents[i].sex.unwrap_or(0).min(1)] += 1;
+        }
+        // Raked to age and sex; failing that (margins no sample could meet),
+        // to sex alone; failing that, each known respondent alike.
+        let attempt = |use_age: bool| -> Option<Vec<f64>> {
+            let (sex_map, sex_totals) = merged(&sex_n, &m.sex)?;
+            let sexes: Vec<u32> = known
+                .iter()
+                .map(|&i| sex_map[respondents[i].sex.unwrap_or(0).min(1)])
+                .collect();
+            let mut columns = vec![(sexes, sex_totals)];
+            if use_age {
+                let (age_map, age_totals) = merged(&age_n, &m.age)?;
+                let ages: Vec<u32> = known
+                    .iter()
+                    .map(|&i| age_map[respondents[i].age.unwrap_or(0).min(6)])
+                    .collect();
+                // Age margins scaled to the sexes' total (they may differ by rounding).
+                let age_sum: f64 = age_totals.iter().sum();
+                columns.push((
+                    ages,
+                    age_totals.iter().map(|t| t * total / age_sum).collect(),
+                ));
+            }
+            let margins: Vec<Margin<'_>> = columns
+                .iter()
+                .map(|(c, t)| Margin {
+                    categories: c,
+                    totals: t,
+                })
+                .collect();
+            let raked = rake(known.len(), &margins, None, RakeOptions::default()).ok()?;
+            raked.converged.then_some(raked.weights)
+        };
+        let raked = attempt(true)
+            .or_else(|| attempt(false))
+            .unwrap_or_else(|| vec![total / known.len() as f64; known.len()]);
+        for (&i, w) in known.iter().zip(&raked) {
+            out[i] = *w;
+        }
+        let mean = total / known.len() as f64;
+        for &i in &members {
+            if out[i] == 0.0 {
+                out[i] = mean;
+            }
+        }
+        let sum: f64 = members.iter().map(|&i| out[i]).sum();
+        for &i in &members {
+            out[i] *= total / sum;
+        }
+    }
+    out.iter().all(|w| *w > 0.0).then_some(out)
+}
+
 /// The share of a published age band's people who fall in each of the
 /// survey's age bands ([`crate::survey::AGE_BANDS`]), assuming ages spread
 /// evenly within the band (so 4/5 of `15-19` are 16 to 19). `None` for a
@@ -321,5 +447,61 @@ mod tests {
         assert_eq!(survey_band_shares("70-74").unwrap()[5], 1.0);
         assert_eq!(survey_band_shares("0-4").unwrap(), [0.0; 7]);
         assert!(survey_band_shares("All ages").is_none());
+    }
+
+    #[test]
+    fn respondents_are_weighted_to_their_residents() {
+        // One district: residents 60 % female; ages only 16-24 and 75+. Three
+        // women aged 75+ and one man aged 16-24 answered, and one gave nothing.
+        let m = Margins {
+            age: [50.0, 0.0, 0.0, 0.0, 0.0, 0.0, 50.0],
+            sex: [60.0, 40.0],
+        };
+        let r = |age, sex| Respondent {
+            stratum: 0,
+            age,
+            sex,
+        };
+        let rs = [
+            r(Some(6), Some(0)),
+            r(Some(6), Some(0)),
+            r(Some(6), Some(0)),
+            r(Some(0), Some(1)),
+            r(Some(0), Some(0)),
+            r(None, None),
+        ];
+        let w = weights(&rs, std::slice::from_ref(&m)).unwrap();
+        let sum: f64 = w.iter().sum();
+        assert!((sum - 100.0).abs() < 1e-9, "{w:?}");
+        // Raked: the known five carry the residents' age and sex exactly.
+        let known: f64 = w[..5].iter().sum();
+        let men = w[3] * 100.0 / sum;
+        let young = (w[3] + w[4]) * 100.0 / sum;
+        assert!((w[0] - w[1]).abs() < 1e-12, "{w:?}");
+        assert!(
+            known > 0.0 && (men - 40.0 * known / sum).abs() < 1e-6,
+            "{w:?}"
+        );
+        assert!((young - 50.0 * known / sum).abs() < 1e-6, "{w:?}");
+        // Unreachable margins fall back to sex alone, then to the total; a
+        // stratum with no residents cannot be weighted.
+        let odd = [r(Some(6), Some(0)), r(Some(0), Some(1))];
+        let w = weights(
+            &odd,
+            &[Margins {
+                age: [50.0, 0.0, 0.0, 0.0, 0.0, 0.0, 50.0],
+                sex: [60.0, 40.0],
+            }],
+        )
+        .unwrap();
+        assert!(
+            (w[0] - 60.0).abs() < 1e-9 && (w[1] - 40.0).abs() < 1e-9,
+            "{w:?}"
+        );
+        let none = Margins {
+            age: [0.0; 7],
+            sex: [0.0; 2],
+        };
+        assert!(weights(&odd, &[none]).is_none());
     }
 }

@@ -70,6 +70,12 @@ enum SurveyCommand {
         /// The survey's slug.
         #[arg(long)]
         survey: String,
+        /// Weight each wave's respondents to the residents aged 16 and over of
+        /// each district, by age band and sex, from this population source (as
+        /// imported: `syndemic import population --source NAME`); unweighted
+        /// without it.
+        #[arg(long, value_name = "SOURCE")]
+        population: Option<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -96,7 +102,11 @@ pub fn run(args: &SurveyArgs) -> Result<()> {
                 channel,
                 db,
             } => import(survey, file, wave.as_deref(), channel, db).await,
-            SurveyCommand::Compute { survey, db } => compute(survey, db).await,
+            SurveyCommand::Compute {
+                survey,
+                population,
+                db,
+            } => compute(survey, population.as_deref(), db).await,
             SurveyCommand::List { db } => list(db).await,
         }
     })
@@ -293,14 +303,25 @@ async fn import(
     Ok(())
 }
 
-async fn compute(slug: &str, db: &DbArgs) -> Result<()> {
+async fn compute(slug: &str, population: Option<&str>, db: &DbArgs) -> Result<()> {
     let store = open(db).await?;
     let (record, _) = held(&store, slug).await?;
-    let done = publish(&store, &record).await?;
+    if let Some(source) = population {
+        if store.populations(source).await?.is_empty() {
+            bail!("--population {source}: no population of that source in the store; import one with `syndemic import population --source {source}`");
+        }
+    }
+    let done = publish(&store, &record, population).await?;
     store.close().await;
     println!(
-        "Computed {} indicators of {} from {} responses: {} estimates published, {} withheld (fewer than {} answers)",
-        done.indicators, record.slug, done.responses, done.estimates, done.withheld, MIN_RESPONSES
+        "Computed {} indicators of {} from {} responses ({}): {} estimates published, {} withheld (fewer than {} answers)",
+        done.indicators,
+        record.slug,
+        done.responses,
+        if population.is_some() { "weighted" } else { "unweighted" },
+        done.estimates,
+        done.withheld,
+        MIN_RESPONSES
     );
     Ok(())
 }

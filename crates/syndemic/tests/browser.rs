@@ -1035,6 +1035,14 @@ fn the_demo_in_a_real_browser() {
     check_page("survey-manage");
     browser.open(&format!("{base}/surveys/hartmoor-voices/comments"));
     check_page("survey-comments");
+    browser.open(&format!("{base}/plans/hartmoor-marmot-plan/you-said-we-did"));
+    assert!(
+        browser.text().contains("Light and staff the routes residents said feel unsafe")
+            && browser.text().contains("Residents who answered"),
+        "you said, we did: {}",
+        browser.text()
+    );
+    check_page("you-said-we-did");
     browser.call("DELETE", "", None);
     survey_without_script(driver_port, &base, &dir.path().join("demo.db"));
     assert!(

@@ -388,5 +388,87 @@ async fn responses_import_all_or_nothing_on_the_real_place() {
         assert_eq!(place["Age"], "16+ yrs");
         // Nothing above the place: a survey of Trafford says nothing of England.
         assert!(rows.iter().all(|r| r["Area Code"] != "E92000001"));
+
+        // Weighted to Trafford's residents aged 16 and over by age band and sex
+        // (Census 2021, sex by single year of age, summed into bands on import):
+        // the estimate moves, and its interval widens by the design effect.
+        let census = shared
+            .join("data/trafford-census2021-lsoa/2021_population_by_sex_and_age_lsoa_trafford.csv");
+        ok(&[
+            "import",
+            "population",
+            "--quiet",
+            "--source",
+            "Census 2021",
+            "--db",
+            &db,
+            &p(&census),
+        ]);
+        let (success, text) = syndemic(&[
+            "survey",
+            "compute",
+            "--survey",
+            "trafford-voices",
+            "--population",
+            "Mid-2030",
+            "--db",
+            &db,
+        ]);
+        assert!(!success && text.contains("--population Mid-2030"), "{text}");
+        let weighted = ok(&[
+            "survey",
+            "compute",
+            "--survey",
+            "trafford-voices",
+            "--population",
+            "Census 2021",
+            "--db",
+            &db,
+        ]);
+        assert!(weighted.contains("1033 responses (weighted)"), "{weighted}");
+        ok(&[
+            "export",
+            "--indicator",
+            "trafford-voices:feel_safe:agree",
+            "--output",
+            &p(&export),
+            "--db",
+            &db,
+        ]);
+        let rows = syndemic_testkit::read_csv(&export);
+        let w_place = rows
+            .iter()
+            .find(|r| r["Area Code"] == "E08000009" && r["Time period"] == "2025")
+            .unwrap();
+        let (wv, wlo, whi): (f64, f64, f64) = (
+            w_place["Value"].parse().unwrap(),
+            w_place["Lower CI 95.0 limit"].parse().unwrap(),
+            w_place["Upper CI 95.0 limit"].parse().unwrap(),
+        );
+        assert!(wlo < wv && wv < whi, "{w_place:?}");
+        assert!(
+            (wv - v).abs() > 1e-9,
+            "weighting moved the estimate: {wv} against {v}"
+        );
+        assert!(
+            whi - wlo > hi - lo,
+            "the weighted interval is wider: {wlo}–{whi} against {lo}–{hi}"
+        );
+        assert_eq!(
+            w_place["Denominator"], "993",
+            "the sample size is still the answers"
+        );
+        let shown = ok(&[
+            "indicators",
+            "show",
+            "trafford-voices:feel_safe:agree",
+            "--db",
+            &db,
+        ]);
+        assert!(
+            shown.contains("weighted to residents aged 16 and over")
+                && shown.contains("Census 2021"),
+            "{shown}"
+        );
     }
 }

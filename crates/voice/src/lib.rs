@@ -12,10 +12,10 @@
 
 use std::collections::BTreeMap;
 
-use syndemic_model::{AreaCode, Period};
+use syndemic_model::{AreaCode, Level, Period};
 use syndemic_partnership::layout::{LayoutError, Problem, ReadResponses, MAX_PROBLEMS};
-use syndemic_partnership::survey::{Answer, Channel, Response, Survey};
-use syndemic_partnership::voice::{self, Answered};
+use syndemic_partnership::survey::{Answer, Channel, Response, Survey, AGE_BANDS, SEXES};
+use syndemic_partnership::voice::{self, survey_band_shares, Answered, Margins, Respondent};
 use syndemic_place::geography::parent_chain;
 use syndemic_place::{PlaceError, Placer};
 use syndemic_store::disclosure::SUPPRESSED;
@@ -137,7 +137,16 @@ pub struct Published {
 /// evidence, replacing those published before, in one transaction. Each small
 /// area counts towards itself, its ward and every area above it up to the
 /// survey's place — never beyond: a survey of one place says nothing of England.
-pub async fn publish(store: &dyn Database, record: &SurveyRecord) -> Result<Published, VoiceError> {
+/// With a `population` source holding residents by sex and age band, each
+/// wave's respondents are weighted to each district's residents aged 16 and
+/// over ([`syndemic_partnership::voice::weights`]); without one, or where a
+/// district has no residents in it, every response weighs 1 (and the
+/// indicator says which).
+pub async fn publish(
+    store: &dyn Database,
+    record: &SurveyRecord,
+    population: Option<&str>,
+) -> Result<Published, VoiceError> {
     let survey = definition(record)?;
     let responses = store.responses(&record.id).await?;
     let answers: Vec<BTreeMap<String, Answer>> = responses
@@ -153,33 +162,49 @@ pub async fn publish(store: &dyn Database, record: &SurveyRecord) -> Result<Publ
     let bad_code = |e: syndemic_model::AreaCodeError| VoiceError::Corrupt(e.to_string());
     let place = AreaCode::parse(&record.place).map_err(bad_code)?;
     let mut areas: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // Each small area's stratum for weighting: its district (or the place).
+    let mut strata: BTreeMap<String, AreaCode> = BTreeMap::new();
     for r in &responses {
         if areas.contains_key(r.lsoa.as_str()) {
             continue;
         }
         let lsoa = AreaCode::parse(&r.lsoa).map_err(bad_code)?;
         let mut list = vec![r.lsoa.clone()];
+        let mut district = place;
         for p in parent_chain(store, lsoa).await? {
             list.push(p.link.parent.to_string());
+            if p.link.level == Level::LowerTierAuthority {
+                district = p.link.parent;
+            }
             if p.link.parent == place {
                 break;
             }
         }
+        strata.insert(r.lsoa.clone(), district);
         if !list.contains(&record.place) {
             list.push(record.place.clone());
         }
         areas.insert(r.lsoa.as_str(), list);
     }
+    let weighted = match population {
+        Some(source) => weigh(store, &responses, &strata, source).await?,
+        None => None,
+    };
     let answered: Vec<Answered<'_>> = responses
         .iter()
         .zip(&answers)
-        .map(|(r, a)| Answered {
+        .enumerate()
+        .map(|(i, (r, a))| Answered {
             lsoa: &r.lsoa,
             wave: &r.wave,
             answers: a,
-            weight: 1.0,
+            weight: weighted.as_ref().map_or(1.0, |(w, _)| w[i]),
         })
         .collect();
+    let method = match &weighted {
+        Some((_, how)) => format!("Wilson score interval on Kish's effective sample size; {how}"),
+        None => "Wilson score interval; unweighted (every response weighted 1)".to_string(),
+    };
     let estimates = voice::estimates(&survey, &answered, |l| {
         areas.get(l).cloned().unwrap_or_default()
     });
@@ -227,7 +252,7 @@ pub async fn publish(store: &dyn Database, record: &SurveyRecord) -> Result<Publ
             unit: Some("%".into()),
             source: Some(format!("Residents' survey: {} {RESIDENTS_EVIDENCE}", survey.title)),
             value_type: Some("Proportion".into()),
-            ci_method: Some("Wilson score interval; unweighted (every response weighted 1)".into()),
+            ci_method: Some(method.clone()),
             ..Indicator::named(ind.id.clone(), ind.name.clone())
         })
         .await?;
@@ -241,4 +266,94 @@ pub async fn publish(store: &dyn Database, record: &SurveyRecord) -> Result<Publ
         estimates: observations.len() - withheld,
         withheld,
     })
+}
+
+/// Weights for every response (in order) raked within its district and wave to
+/// the district's residents aged 16 and over by age band and sex, from
+/// `source`'s latest period; with the words saying how. `None` where the source
+/// has no residents for some district.
+async fn weigh(
+    store: &dyn Database,
+    responses: &[ResponseRecord],
+    strata: &BTreeMap<String, AreaCode>,
+    source: &str,
+) -> Result<Option<(Vec<f64>, String)>, VoiceError> {
+    let rows = store.populations(source).await?;
+    let Some(latest) = rows.iter().map(|p| p.period.sort_key()).max() else {
+        return Ok(None);
+    };
+    let period = rows
+        .iter()
+        .find(|p| p.period.sort_key() == latest)
+        .map(|p| p.period.to_string())
+        .unwrap_or_default();
+    // (district, wave) → stratum number.
+    let mut keys: BTreeMap<(AreaCode, &str), usize> = BTreeMap::new();
+    let mut respondents = Vec::with_capacity(responses.len());
+    for r in responses {
+        let Some(&district) = strata.get(&r.lsoa) else {
+            return Ok(None);
+        };
+        let next = keys.len();
+        let stratum = *keys.entry((district, r.wave.as_str())).or_insert(next);
+        respondents.push(Respondent {
+            stratum,
+            age: r
+                .age_band
+                .as_deref()
+                .and_then(|a| AGE_BANDS.iter().position(|b| *b == a)),
+            sex: r
+                .sex
+                .as_deref()
+                .and_then(|s| SEXES.iter().position(|x| *x == s)),
+        });
+    }
+    let mut margins = vec![
+        Margins {
+            age: [0.0; 7],
+            sex: [0.0; 2]
+        };
+        keys.len()
+    ];
+    let mut districts: BTreeMap<AreaCode, Margins> = BTreeMap::new();
+    for district in keys
+        .keys()
+        .map(|k| k.0)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let lsoas: std::collections::HashSet<AreaCode> =
+            syndemic_place::small_areas_within(store, district)
+                .await?
+                .into_iter()
+                .collect();
+        let mut m = Margins {
+            age: [0.0; 7],
+            sex: [0.0; 2],
+        };
+        for p in rows
+            .iter()
+            .filter(|p| p.period.sort_key() == latest && lsoas.contains(&p.area))
+        {
+            let Some(shares) = survey_band_shares(&p.age) else {
+                continue;
+            };
+            let Some(sex) = SEXES.iter().position(|s| *s == p.sex) else {
+                continue;
+            };
+            for (slot, share) in m.age.iter_mut().zip(shares) {
+                *slot += share * p.population;
+            }
+            m.sex[sex] += shares.iter().sum::<f64>() * p.population;
+        }
+        districts.insert(district, m);
+    }
+    for ((district, _), &k) in &keys {
+        margins[k] = districts[district].clone();
+    }
+    Ok(voice::weights(&respondents, &margins).map(|w| {
+        (
+            w,
+            format!("weighted to residents aged 16 and over by age band and sex within each district ({source}, {period}; raked, to sex alone or to the total where a district's answers cannot meet both)"),
+        )
+    }))
 }

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use syndemic_access::Role;
 use syndemic_model::{AreaCode, Level, Period};
 use syndemic_store::hub::{AuditEntry, HubOrg, UserRecord};
-use syndemic_store::partnership::SurveyRecord;
+use syndemic_store::partnership::{
+    CommitmentRecord, MemberRecord, PartnershipRecord, PlanRecord, SurveyRecord,
+};
 use syndemic_store::{Area, AreaLink, Population, PostcodeRecord, SqlStore};
 use syndemic_testkit::stores;
 use syndemic_web::AppState;
@@ -182,6 +184,86 @@ async fn fill(store: &SqlStore) {
                 open_wave: Some("2026".into()),
                 partnership_id: None,
                 created_at: 0,
+            },
+            &audit,
+        )
+        .await
+        .unwrap();
+}
+
+/// A partnership of the district with a plan whose one commitment is measured
+/// by the survey's safety question; the survey linked to the partnership.
+async fn fill_plan(store: &SqlStore, survey: &SurveyRecord) {
+    let audit = AuditEntry {
+        at: 0,
+        actor: "test".into(),
+        org: "council".into(),
+        action: "create".into(),
+        subject: "plan".into(),
+        record: "plan-1".into(),
+        reason: String::new(),
+    };
+    store
+        .put_partnership(
+            &PartnershipRecord {
+                id: "board".into(),
+                name: "Testshire Board".into(),
+                kind: "health-and-wellbeing-board".into(),
+                area: Some(DISTRICT.into()),
+                parent_id: None,
+                framework: "marmot".into(),
+            },
+            &[MemberRecord {
+                partnership_id: "board".into(),
+                org_id: "council".into(),
+                role: "lead".into(),
+                title: None,
+            }],
+            &audit,
+        )
+        .await
+        .unwrap();
+    store
+        .put_plan(
+            &PlanRecord {
+                id: "plan-1".into(),
+                partnership_id: "board".into(),
+                title: "Testshire Plan".into(),
+                owner_org: "council".into(),
+                period_start: "2026-04-01".into(),
+                period_end: "2029-03-31".into(),
+                priorities: vec!["Warm homes for all".into()],
+                update_every_days: 92,
+            },
+            &[CommitmentRecord {
+                id: "c-safe".into(),
+                plan_id: "plan-1".into(),
+                reference: "V1".into(),
+                title: "Walk-safe routes lit".into(),
+                lead_org: "council".into(),
+                contributors: Vec::new(),
+                framework: Some("marmot".into()),
+                objective: Some("places".into()),
+                indicator: Some("testshire-voices:feel_safe:agree".into()),
+                indicator_area: Some(DISTRICT.into()),
+                baseline_period: Some("2026".into()),
+                baseline_value: None,
+                target_value: Some(90.0),
+                target_date: Some("2029-03-31".into()),
+                target_rule: None,
+                areas: Vec::new(),
+                milestones: Vec::new(),
+                created_at: 0,
+            }],
+            &audit,
+        )
+        .await
+        .unwrap();
+    store
+        .put_survey(
+            &SurveyRecord {
+                partnership_id: Some("board".into()),
+                ..survey.clone()
             },
             &audit,
         )
@@ -468,5 +550,55 @@ fn the_public_form_and_the_survey_teams_pages() {
             .unwrap()
             .iter()
             .any(|e| e.actor == "lead" && e.action == "import"));
+
+        // "You said, we did": the results published (weighted to the residents),
+        // a plan whose commitment is measured by them, its public page.
+        let record = rt.block_on(store.survey_by_slug(SLUG)).unwrap().unwrap();
+        let done = rt
+            .block_on(syndemic_voice::publish(store, &record, Some("Census 2021")))
+            .unwrap();
+        assert_eq!(done.responses, 46);
+        let district = rt
+            .block_on(store.observations(Some("testshire-voices:feel_safe:agree")))
+            .unwrap()
+            .into_iter()
+            .find(|o| o.area.as_str() == DISTRICT && o.value.is_some())
+            .expect("the district's estimate");
+        assert_eq!(district.denominator, Some(46.0));
+        let indicator = rt
+            .block_on(store.indicator("testshire-voices:feel_safe:agree"))
+            .unwrap()
+            .unwrap();
+        assert!(indicator.is_residents_evidence());
+        assert!(indicator
+            .ci_method
+            .unwrap()
+            .contains("weighted to residents aged 16"));
+        rt.block_on(fill_plan(store, &record));
+        let public = request(port, "GET", "/plans/plan-1/you-said-we-did", &[], "");
+        assert_eq!(public.status, 200, "{}", public.body);
+        for words in [
+            "You said, we did",
+            "Warm homes for all",
+            "I feel safe here after dark — agree or strongly agree",
+            "Residents who answered",
+            "Walk-safe routes lit",
+            "46 residents answered",
+            "South Ward",
+        ] {
+            assert!(
+                public.body.contains(words),
+                "{words} not on the page: {}",
+                public.body
+            );
+        }
+        assert!(
+            !public.body.contains("More buses please"),
+            "never free text"
+        );
+        assert_eq!(
+            request(port, "GET", "/plans/nope/you-said-we-did", &[], "").status,
+            404
+        );
     }
 }

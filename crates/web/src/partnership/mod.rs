@@ -16,6 +16,7 @@ mod pages;
 mod report;
 mod survey_api;
 mod surveys;
+mod you_said;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -52,6 +53,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/plans/{id}", get(pages::plan).post(pages::edit_plan))
         .route("/plans/{id}/commitments", post(pages::create_commitment))
         .route("/plans/{id}/import", post(pages::import_commitments))
+        .route("/plans/{id}/you-said-we-did", get(you_said::page_for_plan))
         .route("/plans/{id}/{file}", get(pages::plan_download))
         .route(
             "/commitments/{id}",

@@ -455,7 +455,7 @@ fn audit(actor: &str, org: &str, action: &str, record: &str, reason: String) -> 
 }
 
 /// Each small area's ward (code, name), through the stored lookups.
-async fn wards_of(
+pub(crate) async fn wards_of(
     state: &AppState,
     lsoas: impl Iterator<Item = &str>,
 ) -> Result<FxHashMap<String, (String, String)>, WebError> {

@@ -1035,9 +1035,13 @@ fn the_demo_in_a_real_browser() {
     check_page("survey-manage");
     browser.open(&format!("{base}/surveys/hartmoor-voices/comments"));
     check_page("survey-comments");
-    browser.open(&format!("{base}/plans/hartmoor-marmot-plan/you-said-we-did"));
+    browser.open(&format!(
+        "{base}/plans/hartmoor-marmot-plan/you-said-we-did"
+    ));
     assert!(
-        browser.text().contains("Light and staff the routes residents said feel unsafe")
+        browser
+            .text()
+            .contains("Light and staff the routes residents said feel unsafe")
             && browser.text().contains("Residents who answered"),
         "you said, we did: {}",
         browser.text()

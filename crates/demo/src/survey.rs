@@ -1,7 +1,7 @@
 //! The demo's residents' survey, "Hartmoor voices": two waves (2025 and 2026)
 //! of responses online, on paper, in person and by phone, their answers leaning
-//! with each neighbourhood's deprivation and the sample leaning older and
-//! female, as real samples do. Every response goes through the code real ones
+//! with each neighbourhood's deprivation and the sample leaning older, female
+//! and away from the most deprived neighbourhoods, as real samples do. Every response goes through the code real ones
 //! do — a sheet read by `read_responses`, placed by `syndemic_voice::place_sheet`,
 //! added as a batch — and the survey is published as indicators of residents'
 //! evidence by `syndemic_voice::publish`, weighted to the demo's residents.
@@ -90,7 +90,13 @@ fn pick<'a>(rng: &mut ChaCha8Rng, weights: &[(&'a str, f64)]) -> &'a str {
 fn wave_sheet(rng: &mut ChaCha8Rng, areas: &[(AreaCode, f64)], wave: usize, n: usize) -> String {
     let mut text = String::from("Response ID,Channel,LSOA code,I feel safe walking in my area after dark,warm_home,lonely,What would make the most difference where you live?,comment,Age group,Sex\n");
     for i in 0..n {
-        let (code, dep) = areas[rng.random_range(0..areas.len())];
+        // The most deprived neighbourhoods answer least, as in most surveys.
+        let (code, dep) = loop {
+            let (code, dep) = areas[rng.random_range(0..areas.len())];
+            if rng.random::<f64>() < 1.0 - 0.5 * dep {
+                break (code, dep);
+            }
+        };
         // Things get a little better in the second wave where it is worst.
         let dep = dep * if wave == 1 { 0.9 } else { 1.0 };
         let agree = 0.78 - 0.38 * dep;

@@ -17,7 +17,7 @@ use syndemic_store::hub::{AuditEntry, HubOrg, UserRecord};
 use syndemic_store::partnership::{
     CommitmentRecord, MemberRecord, PartnershipRecord, PlanRecord, SurveyRecord,
 };
-use syndemic_store::{Area, AreaLink, Population, PostcodeRecord, SqlStore};
+use syndemic_store::{Area, AreaLink, Deprivation, Population, PostcodeRecord, SqlStore};
 use syndemic_testkit::stores;
 use syndemic_web::AppState;
 
@@ -137,6 +137,17 @@ async fn fill(store: &SqlStore) {
     tx.put_areas(&areas).await.unwrap();
     tx.put_links(&links).await.unwrap();
     tx.put_populations(&people).await.unwrap();
+    let ranks: Vec<Deprivation> = (1..=10)
+        .map(|i| Deprivation {
+            area: code(&lsoa(i)),
+            edition: "IoD2025".into(),
+            domain: "imd".into(),
+            rank: (i as i64) * 1000,
+            decile: i as i64,
+            score: None,
+        })
+        .collect();
+    tx.put_deprivation(&ranks).await.unwrap();
     tx.put_postcodes(&postcodes).await.unwrap();
     tx.commit().await.unwrap();
     store
@@ -481,6 +492,12 @@ fn the_public_form_and_the_survey_teams_pages() {
         assert_eq!(page.status, 200);
         assert!(
             page.body.contains("North Ward") && page.body.contains("Chi-square"),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("Local deprivation fifth")
+                && page.body.contains("1 (most deprived)"),
             "{}",
             page.body
         );

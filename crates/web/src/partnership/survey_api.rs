@@ -172,7 +172,7 @@ async fn survey(
         .iter()
         .map(|c| c.to_string())
         .collect();
-    let (source, tables) = match represented(&state, &responses, &lsoas, None).await? {
+    let (source, tables) = match represented(&state, place, &responses, &lsoas, None).await? {
         Some((s, t)) => (Some(s), t),
         None => (None, Vec::new()),
     };

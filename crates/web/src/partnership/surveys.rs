@@ -599,7 +599,7 @@ pub(crate) async fn manage(
         row.push(Cell::Number(Some(counts.values().sum::<usize>() as f64)));
         ward_table.push(row);
     }
-    let represent = representativeness_section(&state, &responses, &wards).await?;
+    let represent = representativeness_section(&state, place, &responses, &wards).await?;
     let body = html! {
         h1 { (survey.title) ": who answered" }
         p { (responses.len()) " responses in " (batches.len()) " batches. " a href={ "/surveys/" (record.slug) } { "The form" } "." }
@@ -635,6 +635,7 @@ pub(crate) async fn manage(
 /// sex. `None` without a population source.
 pub(crate) async fn represented(
     state: &AppState,
+    place: AreaCode,
     responses: &[ResponseRecord],
     lsoas: &rustc_hash::FxHashSet<String>,
     wards: Option<&FxHashMap<String, (String, String)>>,
@@ -647,6 +648,7 @@ pub(crate) async fn represented(
     let mut age = [0.0f64; 7];
     let mut sex = [0.0f64; 2];
     let mut ward_people: BTreeMap<String, f64> = BTreeMap::new();
+    let mut adults_of: FxHashMap<&str, f64> = FxHashMap::default();
     for p in rows
         .iter()
         .filter(|p| Some(p.period.sort_key()) == latest && lsoas.contains(p.area.as_str()))
@@ -660,6 +662,7 @@ pub(crate) async fn represented(
                 *slot += share * p.population;
             }
             sex[usize::from(p.sex == "Male")] += adults;
+            *adults_of.entry(p.area.as_str()).or_default() += adults;
             if let Some((_, name)) = wards.and_then(|w| w.get(p.area.as_str())) {
                 *ward_people.entry(name.clone()).or_default() += adults;
             }
@@ -691,6 +694,41 @@ pub(crate) async fn represented(
                 .collect(),
         ),
     ];
+    // Local deprivation fifths of the place (1 = most deprived), by the IoD
+    // edition that ranks most of its small areas.
+    if let Some((_, ranked)) =
+        syndemic_place::edition::ranked_within(state.db.as_ref(), place).await?
+    {
+        let ranks: Vec<f64> = ranked.iter().map(|d| d.rank as f64).collect();
+        let fifths =
+            syndemic_stats::deprivation::local_quantiles(&vec![0; ranks.len()], 1, &ranks, 5)
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+        let fifth_of: FxHashMap<String, u32> = ranked
+            .iter()
+            .zip(fifths)
+            .filter_map(|(d, q)| Some((d.area.to_string(), q?)))
+            .collect();
+        let rows: Vec<(String, f64, f64)> = (1..=5u32)
+            .map(|k| {
+                let label = match k {
+                    1 => "1 (most deprived)".to_string(),
+                    5 => "5 (least deprived)".to_string(),
+                    k => k.to_string(),
+                };
+                let residents: f64 = adults_of
+                    .iter()
+                    .filter(|(l, _)| fifth_of.get(**l) == Some(&k))
+                    .map(|(_, n)| n)
+                    .sum();
+                (
+                    label,
+                    count(&|r| fifth_of.get(&r.lsoa) == Some(&k)),
+                    residents,
+                )
+            })
+            .collect();
+        tables.push(("Local deprivation fifth", rows));
+    }
     if let Some(wards) = wards {
         tables.push((
             "Ward",
@@ -712,17 +750,19 @@ pub(crate) async fn represented(
 /// The tables of [`represented`] as HTML, each with its chi-square test.
 async fn representativeness_section(
     state: &AppState,
+    place: AreaCode,
     responses: &[ResponseRecord],
     wards: &FxHashMap<String, (String, String)>,
 ) -> Result<Markup, WebError> {
     let lsoas = wards.keys().cloned().collect();
-    let Some((source, tables)) = represented(state, responses, &lsoas, Some(wards)).await? else {
+    let Some((source, tables)) = represented(state, place, responses, &lsoas, Some(wards)).await?
+    else {
         return Ok(
             html! { p { "No population source is configured (--population), so respondents cannot be compared with residents." } },
         );
     };
     Ok(html! {
-        p class="hint" { "Residents aged 16 and over of the place's small areas (" (source) ", latest year); respondents who gave their age or sex. A representation of 1 means a group answered in proportion to its share of residents; over or under is judged at 95 % (Haberman's adjusted residual beyond ±1.96)." }
+        p class="hint" { "Residents aged 16 and over of the place's small areas (" (source) ", latest year); respondents who gave their age or sex; deprivation fifths are the place's own (its small areas ranked by the Index of Multiple Deprivation, 1 the most deprived). A representation of 1 means a group answered in proportion to its share of residents; over or under is judged at 95 % (Haberman's adjusted residual beyond ±1.96)." }
         @for (caption, rows) in &tables {
             (represent_table(caption, rows))
         }

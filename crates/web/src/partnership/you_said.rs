@@ -144,7 +144,7 @@ async fn render(state: &AppState, id: String) -> Result<Html<String>, WebError> 
             .collect();
         let mut fairness = Vec::new();
         if let Some((_, tables)) =
-            super::surveys::represented(&state, &responses, &lsoas, None).await?
+            super::surveys::represented(&state, place, &responses, &lsoas, None).await?
         {
             for (variable, rows) in tables {
                 let observed: Vec<f64> = rows.iter().map(|r| r.1).collect();

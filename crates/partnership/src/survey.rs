@@ -159,6 +159,47 @@ pub struct Survey {
     pub waves: Vec<String>,
 }
 
+/// The themes of "what matters here": what a resident's pin is about.
+pub const THEMES: [&str; 8] = [
+    "Getting about",
+    "Warm, safe homes",
+    "Feeling safe",
+    "Green spaces",
+    "Somewhere to meet",
+    "Money and work",
+    "Health and care",
+    "Something else",
+];
+/// The longest comment on a pin, in characters.
+pub const MAX_PIN_COMMENT: usize = 280;
+
+/// A pin's theme and comment read from a form: every problem by field.
+pub fn read_pin(theme: &str, comment: &str) -> Result<(&'static str, String), Vec<FieldProblem>> {
+    let mut problems = Vec::new();
+    let theme = THEMES.iter().copied().find(|t| *t == theme.trim());
+    if theme.is_none() {
+        problems.push(FieldProblem {
+            field: "theme".into(),
+            message: "choose what your pin is about".into(),
+        });
+    }
+    let comment: String = comment
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect();
+    if comment.chars().count() > MAX_PIN_COMMENT {
+        problems.push(FieldProblem {
+            field: "comment".into(),
+            message: format!("is longer than {MAX_PIN_COMMENT} characters; shorten it"),
+        });
+    }
+    match theme {
+        Some(t) if problems.is_empty() => Ok((t, comment)),
+        _ => Err(problems),
+    }
+}
+
 /// The longest free text kept, in characters.
 pub const MAX_TEXT: usize = 1000;
 /// The most questions a survey may ask, and options a question may have.
@@ -769,6 +810,19 @@ mod tests {
             .unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].field, "feel_safe");
+    }
+
+    #[test]
+    fn a_pin_needs_a_theme_and_a_short_comment() {
+        assert_eq!(
+            read_pin("Feeling safe", " Dark underpass\u{7} ").unwrap(),
+            ("Feeling safe", "Dark underpass".to_string())
+        );
+        let e = read_pin("Parking", &"x".repeat(300)).unwrap_err();
+        assert_eq!(
+            e.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(),
+            ["theme", "comment"]
+        );
     }
 
     #[test]

@@ -1047,6 +1047,28 @@ fn the_demo_in_a_real_browser() {
         browser.text()
     );
     check_page("you-said-we-did");
+    // What matters here: a theme chosen, then a click on the map drops the pin
+    // (the click's coordinates turned back into a point inside the place).
+    browser.open(&format!("{base}/surveys/hartmoor-voices/matters"));
+    check_page("what-matters-here");
+    browser.fill(&[
+        ("theme-2", "true"),
+        ("comment", "Browser test: the lane by the school is dark"),
+    ]);
+    browser.click("input[type=image][name=pin]");
+    assert!(
+        browser.text().contains("Your pin is counted in its ward"),
+        "a pin dropped by a click on the map: {}",
+        browser.text()
+    );
+    browser.open(&format!("{base}/surveys/hartmoor-voices/matters/comments"));
+    assert!(
+        browser
+            .text()
+            .contains("Browser test: the lane by the school is dark"),
+        "the lead moderates it"
+    );
+    check_page("what-matters-comments");
     browser.call("DELETE", "", None);
     survey_without_script(driver_port, &base, &dir.path().join("demo.db"));
     assert!(

@@ -617,5 +617,84 @@ fn the_public_form_and_the_survey_teams_pages() {
             request(port, "GET", "/plans/nope/you-said-we-did", &[], "").status,
             404
         );
+
+        // What matters here: a pin by its postcode, moderated before staff read it.
+        let page = request(port, "GET", &format!("/surveys/{SLUG}/matters"), &[], "");
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("input type=\"image\" name=\"pin\""));
+        let token = support::hidden(&page.body, "form");
+        let pin = |fields: &[(&str, &str)]| {
+            request_from(
+                "127.0.0.5",
+                port,
+                "POST",
+                &format!("/surveys/{SLUG}/matters"),
+                &[("Content-Type", "application/x-www-form-urlencoded")],
+                &form_encode(fields),
+            )
+        };
+        let r = pin(&[
+            ("form", &token),
+            ("theme", "Parking"),
+            ("postcode", &postcode(7)),
+        ]);
+        assert_eq!(r.status, 422, "a theme not on the list");
+        let r = pin(&[
+            ("form", &token),
+            ("theme", "Feeling safe"),
+            ("comment", "The underpass by the station is dark"),
+            ("postcode", &postcode(7)),
+        ]);
+        assert_eq!(r.status, 200, "{}", r.body);
+        let public = request(port, "GET", &format!("/surveys/{SLUG}/matters"), &[], "");
+        assert!(
+            public.body.contains("South Ward"),
+            "counted in its ward: {}",
+            public.body
+        );
+        assert!(
+            !public.body.contains("underpass"),
+            "no comment is published"
+        );
+        let unread = analyst.get(&format!("/surveys/{SLUG}/matters/comments"));
+        assert_eq!(unread.status, 200);
+        assert!(
+            !unread.body.contains("underpass"),
+            "staff read comments only once approved"
+        );
+        let pending = lead.get(&format!("/surveys/{SLUG}/matters/comments"));
+        assert!(pending.body.contains("underpass") && pending.body.contains("South Ward"));
+        let id = {
+            let at = pending
+                .body
+                .find(&format!("/surveys/{SLUG}/matters/pin-"))
+                .unwrap();
+            let rest = &pending.body[at + format!("/surveys/{SLUG}/matters/").len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        };
+        let denied = analyst.post(
+            &format!("/surveys/{SLUG}/matters/{id}"),
+            &[("status", "approved")],
+        );
+        assert_eq!(denied.status, 403);
+        let approved = lead.post(
+            &format!("/surveys/{SLUG}/matters/{id}"),
+            &[("status", "approved")],
+        );
+        assert_eq!(approved.status, 303, "{}", approved.body);
+        let read = analyst.get(&format!("/surveys/{SLUG}/matters/comments"));
+        assert!(
+            read.body.contains("underpass") && read.body.contains("South Ward"),
+            "{}",
+            read.body
+        );
+        assert!(!read.body.contains(&lsoa(7)), "never finer than a ward");
+        let log = rt.block_on(store.audit_log(None, 200)).unwrap();
+        assert!(log
+            .iter()
+            .any(|e| e.actor == "analyst" && e.subject == "pin" && e.action == "view"));
+        assert!(log
+            .iter()
+            .any(|e| e.actor == "lead" && e.subject == "pin" && e.action == "change"));
     }
 }

@@ -74,6 +74,20 @@ pub struct BatchSummary {
     pub responses: i64,
 }
 
+/// A resident's pin on "what matters here": the small area it fell in, never
+/// the point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PinRecord {
+    pub id: String,
+    pub survey_id: String,
+    pub theme: String,
+    pub lsoa: String,
+    pub comment: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    pub at: i64,
+}
+
 /// Residents' surveys and their responses.
 #[async_trait]
 pub trait Surveys: Send + Sync {
@@ -110,6 +124,33 @@ pub trait Surveys: Send + Sync {
     /// How many contacts a survey holds (read only by count: they are for the
     /// survey's team, exported through an audited route).
     async fn contact_count(&self, survey_id: &str) -> Result<i64>;
+
+    /// Adds a resident's pin (pending moderation).
+    async fn add_pin(&self, pin: &PinRecord, audit: &AuditEntry) -> Result<()>;
+
+    /// The pins of a survey that are not rejected, by small area and theme —
+    /// no comment: what the public aggregates are counted from.
+    async fn pin_themes(&self, survey_id: &str) -> Result<Vec<(String, String)>>;
+
+    /// The pins of a survey with their comments, of one status or all: a read of
+    /// residents' words, audited in the same transaction.
+    async fn pins(
+        &self,
+        survey_id: &str,
+        status: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<Vec<PinRecord>>;
+
+    /// Approves or rejects a pin, audited: `Ok(false)` if there is no such pin.
+    async fn moderate_pin(
+        &self,
+        survey_id: &str,
+        id: &str,
+        status: &str,
+        by: &str,
+        at: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool>;
 
     /// Counts one anonymous submission of `client` on `day`, unless it has
     /// made `cap` already: `Ok(false)` then, and nothing is counted.
@@ -331,6 +372,105 @@ impl Surveys for SqlStore {
             .await
             .map_err(sql_error("counting contacts"))?;
         get(&row, "n")
+    }
+
+    async fn add_pin(&self, pin: &PinRecord, audit: &AuditEntry) -> Result<()> {
+        let mut tx = self.tx().await?;
+        sqlx::query(
+            "INSERT INTO survey_pin (id, survey_id, theme, lsoa, comment, status, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&pin.id)
+        .bind(&pin.survey_id)
+        .bind(&pin.theme)
+        .bind(&pin.lsoa)
+        .bind(&pin.comment)
+        .bind(&pin.status)
+        .bind(pin.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(sql_error("saving a pin"))?;
+        audit_in(&mut tx, audit).await?;
+        tx.commit().await.map_err(sql_error("committing a pin"))
+    }
+
+    async fn pin_themes(&self, survey_id: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT lsoa, theme FROM survey_pin WHERE survey_id = $1 AND status <> 'rejected' ORDER BY at, id",
+        )
+        .bind(survey_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error("reading pins"))?;
+        rows.iter()
+            .map(|r| Ok((get(r, "lsoa")?, get(r, "theme")?)))
+            .collect()
+    }
+
+    async fn pins(
+        &self,
+        survey_id: &str,
+        status: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<Vec<PinRecord>> {
+        let mut tx = self.tx().await?;
+        audit_in(&mut tx, audit).await?;
+        let rows = sqlx::query(
+            "SELECT * FROM survey_pin WHERE survey_id = $1 AND ($2 IS NULL OR status = $2) ORDER BY at, id",
+        )
+        .bind(survey_id)
+        .bind(status)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(sql_error("reading pins"))?;
+        let pins = rows
+            .iter()
+            .map(|r| {
+                Ok(PinRecord {
+                    id: get(r, "id")?,
+                    survey_id: get(r, "survey_id")?,
+                    theme: get(r, "theme")?,
+                    lsoa: get(r, "lsoa")?,
+                    comment: get(r, "comment")?,
+                    status: get(r, "status")?,
+                    at: get(r, "at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()
+            .await
+            .map_err(sql_error("committing a read of pins"))?;
+        Ok(pins)
+    }
+
+    async fn moderate_pin(
+        &self,
+        survey_id: &str,
+        id: &str,
+        status: &str,
+        by: &str,
+        at: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.tx().await?;
+        let done = sqlx::query(
+            "UPDATE survey_pin SET status = $1, moderated_by = $2, moderated_at = $3 WHERE id = $4 AND survey_id = $5",
+        )
+        .bind(status)
+        .bind(by)
+        .bind(at)
+        .bind(id)
+        .bind(survey_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(sql_error("moderating a pin"))?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        audit_in(&mut tx, audit).await?;
+        tx.commit()
+            .await
+            .map_err(sql_error("committing a pin's moderation"))?;
+        Ok(true)
     }
 
     async fn take_quota(&self, survey_id: &str, client: &str, day: i64, cap: i64) -> Result<bool> {

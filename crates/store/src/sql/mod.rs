@@ -202,6 +202,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0016_surveys.sql"),
         postgres: include_str!("../../migrations/postgres/0016_surveys.sql"),
     },
+    Migration {
+        version: 17,
+        name: "pins",
+        sqlite: include_str!("../../migrations/sqlite/0017_pins.sql"),
+        postgres: include_str!("../../migrations/postgres/0017_pins.sql"),
+    },
 ];
 
 /// A statement that binds an `Option<f64>`: sqlx 0.8's `Any` driver binds a NULL `f64`

@@ -11,6 +11,7 @@
 mod api;
 mod business;
 mod manage;
+mod matters;
 mod orgs;
 mod pages;
 mod report;
@@ -84,6 +85,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/surveys/{slug}/manage", get(surveys::manage))
         .route("/surveys/{slug}/responses", post(surveys::import))
         .route("/surveys/{slug}/comments", get(surveys::comments))
+        .route(
+            "/surveys/{slug}/matters",
+            get(matters::form).post(matters::drop_pin),
+        )
+        .route("/surveys/{slug}/matters.svg", get(matters::map))
+        .route("/surveys/{slug}/matters/comments", get(matters::comments))
+        .route("/surveys/{slug}/matters/{id}", post(matters::moderate))
 }
 
 pub(crate) fn api_routes() -> Router<AppState> {

@@ -99,12 +99,12 @@ pub(crate) async fn list(State(state): State<AppState>) -> Result<Response, WebE
 
 /// The signed token a form carries: when it was served, and a MAC over that and
 /// the survey, so a submission must come from a form this server gave out.
-fn form_token(state: &AppState, slug: &str, issued: i64) -> String {
+pub(crate) fn form_token(state: &AppState, slug: &str, issued: i64) -> String {
     let mac = keyed_hash(&state.security.form_key, &format!("survey:{slug}:{issued}"));
     format!("{issued}.{mac}")
 }
 
-fn token_good(state: &AppState, slug: &str, token: &str, at: i64) -> bool {
+pub(crate) fn token_good(state: &AppState, slug: &str, token: &str, at: i64) -> bool {
     let Some((issued, _)) = token.split_once('.') else {
         return false;
     };

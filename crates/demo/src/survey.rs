@@ -4,7 +4,8 @@
 //! and away from the most deprived neighbourhoods, as real samples do. Every response goes through the code real ones
 //! do — a sheet read by `read_responses`, placed by `syndemic_voice::place_sheet`,
 //! added as a batch — and the survey is published as indicators of residents'
-//! evidence by `syndemic_voice::publish`, weighted to the demo's residents.
+//! evidence by `syndemic_voice::publish`, weighted to the demo's residents;
+//! and 120 pins on "what matters here", most of them already moderated.
 //! Only the answers are invented.
 
 use std::fmt::Write as _;
@@ -13,10 +14,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use syndemic_model::{AreaCode, AreaType};
 use syndemic_partnership::layout::{read_responses, Sheet};
-use syndemic_partnership::survey::{Channel, Kind, Question, Survey, AGE_BANDS};
+use syndemic_partnership::survey::{Channel, Kind, Question, Survey, AGE_BANDS, THEMES};
 use syndemic_place::Placer;
 use syndemic_store::hub::AuditEntry;
-use syndemic_store::partnership::{CommitmentRecord, SurveyBatch, SurveyRecord};
+use syndemic_store::partnership::{CommitmentRecord, PinRecord, SurveyBatch, SurveyRecord};
 use syndemic_store::prelude::*;
 use syndemic_store::SqlStore;
 
@@ -281,6 +282,45 @@ pub async fn seed(
     syndemic_voice::publish(store, &record, Some(crate::POPULATION))
         .await
         .map_err(|e| DemoError::Survey(e.to_string()))?;
+    // What matters here: residents' pins, most already checked by the team.
+    let pin_comments = [
+        "The crossing outside the school needs a lollipop person.",
+        "This community garden is the best thing in the village.",
+        "Buses stop running at six.",
+        "Damp flats on this estate; the landlord does nothing.",
+        "",
+    ];
+    for i in 0..120 {
+        let (code, dep) = areas[rng.random_range(0..areas.len())];
+        let lsoa = placer
+            .lsoa(code)
+            .map_err(|e| DemoError::Survey(e.to_string()))?;
+        let theme = if rng.random::<f64>() < 0.3 + 0.3 * dep {
+            pick(
+                &mut rng,
+                &[
+                    ("Warm, safe homes", 1.0),
+                    ("Money and work", 1.0),
+                    ("Feeling safe", 1.0),
+                ],
+            )
+        } else {
+            THEMES[rng.random_range(0..THEMES.len())]
+        };
+        let at = now - rng.random_range(1..300) * 86_400;
+        let pin = PinRecord {
+            id: format!("demo-pin-{i}"),
+            survey_id: record.id.clone(),
+            theme: theme.into(),
+            lsoa: lsoa.to_string(),
+            comment: pin_comments[rng.random_range(0..pin_comments.len())].into(),
+            status: if i % 10 == 0 { "pending" } else { "approved" }.into(),
+            at,
+        };
+        store
+            .add_pin(&pin, &audit(at, "create", "a pin on what matters here"))
+            .await?;
+    }
     // The board answers what residents said with a commitment measured by it,
     // shown on the plan's "you said, we did" page.
     if let Some(plan) = store.plans().await?.into_iter().find(|p| p.id == PLAN) {

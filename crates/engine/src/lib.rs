@@ -19,7 +19,7 @@ pub use compute::{
     Withheld, MAX_TARGET_GROUPS, NO_ENGLAND_VALUE, TARGET_AREAS,
 };
 pub use geography::Geography;
-pub use targets::commitment_targets;
+pub use targets::{commitment_targets, community_places};
 
 /// Why a computation could not be done.
 #[derive(Debug, thiserror::Error)]

@@ -1,10 +1,11 @@
 //! The target groups a computation measures: the target areas of the
 //! partnership's commitments that measure its indicator, each as resolved when
-//! the commitment was made, filed under the area the commitment is measured for.
+//! the commitment was made, filed under the area the commitment is measured for;
+//! and the community-defined places, each filed under its own code.
 
 use rustc_hash::FxHashSet;
 use syndemic_model::AreaCode;
-use syndemic_store::partnership::PartnershipRecords;
+use syndemic_store::partnership::{CommunityPlaces, PartnershipRecords};
 
 use crate::{EngineError, TargetGroup};
 
@@ -46,7 +47,26 @@ pub async fn commitment_targets(
                 .iter()
                 .filter_map(|a| AreaCode::parse(a).ok())
                 .collect(),
+            place: None,
         });
     }
     Ok(out)
+}
+
+/// One [`TargetGroup`] per community-defined place: measured as any area, over
+/// the sum of its small areas' counts, and compared with the area it lies within.
+pub async fn community_places(
+    store: &dyn CommunityPlaces,
+) -> Result<Vec<TargetGroup>, EngineError> {
+    Ok(store
+        .community_places()
+        .await?
+        .into_iter()
+        .map(|p| TargetGroup {
+            label: p.code.to_string(),
+            within: p.within,
+            areas: p.areas,
+            place: Some(p.code),
+        })
+        .collect())
 }

@@ -1059,6 +1059,7 @@ async fn target_areas_are_measured_as_one_group() {
             label: label.into(),
             within: trafford,
             areas,
+            place: None,
         };
         let spec = ComputeSpec {
             measure: Measure::Proportion,

@@ -42,6 +42,11 @@ pub enum AreaType {
     Icb,
     /// E92: England.
     England,
+    /// E99: a community-defined place — a named set of small areas a community
+    /// chose as its own. Not an ONS entity: syndemic numbers these itself
+    /// (`E99000001`, `E99000002`, … in the order they are defined); the prefix is
+    /// unallocated in the ONS register.
+    Community,
 }
 
 /// The levels of the geography that analysis aggregates to. A unitary authority is
@@ -59,10 +64,13 @@ pub enum Level {
     Icb,
     Region,
     England,
+    /// A community-defined place (E99), beside the tiers: its small areas keep
+    /// their wards and districts, and may belong to several community places.
+    Community,
 }
 
 impl Level {
-    pub const ALL: [Level; 9] = [
+    pub const ALL: [Level; 10] = [
         Level::Lsoa,
         Level::Msoa,
         Level::Ward,
@@ -72,6 +80,7 @@ impl Level {
         Level::Icb,
         Level::Region,
         Level::England,
+        Level::Community,
     ];
 
     /// A stable identifier, used in the store.
@@ -86,6 +95,7 @@ impl Level {
             Level::Icb => "icb",
             Level::Region => "region",
             Level::England => "england",
+            Level::Community => "community",
         }
     }
 
@@ -105,12 +115,13 @@ impl Level {
             Level::Icb => "ICB",
             Level::Region => "Region",
             Level::England => "Country",
+            Level::Community => "Community place",
         }
     }
 }
 
 impl AreaType {
-    pub const ALL: [AreaType; 16] = [
+    pub const ALL: [AreaType; 17] = [
         AreaType::Lsoa,
         AreaType::Msoa,
         AreaType::Ward,
@@ -127,6 +138,7 @@ impl AreaType {
         AreaType::CombinedAuthority,
         AreaType::Icb,
         AreaType::England,
+        AreaType::Community,
     ];
 
     /// The three-character prefix of codes of this type.
@@ -148,6 +160,7 @@ impl AreaType {
             AreaType::CombinedAuthority => "E47",
             AreaType::Icb => "E54",
             AreaType::England => "E92",
+            AreaType::Community => "E99",
         }
     }
 
@@ -170,6 +183,7 @@ impl AreaType {
             AreaType::CombinedAuthority => "combined-authority",
             AreaType::Icb => "icb",
             AreaType::England => "england",
+            AreaType::Community => "community",
         }
     }
 
@@ -197,6 +211,7 @@ impl AreaType {
             AreaType::CombinedAuthority => "Combined authority",
             AreaType::Icb => "Integrated care board",
             AreaType::England => "Country",
+            AreaType::Community => "Community-defined place",
         }
     }
 
@@ -215,6 +230,7 @@ impl AreaType {
             AreaType::CombinedAuthority => &[Level::CombinedAuthority],
             AreaType::Region => &[Level::Region],
             AreaType::England => &[Level::England],
+            AreaType::Community => &[Level::Community],
             AreaType::MetropolitanCounty
             | AreaType::InnerOuterLondon
             | AreaType::SubIcbLocation
@@ -317,6 +333,15 @@ impl AreaCode {
                 Err(AreaCodeError::OutsideEngland(text.trim().to_owned()))
             }
         }
+    }
+
+    /// The code of the `n`th community-defined place (`E99000001` for 1), or
+    /// `None` past the 999,999th.
+    pub fn community(n: u32) -> Option<AreaCode> {
+        (1..=999_999)
+            .contains(&n)
+            .then(|| AreaCode::parse(&format!("E99{n:06}")).ok())
+            .flatten()
     }
 
     pub fn as_str(&self) -> &str {
@@ -430,6 +455,17 @@ mod tests {
     }
 
     #[test]
+    fn community_places_are_numbered_in_their_own_prefix() {
+        let first = AreaCode::community(1).unwrap();
+        assert_eq!(first.as_str(), "E99000001");
+        assert_eq!(first.area_type(), AreaType::Community);
+        assert_eq!(first.area_type().levels(), &[Level::Community]);
+        assert_eq!(AreaCode::community(999_999).unwrap().as_str(), "E99999999");
+        assert_eq!(AreaCode::community(0), None);
+        assert_eq!(AreaCode::community(1_000_000), None);
+    }
+
+    #[test]
     fn other_nations_are_recognised_not_rejected() {
         assert_eq!(
             AreaCode::classify("W01000001").unwrap(),
@@ -454,7 +490,7 @@ mod tests {
             );
         }
         assert!(matches!(
-            AreaCode::classify("E99000001"),
+            AreaCode::classify("E98000001"),
             Err(AreaCodeError::UnknownPrefix { .. })
         ));
         assert!(matches!(

@@ -10,7 +10,10 @@
 //! - [`planner`]: the outreach planner (greedy maximum coverage).
 //! - [`placement`]: a resident's postcode, pin or LSOA placed in a small area of
 //!   the place (only the LSOA is kept).
+//! - [`community`]: a community-defined place read from a list of small areas,
+//!   wards and postcodes, with the area it lies within.
 
+pub mod community;
 pub mod edition;
 pub mod geography;
 pub mod geometry;

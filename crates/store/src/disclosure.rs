@@ -25,7 +25,8 @@ fn withhold(o: &mut Observation) {
 }
 
 /// Sets of areas that add up to another: the children of one parent, of one kind
-/// (LSOAs, or wards), in one lookup vintage — a district's LSOAs, its wards.
+/// (LSOAs, or wards), in one lookup vintage — a district's LSOAs, its wards, a
+/// community place's LSOAs.
 #[derive(Debug, Clone, Default)]
 pub struct AreaFamilies {
     parents: Vec<AreaCode>,
@@ -37,7 +38,12 @@ impl AreaFamilies {
     pub fn from_links(links: &[AreaLink]) -> AreaFamilies {
         let mut ids: BTreeMap<(AreaCode, &str, AreaType), u32> = BTreeMap::new();
         let mut families = AreaFamilies::default();
-        for l in links {
+        // A community place lies within its district but the district's
+        // community places do not add up to it: they make no family.
+        for l in links
+            .iter()
+            .filter(|l| l.child.area_type() != AreaType::Community)
+        {
             let next = ids.len() as u32;
             let id = *ids
                 .entry((l.parent, &l.vintage, l.child.area_type()))
@@ -326,5 +332,55 @@ mod tests {
         assert_eq!(suppress(&mut cells, "1", rule, &families), (1, 1));
         assert!(cells[3].count.is_none() && cells[3].value.is_none());
         assert_eq!(cells[2].count, Some(25.0));
+    }
+
+    #[test]
+    fn a_community_place_is_a_total_of_its_small_areas_but_not_a_part_of_a_set() {
+        let district = AreaCode::parse("E08000009").unwrap();
+        let place = AreaCode::community(1).unwrap();
+        let other = AreaCode::community(2).unwrap();
+        let lsoas: Vec<AreaCode> = ["E01006074", "E01006075", "E01006076"]
+            .iter()
+            .map(|c| AreaCode::parse(c).unwrap())
+            .collect();
+        // As the store gives them: each place's small areas (level and vintage
+        // `community`), and each place linked to its district.
+        let mut links: Vec<AreaLink> = lsoas
+            .iter()
+            .map(|&child| AreaLink {
+                child,
+                parent: place,
+                level: syndemic_model::Level::Community,
+                vintage: "community".into(),
+            })
+            .collect();
+        for p in [place, other] {
+            links.push(AreaLink {
+                child: p,
+                parent: district,
+                level: syndemic_model::Level::LowerTierAuthority,
+                vintage: "community".into(),
+            });
+        }
+        let families = AreaFamilies::from_links(&links);
+        let at = |area: AreaCode, count: f64| Observation {
+            area,
+            ..cell("Persons", "", count)
+        };
+        let rule = Disclosure { min: 1.0, max: 4.0 };
+        // The place's total less its other small areas would reveal the small one.
+        let mut cells = vec![
+            at(place, 40.0),
+            at(lsoas[0], 3.0),
+            at(lsoas[1], 25.0),
+            at(lsoas[2], 12.0),
+        ];
+        assert_eq!(suppress(&mut cells, "1", rule, &families), (1, 1));
+        assert!(cells[3].count.is_none(), "the smallest sibling goes too");
+        // The district's community places do not add up to it: a small place
+        // takes no other place with it.
+        let mut cells = vec![at(district, 900.0), at(place, 3.0), at(other, 50.0)];
+        assert_eq!(suppress(&mut cells, "1", rule, &families), (1, 0));
+        assert_eq!(cells[2].count, Some(50.0));
     }
 }

@@ -24,7 +24,9 @@ pub mod prelude {
         Accounts, Audit, CaseChanges, NewReferrals, Notifications, ReferralReads, Referrals,
         ServiceDirectory, SubjectRights,
     };
-    pub use crate::partnership::{Businesses, PartnershipRecords, Partnerships, Surveys};
+    pub use crate::partnership::{
+        Businesses, CommunityPlaces, PartnershipRecords, Partnerships, Surveys,
+    };
     pub use crate::{Database, Store};
 }
 
@@ -92,13 +94,16 @@ pub trait Store: Send + Sync {
     /// Areas whose parent at `level` (of any vintage, or of `vintage`) is `parent`.
     async fn children(&self, parent: AreaCode, vintage: Option<&str>) -> Result<Vec<AreaLink>>;
     /// Every area below `parent` through links of any vintage and level (children,
-    /// theirs, and so on), each once, sorted; never `parent` itself. One query.
+    /// theirs, and so on), each once, sorted; never `parent` itself. One query. A
+    /// community-defined place's are its small areas.
     async fn descendants(&self, parent: AreaCode) -> Result<Vec<AreaCode>>;
-    /// Every parent link in the store.
+    /// Every parent link in the store, and each community-defined place's small
+    /// areas as its children (level and vintage `community`).
     async fn all_links(&self) -> Result<Vec<AreaLink>>;
     /// The parent links of the areas with observations of `indicator` (only those
-    /// above the wards where `above_wards`): all that the disclosure control of
-    /// its cells reads of the geography, in one query.
+    /// above the wards where `above_wards`), with community places' small areas
+    /// as in [`Store::all_links`]: all that the disclosure control of its cells
+    /// reads of the geography, in one query.
     async fn links_of_observed(&self, indicator: &str, above_wards: bool) -> Result<Vec<AreaLink>>;
     /// Every link at a level, of one vintage.
     async fn links(&self, level: Level, vintage: &str) -> Result<Vec<AreaLink>>;

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use syndemic_engine::{
-    commitment_targets, compute, Benchmark, ComputeSpec, CountColumns, Counts, Measure,
+    commitment_targets, community_places, compute, Benchmark, ComputeSpec, CountColumns, Counts,
+    Measure,
 };
 use syndemic_import::{
     export_fingertips, import_boundaries, import_counts, import_fingertips, import_imd,
@@ -820,6 +821,9 @@ pub fn run_compute(args: &ComputeArgs) -> Result<()> {
         // Every commitment measuring this indicator over target areas is measured
         // on those areas as well.
         spec.targets = commitment_targets(&store, &spec.indicator.id).await?;
+        // And every community-defined place, as an area of its own.
+        spec.targets
+            .extend(community_places(&store).await?);
         let progress = Progress::spinner(args.quiet);
         let mut say = |stage: &str| progress.say(stage.to_owned());
         let result = compute(&store, &spec, &mut say).await;

@@ -5,6 +5,7 @@ mod bench_evidence;
 mod bench_hub;
 mod bench_pages;
 mod calc;
+mod community;
 mod deprivation;
 mod evidence;
 #[cfg(test)]
@@ -65,6 +66,8 @@ enum Command {
     Purge(hub::PurgeArgs),
     /// Residents' surveys: create one, import responses, list what is held.
     Survey(survey::SurveyArgs),
+    /// Community-defined places: define one from its small areas, list them.
+    Community(community::CommunityArgs),
 }
 
 /// Logs to standard error, filtered by `RUST_LOG` or `SYNDEMIC_LOG` (tracing's
@@ -128,6 +131,7 @@ fn name_of(command: &Command) -> &'static str {
         Command::Restore(_) => "restore",
         Command::Purge(_) => "purge",
         Command::Survey(_) => "survey",
+        Command::Community(_) => "community",
     }
 }
 
@@ -158,6 +162,7 @@ fn main() -> std::process::ExitCode {
         Command::Restore(args) => hub::restore(&args),
         Command::Purge(args) => hub::purge(&args),
         Command::Survey(args) => survey::run(&args),
+        Command::Community(args) => community::run(&args),
     };
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),

@@ -195,6 +195,7 @@ async fn the_engine_measures_traffords_most_deprived_fifth_as_its_first_local_qu
                 label: rule.clone(),
                 within: trafford,
                 areas: fifth.clone(),
+                place: None,
             }],
         };
         compute(&store, &spec, &mut |_| {})

@@ -8,7 +8,10 @@
 //!   its postcode or pin).
 //! - [`publish`]: the survey's closed questions published as indicators of
 //!   residents' evidence (`syndemic_partnership::voice`) for every small area,
-//!   ward and district of the place and the place itself, in one transaction.
+//!   ward and district of the place, every community-defined place and the
+//!   place itself, in one transaction.
+//! - [`define_place`]: a community-defined place from a list of small areas,
+//!   wards and postcodes, all or nothing, every problem by line.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +22,10 @@ use syndemic_partnership::voice::{self, survey_band_shares, Answered, Margins, R
 use syndemic_place::geography::parent_chain;
 use syndemic_place::{PlaceError, Placer};
 use syndemic_store::disclosure::SUPPRESSED;
-use syndemic_store::partnership::{NewResponse, ResponseRecord, SurveyRecord};
+use syndemic_store::hub::AuditEntry;
+use syndemic_store::partnership::{
+    CommunityPlaceRecord, NewResponse, ResponseRecord, SurveyRecord,
+};
 use syndemic_store::prelude::*;
 use syndemic_store::{Indicator, Observation, StoreError, RESIDENTS_EVIDENCE};
 
@@ -41,6 +47,10 @@ pub enum VoiceError {
     Corrupt(String),
     #[error("no random numbers: {0}")]
     Random(String),
+    /// A community place that cannot be defined as given, every problem listed:
+    /// nothing was kept.
+    #[error("the community place was not kept; fix {}", .0.join("; "))]
+    Community(Vec<String>),
 }
 
 fn random_id(prefix: &str) -> Result<String, VoiceError> {
@@ -164,6 +174,16 @@ pub async fn publish(
     let mut areas: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     // Each small area's stratum for weighting: its district (or the place).
     let mut strata: BTreeMap<String, AreaCode> = BTreeMap::new();
+    // The community places each small area belongs to.
+    let mut communities: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in store.community_places().await? {
+        for a in &c.areas {
+            communities
+                .entry(a.to_string())
+                .or_default()
+                .push(c.code.to_string());
+        }
+    }
     for r in &responses {
         if areas.contains_key(r.lsoa.as_str()) {
             continue;
@@ -184,6 +204,7 @@ pub async fn publish(
         if !list.contains(&record.place) {
             list.push(record.place.clone());
         }
+        list.extend(communities.get(&r.lsoa).into_iter().flatten().cloned());
         areas.insert(r.lsoa.as_str(), list);
     }
     let weighted = match population {
@@ -356,4 +377,84 @@ async fn weigh(
             format!("weighted to residents aged 16 and over by age band and sex within each district ({source}, {period}; raked, to sex alone or to the total where a district's answers cannot meet both)"),
         )
     }))
+}
+
+/// What defining a community place needs: its name and description, the list
+/// of small areas, wards and postcodes (one per line), how it was chosen, the
+/// partnership's place it must lie in and the partnership defining it.
+#[derive(Debug, Clone)]
+pub struct PlaceDefinition<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub list: &'a str,
+    /// `map`, `postcodes` or `list`.
+    pub chosen_by: &'a str,
+    pub place: AreaCode,
+    pub partnership_id: Option<&'a str>,
+}
+
+/// The longest name of a community place.
+pub const MAX_PLACE_NAME: usize = 120;
+/// The longest description of a community place.
+pub const MAX_PLACE_DESCRIPTION: usize = 2_000;
+
+/// Defines a community place, all or nothing: every entry of the list that
+/// cannot be used is named by line (and nothing is kept); otherwise the place is
+/// numbered, kept with its small areas and audited, and its code returned. Its
+/// values appear at the next compute of each indicator and the next publication
+/// of each survey.
+pub async fn define_place(
+    store: &dyn Database,
+    d: &PlaceDefinition<'_>,
+    audit: &AuditEntry,
+    now: i64,
+) -> Result<AreaCode, VoiceError> {
+    let problem = |message: String| VoiceError::Community(vec![message]);
+    let name = d.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_PLACE_NAME {
+        return Err(problem(format!(
+            "name: give the community place a name of 1 to {MAX_PLACE_NAME} characters"
+        )));
+    }
+    if d.description.chars().count() > MAX_PLACE_DESCRIPTION {
+        return Err(problem(format!(
+            "description: at most {MAX_PLACE_DESCRIPTION} characters"
+        )));
+    }
+    if !["map", "postcodes", "list"].contains(&d.chosen_by) {
+        return Err(problem(format!(
+            "chosen by `{}`: one of map, postcodes or list",
+            d.chosen_by
+        )));
+    }
+    let place_name = store
+        .area(d.place)
+        .await?
+        .and_then(|a| a.area.name)
+        .unwrap_or_else(|| d.place.to_string());
+    let placer = Placer::new(store, d.place, &place_name).await?;
+    let chosen = match syndemic_place::community::choose(store, &placer, d.list).await? {
+        Ok(chosen) => chosen,
+        Err(problems) => {
+            return Err(VoiceError::Community(
+                problems
+                    .iter()
+                    .take(MAX_PROBLEMS)
+                    .map(ToString::to_string)
+                    .collect(),
+            ))
+        }
+    };
+    let record = CommunityPlaceRecord {
+        code: d.place,
+        name: name.to_owned(),
+        description: d.description.trim().to_owned(),
+        within: chosen.within,
+        chosen_by: d.chosen_by.to_owned(),
+        partnership_id: d.partnership_id.map(str::to_owned),
+        created_by: Some(audit.actor.clone()),
+        created_at: now,
+        areas: chosen.areas,
+    };
+    Ok(store.define_place(&record, audit).await?)
 }

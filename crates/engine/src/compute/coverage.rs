@@ -228,8 +228,8 @@ pub(super) fn describe(groups: &[Group], published: &[bool], withheld: &[Withhel
         (Grouping::England, "England", "England"),
         (
             Grouping::Target,
-            "group of target areas",
-            "groups of target areas",
+            "group of target areas or community place",
+            "groups of target areas and community places",
         ),
     ];
     let mut areas: FxHashMap<Grouping, rustc_hash::FxHashSet<(AreaCode, u8)>> =

@@ -162,7 +162,8 @@ pub struct ComputeSpec {
     /// area: see [`Withheld`]).
     pub benchmark: Option<Benchmark>,
     /// Named groups of small areas to measure as well (at most
-    /// [`MAX_TARGET_GROUPS`]): a commitment's target areas.
+    /// [`MAX_TARGET_GROUPS`]): a commitment's target areas, and the community-
+    /// defined places.
     pub targets: Vec<TargetGroup>,
 }
 
@@ -183,6 +184,10 @@ pub struct TargetGroup {
     pub within: AreaCode,
     /// Its small areas (LSOAs of the geography's vintage).
     pub areas: Vec<AreaCode>,
+    /// A community-defined place (E99…): its values are filed under this code,
+    /// as an area's, not under `within` as a category; still compared with
+    /// `within`.
+    pub place: Option<AreaCode>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -536,8 +541,9 @@ fn esp2013_band(band: &str) -> Option<(f64, u32)> {
 }
 
 /// Each LSOA's target groups, by the id the LSOA rows carry: (the id of the area
-/// the group lies within, the group's number counted from 1). An area of a group
-/// that is not in the geography is refused, naming it.
+/// the group lies within, the group's number counted from 1). An area of a
+/// commitment's group that is not in the geography is refused, naming it; a
+/// community place with one is left out.
 fn target_members(
     spec: &ComputeSpec,
     codes: &[AreaCode],
@@ -552,6 +558,13 @@ fn target_members(
         .map(|(i, c)| (*c, i as i64))
         .collect();
     for (n, t) in spec.targets.iter().enumerate() {
+        // A community place of another vintage's small areas (or of another
+        // place) is not measured by this run; a commitment's target areas must be.
+        if t.place.is_some()
+            && (!id.contains_key(&t.within) || t.areas.iter().any(|a| !id.contains_key(a)))
+        {
+            continue;
+        }
         let within = *id.get(&t.within).ok_or_else(|| {
             input(format!(
                 "target areas `{}`: {} is not an area of the {} lookups in the store",
@@ -650,7 +663,8 @@ pub async fn compute(
         .iter()
         .map(|t| {
             let areas: Vec<&str> = t.areas.iter().map(|a| a.as_str()).collect();
-            format!("{}@{}={}", t.label, t.within, areas.join(","))
+            let place = t.place.map(|p| format!(" as {p}")).unwrap_or_default();
+            format!("{}@{}{place}={}", t.label, t.within, areas.join(","))
         })
         .collect();
     let inputs = format!(
@@ -892,6 +906,7 @@ pub async fn compute(
     summary.withheld = withheld;
     let mut observations: Vec<Observation> = Vec::with_capacity(groups.len());
     let mut kept: Vec<Group> = Vec::with_capacity(groups.len());
+    let target_of = |group: &Group| &spec.targets[usize::from(group.category) - 1];
     for ((g, group), publish) in groups.into_iter().enumerate().zip(published) {
         if !publish {
             continue;
@@ -901,15 +916,18 @@ pub async fn compute(
             Grouping::LocalQuintile | Grouping::CountyQuintile => {
                 (local.clone(), group.category.to_string())
             }
-            Grouping::Target => (
-                TARGET_AREAS.to_owned(),
-                spec.targets[usize::from(group.category) - 1].label.clone(),
-            ),
+            Grouping::Target if target_of(&group).place.is_none() => {
+                (TARGET_AREAS.to_owned(), target_of(&group).label.clone())
+            }
             _ => (String::new(), String::new()),
+        };
+        let area = match group.grouping {
+            Grouping::Target => target_of(&group).place.unwrap_or(group.area),
+            _ => group.area,
         };
         observations.push(Observation {
             indicator: id.clone(),
-            area: group.area,
+            area,
             period: group.period,
             sex: group.sex.clone(),
             age: "All ages".into(),

@@ -1,23 +1,26 @@
 //! Partnership and accountability records: partners' profiles, partnerships and
 //! their members, frameworks, action plans and commitments, progress updates with
 //! their evidence files, board reviews, anchor measures and social value, the
-//! business map and the business-engagement self-assessment, and residents'
-//! surveys with their responses.
+//! business map and the business-engagement self-assessment, residents'
+//! surveys with their responses, and community-defined places.
 //!
 //! Every import is one transaction (all or nothing) with its audit entry; every
 //! update and review is written under the id its page drew, so a double click or a
 //! retried request records it once.
 
 mod business;
+mod community;
 mod surveys;
 
 pub use business::Businesses;
+pub use community::*;
 pub use surveys::*;
 
-/// The partnership's records: `PartnershipRecords`, `Businesses` and `Surveys`.
-pub trait Partnerships: PartnershipRecords + Businesses + Surveys {}
+/// The partnership's records: `PartnershipRecords`, `Businesses`, `Surveys` and
+/// `CommunityPlaces`.
+pub trait Partnerships: PartnershipRecords + Businesses + Surveys + CommunityPlaces {}
 
-impl<T: PartnershipRecords + Businesses + Surveys> Partnerships for T {}
+impl<T: PartnershipRecords + Businesses + Surveys + CommunityPlaces> Partnerships for T {}
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;

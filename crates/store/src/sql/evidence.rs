@@ -215,7 +215,8 @@ impl Store for SqlStore {
         // itself (a metropolitan district is its own upper tier) ends the walk.
         let rows = sqlx::query(
             "WITH RECURSIVE below(code) AS ( \
-                 SELECT child FROM area_link WHERE parent = $1 \
+                 SELECT code FROM (SELECT child AS code FROM area_link WHERE parent = $1 \
+                     UNION SELECT lsoa AS code FROM community_place_area WHERE place = $1) base \
                  UNION \
                  SELECT l.child FROM area_link l JOIN below b ON l.parent = b.code \
              ) SELECT code FROM below WHERE code <> $1 ORDER BY code",
@@ -232,7 +233,9 @@ impl Store for SqlStore {
             "SELECT l.child, l.parent, l.level, l.vintage FROM area_link l \
              WHERE l.child IN (SELECT DISTINCT o.area FROM observation o \
                  WHERE o.indicator = $1 AND ($2 = 0 OR o.area >= 'E06')) \
-             ORDER BY l.parent, l.child, l.level, l.vintage",
+             UNION ALL SELECT m.lsoa, m.place, 'community', 'community' FROM community_place_area m \
+             WHERE $2 = 0 AND m.lsoa IN (SELECT DISTINCT o.area FROM observation o WHERE o.indicator = $1) \
+             ORDER BY 2, 1, 3, 4",
         )
         .bind(indicator)
         .bind(i32::from(above_wards))
@@ -244,7 +247,9 @@ impl Store for SqlStore {
 
     async fn all_links(&self) -> Result<Vec<AreaLink>> {
         let rows = sqlx::query(
-            "SELECT child, parent, level, vintage FROM area_link ORDER BY parent, child, level, vintage",
+            "SELECT child, parent, level, vintage FROM area_link \
+             UNION ALL SELECT lsoa, place, 'community', 'community' FROM community_place_area \
+             ORDER BY 2, 1, 3, 4",
         )
         .fetch_all(&self.pool)
         .await

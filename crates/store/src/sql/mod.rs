@@ -208,6 +208,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0017_pins.sql"),
         postgres: include_str!("../../migrations/postgres/0017_pins.sql"),
     },
+    Migration {
+        version: 18,
+        name: "community places",
+        sqlite: include_str!("../../migrations/sqlite/0018_community_places.sql"),
+        postgres: include_str!("../../migrations/postgres/0018_community_places.sql"),
+    },
 ];
 
 /// A statement that binds an `Option<f64>`: sqlx 0.8's `Any` driver binds a NULL `f64`

@@ -337,6 +337,8 @@ struct Profile {
     /// or the one asked for), and every edition that ranks any of the small areas.
     edition: Option<Edition>,
     editions: Vec<Edition>,
+    /// A community-defined place's own record.
+    community: Option<syndemic_store::partnership::CommunityPlaceRecord>,
 }
 
 impl Profile {
@@ -354,10 +356,21 @@ impl Profile {
         let name = info.area.name.clone().unwrap_or_else(|| code.to_string());
         let parents = store.parents(code).await?;
         let mut children: Vec<(AreaCode, Option<String>)> = Vec::new();
-        for link in store.children(code, None).await? {
-            if !children.iter().any(|(c, _)| *c == link.child) {
-                let child = store.area(link.child).await?;
-                children.push((link.child, child.and_then(|c| c.area.name)));
+        // A community place's children are its small areas.
+        let below: Vec<AreaCode> = if code.area_type() == AreaType::Community {
+            store.descendants(code).await?
+        } else {
+            store
+                .children(code, None)
+                .await?
+                .into_iter()
+                .map(|l| l.child)
+                .collect()
+        };
+        for child in below {
+            if !children.iter().any(|(c, _)| *c == child) {
+                let info = store.area(child).await?;
+                children.push((child, info.and_then(|c| c.area.name)));
             }
         }
         children.sort_by(|a, b| a.1.cmp(&b.1));
@@ -365,6 +378,11 @@ impl Profile {
         let indicators = store.indicators().await?;
         // The area's latest value, England's, and the peers' spread, per indicator.
         let mut rows: Vec<(Indicator, Observation, Option<f64>, Vec<f64>)> = Vec::new();
+        // A community place's peers are the wards, areas of its size.
+        let peer_type = match code.area_type() {
+            AreaType::Community => AreaType::Ward,
+            other => other,
+        };
         for indicator in indicators.into_iter().filter(|i| !i.id.contains('.')) {
             let all = state.observations_for_area(&indicator.id, code).await?;
             // A row per sex where the indicator has no Persons value here.
@@ -385,7 +403,7 @@ impl Profile {
                 let peers: Vec<f64> = all
                     .iter()
                     .filter(|x| {
-                        x.area.area_type() == code.area_type()
+                        x.area.area_type() == peer_type
                             && x.period == o.period
                             && x.sex == sex
                             && x.category.is_empty()
@@ -413,6 +431,15 @@ impl Profile {
                 }
             }
         }
+        let community = if code.area_type() == AreaType::Community {
+            store
+                .community_places()
+                .await?
+                .into_iter()
+                .find(|p| p.code == code)
+        } else {
+            None
+        };
         Ok(Profile {
             name,
             parents,
@@ -422,6 +449,7 @@ impl Profile {
             by_decile,
             edition,
             editions,
+            community,
         })
     }
 
@@ -500,6 +528,7 @@ async fn render_profile(
         by_decile,
         edition,
         editions,
+        community,
     } = Profile::load(state, code, asked).await?;
     let downloads = |name: &str| Download {
         path: format!("/areas/{code}/{name}"),
@@ -511,6 +540,10 @@ async fn render_profile(
         &name,
         html! {
             p class="lead" { (code.area_type().label()) " " span class="code" { (code.as_str()) } }
+            @if let Some(c) = &community {
+                @if !c.description.is_empty() { p { (c.description) } }
+                p class="hint" { "Defined by its community as " (c.areas.len()) " small area" @if c.areas.len() != 1 { "s" } " (chosen " (match c.chosen_by.as_str() { "map" => "on the map", "postcodes" => "from postcodes", _ => "from a list" }) "). Every indicator is computed for it from its small areas' counts, as for any area, and compared with " (c.within) "; its code is syndemic's own, not an ONS code. See " a href="/community-places" { "all community places" } "." }
+            }
             @if !parents.is_empty() {
                 nav aria-label="Parent areas" { ol class="crumbs" { @for p in &parents { li { (p.link.level.label()) ": " (area_link(p.link.parent, &p.name)) } } } }
             }
@@ -540,7 +573,7 @@ async fn render_profile(
             h2 { "Indicators" }
             @if rows.is_empty() { p { "No indicator values reach this area yet." } }
             @else {
-                p class="hint" id="spine-key" { "How to read the spine charts: the light grey bar runs from the lowest to the highest value among the area's peers (areas of the same kind), the dark grey bar covers their middle half, the black line is their median, and the circle is this area, coloured by its comparison with England." }
+                p class="hint" id="spine-key" { "How to read the spine charts: the light grey bar runs from the lowest to the highest value among the area's peers (areas of the same kind; wards for a community-defined place), the dark grey bar covers their middle half, the black line is their median, and the circle is this area, coloured by its comparison with England." }
             }
             @for (key, heading) in DOMAINS {
                 @let group: Vec<_> = rows.iter().filter(|r| r.0.domain.as_deref().unwrap_or("other") == key || (key == "other" && !DOMAINS.iter().any(|d| Some(d.0) == r.0.domain.as_deref()))).collect();

@@ -310,9 +310,10 @@ impl AppState {
         area: AreaCode,
     ) -> Result<Arc<Vec<Observation>>, WebError> {
         use syndemic_model::AreaType;
+        // A community place is compared with wards, so it reads them too.
         let small = matches!(
             area.area_type(),
-            AreaType::Lsoa | AreaType::Msoa | AreaType::Ward
+            AreaType::Lsoa | AreaType::Msoa | AreaType::Ward | AreaType::Community
         );
         self.kept_observations(indicator, !small).await
     }

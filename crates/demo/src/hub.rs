@@ -716,7 +716,8 @@ pub async fn seed(
         .map_err(hub_err)?;
     }
     crate::partnership::seed(store, now, progress).await?;
-    crate::survey::seed(store, now, progress).await
+    crate::survey::seed(store, now, progress).await?;
+    crate::assets::seed(store, progress).await
 }
 
 /// The referral id an event id starts with.

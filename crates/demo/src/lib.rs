@@ -23,6 +23,7 @@
 //!
 //! Codes are well-formed GSS codes in ranges ONS has not used (E01900001…).
 
+mod assets;
 mod geometry;
 pub mod hub;
 pub mod partnership;
@@ -34,12 +35,14 @@ use std::path::{Path, PathBuf};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution, Normal, Poisson};
-use syndemic_engine::{compute, Benchmark, ComputeSpec, CountColumns, Counts, Measure};
+use syndemic_engine::{
+    community_places, compute, Benchmark, ComputeSpec, CountColumns, Counts, Measure,
+};
 use syndemic_import::{
     import_boundaries, import_imd, import_lookups, import_population, LookupOptions,
 };
 use syndemic_stats::dsr::ESP2013;
-use syndemic_store::{Indicator, Polarity, Store};
+use syndemic_store::{Database, Indicator, Polarity, Store};
 
 use geometry::{distance, inside, outline, to_lon_lat, voronoi, Point};
 
@@ -954,10 +957,44 @@ pub async fn is_built(store: &dyn Store) -> Result<bool, DemoError> {
     Ok(true)
 }
 
+/// The demo's community-defined place: the twelve small areas nearest
+/// Saltmouth's harbour, as its residents drew it on the map.
+pub const OLD_TOWN: &str = "Saltmouth old town";
+
+async fn define_old_town(store: &dyn Database, place: &Place) -> Result<(), DemoError> {
+    let harbour = TOWNS[2].at;
+    let mut nearest: Vec<&Lsoa> = place.lsoas.iter().collect();
+    nearest.sort_by(|a, b| distance(a.site, harbour).total_cmp(&distance(b.site, harbour)));
+    let list: Vec<&str> = nearest.iter().take(12).map(|l| l.code.as_str()).collect();
+    let county =
+        syndemic_model::AreaCode::parse(COUNTY).map_err(|e| DemoError::Hub(e.to_string()))?;
+    let audit = syndemic_store::hub::AuditEntry {
+        at: syndemic_model::date::unix_now(),
+        actor: "demo".into(),
+        org: String::new(),
+        action: "create".into(),
+        subject: "community place".into(),
+        record: String::new(),
+        reason: OLD_TOWN.into(),
+    };
+    let definition = syndemic_voice::PlaceDefinition {
+        name: OLD_TOWN,
+        description: "The harbour, the old fish market and the terraces up the hill: the streets the Saltmouth Old Town Residents' Association speaks for, as its members drew them on the map.",
+        list: &list.join("\n"),
+        chosen_by: "map",
+        place: county,
+        partnership_id: None,
+    };
+    syndemic_voice::define_place(store, &definition, &audit, audit.at)
+        .await
+        .map_err(|e| DemoError::Survey(e.to_string()))?;
+    Ok(())
+}
+
 /// Builds the demo place into `store`, writing its files into `dir` (a scratch
 /// folder the caller removes). `progress` hears each stage.
 pub async fn build(
-    store: &dyn Store,
+    store: &dyn Database,
     dir: &Path,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<DemoSummary, DemoError> {
@@ -971,6 +1008,8 @@ pub async fn build(
     import_boundaries(store, &boundary_file(&place, dir)?).await?;
     import_imd(store, &deprivation_file(&place, dir)?).await?;
     import_population(store, &population_file(&place, dir)?, POPULATION).await?;
+    progress("defining Saltmouth old town, a community place");
+    define_old_town(store, &place).await?;
     let mut summary = DemoSummary {
         lsoas: place.lsoas.len(),
         wards: place.wards.len(),
@@ -1012,7 +1051,11 @@ pub async fn build(
                 repetitions: 1000,
                 seed: SEED,
                 benchmark: Some(Benchmark::File(benchmark)),
-                targets: partnership::planned_targets(store, spec.id).await?,
+                targets: {
+                    let mut targets = partnership::planned_targets(store, spec.id).await?;
+                    targets.extend(community_places(store).await?);
+                    targets
+                },
             },
             &mut |_| {},
         )

@@ -601,6 +601,7 @@ pub(crate) async fn planned_targets(
                 label: rule.to_owned(),
                 within,
                 areas: resolve(store, rule).await?,
+                place: None,
             });
         }
     }
@@ -798,9 +799,10 @@ pub async fn seed(
             period_start: if n == 0 { "2024-04-01" } else { "2025-04-01" }.into(),
             period_end: if n == 0 { "2028-03-31" } else { "2027-03-31" }.into(),
             priorities: vec![
-                "Close the gap in healthy life between the most and least deprived neighbourhoods"
+                "Close the gap in healthy life between the most and least deprived neighbourhoods — evidence: u75_mortality, emergency_admissions"
                     .into(),
-                "Warm, safe homes and enough money to live on".into(),
+                "Warm, safe homes and enough money to live on — evidence: fuel_poverty, hartmoor-voices:feel_safe:agree"
+                    .into(),
                 "Good work for local people through our anchor institutions".into(),
             ],
             update_every_days: 92,

@@ -3,6 +3,7 @@
 //! deprivation gradients, and that it is the same every time.
 
 use syndemic_model::{AreaCode, AreaType, Level};
+use syndemic_store::partnership::CommunityPlaces;
 use syndemic_store::{Observation, Store};
 use syndemic_testkit::stores;
 
@@ -191,6 +192,21 @@ async fn the_demo_place_is_built_through_the_real_importers_and_engine() {
             decile_value("school_readiness", true) < decile_value("school_readiness", false),
             "{backend}"
         );
+        // Saltmouth old town, a community-defined place of twelve small areas in
+        // Saltmouth, measured as an area of its own and compared with Saltmouth.
+        let places = store.community_places().await.unwrap();
+        assert_eq!(places.len(), 1, "{backend}");
+        let old_town = &places[0];
+        assert_eq!(old_town.name, syndemic_demo::OLD_TOWN);
+        assert_eq!(old_town.areas.len(), 12, "{backend}");
+        assert_eq!(
+            old_town.within.as_str(),
+            "E07900003",
+            "{backend}: within Saltmouth"
+        );
+        let measured = latest(&all, "u75_mortality", old_town.code.as_str(), "")
+            .unwrap_or_else(|| panic!("{backend}: no value for the old town"));
+        assert!(measured.value.is_some() && measured.compared_to_parent.is_some());
         // The county's own gap and slope index between its fifths, for its report.
         for measure in ["gap", "sii"] {
             assert!(

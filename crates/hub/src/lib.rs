@@ -12,6 +12,7 @@
 //! - [`person`]: a person's details as given, and the keys that recognise a repeat referral.
 //! - [`triage`]: rules that suggest services from needs, eligibility and area.
 //! - [`oruk`]: the Open Referral UK 3.0 directory: documents, filters and pages.
+//! - [`assets`]: community assets as ORUK services with an asset taxonomy, and back.
 //! - [`fhir`]: a referral as an HL7 FHIR UK Core `ServiceRequest` and `Patient` in a Bundle.
 //! - [`wellbeing`]: start and close wellbeing scores paired case by case, for the mean change.
 //! - [`reach`]: referrals per 1,000 residents of each IMD decile of the catchment, with exact or Byar's limits.
@@ -23,6 +24,7 @@
 //! Every function here is deterministic given its inputs (the current time and
 //! random bytes are passed in), so the rules are tested without a database.
 
+pub mod assets;
 pub mod case;
 pub mod caseload;
 pub mod fhir;

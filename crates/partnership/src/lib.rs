@@ -19,6 +19,7 @@
 //! - [`survey`]: residents' surveys — questions, channels, and the one reading of
 //!   every response (form, paper or another tool's export) before it is kept.
 //! - [`voice`]: residents' answers as indicators, per answer, area and wave.
+//! - [`priority`]: a plan's priority and the indicators it cites as its evidence.
 
 pub mod access;
 pub mod commitment;
@@ -26,6 +27,7 @@ pub mod contradiction;
 pub mod framework;
 pub mod layout;
 pub mod maturity;
+pub mod priority;
 pub mod progress;
 pub mod sector;
 pub mod survey;

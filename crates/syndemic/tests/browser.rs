@@ -1069,6 +1069,49 @@ fn the_demo_in_a_real_browser() {
         "the lead moderates it"
     );
     check_page("what-matters-comments");
+    // Community places: the old town's profile, and a new place defined by two
+    // clicks on the map (each adds the small area under it to the list).
+    browser.open(&format!("{base}/community-places"));
+    assert!(
+        browser.text().contains("Saltmouth old town"),
+        "the demo's community place: {}",
+        browser.text()
+    );
+    check_page("community-places");
+    browser.click("a[href^='/areas/E99']");
+    assert!(
+        browser
+            .text()
+            .contains("Defined by its community as 12 small areas"),
+        "its profile: {}",
+        browser.text()
+    );
+    browser.open(&format!("{base}/community-places/new"));
+    check_page("community-place-define");
+    browser.fill(&[("name", "Browser test hamlet")]);
+    browser.click("input[type=image][name=pick]");
+    assert!(
+        browser.text().contains("to the list."),
+        "a click adds a small area: {}",
+        browser.text()
+    );
+    browser.click("button[name=define]");
+    assert!(
+        browser.text().contains("Browser test hamlet")
+            && browser
+                .text()
+                .contains("Defined by its community as 1 small area (chosen on the map)"),
+        "the place defined on the map: {}",
+        browser.text()
+    );
+    // Community assets: the map and its table.
+    browser.open(&format!("{base}/community-assets"));
+    assert!(
+        browser.text().contains("Quay Hall") && browser.text().contains("36 community assets"),
+        "the demo's assets: {}",
+        browser.text()
+    );
+    check_page("community-assets");
     browser.call("DELETE", "", None);
     survey_without_script(driver_port, &base, &dir.path().join("demo.db"));
     assert!(

@@ -17,7 +17,7 @@ use syndemic_store::hub::{AuditEntry, HubOrg, UserRecord};
 use syndemic_store::partnership::{
     CommitmentRecord, MemberRecord, PartnershipRecord, PlanRecord, SurveyRecord,
 };
-use syndemic_store::{Area, AreaLink, Deprivation, Population, PostcodeRecord, SqlStore};
+use syndemic_store::{Area, AreaLink, Boundary, Deprivation, Population, PostcodeRecord, SqlStore};
 use syndemic_testkit::stores;
 use syndemic_web::AppState;
 
@@ -44,6 +44,7 @@ const DEFINITION: &str = r#"{
   "slug": "testshire-voices", "title": "Testshire voices", "intro": "What is it like here?",
   "lawful_basis": "Public task (Article 6(1)(e))", "waves": ["2026"],
   "questions": [
+    {"key": "where", "text": "Where do you mean?", "kind": "Pin"},
     {"key": "postcode", "text": "Your postcode", "kind": "Postcode", "required": true},
     {"key": "feel_safe", "text": "I feel safe here after dark", "kind": "Likert", "required": true},
     {"key": "warm", "text": "Could you keep your home warm?", "kind": "Single", "options": ["Yes", "No"]},
@@ -149,6 +150,23 @@ async fn fill(store: &SqlStore) {
         .collect();
     tx.put_deprivation(&ranks).await.unwrap();
     tx.put_postcodes(&postcodes).await.unwrap();
+    // Ten small squares in a row, west to east, a hundredth of a degree each.
+    let boundaries: Vec<Boundary> = (1..=10)
+        .map(|i| {
+            let (x0, x1) = (-1.0 + 0.01 * (i - 1) as f64, -1.0 + 0.01 * i as f64);
+            let (y0, y1) = (54.0, 54.01);
+            let ring = format!("[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]");
+            let geometry = format!("{{\"type\":\"MultiPolygon\",\"coordinates\":[[{ring}]]}}");
+            Boundary {
+                code: code(&lsoa(i)),
+                vintage: "LSOA21".into(),
+                simplified: geometry.clone(),
+                geometry,
+                bbox: [x0, y0, x1, y1],
+            }
+        })
+        .collect();
+    tx.put_boundaries(&boundaries).await.unwrap();
     tx.commit().await.unwrap();
     store
         .put_org(
@@ -592,8 +610,47 @@ fn the_public_form_and_the_survey_teams_pages() {
             .unwrap()
             .contains("weighted to residents aged 16"));
         rt.block_on(fill_plan(store, &record));
+        // The lead cites the survey's result as a priority's evidence; an
+        // indicator the store does not hold is refused by name.
+        let plan_form = |priorities: &str| {
+            lead.post(
+                "/plans/plan-1",
+                &[
+                    ("title", "Testshire Plan"),
+                    ("owner", "council"),
+                    ("period_start", "2026-04-01"),
+                    ("period_end", "2029-03-31"),
+                    ("update_every_days", "92"),
+                    ("priorities", priorities),
+                ],
+            )
+        };
+        let r =
+            plan_form("Safe streets — evidence: testshire-voices:feel_safe:agree, no-such-thing");
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert!(r.body.contains("no-such-thing"), "{}", r.body);
+        let r = plan_form(
+            "Safe streets after dark — evidence: testshire-voices:feel_safe:agree\nWarm homes for all",
+        );
+        assert_eq!(r.status, 303, "{}", r.body);
+        let plan_page = lead.get("/plans/plan-1");
+        assert!(
+            plan_page
+                .body
+                .contains("href=\"/indicators/testshire-voices:feel_safe:agree\""),
+            "the evidence linked on the plan: {}",
+            plan_page.body
+        );
         let public = request(port, "GET", "/plans/plan-1/you-said-we-did", &[], "");
         assert_eq!(public.status, 200, "{}", public.body);
+        for words in [
+            "<h3>Safe streets after dark</h3>",
+            "Residents' evidence: per cent of residents aged 16 and over",
+            "What we committed to in answer:",
+            "No evidence is cited for this priority yet.",
+        ] {
+            assert!(public.body.contains(words), "{words}: {}", public.body);
+        }
         for words in [
             "You said, we did",
             "Warm homes for all",
@@ -696,5 +753,194 @@ fn the_public_form_and_the_survey_teams_pages() {
         assert!(log
             .iter()
             .any(|e| e.actor == "lead" && e.subject == "pin" && e.action == "change"));
+    }
+}
+
+/// Community places and assets over HTTP: anyone reads the list and a place's
+/// profile; only a system admin or a lead of a partnership with an area defines
+/// one (analysts and caseworkers are refused, anonymous callers sent to sign
+/// in); a list with problems keeps nothing and names each line; the place's
+/// profile shows its small areas and what it is; the definition is audited.
+/// Assets recorded as Open Referral UK services with the asset taxonomy are
+/// listed, filtered by kind and drawn, and served by `/openreferral`.
+#[test]
+fn community_places_and_assets() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let hall = syndemic_hub::assets::Asset {
+        id: "asset-north-hall".into(),
+        name: "North Ward Hall".into(),
+        description: "Lunch club on Wednesdays".into(),
+        kind: "meeting-place".into(),
+        organisation: "North Ward Hall Trust".into(),
+        latitude: 54.5,
+        longitude: -1.2,
+        postcode: Some("TS1 9AA".into()),
+        url: None,
+    };
+    let servers: Vec<(SqlStore, u16)> = rt.block_on(async {
+        let mut out = Vec::new();
+        for store in stores("community_places_web", dir.path()).await {
+            fill(&store).await;
+            let survey = store.survey_by_slug(SLUG).await.unwrap().unwrap();
+            fill_plan(&store, &survey).await;
+            let feed = syndemic_hub::assets::to_feed(std::slice::from_ref(&hall)).unwrap();
+            store.put_directory(&feed).await.unwrap();
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let state = AppState::new(Arc::new(store.clone()), "Testshire", Some("Census 2021"));
+            tokio::spawn(syndemic_web::serve(state, listener));
+            out.push((store, port));
+        }
+        out
+    });
+    for (store, port) in &servers {
+        let port = *port;
+        let kept = || rt.block_on(store.community_places()).unwrap();
+        let listed = request(port, "GET", "/community-places", &[], "");
+        assert_eq!(listed.status, 200);
+        assert!(listed
+            .body
+            .contains("No community has defined its place yet"));
+        assert!(!listed.body.contains("/community-places/new"));
+        let r = request(port, "GET", "/community-places/new", &[], "");
+        assert!(r.status == 303 || r.status == 401, "{}", r.status);
+        let analyst = Browser::sign_in(port, "analyst", PASSWORD).unwrap();
+        let caseworker = Browser::sign_in(port, "caseworker", PASSWORD).unwrap();
+        let lead = Browser::sign_in(port, "lead", PASSWORD).unwrap();
+        assert_eq!(analyst.get("/community-places/new").status, 403);
+        let fields = [
+            ("partnership", "board"),
+            ("name", "North and a bit"),
+            ("description", "The north of the town and the school"),
+            ("list", "E05900001\nTS6 9AA\n"),
+            ("define", "1"),
+        ];
+        assert_eq!(caseworker.post("/community-places", &fields).status, 403);
+        assert_eq!(analyst.post("/community-places", &fields).status, 403);
+        assert!(kept().is_empty());
+        // Without the form's CSRF token, refused.
+        let r = request(
+            port,
+            "POST",
+            "/community-places",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", &lead.cookie),
+            ],
+            &form_encode(&fields),
+        );
+        assert_eq!(r.status, 403, "{}", r.body);
+        let form = lead.get("/community-places/new");
+        assert_eq!(form.status, 200);
+        assert!(form.body.contains("Testshire Board") && form.body.contains("type=\"image\""));
+        // Problems by line: a postcode outside the place and a line that is nothing.
+        let bad = [
+            ("partnership", "board"),
+            ("name", "North and a bit"),
+            ("list", "E05900001\nTS6 9AA\nZZ9 9ZZ\nthe school\n"),
+            ("define", "1"),
+        ];
+        let r = lead.post("/community-places", &bad);
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert!(
+            r.body.contains("line 3: `ZZ9 9ZZ`") && r.body.contains("line 4: `the school`"),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains("TS6 9AA"), "what was typed is kept");
+        assert!(kept().is_empty());
+        let r = lead.post("/community-places", &fields);
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(r.header("location").as_deref(), Some("/areas/E99000001"));
+        let places = kept();
+        assert_eq!(places.len(), 1);
+        let expected: Vec<AreaCode> = (1..=6).map(|i| code(&lsoa(i))).collect();
+        assert_eq!(places[0].areas, expected);
+        assert_eq!(places[0].within, code(DISTRICT));
+        assert_eq!(places[0].chosen_by, "postcodes");
+        assert_eq!(places[0].partnership_id.as_deref(), Some("board"));
+        let profile = request(port, "GET", "/areas/E99000001", &[], "");
+        assert_eq!(profile.status, 200);
+        assert!(
+            profile.body.contains("North and a bit")
+                && profile.body.contains("Community-defined place")
+                && profile
+                    .body
+                    .contains("Defined by its community as 6 small areas")
+                && profile.body.contains("Testshire 006"),
+            "{}",
+            profile.body
+        );
+        let listed = request(port, "GET", "/community-places", &[], "");
+        assert!(listed.body.contains("href=\"/areas/E99000001\""));
+        let log = rt.block_on(store.audit_log(None, 200)).unwrap();
+        assert!(log.iter().any(|e| e.subject == "community place"
+            && e.actor == "lead"
+            && e.record == "E99000001"));
+
+        // A survey's pin question is a map on the form: a click sends the
+        // answers, placed in the small area under it (the first square).
+        let (device, token) = open_form("127.0.0.1", port);
+        let form = request(port, "GET", &format!("/surveys/{SLUG}"), &[], "");
+        assert!(
+            form.body.contains("type=\"image\" name=\"where\""),
+            "{}",
+            form.body
+        );
+        let r = send(
+            "127.0.0.1",
+            port,
+            &device,
+            &[
+                ("form", &token),
+                ("feel_safe", "4"),
+                ("where.x", "17"),
+                ("where.y", "20"),
+            ],
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("Thank you"), "{}", r.body);
+        let kept = rt.block_on(store.responses("survey-1")).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].lsoa, lsoa(1), "the small area under the click");
+        assert!(
+            !kept[0].answers.contains("54.0"),
+            "never the point: {}",
+            kept[0].answers
+        );
+
+        // Assets.
+        let page = request(port, "GET", "/community-assets", &[], "");
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("North Ward Hall") && page.body.contains("Hall or meeting place")
+        );
+        let none = request(port, "GET", "/community-assets?kind=green-space", &[], "");
+        assert!(!none.body.contains("North Ward Hall"));
+        assert_eq!(
+            request(port, "GET", "/community-assets?kind=pub", &[], "").status,
+            400
+        );
+        let svg = request(port, "GET", "/community-assets.svg", &[], "");
+        assert_eq!(svg.status, 200);
+        assert!(svg.body.contains("<svg") && svg.body.contains("North Ward Hall"));
+        let oruk = request(
+            port,
+            "GET",
+            "/openreferral/services/asset-north-hall",
+            &[],
+            "",
+        );
+        assert_eq!(oruk.status, 200);
+        assert!(oruk
+            .body
+            .contains("syndemic-community-assets:meeting-place"));
     }
 }

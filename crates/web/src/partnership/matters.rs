@@ -29,18 +29,18 @@ use crate::{AppState, WebError};
 
 /// The map's size on the page, in CSS pixels: fixed, so a click's coordinates
 /// mean the same point on a phone as on a desk.
-const MAP_WIDTH: f64 = 340.0;
+pub(crate) const MAP_WIDTH: f64 = 340.0;
 /// Pins one device may drop on one survey's map in a day.
 const PINS_PER_DAY: i64 = 10;
 
 /// The projection of the place's small areas into the map: longitude scaled by
 /// the cosine of the middle latitude, as every map of the site draws.
-struct Frame {
+pub(crate) struct Frame {
     x0: f64,
     y1: f64,
     k: f64,
     scale: f64,
-    height: f64,
+    pub(crate) height: f64,
 }
 
 impl Frame {
@@ -66,7 +66,8 @@ impl Frame {
         })
     }
 
-    fn to_point(&self, x: f64, y: f64) -> (f64, f64) {
+    /// The point (latitude, longitude) under a click at (x, y) on the map.
+    pub(crate) fn to_point(&self, x: f64, y: f64) -> (f64, f64) {
         (
             self.y1 - y / self.scale,
             x / (self.k * self.scale) + self.x0,
@@ -74,21 +75,49 @@ impl Frame {
     }
 }
 
+/// One small area's outline rings.
+pub(crate) type Outline = Vec<Vec<[f64; 2]>>;
+
 /// The place's small-area outlines and their frame.
 async fn outlines(
     state: &AppState,
     record: &SurveyRecord,
-) -> Result<(Vec<Vec<Vec<[f64; 2]>>>, Option<Frame>), WebError> {
+) -> Result<(Vec<Outline>, Option<Frame>), WebError> {
     let place = crate::parse_code(&record.place)?;
+    let (areas, frame) = area_outlines(state, place).await?;
+    Ok((areas.into_iter().map(|a| a.1).collect(), frame))
+}
+
+/// The small areas of `place` with their outlines (those with a boundary), and
+/// their frame.
+pub(crate) async fn area_outlines(
+    state: &AppState,
+    place: AreaCode,
+) -> Result<(Vec<(AreaCode, Outline)>, Option<Frame>), WebError> {
     let shapes = state.shapes().await?;
-    let rings: Vec<Vec<Vec<[f64; 2]>>> =
+    let areas: Vec<(AreaCode, Outline)> =
         syndemic_place::small_areas_within(state.db.as_ref(), place)
             .await?
-            .iter()
-            .filter_map(|c| shapes.outlines.get(c).cloned())
+            .into_iter()
+            .filter_map(|c| shapes.outlines.get(&c).cloned().map(|o| (c, o)))
             .collect();
-    let frame = Frame::of(&rings.iter().collect::<Vec<_>>());
-    Ok((rings, frame))
+    let frame = Frame::of(&areas.iter().map(|a| &a.1).collect::<Vec<_>>());
+    Ok((areas, frame))
+}
+
+/// An SVG path of `outlines` in the map's frame.
+pub(crate) fn path_of<'a>(outlines: impl IntoIterator<Item = &'a Outline>, f: &Frame) -> String {
+    let mut d = String::new();
+    for area in outlines {
+        for ring in area {
+            for (i, p) in ring.iter().enumerate() {
+                let (x, y) = ((p[0] - f.x0) * f.k * f.scale, (f.y1 - p[1]) * f.scale);
+                d.push_str(&format!("{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" }));
+            }
+            d.push('Z');
+        }
+    }
+    d
 }
 
 /// `/surveys/{slug}/matters.svg`: the map residents click.
@@ -103,16 +132,7 @@ pub(crate) async fn map(
             "no boundaries of the place to draw".into(),
         ));
     };
-    let mut d = String::new();
-    for area in &rings {
-        for ring in area {
-            for (i, p) in ring.iter().enumerate() {
-                let (x, y) = ((p[0] - f.x0) * f.k * f.scale, (f.y1 - p[1]) * f.scale);
-                d.push_str(&format!("{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" }));
-            }
-            d.push('Z');
-        }
-    }
+    let d = path_of(&rings, &f);
     let svg = html! {
         svg xmlns="http://www.w3.org/2000/svg" width=(MAP_WIDTH) height=(format!("{:.0}", f.height)) viewBox=(format!("0 0 {MAP_WIDTH} {:.0}", f.height)) {
             path d=(d) fill="#e8f1f8" stroke="#1a1a1a" stroke-width="0.5" fill-rule="evenodd" {}

@@ -9,7 +9,9 @@
 //! audit log in the same transaction.
 
 mod api;
+mod assets;
 mod business;
+mod community;
 mod manage;
 mod matters;
 mod orgs;
@@ -80,6 +82,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/businesses/import", post(business::import))
         .route("/businesses/{file}", get(business::download))
         .route("/templates/{file}", get(orgs::template))
+        .route(
+            "/community-places",
+            get(community::list).post(community::define),
+        )
+        .route("/community-places/new", get(community::new))
+        .route("/community-assets", get(assets::page_of))
+        .route("/community-assets.svg", get(assets::map))
+        .route("/community-places/map.svg", get(community::map))
         .route("/surveys", get(surveys::list))
         .route("/surveys/{slug}", get(surveys::form).post(surveys::submit))
         .route("/surveys/{slug}/manage", get(surveys::manage))

@@ -139,6 +139,7 @@ fn question_fields(
     q: &syndemic_partnership::survey::Question,
     raw: &Raw,
     error: Option<&str>,
+    slug: &str,
 ) -> Markup {
     let id = format!("q-{}", q.key);
     let required = if q.required { " (required)" } else { "" };
@@ -181,7 +182,12 @@ fn question_fields(
                     input type="text" name=(q.key) id=(id) autocomplete="postal-code" size="8" value=(first(raw, &q.key)) aria-describedby={ (id) "-hint" } aria-invalid=[error.map(|_| "true")];
                 }
                 Kind::Pin => {
-                    p class="hint" { (q.text) ": on a phone or computer without a map, give your postcode instead." }
+                    fieldset {
+                        legend { (q.text) (required) }
+                        p class="hint" id={ (id) "-hint" } { "Click the place on the map: this sends your answers, so answer the other questions first. Without the map, give your postcode instead. Only the neighbourhood is kept, never the point." }
+                        @if let Some(e) = error { p class="field-error" id={ (id) "-error" } { (e) } }
+                        input type="image" name=(q.key) id=(id) src={ "/surveys/" (slug) "/matters.svg" } width=(super::matters::MAP_WIDTH) alt={ (q.text) ": a map of the place; click where you mean to send your answers with that place" } aria-describedby={ (id) "-hint" };
+                    }
                 }
             }
         }
@@ -245,7 +251,7 @@ fn form_page(
                     input type="text" name=(HONEYPOT) id="website" tabindex="-1" autocomplete="off";
                 }
                 @for q in &survey.questions {
-                    (question_fields(q, raw, error(&q.key)))
+                    (question_fields(q, raw, error(&q.key), &record.slug))
                 }
                 h2 { "About you" }
                 p class="hint" { "These help us see who has and has not been heard. Answer any, all or none." }
@@ -336,7 +342,25 @@ pub(crate) async fn submit(
         );
         return Ok(thanks(&state, &survey));
     }
-    let raw = raw_of(&form.0);
+    let mut raw = raw_of(&form.0);
+    // A click on a pin question's map: its coordinates turned back into the
+    // point, as "what matters here" does.
+    for q in survey.questions.iter().filter(|q| q.kind == Kind::Pin) {
+        let clicked = (
+            form.get(&format!("{}.x", q.key)).parse::<f64>(),
+            form.get(&format!("{}.y", q.key)).parse::<f64>(),
+        );
+        if let (Ok(x), Ok(y)) = clicked {
+            let place = crate::parse_code(&record.place)?;
+            if let (_, Some(f)) = super::matters::area_outlines(&state, place).await? {
+                let (lat, lon) = f.to_point(
+                    x.clamp(0.0, super::matters::MAP_WIDTH),
+                    y.clamp(0.0, f.height),
+                );
+                raw.insert(q.key.clone(), vec![format!("{lat:.6}, {lon:.6}")]);
+            }
+        }
+    }
     if !token_good(&state, &slug, &form.get("form"), at) {
         let problem = FieldProblem {
             field: "form".into(),

@@ -48,45 +48,59 @@ async fn render(state: &AppState, id: String) -> Result<Html<String>, WebError> 
         .filter(|c| c.plan_id == plan.id)
         .collect();
     let judged = judge_all(&state, &world, &commitments).await?;
-    // What residents said: the residents' evidence the commitments are measured by.
+    let area_of = |c: &syndemic_store::partnership::CommitmentRecord| {
+        c.indicator_area
+            .clone()
+            .or_else(|| partnership.area.clone())
+            .unwrap_or_default()
+    };
+    let partnership_area = partnership.area.clone().unwrap_or_default();
+    // Each priority with the evidence it cites and the commitments that answer it
+    // (those measured by one of its indicators).
+    let mut priorities = Vec::new();
+    let mut cited = FxHashSet::default();
+    for line in &plan.priorities {
+        let p = syndemic_partnership::priority::parse(line);
+        let mut evidence = Vec::new();
+        for id in &p.evidence {
+            cited.insert(id.to_string());
+            let Some(indicator) = state.db.indicator(id).await? else {
+                continue;
+            };
+            let table = evidence_table(&state, &indicator, &partnership_area).await?;
+            evidence.push((indicator, table));
+        }
+        let answers: Vec<_> = commitments
+            .iter()
+            .filter(|c| {
+                c.indicator
+                    .as_deref()
+                    .is_some_and(|i| p.evidence.contains(&i))
+            })
+            .copied()
+            .collect();
+        priorities.push((p.text.to_owned(), evidence, answers));
+    }
+    // What residents said besides: residents' evidence other commitments are
+    // measured by.
     let mut said = Vec::new();
     let mut seen = FxHashSet::default();
     for c in &commitments {
         let Some(id) = c.indicator.as_deref() else {
             continue;
         };
+        if cited.contains(id) {
+            continue;
+        }
         let Some(indicator) = state.db.indicator(id).await? else {
             continue;
         };
         if !indicator.is_residents_evidence() || !seen.insert(id.to_owned()) {
             continue;
         }
-        let area = c
-            .indicator_area
-            .clone()
-            .or_else(|| partnership.area.clone())
-            .unwrap_or_default();
-        let mut rows: Vec<_> = state
-            .observations(id)
-            .await?
-            .iter()
-            .filter(|o| o.area.as_str() == area && o.category.is_empty())
-            .cloned()
-            .collect();
-        rows.sort_by_key(|o| o.period.sort_key());
-        let mut table = DataTable::new(
-            indicator.name.clone(),
-            &["Wave", "Value", "95 % limits", "Residents who answered"],
-        );
-        for o in &rows {
-            table.push(vec![
-                Cell::text(o.period.to_string()),
-                Cell::Number(o.value),
-                Cell::Range(o.lower95, o.upper95),
-                Cell::Number(o.denominator),
-            ]);
-        }
-        said.push((indicator, area, table.aligned()));
+        let area = area_of(c);
+        let table = evidence_table(&state, &indicator, &area).await?;
+        said.push((indicator, area, table));
     }
     let surveys: Vec<_> = state
         .db
@@ -165,13 +179,33 @@ async fn render(state: &AppState, id: String) -> Result<Html<String>, WebError> 
     let body = html! {
         h1 { "You said, we did: " (plan.title) }
         p { (partnership.name) " asked residents what it is like to live here and what would make the most difference. This page puts what they said beside what the partners committed to, and how each commitment is going. It is updated as new answers and new figures arrive." }
-        @if !plan.priorities.is_empty() {
+        @if !priorities.is_empty() {
             h2 { "The plan's priorities" }
-            ul { @for p in &plan.priorities { li { (p) } } }
+            @for (text, evidence, answers) in &priorities {
+                h3 { (text) }
+                @if evidence.is_empty() {
+                    p { "No evidence is cited for this priority yet." }
+                }
+                @for (indicator, table) in evidence {
+                    h4 { a href={ "/indicators/" (indicator.id) } { (indicator.name) } }
+                    p class="hint" {
+                        @if indicator.is_residents_evidence() { "Residents' evidence: per cent of residents aged 16 and over who answered, in " (partnership_area) "; " (indicator.ci_method.clone().unwrap_or_default()) "." }
+                        @else { "Routine data (" (indicator.source.clone().unwrap_or_else(|| "computed".into())) "), in " (partnership_area) "." }
+                    }
+                    (table.html(None))
+                }
+                @if !answers.is_empty() {
+                    p { "What we committed to in answer:" }
+                    ul { @for c in answers { li { (commitment_line(c, &world, &judged)) } } }
+                }
+            }
         }
         h2 { "What residents said" }
-        @if said.is_empty() {
+        @if said.is_empty() && cited.is_empty() {
             p { "None of this plan's commitments is measured by residents' evidence yet." }
+        }
+        @if said.is_empty() && !cited.is_empty() {
+            p { "What residents said is shown with each priority above." }
         }
         @for (indicator, area, table) in &said {
             h3 { (indicator.name) }
@@ -180,20 +214,7 @@ async fn render(state: &AppState, id: String) -> Result<Html<String>, WebError> 
         }
         h2 { "What we committed to" }
         @if commitments.is_empty() { p { "No commitments yet." } }
-        ul {
-            @for c in &commitments {
-                @let j = judged.get(&c.id);
-                li {
-                    strong { (c.reference) ": " (c.title) }
-                    " — led by " (world.org_name(&c.lead_org))
-                    @if let Some(j) = j {
-                        ". " (j.judgement().label())
-                        @if let Some((period, latest)) = &j.latest { " (latest " (period.to_string()) ": " (svg::fmt(latest.value)) ")" }
-                    }
-                    "."
-                }
-            }
-        }
+        ul { @for c in &commitments { li { (commitment_line(c, &world, &judged)) } } }
         h2 { "Who took part" }
         @if participation.is_empty() { p { "No residents' survey is linked to this partnership yet." } }
         @for (s, n, by_channel, ward_table, fairness) in &participation {
@@ -214,4 +235,65 @@ async fn render(state: &AppState, id: String) -> Result<Html<String>, WebError> 
         &format!("You said, we did: {}", plan.title),
         body,
     ))
+}
+
+/// A commitment in one line: its reference and title, its lead, and its current
+/// judgement against its trajectory with the latest value.
+fn commitment_line(
+    c: &syndemic_store::partnership::CommitmentRecord,
+    world: &World,
+    judged: &rustc_hash::FxHashMap<String, super::Judged>,
+) -> maud::Markup {
+    let j = judged.get(&c.id);
+    html! {
+        strong { (c.reference) ": " (c.title) }
+        " — led by " (world.org_name(&c.lead_org))
+        @if let Some(j) = j {
+            ". " (j.judgement().label())
+            @if let Some((period, latest)) = &j.latest { " (latest " (period.to_string()) ": " (svg::fmt(latest.value)) ")" }
+        }
+        "."
+    }
+}
+
+/// An indicator's values for `area` (persons, no category), the latest five
+/// periods: value, 95 % limits, and the sample (residents who answered) for
+/// residents' evidence or the count for routine data.
+async fn evidence_table(
+    state: &AppState,
+    indicator: &syndemic_store::Indicator,
+    area: &str,
+) -> Result<DataTable, WebError> {
+    let mut rows: Vec<_> = state
+        .observations(&indicator.id)
+        .await?
+        .iter()
+        .filter(|o| o.area.as_str() == area && o.category.is_empty() && o.sex == "Persons")
+        .cloned()
+        .collect();
+    rows.sort_by_key(|o| o.period.sort_key());
+    let skip = rows.len().saturating_sub(5);
+    let residents = indicator.is_residents_evidence();
+    let mut table = DataTable::new(
+        indicator.name.clone(),
+        &[
+            if residents { "Wave" } else { "Period" },
+            "Value",
+            "95 % limits",
+            if residents {
+                "Residents who answered"
+            } else {
+                "Count"
+            },
+        ],
+    );
+    for o in rows.iter().skip(skip) {
+        table.push(vec![
+            Cell::text(o.period.to_string()),
+            Cell::Number(o.value),
+            Cell::Range(o.lower95, o.upper95),
+            Cell::Number(if residents { o.denominator } else { o.count }),
+        ]);
+    }
+    Ok(table.aligned())
 }

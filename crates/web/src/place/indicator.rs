@@ -1059,6 +1059,7 @@ async fn render(
             p { "Showing " strong { (v.series.sex) ", " (v.series.age) ", " (v.period_text()) } @if !v.period_asked { " (the latest period)" } "." }
             @if let Some(o) = &v.headline {
                 p class="lead" { (v.area_name) ", " (o.period.to_string()) ": " strong { (o.value.map(fmt).unwrap_or_else(|| "no value".into())) } " " (unit) (limits(o.lower95, o.upper95)) }
+                @if v.indicator.is_residents_evidence() { p class="hint" { "Residents' evidence, as valuable as routine data: a sample of " (o.denominator.map(fmt).unwrap_or_else(|| "–".into())) " residents who answered; " (v.indicator.ci_method.clone().unwrap_or_default()) "." } }
             }
             @if let Some(d) = &v.indicator.definition { p { (d) } }
             @if v.small_areas > MOST_SMALL_AREAS {

@@ -93,6 +93,11 @@ async fn lines(state: &AppState, code: syndemic_model::AreaCode) -> Result<Vec<L
             if sex != "Persons" {
                 shown.name = format!("{} ({sex})", indicator.name);
             }
+            // Residents' evidence is labelled as such, with its sample, in every table.
+            if indicator.is_residents_evidence() {
+                let sample = latest.denominator.map_or_else(|| "–".into(), fmt);
+                shown.name = format!("{} (residents' evidence, a sample of {sample})", shown.name);
+            }
             out.push(Line {
                 indicator: shown,
                 latest,

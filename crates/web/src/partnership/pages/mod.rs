@@ -402,7 +402,7 @@ fn plan_form(
                 select id="plan-owner" name="owner" { @for m in &members { option value=(m) selected[*m == owner] { (world.org_name(m)) } } } }
             div class="field" { label for="plan-start" { "Period from" } input id="plan-start" name="period_start" type="date" required value=[existing.map(|p| &p.period_start)]; }
             div class="field" { label for="plan-end" { "Period to" } input id="plan-end" name="period_end" type="date" required value=[existing.map(|p| &p.period_end)]; }
-            div class="field" { label for="plan-priorities" { "Priorities" } p class="hint" id="plan-priorities-hint" { "One a line." }
+            div class="field" { label for="plan-priorities" { "Priorities" } p class="hint" id="plan-priorities-hint" { "One a line. Cite each priority's evidence after “evidence:” — indicators by id, separated by commas, such as: Feeling safe after dark — evidence: hartmoor-voices:feel_safe:agree" }
                 textarea id="plan-priorities" name="priorities" rows="4" aria-describedby="plan-priorities-hint" { (priorities) } }
             div class="field" { label for="plan-every" { "Progress updates due every (days)" } input id="plan-every" name="update_every_days" type="number" min="7" max="366" value=(existing.map_or(92, |p| p.update_every_days)); }
             button type="submit" { @if existing.is_some() { "Save the plan" } @else { "Add the plan" } }
@@ -448,6 +448,7 @@ pub(crate) async fn create_plan(
     world.partnership(&id)?;
     must_manage(&s.actor, &world.family(&id))?;
     let plan = plan_of_form(&form, &world, new_uuid()?, &id)?;
+    check_evidence(&state, &plan).await?;
     state
         .db
         .put_plan(
@@ -471,6 +472,7 @@ pub(crate) async fn edit_plan(
     let (plan, family) = world.plan_family(&id)?;
     must_manage(&s.actor, &family)?;
     let changed = plan_of_form(&form, &world, plan.id.clone(), &plan.partnership_id)?;
+    check_evidence(&state, &changed).await?;
     state
         .db
         .put_plan(
@@ -480,6 +482,23 @@ pub(crate) async fn edit_plan(
         )
         .await?;
     Ok(Redirect::to(&format!("/plans/{id}")).into_response())
+}
+
+/// The evidence a plan's priorities cite must be indicators the store holds.
+async fn check_evidence(state: &AppState, plan: &PlanRecord) -> Result<(), WebError> {
+    let held: rustc_hash::FxHashSet<String> = state
+        .db
+        .indicators()
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    let problems = syndemic_partnership::priority::check(&plan.priorities, |id| held.contains(id));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(WebError::Unprocessable(problems.join("; ")))
+    }
 }
 
 /// A plan from its form, checked: a title, an owner among the partnership's
@@ -629,7 +648,18 @@ pub(crate) async fn plan(
             p class="lead" { "An action plan of " a href=(format!("/partnerships/{}", partnership.id)) { (partnership.name) } ", owned by " (world.org_name(&plan.owner_org)) ", " (plan.period_start) " to " (plan.period_end) "." }
             @if !plan.priorities.is_empty() {
                 h2 { "Priorities" }
-                ol { @for p in &plan.priorities { li { (p) } } }
+                ol { @for line in &plan.priorities {
+                    @let p = syndemic_partnership::priority::parse(line);
+                    li { (p.text)
+                        @if !p.evidence.is_empty() {
+                            " — evidence: "
+                            @for (i, id) in p.evidence.iter().enumerate() {
+                                @if i > 0 { ", " }
+                                a href={ "/indicators/" (id) } { (id) }
+                            }
+                        }
+                    }
+                } }
             }
             h2 { "Commitments" }
             div class="table-scroll" role="region" tabindex="0" aria-label="The plan's commitments" {

@@ -68,8 +68,8 @@ async fn bad_files_are_refused_whole_with_file_line_and_column() {
             ),
             (
                 "unknown_prefix.csv",
-                format!("{LOOKUP}4,E01006076,Trafford 025C,E05000819,Altrincham,E99000009,Trafford\r\n").into_bytes(),
-                vec!["line 5", "E99", "not a known type"],
+                format!("{LOOKUP}4,E01006076,Trafford 025C,E05000819,Altrincham,E98000009,Trafford\r\n").into_bytes(),
+                vec!["line 5", "E98", "not a known type"],
             ),
             (
                 "wrong_type.csv",

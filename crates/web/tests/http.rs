@@ -864,7 +864,7 @@ fn every_page_and_api_route_answers() {
             "{backend}: the withheld cell is drawn without a value"
         );
         let types = json("/api/v1/area-types", 200);
-        assert_eq!(types["total_items"], 16);
+        assert_eq!(types["total_items"], 17);
         assert!(
             types["contents"]
                 .as_array()

@@ -293,4 +293,69 @@ mod tests {
             "{e}"
         );
     }
+
+    /// Another tool's export as a workbook: a title row above the headings, a
+    /// number where a Likert answer was coded 1–5, a bad cell named by its
+    /// spreadsheet line and column letter.
+    #[test]
+    fn an_xlsx_export_reads_as_its_csv_would() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet
+            .write_string(0, 0, "Survey export, 3 December")
+            .unwrap();
+        for (c, h) in [
+            "Your postcode",
+            "I feel safe here after dark",
+            "warm",
+            "Age group",
+        ]
+        .iter()
+        .enumerate()
+        {
+            sheet.write_string(1, c as u16, *h).unwrap();
+        }
+        sheet.write_string(2, 0, "M33 7XX").unwrap();
+        sheet.write_string(2, 1, "Agree").unwrap();
+        sheet.write_string(2, 2, "Yes").unwrap();
+        sheet.write_string(2, 3, "25-34").unwrap();
+        sheet.write_string(3, 0, "M32 0AA").unwrap();
+        sheet.write_number(3, 1, 1).unwrap();
+        sheet.write_string(3, 2, "No").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let read = read_responses(
+            &Sheet::read("export.xlsx", &bytes).unwrap(),
+            &survey(),
+            Channel::Paper,
+        )
+        .unwrap();
+        assert_eq!(read.responses.len(), 2);
+        assert_eq!(read.responses[0].line, 3, "lines count from the top");
+        assert_eq!(read.responses[1].channel, Channel::Paper);
+        assert_eq!(
+            read.responses[1].response.answers["warm"],
+            Answer::Choice(1)
+        );
+        sheet_with_bad_cell();
+    }
+
+    fn sheet_with_bad_cell() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (c, h) in ["postcode", "warm"].iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        sheet.write_string(1, 0, "M33 7XX").unwrap();
+        sheet.write_string(1, 1, "Perhaps").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let e = read_responses(
+            &Sheet::read("export.xlsx", &bytes).unwrap(),
+            &survey(),
+            Channel::Online,
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("export.xlsx: nothing was imported"), "{text}");
+        assert!(text.contains("line 2, column B (warm)"), "{text}");
+    }
 }

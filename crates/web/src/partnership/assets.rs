@@ -15,7 +15,7 @@ use crate::shell::page;
 use crate::{AppState, WebError};
 
 /// The map's width in CSS pixels.
-const WIDTH: f64 = 640.0;
+const WIDTH: f64 = 340.0;
 
 /// Each kind's mark: fill colour and shape, distinct in both (never colour
 /// alone); every fill has 3:1 contrast against the map's pale ground.
@@ -25,7 +25,7 @@ const MARKS: [(&str, &str); 6] = [
     ("#1d6b2f", "triangle"),
     ("#6a1b9a", "diamond"),
     ("#9c1c1c", "cross"),
-    ("#005f5f", "star"),
+    ("#005f5f", "ring"),
 ];
 
 #[derive(Deserialize)]
@@ -59,7 +59,7 @@ fn mark(kind: &str, x: f64, y: f64) -> maud::Markup {
             "triangle" => { path d=(format!("M{x:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}Z", y - r - 1.0, x + r + 1.0, y + r, x - r - 1.0, y + r)) fill=(fill) stroke="#fff" stroke-width="1" {} }
             "diamond" => { path d=(format!("M{x:.1},{:.1}L{:.1},{y:.1}L{x:.1},{:.1}L{:.1},{y:.1}Z", y - r - 1.0, x + r + 1.0, y + r + 1.0, x - r - 1.0)) fill=(fill) stroke="#fff" stroke-width="1" {} }
             "cross" => { path d=(format!("M{:.1},{:.1}h4v-4h-4v-4h-4v4h-4v4h4v4h4z", x + 2.0, y - 2.0)) fill=(fill) stroke="#fff" stroke-width="1" {} }
-            _ => { path d=(format!("M{x:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}Z", y - r - 1.0, x + r, y + r, x - r - 1.0, y - 1.5, x + r + 1.0, y - 1.5, x - r, y + r)) fill=(fill) stroke="#fff" stroke-width="1" {} }
+            _ => { circle cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r=(r - 1.0) fill="#fff" stroke=(fill) stroke-width="2.5" {} }
         }
     }
 }
@@ -128,7 +128,6 @@ pub(crate) async fn page_of(
     let shown = assets(&state, kind).await?;
     let query = kind.map(|k| format!("?kind={k}")).unwrap_or_default();
     let body = html! {
-        h1 { "Community assets" }
         p { "What " (state.place) "'s communities have to build on — groups, halls, green spaces, businesses that help — as the communities recorded them. They are published as Open Referral UK services (" a href="/openreferral/taxonomies/syndemic-community-assets" { "the asset taxonomy" } ") beside the services people are referred to." }
         nav aria-label="Kinds of asset" {
             "Show: "
@@ -148,7 +147,7 @@ pub(crate) async fn page_of(
                     "Key: "
                     @for (i, (code, label, _)) in KINDS.iter().enumerate() {
                         @if kind.is_none() || kind == Some(*code) {
-                            span class="key" {
+                            span {
                                 svg width="14" height="14" viewBox="0 0 14 14" aria-hidden="true" { (mark(code, 7.0, 7.5)) }
                                 " " (label) @if i + 1 < KINDS.len() { "; " }
                             }

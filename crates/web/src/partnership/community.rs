@@ -44,7 +44,6 @@ pub(crate) async fn list(
         within_names.push(name);
     }
     let body = html! {
-        h1 { "Community places" }
         p { "Places as their communities define them — a village and its farms, an estate, the streets a residents' association speaks for — rather than as a ward or an LSOA draws them. Each is a set of small areas; every indicator is computed for it from its small areas' counts, as for any area, and residents' survey results are published for it." }
         @if may_define {
             p { a href="/community-places/new" { "Define a community place" } }
@@ -135,7 +134,6 @@ fn form_page(
     d: &Draft<'_>,
 ) -> Markup {
     html! {
-        h1 { "Define a community place" }
         p { "A community place is a set of small areas (LSOAs, about 1,500 residents each) within " (partnership.name) "'s area. Click its small areas on the map one at a time, paste its postcodes, or list LSOA and ward codes — one per line; a ward brings all its small areas." }
         @if options.len() > 1 {
             nav aria-label="Partnership" { "Within the area of: "

@@ -156,7 +156,6 @@ fn form_page(
             .map(|p| p.message.clone())
     };
     html! {
-        h1 { "What matters here" }
         p { "Mark a place in " (state.place) " that matters to you — somewhere that works well, or something that needs to change — and say why. Only the neighbourhood your pin falls in is kept; your comment is read by the partnership's team once it has been checked, and is never shown with anything finer than a ward." }
         @if !problems.is_empty() {
             div class="error-summary" role="alert" {
@@ -381,7 +380,15 @@ pub(crate) async fn drop_pin(
             "-",
             &format!("client {}: pin daily cap", client.0),
         );
-        return Ok((StatusCode::TOO_MANY_REQUESTS, page(&state, "Enough pins for today", html! { h1 { "Enough pins for today" } p { "This device has dropped as many pins as it may today. Thank you." } })).into_response());
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            page(
+                &state,
+                "Enough pins for today",
+                html! { p { "This device has dropped as many pins as it may today. Thank you." } },
+            ),
+        )
+            .into_response());
     }
     let pin = PinRecord {
         id: format!("pin-{}", random_hex(10)?),
@@ -406,7 +413,6 @@ pub(crate) async fn drop_pin(
         )
         .await?;
     Ok(page(&state, "Thank you", html! {
-        h1 { "Thank you" }
         p { "Your pin is counted in its ward. " a href={ "/surveys/" (slug) "/matters" } { "Drop another" } " or " a href="/surveys" { "answer a survey" } "." }
     })
     .into_response())
@@ -443,7 +449,6 @@ pub(crate) async fn comments(
             .map_or("No ward known".to_string(), |w| w.1.clone())
     };
     let body = html! {
-        h1 { "What matters here: comments" }
         p class="hint" { "Shown with the ward only. Do not copy anything that could identify someone into a report." }
         @if moderates {
             h2 { "Waiting to be checked" }

@@ -77,7 +77,6 @@ pub(crate) async fn held(state: &AppState, slug: &str) -> Result<(SurveyRecord, 
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Response, WebError> {
     let surveys = state.db.surveys().await?;
     let body = html! {
-        h1 { "Residents' surveys" }
         p { "Tell the partners of " (state.place) " what it is like to live here. Your answers are counted with everyone else's and published only as totals for areas with at least ten answers; nobody is named." }
         @if surveys.is_empty() {
             p { "There is no survey at the moment." }
@@ -228,7 +227,6 @@ fn form_page(
     };
     let token = form_token(state, &record.slug, now());
     html! {
-        h1 { (survey.title) }
         @if !survey.intro.is_empty() { p { (survey.intro) } }
         @if record.open_wave.is_none() {
             p { "This survey is closed. Thank you to everyone who answered." }
@@ -302,7 +300,6 @@ fn thanks(state: &AppState, survey: &Survey) -> Response {
         state,
         "Thank you",
         html! {
-            h1 { "Thank you" }
             p { "Your answers to " (survey.title) " are counted. When the results are published they appear beside the other evidence about " (state.place) ", area by area." }
             p { a href="/surveys" { "Other surveys" } }
         },
@@ -429,8 +426,7 @@ pub(crate) async fn submit(
             );
             return Ok((
                 StatusCode::TOO_MANY_REQUESTS,
-                page(&state, "Already answered", html! {
-                    h1 { "Already answered today" }
+                page(&state, "Already answered today", html! {
                     p { "This device or connection has sent as many answers to this survey as it may today. If you are helping several people answer, the survey's team can enter paper forms for them." }
                 }),
             )
@@ -625,7 +621,6 @@ pub(crate) async fn manage(
     }
     let represent = representativeness_section(&state, place, &responses, &wards).await?;
     let body = html! {
-        h1 { (survey.title) ": who answered" }
         p { (responses.len()) " responses in " (batches.len()) " batches. " a href={ "/surveys/" (record.slug) } { "The form" } "." }
         (channels.html(None))
         (ward_table.html(None))
@@ -860,7 +855,6 @@ pub(crate) async fn import(
         )
         .await?;
     let body = html! {
-        h1 { "Imported" }
         p { (responses.len()) " responses (" (channel.label()) ") added to " (survey.title) ", wave " (wave) "." }
         @if !read.ignored.is_empty() { p { "Columns not kept: " (read.ignored.join(", ")) "." } }
         p { a href={ "/surveys/" (record.slug) "/manage" } { "Who answered" } }
@@ -920,7 +914,6 @@ pub(crate) async fn comments(
         ]);
     }
     let body = html! {
-        h1 { (survey.title) ": free text" }
         p class="hint" { "Shown with the ward only: never a street, a postcode or a small area. Do not copy anything here that could identify someone into a report." }
         (table.html(None))
     };

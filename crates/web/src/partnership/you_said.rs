@@ -13,6 +13,7 @@ use axum::http::HeaderMap;
 use axum::response::{Html, Response};
 use maud::html;
 use rustc_hash::FxHashSet;
+use syndemic_model::AreaCode;
 use syndemic_partnership::survey::Channel;
 use syndemic_stats::survey::representativeness;
 
@@ -55,6 +56,15 @@ async fn render(state: &AppState, id: String) -> Result<Html<String>, WebError> 
             .unwrap_or_default()
     };
     let partnership_area = partnership.area.clone().unwrap_or_default();
+    let area_name = match AreaCode::parse(&partnership_area) {
+        Ok(code) => state
+            .db
+            .area(code)
+            .await?
+            .and_then(|a| a.area.name)
+            .unwrap_or_else(|| partnership_area.clone()),
+        Err(_) => partnership_area.clone(),
+    };
     // Each priority with the evidence it cites and the commitments that answer it
     // (those measured by one of its indicators).
     let mut priorities = Vec::new();
@@ -177,7 +187,6 @@ async fn render(state: &AppState, id: String) -> Result<Html<String>, WebError> 
         participation.push((s.clone(), responses.len(), by_channel, ward_table, fairness));
     }
     let body = html! {
-        h1 { "You said, we did: " (plan.title) }
         p { (partnership.name) " asked residents what it is like to live here and what would make the most difference. This page puts what they said beside what the partners committed to, and how each commitment is going. It is updated as new answers and new figures arrive." }
         @if !priorities.is_empty() {
             h2 { "The plan's priorities" }
@@ -189,8 +198,8 @@ async fn render(state: &AppState, id: String) -> Result<Html<String>, WebError> 
                 @for (indicator, table) in evidence {
                     h4 { a href={ "/indicators/" (indicator.id) } { (indicator.name) } }
                     p class="hint" {
-                        @if indicator.is_residents_evidence() { "Residents' evidence: per cent of residents aged 16 and over who answered, in " (partnership_area) "; " (indicator.ci_method.clone().unwrap_or_default()) "." }
-                        @else { "Routine data (" (indicator.source.clone().unwrap_or_else(|| "computed".into())) "), in " (partnership_area) "." }
+                        @if indicator.is_residents_evidence() { "Residents' evidence: per cent of residents aged 16 and over who answered, in " (area_name) "; " (indicator.ci_method.clone().unwrap_or_default()) "." }
+                        @else { "Routine data for " (area_name) "; source: " (indicator.source.clone().unwrap_or_else(|| "computed from counts".into())) "." }
                     }
                     (table.html(None))
                 }

@@ -90,6 +90,12 @@ async fn render_home(state: &AppState) -> Result<Html<String>, WebError> {
             ul class="columns" { @for i in indicators.iter().filter(|i| !i.id.contains('.')) { li { a href=(format!("/indicators/{}", i.id)) { (i.name) } } } }
             h2 { "Find what averages hide" }
             p { a href="/hidden" { "Small areas far more deprived than their neighbours" } }
+            h2 { "Residents' voices" }
+            ul {
+                li { a href="/surveys" { "Residents' surveys" } ": say what it is like to live here" }
+                li { a href="/community-places" { "Community places" } ": places as their communities define them" }
+                li { a href="/community-assets" { "Community assets" } ": groups, halls, green spaces and businesses that help" }
+            }
         },
     ))
 }

@@ -161,7 +161,9 @@ pub fn to_feed(assets: &[Asset]) -> Result<Feed, String> {
     Ok(feed)
 }
 
-fn slug(text: &str) -> String {
+/// A name as an id's part: lower-case letters and digits, runs of anything
+/// else one hyphen.
+pub fn slug(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {

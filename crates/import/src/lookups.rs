@@ -419,6 +419,17 @@ pub(crate) async fn create_unknown_areas(
         .missing_areas(&codes)
         .await
         .map_err(|e| ImportError::store(file, e))?;
+    if let Some(code) = missing
+        .iter()
+        .find(|c| c.area_type() == AreaType::Community)
+    {
+        return Err(ImportError::file(
+            file,
+            format!(
+                "{code} is the code of a community-defined place the store does not hold: such places are made by `syndemic community define`, never by an import; correct the code or define the place first"
+            ),
+        ));
+    }
     let created: Vec<Area> = missing
         .iter()
         .map(|code| Area {

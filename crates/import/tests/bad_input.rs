@@ -184,6 +184,22 @@ async fn bad_files_are_refused_whole_with_file_line_and_column() {
         .await;
         assert_eq!(snapshot(&store).await, before);
 
+        // A community-defined place's code the store does not hold: only
+        // `syndemic community define` makes those.
+        let path = write(
+            d,
+            "community.csv",
+            format!("{header}1,X,E99000004,Our village,Persons,All ages,,,2019,5,5,100\n")
+                .as_bytes(),
+        );
+        refused(
+            &store,
+            import_fingertips(&store, &path).await,
+            &["community.csv", "E99000004", "syndemic community define"],
+        )
+        .await;
+        assert_eq!(snapshot(&store).await, before);
+
         // An abolished county met in an old export is created and flagged; Welsh rows
         // are skipped and counted; thousands separators are read.
         let path = write(

@@ -51,6 +51,18 @@ enum CommunityCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Record community assets from a sheet (CSV or XLSX; loose headers): name,
+    /// kind (community-group, meeting-place, green-space, business, faith,
+    /// sport-and-leisure — or their names), run by, description, postcode,
+    /// latitude and longitude (or a postcode in the directory), url. They join
+    /// the directory as Open Referral UK services of the asset taxonomy; nothing
+    /// is kept unless every row can be, every problem listed by line and column.
+    Assets {
+        /// The sheet.
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 pub fn run(args: &CommunityArgs) -> Result<()> {
@@ -101,6 +113,7 @@ pub fn run(args: &CommunityArgs) -> Result<()> {
                     Err(e) => Err(e.into()),
                 }
             }
+            CommunityCommand::Assets { file, db } => assets(file, db).await,
             CommunityCommand::List { db } => {
                 let store = open(db).await?;
                 let places = store.community_places().await?;
@@ -122,4 +135,194 @@ pub fn run(args: &CommunityArgs) -> Result<()> {
             }
         }
     })
+}
+
+/// The sheet's headings each column may have, by field.
+const ASSET_COLUMNS: [(&str, &[&str]); 8] = [
+    ("name", &["name", "asset", "asset name"]),
+    ("kind", &["kind", "type", "category"]),
+    (
+        "organisation",
+        &["run by", "organisation", "organization", "owner", "group"],
+    ),
+    ("description", &["description", "what it offers", "offer"]),
+    ("postcode", &["postcode", "post code"]),
+    ("latitude", &["latitude", "lat"]),
+    ("longitude", &["longitude", "lon", "long", "lng"]),
+    ("url", &["url", "website", "web"]),
+];
+
+async fn assets(file: &PathBuf, db: &DbArgs) -> Result<()> {
+    use syndemic_hub::assets::{to_feed, Asset, KINDS};
+    use syndemic_partnership::layout::{column_letter, LayoutError, Problem, Sheet, MAX_PROBLEMS};
+
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file.display().to_string();
+    let sheet = Sheet::read(&name, &bytes)?;
+    let column = |field: &str| -> Option<usize> {
+        let names = ASSET_COLUMNS.iter().find(|c| c.0 == field)?.1;
+        sheet
+            .header
+            .iter()
+            .position(|h| names.contains(&h.trim().to_lowercase().as_str()))
+    };
+    let mut problems: Vec<Problem> = Vec::new();
+    for required in ["name", "kind", "organisation"] {
+        if column(required).is_none() {
+            problems.push(Problem {
+                line: sheet.header_line,
+                column: None,
+                field: required.into(),
+                message: format!("no `{required}` column: the sheet needs name, kind and run by"),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(LayoutError {
+            file: name,
+            problems,
+            more: 0,
+        }
+        .into());
+    }
+    let store = open(db).await?;
+    let mut out: Vec<Asset> = Vec::new();
+    for (i, row) in sheet.rows.iter().enumerate() {
+        let line = sheet.header_line + 1 + i;
+        let cell = |field: &str| -> String {
+            column(field)
+                .and_then(|c| row.get(c))
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        if row.iter().all(|v| v.trim().is_empty()) {
+            continue;
+        }
+        let mut fail = |field: &str, message: String| {
+            problems.push(Problem {
+                line,
+                column: column(field).map(column_letter),
+                field: field.into(),
+                message,
+            })
+        };
+        let asset_name = cell("name");
+        if asset_name.is_empty() || asset_name.chars().count() > 200 {
+            fail(
+                "name",
+                "give the asset a name of 1 to 200 characters".into(),
+            );
+        }
+        let kind_text = cell("kind").to_lowercase();
+        let kind = KINDS
+            .iter()
+            .find(|k| k.0 == kind_text || k.1.to_lowercase() == kind_text)
+            .map(|k| k.0);
+        if kind.is_none() {
+            fail(
+                "kind",
+                format!(
+                    "`{}` is not a kind of asset: one of {}",
+                    cell("kind"),
+                    KINDS.map(|k| k.0).join(", ")
+                ),
+            );
+        }
+        let organisation = cell("organisation");
+        if organisation.is_empty() {
+            fail("organisation", "say who runs it".into());
+        }
+        let postcode = syndemic_model::normalise_postcode(&cell("postcode"));
+        if !cell("postcode").is_empty() && postcode.is_none() {
+            fail(
+                "postcode",
+                format!("`{}` is not a postcode", cell("postcode")),
+            );
+        }
+        let (lat, lon) = (cell("latitude"), cell("longitude"));
+        let point = if !lat.is_empty() || !lon.is_empty() {
+            match (lat.parse::<f64>(), lon.parse::<f64>()) {
+                (Ok(la), Ok(lo)) if (49.0..=61.0).contains(&la) && (-9.0..=2.5).contains(&lo) => {
+                    Some((la, lo))
+                }
+                _ => {
+                    fail(
+                        "latitude",
+                        format!(
+                            "`{lat}, {lon}` is not a place in Great Britain (latitude, longitude)"
+                        ),
+                    );
+                    None
+                }
+            }
+        } else if let Some(p) = &postcode {
+            match store.postcode(p).await? {
+                Some(r) if r.latitude.is_some() && r.longitude.is_some() => Some((
+                    r.latitude.unwrap_or_default(),
+                    r.longitude.unwrap_or_default(),
+                )),
+                Some(_) => {
+                    fail("postcode", format!("{p} has no coordinates in the postcode directory: give latitude and longitude"));
+                    None
+                }
+                None => {
+                    fail("postcode", format!("{p} is not in the postcode directory: check it, or give latitude and longitude"));
+                    None
+                }
+            }
+        } else {
+            fail(
+                "postcode",
+                "give a postcode, or latitude and longitude, to put it on the map".into(),
+            );
+            None
+        };
+        let url = cell("url");
+        if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
+            fail("url", format!("`{url}` is not a web address (https://…)"));
+        }
+        let id = format!(
+            "asset-{}",
+            syndemic_hub::assets::slug(&format!("{organisation} {asset_name}"))
+        );
+        if out.iter().any(|a| a.id == id) {
+            fail(
+                "name",
+                format!("{asset_name} of {organisation} is listed twice"),
+            );
+        }
+        if let (Some(kind), Some((latitude, longitude))) = (kind, point) {
+            out.push(Asset {
+                id,
+                name: asset_name,
+                description: cell("description"),
+                kind: kind.into(),
+                organisation,
+                latitude,
+                longitude,
+                postcode,
+                url: (!url.is_empty()).then_some(url),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        store.close().await;
+        let more = problems.len().saturating_sub(MAX_PROBLEMS);
+        problems.truncate(MAX_PROBLEMS);
+        return Err(LayoutError {
+            file: name,
+            problems,
+            more,
+        }
+        .into());
+    }
+    if out.is_empty() {
+        store.close().await;
+        bail!("{name}: no assets in the sheet");
+    }
+    let feed = to_feed(&out).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    store.put_directory(&feed).await?;
+    store.close().await;
+    println!("recorded {} community assets in the directory", out.len());
+    Ok(())
 }

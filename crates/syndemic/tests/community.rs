@@ -325,3 +325,80 @@ fn the_command_line_defines_and_lists_a_community_place() {
         "{text}"
     );
 }
+
+/// A community group's sheet of assets: a kind that is not one and a postcode
+/// not in the directory are named by line and column and nothing is kept; the
+/// corrected sheet joins the directory as Open Referral UK services of the asset
+/// taxonomy, placed by the postcode directory's coordinates.
+#[test]
+fn the_command_line_records_assets_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let db = db.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndemic"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let nspl = dir.path().join("nspl.csv");
+    std::fs::write(
+        &nspl,
+        "pcds,lsoa11,lat,long\nM41 0AA,E01006184,53.45,-2.35\n",
+    )
+    .unwrap();
+    let (ok, text) = run(&["import", "postcodes", nspl.to_str().unwrap(), "--db", db]);
+    assert!(ok, "{text}");
+    let sheet = dir.path().join("assets.csv");
+    std::fs::write(
+        &sheet,
+        "Name,Kind,Run by,Postcode,Latitude,Longitude,What it offers\n\
+         Urmston Library,Hall or meeting place,Trafford Council,M41 0AA,,,Books and a warm space\n\
+         Davyhulme Park,park,Friends of Davyhulme Park,,53.46,-2.36,A park\n\
+         Flixton Men's Shed,community-group,Flixton Men's Shed,M41 9ZZ,,,Woodwork\n",
+    )
+    .unwrap();
+    let (ok, text) = run(&["community", "assets", sheet.to_str().unwrap(), "--db", db]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("assets.csv: nothing was imported")
+            && text.contains("line 3, column B (kind)")
+            && text.contains("`park` is not a kind of asset")
+            && text.contains("line 4, column D (postcode)")
+            && text.contains("M41 9ZZ is not in the postcode directory"),
+        "{text}"
+    );
+    let (ok, text) = run(&["directory", "export", "--db", db]);
+    assert!(ok, "{text}");
+    assert!(!text.contains("Urmston Library"), "nothing kept: {text}");
+    std::fs::write(
+        &sheet,
+        "Name,Kind,Run by,Postcode,Latitude,Longitude,What it offers\n\
+         Urmston Library,Hall or meeting place,Trafford Council,M41 0AA,,,Books and a warm space\n\
+         Davyhulme Park,green-space,Friends of Davyhulme Park,,53.46,-2.36,A park\n",
+    )
+    .unwrap();
+    let (ok, text) = run(&["community", "assets", sheet.to_str().unwrap(), "--db", db]);
+    assert!(ok && text.contains("recorded 2 community assets"), "{text}");
+    let (ok, text) = run(&["directory", "export", "--db", db]);
+    assert!(ok, "{text}");
+    let feed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let feed = syndemic_hub::oruk::Feed::parse(&feed).unwrap();
+    let assets = syndemic_hub::assets::from_directory(&feed);
+    assert_eq!(assets.len(), 2, "{assets:?}");
+    let library = assets.iter().find(|a| a.name == "Urmston Library").unwrap();
+    assert_eq!(
+        (library.kind.as_str(), library.latitude, library.longitude),
+        ("meeting-place", 53.45, -2.35),
+        "placed by the postcode directory"
+    );
+    assert_eq!(library.postcode.as_deref(), Some("M41 0AA"));
+}

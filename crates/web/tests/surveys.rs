@@ -874,7 +874,8 @@ fn community_places_and_assets() {
                 && profile
                     .body
                     .contains("Defined by its community as 6 small areas")
-                && profile.body.contains("Testshire 006"),
+                && profile.body.contains("Testshire 006")
+                && profile.body.contains("compared with Testshire;"),
             "{}",
             profile.body
         );

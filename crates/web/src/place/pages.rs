@@ -548,7 +548,7 @@ async fn render_profile(
             p class="lead" { (code.area_type().label()) " " span class="code" { (code.as_str()) } }
             @if let Some(c) = &community {
                 @if !c.description.is_empty() { p { (c.description) } }
-                p class="hint" { "Defined by its community as " (c.areas.len()) " small area" @if c.areas.len() != 1 { "s" } " (chosen " (match c.chosen_by.as_str() { "map" => "on the map", "postcodes" => "from postcodes", _ => "from a list" }) "). Every indicator is computed for it from its small areas' counts, as for any area, and compared with " (c.within) "; its code is syndemic's own, not an ONS code. See " a href="/community-places" { "all community places" } "." }
+                p class="hint" { "Defined by its community as " (c.areas.len()) " small area" @if c.areas.len() != 1 { "s" } " (chosen " (match c.chosen_by.as_str() { "map" => "on the map", "postcodes" => "from postcodes", _ => "from a list" }) "). Every indicator is computed for it from its small areas' counts, as for any area, and compared with " (parents.iter().find(|p| p.link.parent == c.within).and_then(|p| p.name.clone()).unwrap_or_else(|| c.within.to_string())) "; its code is syndemic's own, not an ONS code. See " a href="/community-places" { "all community places" } "." }
             }
             @if !parents.is_empty() {
                 nav aria-label="Parent areas" { ol class="crumbs" { @for p in &parents { li { (p.link.level.label()) ": " (area_link(p.link.parent, &p.name)) } } } }

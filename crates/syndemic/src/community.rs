@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use syndemic_model::date::unix_now as now;
 use syndemic_model::AreaCode;
 use syndemic_store::hub::AuditEntry;
+use syndemic_store::partnership::Removal;
 use syndemic_store::prelude::*;
 use syndemic_voice::{define_place, PlaceDefinition};
 
@@ -43,6 +44,16 @@ enum CommunityCommand {
         /// The partnership defining it, by id.
         #[arg(long)]
         partnership: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Remove a community place defined by mistake: its small areas and every
+    /// value computed or published for it go; its code is never given again.
+    /// Refused while a commitment is measured on it or a survey or partnership
+    /// covers it.
+    Remove {
+        /// Its code (E99…).
+        code: String,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -114,6 +125,34 @@ pub fn run(args: &CommunityArgs) -> Result<()> {
                 }
             }
             CommunityCommand::Assets { file, db } => assets(file, db).await,
+            CommunityCommand::Remove { code, db } => {
+                let parsed = AreaCode::parse(code).map_err(|e| anyhow::anyhow!("{code}: {e}"))?;
+                if parsed.area_type() != syndemic_model::AreaType::Community {
+                    bail!("{code} is not a community place's code (E99…)");
+                }
+                let store = open(db).await?;
+                let audit = AuditEntry {
+                    at: now(),
+                    actor: "command line".into(),
+                    org: String::new(),
+                    action: "erase".into(),
+                    subject: "community place".into(),
+                    record: String::new(),
+                    reason: "removed".into(),
+                };
+                let result = store.remove_place(parsed, &audit).await;
+                store.close().await;
+                match result? {
+                    Removal::Removed => {
+                        println!("removed community place {parsed}");
+                        Ok(())
+                    }
+                    Removal::NotFound => bail!("{parsed}: no such community place"),
+                    Removal::InUse(what) => {
+                        bail!("{parsed} was not removed: {what}; change that first")
+                    }
+                }
+            }
             CommunityCommand::List { db } => {
                 let store = open(db).await?;
                 let places = store.community_places().await?;

@@ -260,6 +260,18 @@ async fn a_community_defines_its_place_and_the_engine_measures_it_on_the_real_pl
         assert!(!all
             .iter()
             .any(|o| o.category_type == syndemic_model::TARGET_AREAS));
+        // Removing the second place takes its values with it, and nothing else.
+        let removal = store.remove_place(second, &audit()).await.unwrap();
+        assert_eq!(removal, syndemic_store::partnership::Removal::Removed);
+        let after = store.observations(Some("events")).await.unwrap();
+        assert!(!after.iter().any(|o| o.area == second), "{backend}");
+        assert_eq!(
+            after.len() + 2,
+            all.len(),
+            "{backend}: two years of it, no more"
+        );
+        assert!(store.area(second).await.unwrap().is_none());
+        assert_eq!(store.community_places().await.unwrap().len(), 1);
     }
 }
 
@@ -324,6 +336,26 @@ fn the_command_line_defines_and_lists_a_community_place() {
         text.contains("E99000001\tUrmston\t") && text.contains(&format!("within {TRAFFORD}")),
         "{text}"
     );
+    // Removed, its code is never given again.
+    let (ok, text) = run(&["community", "remove", "E99000001", "--db", db]);
+    assert!(
+        ok && text.contains("removed community place E99000001"),
+        "{text}"
+    );
+    let (ok, text) = run(&["community", "remove", "E99000001", "--db", db]);
+    assert!(!ok && text.contains("no such community place"), "{text}");
+    let (ok, text) = run(&["community", "remove", TRAFFORD, "--db", db]);
+    assert!(
+        !ok && text.contains("not a community place's code"),
+        "{text}"
+    );
+    let (ok, text) = run(&args);
+    assert!(
+        ok && text.contains("defined community place E99000002"),
+        "{text}"
+    );
+    let (ok, text) = run(&["community", "list", "--db", db]);
+    assert!(ok && !text.contains("E99000001"), "{text}");
 }
 
 /// A community group's sheet of assets: a kind that is not one and a postcode

@@ -886,6 +886,28 @@ fn community_places_and_assets() {
             && e.actor == "lead"
             && e.record == "E99000001"));
 
+        // Removed by its partnership's lead, not by an analyst; its values go.
+        let listed = lead.get("/community-places");
+        assert!(listed.body.contains("/community-places/E99000001/remove"));
+        assert_eq!(
+            analyst
+                .post("/community-places/E99000001/remove", &[])
+                .status,
+            403
+        );
+        assert_eq!(kept().len(), 1);
+        let r = lead.post("/community-places/E99000001/remove", &[]);
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(kept().is_empty());
+        assert_eq!(
+            request(port, "GET", "/areas/E99000001", &[], "").status,
+            404
+        );
+        let log = rt.block_on(store.audit_log(None, 200)).unwrap();
+        assert!(log.iter().any(|e| e.subject == "community place"
+            && e.action == "erase"
+            && e.record == "E99000001"));
+
         // A survey's pin question is a map on the form: a click sends the
         // answers, placed in the small area under it (the first square).
         let (device, token) = open_form("127.0.0.1", port);

@@ -21,3 +21,8 @@ CREATE TABLE community_place_area (
     PRIMARY KEY (place, lsoa)
 );
 CREATE INDEX community_place_area_lsoa ON community_place_area (lsoa);
+-- Every code ever given to a community place, kept when the place is removed,
+-- so a code is never given to another place.
+CREATE TABLE community_place_code (
+    code TEXT PRIMARY KEY NOT NULL
+);

@@ -40,6 +40,21 @@ pub trait CommunityPlaces: Send + Sync {
 
     /// Every community place with its small areas, by code.
     async fn community_places(&self) -> Result<Vec<CommunityPlaceRecord>>;
+
+    /// Removes a community place — its area, link, small areas and every value
+    /// computed or published for it — in one transaction with its audit entry;
+    /// its code is never given again. Refused (nothing removed) while a
+    /// commitment is measured on it, or a survey or a partnership covers it.
+    async fn remove_place(&self, code: AreaCode, audit: &AuditEntry) -> Result<Removal>;
+}
+
+/// What became of a request to remove a community place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    NotFound,
+    /// What still uses it, in words.
+    InUse(String),
 }
 
 fn area_code(text: &str, column: &'static str) -> Result<AreaCode> {
@@ -53,12 +68,10 @@ fn area_code(text: &str, column: &'static str) -> Result<AreaCode> {
 impl CommunityPlaces for SqlStore {
     async fn define_place(&self, p: &CommunityPlaceRecord, audit: &AuditEntry) -> Result<AreaCode> {
         let mut tx = self.tx().await?;
-        let last: Option<String> =
-            sqlx::query_scalar("SELECT MAX(code) FROM area WHERE area_type = $1")
-                .bind(AreaType::Community.key())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(sql_error("numbering a community place"))?;
+        let last: Option<String> = sqlx::query_scalar("SELECT MAX(code) FROM community_place_code")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(sql_error("numbering a community place"))?;
         let next = last
             .and_then(|c| c.get(3..).and_then(|n| n.parse::<u32>().ok()))
             .unwrap_or(0)
@@ -67,6 +80,11 @@ impl CommunityPlaces for SqlStore {
             found: format!("{next} community places"),
             expected: "at most 999,999",
         })?;
+        sqlx::query("INSERT INTO community_place_code (code) VALUES ($1)")
+            .bind(code.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(sql_error("numbering a community place"))?;
         sqlx::query(
             "INSERT INTO area (code, area_type, name, no_known_parent) VALUES ($1, $2, $3, 0)",
         )
@@ -164,5 +182,95 @@ impl CommunityPlaces for SqlStore {
             }
         }
         Ok(out)
+    }
+
+    async fn remove_place(&self, code: AreaCode, audit: &AuditEntry) -> Result<Removal> {
+        let mut tx = self.tx().await?;
+        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM community_place WHERE code = $1")
+            .bind(code.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(sql_error("reading a community place"))?;
+        if held == 0 {
+            return Ok(Removal::NotFound);
+        }
+        let commitments: Vec<String> = sqlx::query_scalar(
+            "SELECT reference FROM commitment WHERE indicator_area = $1 ORDER BY reference",
+        )
+        .bind(code.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(sql_error("reading the commitments on a community place"))?;
+        if !commitments.is_empty() {
+            return Ok(Removal::InUse(format!(
+                "commitment {} is measured on it",
+                commitments.join(", ")
+            )));
+        }
+        let surveys: Vec<String> =
+            sqlx::query_scalar("SELECT slug FROM survey WHERE place = $1 ORDER BY slug")
+                .bind(code.as_str())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(sql_error("reading the surveys of a community place"))?;
+        if !surveys.is_empty() {
+            return Ok(Removal::InUse(format!(
+                "survey {} covers it",
+                surveys.join(", ")
+            )));
+        }
+        let partnerships: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM partnership WHERE area = $1 ORDER BY name")
+                .bind(code.as_str())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(sql_error("reading the partnerships of a community place"))?;
+        if !partnerships.is_empty() {
+            return Ok(Removal::InUse(format!(
+                "partnership {} covers it",
+                partnerships.join(", ")
+            )));
+        }
+        for (sql, doing) in [
+            (
+                "DELETE FROM observation WHERE area = $1",
+                "removing a community place's values",
+            ),
+            (
+                "DELETE FROM community_place_area WHERE place = $1",
+                "removing a community place's small areas",
+            ),
+            (
+                "DELETE FROM community_place WHERE code = $1",
+                "removing a community place",
+            ),
+            (
+                "DELETE FROM area_link WHERE child = $1 OR parent = $1",
+                "removing a community place's link",
+            ),
+            (
+                "DELETE FROM area_vintage WHERE code = $1",
+                "removing a community place's area",
+            ),
+            (
+                "DELETE FROM area WHERE code = $1",
+                "removing a community place's area",
+            ),
+        ] {
+            sqlx::query(sql)
+                .bind(code.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(sql_error(doing))?;
+        }
+        let audit = AuditEntry {
+            record: code.to_string(),
+            ..audit.clone()
+        };
+        audit_in(&mut tx, &audit).await?;
+        tx.commit()
+            .await
+            .map_err(sql_error("committing a community place's removal"))?;
+        Ok(Removal::Removed)
     }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use syndemic_model::AreaCode;
 use syndemic_partnership::access as rules;
 use syndemic_place::Placer;
-use syndemic_store::partnership::PartnershipRecord;
+use syndemic_store::partnership::{PartnershipRecord, Removal};
 use syndemic_voice::{define_place, PlaceDefinition, VoiceError, MAX_PLACE_DESCRIPTION};
 
 use super::matters::{area_outlines, path_of, MAP_WIDTH};
@@ -29,9 +29,18 @@ pub(crate) async fn list(
 ) -> Result<Response, WebError> {
     let places = state.db.community_places().await?;
     let signed = signed_in(&state, &headers).await?;
-    let may_define = match &signed {
-        Some(s) => !definable(&state, s).await?.is_empty(),
-        None => false,
+    let runs: Vec<PartnershipRecord> = match &signed {
+        Some(s) => definable(&state, s).await?,
+        None => Vec::new(),
+    };
+    let may_define = !runs.is_empty();
+    let may_remove = |p: &syndemic_store::partnership::CommunityPlaceRecord| {
+        signed.as_ref().is_some_and(|s| {
+            s.actor.role == syndemic_access::Role::SystemAdmin
+                || p.partnership_id
+                    .as_ref()
+                    .is_some_and(|id| runs.iter().any(|r| &r.id == id))
+        })
     };
     let mut within_names = Vec::new();
     for p in &places {
@@ -53,7 +62,7 @@ pub(crate) async fn list(
         } @else {
             div class="table-scroll" role="region" tabindex="0" aria-label="Community places" { table {
                 caption { "Community places" }
-                thead { tr { th scope="col" { "Place" } th scope="col" { "Small areas" } th scope="col" { "Within" } th scope="col" { "Chosen" } } }
+                thead { tr { th scope="col" { "Place" } th scope="col" { "Small areas" } th scope="col" { "Within" } th scope="col" { "Chosen" } @if may_define { th scope="col" { "Defined by mistake?" } } } }
                 tbody {
                     @for (p, within) in places.iter().zip(&within_names) {
                         tr {
@@ -61,6 +70,14 @@ pub(crate) async fn list(
                             td { (p.areas.len()) }
                             td { a href={ "/areas/" (p.within) } { (within) } }
                             td { (chosen_label(&p.chosen_by)) }
+                            @if may_define {
+                                td { @if let (true, Some(s)) = (may_remove(p), &signed) {
+                                    form method="post" action={ "/community-places/" (p.code) "/remove" } class="inline" {
+                                        input type="hidden" name="csrf" value=(s.csrf);
+                                        button type="submit" class="secondary" aria-label={ "Remove " (p.name) } { "Remove" }
+                                    }
+                                } }
+                            }
                         }
                     }
                 }
@@ -302,7 +319,10 @@ pub(crate) async fn define(
     let mut audit = audit_entry(&s.actor, "create", "community place", "");
     audit.reason = name.clone();
     match define_place(state.db.as_ref(), &definition, &audit, audit.at).await {
-        Ok(code) => Ok(Redirect::to(&format!("/areas/{code}")).into_response()),
+        Ok(code) => {
+            state.forget_all().await;
+            Ok(Redirect::to(&format!("/areas/{code}")).into_response())
+        }
         Err(VoiceError::Community(problems)) => {
             let draft = Draft {
                 name: &name,
@@ -315,5 +335,48 @@ pub(crate) async fn define(
             Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &draft))
         }
         Err(e) => Err(WebError::Internal(e.to_string())),
+    }
+}
+
+/// `POST /community-places/{code}/remove`: a place defined by mistake removed,
+/// by a system admin or a lead of the partnership that defined it.
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    axum::extract::Path(code): axum::extract::Path<String>,
+    Posted(s, _): Posted,
+) -> Result<Response, WebError> {
+    let code = crate::parse_code(&code)?;
+    let place = state
+        .db
+        .community_places()
+        .await?
+        .into_iter()
+        .find(|p| p.code == code)
+        .ok_or_else(|| WebError::NotFound(format!("{code} is not a community place")))?;
+    let runs = definable(&state, &s).await?;
+    let allowed = s.actor.role == syndemic_access::Role::SystemAdmin
+        || place
+            .partnership_id
+            .as_ref()
+            .is_some_and(|id| runs.iter().any(|r| &r.id == id));
+    if !allowed {
+        return Err(WebError::Forbidden(
+            "only a system admin, or a lead of the partnership that defined it, may remove a community place".into(),
+        ));
+    }
+    let mut audit = audit_entry(&s.actor, "erase", "community place", code.as_str());
+    audit.reason = place.name.clone();
+    match state.db.remove_place(code, &audit).await? {
+        Removal::Removed => {
+            state.forget_all().await;
+            Ok(Redirect::to("/community-places").into_response())
+        }
+        Removal::NotFound => Err(WebError::NotFound(format!(
+            "{code} is not a community place"
+        ))),
+        Removal::InUse(what) => Err(WebError::Conflict(format!(
+            "{} was not removed: {what}; change that first",
+            place.name
+        ))),
     }
 }

@@ -87,6 +87,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(community::list).post(community::define),
         )
         .route("/community-places/new", get(community::new))
+        .route("/community-places/{code}/remove", post(community::remove))
         .route("/community-assets", get(assets::page_of))
         .route("/community-assets.svg", get(assets::map))
         .route("/community-places/map.svg", get(community::map))

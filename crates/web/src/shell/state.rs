@@ -363,6 +363,13 @@ impl AppState {
         self.pages.lock().await.clear();
     }
 
+    /// Forgets every kept observation and page, after a change to the
+    /// geography (a community place defined or removed).
+    pub(crate) async fn forget_all(&self) {
+        self.cache.lock().await.clear();
+        self.pages.lock().await.clear();
+    }
+
     /// A page rendered at most once per [`CACHE_SECONDS`] for `key`: the profile
     /// and indicator pages read dozens of indicators, and are read far more often
     /// than the store changes. When a kept page goes stale, the first request

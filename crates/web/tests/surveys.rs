@@ -705,8 +705,8 @@ fn the_public_form_and_the_survey_teams_pages() {
         assert_eq!(r.status, 200, "{}", r.body);
         let public = request(port, "GET", &format!("/surveys/{SLUG}/matters"), &[], "");
         assert!(
-            public.body.contains("South Ward"),
-            "counted in its ward: {}",
+            public.body.contains("South Ward") && public.body.contains(&lsoa(7)),
+            "counted in its ward and its small area: {}",
             public.body
         );
         assert!(

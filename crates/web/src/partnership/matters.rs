@@ -2,7 +2,8 @@
 //! a map of the place, with no script (the map is an image button: a click
 //! sends its coordinates with the form, turned back here into a point and
 //! placed in its small area; a postcode does as well, for keyboards and screen
-//! readers). Only the small area is kept. Counts by theme are published by ward;
+//! readers). Only the small area is kept. Counts by theme are published by ward
+//! and by small area;
 //! comments reach staff only once a moderator (a partnership lead or system
 //! admin) has approved them, shown with their ward and never finer, and every
 //! reading is audited.
@@ -203,32 +204,50 @@ fn form_page(
 async fn counts(state: &AppState, record: &SurveyRecord) -> Result<Markup, WebError> {
     let pins = state.db.pin_themes(&record.id).await?;
     let wards = wards_of(state, pins.iter().map(|p| p.0.as_str())).await?;
-    let mut by: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
-    for (lsoa, theme) in &pins {
-        let ward = wards
+    let ward_of = |lsoa: &str| {
+        wards
             .get(lsoa)
-            .map_or("No ward known".to_string(), |w| w.1.clone());
-        *by.entry(ward)
-            .or_default()
-            .entry(theme.as_str())
-            .or_default() += 1;
+            .map_or("No ward known".to_string(), |w| w.1.clone())
+    };
+    let mut by_ward: BTreeMap<Vec<String>, BTreeMap<&str, usize>> = BTreeMap::new();
+    let mut by_lsoa: BTreeMap<Vec<String>, BTreeMap<&str, usize>> = BTreeMap::new();
+    for (lsoa, theme) in &pins {
+        for (by, key) in [
+            (&mut by_ward, vec![ward_of(lsoa)]),
+            (&mut by_lsoa, vec![ward_of(lsoa), lsoa.clone()]),
+        ] {
+            *by.entry(key)
+                .or_default()
+                .entry(theme.as_str())
+                .or_default() += 1;
+        }
     }
-    let mut columns = vec!["Ward"];
-    columns.extend(THEMES.iter().copied());
-    let mut t = DataTable::new("Pins by ward and theme", &columns);
-    for (ward, themes) in &by {
-        let mut row = vec![Cell::text(ward.clone())];
-        row.extend(
-            THEMES
-                .iter()
-                .map(|th| Cell::Number(Some(*themes.get(th).unwrap_or(&0) as f64))),
-        );
-        t.push(row);
-    }
-    Ok(if by.is_empty() {
+    let table =
+        |title: &str, heads: &[&'static str], by: &BTreeMap<Vec<String>, BTreeMap<&str, usize>>| {
+            let mut columns = heads.to_vec();
+            columns.extend(THEMES.iter().copied());
+            let mut t = DataTable::new(title, &columns);
+            for (key, themes) in by {
+                let mut row: Vec<Cell> = key.iter().map(|k| Cell::text(k.clone())).collect();
+                row.extend(
+                    THEMES
+                        .iter()
+                        .map(|th| Cell::Number(Some(*themes.get(th).unwrap_or(&0) as f64))),
+                );
+                t.push(row);
+            }
+            t.html(None)
+        };
+    Ok(if by_ward.is_empty() {
         html! { p { "No pins yet." } }
     } else {
-        t.html(None)
+        html! {
+            (table("Pins by ward and theme", &["Ward"], &by_ward))
+            details {
+                summary { "Pins by small area (LSOA) and theme" }
+                (table("Pins by small area and theme", &["Ward", "Small area"], &by_lsoa))
+            }
+        }
     })
 }
 

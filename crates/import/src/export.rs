@@ -75,8 +75,14 @@ pub async fn export_fingertips(
         AreaFamilies::default()
     };
     let mut names = FxHashMap::default();
+    // Residents' evidence is labelled in its rows' value note, with its sample
+    // and weighting, where the row has no note of its own.
+    let mut residents: FxHashMap<String, String> = FxHashMap::default();
     for i in &indicators {
         names.insert(i.id.clone(), i.name.clone());
+        if i.is_residents_evidence() {
+            residents.insert(i.id.clone(), i.ci_method.clone().unwrap_or_default());
+        }
         if let Some(rule) = i.disclosure_rule() {
             let (primary, secondary) = suppress(&mut observations, &i.id, rule, &families);
             summary.primary += primary;
@@ -117,6 +123,14 @@ pub async fn export_fingertips(
         }
         let [area_name, area_type, parent, parent_name] = &areas[&o.area];
         let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        let note = match (&o.note, residents.get(&o.indicator)) {
+            (Some(n), _) => n.clone(),
+            (None, Some(method)) => format!(
+                "Residents' evidence: a sample of {}; {method}",
+                num(o.denominator)
+            ),
+            (None, None) => String::new(),
+        };
         // Every cell made safe for a spreadsheet (an area's or indicator's name
         // came from a file); numbers are left as they are.
         for cell in [
@@ -139,7 +153,7 @@ pub async fn export_fingertips(
             &num(o.upper998),
             &num(o.count),
             &num(o.denominator),
-            o.note.as_deref().unwrap_or(""),
+            &note,
             o.recent_trend.as_deref().unwrap_or(""),
             o.compared_to_england.as_deref().unwrap_or(""),
             o.compared_to_parent.as_deref().unwrap_or(""),

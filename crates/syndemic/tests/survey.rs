@@ -458,6 +458,11 @@ async fn responses_import_all_or_nothing_on_the_real_place() {
             w_place["Denominator"], "993",
             "the sample size is still the answers"
         );
+        assert!(
+            w_place["Value note"].starts_with("Residents' evidence: a sample of 993;")
+                && w_place["Value note"].contains("weighted to residents aged 16"),
+            "labelled in the export: {w_place:?}"
+        );
         let shown = ok(&[
             "indicators",
             "show",

@@ -260,6 +260,23 @@ async fn a_community_defines_its_place_and_the_engine_measures_it_on_the_real_pl
         assert!(!all
             .iter()
             .any(|o| o.category_type == syndemic_model::TARGET_AREAS));
+        // Refused while a survey covers it: the first place stays.
+        let survey = syndemic_store::partnership::SurveyRecord {
+            id: "survey-urmston".into(),
+            slug: "urmston-voices".into(),
+            title: "Urmston voices".into(),
+            definition: "{}".into(),
+            place: code.to_string(),
+            open_wave: None,
+            partnership_id: None,
+            created_at: 1,
+        };
+        store.put_survey(&survey, &audit()).await.unwrap();
+        assert_eq!(
+            store.remove_place(code, &audit()).await.unwrap(),
+            syndemic_store::partnership::Removal::InUse("survey urmston-voices covers it".into()),
+            "{backend}"
+        );
         // Removing the second place takes its values with it, and nothing else.
         let removal = store.remove_place(second, &audit()).await.unwrap();
         assert_eq!(removal, syndemic_store::partnership::Removal::Removed);

@@ -194,42 +194,32 @@ impl CommunityPlaces for SqlStore {
         if held == 0 {
             return Ok(Removal::NotFound);
         }
-        let commitments: Vec<String> = sqlx::query_scalar(
-            "SELECT reference FROM commitment WHERE indicator_area = $1 ORDER BY reference",
-        )
-        .bind(code.as_str())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(sql_error("reading the commitments on a community place"))?;
-        if !commitments.is_empty() {
-            return Ok(Removal::InUse(format!(
-                "commitment {} is measured on it",
-                commitments.join(", ")
-            )));
-        }
-        let surveys: Vec<String> =
-            sqlx::query_scalar("SELECT slug FROM survey WHERE place = $1 ORDER BY slug")
+        // What still uses it: (query of the users' names, what they are, how).
+        for (sql, what, how) in [
+            (
+                "SELECT reference FROM commitment WHERE indicator_area = $1 ORDER BY reference",
+                "commitment",
+                "is measured on it",
+            ),
+            (
+                "SELECT slug FROM survey WHERE place = $1 ORDER BY slug",
+                "survey",
+                "covers it",
+            ),
+            (
+                "SELECT name FROM partnership WHERE area = $1 ORDER BY name",
+                "partnership",
+                "covers it",
+            ),
+        ] {
+            let users: Vec<String> = sqlx::query_scalar(sql)
                 .bind(code.as_str())
                 .fetch_all(&mut *tx)
                 .await
-                .map_err(sql_error("reading the surveys of a community place"))?;
-        if !surveys.is_empty() {
-            return Ok(Removal::InUse(format!(
-                "survey {} covers it",
-                surveys.join(", ")
-            )));
-        }
-        let partnerships: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM partnership WHERE area = $1 ORDER BY name")
-                .bind(code.as_str())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(sql_error("reading the partnerships of a community place"))?;
-        if !partnerships.is_empty() {
-            return Ok(Removal::InUse(format!(
-                "partnership {} covers it",
-                partnerships.join(", ")
-            )));
+                .map_err(sql_error("reading what uses a community place"))?;
+            if !users.is_empty() {
+                return Ok(Removal::InUse(format!("{what} {} {how}", users.join(", "))));
+            }
         }
         for (sql, doing) in [
             (
